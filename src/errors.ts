@@ -1,0 +1,82 @@
+/**
+ * Every failure contain reports is one of these classes. Each carries what it acted on and the
+ * fix, and `renderError` is the one place that turns them into a message and an exit code.
+ */
+
+/** Exit codes, as Docker uses them for the same failures. */
+export const ExitCode = {
+  /** contain itself failed: bad flag or config, cgroup or namespace setup, missing helper. */
+  containFailed: 125,
+  /** The command was found but could not be executed. */
+  cannotExecute: 126,
+  /** The command was not found. */
+  commandNotFound: 127,
+} as const
+
+export interface ErrorDetails {
+  /** What the user should do about it, as one sentence. */
+  fix?: string
+  exitCode?: number
+  cause?: unknown
+}
+
+export class ContainError extends Error {
+  readonly fix?: string
+  readonly exitCode: number
+
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, {cause: details.cause})
+    this.name = new.target.name
+    this.fix = details.fix
+    this.exitCode = details.exitCode ?? ExitCode.containFailed
+  }
+}
+
+/** A flag or config field has a value contain cannot use. `field` is `--cpus` or `apps.web.cpus`. */
+export class InvalidValueError extends ContainError {
+  constructor(readonly field: string, readonly value: unknown, problem: string, fix: string) {
+    super(`${field}: ${problem} (got ${formatValue(value)})`, {fix})
+  }
+}
+
+/** A file (contain.yml, env file, seccomp profile) cannot be read or parsed. */
+export class FileError extends ContainError {
+  constructor(readonly file: string, problem: string, details: ErrorDetails & {line?: number; column?: number} = {}) {
+    const at = details.line === undefined ? file : `${file}:${details.line}${details.column === undefined ? '' : `:${details.column}`}`
+    super(`${at}: ${problem}`, details)
+  }
+}
+
+/** The kernel refused a cgroup operation. Carries the file and the value written. */
+export class CgroupError extends ContainError {
+  constructor(readonly path: string, problem: string, details: ErrorDetails = {}) {
+    super(`cgroup ${path}: ${problem}`, details)
+  }
+}
+
+/** The host lacks something contain needs (a tool, a kernel feature, privileges). */
+export class HostError extends ContainError {}
+
+/** The app could not be started: argv and the reason. */
+export class LaunchError extends ContainError {
+  constructor(readonly argv: readonly string[], problem: string, details: ErrorDetails = {}) {
+    super(`${argv[0] ?? '(no command)'}: ${problem}`, details)
+  }
+}
+
+function formatValue(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value)
+}
+
+/** The message a user sees for any error, and the exit code to leave with. */
+export function renderError(error: unknown, verbose = false): {message: string; exitCode: number} {
+  if (error instanceof ContainError) {
+    const lines = [`contain: ${error.message}`]
+    if (error.fix) lines.push(`  fix: ${error.fix}`)
+    if (verbose && error.cause) lines.push(`  cause: ${String(error.cause)}`)
+    return {message: lines.join('\n'), exitCode: error.exitCode}
+  }
+  // A bug in contain, not a user error: keep the stack so it can be reported.
+  const text = error instanceof Error ? (verbose ? error.stack ?? error.message : error.message) : String(error)
+  return {message: `contain: internal error: ${text}\n  fix: rerun with CONTAIN_DEBUG=1 and report it`, exitCode: ExitCode.containFailed}
+}
