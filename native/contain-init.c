@@ -1,0 +1,388 @@
+/*
+ * contain-init: the part of contain that Node cannot do (it has no hook between fork and exec,
+ * and no sethostname, mount, prctl, capset or seccomp). It takes explicit, already-decided
+ * instructions from contain's TypeScript and makes no policy decisions of its own.
+ *
+ *   contain-init enter [--status-fd N] CGROUP_PROCS_FILE... -- CMD ARGS...
+ *       Joins the given cgroups (one cgroup.procs file per hierarchy), then execs CMD. contain
+ *       runs `unshare` through this so that the app is inside its cgroup before its first
+ *       instruction and the cgroup namespace is rooted at the app's cgroup.
+ *
+ *   contain-init run [OPTIONS] -- CMD ARGS...
+ *       Runs after `unshare` has created the namespaces (pid_ns_for_children is the new one).
+ *       This process stays in the caller's pid namespace as a monitor that relays signals; its
+ *       child is PID 1 of the new namespace, which sets up the mounts and hostname, starts CMD,
+ *       reaps zombies and forwards signals to CMD. Options:
+ *         --status-fd N        report lines to fd N (see report())
+ *         --seccomp-fd N       read a compiled classic-BPF filter (struct sock_filter[]) from fd N
+ *         --hostname NAME      sethostname in the new UTS namespace
+ *         --mount-proc         mount a fresh /proc for the new pid namespace
+ *         --readonly-root      remount every mount read-only, except /proc and /dev
+ *         --tmpfs PATH         mount a tmpfs at PATH (after --readonly-root)
+ *         --writable PATH      bind PATH back writable (after --readonly-root)
+ *         --chdir DIR          working directory of CMD
+ *         --uid N --gid N      identity of CMD; --groups N,N,... supplementary groups
+ *         --caps-bounding HEX --caps-effective HEX --caps-permitted HEX --caps-inheritable HEX
+ *         --caps-ambient HEX   capability sets of CMD (bit N = capability N); absent = unchanged
+ *         --no-new-privs       set no_new_privs before exec
+ *
+ * Report lines on the status fd (one per line, space separated):
+ *   pid N                  host pid of PID 1 (from the monitor)
+ *   error STAGE ERRNO MSG  setup failed at STAGE; exit status 125 (126/127 for exec)
+ *   exit N | signal N      how CMD ended (from PID 1)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+#define MAX_PATHS 64
+
+struct options {
+  int status_fd;
+  int seccomp_fd;
+  const char *hostname;
+  int mount_proc;
+  int readonly_root;
+  const char *tmpfs[MAX_PATHS];
+  int tmpfs_count;
+  const char *writable[MAX_PATHS];
+  int writable_count;
+  const char *chdir;
+  long uid, gid;
+  const char *groups;
+  int set_caps;
+  uint64_t caps_bounding, caps_effective, caps_permitted, caps_inheritable, caps_ambient;
+  int no_new_privs;
+  char **argv;
+};
+
+static struct options opt = {.status_fd = -1, .seccomp_fd = -1, .uid = -1, .gid = -1};
+static struct sock_fprog seccomp_program;
+
+static void report(const char *format, ...) {
+  if (opt.status_fd < 0) return;
+  char line[512];
+  va_list args;
+  va_start(args, format);
+  int length = vsnprintf(line, sizeof line - 1, format, args);
+  va_end(args);
+  if (length < 0) return;
+  if (length > (int)sizeof line - 2) length = sizeof line - 2;
+  line[length++] = '\n';
+  /* One write per line so lines from the monitor and PID 1 never interleave (PIPE_BUF). */
+  while (write(opt.status_fd, line, length) < 0 && errno == EINTR) {}
+}
+
+static void fail(const char *stage, const char *detail) __attribute__((noreturn));
+static void fail(const char *stage, const char *detail) {
+  int saved = errno;
+  report("error %s %d %s: %s", stage, saved, detail, strerror(saved));
+  if (opt.status_fd < 0) fprintf(stderr, "contain-init: %s %s: %s\n", stage, detail, strerror(saved));
+  _exit(125);
+}
+
+/* Dies with the process that started it, so a killed contain never leaves an app behind. */
+static void die_with_parent(void) {
+  pid_t parent = getppid();
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) fail("prctl", "PR_SET_PDEATHSIG");
+  if (getppid() != parent) _exit(125);
+}
+
+static int enter(int argc, char **argv) {
+  int i = 2;
+  if (i + 1 < argc && strcmp(argv[i], "--status-fd") == 0) {
+    opt.status_fd = atoi(argv[i + 1]);
+    i += 2;
+  }
+  die_with_parent();
+  char pid[32];
+  int length = snprintf(pid, sizeof pid, "%d\n", getpid());
+  for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    int fd = open(argv[i], O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, pid, length) != length) fail("cgroup", argv[i]);
+    close(fd);
+  }
+  if (i + 1 >= argc) { errno = EINVAL; fail("usage", "enter: no command after --"); }
+  execvp(argv[i + 1], argv + i + 1);
+  fail("exec", argv[i + 1]);
+}
+
+static uint64_t parse_hex(const char *text) { return strtoull(text, NULL, 16); }
+
+static void parse_run_options(int argc, char **argv) {
+  for (int i = 2; i < argc; i++) {
+    const char *flag = argv[i];
+    if (strcmp(flag, "--") == 0) { opt.argv = argv + i + 1; break; }
+    const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+    int takes_value = 1;
+    if (strcmp(flag, "--mount-proc") == 0) { opt.mount_proc = 1; takes_value = 0; }
+    else if (strcmp(flag, "--readonly-root") == 0) { opt.readonly_root = 1; takes_value = 0; }
+    else if (strcmp(flag, "--no-new-privs") == 0) { opt.no_new_privs = 1; takes_value = 0; }
+    else if (!value) { errno = EINVAL; fail("usage", flag); }
+    else if (strcmp(flag, "--status-fd") == 0) opt.status_fd = atoi(value);
+    else if (strcmp(flag, "--seccomp-fd") == 0) opt.seccomp_fd = atoi(value);
+    else if (strcmp(flag, "--hostname") == 0) opt.hostname = value;
+    else if (strcmp(flag, "--tmpfs") == 0 && opt.tmpfs_count < MAX_PATHS) opt.tmpfs[opt.tmpfs_count++] = value;
+    else if (strcmp(flag, "--writable") == 0 && opt.writable_count < MAX_PATHS) opt.writable[opt.writable_count++] = value;
+    else if (strcmp(flag, "--chdir") == 0) opt.chdir = value;
+    else if (strcmp(flag, "--uid") == 0) opt.uid = atol(value);
+    else if (strcmp(flag, "--gid") == 0) opt.gid = atol(value);
+    else if (strcmp(flag, "--groups") == 0) opt.groups = value;
+    else if (strcmp(flag, "--caps-bounding") == 0) { opt.caps_bounding = parse_hex(value); opt.set_caps = 1; }
+    else if (strcmp(flag, "--caps-effective") == 0) opt.caps_effective = parse_hex(value);
+    else if (strcmp(flag, "--caps-permitted") == 0) opt.caps_permitted = parse_hex(value);
+    else if (strcmp(flag, "--caps-inheritable") == 0) opt.caps_inheritable = parse_hex(value);
+    else if (strcmp(flag, "--caps-ambient") == 0) opt.caps_ambient = parse_hex(value);
+    else { errno = EINVAL; fail("usage", flag); }
+    i += takes_value;
+  }
+  if (!opt.argv || !opt.argv[0]) { errno = EINVAL; fail("usage", "run: no command after --"); }
+}
+
+/* The filter is read before any fork so PID 1 and the app inherit it in memory. */
+static void read_seccomp_filter(void) {
+  if (opt.seccomp_fd < 0) return;
+  size_t capacity = 4096 * sizeof(struct sock_filter), used = 0;
+  char *buffer = malloc(capacity);
+  if (!buffer) fail("seccomp", "malloc");
+  for (;;) {
+    if (used == capacity) { errno = E2BIG; fail("seccomp", "filter longer than 4096 instructions"); }
+    ssize_t n = read(opt.seccomp_fd, buffer + used, capacity - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail("seccomp", "read filter");
+    if (n == 0) break;
+    used += n;
+  }
+  close(opt.seccomp_fd);
+  if (used == 0 || used % sizeof(struct sock_filter) != 0) { errno = EINVAL; fail("seccomp", "filter size"); }
+  seccomp_program.len = used / sizeof(struct sock_filter);
+  seccomp_program.filter = (struct sock_filter *)buffer;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_mount_path(char *path) {
+  char *out = path;
+  for (char *in = path; *in; in++) {
+    if (in[0] == '\\' && in[1] >= '0' && in[1] <= '7' && in[2] && in[3]) {
+      *out++ = (char)(((in[1] - '0') << 6) | ((in[2] - '0') << 3) | (in[3] - '0'));
+      in += 3;
+    } else {
+      *out++ = *in;
+    }
+  }
+  *out = 0;
+}
+
+static int is_under(const char *path, const char *prefix) {
+  size_t length = strlen(prefix);
+  return strncmp(path, prefix, length) == 0 && (path[length] == 0 || path[length] == '/');
+}
+
+/* A bind remount must repeat the mount's locked flags (nosuid, nodev, noexec, atime) or the
+ * kernel refuses it inside a user namespace. */
+static unsigned long locked_flags(const char *path) {
+  struct statvfs info;
+  if (statvfs(path, &info) < 0) return 0;
+  unsigned long flags = 0;
+  if (info.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+  if (info.f_flag & ST_NODEV) flags |= MS_NODEV;
+  if (info.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  if (info.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+  if (info.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+  if (info.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+  return flags;
+}
+
+static void remount_all_readonly(void) {
+  FILE *mountinfo = fopen("/proc/self/mountinfo", "re");
+  if (!mountinfo) fail("readonly-root", "/proc/self/mountinfo");
+  char *line = NULL;
+  size_t size = 0;
+  while (getline(&line, &size, mountinfo) > 0) {
+    char target[4096];
+    if (sscanf(line, "%*s %*s %*s %*s %4095s", target) != 1) continue;
+    unescape_mount_path(target);
+    if (is_under(target, "/proc") || is_under(target, "/dev")) continue;
+    if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(target), NULL) < 0 &&
+        errno != ENOENT && errno != EACCES)
+      fail("readonly-root", target);
+  }
+  free(line);
+  fclose(mountinfo);
+}
+
+static void set_up_mounts(void) {
+  if (opt.mount_proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+    fail("mount-proc", "/proc");
+  if (opt.readonly_root) remount_all_readonly();
+  for (int i = 0; i < opt.writable_count; i++) {
+    const char *path = opt.writable[i];
+    if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) fail("writable", path);
+    if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | locked_flags(path), NULL) < 0) fail("writable", path);
+  }
+  for (int i = 0; i < opt.tmpfs_count; i++) {
+    if (mount("tmpfs", opt.tmpfs[i], "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) fail("tmpfs", opt.tmpfs[i]);
+  }
+}
+
+/* Needs CAP_SETPCAP, which a setuid to non-root takes away: runs before set_identity(). */
+static void drop_bounding_set(void) {
+  for (int cap = 0; cap <= 63; cap++) {
+    if (opt.caps_bounding & (1ULL << cap)) continue;
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail("capabilities", "PR_CAPBSET_DROP");
+  }
+}
+
+/* Runs after set_identity(): PR_SET_KEEPCAPS kept the permitted set across setuid. */
+static void apply_capability_sets(void) {
+  struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct data[2] = {
+      {(uint32_t)opt.caps_effective, (uint32_t)opt.caps_permitted, (uint32_t)opt.caps_inheritable},
+      {(uint32_t)(opt.caps_effective >> 32), (uint32_t)(opt.caps_permitted >> 32),
+       (uint32_t)(opt.caps_inheritable >> 32)},
+  };
+  if (syscall(SYS_capset, &header, data) < 0) fail("capabilities", "capset");
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+    fail("capabilities", "PR_CAP_AMBIENT_CLEAR_ALL");
+  for (int cap = 0; cap <= 63; cap++) {
+    if (!(opt.caps_ambient & (1ULL << cap))) continue;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) fail("capabilities", "PR_CAP_AMBIENT_RAISE");
+  }
+}
+
+static void install_seccomp(void) {
+  if (!seccomp_program.filter) return;
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &seccomp_program) < 0) fail("seccomp", "install filter");
+}
+
+static void set_identity(void) {
+  if (opt.groups) {
+    gid_t groups[64];
+    int count = 0;
+    for (char *cursor = (char *)opt.groups; *cursor && count < 64;) {
+      groups[count++] = (gid_t)strtoul(cursor, &cursor, 10);
+      if (*cursor == ',') cursor++;
+    }
+    if (setgroups(count, groups) < 0) fail("user", "setgroups");
+  } else if (opt.gid >= 0 && setgroups(0, NULL) < 0 && errno != EPERM) {
+    fail("user", "setgroups");
+  }
+  if (opt.gid >= 0 && setresgid(opt.gid, opt.gid, opt.gid) < 0) fail("user", "setgid");
+  if (opt.uid >= 0 && setresuid(opt.uid, opt.uid, opt.uid) < 0) fail("user", "setuid");
+}
+
+/* The app's side of the fork: identity, capabilities and filters, in the order that keeps each
+ * step permitted, then exec. Seccomp goes last when no_new_privs is set (it may block the calls
+ * before it); without no_new_privs installing it needs CAP_SYS_ADMIN, so it goes first (runc). */
+static void exec_app(const sigset_t *original_mask) {
+  sigprocmask(SIG_SETMASK, original_mask, NULL);
+  for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+  prctl(PR_SET_PDEATHSIG, 0);
+  if (setsid() < 0) fail("setsid", "app");
+  if (!opt.no_new_privs) install_seccomp();
+  if (opt.set_caps) {
+    drop_bounding_set();
+    if (opt.uid > 0 && prctl(PR_SET_KEEPCAPS, 1) < 0) fail("capabilities", "PR_SET_KEEPCAPS");
+  }
+  set_identity();
+  if (opt.set_caps) apply_capability_sets();
+  if (opt.chdir && chdir(opt.chdir) < 0) fail("chdir", opt.chdir);
+  if (opt.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("no-new-privs", "prctl");
+  if (opt.no_new_privs) install_seccomp();
+  execvp(opt.argv[0], opt.argv);
+  int saved = errno;
+  report("error exec %d %s", saved, strerror(saved));
+  _exit(saved == ENOENT ? 127 : 126);
+}
+
+static const int forwarded_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+                                        SIGTTIN, SIGTTOU, SIGWINCH, SIGCONT, SIGALRM};
+
+static int is_forwarded(int sig) {
+  for (size_t i = 0; i < sizeof forwarded_signals / sizeof *forwarded_signals; i++)
+    if (forwarded_signals[i] == sig) return 1;
+  return 0;
+}
+
+/* Waits for `child` while relaying signals to it; returns its wait status. As PID 1 it also
+ * reaps every orphan that the namespace hands to it. */
+static int supervise(pid_t child, const sigset_t *waited) {
+  for (;;) {
+    siginfo_t info;
+    int sig = sigwaitinfo(waited, &info);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      if (is_forwarded(sig)) kill(child, sig);
+      continue;
+    }
+    int status;
+    pid_t reaped;
+    while ((reaped = waitpid(-1, &status, WNOHANG)) > 0)
+      if (reaped == child) return status;
+  }
+}
+
+static void run_pid1(const sigset_t *original_mask, const sigset_t *waited) {
+  die_with_parent();
+  set_up_mounts();
+  if (opt.hostname && sethostname(opt.hostname, strlen(opt.hostname)) < 0) fail("hostname", opt.hostname);
+  pid_t app = fork();
+  if (app < 0) fail("fork", "app");
+  if (app == 0) exec_app(original_mask);
+  int status = supervise(app, waited);
+  if (WIFSIGNALED(status)) {
+    report("signal %d", WTERMSIG(status));
+    _exit(128 + WTERMSIG(status));
+  }
+  report("exit %d", WEXITSTATUS(status));
+  _exit(WEXITSTATUS(status));
+}
+
+static int run(int argc, char **argv) {
+  parse_run_options(argc, argv);
+  die_with_parent();
+  if (opt.status_fd >= 0 && fcntl(opt.status_fd, F_SETFD, FD_CLOEXEC) < 0) fail("status-fd", "fcntl");
+  read_seccomp_filter();
+  sigset_t all, original;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &original);
+  pid_t init = fork();
+  if (init < 0) fail("fork", "pid 1");
+  if (init == 0) run_pid1(&original, &all);
+  report("pid %d", init);
+  int status = supervise(init, &all);
+  /* PID 1 reports the app's own status; this only covers PID 1 itself being killed. */
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "enter") == 0) return enter(argc, argv);
+  if (argc > 1 && strcmp(argv[1], "run") == 0) return run(argc, argv);
+  fprintf(stderr, "usage: contain-init enter CGROUP_PROCS... -- CMD... | run [OPTIONS] -- CMD...\n");
+  return 125;
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// Builds the native helper with the system C compiler and bundles the TypeScript with esbuild.
+import {execFileSync} from 'node:child_process'
+import {mkdirSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {build} from 'esbuild'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const compiler = process.env.CC ?? 'cc'
+
+mkdirSync(join(root, 'native/build'), {recursive: true})
+try {
+  execFileSync(compiler, ['-O2', '-Wall', '-Wextra', '-Werror', '-o', 'native/build/contain-init', 'native/contain-init.c'], {cwd: root, stdio: 'inherit'})
+} catch {
+  console.error(`build: cannot compile native/contain-init.c with ${compiler}; install a C compiler (apt-get install gcc) and run npm run build again`)
+  process.exit(1)
+}
+
+await build({
+  absWorkingDir: root,
+  entryPoints: {cli: 'src/cli/main.ts', 'run-fast': 'src/cli/run-fast.ts', commands: 'src/commands/index.ts'},
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+})

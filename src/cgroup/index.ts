@@ -1,0 +1,325 @@
+import {existsSync, mkdirSync, readFileSync, rmdirSync, watch, writeFileSync} from 'node:fs'
+import {basename, join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {CgroupError, HostError} from '../errors.js'
+import {hierarchyFor, type CgroupLayout, type CgroupMode, type Hierarchy} from './layout.js'
+import {controllersFor, type CgroupLimits, type Controller, type ControllerFiles} from './limits.js'
+import {parseOomKills, v1Files} from './v1.js'
+import {parseMemoryEvents, v2Files} from './v2.js'
+
+export type {CgroupLimits} from './limits.js'
+export {detectLayout, type CgroupLayout, type CgroupMode} from './layout.js'
+
+/** The one seam between contain and cgroupfs, so unit tests can use a temp dir. */
+export interface CgroupFs {
+  read(path: string): string
+  write(path: string, value: string): void
+  mkdir(path: string): void
+  rmdir(path: string): void
+  exists(path: string): boolean
+}
+
+export const hostCgroupFs: CgroupFs = {
+  read: path => readFileSync(path, 'utf8'),
+  write: (path, value) => writeFileSync(path, value),
+  mkdir: path => mkdirSync(path),
+  rmdir: path => rmdirSync(path),
+  exists: path => existsSync(path),
+}
+
+export interface FileWrite {
+  path: string
+  value: string
+}
+
+/**
+ * cgroup v2 forbids processes in a cgroup whose controllers are enabled for children. When
+ * contain runs alone in a delegated cgroup (a systemd unit with Delegate=yes), it moves itself
+ * into `leafDir` and enables the controllers on `ownDir`; all of it is undone at removal.
+ */
+export interface Delegation {
+  ownDir: string
+  leafDir?: string
+  enable: string[]
+}
+
+/** Everything contain will do to cgroupfs for one app, decided before anything is touched. */
+export interface CgroupPlan {
+  mode: CgroupMode
+  delegation?: Delegation
+  /** The app's cgroup, one directory per joined hierarchy. */
+  dirs: string[]
+  writes: FileWrite[]
+  /** The app's first process writes its pid here, before exec. */
+  procsFiles: string[]
+}
+
+/** What the cgroup saw of the app, read before the cgroup is removed. */
+export interface CgroupOutcome {
+  oomKills: number
+  peakMemoryBytes?: number
+  memoryLimitBytes?: number
+}
+
+const DELEGATION_LEAF = 'contain.supervisor'
+const LIMIT_FLAGS: Record<Controller, string> = {
+  cpu: '--cpus/--cpu-shares',
+  cpuacct: '--cpus',
+  cpuset: '--cpuset-cpus',
+  memory: '--memory',
+  pids: '--pids-limit',
+}
+
+function filesFor(hierarchy: Hierarchy): ControllerFiles {
+  return hierarchy.version === 1 ? v1Files : v2Files
+}
+
+export function appCgroupName(name: string): string {
+  return `contain-${name}`
+}
+
+function requestedControllers(limits: CgroupLimits): Set<Controller> {
+  const wanted = new Set<Controller>()
+  if (limits.cpuQuotaMicros !== undefined || limits.cpuShares !== undefined) wanted.add('cpu')
+  if (limits.cpusetCpus !== undefined) wanted.add('cpuset')
+  if (limits.memoryBytes !== undefined || limits.memorySwapBytes !== undefined || limits.memoryReservationBytes !== undefined) wanted.add('memory')
+  if (limits.pidsMax !== undefined) wanted.add('pids')
+  return wanted
+}
+
+function hasSwapAccounting(hierarchy: Hierarchy, fs: CgroupFs): boolean {
+  if (hierarchy.version === 1) return fs.exists(join(hierarchy.ownDir, 'memory.memsw.limit_in_bytes'))
+  // The root cgroup has no swap files; below it they exist when the kernel accounts swap.
+  return hierarchy.ownDir === hierarchy.mountPoint || fs.exists(join(hierarchy.ownDir, 'memory.swap.max'))
+}
+
+function readList(fs: CgroupFs, path: string): string[] {
+  return fs.exists(path) ? fs.read(path).trim().split(/\s+/).filter(Boolean) : []
+}
+
+function planDelegation(v2: Hierarchy, controllers: string[], fs: CgroupFs): Delegation | undefined {
+  const enabled = readList(fs, join(v2.ownDir, 'cgroup.subtree_control'))
+  const enable = controllers.filter(controller => !enabled.includes(controller))
+  if (enable.length === 0) return undefined
+  // The root cgroup is exempt from the no-internal-processes rule.
+  if (v2.ownDir === v2.mountPoint) return {ownDir: v2.ownDir, enable}
+  return {ownDir: v2.ownDir, leafDir: join(v2.ownDir, DELEGATION_LEAF), enable}
+}
+
+/** Decides the app's cgroup: where it goes (below contain's own), and every file to write. */
+export function planCgroup(layout: CgroupLayout, name: string, limits: CgroupLimits, fs: CgroupFs = hostCgroupFs): CgroupPlan {
+  const requested = requestedControllers(limits)
+  const byHierarchy = new Map<Hierarchy, Controller[]>()
+  for (const controller of controllersFor(limits)) {
+    const hierarchy = hierarchyFor(layout, controller)
+    if (!hierarchy) {
+      if (!requested.has(controller)) continue
+      throw new HostError(`${LIMIT_FLAGS[controller]} needs the ${controller} cgroup controller, which is not available to contain here`, {
+        fix: layout.mode === 'v2'
+          ? `delegate it to contain's cgroup (systemd: Delegate=yes, or run under systemd-run --scope -p Delegate=yes), or leave ${LIMIT_FLAGS[controller]} out`
+          : `mount the ${controller} controller, or leave ${LIMIT_FLAGS[controller]} out`,
+      })
+    }
+    byHierarchy.set(hierarchy, [...(byHierarchy.get(hierarchy) ?? []), controller])
+  }
+
+  const plan: CgroupPlan = {mode: layout.mode, dirs: [], writes: [], procsFiles: []}
+  for (const [hierarchy, controllers] of byHierarchy) {
+    const dir = join(hierarchy.ownDir, appCgroupName(name))
+    const files = filesFor(hierarchy)
+    if (hierarchy.version === 2) plan.delegation = planDelegation(hierarchy, controllers, fs)
+    plan.dirs.push(dir)
+    plan.procsFiles.push(join(dir, 'cgroup.procs'))
+    for (const controller of controllers) {
+      const settings =
+        controller === 'cpu' ? files.cpu(limits)
+        : controller === 'memory' ? files.memory(limits, hasSwapAccounting(hierarchy, fs))
+        : controller === 'pids' ? files.pids(limits)
+        : controller === 'cpuset' ? files.cpuset(limits, fs.read(join(hierarchy.ownDir, 'cpuset.mems')).trim())
+        : []
+      plan.writes.push(...settings.map(setting => ({path: join(dir, setting.file), value: setting.value})))
+    }
+  }
+  return plan
+}
+
+function describeWriteError(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'EINVAL': return 'the kernel rejected the value'
+    case 'EBUSY': return 'the cgroup is busy'
+    case 'EACCES':
+    case 'EPERM': return 'permission denied'
+    case 'ENOENT': return 'the kernel does not offer this file'
+    default: return error.message
+  }
+}
+
+/** A created app cgroup. Every step that changed the host is undone by remove(). */
+export class AppCgroup {
+  private readonly undo: Array<() => void> = []
+
+  private constructor(readonly plan: CgroupPlan, private readonly fs: CgroupFs) {}
+
+  /** Creates the cgroup and writes its limits; on any failure removes what it made and throws. */
+  static create(plan: CgroupPlan, fs: CgroupFs = hostCgroupFs): AppCgroup {
+    const cgroup = new AppCgroup(plan, fs)
+    try {
+      if (plan.delegation) cgroup.delegate(plan.delegation)
+      for (const dir of plan.dirs) cgroup.makeDir(dir)
+      for (const {path, value} of plan.writes) cgroup.write(path, value)
+    } catch (error) {
+      cgroup.undoAll()
+      throw error
+    }
+    return cgroup
+  }
+
+  private write(path: string, value: string): void {
+    try {
+      this.fs.write(path, value)
+    } catch (error) {
+      throw new CgroupError(path, `cannot write ${JSON.stringify(value)}: ${describeWriteError(error as NodeJS.ErrnoException)}`, {
+        fix: 'check the value against the kernel documentation for this file, or leave the limit out',
+        cause: error,
+      })
+    }
+  }
+
+  private delegate({ownDir, leafDir, enable}: Delegation): void {
+    if (leafDir) {
+      const others = readList(this.fs, join(ownDir, 'cgroup.procs')).filter(pid => pid !== String(process.pid))
+      if (others.length > 0) {
+        throw new CgroupError(ownDir, `contain must be the only process in its cgroup to create app cgroups below it (also there: ${others.slice(0, 5).join(', ')})`, {
+          fix: 'run contain from a unit with Delegate=yes, or as: systemd-run --scope -p Delegate=yes contain ...',
+        })
+      }
+      this.makeDir(leafDir)
+      this.write(join(leafDir, 'cgroup.procs'), String(process.pid))
+      this.undo.push(() => this.fs.write(join(ownDir, 'cgroup.procs'), String(process.pid)))
+    }
+    this.write(join(ownDir, 'cgroup.subtree_control'), enable.map(controller => `+${controller}`).join(' '))
+    this.undo.push(() => this.fs.write(join(ownDir, 'cgroup.subtree_control'), enable.map(controller => `-${controller}`).join(' ')))
+  }
+
+  private makeDir(dir: string): void {
+    try {
+      this.fs.mkdir(dir)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new CgroupError(dir, `cannot create: ${describeWriteError(error as NodeJS.ErrnoException)}`, {fix: 'run contain as root, or in a cgroup delegated to you', cause: error})
+      }
+      // Left by a contain that was killed: empty, so nobody uses it. Anything else is a live app.
+      if (readList(this.fs, join(dir, 'cgroup.procs')).length > 0) {
+        throw new CgroupError(dir, `an app named ${JSON.stringify(basename(dir).replace(/^contain-/, ''))} is already running`, {fix: 'choose another --name, or stop that app first'})
+      }
+      this.fs.rmdir(dir)
+      this.fs.mkdir(dir)
+    }
+    this.undo.push(() => this.fs.rmdir(dir))
+  }
+
+  private undoAll(): void {
+    for (const step of this.undo.splice(0).reverse()) {
+      try {
+        step()
+      } catch {
+        // Best effort on the failure path: the first error is the one worth reporting.
+      }
+    }
+  }
+
+  private memoryDir(): {dir: string; version: 1 | 2} | undefined {
+    for (const dir of this.plan.dirs) {
+      if (this.fs.exists(join(dir, 'memory.events'))) return {dir, version: 2}
+      if (this.fs.exists(join(dir, 'memory.oom_control'))) return {dir, version: 1}
+    }
+    return undefined
+  }
+
+  /** OOM kills and peak memory, as the kernel counted them. */
+  outcome(): CgroupOutcome {
+    const memory = this.memoryDir()
+    if (!memory) return {oomKills: 0}
+    const readNumber = (file: string): number | undefined => {
+      const path = join(memory.dir, file)
+      if (!this.fs.exists(path)) return undefined
+      const text = this.fs.read(path).trim()
+      return text === 'max' ? undefined : Number(text)
+    }
+    if (memory.version === 2) {
+      return {
+        oomKills: parseMemoryEvents(this.fs.read(join(memory.dir, 'memory.events'))).oomKills,
+        peakMemoryBytes: readNumber('memory.peak'),
+        memoryLimitBytes: readNumber('memory.max'),
+      }
+    }
+    const limit = readNumber('memory.limit_in_bytes')
+    return {
+      oomKills: parseOomKills(this.fs.read(join(memory.dir, 'memory.oom_control'))),
+      peakMemoryBytes: readNumber('memory.max_usage_in_bytes'),
+      // v1 reports "no limit" as the largest page-aligned 64-bit value.
+      memoryLimitBytes: limit !== undefined && limit < 2 ** 60 ? limit : undefined,
+    }
+  }
+
+  /** Pids of every process in the app's cgroup. */
+  pids(): number[] {
+    const pids = new Set<number>()
+    for (const file of this.plan.procsFiles) for (const pid of readList(this.fs, file)) pids.add(Number(pid))
+    return [...pids]
+  }
+
+  /** SIGKILLs everything left in the cgroup: cgroup.kill on v2, pid by pid on v1. */
+  killAll(): void {
+    const killFile = this.plan.dirs.map(dir => join(dir, 'cgroup.kill')).find(path => this.fs.exists(path))
+    if (killFile) {
+      this.fs.write(killFile, '1')
+      return
+    }
+    for (const pid of this.pids()) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
+  /** Kills what is left, waits for the cgroup to empty, removes it and undoes the delegation. */
+  async remove(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    if (this.pids().length > 0) this.killAll()
+    for (const dir of this.plan.dirs) await this.waitUntilEmpty(dir, deadline)
+    const steps = this.undo.splice(0).reverse()
+    for (const [index, step] of steps.entries()) {
+      try {
+        step()
+      } catch (error) {
+        this.undo.push(...steps.slice(index).reverse())
+        throw new CgroupError(this.plan.dirs[0] ?? '', `cannot remove: ${(error as Error).message}`, {fix: 'remove the directory by hand once its processes have exited', cause: error})
+      }
+    }
+  }
+
+  /** The kernel frees a cgroup shortly after its last process is reaped; v2 announces it in cgroup.events. */
+  private async waitUntilEmpty(dir: string, deadline: number): Promise<void> {
+    const events = join(dir, 'cgroup.events')
+    while (readList(this.fs, join(dir, 'cgroup.procs')).length > 0) {
+      if (Date.now() > deadline) throw new CgroupError(dir, 'processes are still running in it', {fix: `kill them: cat ${join(dir, 'cgroup.procs')}`})
+      if (this.fs.exists(events)) await waitForChange(events, deadline - Date.now())
+      else await sleep(2)
+    }
+  }
+}
+
+function waitForChange(path: string, timeoutMs: number): Promise<void> {
+  return new Promise(resolve => {
+    const watcher = watch(path, () => finish())
+    const timer = setTimeout(finish, Math.min(timeoutMs, 100))
+    function finish() {
+      clearTimeout(timer)
+      watcher.close()
+      resolve()
+    }
+  })
+}

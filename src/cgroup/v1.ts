@@ -1,0 +1,50 @@
+import {CgroupError} from '../errors.js'
+import {swapTotal, type ControllerFiles, type Setting} from './limits.js'
+
+const setting = (controller: string, file: string, value: number | string): Setting => ({controller, file, value: String(value)})
+
+/** Limits in cgroup v1 files. */
+export const v1Files: ControllerFiles = {
+  cpu(limits) {
+    const settings: Setting[] = []
+    if (limits.cpuQuotaMicros !== undefined) {
+      settings.push(setting('cpu', 'cpu.cfs_period_us', limits.cpuPeriodMicros ?? 100_000))
+      settings.push(setting('cpu', 'cpu.cfs_quota_us', limits.cpuQuotaMicros))
+    }
+    if (limits.cpuShares !== undefined) settings.push(setting('cpu', 'cpu.shares', limits.cpuShares))
+    return settings
+  },
+
+  // A v1 cpuset cgroup accepts no task until both cpus and mems are set.
+  cpuset(limits, parentMems) {
+    if (limits.cpusetCpus === undefined) return []
+    return [setting('cpuset', 'cpuset.cpus', limits.cpusetCpus), setting('cpuset', 'cpuset.mems', parentMems)]
+  },
+
+  memory(limits, hasSwapAccounting) {
+    const settings: Setting[] = []
+    if (limits.memoryBytes !== undefined) settings.push(setting('memory', 'memory.limit_in_bytes', limits.memoryBytes))
+    const swap = swapTotal(limits)
+    if (swap !== undefined && hasSwapAccounting) {
+      settings.push(setting('memory', 'memory.memsw.limit_in_bytes', swap === 'unlimited' ? -1 : swap))
+    } else if (limits.memorySwapBytes !== undefined && !hasSwapAccounting) {
+      throw new CgroupError('memory.memsw.limit_in_bytes', '--memory-swap needs swap accounting, which this kernel has off', {
+        fix: 'boot with swapaccount=1, or leave --memory-swap out',
+      })
+    }
+    if (limits.memoryReservationBytes !== undefined) {
+      settings.push(setting('memory', 'memory.soft_limit_in_bytes', limits.memoryReservationBytes))
+    }
+    return settings
+  },
+
+  pids(limits) {
+    if (limits.pidsMax === undefined) return []
+    return [setting('pids', 'pids.max', limits.pidsMax === 'unlimited' ? 'max' : limits.pidsMax)]
+  },
+}
+
+/** memory.oom_control holds "oom_kill N" since Linux 4.13. */
+export function parseOomKills(oomControl: string): number {
+  return Number(/^oom_kill (\d+)$/m.exec(oomControl)?.[1] ?? 0)
+}

@@ -1,0 +1,28 @@
+import {Flags, type Interfaces} from '@oclif/core'
+import {RUN_OPTIONS, type OptionSpec, type RawRunFlags} from '../config/schema.js'
+import {runApp} from '../launch/run.js'
+import {ContainCommand} from './base.js'
+
+function toOclifFlag(spec: OptionSpec): Interfaces.FlagInput[string] {
+  const common = {description: spec.description, char: spec.char as Interfaces.AlphabetLowercase | undefined}
+  if (spec.kind === 'boolean') return Flags.boolean(common)
+  return spec.multiple ? Flags.string({...common, helpValue: spec.helpValue, multiple: true}) : Flags.string({...common, helpValue: spec.helpValue})
+}
+
+export default class Run extends ContainCommand {
+  static override summary = 'Run one command isolated and limited, in the foreground'
+  static override description = 'Creates a cgroup below contain\'s own with the given limits, new namespaces through util-linux unshare, and runs the command under a small PID 1. Exits with the command\'s status (128+N when it died of signal N, 137 when OOM-killed).'
+  static override usage = 'run [FLAGS] [--] COMMAND [ARG...]'
+  static override examples = [
+    '<%= config.bin %> run --cpus 0.5 --memory 512m -- bundle exec rails s',
+    '<%= config.bin %> run --hostname web --read-only --tmpfs /tmp -- sh -c "hostname; ps"',
+    '<%= config.bin %> run --dry-run --memory 64m -- true',
+  ]
+  static override strict = false
+  static override flags: Interfaces.FlagInput = Object.fromEntries(RUN_OPTIONS.map(spec => [spec.flag, toOclifFlag(spec)]))
+
+  async run(): Promise<void> {
+    const {flags, argv} = await this.parse(Run)
+    process.exitCode = await runApp(flags as RawRunFlags, argv as string[], {stdout: text => this.log(text), stderr: text => this.logToStderr(text)})
+  }
+}

@@ -1,0 +1,206 @@
+import {randomBytes} from 'node:crypto'
+import {statSync} from 'node:fs'
+import {basename, isAbsolute, resolve} from 'node:path'
+import type {CgroupLimits} from '../cgroup/limits.js'
+import type {RawRunFlags} from '../config/schema.js'
+import {parseCpuList, parseCpus, parseInteger, parseMemoryLimit, parseSize, parseSwapLimit} from '../config/units.js'
+import {FileError, InvalidValueError} from '../errors.js'
+import {DEFAULT_NAMESPACES, parseNamespaces, type Namespace} from '../namespaces.js'
+import {resolveUser, type UserIdentity} from './user.js'
+
+/** Everything `contain run` needs to start one app, validated. */
+export interface RunOptions {
+  name: string
+  command: string[]
+  limits: CgroupLimits
+  hostname?: string
+  namespaces: Namespace[]
+  env: Record<string, string>
+  workdir: string
+  user?: UserIdentity
+  readOnly: boolean
+  tmpfs: string[]
+  writable: string[]
+}
+
+/** What validation needs to know about the host; injectable for tests. */
+export interface HostFacts {
+  cpus: number
+  env: Record<string, string | undefined>
+  cwd: string
+  readFile(path: string): string
+}
+
+const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/
+const HOSTNAME_PATTERN = /^(?=.{1,64}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/
+const ENV_KEY_PATTERN = /^[^=\0]+$/
+const CPU_PERIOD_MICROS = 100_000
+
+function defaultName(command: string[]): string {
+  const base = basename(command[0] ?? 'app').replace(/[^a-zA-Z0-9_.-]/g, '').replace(/^[^a-zA-Z0-9]+/, '') || 'app'
+  return `${base.slice(0, 48)}-${randomBytes(3).toString('hex')}`
+}
+
+function parseName(text: string): string {
+  if (!NAME_PATTERN.test(text)) {
+    throw new InvalidValueError('--name', text, 'not a valid name', 'use letters, digits, _, . and -, starting with a letter or digit, at most 63 characters')
+  }
+  return text
+}
+
+function parseLimits(raw: RawRunFlags, host: HostFacts): CgroupLimits {
+  const limits: CgroupLimits = {}
+  if (raw.cpus !== undefined) {
+    const cpus = parseCpus('--cpus', raw.cpus, host.cpus)
+    limits.cpuQuotaMicros = Math.round(cpus * CPU_PERIOD_MICROS)
+    limits.cpuPeriodMicros = CPU_PERIOD_MICROS
+  }
+  if (raw['cpu-shares'] !== undefined) {
+    limits.cpuShares = parseInteger('--cpu-shares', raw['cpu-shares'], 2, 262_144, 'use a weight from 2 to 262144 (1024 is the default)')
+  }
+  if (raw['cpuset-cpus'] !== undefined) limits.cpusetCpus = parseCpuList('--cpuset-cpus', raw['cpuset-cpus'], host.cpus)
+  if (raw.memory !== undefined) limits.memoryBytes = parseMemoryLimit('--memory', raw.memory)
+  if (raw['memory-swap'] !== undefined) {
+    if (limits.memoryBytes === undefined) {
+      throw new InvalidValueError('--memory-swap', raw['memory-swap'], 'needs --memory', 'add --memory, or leave --memory-swap out')
+    }
+    const swap = parseSwapLimit('--memory-swap', raw['memory-swap'])
+    if (swap !== 'unlimited' && swap < limits.memoryBytes) {
+      throw new InvalidValueError('--memory-swap', raw['memory-swap'], 'is the limit of memory plus swap, so it must be at least --memory', 'use a size at least as large as --memory, or -1 for unlimited swap')
+    }
+    limits.memorySwapBytes = swap
+  }
+  if (raw['memory-reservation'] !== undefined) {
+    const reservation = parseSize('--memory-reservation', raw['memory-reservation'])
+    if (limits.memoryBytes !== undefined && reservation > limits.memoryBytes) {
+      throw new InvalidValueError('--memory-reservation', raw['memory-reservation'], 'must not exceed --memory', 'use a size below --memory')
+    }
+    limits.memoryReservationBytes = reservation
+  }
+  if (raw['pids-limit'] !== undefined) {
+    const pids = parseInteger('--pids-limit', raw['pids-limit'], -1, 4_194_304, 'use a positive number of processes, or -1 for unlimited')
+    limits.pidsMax = pids <= 0 ? 'unlimited' : pids
+  }
+  return limits
+}
+
+function parseNamespaceSet(raw: RawRunFlags): Namespace[] {
+  const namespaces = new Set(raw.namespaces === undefined ? DEFAULT_NAMESPACES : parseNamespaces('--namespaces', raw.namespaces))
+  if (raw.network !== undefined) {
+    if (raw.network !== 'host' && raw.network !== 'none') {
+      throw new InvalidValueError('--network', raw.network, 'unknown network mode', 'use host (share the host network) or none (loopback only)')
+    }
+    if (raw.network === 'host' && namespaces.has('net')) {
+      throw new InvalidValueError('--network', raw.network, 'conflicts with the net namespace in --namespaces', 'use --network none, or drop net from --namespaces')
+    }
+    if (raw.network === 'none') namespaces.add('net')
+  }
+  if (raw.userns) namespaces.add('user')
+  return [...namespaces]
+}
+
+function requireNamespace(namespaces: Namespace[], needed: Namespace, flag: string, value: unknown): void {
+  if (!namespaces.includes(needed)) {
+    throw new InvalidValueError(flag, value, `needs the ${needed} namespace, which --namespaces turned off`, `add ${needed} back to --namespaces, or leave ${flag} out`)
+  }
+}
+
+function parseDirectory(flag: string, text: string, cwd: string): string {
+  const path = resolve(cwd, text)
+  let isDirectory = false
+  try {
+    isDirectory = statSync(path).isDirectory()
+  } catch {
+    // Reported below with the fix.
+  }
+  if (!isDirectory) throw new InvalidValueError(flag, text, 'is not an existing directory', 'create the directory first, or give another path')
+  return path
+}
+
+function parseMountPath(flag: string, text: string): string {
+  if (!isAbsolute(text)) throw new InvalidValueError(flag, text, 'must be an absolute path', `write it from /, e.g. ${flag} /tmp`)
+  return parseDirectory(flag, text, '/')
+}
+
+async function readEnvFiles(paths: string[], host: HostFacts): Promise<Record<string, string>> {
+  if (paths.length === 0) return {}
+  const dotenv = await import('dotenv')
+  const env: Record<string, string> = {}
+  for (const path of paths) {
+    let text: string
+    try {
+      text = host.readFile(resolve(host.cwd, path))
+    } catch (error) {
+      throw new FileError(path, `cannot read env file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {fix: 'give the path of an existing, readable dotenv file to --env-file'})
+    }
+    if (text.includes('\0')) throw new FileError(path, 'is not a text file', {fix: 'give --env-file a dotenv file of KEY=VALUE lines'})
+    Object.assign(env, dotenv.parse(text))
+  }
+  return env
+}
+
+function parseEnvFlags(entries: string[], host: HostFacts): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const entry of entries) {
+    const separator = entry.indexOf('=')
+    const key = separator === -1 ? entry : entry.slice(0, separator)
+    if (!ENV_KEY_PATTERN.test(key)) throw new InvalidValueError('--env', entry, 'has no variable name', 'write KEY=VALUE, or KEY to pass the host value through')
+    if (separator !== -1) env[key] = entry.slice(separator + 1)
+    else if (host.env[key] !== undefined) env[key] = host.env[key]
+  }
+  return env
+}
+
+/**
+ * Turns raw flags into validated options. Environment, lowest first: the caller's environment,
+ * --env-file files in order, then -e flags (Docker's order for the last two).
+ */
+export async function resolveRunOptions(raw: RawRunFlags, command: string[], host: HostFacts): Promise<RunOptions> {
+  if (command.length === 0 || command[0] === '') {
+    throw new InvalidValueError('command', '', 'no command given', 'put the command after the flags, e.g. contain run --memory 512m -- bundle exec rails s')
+  }
+  const name = raw.name === undefined ? defaultName(command) : parseName(raw.name)
+  const limits = parseLimits(raw, host)
+  const namespaces = parseNamespaceSet(raw)
+  if (namespaces.includes('pid')) requireNamespace(namespaces, 'mount', '--namespaces', raw.namespaces ?? 'pid')
+
+  let hostname: string | undefined
+  if (raw.hostname !== undefined) {
+    if (!HOSTNAME_PATTERN.test(raw.hostname)) throw new InvalidValueError('--hostname', raw.hostname, 'not a valid hostname', 'use letters, digits and -, in dot-separated labels, at most 64 characters')
+    requireNamespace(namespaces, 'uts', '--hostname', raw.hostname)
+    hostname = raw.hostname
+  } else if (namespaces.includes('uts')) {
+    hostname = name.slice(0, 64).replace(/[^a-zA-Z0-9-]/g, '-').replace(/^-+|-+$/g, '') || 'app'
+  }
+
+  const readOnly = raw['read-only'] ?? false
+  const tmpfs = (raw.tmpfs ?? []).map(path => parseMountPath('--tmpfs', path))
+  const writable = (raw.writable ?? []).map(path => parseMountPath('--writable', path))
+  if (readOnly) requireNamespace(namespaces, 'mount', '--read-only', true)
+  if (tmpfs.length > 0) requireNamespace(namespaces, 'mount', '--tmpfs', raw.tmpfs?.[0])
+  if (writable.length > 0 && !readOnly) {
+    throw new InvalidValueError('--writable', raw.writable?.[0], 'only applies with --read-only', 'add --read-only, or leave --writable out')
+  }
+
+  const user = raw.user === undefined ? undefined : resolveUser('--user', raw.user, host.readFile)
+  const env: Record<string, string> = {}
+  for (const [key, value] of Object.entries(host.env)) if (value !== undefined) env[key] = value
+  if (hostname !== undefined) env.HOSTNAME = hostname
+  if (user?.home !== undefined) env.HOME = user.home
+  if (user?.name !== undefined) env.USER = user.name
+  Object.assign(env, await readEnvFiles(raw['env-file'] ?? [], host), parseEnvFlags(raw.env ?? [], host))
+
+  return {
+    name,
+    command,
+    limits,
+    hostname,
+    namespaces,
+    env,
+    workdir: raw.workdir === undefined ? host.cwd : parseDirectory('--workdir', raw.workdir, host.cwd),
+    user,
+    readOnly,
+    tmpfs,
+    writable,
+  }
+}

@@ -1,0 +1,52 @@
+import type {CgroupPlan} from '../cgroup/index.js'
+import {unshareArguments, type Namespace} from '../namespaces.js'
+import type {RunOptions} from './options.js'
+
+/** The programs a launch runs before the app. */
+export interface Executables {
+  /** contain's native helper (native/contain-init.c). */
+  init: string
+  unshare: string
+}
+
+/** The file descriptor on which contain-init reports (see native/contain-init.c). */
+export const STATUS_FD = 3
+
+/** One app's launch, fully decided: what to write to cgroupfs and what to execute. */
+export interface LaunchPlan {
+  name: string
+  namespaces: Namespace[]
+  cgroup: CgroupPlan
+  argv: string[]
+  env: Record<string, string>
+}
+
+function initArguments(options: RunOptions): string[] {
+  const args = ['run', '--status-fd', String(STATUS_FD)]
+  if (options.namespaces.includes('pid')) args.push('--mount-proc')
+  if (options.hostname !== undefined) args.push('--hostname', options.hostname)
+  if (options.readOnly) args.push('--readonly-root')
+  for (const path of options.tmpfs) args.push('--tmpfs', path)
+  for (const path of options.writable) args.push('--writable', path)
+  args.push('--chdir', options.workdir)
+  if (options.user) {
+    args.push('--uid', String(options.user.uid), '--gid', String(options.user.gid))
+    if (options.user.groups.length > 0) args.push('--groups', options.user.groups.join(','))
+  }
+  return args
+}
+
+/**
+ * The launch sequence as one argv: join the app's cgroup (so the app is inside it before its
+ * first instruction and the cgroup namespace is rooted there), unshare the namespaces, then
+ * contain-init forks PID 1, which prepares mounts and hostname and execs the app.
+ */
+export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables: Executables): LaunchPlan {
+  const argv = [
+    executables.init, 'enter', '--status-fd', String(STATUS_FD), ...cgroup.procsFiles, '--',
+    executables.unshare, ...unshareArguments(options.namespaces), '--',
+    executables.init, ...initArguments(options), '--',
+    ...options.command,
+  ]
+  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env}
+}

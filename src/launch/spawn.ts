@@ -1,0 +1,88 @@
+import {spawn, type StdioOptions} from 'node:child_process'
+import {constants} from 'node:os'
+import {AppCgroup, type CgroupOutcome} from '../cgroup/index.js'
+import {ExitCode, HostError, LaunchError} from '../errors.js'
+import type {LaunchPlan} from './plan.js'
+import {parseInitReport} from './status.js'
+
+/** How one app run ended, in the terms contain reports it. */
+export interface LaunchOutcome {
+  name: string
+  /** What contain exits with: the app's code, 128+N for signal N (Docker's convention). */
+  exitCode: number
+  signal?: NodeJS.Signals
+  oomKilled: boolean
+  cgroup: CgroupOutcome
+}
+
+/** Every catchable signal a user or a service manager sends; each is passed on to the app. */
+const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT', 'SIGALRM']
+
+function signalName(signal: number): NodeJS.Signals | undefined {
+  return (Object.entries(constants.signals) as [NodeJS.Signals, number][]).find(([, number]) => number === signal)?.[0]
+}
+
+function spawnFailure(plan: LaunchPlan, error: NodeJS.ErrnoException): Error {
+  if (error.code === 'ENOENT') {
+    return new HostError(`contain's native helper is missing: ${plan.argv[0]}`, {fix: 'build it with: npm run build (needs a C compiler: apt-get install gcc)'})
+  }
+  return new LaunchError(plan.argv, `cannot start the launcher: ${error.message}`, {cause: error})
+}
+
+function setupFailure(plan: LaunchPlan, error: {stage: string; errno: number; message: string}): LaunchError {
+  const command = plan.argv.slice(plan.argv.lastIndexOf('--') + 1)
+  if (error.stage === 'exec') {
+    const notFound = error.errno === constants.errno.ENOENT
+    return new LaunchError(command, notFound ? 'command not found' : `cannot execute: ${error.message}`, {
+      exitCode: notFound ? ExitCode.commandNotFound : ExitCode.cannotExecute,
+      fix: notFound ? 'check the command name and PATH (the app gets the PATH contain was given)' : 'check that the file is an executable the app user may run',
+    })
+  }
+  return new LaunchError(command, `setting up the app failed at ${error.stage}: ${error.message}`, {
+    fix: error.errno === constants.errno.EPERM || error.errno === constants.errno.EACCES ? 'run contain as root, or add --userns' : 'see contain doctor for what this host supports',
+  })
+}
+
+/**
+ * Starts the app as planned and waits for it: cgroup first, then the launcher chain, signals
+ * forwarded, and the cgroup read and removed at the end whatever happened.
+ */
+export async function launch(plan: LaunchPlan, stdio: StdioOptions = 'inherit'): Promise<LaunchOutcome> {
+  const cgroup = AppCgroup.create(plan.cgroup)
+  try {
+    const streams = Array.isArray(stdio) ? stdio.slice(0, 3) : [stdio, stdio, stdio]
+    // detached: the launcher gets its own session, so a terminal's Ctrl-C reaches only contain,
+    // which forwards it exactly once.
+    const child = spawn(plan.argv[0], plan.argv.slice(1), {env: plan.env, stdio: [...streams, 'pipe'], detached: true})
+    const forward = (signal: NodeJS.Signals) => child.pid !== undefined && child.kill(signal)
+    for (const signal of FORWARDED_SIGNALS) process.on(signal, forward)
+    let statusText = ''
+    child.stdio[3]?.on('data', chunk => (statusText += chunk))
+    const exit = await new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve, reject) => {
+      child.once('error', error => reject(spawnFailure(plan, error)))
+      child.once('close', (code, signal) => resolve({code, signal}))
+    }).finally(() => {
+      for (const signal of FORWARDED_SIGNALS) process.off(signal, forward)
+    })
+    const report = parseInitReport(statusText)
+    const outcome = cgroup.outcome()
+    if (report.error) throw setupFailure(plan, report.error)
+    if (report.pid1 === undefined) {
+      // Nothing from contain-init: unshare itself failed, and said why on stderr.
+      throw new LaunchError(plan.argv, `unshare failed (exit ${exit.code ?? exit.signal})`, {fix: 'see the message above; contain doctor shows which namespaces this host allows'})
+    }
+    // The app's own status, from PID 1. Without it PID 1 itself was killed (SIGKILL from the
+    // OOM group kill or from outside), and so was the app.
+    const signal = report.signal ?? (report.exitCode === undefined ? constants.signals.SIGKILL : undefined)
+    const oomKilled = signal === constants.signals.SIGKILL && outcome.oomKills > 0
+    return {
+      name: plan.name,
+      exitCode: signal === undefined ? report.exitCode ?? ExitCode.containFailed : 128 + signal,
+      signal: signal === undefined ? undefined : signalName(signal),
+      oomKilled,
+      cgroup: outcome,
+    }
+  } finally {
+    await cgroup.remove()
+  }
+}
