@@ -1,0 +1,4 @@
+# Rack entry point, used by `rails s` (and by `puma` when run directly).
+require_relative "config/environment"
+
+run Rails.application
