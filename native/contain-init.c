@@ -20,6 +20,10 @@
  *         --readonly-root      remount every mount read-only, except /proc and /dev
  *         --tmpfs PATH         mount a tmpfs at PATH (after --readonly-root)
  *         --writable PATH      bind PATH back writable (after --readonly-root)
+ *         --mount FSTYPE TARGET DATA
+ *                              mount a fresh FSTYPE at TARGET read-only (after --tmpfs), creating
+ *                              TARGET if needed; FSTYPE "bind" binds the path DATA (not its
+ *                              submounts), "rbind" with its submounts
  *         --chdir DIR          working directory of CMD
  *         --uid N --gid N      identity of CMD; --groups N,N,... supplementary groups
  *         --caps-bounding HEX --caps-effective HEX --caps-permitted HEX --caps-inheritable HEX
@@ -71,6 +75,8 @@ struct options {
   int tmpfs_count;
   const char *writable[MAX_PATHS];
   int writable_count;
+  const char *mounts[MAX_PATHS][3];
+  int mount_count;
   const char *chdir;
   long uid, gid;
   const char *groups;
@@ -148,6 +154,12 @@ static void parse_run_options(int argc, char **argv) {
     else if (strcmp(flag, "--hostname") == 0) opt.hostname = value;
     else if (strcmp(flag, "--tmpfs") == 0 && opt.tmpfs_count < MAX_PATHS) opt.tmpfs[opt.tmpfs_count++] = value;
     else if (strcmp(flag, "--writable") == 0 && opt.writable_count < MAX_PATHS) opt.writable[opt.writable_count++] = value;
+    else if (strcmp(flag, "--mount") == 0) {
+      if (i + 3 >= argc || opt.mount_count == MAX_PATHS) { errno = EINVAL; fail("usage", flag); }
+      for (int part = 0; part < 3; part++) opt.mounts[opt.mount_count][part] = argv[i + 1 + part];
+      opt.mount_count++;
+      i += 2;
+    }
     else if (strcmp(flag, "--chdir") == 0) opt.chdir = value;
     else if (strcmp(flag, "--uid") == 0) opt.uid = atol(value);
     else if (strcmp(flag, "--gid") == 0) opt.gid = atol(value);
@@ -246,6 +258,21 @@ static void set_up_mounts(void) {
   }
   for (int i = 0; i < opt.tmpfs_count; i++) {
     if (mount("tmpfs", opt.tmpfs[i], "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) fail("tmpfs", opt.tmpfs[i]);
+  }
+  const unsigned long safe = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  for (int i = 0; i < opt.mount_count; i++) {
+    const char *type = opt.mounts[i][0], *target = opt.mounts[i][1], *data = opt.mounts[i][2];
+    if (mkdir(target, 0755) < 0 && errno != EEXIST) fail("mount", target);
+    int bind = strcmp(type, "bind") == 0, rbind = strcmp(type, "rbind") == 0;
+    int bound = bind || rbind ? mount(data, target, NULL, MS_BIND | (rbind ? MS_REC : 0), NULL)
+                              : mount(type, target, type, safe, data);
+    if (bound < 0) fail("mount", target);
+  }
+  /* Read-only per mount point, after all are made: a sysfs or cgroupfs shares its superblock
+   * with the host's writable mount (asking for MS_RDONLY at mount time gets EBUSY), and a tmpfs
+   * holds the mount points of the mounts after it. */
+  for (int i = 0; i < opt.mount_count; i++) {
+    if (mount(NULL, opt.mounts[i][1], NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | safe, NULL) < 0) fail("mount", opt.mounts[i][1]);
   }
 }
 

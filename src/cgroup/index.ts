@@ -1,5 +1,5 @@
 import {existsSync, mkdirSync, readFileSync, rmdirSync, watch, writeFileSync} from 'node:fs'
-import {basename, join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {CgroupError, HostError} from '../errors.js'
 import {hierarchyFor, type CgroupLayout, type CgroupMode, type Hierarchy} from './layout.js'
@@ -43,6 +43,14 @@ export interface Delegation {
   enable: string[]
 }
 
+/** A filesystem the app's PID 1 mounts, read-only, so the app sees cgroupfs as Docker shows it. */
+export interface ViewMount {
+  /** 'bind' binds the path in `data` without its submounts, 'rbind' with them. */
+  fsType: 'cgroup' | 'cgroup2' | 'tmpfs' | 'sysfs' | 'bind' | 'rbind'
+  target: string
+  data: string
+}
+
 /** Everything contain will do to cgroupfs for one app, decided before anything is touched. */
 export interface CgroupPlan {
   mode: CgroupMode
@@ -52,6 +60,8 @@ export interface CgroupPlan {
   writes: FileWrite[]
   /** The app's first process writes its pid here, before exec. */
   procsFiles: string[]
+  /** In its own cgroup namespace, the app sees these at the host's mount points: its own cgroup as the root. */
+  viewMounts: ViewMount[]
 }
 
 /** What the cgroup saw of the app, read before the cgroup is removed. */
@@ -106,6 +116,23 @@ function planDelegation(v2: Hierarchy, controllers: string[], fs: CgroupFs): Del
   return {ownDir: v2.ownDir, leafDir: join(v2.ownDir, DELEGATION_LEAF), enable}
 }
 
+/**
+ * Fresh cgroupfs mounts made inside the app's cgroup namespace show the app's cgroup as the
+ * root, so `cat /sys/fs/cgroup/memory.max` (v2) or `.../memory/memory.limit_in_bytes` (v1) inside
+ * the app reads its own limit, as in a Docker container.
+ */
+function viewMounts(layout: CgroupLayout): ViewMount[] {
+  const mounts: ViewMount[] = []
+  const v1 = layout.hierarchies.filter(hierarchy => hierarchy.version === 1)
+  if (v1.length > 0) mounts.push({fsType: 'tmpfs', target: dirname(v1[0].mountPoint), data: 'mode=755'})
+  for (const hierarchy of layout.hierarchies) {
+    mounts.push(hierarchy.version === 1
+      ? {fsType: 'cgroup', target: hierarchy.mountPoint, data: hierarchy.controllers.join(',')}
+      : {fsType: 'cgroup2', target: hierarchy.mountPoint, data: ''})
+  }
+  return mounts
+}
+
 /** Decides the app's cgroup: where it goes (below contain's own), and every file to write. */
 export function planCgroup(layout: CgroupLayout, name: string, limits: CgroupLimits, fs: CgroupFs = hostCgroupFs): CgroupPlan {
   const requested = requestedControllers(limits)
@@ -123,7 +150,7 @@ export function planCgroup(layout: CgroupLayout, name: string, limits: CgroupLim
     byHierarchy.set(hierarchy, [...(byHierarchy.get(hierarchy) ?? []), controller])
   }
 
-  const plan: CgroupPlan = {mode: layout.mode, dirs: [], writes: [], procsFiles: []}
+  const plan: CgroupPlan = {mode: layout.mode, dirs: [], writes: [], procsFiles: [], viewMounts: viewMounts(layout)}
   for (const [hierarchy, controllers] of byHierarchy) {
     const dir = join(hierarchy.ownDir, appCgroupName(name))
     const files = filesFor(hierarchy)

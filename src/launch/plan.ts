@@ -1,4 +1,4 @@
-import type {CgroupPlan} from '../cgroup/index.js'
+import type {CgroupPlan, ViewMount} from '../cgroup/index.js'
 import {unshareArguments, type Namespace} from '../namespaces.js'
 import type {RunOptions} from './options.js'
 
@@ -21,19 +21,36 @@ export interface LaunchPlan {
   env: Record<string, string>
 }
 
-function initArguments(options: RunOptions): string[] {
+function initArguments(options: RunOptions, cgroup: CgroupPlan): string[] {
   const args = ['run', '--status-fd', String(STATUS_FD)]
   if (options.namespaces.includes('pid')) args.push('--mount-proc')
   if (options.hostname !== undefined) args.push('--hostname', options.hostname)
   if (options.readOnly) args.push('--readonly-root')
   for (const path of options.tmpfs) args.push('--tmpfs', path)
   for (const path of options.writable) args.push('--writable', path)
+  for (const mount of viewMounts(options, cgroup)) args.push('--mount', mount.fsType, mount.target, mount.data)
   args.push('--chdir', options.workdir)
   if (options.user) {
     args.push('--uid', String(options.user.uid), '--gid', String(options.user.gid))
     if (options.user.groups.length > 0) args.push('--groups', options.user.groups.join(','))
   }
   return args
+}
+
+/**
+ * /sys read-only, as Docker shows it: a fresh sysfs shows the app its own network namespace; in
+ * the host's network namespace the kernel refuses a second sysfs on /sys, so it is a bind of /sys
+ * without its submounts. Either way /sys/fs/cgroup becomes a plain directory, on which fresh
+ * cgroupfs mounts show the app its own cgroup. A user namespace may bind /sys only with its
+ * submounts, and may never mount cgroup v1: there the app keeps the host's cgroupfs view.
+ */
+function viewMounts(options: RunOptions, cgroup: CgroupPlan): ViewMount[] {
+  const has = (namespace: Namespace) => options.namespaces.includes(namespace)
+  if (!has('mount')) return []
+  if (has('user') && !has('net')) return [{fsType: 'rbind', target: '/sys', data: '/sys'}]
+  const sys: ViewMount = has('net') ? {fsType: 'sysfs', target: '/sys', data: ''} : {fsType: 'bind', target: '/sys', data: '/sys'}
+  const ownCgroupView = has('cgroup') && !(has('user') && cgroup.mode !== 'v2')
+  return [sys, ...(ownCgroupView ? cgroup.viewMounts : [])]
 }
 
 /**
@@ -45,7 +62,7 @@ export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables:
   const argv = [
     executables.init, 'enter', '--status-fd', String(STATUS_FD), ...cgroup.procsFiles, '--',
     executables.unshare, ...unshareArguments(options.namespaces), '--',
-    executables.init, ...initArguments(options), '--',
+    executables.init, ...initArguments(options, cgroup), '--',
     ...options.command,
   ]
   return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env}

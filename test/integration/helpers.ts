@@ -1,0 +1,109 @@
+import {execa, type ResultPromise} from 'execa'
+import {existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync} from 'node:fs'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import type {Test} from 'tap'
+import {detectLayout} from '../../src/cgroup/layout.js'
+
+export const root = fileURLToPath(new URL('../..', import.meta.url))
+export const containBin = join(root, 'bin/run.js')
+export const initBin = join(root, 'native/build/contain-init')
+
+/**
+ * In the cgroup v2 guest's nested mode (test/vm/integration.sh) every contain runs alone in a
+ * fresh cgroup below this one, as a systemd unit with Delegate=yes would start it.
+ */
+const unitParent = process.env.CONTAIN_TEST_UNIT_PARENT
+let unitCount = 0
+
+/** Skips the whole file, with the reason printed, where the real kernel cannot be used. */
+export function requireRoot(t: Test): boolean {
+  if (process.getuid?.() !== 0) {
+    t.comment('skipped: integration tests need root (they create cgroups and namespaces)')
+    t.pass('skipped: not root')
+    return false
+  }
+  if (!existsSync(initBin) || !existsSync(join(root, 'dist/cli.js'))) {
+    t.fail('contain is not built: run npm run build')
+    return false
+  }
+  return true
+}
+
+export interface Contain {
+  process: ResultPromise<{reject: false; all: true; stdin: 'ignore'}>
+  unit?: string
+}
+
+/** Starts `contain ARGS` (the real bin/run.js) without waiting for it. */
+export function startContain(args: string[], options: {env?: Record<string, string>} = {}): Contain {
+  let argv = ['node', containBin, ...args]
+  let unit: string | undefined
+  if (unitParent) {
+    unit = join(unitParent, `unit-${process.pid}-${unitCount++}`)
+    mkdirSync(unit)
+    argv = [initBin, 'enter', join(unit, 'cgroup.procs'), '--', ...argv]
+  }
+  const child = execa(argv[0], argv.slice(1), {reject: false, all: true, env: options.env, stdin: 'ignore'})
+  return {process: child, unit}
+}
+
+export interface ContainResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs `contain ARGS` to the end. */
+export async function contain(args: string[], options: {env?: Record<string, string>} = {}): Promise<ContainResult> {
+  const started = startContain(args, options)
+  const result = await started.process
+  if (started.unit) rmdirSync(started.unit)
+  return {exitCode: result.exitCode ?? 128 + 9, stdout: result.stdout, stderr: result.stderr}
+}
+
+/** The directories below which contain creates app cgroups, one per hierarchy. */
+function ownCgroupDirs(): string[] {
+  return [...new Set(detectLayout().hierarchies.map(hierarchy => hierarchy.ownDir)), ...(unitParent ? [unitParent] : [])]
+}
+
+/** Everything contain may leave on the host: app cgroups, contain-init processes, mounts. */
+export function hostTraces(): {cgroups: string[]; processes: string[]; mounts: number} {
+  const cgroups = ownCgroupDirs().flatMap(dir =>
+    readdirSync(dir, {withFileTypes: true})
+      .filter(entry => entry.isDirectory() && /^(contain[-.]|unit-)/.test(entry.name))
+      .map(entry => join(dir, entry.name)),
+  )
+  const processes = readdirSync('/proc')
+    .filter(name => /^\d+$/.test(name))
+    .flatMap(pid => {
+      try {
+        const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+        return command[0] === initBin ? [`${pid} ${command.join(' ').trim()}`] : []
+      } catch {
+        return []
+      }
+    })
+  return {cgroups, processes, mounts: readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length}
+}
+
+/** Asserts, after each test of the file, that contain left nothing behind. */
+export function assertNothingLeftBehind(t: Test): void {
+  const before = hostTraces()
+  t.afterEach(async () => {
+    // Killed launchers are reaped asynchronously; give the kernel a moment.
+    let after = hostTraces()
+    for (let tries = 0; tries < 50 && (after.cgroups.length > 0 || after.processes.length > 0); tries++) {
+      await new Promise(resolve => setTimeout(resolve, 20))
+      after = hostTraces()
+    }
+    t.same(after.cgroups, before.cgroups, 'no cgroup left behind')
+    t.same(after.processes, before.processes, 'no contain-init process left behind')
+    t.equal(after.mounts, before.mounts, 'no mount left behind on the host')
+  })
+}
+
+/** Reads a namespace's identity, for comparing the app's with the host's. */
+export function hostNamespace(kind: string): string {
+  return readlinkSync(`/proc/self/ns/${kind}`)
+}
