@@ -24,6 +24,7 @@
  *                              mount a fresh FSTYPE at TARGET read-only (after --tmpfs), creating
  *                              TARGET if needed; FSTYPE "bind" binds the path DATA (not its
  *                              submounts), "rbind" with its submounts
+ *         --loopback-up        bring up "lo" in the new network namespace
  *         --chdir DIR          working directory of CMD
  *         --uid N --gid N      identity of CMD; --groups N,N,... supplementary groups
  *         --caps-bounding HEX --caps-effective HEX --caps-permitted HEX --caps-inheritable HEX
@@ -42,6 +43,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -49,7 +51,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -71,6 +75,7 @@ struct options {
   const char *hostname;
   int mount_proc;
   int readonly_root;
+  int loopback_up;
   const char *tmpfs[MAX_PATHS];
   int tmpfs_count;
   const char *writable[MAX_PATHS];
@@ -148,6 +153,7 @@ static void parse_run_options(int argc, char **argv) {
     if (strcmp(flag, "--mount-proc") == 0) { opt.mount_proc = 1; takes_value = 0; }
     else if (strcmp(flag, "--readonly-root") == 0) { opt.readonly_root = 1; takes_value = 0; }
     else if (strcmp(flag, "--no-new-privs") == 0) { opt.no_new_privs = 1; takes_value = 0; }
+    else if (strcmp(flag, "--loopback-up") == 0) { opt.loopback_up = 1; takes_value = 0; }
     else if (!value) { errno = EINVAL; fail("usage", flag); }
     else if (strcmp(flag, "--status-fd") == 0) opt.status_fd = atoi(value);
     else if (strcmp(flag, "--seccomp-fd") == 0) opt.seccomp_fd = atoi(value);
@@ -245,6 +251,17 @@ static void remount_all_readonly(void) {
   }
   free(line);
   fclose(mountinfo);
+}
+
+/* A new network namespace starts with "lo" down; Docker's "none" network has it up. */
+static void bring_loopback_up(void) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct ifreq request = {0};
+  strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+  if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &request) < 0) fail("loopback", "lo");
+  request.ifr_flags |= IFF_UP;
+  if (ioctl(fd, SIOCSIFFLAGS, &request) < 0) fail("loopback", "lo");
+  close(fd);
 }
 
 static void set_up_mounts(void) {
@@ -376,6 +393,7 @@ static int supervise(pid_t child, const sigset_t *waited) {
 static void run_pid1(const sigset_t *original_mask, const sigset_t *waited) {
   die_with_parent();
   set_up_mounts();
+  if (opt.loopback_up) bring_loopback_up();
   if (opt.hostname && sethostname(opt.hostname, strlen(opt.hostname)) < 0) fail("hostname", opt.hostname);
   pid_t app = fork();
   if (app < 0) fail("fork", "app");

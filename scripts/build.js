@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the native helper with the system C compiler and bundles the TypeScript with esbuild.
 import {execFileSync} from 'node:child_process'
-import {mkdirSync} from 'node:fs'
+import {mkdirSync, rmSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {build} from 'esbuild'
@@ -17,6 +17,7 @@ try {
   process.exit(1)
 }
 
+rmSync(join(root, 'dist'), {recursive: true, force: true})
 await build({
   absWorkingDir: root,
   entryPoints: {cli: 'src/cli/main.ts', 'run-fast': 'src/cli/run-fast.ts', commands: 'src/commands/index.ts'},

@@ -34,6 +34,13 @@ export const RUN_OPTIONS = [
   {flag: 'read-only', composeKey: 'read_only', kind: 'boolean', description: 'Make every filesystem read-only inside the app, except --tmpfs and --writable paths'},
   {flag: 'tmpfs', composeKey: 'tmpfs', kind: 'string', multiple: true, helpValue: 'PATH', description: 'Mount an empty tmpfs at PATH'},
   {flag: 'writable', kind: 'string', multiple: true, helpValue: 'PATH', description: 'With --read-only: keep PATH writable'},
+  {flag: 'cap-add', composeKey: 'cap_add', kind: 'string', multiple: true, helpValue: 'CAP', description: 'Add a capability to Docker\'s default 14 (ALL for every one; with or without CAP_)'},
+  {flag: 'cap-drop', composeKey: 'cap_drop', kind: 'string', multiple: true, helpValue: 'CAP', description: 'Drop a capability (ALL for every one)'},
+  {flag: 'privileged', composeKey: 'privileged', kind: 'boolean', description: 'Every capability and no seccomp filter: turns the protection off'},
+  {flag: 'seccomp', kind: 'string', helpValue: 'default|unconfined|PATH', description: 'Seccomp profile in Docker\'s JSON format (default: contain\'s, as strict as Docker\'s)'},
+  {flag: 'seccomp-mode', kind: 'string', helpValue: 'enforce|complain', description: 'complain: denials are only logged, and listed by name when the app ends (root)'},
+  {flag: 'seccomp-strict', kind: 'boolean', description: 'Unknown syscall names in the profile are an error instead of a warning'},
+  {flag: 'security-opt', composeKey: 'security_opt', kind: 'string', multiple: true, helpValue: 'OPT', description: 'Docker\'s forms: seccomp=PROFILE, no-new-privileges[=true|false]'},
   {flag: 'dry-run', kind: 'boolean', description: 'Print every cgroup file that would be written and the full argv, and run nothing'},
   {flag: 'json', kind: 'boolean', description: 'Print machine-readable JSON (the plan with --dry-run, the outcome otherwise) on stdout'},
 ] as const satisfies readonly OptionSpec[]

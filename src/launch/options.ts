@@ -6,6 +6,7 @@ import type {RawRunFlags} from '../config/schema.js'
 import {parseCpuList, parseCpus, parseInteger, parseMemoryLimit, parseSize, parseSwapLimit} from '../config/units.js'
 import {FileError, InvalidValueError} from '../errors.js'
 import {DEFAULT_NAMESPACES, parseNamespaces, type Namespace} from '../namespaces.js'
+import {resolveSecurity, type SecurityOptions} from './security.js'
 import {resolveUser, type UserIdentity} from './user.js'
 
 /** Everything `contain run` needs to start one app, validated. */
@@ -21,6 +22,7 @@ export interface RunOptions {
   readOnly: boolean
   tmpfs: string[]
   writable: string[]
+  security: SecurityOptions
 }
 
 /** What validation needs to know about the host; injectable for tests. */
@@ -202,5 +204,6 @@ export async function resolveRunOptions(raw: RawRunFlags, command: string[], hos
     readOnly,
     tmpfs,
     writable,
+    security: resolveSecurity(raw),
   }
 }

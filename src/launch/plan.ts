@@ -1,4 +1,5 @@
 import type {CgroupPlan, ViewMount} from '../cgroup/index.js'
+import {capabilitiesToMask} from '../capabilities.js'
 import {unshareArguments, type Namespace} from '../namespaces.js'
 import type {RunOptions} from './options.js'
 
@@ -11,6 +12,8 @@ export interface Executables {
 
 /** The file descriptor on which contain-init reports (see native/contain-init.c). */
 export const STATUS_FD = 3
+/** The file descriptor from which contain-init reads the compiled seccomp filter. */
+export const SECCOMP_FD = 4
 
 /** One app's launch, fully decided: what to write to cgroupfs and what to execute. */
 export interface LaunchPlan {
@@ -19,16 +22,38 @@ export interface LaunchPlan {
   cgroup: CgroupPlan
   argv: string[]
   env: Record<string, string>
+  /** struct sock_filter[] for the app, written to SECCOMP_FD; absent when unconfined. */
+  seccompFilter?: Buffer
 }
 
-function initArguments(options: RunOptions, cgroup: CgroupPlan): string[] {
+/**
+ * Capability sets as masks: an app running as root gets its set as bounding, permitted and
+ * effective; a non-root app keeps the set as bounding only, plus the capabilities granted with
+ * --cap-add as ambient ones (which need them inheritable and permitted too).
+ */
+function securityArguments(options: RunOptions, withSeccomp: boolean): string[] {
+  const {capabilities, grantedToNonRoot, noNewPrivileges} = options.security
+  const hex = (mask: bigint) => mask.toString(16)
+  const bounding = capabilitiesToMask(capabilities)
+  const runsAsRoot = (options.user?.uid ?? 0) === 0
+  const granted = runsAsRoot ? bounding : capabilitiesToMask(grantedToNonRoot)
+  const inherited = runsAsRoot ? 0n : granted
+  const args = ['--caps-bounding', hex(bounding), '--caps-permitted', hex(granted), '--caps-effective', hex(granted), '--caps-inheritable', hex(inherited), '--caps-ambient', hex(inherited)]
+  if (noNewPrivileges) args.push('--no-new-privs')
+  if (withSeccomp) args.push('--seccomp-fd', String(SECCOMP_FD))
+  return args
+}
+
+function initArguments(options: RunOptions, cgroup: CgroupPlan, seccompFilter: Buffer | undefined): string[] {
   const args = ['run', '--status-fd', String(STATUS_FD)]
   if (options.namespaces.includes('pid')) args.push('--mount-proc')
   if (options.hostname !== undefined) args.push('--hostname', options.hostname)
+  if (options.namespaces.includes('net')) args.push('--loopback-up')
   if (options.readOnly) args.push('--readonly-root')
   for (const path of options.tmpfs) args.push('--tmpfs', path)
   for (const path of options.writable) args.push('--writable', path)
   for (const mount of viewMounts(options, cgroup)) args.push('--mount', mount.fsType, mount.target, mount.data)
+  args.push(...securityArguments(options, seccompFilter !== undefined))
   args.push('--chdir', options.workdir)
   if (options.user) {
     args.push('--uid', String(options.user.uid), '--gid', String(options.user.gid))
@@ -58,12 +83,12 @@ function viewMounts(options: RunOptions, cgroup: CgroupPlan): ViewMount[] {
  * first instruction and the cgroup namespace is rooted there), unshare the namespaces, then
  * contain-init forks PID 1, which prepares mounts and hostname and execs the app.
  */
-export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables: Executables): LaunchPlan {
+export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables: Executables, seccompFilter?: Buffer): LaunchPlan {
   const argv = [
     executables.init, 'enter', '--status-fd', String(STATUS_FD), ...cgroup.procsFiles, '--',
     executables.unshare, ...unshareArguments(options.namespaces), '--',
-    executables.init, ...initArguments(options, cgroup), '--',
+    executables.init, ...initArguments(options, cgroup, seccompFilter), '--',
     ...options.command,
   ]
-  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env}
+  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter}
 }

@@ -1,11 +1,12 @@
-import {availableParallelism} from 'node:os'
+import {availableParallelism, homedir} from 'node:os'
 import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {detectLayout, planCgroup} from '../cgroup/index.js'
 import type {RawRunFlags} from '../config/schema.js'
 import {formatBytes} from '../config/units.js'
 import {HostError} from '../errors.js'
 import {findOnPath, initPath} from '../paths.js'
-import {resolveRunOptions, type HostFacts} from './options.js'
+import {resolveRunOptions, type HostFacts, type RunOptions} from './options.js'
 import {planLaunch, type LaunchPlan} from './plan.js'
 import {launch, type LaunchOutcome} from './spawn.js'
 
@@ -13,11 +14,34 @@ export function hostFacts(): HostFacts {
   return {cpus: availableParallelism(), env: process.env, cwd: process.cwd(), readFile: path => readFileSync(path, 'utf8')}
 }
 
-/** Validates flags and decides the whole launch; touches nothing on the host. */
-export async function planRun(raw: RawRunFlags, command: string[], host: HostFacts = hostFacts()): Promise<LaunchPlan> {
+/** Compiled filters are kept where only this user can write: a cached filter is loaded as it is. */
+function seccompCacheDir(): string {
+  if (process.getuid?.() === 0) return '/var/cache/contain/seccomp'
+  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'contain/seccomp')
+}
+
+export interface PlannedRun {
+  options: RunOptions
+  plan: LaunchPlan
+  warnings: string[]
+}
+
+/** Validates flags and decides the whole launch, seccomp filter included; touches no cgroup. */
+export async function planRun(raw: RawRunFlags, command: string[], host: HostFacts = hostFacts()): Promise<PlannedRun> {
   const options = await resolveRunOptions(raw, command, host)
   const cgroup = planCgroup(detectLayout(), options.name, options.limits)
-  return planLaunch(options, cgroup, {init: initPath(), unshare: findOnPath('unshare', host.env.PATH) ?? 'unshare'})
+  const warnings: string[] = []
+  if (options.security.privileged) warnings.push('--privileged: the app gets every capability and no seccomp filter; it can undo its own isolation')
+  let seccompFilter: Buffer | undefined
+  const {seccompProfile, seccompStrict, seccompMode, capabilities} = options.security
+  if (seccompProfile !== undefined) {
+    const {compileProfile} = await import('../seccomp/bpf.js')
+    const compiled = await compileProfile({file: seccompProfile, capabilities, strict: seccompStrict, complain: seccompMode === 'complain', cacheDir: seccompCacheDir()})
+    seccompFilter = compiled.filter
+    warnings.push(...compiled.warnings)
+  }
+  const plan = planLaunch(options, cgroup, {init: initPath(), unshare: findOnPath('unshare', host.env.PATH) ?? 'unshare'}, seccompFilter)
+  return {options, plan, warnings}
 }
 
 function formatPlan(plan: LaunchPlan): string {
@@ -27,6 +51,7 @@ function formatPlan(plan: LaunchPlan): string {
   if (delegation) lines.push(`write ${delegation.ownDir}/cgroup.subtree_control = ${delegation.enable.map(name => `+${name}`).join(' ')}`)
   for (const dir of plan.cgroup.dirs) lines.push(`mkdir ${dir}`)
   for (const {path, value} of plan.cgroup.writes) lines.push(`write ${path} = ${value}`)
+  if (plan.seccompFilter) lines.push(`seccomp filter: ${plan.seccompFilter.length / 8} BPF instructions`)
   lines.push(`exec ${plan.argv.map(arg => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ')}`)
   return lines.join('\n')
 }
@@ -38,6 +63,19 @@ function describeOutcome(outcome: LaunchOutcome): string | undefined {
   return `contain: ${outcome.name} was OOM-killed by its memory limit${figures.length > 0 ? ` (${figures.join(', ')})` : ''}`
 }
 
+/** After a complain-mode run: what the profile would have denied, by name, and how to allow it. */
+async function reportComplaints(options: RunOptions, sinceUptime: number): Promise<string> {
+  const {loggedSyscalls} = await import('../seccomp/complain.js')
+  try {
+    const logged = await loggedSyscalls(sinceUptime, options.security.seccompProfile ?? '', options.security.capabilities)
+    if (logged.length === 0) return `contain: seccomp complain mode: the profile would have denied nothing ${options.name} did`
+    const lines = logged.map(entry => `  ${entry.name} (${entry.calls} call${entry.calls === 1 ? '' : 's'}): allow with ${entry.fix}`)
+    return [`contain: seccomp complain mode: the profile would have denied these system calls of ${options.name}:`, ...lines].join('\n')
+  } catch (error) {
+    return `contain: seccomp complain mode: cannot read the kernel log (${(error as Error).message}); the denials are logged there as audit type=1326 (run as root, or read dmesg)`
+  }
+}
+
 export interface RunIo {
   stdout(text: string): void
   stderr(text: string): void
@@ -45,17 +83,21 @@ export interface RunIo {
 
 /** `contain run`: the app's exit status becomes contain's. Errors are thrown as ContainError. */
 export async function runApp(raw: RawRunFlags, command: string[], io: RunIo): Promise<number> {
-  const plan = await planRun(raw, command)
+  const {options, plan, warnings} = await planRun(raw, command)
+  for (const warning of warnings) io.stderr(`contain: warning: ${warning}`)
   if (raw['dry-run']) {
-    io.stdout(raw.json ? JSON.stringify({name: plan.name, namespaces: plan.namespaces, cgroup: plan.cgroup, argv: plan.argv}, null, 2) : formatPlan(plan))
+    io.stdout(raw.json ? JSON.stringify({name: plan.name, namespaces: plan.namespaces, cgroup: plan.cgroup, argv: plan.argv, seccompInstructions: (plan.seccompFilter?.length ?? 0) / 8}, null, 2) : formatPlan(plan))
     return 0
   }
   if (process.getuid?.() !== 0 && !plan.namespaces.includes('user')) {
     throw new HostError('contain run needs root to create cgroups and namespaces', {fix: 'run it as root (sudo), or add --userns to run in a user namespace'})
   }
+  const complain = options.security.seccompMode === 'complain'
+  const startedAt = complain ? (await import('../seccomp/complain.js')).kernelUptime() : 0
   const outcome = await launch(plan)
   const message = describeOutcome(outcome)
   if (message) io.stderr(message)
+  if (complain) io.stderr(await reportComplaints(options, startedAt))
   if (raw.json) io.stdout(JSON.stringify(outcome))
   return outcome.exitCode
 }

@@ -53,7 +53,13 @@ export async function launch(plan: LaunchPlan, stdio: StdioOptions = 'inherit'):
     const streams = Array.isArray(stdio) ? stdio.slice(0, 3) : [stdio, stdio, stdio]
     // detached: the launcher gets its own session, so a terminal's Ctrl-C reaches only contain,
     // which forwards it exactly once.
-    const child = spawn(plan.argv[0], plan.argv.slice(1), {env: plan.env, stdio: [...streams, 'pipe'], detached: true})
+    const child = spawn(plan.argv[0], plan.argv.slice(1), {env: plan.env, stdio: [...streams, 'pipe', plan.seccompFilter ? 'pipe' : 'ignore'], detached: true})
+    if (plan.seccompFilter) {
+      const filterPipe = child.stdio[4] as NodeJS.WritableStream
+      // contain-init reads the whole filter before it forks; a launcher that died early closes the pipe.
+      filterPipe.on('error', () => undefined)
+      filterPipe.end(plan.seccompFilter)
+    }
     const forward = (signal: NodeJS.Signals) => child.pid !== undefined && child.kill(signal)
     for (const signal of FORWARDED_SIGNALS) process.on(signal, forward)
     let statusText = ''

@@ -12,7 +12,7 @@ import {join} from 'node:path'
 import type {CapabilityName} from '../capabilities.js'
 import {FileError} from '../errors.js'
 import {parseProfile, readProfileText, type KernelVersion, type SeccompArgCondition} from './profile.js'
-import {currentKernelVersion, resolvePolicy, syscallDecisions, type EffectivePolicy, type SyscallDecision, type Verdict} from './resolve.js'
+import {complainPolicy, currentKernelVersion, resolvePolicy, syscallDecisions, type EffectivePolicy, type SyscallDecision, type Verdict} from './resolve.js'
 import {AUDIT_ARCH, seccompArchOf, X32_SYSCALL_BIT, type SeccompArch} from './syscalls.js'
 
 /** SECCOMP_RET_* (linux/seccomp.h); the low 16 bits carry the errno / tracer data. */
@@ -342,6 +342,8 @@ export interface CompileProfileOptions {
   kernel?: KernelVersion
   /** Unknown syscall names fail instead of warning. */
   strict?: boolean
+  /** Log what the profile would deny instead of denying it (--seccomp-mode complain). */
+  complain?: boolean
   /** Keep compiled filters here too, as `<hash>.bpf`, so the next launch skips the compile. */
   cacheDir?: string
 }
@@ -370,7 +372,7 @@ export async function compileProfile(options: CompileProfileOptions): Promise<Co
   const kernel = options.kernel ?? currentKernelVersion()
   const capabilities = [...new Set(options.capabilities)].sort()
   const hash = createHash('sha256')
-    .update(JSON.stringify({compiler: COMPILER_VERSION, arch, kernel: [kernel.major, kernel.minor], capabilities, strict: Boolean(options.strict)}))
+    .update(JSON.stringify({compiler: COMPILER_VERSION, arch, kernel: [kernel.major, kernel.minor], capabilities, strict: Boolean(options.strict), complain: Boolean(options.complain)}))
     .update('\0')
     .update(text)
     .digest('hex')
@@ -386,7 +388,8 @@ export async function compileProfile(options: CompileProfileOptions): Promise<Co
   }
 
   const {profile, warnings} = parseProfile(text, {file: options.file, strict: options.strict})
-  const filter = compileFilter(resolvePolicy(profile, {arch, capabilities: options.capabilities, kernel}))
+  const policy = resolvePolicy(profile, {arch, capabilities: options.capabilities, kernel})
+  const filter = compileFilter(options.complain ? complainPolicy(policy) : policy)
   memoryCache.set(hash, {filter, warnings: [...warnings]})
   if (cacheFile) {
     const problem = await writeCachedFilter(cacheFile, filter)

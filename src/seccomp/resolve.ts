@@ -161,6 +161,27 @@ export function sameVerdict(a: Verdict, b: Verdict): boolean {
   return a.action === b.action && a.errno === b.errno
 }
 
+const ENOSYS = 38
+
+/**
+ * --seccomp-mode complain: every verdict that would stop or fail a call only logs it instead
+ * (SECCOMP_RET_LOG), so the app runs as if unconfined and the kernel log names what the profile
+ * denies. ENOSYS answers stay: they make programs fall back, they deny nothing.
+ */
+export function complainPolicy(policy: EffectivePolicy): EffectivePolicy {
+  const logged = (verdict: Verdict): Verdict =>
+    verdict.action === 'SCMP_ACT_ALLOW' || verdict.action === 'SCMP_ACT_LOG' || (verdict.action === 'SCMP_ACT_ERRNO' && verdict.errno === ENOSYS) ? verdict : {action: 'SCMP_ACT_LOG'}
+  const defaultVerdict = logged(policy.defaultVerdict)
+  return {
+    ...policy,
+    defaultVerdict,
+    rules: policy.rules.map(rule => {
+      const verdict = logged(rule.verdict)
+      return {...rule, verdict, sameAsDefault: sameVerdict(verdict, defaultVerdict)}
+    }),
+  }
+}
+
 /** The running kernel's major.minor, from uname's release ("6.1.0-18-amd64" -> 6.1). */
 export function currentKernelVersion(kernelRelease: string = release()): KernelVersion {
   const match = /^(\d+)\.(\d+)/.exec(kernelRelease)

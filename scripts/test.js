@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// The test command (`npm test`): build, unit tests, integration tests on this host's kernel, and
+// the cgroup integration tests again in a pure cgroup v2 guest, plain and nested. Prints one
+// closing line "N passed, N failed, N skipped".
+import {spawn} from 'node:child_process'
+import {existsSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const vmTool = join(root, '../shared/tools/run-in-cgroupv2-vm.sh')
+const vmTests = ['test/integration/limits.test.ts', 'test/integration/isolation.test.ts', 'test/integration/exit-status.test.ts']
+const quick = process.argv.includes('--quick')
+const totals = {passed: 0, failed: 0, skipped: 0}
+const failedSteps = []
+
+/** Runs one step with its output passed through, and adds up tap's summary line. */
+function step(name, command, args, env = {}) {
+  console.log(`\n=== ${name}`)
+  return new Promise(resolve => {
+    const child = spawn(command, args, {cwd: root, env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'inherit']})
+    let output = ''
+    child.stdout.on('data', chunk => {
+      output += chunk
+      process.stdout.write(chunk)
+    })
+    child.on('close', code => {
+      const summary = [...output.matchAll(/^# \{ total: (\d+)(?:, pass: (\d+))?(?:, fail: (\d+))?(?:, skip: (\d+))?/gm)].at(-1)
+      if (summary) {
+        totals.passed += Number(summary[2] ?? 0)
+        totals.failed += Number(summary[3] ?? 0)
+        totals.skipped += Number(summary[4] ?? 0)
+      }
+      if (code !== 0) failedSteps.push(`${name} (exit ${code})`)
+      resolve(code)
+    })
+  })
+}
+
+if ((await step('build', 'node', ['scripts/build.js'])) !== 0) process.exit(1)
+await step('unit tests', 'node_modules/.bin/tap', ['--reporter=tap', 'test/unit'])
+await step('integration tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', 'test/integration'])
+
+const canBootGuest = existsSync(vmTool) && process.getuid?.() === 0
+if (!canBootGuest) {
+  console.log('\n=== cgroup v2 guest: skipped (needs root and ../shared/tools/run-in-cgroupv2-vm.sh)')
+} else if (!quick) {
+  const env = {RUNVM_UML: join(root, 'test/vm/linux-uml')}
+  await step('integration tests (pure cgroup v2 guest)', vmTool, ['-t', '900', '--', 'test/vm/integration.sh', ...vmTests], env)
+  await step('integration tests (cgroup v2 guest, nested in system.slice/app.service)', vmTool, ['-t', '900', '-g', 'system.slice/app.service', '--', 'test/vm/integration.sh', ...vmTests], env)
+}
+
+if (failedSteps.length > 0) console.log(`\nfailed steps: ${failedSteps.join(', ')}`)
+console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`)
+process.exit(failedSteps.length > 0 || totals.failed > 0 ? 1 : 0)

@@ -1,0 +1,90 @@
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {maskToCapabilities, resolveCapabilities, type CapabilityName} from '../capabilities.js'
+import type {RawRunFlags} from '../config/schema.js'
+import {InvalidValueError} from '../errors.js'
+import {packageRoot} from '../paths.js'
+
+/** How the app is confined beyond namespaces and cgroups. */
+export interface SecurityOptions {
+  /** The app's capability set (bounding; effective too when the app runs as root). */
+  capabilities: CapabilityName[]
+  /** Capabilities a non-root app keeps effective (ambient): the ones asked for with --cap-add. */
+  grantedToNonRoot: CapabilityName[]
+  /** A profile path, or undefined for no filter at all. */
+  seccompProfile?: string
+  seccompMode: 'enforce' | 'complain'
+  seccompStrict: boolean
+  noNewPrivileges: boolean
+  privileged: boolean
+}
+
+export function defaultSeccompProfile(packageRoot: string): string {
+  return join(packageRoot, 'templates/seccomp/default.json')
+}
+
+/** The capabilities contain itself holds: an app can be given no more. */
+export function heldCapabilities(status = readFileSync('/proc/self/status', 'utf8')): CapabilityName[] {
+  return maskToCapabilities(BigInt(`0x${/^CapPrm:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? '0'}`))
+}
+
+function parseBoolean(field: string, text: string): boolean {
+  if (text === '' || text === 'true') return true
+  if (text === 'false') return false
+  throw new InvalidValueError(field, text, 'must be true or false', `write ${field.replace(/[=:].*/, '')} or ${field.replace(/[=:].*/, '')}=false`)
+}
+
+/** Docker's --security-opt forms: `seccomp=X` and `no-new-privileges[=|:]BOOL`. */
+function parseSecurityOpts(entries: string[]): {seccomp?: string; noNewPrivileges?: boolean} {
+  const result: {seccomp?: string; noNewPrivileges?: boolean} = {}
+  for (const entry of entries) {
+    const match = /^([a-z-]+)(?:[=:](.*))?$/s.exec(entry)
+    const [key, value = ''] = match ? [match[1], match[2]] : [entry]
+    if (key === 'seccomp' && value) result.seccomp = value
+    else if (key === 'no-new-privileges') result.noNewPrivileges = parseBoolean(`--security-opt ${entry}`, value)
+    else {
+      throw new InvalidValueError('--security-opt', entry, key === 'apparmor' || key === 'label' ? `contain does not apply ${key === 'label' ? 'SELinux labels' : 'AppArmor profiles'}` : 'unknown security option', 'use seccomp=PROFILE or no-new-privileges[=true|false]')
+    }
+  }
+  return result
+}
+
+/**
+ * Docker's defaults and rules: the default profile and 14 capabilities, no_new_privs on (contain's
+ * default, stricter than Docker's), --privileged turning all three off. A non-root app gets only the
+ * capabilities asked for with --cap-add, as ambient ones, so `--user 1000 --cap-add
+ * NET_BIND_SERVICE` can bind port 80 (as with podman and systemd's AmbientCapabilities).
+ */
+export function resolveSecurity(raw: RawRunFlags, defaultProfile = defaultSeccompProfile(packageRoot()), held: readonly CapabilityName[] = heldCapabilities()): SecurityOptions {
+  const opts = parseSecurityOpts(raw['security-opt'] ?? [])
+  if (raw.seccomp !== undefined && opts.seccomp !== undefined && raw.seccomp !== opts.seccomp) {
+    throw new InvalidValueError('--seccomp', raw.seccomp, `conflicts with --security-opt seccomp=${opts.seccomp}`, 'give the profile once')
+  }
+  const privileged = raw.privileged ?? false
+  const choice = raw.seccomp ?? opts.seccomp ?? (privileged ? 'unconfined' : 'default')
+  if (choice === '') throw new InvalidValueError('--seccomp', choice, 'is empty', 'use default, unconfined or the path of a profile')
+  const mode = raw['seccomp-mode'] ?? 'enforce'
+  if (mode !== 'enforce' && mode !== 'complain') {
+    throw new InvalidValueError('--seccomp-mode', mode, 'unknown mode', 'use enforce (deny what the profile denies) or complain (only log it)')
+  }
+  const seccompProfile = choice === 'unconfined' ? undefined : choice === 'default' ? defaultProfile : choice
+  if (mode === 'complain' && seccompProfile === undefined) {
+    throw new InvalidValueError('--seccomp-mode', mode, 'needs a seccomp profile, but the app runs unconfined', 'leave out --seccomp unconfined (or --privileged), or leave out --seccomp-mode')
+  }
+  const asked = new Set(resolveCapabilities({add: raw['cap-add'], drop: ['ALL']}))
+  const missing = [...asked].filter(name => !held.includes(name))
+  if (missing.length > 0 && !(raw['cap-add'] ?? []).some(name => name.toUpperCase() === 'ALL')) {
+    throw new InvalidValueError('--cap-add', missing.join(','), 'contain itself does not hold this capability, so it cannot give it to the app', 'run contain with the capability (as full root), or leave it out')
+  }
+  // --privileged and --cap-add ALL mean every capability contain holds, as with Docker's daemon.
+  const capabilities = resolveCapabilities({add: raw['cap-add'], drop: raw['cap-drop'], privileged}).filter(name => held.includes(name))
+  return {
+    capabilities,
+    grantedToNonRoot: privileged ? capabilities : capabilities.filter(name => asked.has(name)),
+    seccompProfile,
+    seccompMode: mode,
+    seccompStrict: raw['seccomp-strict'] ?? false,
+    noNewPrivileges: opts.noNewPrivileges ?? !privileged,
+    privileged,
+  }
+}

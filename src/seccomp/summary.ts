@@ -1,0 +1,467 @@
+/**
+ * What `contain seccomp check` and `contain seccomp explain` report about a profile: per
+ * architecture, how many syscalls the effective filter allows, denies, kills or leaves to the
+ * arguments; the rules includes/excludes drop and why; unknown names; the compiled size.
+ * Everything down to "Entry points" is pure; the entry points read the file and the host.
+ */
+import {join} from 'node:path'
+import {performance} from 'node:perf_hooks'
+import {resolveCapabilities, type CapabilityName} from '../capabilities.js'
+import {InvalidValueError} from '../errors.js'
+import {packageRoot} from '../paths.js'
+import {compileFilter} from './bpf.js'
+import {explainSyscall, formatVerdict, type Explanation} from './explain.js'
+import {readProfile, ruleLabel, type KernelVersion, type ParsedProfile, type SeccompProfile} from './profile.js'
+import {currentKernelVersion, resolvePolicy, syscallDecisions, verdictOf, type DroppedRule, type Verdict} from './resolve.js'
+import {allSyscallNames, isKnownSyscallName, seccompArchOf, SECCOMP_ARCHES, syscallTable, type SeccompArch} from './syscalls.js'
+
+/** What a filter does with one syscall, as a word a person (and a test) can match on. */
+export const Outcome = {
+  allowed: 'allowed',
+  /** Fails with an errno other than ENOSYS. */
+  denied: 'denied',
+  /** Fails with ENOSYS, as if the kernel lacked it: programs fall back. */
+  enosys: 'enosys',
+  killed: 'killed',
+  /** SIGSYS to the thread. */
+  trapped: 'trapped',
+  /** Allowed and written to the audit log. */
+  logged: 'logged',
+  /** Handed to a ptrace tracer; without one it fails with ENOSYS. */
+  traced: 'traced',
+} as const
+export type Outcome = (typeof Outcome)[keyof typeof Outcome]
+
+const ENOSYS = 38
+
+/** Syscall table entries by what the filter does with them; the numbers add up to `total`. */
+export interface VerdictCounts {
+  /** Entries in contain's syscall table for the arch. */
+  total: number
+  allowed: number
+  denied: number
+  /** `denied` by errno name: `{EPERM: 70}`. */
+  deniedByErrno: Record<string, number>
+  enosys: number
+  /** Of `enosys`: numbers above the highest one the profile names (runc's stub), not a rule. */
+  enosysNewerThanProfile: number
+  killed: number
+  trapped: number
+  logged: number
+  traced: number
+  /** Decided by argument values (rules with `args` and no unconditional rule for the syscall). */
+  conditional: number
+}
+
+export interface ArchSummary {
+  arch: SeccompArch
+  counts: VerdictCounts
+  /** The syscalls counted as `conditional`, by name. */
+  conditionalSyscalls: string[]
+  /** Rules Docker's includes/excludes leave out for this arch and capability set, and why. */
+  dropped: DroppedRule[]
+  /** Names in kept rules that are syscalls elsewhere but not on this arch: ignored, as runc does. */
+  absent: string[]
+  /** ABIs the profile lists with this one (SCMP_ARCH_X86, SCMP_ARCH_X32): contain kills their calls. */
+  killedAbis: string[]
+  /** Numbers above this answer ENOSYS (runc); undefined when there is no such stub. */
+  enosysAbove?: number
+  /** Length of the compiled struct sock_filter[]. */
+  instructions: number
+  /** Resolving includes/excludes and compiling to BPF, in milliseconds. */
+  compileMs: number
+}
+
+export interface ProfileSummary {
+  file: string
+  defaultAction: Verdict
+  /** The capability set includes/excludes `caps` were tested against. */
+  capabilities: CapabilityName[]
+  /** major.minor, for minKernel. */
+  kernel: string
+  /** The arch the filter is compiled for when contain launches on this host. */
+  hostArch: SeccompArch
+  /** Rules in the profile's `syscalls`. */
+  rules: number
+  architectures: ArchSummary[]
+  /** Architectures the profile lists that contain never runs on (SCMP_ARCH_MIPS64, …). */
+  otherArchitectures: string[]
+  /** Names that are no syscall of any ABI: typos, or newer than contain's tables. */
+  unknownSyscalls: Array<{rule: string; name: string}>
+  /** Everything the parser warned about (includes the unknown names). */
+  warnings: string[]
+}
+
+export interface SummaryInputs {
+  capabilities: readonly CapabilityName[]
+  kernel: KernelVersion
+  /** The host's arch: the filter always covers it, whatever the profile lists (libseccomp's native arch). */
+  hostArch: SeccompArch
+  /** Only these arches; by default the ones the profile covers plus the host's. */
+  arches?: readonly SeccompArch[]
+  /** Clock for compileMs; tests pass a fake one. */
+  now?: () => number
+}
+
+/** libseccomp's names for the arches contain filters. */
+const SCMP_ARCH_NAMES: Record<string, SeccompArch | 'native'> = {
+  SCMP_ARCH_X86_64: 'x86_64',
+  SCMP_ARCH_AARCH64: 'aarch64',
+  SCMP_ARCH_NATIVE: 'native',
+}
+
+/** Count what the effective filter does with every syscall table entry, per covered arch. */
+export function summarizeProfile(parsed: ParsedProfile, inputs: SummaryInputs): ProfileSummary {
+  const {profile, warnings} = parsed
+  const now = inputs.now ?? (() => performance.now())
+  const arches = inputs.arches ?? coveredArches(profile, inputs.hostArch)
+  return {
+    file: profile.file,
+    defaultAction: verdictOf(profile.defaultAction, profile.defaultErrnoRet),
+    capabilities: [...inputs.capabilities],
+    kernel: `${inputs.kernel.major}.${inputs.kernel.minor}`,
+    hostArch: inputs.hostArch,
+    rules: profile.syscalls.length,
+    architectures: arches.map((arch) => summarizeArch(profile, arch, inputs, now)),
+    otherArchitectures: listedArchitectures(profile).filter((name) => SCMP_ARCH_NAMES[name] === undefined),
+    unknownSyscalls: profile.syscalls.flatMap((rule) => rule.names.filter((name) => !isKnownSyscallName(name)).map((name) => ({rule: ruleLabel(rule), name}))),
+    warnings: [...warnings],
+  }
+}
+
+/** The arches contain filters that the profile covers, and the host's, which libseccomp always filters. */
+export function coveredArches(profile: SeccompProfile, hostArch: SeccompArch): SeccompArch[] {
+  const covered = new Set<SeccompArch>([hostArch])
+  const topLevel = profile.architectures.length > 0 ? profile.architectures : profile.archMap.map((entry) => entry.architecture)
+  for (const name of topLevel) {
+    const arch = SCMP_ARCH_NAMES[name]
+    if (arch !== undefined) covered.add(arch === 'native' ? hostArch : arch)
+  }
+  return SECCOMP_ARCHES.filter((arch) => covered.has(arch))
+}
+
+function summarizeArch(profile: SeccompProfile, arch: SeccompArch, inputs: SummaryInputs, now: () => number): ArchSummary {
+  const started = now()
+  const policy = resolvePolicy(profile, {arch, capabilities: inputs.capabilities, kernel: inputs.kernel})
+  const instructions = compileFilter(policy).length / 8
+  const compileMs = now() - started
+
+  const counts = emptyCounts()
+  const conditionalSyscalls: string[] = []
+  const decisions = syscallDecisions(policy)
+  const table = syscallTable(arch)
+  for (const [nr, name] of [...table.byNumber].sort(([a], [b]) => a - b)) {
+    counts.total++
+    const decision = decisions.get(nr)
+    if (decision && !decision.unconditional) {
+      counts.conditional++
+      conditionalSyscalls.push(name)
+      continue
+    }
+    const newer = !decision && policy.enosysAbove !== undefined && nr > policy.enosysAbove
+    const verdict = decision?.unconditional?.verdict ?? (newer ? {action: 'SCMP_ACT_ERRNO' as const, errno: ENOSYS} : policy.defaultVerdict)
+    const outcome = outcomeOf(verdict)
+    counts[outcome]++
+    if (outcome === 'denied') counts.deniedByErrno[errnoName(verdict.errno!)] = (counts.deniedByErrno[errnoName(verdict.errno!)] ?? 0) + 1
+    if (newer) counts.enosysNewerThanProfile++
+  }
+
+  return {
+    arch,
+    counts,
+    conditionalSyscalls,
+    dropped: policy.dropped,
+    absent: [...new Set(policy.absent.map((entry) => entry.name))],
+    killedAbis: policy.architectures.filter((name) => SCMP_ARCH_NAMES[name] !== arch),
+    enosysAbove: policy.enosysAbove,
+    instructions,
+    compileMs,
+  }
+}
+
+function emptyCounts(): VerdictCounts {
+  return {total: 0, allowed: 0, denied: 0, deniedByErrno: {}, enosys: 0, enosysNewerThanProfile: 0, killed: 0, trapped: 0, logged: 0, traced: 0, conditional: 0}
+}
+
+/** Top-level and sub-architectures, as the profile spells them. */
+function listedArchitectures(profile: SeccompProfile): string[] {
+  return [...new Set([...profile.architectures, ...profile.archMap.flatMap((entry) => [entry.architecture, ...entry.subArchitectures])])]
+}
+
+export function outcomeOf(verdict: Verdict): Outcome {
+  switch (verdict.action) {
+    case 'SCMP_ACT_ALLOW':
+      return Outcome.allowed
+    case 'SCMP_ACT_ERRNO':
+      return verdict.errno === ENOSYS ? Outcome.enosys : Outcome.denied
+    case 'SCMP_ACT_KILL':
+    case 'SCMP_ACT_KILL_THREAD':
+    case 'SCMP_ACT_KILL_PROCESS':
+      return Outcome.killed
+    case 'SCMP_ACT_TRAP':
+      return Outcome.trapped
+    case 'SCMP_ACT_LOG':
+      return Outcome.logged
+    case 'SCMP_ACT_TRACE':
+      return Outcome.traced
+  }
+}
+
+/** `allowed`, `denied: fails with EPERM`: what the app sees, then the action as the profile spells it. */
+export function describeVerdict(verdict: Verdict): string {
+  const spelled = formatVerdict(verdict)
+  switch (verdict.action) {
+    case 'SCMP_ACT_ALLOW':
+      return `allowed (${spelled})`
+    case 'SCMP_ACT_ERRNO':
+      if (verdict.errno === 0) return `skipped: returns 0 without running (${spelled})`
+      if (verdict.errno === ENOSYS) return `denied: fails with ENOSYS, as on a kernel without it (${spelled})`
+      return `denied: fails with ${errnoName(verdict.errno!)} (${spelled})`
+    case 'SCMP_ACT_KILL':
+    case 'SCMP_ACT_KILL_THREAD':
+      return `killed: the thread dies with SIGSYS (${spelled})`
+    case 'SCMP_ACT_KILL_PROCESS':
+      return `killed: the process dies with SIGSYS (${spelled})`
+    case 'SCMP_ACT_TRAP':
+      return `trapped: the thread gets SIGSYS (${spelled})`
+    case 'SCMP_ACT_LOG':
+      return `allowed and logged (${spelled})`
+    case 'SCMP_ACT_TRACE':
+      return `traced: a ptrace tracer decides, without one it fails with ENOSYS (${spelled})`
+  }
+}
+
+/** asm-generic/errno*.h, which x86_64 and aarch64 share; index = errno. */
+const ERRNO_NAMES = (
+  '- EPERM ENOENT ESRCH EINTR EIO ENXIO E2BIG ENOEXEC EBADF ECHILD EAGAIN ENOMEM EACCES EFAULT ENOTBLK EBUSY EEXIST EXDEV ' +
+  'ENODEV ENOTDIR EISDIR EINVAL ENFILE EMFILE ENOTTY ETXTBSY EFBIG ENOSPC ESPIPE EROFS EMLINK EPIPE EDOM ERANGE EDEADLK ' +
+  'ENAMETOOLONG ENOLCK ENOSYS ENOTEMPTY ELOOP - ENOMSG EIDRM ECHRNG EL2NSYNC EL3HLT EL3RST ELNRNG EUNATCH ENOCSI EL2HLT EBADE ' +
+  'EBADR EXFULL ENOANO EBADRQC EBADSLT - EBFONT ENOSTR ENODATA ETIME ENOSR ENONET ENOPKG EREMOTE ENOLINK EADV ESRMNT ECOMM ' +
+  'EPROTO EMULTIHOP EDOTDOT EBADMSG EOVERFLOW ENOTUNIQ EBADFD EREMCHG ELIBACC ELIBBAD ELIBSCN ELIBMAX ELIBEXEC EILSEQ ERESTART ' +
+  'ESTRPIPE EUSERS ENOTSOCK EDESTADDRREQ EMSGSIZE EPROTOTYPE ENOPROTOOPT EPROTONOSUPPORT ESOCKTNOSUPPORT EOPNOTSUPP ' +
+  'EPFNOSUPPORT EAFNOSUPPORT EADDRINUSE EADDRNOTAVAIL ENETDOWN ENETUNREACH ENETRESET ECONNABORTED ECONNRESET ENOBUFS EISCONN ' +
+  'ENOTCONN ESHUTDOWN ETOOMANYREFS ETIMEDOUT ECONNREFUSED EHOSTDOWN EHOSTUNREACH EALREADY EINPROGRESS ESTALE EUCLEAN ENOTNAM ' +
+  'ENAVAIL EISNAM EREMOTEIO EDQUOT ENOMEDIUM EMEDIUMTYPE ECANCELED ENOKEY EKEYEXPIRED EKEYREVOKED EKEYREJECTED EOWNERDEAD ' +
+  'ENOTRECOVERABLE ERFKILL EHWPOISON'
+).split(' ')
+
+/** `EPERM` for 1; `errno 4000` when the number has no name. */
+export function errnoName(errno: number): string {
+  const name = ERRNO_NAMES[errno]
+  return name === undefined || name === '-' ? `errno ${errno}` : name
+}
+
+/** Human-readable summary for `contain seccomp check`. */
+export function formatSummary(summary: ProfileSummary): string {
+  const lines = [
+    `${summary.file}: valid`,
+    `  ${summary.rules} rules; default action: ${describeVerdict(summary.defaultAction)}`,
+    `  capabilities: ${summary.capabilities.length === 0 ? '(none)' : summary.capabilities.map((cap) => cap.slice(4)).join(', ')}; kernel ${summary.kernel}`,
+  ]
+  for (const arch of summary.architectures) {
+    const {counts} = arch
+    lines.push('', `${arch.arch}${arch.arch === summary.hostArch ? ' (this host)' : ''}: ${counts.total} syscalls`)
+    const row = (label: string, count: number, detail = '') => {
+      if (count > 0) lines.push(`  ${label.padEnd(12)}${String(count).padStart(4)}${detail ? `  ${detail}` : ''}`)
+    }
+    row('allowed', counts.allowed)
+    row('denied', counts.denied, Object.entries(counts.deniedByErrno).sort(([, a], [, b]) => b - a).map(([name, count]) => `${name} ${count}`).join(', '))
+    row('ENOSYS', counts.enosys, counts.enosysNewerThanProfile > 0 ? `${counts.enosysNewerThanProfile} newer than the profile (above ${arch.enosysAbove})` : '')
+    row('killed', counts.killed)
+    row('trapped', counts.trapped)
+    row('logged', counts.logged)
+    row('traced', counts.traced)
+    row('conditional', counts.conditional, `decided by arguments: ${arch.conditionalSyscalls.join(', ')}`)
+    lines.push(`  filter: ${arch.instructions} BPF instructions, compiled in ${arch.compileMs.toFixed(1)} ms`)
+    if (arch.killedAbis.length > 0) lines.push(`  ${arch.killedAbis.join(', ')} calls are killed: contain filters the native ABI only`)
+    if (arch.dropped.length > 0) {
+      lines.push(`  rules left out (${arch.dropped.length}):`)
+      for (const rule of arch.dropped) lines.push(`    ${rule.label}: ${rule.reason}`)
+    }
+    if (arch.absent.length > 0) lines.push(`  ${arch.absent.length} names are not syscalls on ${arch.arch} and are ignored: ${abbreviate(arch.absent, 8)}`)
+  }
+  if (summary.otherArchitectures.length > 0) {
+    lines.push('', `also lists ${summary.otherArchitectures.join(', ')}: contain runs on x86_64 and aarch64 only`)
+  }
+  if (summary.warnings.length > 0) {
+    lines.push('', `warnings (${summary.warnings.length}; --strict makes them errors):`)
+    for (const warning of summary.warnings) lines.push(`  ${warning}`)
+  }
+  return lines.join('\n')
+}
+
+function abbreviate(names: readonly string[], max: number): string {
+  return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')}, … (+${names.length - max} more)`
+}
+
+// ---------------------------------------------------------------------------------------------
+// Syscall names
+
+/** Known names nearest by edit distance, nearest first, if near enough to be a typo. */
+export function closestSyscallNames(name: string, max = 3): string[] {
+  const wanted = name.toLowerCase()
+  const limit = Math.max(1, Math.floor(name.length / 3))
+  return allSyscallNames()
+    .map((candidate) => ({candidate, distance: editDistance(wanted, candidate)}))
+    .filter(({distance}) => distance <= limit)
+    .sort((a, b) => a.distance - b.distance || a.candidate.localeCompare(b.candidate))
+    .slice(0, max)
+    .map(({candidate}) => candidate)
+}
+
+/** Levenshtein distance counting a swap of neighbours as one edit ("mkdri" is one from "mkdir"). */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({length: a.length + 1}, (_, i) => Array.from({length: b.length + 1}, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      rows[i][j] = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) rows[i][j] = Math.min(rows[i][j], rows[i - 2][j - 2] + 1)
+    }
+  }
+  return rows[a.length][b.length]
+}
+
+/** Throws InvalidValueError with "did you mean" unless `name` is a syscall of some ABI. */
+export function validateSyscallName(name: string, field = 'SYSCALL'): void {
+  if (isKnownSyscallName(name)) return
+  const suggestions = closestSyscallNames(name)
+  const hint = suggestions.length > 0 ? `; did you mean ${suggestions.join(', ')}?` : ''
+  throw new InvalidValueError(field, name, `unknown syscall${hint}`, suggestions.length > 0 ? `write ${suggestions[0]}` : 'use a name from syscalls(2), e.g. openat')
+}
+
+/** `--arg 0=40` values -> argument list (missing ones are 0); index 0-5, value a 64-bit number. */
+export function parseSyscallArgs(values: readonly string[], field = '--arg'): bigint[] {
+  const args: bigint[] = []
+  const seen = new Set<number>()
+  for (const text of values) {
+    const match = /^([0-5])=(.+)$/.exec(text.trim())
+    let value: bigint | undefined
+    try {
+      value = match ? BigInt(match[2]) : undefined
+    } catch {
+      value = undefined
+    }
+    if (!match || value === undefined || value < -(2n ** 63n) || value >= 2n ** 64n) {
+      throw new InvalidValueError(field, text, 'must be N=VALUE, N an argument position from 0 to 5 and VALUE a 64-bit number', 'write e.g. --arg 0=40 or --arg 1=0x80000 (negative values are taken as two\'s complement)')
+    }
+    const index = Number(match[1])
+    if (seen.has(index)) throw new InvalidValueError(field, text, `argument ${index} is given twice`, `pass --arg ${index}=VALUE once`)
+    seen.add(index)
+    while (args.length <= index) args.push(0n)
+    args[index] = BigInt.asUintN(64, value)
+  }
+  return args
+}
+
+// ---------------------------------------------------------------------------------------------
+// Explaining one syscall
+
+export interface SyscallReport extends Explanation {
+  arch: SeccompArch
+  file: string
+  capabilities: CapabilityName[]
+  /** The argument values evaluated, as unsigned decimal strings (JSON has no 64-bit integers). */
+  args: string[]
+  outcome?: Outcome
+  /** What decides: a profile rule, the default action, or runc's ENOSYS for numbers newer than the profile. */
+  decider?: 'rule' | 'default action' | 'newer than the profile'
+  /** The rule that decides, with its names and comment; absent when the default action or runc's ENOSYS stub does. */
+  decidingRule?: {index: number; label: string; names: string[]; comment?: string}
+  defaultAction: Verdict
+}
+
+export interface ReportInputs {
+  capabilities: readonly CapabilityName[]
+  kernel: KernelVersion
+  arch: SeccompArch
+  args?: readonly bigint[]
+}
+
+/** explainSyscall plus the deciding rule's names and comment, for the command's output. */
+export function reportSyscall(profile: SeccompProfile, syscall: string, inputs: ReportInputs): SyscallReport {
+  const policy = resolvePolicy(profile, {arch: inputs.arch, capabilities: inputs.capabilities, kernel: inputs.kernel})
+  const args = inputs.args ?? []
+  const explanation = explainSyscall(policy, syscall, args)
+  const rule = explanation.decidedBy === undefined ? undefined : profile.syscalls.find((candidate) => ruleLabel(candidate) === explanation.decidedBy)
+  const nr = explanation.nr
+  const newerThanProfile = nr !== undefined && policy.enosysAbove !== undefined && nr > policy.enosysAbove && !syscallDecisions(policy).has(nr)
+  return {
+    ...explanation,
+    arch: inputs.arch,
+    file: profile.file,
+    capabilities: [...inputs.capabilities],
+    args: args.map(String),
+    outcome: explanation.verdict && outcomeOf(explanation.verdict),
+    decider: explanation.nr === undefined ? undefined : rule ? 'rule' : newerThanProfile ? 'newer than the profile' : 'default action',
+    decidingRule: rule && {index: rule.index, label: ruleLabel(rule), names: rule.names, comment: rule.comment},
+    defaultAction: policy.defaultVerdict,
+  }
+}
+
+/** Human-readable answer for `contain seccomp explain`. */
+export function formatSyscallReport(report: SyscallReport): string {
+  if (report.nr === undefined || report.verdict === undefined) return `${report.reason}: a program cannot call it here (profile ${report.file})`
+  const lines = [`${report.syscall} (${report.arch} syscall ${report.nr}${formatArgs(report.args)}): ${describeVerdict(report.verdict)}`]
+  if (report.decidingRule) {
+    const rule = report.decidingRule
+    lines.push(`  decided by ${rule.label}, which names ${abbreviate(rule.names, 8)}`)
+    if (rule.comment) lines.push(`    comment: ${rule.comment}`)
+  } else {
+    lines.push(`  decided by ${report.decider === 'newer than the profile' ? 'runc\'s rule for syscalls newer than the profile' : `the default action, ${formatVerdict(report.defaultAction)}`}`)
+  }
+  lines.push(`  why: ${report.reason}`)
+  if (report.rules.length > 0) {
+    lines.push('  rules that name it, in the order they are tried:')
+    for (const rule of report.rules) {
+      const conditions = rule.conditions.length > 0 ? ` if ${rule.conditions.join(rule.note?.includes('alternatives') ? ' or ' : ' and ')}` : ''
+      lines.push(`    ${rule.label}: ${formatVerdict(rule.verdict)}${conditions}${rule.note ? `; ${rule.note}` : ''}`)
+    }
+  }
+  if (report.dropped.length > 0) {
+    lines.push('  rules that name it but do not apply:')
+    for (const rule of report.dropped) lines.push(`    ${rule.label}: ${rule.reason}`)
+  }
+  lines.push(`  profile: ${report.file}; capabilities: ${report.capabilities.length === 0 ? '(none)' : report.capabilities.map((cap) => cap.slice(4)).join(', ')}`)
+  return lines.join('\n')
+}
+
+function formatArgs(args: readonly string[]): string {
+  return args.length === 0 ? '' : `, ${args.map((value, index) => `arg${index}=${value}`).join(' ')}`
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry points the commands call: they read the profile file and the host, the rest is pure.
+
+/** `default` is contain's template; anything else is a path. */
+export function profilePath(profile: string, root: string = packageRoot()): string {
+  return profile === 'default' ? join(root, 'templates/seccomp/default.json') : profile
+}
+
+export interface SeccompCommandOptions {
+  /** A path, or `default`. */
+  profile: string
+  capAdd?: readonly string[]
+  capDrop?: readonly string[]
+  privileged?: boolean
+  /** Unknown syscall and arch names are errors instead of warnings. */
+  strict?: boolean
+  /** This host's unless given. */
+  arch?: SeccompArch
+  kernel?: KernelVersion
+}
+
+/** `contain seccomp check`: validate the profile (FileError on the first problem) and summarize it. */
+export async function checkProfile(options: SeccompCommandOptions): Promise<ProfileSummary> {
+  const capabilities = resolveCapabilities({add: options.capAdd, drop: options.capDrop, privileged: options.privileged})
+  const parsed = await readProfile(profilePath(options.profile), {strict: options.strict})
+  return summarizeProfile(parsed, {capabilities, kernel: options.kernel ?? currentKernelVersion(), hostArch: options.arch ?? seccompArchOf()})
+}
+
+/** `contain seccomp explain`: what the filter does with one syscall on this host, and which rule says so. */
+export async function explainProfileSyscall(options: SeccompCommandOptions & {syscall: string; args?: readonly string[]}): Promise<SyscallReport> {
+  validateSyscallName(options.syscall)
+  const args = parseSyscallArgs(options.args ?? [])
+  const capabilities = resolveCapabilities({add: options.capAdd, drop: options.capDrop, privileged: options.privileged})
+  const {profile} = await readProfile(profilePath(options.profile), {strict: options.strict})
+  return reportSyscall(profile, options.syscall, {capabilities, args, kernel: options.kernel ?? currentKernelVersion(), arch: options.arch ?? seccompArchOf()})
+}
