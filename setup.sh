@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# From a fresh Debian/Ubuntu host to the Rails example running under contain, in one command:
+# the Debian packages contain and its tests use, the npm packages, the native helper, the Ruby
+# packages of the example, then the example itself (Ctrl-C stops it).
+#   ./setup.sh            set up and run the example
+#   ./setup.sh --no-run   set up only (what CI does before npm test)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+step() { printf '==> %s\n' "$*"; }
+die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run as root (it installs Debian packages; contain needs root for cgroups): sudo ./setup.sh"
+command -v node >/dev/null && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] ||
+  die "contain needs Node.js 20 or newer: install it (https://nodejs.org or your distribution), then run ./setup.sh again"
+
+# util-linux: unshare; gcc/libc6-dev: the native helper; procps, python3: used by the tests;
+# user-mode-linux: the pure cgroup v2 guest the tests also run in; curl: the example's check.
+packages=(util-linux gcc libc6-dev procps python3 curl user-mode-linux)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+step "installing npm packages"
+npm ci --no-audit --no-fund --loglevel=error
+step "building contain (native helper and bundle)"
+npm run --silent build
+step "setting up the Rails example (Debian's Ruby packages, offline bundle)"
+examples/rails-app/setup.sh
+
+[ "${1:-}" = --no-run ] && { step "set up; run the tests with: npm test"; exit 0; }
+
+app=$PWD/examples/rails-app
+step "starting the Rails example under contain on http://127.0.0.1:3000 (Ctrl-C stops it)"
+step "try: curl 127.0.0.1:3000/up; curl 127.0.0.1:3000/info"
+exec bin/run.js run --name web --hostname web --cpus 1 --memory 512m --pids-limit 256 \
+  --read-only --tmpfs /tmp --writable "$app/tmp" -w "$app" -e PORT=3000 \
+  -- bundle exec rails s

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Runs inside the pure cgroup v2 guest (../shared/tools/run-in-cgroupv2-vm.sh): the cgroup
+# integration tests, on the kernel's v2 code path.
+#
+# Started with -g (a nested, systemd-like cgroup), this script acts as the service manager: it
+# moves itself into a leaf and enables the controllers, and every test then starts contain alone
+# in a fresh cgroup below, as a unit with Delegate=yes would. That exercises contain's delegation
+# path (moving itself into a leaf before enabling controllers for its apps).
+set -eu
+own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+if [ "$own" != "/" ]; then
+  parent=/sys/fs/cgroup$own
+  mkdir "$parent/test-runner"
+  echo $$ > "$parent/test-runner/cgroup.procs"
+  echo "+cpu +memory +pids" > "$parent/cgroup.subtree_control"
+  export CONTAIN_TEST_UNIT_PARENT="$parent"
+fi
+exec node_modules/.bin/tap --reporter=tap "$@"
