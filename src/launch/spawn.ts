@@ -1,5 +1,6 @@
 import {spawn, type StdioOptions} from 'node:child_process'
 import {constants} from 'node:os'
+import type {Readable} from 'node:stream'
 import {AppCgroup, type CgroupOutcome} from '../cgroup/index.js'
 import {ExitCode, HostError, LaunchError} from '../errors.js'
 import type {LaunchPlan} from './plan.js'
@@ -15,8 +16,20 @@ export interface LaunchOutcome {
   cgroup: CgroupOutcome
 }
 
+/** One started run of an app. */
+export interface RunningApp {
+  /** The launcher's pid (contain-init's monitor): signals sent to it reach the app. */
+  pid: number
+  /** The app's output when stdio is 'pipe'. */
+  stdout: Readable | null
+  stderr: Readable | null
+  /** Settles when the app and its PID 1 have ended; rejects with a ContainError on setup failure. */
+  exited: Promise<LaunchOutcome>
+  signal(signal: NodeJS.Signals): void
+}
+
 /** Every catchable signal a user or a service manager sends; each is passed on to the app. */
-const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT', 'SIGALRM']
+export const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT', 'SIGALRM']
 
 function signalName(signal: number): NodeJS.Signals | undefined {
   return (Object.entries(constants.signals) as [NodeJS.Signals, number][]).find(([, number]) => number === signal)?.[0]
@@ -44,49 +57,72 @@ function setupFailure(plan: LaunchPlan, error: {stage: string; errno: number; me
 }
 
 /**
- * Starts the app as planned and waits for it: cgroup first, then the launcher chain, signals
- * forwarded, and the cgroup read and removed at the end whatever happened.
+ * Starts one run of the app in its (existing) cgroup. The cgroup outlives the run, so a
+ * supervisor restarts an app without recreating it; OOM kills are counted per run.
+ */
+export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOptions = 'inherit'): RunningApp {
+  const oomKillsBefore = cgroup.outcome().oomKills
+  const streams = Array.isArray(stdio) ? stdio.slice(0, 3) : [stdio, stdio, stdio]
+  // detached: the launcher gets its own session, so a terminal's Ctrl-C reaches only contain,
+  // which forwards it exactly once.
+  const child = spawn(plan.argv[0], plan.argv.slice(1), {env: plan.env, stdio: [...streams, 'pipe', plan.seccompFilter ? 'pipe' : 'ignore'], detached: true})
+  if (plan.seccompFilter) {
+    const filterPipe = child.stdio[4] as NodeJS.WritableStream
+    // contain-init reads the whole filter before it forks; a launcher that died early closes the pipe.
+    filterPipe.on('error', () => undefined)
+    filterPipe.end(plan.seccompFilter)
+  }
+  let statusText = ''
+  child.stdio[3]?.on('data', chunk => (statusText += chunk))
+
+  const exited = new Promise<LaunchOutcome>((resolve, reject) => {
+    child.once('error', error => reject(spawnFailure(plan, error)))
+    child.once('close', code => {
+      const report = parseInitReport(statusText)
+      const outcome = cgroup.outcome()
+      if (report.error) return reject(setupFailure(plan, report.error))
+      if (report.pid1 === undefined) {
+        // Nothing from contain-init: unshare itself failed, and said why on stderr.
+        return reject(new LaunchError(plan.argv, `unshare failed (exit ${code})`, {fix: 'see the message above; contain doctor shows which namespaces this host allows'}))
+      }
+      // The app's own status, from PID 1. Without it PID 1 itself was killed (SIGKILL from the
+      // OOM group kill or from outside), and so was the app.
+      const signal = report.signal ?? (report.exitCode === undefined ? constants.signals.SIGKILL : undefined)
+      const oomKilled = signal === constants.signals.SIGKILL && outcome.oomKills > oomKillsBefore
+      resolve({
+        name: plan.name,
+        exitCode: signal === undefined ? report.exitCode ?? ExitCode.containFailed : 128 + signal,
+        signal: signal === undefined ? undefined : signalName(signal),
+        oomKilled,
+        cgroup: outcome,
+      })
+    })
+  })
+  return {
+    pid: child.pid ?? -1,
+    stdout: child.stdout,
+    stderr: child.stderr,
+    exited,
+    signal: signal => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    },
+  }
+}
+
+/**
+ * `contain run`: creates the cgroup, runs the app once in the foreground with signals forwarded,
+ * and removes the cgroup at the end whatever happened.
  */
 export async function launch(plan: LaunchPlan, stdio: StdioOptions = 'inherit'): Promise<LaunchOutcome> {
   const cgroup = AppCgroup.create(plan.cgroup)
   try {
-    const streams = Array.isArray(stdio) ? stdio.slice(0, 3) : [stdio, stdio, stdio]
-    // detached: the launcher gets its own session, so a terminal's Ctrl-C reaches only contain,
-    // which forwards it exactly once.
-    const child = spawn(plan.argv[0], plan.argv.slice(1), {env: plan.env, stdio: [...streams, 'pipe', plan.seccompFilter ? 'pipe' : 'ignore'], detached: true})
-    if (plan.seccompFilter) {
-      const filterPipe = child.stdio[4] as NodeJS.WritableStream
-      // contain-init reads the whole filter before it forks; a launcher that died early closes the pipe.
-      filterPipe.on('error', () => undefined)
-      filterPipe.end(plan.seccompFilter)
-    }
-    const forward = (signal: NodeJS.Signals) => child.pid !== undefined && child.kill(signal)
+    const app = startApp(plan, cgroup, stdio)
+    const forward = (signal: NodeJS.Signals) => app.signal(signal)
     for (const signal of FORWARDED_SIGNALS) process.on(signal, forward)
-    let statusText = ''
-    child.stdio[3]?.on('data', chunk => (statusText += chunk))
-    const exit = await new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve, reject) => {
-      child.once('error', error => reject(spawnFailure(plan, error)))
-      child.once('close', (code, signal) => resolve({code, signal}))
-    }).finally(() => {
+    try {
+      return await app.exited
+    } finally {
       for (const signal of FORWARDED_SIGNALS) process.off(signal, forward)
-    })
-    const report = parseInitReport(statusText)
-    const outcome = cgroup.outcome()
-    if (report.error) throw setupFailure(plan, report.error)
-    if (report.pid1 === undefined) {
-      // Nothing from contain-init: unshare itself failed, and said why on stderr.
-      throw new LaunchError(plan.argv, `unshare failed (exit ${exit.code ?? exit.signal})`, {fix: 'see the message above; contain doctor shows which namespaces this host allows'})
-    }
-    // The app's own status, from PID 1. Without it PID 1 itself was killed (SIGKILL from the
-    // OOM group kill or from outside), and so was the app.
-    const signal = report.signal ?? (report.exitCode === undefined ? constants.signals.SIGKILL : undefined)
-    const oomKilled = signal === constants.signals.SIGKILL && outcome.oomKills > 0
-    return {
-      name: plan.name,
-      exitCode: signal === undefined ? report.exitCode ?? ExitCode.containFailed : 128 + signal,
-      signal: signal === undefined ? undefined : signalName(signal),
-      oomKilled,
-      cgroup: outcome,
     }
   } finally {
     await cgroup.remove()

@@ -1,0 +1,46 @@
+/** Docker's restart policies. */
+export interface RestartPolicy {
+  policy: 'no' | 'on-failure' | 'always' | 'unless-stopped'
+  /** on-failure:N gives up after N restarts. */
+  maxRetries?: number
+}
+
+export interface Backoff {
+  initialMs: number
+  maxMs: number
+  factor: number
+  /** ± this fraction of the delay, so apps that crash together do not restart together. */
+  jitter: number
+  /** A run this long (or healthy) resets the delay to initialMs. */
+  resetAfterMs: number
+}
+
+export interface RunEnd {
+  exitCode: number
+  /** contain stop/down ended it: no policy restarts an app its user stopped. */
+  stoppedByUser: boolean
+}
+
+export type RestartDecision = {restart: true; delayMs: number} | {restart: false; reason: 'policy' | 'stopped' | 'gave-up'}
+
+/**
+ * Whether and when to restart an app that ended, by Docker's rules: `on-failure` restarts on a
+ * non-zero exit (up to N times), `always` and `unless-stopped` on any exit. The delay grows by
+ * `factor` per restart in a row, up to `maxMs`, so a crash loop never becomes a hot loop.
+ */
+export function decideRestart(policy: RestartPolicy, backoff: Backoff, end: RunEnd, restartsInARow: number, random: () => number = Math.random): RestartDecision {
+  if (end.stoppedByUser) return {restart: false, reason: 'stopped'}
+  if (policy.policy === 'no') return {restart: false, reason: 'policy'}
+  if (policy.policy === 'on-failure') {
+    if (end.exitCode === 0) return {restart: false, reason: 'policy'}
+    if (policy.maxRetries !== undefined && restartsInARow >= policy.maxRetries) return {restart: false, reason: 'gave-up'}
+  }
+  return {restart: true, delayMs: backoffDelay(backoff, restartsInARow, random)}
+}
+
+/** initial × factor^n, capped at max, with ±jitter. */
+export function backoffDelay(backoff: Backoff, restartsInARow: number, random: () => number = Math.random): number {
+  const base = Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** restartsInARow)
+  const spread = base * backoff.jitter * (random() * 2 - 1)
+  return Math.max(0, Math.round(Math.min(backoff.maxMs, base + spread)))
+}
