@@ -64,6 +64,22 @@ export interface CgroupPlan {
   viewMounts: ViewMount[]
 }
 
+/** What the app uses now, from its cgroup, for `contain ps` and `contain stats`. */
+export interface CgroupUsage {
+  cpuMicros: number
+  /** CFS periods and how many of them were throttled by the CPU limit. */
+  periods: number
+  throttledPeriods: number
+  memoryBytes: number
+  memoryLimitBytes?: number
+  anonBytes?: number
+  fileBytes?: number
+  pids: number
+  /** Share of the last 10 s in which some task waited for CPU / memory (PSI), where the kernel has it. */
+  cpuPressure?: number
+  memoryPressure?: number
+}
+
 /** What the cgroup saw of the app, read before the cgroup is removed. */
 export interface CgroupOutcome {
   oomKills: number
@@ -100,7 +116,12 @@ function requestedControllers(limits: CgroupLimits): Set<Controller> {
 function hasSwapAccounting(hierarchy: Hierarchy, fs: CgroupFs): boolean {
   if (hierarchy.version === 1) return fs.exists(join(hierarchy.ownDir, 'memory.memsw.limit_in_bytes'))
   // The root cgroup has no swap files; below it they exist when the kernel accounts swap.
-  return hierarchy.ownDir === hierarchy.mountPoint || fs.exists(join(hierarchy.ownDir, 'memory.swap.max'))
+  return isRootCgroup(hierarchy, fs) || fs.exists(join(hierarchy.ownDir, 'memory.swap.max'))
+}
+
+/** Only the host's real root cgroup lacks cgroup.type; a cgroup namespace root (a container) has it. */
+function isRootCgroup(hierarchy: Hierarchy, fs: CgroupFs): boolean {
+  return !fs.exists(join(hierarchy.ownDir, 'cgroup.type'))
 }
 
 function readList(fs: CgroupFs, path: string): string[] {
@@ -112,7 +133,7 @@ function planDelegation(v2: Hierarchy, controllers: string[], fs: CgroupFs): Del
   const enable = controllers.filter(controller => !enabled.includes(controller))
   if (enable.length === 0) return undefined
   // The root cgroup is exempt from the no-internal-processes rule.
-  if (v2.ownDir === v2.mountPoint) return {ownDir: v2.ownDir, enable}
+  if (isRootCgroup(v2, fs)) return {ownDir: v2.ownDir, enable}
   return {ownDir: v2.ownDir, leafDir: join(v2.ownDir, DELEGATION_LEAF), enable}
 }
 
@@ -162,7 +183,7 @@ export function planCgroup(layout: CgroupLayout, name: string, limits: CgroupLim
         controller === 'cpu' ? files.cpu(limits)
         : controller === 'memory' ? files.memory(limits, hasSwapAccounting(hierarchy, fs))
         : controller === 'pids' ? files.pids(limits)
-        : controller === 'cpuset' ? files.cpuset(limits, fs.read(join(hierarchy.ownDir, 'cpuset.mems')).trim())
+        : controller === 'cpuset' ? files.cpuset(limits, hierarchy.version === 1 ? fs.read(join(hierarchy.ownDir, 'cpuset.mems')).trim() : '')
         : []
       plan.writes.push(...settings.map(setting => ({path: join(dir, setting.file), value: setting.value})))
     }
@@ -286,6 +307,42 @@ export class AppCgroup {
       peakMemoryBytes: readNumber('memory.max_usage_in_bytes'),
       // v1 reports "no limit" as the largest page-aligned 64-bit value.
       memoryLimitBytes: limit !== undefined && limit < 2 ** 60 ? limit : undefined,
+    }
+  }
+
+  private readFirst(files: string[]): string | undefined {
+    for (const file of files) {
+      for (const dir of this.plan.dirs) {
+        const path = join(dir, file)
+        if (this.fs.exists(path)) return this.fs.read(path)
+      }
+    }
+    return undefined
+  }
+
+  /** Current usage. v1 and v2 spell each figure differently; the first file that exists wins. */
+  usage(): CgroupUsage {
+    const field = (text: string | undefined, name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text ?? '')?.[1] ?? 0)
+    const cpuStat = this.readFirst(['cpu.stat'])
+    const memoryStat = this.readFirst(['memory.stat'])
+    const v2 = memoryStat?.includes('\nanon ') || memoryStat?.startsWith('anon ')
+    const cpuAcct = this.readFirst(['cpuacct.usage'])
+    const limit = Number(this.readFirst(['memory.max', 'memory.limit_in_bytes'])?.trim() ?? Number.NaN)
+    const pressure = (file: string) => {
+      const text = this.readFirst([file])
+      return text === undefined ? undefined : Number(/^some avg10=([\d.]+)/m.exec(text)?.[1] ?? 0) / 100
+    }
+    return {
+      cpuMicros: cpuAcct === undefined ? field(cpuStat, 'usage_usec') : Math.round(Number(cpuAcct) / 1000),
+      periods: field(cpuStat, 'nr_periods'),
+      throttledPeriods: field(cpuStat, 'nr_throttled'),
+      memoryBytes: Number(this.readFirst(['memory.current', 'memory.usage_in_bytes'])?.trim() ?? 0),
+      memoryLimitBytes: Number.isFinite(limit) && limit < 2 ** 60 ? limit : undefined,
+      anonBytes: memoryStat === undefined ? undefined : field(memoryStat, v2 ? 'anon' : 'total_rss'),
+      fileBytes: memoryStat === undefined ? undefined : field(memoryStat, v2 ? 'file' : 'total_cache'),
+      pids: Number(this.readFirst(['pids.current'])?.trim() ?? 0),
+      cpuPressure: pressure('cpu.pressure'),
+      memoryPressure: pressure('memory.pressure'),
     }
   }
 

@@ -41,7 +41,7 @@ export function parseRunArgv(argv: string[]): {flags: RawRunFlags; command: stri
     return {flags: values as RawRunFlags, command}
   } catch (error) {
     const message = (error as Error).message.replace(/\. To specify.*$/s, '')
-    const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? 'contain run'
+    const flag = /'(?:-[^-' ], )?(-[^' ]+)/.exec(message)?.[1] ?? 'contain run'
     throw new InvalidValueError(flag, flagArgs.join(' '), message.replace(/^Option /, ''), 'see contain run --help for the flags and their values')
   }
 }

@@ -24,6 +24,8 @@ export interface LaunchPlan {
   env: Record<string, string>
   /** struct sock_filter[] for the app, written to SECCOMP_FD; absent when unconfined. */
   seccompFilter?: Buffer
+  /** contain-init options for the app process itself (identity, capabilities, seccomp, directory): `contain exec` applies the same. */
+  appArguments: string[]
 }
 
 /**
@@ -53,8 +55,12 @@ function initArguments(options: RunOptions, cgroup: CgroupPlan, seccompFilter: B
   for (const path of options.tmpfs) args.push('--tmpfs', path)
   for (const path of options.writable) args.push('--writable', path)
   for (const mount of viewMounts(options, cgroup)) args.push('--mount', mount.fsType, mount.target, mount.data)
-  args.push(...securityArguments(options, seccompFilter !== undefined))
-  args.push('--chdir', options.workdir)
+  return [...args, ...appArguments(options, seccompFilter)]
+}
+
+/** How the app process itself is confined; the same for `run` and `exec`. */
+function appArguments(options: RunOptions, seccompFilter: Buffer | undefined): string[] {
+  const args = [...securityArguments(options, seccompFilter !== undefined), '--chdir', options.workdir]
   if (options.user) {
     args.push('--uid', String(options.user.uid), '--gid', String(options.user.gid))
     if (options.user.groups.length > 0) args.push('--groups', options.user.groups.join(','))
@@ -90,5 +96,5 @@ export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables:
     executables.init, ...initArguments(options, cgroup, seccompFilter), '--',
     ...options.command,
   ]
-  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter}
+  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter, appArguments: appArguments(options, seccompFilter)}
 }

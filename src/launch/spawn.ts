@@ -20,6 +20,8 @@ export interface LaunchOutcome {
 export interface RunningApp {
   /** The launcher's pid (contain-init's monitor): signals sent to it reach the app. */
   pid: number
+  /** Host pid of the app's PID 1, once contain-init has reported it: the target of nsenter. */
+  pid1(): number | undefined
   /** The app's output when stdio is 'pipe'. */
   stdout: Readable | null
   stderr: Readable | null
@@ -100,6 +102,7 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
   })
   return {
     pid: child.pid ?? -1,
+    pid1: () => parseInitReport(statusText).pid1,
     stdout: child.stdout,
     stderr: child.stderr,
     exited,

@@ -11,9 +11,11 @@ export function parseInitReport(text: string): InitReport {
   const report: InitReport = {}
   for (const line of text.split('\n')) {
     const [word, value, ...rest] = line.split(' ')
-    if (word === 'pid') report.pid1 = Number(value)
-    else if (word === 'exit') report.exitCode = Number(value)
-    else if (word === 'signal') report.signal = Number(value)
+    // A line cut before its number reports nothing (Number('') would be 0, a success).
+    const number = /^\d+$/.test(value ?? '') ? Number(value) : undefined
+    if (word === 'pid' && number !== undefined) report.pid1 = number
+    else if (word === 'exit' && number !== undefined) report.exitCode = number
+    else if (word === 'signal' && number !== undefined) report.signal = number
     // The first error is the cause; later ones are consequences.
     else if (word === 'error' && !report.error) report.error = {stage: value, errno: Number(rest[0]), message: rest.slice(1).join(' ')}
   }

@@ -6,7 +6,7 @@
  */
 import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
-import {resolveCapabilities, type CapabilityName} from '../capabilities.js'
+import {capabilityNumber, resolveCapabilities, type CapabilityName} from '../capabilities.js'
 import {InvalidValueError} from '../errors.js'
 import {packageRoot} from '../paths.js'
 import {compileFilter} from './bpf.js'
@@ -62,7 +62,7 @@ export interface ArchSummary {
   dropped: DroppedRule[]
   /** Names in kept rules that are syscalls elsewhere but not on this arch: ignored, as runc does. */
   absent: string[]
-  /** ABIs the profile lists with this one (SCMP_ARCH_X86, SCMP_ARCH_X32): contain kills their calls. */
+  /** Older ABIs of this arch the profile lists (SCMP_ARCH_X86, SCMP_ARCH_X32, SCMP_ARCH_ARM): contain kills their calls. */
   killedAbis: string[]
   /** Numbers above this answer ENOSYS (runc); undefined when there is no such stub. */
   enosysAbove?: number
@@ -84,7 +84,7 @@ export interface ProfileSummary {
   /** Rules in the profile's `syscalls`. */
   rules: number
   architectures: ArchSummary[]
-  /** Architectures the profile lists that contain never runs on (SCMP_ARCH_MIPS64, …). */
+  /** Architectures the profile lists that contain never runs on or filters (SCMP_ARCH_MIPS64, SCMP_ARCH_S390, …). */
   otherArchitectures: string[]
   /** Names that are no syscall of any ABI: typos, or newer than contain's tables. */
   unknownSyscalls: Array<{rule: string; name: string}>
@@ -110,6 +110,12 @@ const SCMP_ARCH_NAMES: Record<string, SeccompArch | 'native'> = {
   SCMP_ARCH_NATIVE: 'native',
 }
 
+/** Older ABIs each arch's kernel also runs (CONFIG_IA32_EMULATION, CONFIG_X86_X32_ABI, CONFIG_COMPAT). */
+const COMPAT_ABIS: Record<SeccompArch, readonly string[]> = {
+  x86_64: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+  aarch64: ['SCMP_ARCH_ARM'],
+}
+
 /** Count what the effective filter does with every syscall table entry, per covered arch. */
 export function summarizeProfile(parsed: ParsedProfile, inputs: SummaryInputs): ProfileSummary {
   const {profile, warnings} = parsed
@@ -118,12 +124,12 @@ export function summarizeProfile(parsed: ParsedProfile, inputs: SummaryInputs): 
   return {
     file: profile.file,
     defaultAction: verdictOf(profile.defaultAction, profile.defaultErrnoRet),
-    capabilities: [...inputs.capabilities],
+    capabilities: [...inputs.capabilities].sort((a, b) => capabilityNumber(a) - capabilityNumber(b)),
     kernel: `${inputs.kernel.major}.${inputs.kernel.minor}`,
     hostArch: inputs.hostArch,
     rules: profile.syscalls.length,
     architectures: arches.map((arch) => summarizeArch(profile, arch, inputs, now)),
-    otherArchitectures: listedArchitectures(profile).filter((name) => SCMP_ARCH_NAMES[name] === undefined),
+    otherArchitectures: listedArchitectures(profile).filter((name) => SCMP_ARCH_NAMES[name] === undefined && !Object.values(COMPAT_ABIS).flat().includes(name)),
     unknownSyscalls: profile.syscalls.flatMap((rule) => rule.names.filter((name) => !isKnownSyscallName(name)).map((name) => ({rule: ruleLabel(rule), name}))),
     warnings: [...warnings],
   }
@@ -171,8 +177,8 @@ function summarizeArch(profile: SeccompProfile, arch: SeccompArch, inputs: Summa
     counts,
     conditionalSyscalls,
     dropped: policy.dropped,
-    absent: [...new Set(policy.absent.map((entry) => entry.name))],
-    killedAbis: policy.architectures.filter((name) => SCMP_ARCH_NAMES[name] !== arch),
+    absent: [...new Set(policy.absent.map((entry) => entry.name).filter(isKnownSyscallName))],
+    killedAbis: policy.architectures.filter((name) => COMPAT_ABIS[arch].includes(name)),
     enosysAbove: policy.enosysAbove,
     instructions,
     compileMs,

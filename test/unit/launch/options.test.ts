@@ -1,0 +1,393 @@
+import {mkdirSync} from 'node:fs'
+import {isAbsolute, join} from 'node:path'
+import t from 'tap'
+import type {RawRunFlags} from '../../../src/config/schema.js'
+import {FileError, InvalidValueError} from '../../../src/errors.js'
+import {resolveRunOptions, type HostFacts} from '../../../src/launch/options.js'
+import {errnoError, rejection} from '../helpers/errors.js'
+import type {TestContext} from '../helpers/tap.js'
+
+const MiB = 2 ** 20
+
+const PASSWD = 'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n'
+const GROUP = 'root:x:0:\nalice:x:1000:\ndocker:x:998:alice\n'
+
+/**
+ * A 2-CPU host whose cwd is a fresh temp dir. readFile serves `files` only; a relative key is a
+ * file in the cwd.
+ */
+function host(t: TestContext, {env = {}, files = {}}: {env?: Record<string, string | undefined>; files?: Record<string, string>} = {}): HostFacts {
+  const cwd = t.testdir({})
+  const byPath = new Map(Object.entries(files).map(([path, text]) => [isAbsolute(path) ? path : join(cwd, path), text]))
+  return {
+    cpus: 2,
+    env,
+    cwd,
+    readFile(path) {
+      const text = byPath.get(path)
+      if (text === undefined) throw errnoError('ENOENT', path)
+      return text
+    },
+  }
+}
+
+const resolve = (t: TestContext, raw: RawRunFlags, facts: HostFacts = host(t), command = ['app']) => resolveRunOptions(raw, command, facts)
+
+/** Asserts `promise` rejects with an InvalidValueError for `field`, whose message matches. */
+async function rejectsInvalid(t: TestContext, promise: Promise<unknown>, field: string, problem: RegExp) {
+  const error = await rejection(promise)
+  t.type(error, InvalidValueError)
+  t.equal((error as InvalidValueError).field, field)
+  t.match(error.message, problem)
+  t.ok((error as InvalidValueError).fix, 'has a fix')
+}
+
+t.test('the command', async t => {
+  t.test('is required', async t => {
+    await rejectsInvalid(t, resolveRunOptions({}, [], host(t)), 'command', /no command given/)
+    await rejectsInvalid(t, resolveRunOptions({}, [''], host(t)), 'command', /no command given/)
+  })
+
+  t.test('is kept as given', async t => {
+    t.strictSame((await resolve(t, {}, host(t), ['bundle', 'exec', 'rails', 's'])).command, ['bundle', 'exec', 'rails', 's'])
+  })
+})
+
+t.test('the name', async t => {
+  t.test('defaults to the command basename plus a random 6-hex suffix', async t => {
+    t.match((await resolve(t, {}, host(t), ['/usr/local/bin/rails', 's'])).name, /^rails-[0-9a-f]{6}$/)
+    t.match((await resolve(t, {}, host(t), ['./my app!'])).name, /^myapp-[0-9a-f]{6}$/, 'drops characters a name cannot hold')
+    t.match((await resolve(t, {}, host(t), ['/'])).name, /^app-[0-9a-f]{6}$/, 'falls back to app')
+    t.match((await resolve(t, {}, host(t), ['_-.x'])).name, /^x-[0-9a-f]{6}$/, 'starts with a letter or digit')
+  })
+
+  t.test('defaults differ from run to run', async t => {
+    const names = new Set<string>()
+    for (let i = 0; i < 5; i++) names.add((await resolve(t, {}, host(t), ['app'])).name)
+    t.ok(names.size > 1)
+  })
+
+  t.test('default from a long command stays a valid name', async t => {
+    const {name} = await resolve(t, {}, host(t), ['x'.repeat(100)])
+    t.match(name, /^x{48}-[0-9a-f]{6}$/)
+  })
+
+  t.test('--name is kept when valid', async t => {
+    t.equal((await resolve(t, {name: 'web.1_a-b'})).name, 'web.1_a-b')
+    t.equal((await resolve(t, {name: 'a'.repeat(63)})).name, 'a'.repeat(63))
+  })
+
+  t.test('--name must start with a letter or digit and use only letters, digits, _ . -', async t => {
+    for (const name of ['-web', '.web', 'my app', 'web/1', 'a'.repeat(64), '']) {
+      await rejectsInvalid(t, resolve(t, {name}), '--name', /not a valid name/)
+    }
+  })
+})
+
+t.test('the hostname', async t => {
+  t.test('defaults to the name, made a valid hostname', async t => {
+    const options = await resolve(t, {name: 'web'})
+    t.equal(options.hostname, 'web')
+    t.equal(options.env.HOSTNAME, 'web')
+    t.equal((await resolve(t, {name: 'my_app.v2'})).hostname, 'my-app-v2')
+    t.equal((await resolve(t, {name: 'app_'})).hostname, 'app', 'no trailing dash')
+  })
+
+  t.test('default name gives a matching default hostname', async t => {
+    const options = await resolve(t, {}, host(t), ['rails'])
+    t.equal(options.hostname, options.name)
+  })
+
+  t.test('--hostname is kept and exported as HOSTNAME, over the host value', async t => {
+    const options = await resolve(t, {hostname: 'web.example.com'}, host(t, {env: {HOSTNAME: 'build-host'}}))
+    t.equal(options.hostname, 'web.example.com')
+    t.equal(options.env.HOSTNAME, 'web.example.com')
+  })
+
+  t.test('--hostname must be a valid hostname', async t => {
+    for (const hostname of ['-web', 'web-', 'a_b', 'a..b', 'x'.repeat(65), 'web example']) {
+      await rejectsInvalid(t, resolve(t, {hostname}), '--hostname', /not a valid hostname/)
+    }
+  })
+
+  t.test('--hostname needs the uts namespace', async t => {
+    await rejectsInvalid(t, resolve(t, {hostname: 'web', namespaces: '-uts'}), '--hostname', /needs the uts namespace/)
+  })
+
+  t.test('without a uts namespace there is no hostname and HOSTNAME is the host one', async t => {
+    const options = await resolve(t, {name: 'web', namespaces: '-uts'}, host(t, {env: {HOSTNAME: 'build-host'}}))
+    t.equal(options.hostname, undefined)
+    t.equal(options.env.HOSTNAME, 'build-host')
+  })
+})
+
+t.test('limits', async t => {
+  t.test('no flags, no limits', async t => {
+    t.strictSame((await resolve(t, {})).limits, {})
+  })
+
+  t.test('every limit flag becomes kernel units', async t => {
+    const {limits} = await resolve(t, {
+      cpus: '0.5',
+      'cpu-shares': '512',
+      'cpuset-cpus': '0-1',
+      memory: '64m',
+      'memory-swap': '128m',
+      'memory-reservation': '32m',
+      'pids-limit': '100',
+    })
+    t.strictSame(limits, {
+      cpuQuotaMicros: 50_000,
+      cpuPeriodMicros: 100_000,
+      cpuShares: 512,
+      cpusetCpus: '0-1',
+      memoryBytes: 64 * MiB,
+      memorySwapBytes: 128 * MiB,
+      memoryReservationBytes: 32 * MiB,
+      pidsMax: 100,
+    })
+  })
+
+  t.test('--cpus uses the host CPU count as its bound', async t => {
+    t.equal((await resolve(t, {cpus: '2'})).limits.cpuQuotaMicros, 200_000)
+    t.equal((await resolve(t, {cpus: '0.01'})).limits.cpuQuotaMicros, 1000)
+    await rejectsInvalid(t, resolve(t, {cpus: '3'}), '--cpus', /0\.01 to 2/)
+  })
+
+  t.test('--cpu-shares must be 2..262144', async t => {
+    await rejectsInvalid(t, resolve(t, {'cpu-shares': '1'}), '--cpu-shares', /2 to 262144/)
+    await rejectsInvalid(t, resolve(t, {'cpu-shares': '262145'}), '--cpu-shares', /2 to 262144/)
+  })
+
+  t.test('--cpuset-cpus must name CPUs of this host', async t => {
+    await rejectsInvalid(t, resolve(t, {'cpuset-cpus': '9'}), '--cpuset-cpus', /CPU 9 does not exist/)
+  })
+
+  t.test('--memory has a 6 MiB floor', async t => {
+    await rejectsInvalid(t, resolve(t, {memory: '5m'}), '--memory', /6 MiB/)
+  })
+
+  t.test('--memory-swap needs --memory', async t => {
+    await rejectsInvalid(t, resolve(t, {'memory-swap': '1g'}), '--memory-swap', /needs --memory/)
+    await rejectsInvalid(t, resolve(t, {'memory-swap': '-1'}), '--memory-swap', /needs --memory/)
+  })
+
+  t.test('--memory-swap must be at least --memory', async t => {
+    await rejectsInvalid(t, resolve(t, {memory: '64m', 'memory-swap': '32m'}), '--memory-swap', /must be at least --memory/)
+    t.equal((await resolve(t, {memory: '64m', 'memory-swap': '64m'})).limits.memorySwapBytes, 64 * MiB, 'equal means no swap')
+  })
+
+  t.test('--memory-swap -1 is unlimited', async t => {
+    t.equal((await resolve(t, {memory: '64m', 'memory-swap': '-1'})).limits.memorySwapBytes, 'unlimited')
+  })
+
+  t.test('--memory-reservation must not exceed --memory', async t => {
+    await rejectsInvalid(t, resolve(t, {memory: '64m', 'memory-reservation': '65m'}), '--memory-reservation', /must not exceed --memory/)
+    t.equal((await resolve(t, {memory: '64m', 'memory-reservation': '64m'})).limits.memoryReservationBytes, 64 * MiB)
+    t.equal((await resolve(t, {'memory-reservation': '1g'})).limits.memoryReservationBytes, 1024 * MiB, 'alone it has no bound')
+  })
+
+  t.test('--pids-limit -1 and 0 mean unlimited', async t => {
+    t.equal((await resolve(t, {'pids-limit': '-1'})).limits.pidsMax, 'unlimited')
+    t.equal((await resolve(t, {'pids-limit': '0'})).limits.pidsMax, 'unlimited')
+    t.equal((await resolve(t, {'pids-limit': '1'})).limits.pidsMax, 1)
+  })
+
+  t.test('--pids-limit below -1 or not a number is rejected', async t => {
+    await rejectsInvalid(t, resolve(t, {'pids-limit': '-2'}), '--pids-limit', /whole number from -1/)
+    await rejectsInvalid(t, resolve(t, {'pids-limit': 'many'}), '--pids-limit', /whole number/)
+  })
+})
+
+t.test('namespaces', async t => {
+  t.test('default to pid, mount, uts, ipc, cgroup', async t => {
+    t.strictSame((await resolve(t, {})).namespaces, ['pid', 'mount', 'uts', 'ipc', 'cgroup'])
+  })
+
+  t.test('--namespaces replaces or edits the set', async t => {
+    t.strictSame((await resolve(t, {namespaces: 'pid,mount'})).namespaces, ['pid', 'mount'])
+    t.strictSame((await resolve(t, {namespaces: '-ipc'})).namespaces, ['pid', 'mount', 'uts', 'cgroup'])
+    await rejectsInvalid(t, resolve(t, {namespaces: 'pid,bogus'}), '--namespaces', /unknown namespace "bogus"/)
+  })
+
+  t.test('a pid namespace needs a mount namespace (for /proc)', async t => {
+    await rejectsInvalid(t, resolve(t, {namespaces: 'pid,uts'}), '--namespaces', /needs the mount namespace/)
+    await rejectsInvalid(t, resolve(t, {namespaces: '-mount'}), '--namespaces', /needs the mount namespace/)
+    t.strictSame((await resolve(t, {namespaces: 'uts'})).namespaces, ['uts'], 'no pid, no need')
+  })
+
+  t.test('--network none adds a net namespace', async t => {
+    t.ok((await resolve(t, {network: 'none'})).namespaces.includes('net'))
+  })
+
+  t.test('--network host keeps the host network', async t => {
+    t.notOk((await resolve(t, {network: 'host'})).namespaces.includes('net'))
+  })
+
+  t.test('--network host conflicts with net in --namespaces', async t => {
+    await rejectsInvalid(t, resolve(t, {network: 'host', namespaces: '+net'}), '--network', /conflicts with the net namespace/)
+  })
+
+  t.test('--network accepts only host and none', async t => {
+    await rejectsInvalid(t, resolve(t, {network: 'bridge'}), '--network', /unknown network mode/)
+  })
+
+  t.test('--userns adds a user namespace', async t => {
+    t.ok((await resolve(t, {userns: true})).namespaces.includes('user'))
+    t.notOk((await resolve(t, {userns: false})).namespaces.includes('user'))
+  })
+})
+
+t.test('filesystem flags', async t => {
+  t.test('off by default', async t => {
+    const options = await resolve(t, {})
+    t.equal(options.readOnly, false)
+    t.strictSame(options.tmpfs, [])
+    t.strictSame(options.writable, [])
+  })
+
+  t.test('--tmpfs and --writable take existing absolute directories', async t => {
+    const facts = host(t)
+    const cache = join(facts.cwd, 'cache')
+    const data = join(facts.cwd, 'data')
+    mkdirSync(cache)
+    mkdirSync(data)
+    const options = await resolve(t, {'read-only': true, tmpfs: [cache], writable: [data]}, facts)
+    t.equal(options.readOnly, true)
+    t.strictSame(options.tmpfs, [cache])
+    t.strictSame(options.writable, [data])
+  })
+
+  t.test('--tmpfs must be absolute', async t => {
+    await rejectsInvalid(t, resolve(t, {tmpfs: ['tmp']}), '--tmpfs', /must be an absolute path/)
+  })
+
+  t.test('--tmpfs must be an existing directory', async t => {
+    const facts = host(t)
+    await rejectsInvalid(t, resolve(t, {tmpfs: [join(facts.cwd, 'missing')]}, facts), '--tmpfs', /is not an existing directory/)
+  })
+
+  t.test('--tmpfs needs a mount namespace', async t => {
+    const facts = host(t)
+    await rejectsInvalid(t, resolve(t, {tmpfs: [facts.cwd], namespaces: 'uts'}, facts), '--tmpfs', /needs the mount namespace/)
+  })
+
+  t.test('--read-only needs a mount namespace', async t => {
+    await rejectsInvalid(t, resolve(t, {'read-only': true, namespaces: 'uts'}), '--read-only', /needs the mount namespace/)
+  })
+
+  t.test('--writable only applies with --read-only', async t => {
+    const facts = host(t)
+    await rejectsInvalid(t, resolve(t, {writable: [facts.cwd]}, facts), '--writable', /only applies with --read-only/)
+  })
+})
+
+t.test('the working directory', async t => {
+  t.test('defaults to the current directory', async t => {
+    const facts = host(t)
+    t.equal((await resolve(t, {}, facts)).workdir, facts.cwd)
+  })
+
+  t.test('--workdir is resolved against the current directory', async t => {
+    const facts = host(t)
+    mkdirSync(join(facts.cwd, 'app'))
+    t.equal((await resolve(t, {workdir: 'app'}, facts)).workdir, join(facts.cwd, 'app'))
+    t.equal((await resolve(t, {workdir: join(facts.cwd, 'app')}, facts)).workdir, join(facts.cwd, 'app'))
+  })
+
+  t.test('--workdir must exist', async t => {
+    await rejectsInvalid(t, resolve(t, {workdir: 'missing'}), '--workdir', /is not an existing directory/)
+  })
+})
+
+t.test('the environment', async t => {
+  const files = {
+    'one.env': 'SHARED=one\nONLY_ONE=1\n',
+    'two.env': 'SHARED=two\n# comment\nQUOTED="a b"\n',
+  }
+
+  t.test('starts from the host environment', async t => {
+    const options = await resolve(t, {name: 'web'}, host(t, {env: {PATH: '/usr/bin', LANG: 'C.UTF-8', UNSET: undefined}}))
+    t.strictSame(options.env, {PATH: '/usr/bin', LANG: 'C.UTF-8', HOSTNAME: 'web'})
+  })
+
+  t.test('host < --env-file files in order < -e', async t => {
+    const facts = host(t, {env: {SHARED: 'host', HOST_ONLY: 'h'}, files})
+    const options = await resolve(t, {'env-file': ['one.env', 'two.env']}, facts)
+    t.equal(options.env.SHARED, 'two', 'the later file wins over the earlier and the host')
+    t.equal(options.env.ONLY_ONE, '1')
+    t.equal(options.env.QUOTED, 'a b')
+    t.equal(options.env.HOST_ONLY, 'h')
+    t.equal((await resolve(t, {'env-file': ['two.env', 'one.env']}, facts)).env.SHARED, 'one', 'order matters')
+    t.equal((await resolve(t, {'env-file': ['one.env', 'two.env'], env: ['SHARED=flag']}, facts)).env.SHARED, 'flag', '-e wins')
+  })
+
+  t.test('-e KEY=VALUE sets, later -e wins, and the value may hold =', async t => {
+    const options = await resolve(t, {env: ['A=1', 'B=x=y', 'A=2', 'EMPTY=']})
+    t.equal(options.env.A, '2')
+    t.equal(options.env.B, 'x=y')
+    t.equal(options.env.EMPTY, '')
+  })
+
+  t.test('-e KEY passes the host value through, even over an env file', async t => {
+    const facts = host(t, {env: {SHARED: 'host'}, files})
+    t.equal((await resolve(t, {'env-file': ['one.env'], env: ['SHARED']}, facts)).env.SHARED, 'host')
+  })
+
+  t.test('-e KEY of a variable the host lacks sets nothing', async t => {
+    t.notOk('NOT_THERE' in (await resolve(t, {env: ['NOT_THERE']})).env)
+  })
+
+  t.test('-e needs a variable name', async t => {
+    await rejectsInvalid(t, resolve(t, {env: ['=value']}), '--env', /has no variable name/)
+  })
+
+  t.test('-e overrides HOSTNAME', async t => {
+    t.equal((await resolve(t, {name: 'web', env: ['HOSTNAME=custom']})).env.HOSTNAME, 'custom')
+  })
+
+  t.test('an unreadable --env-file is a FileError naming the file', async t => {
+    const error = await rejection(resolve(t, {'env-file': ['missing.env']}))
+    t.type(error, FileError)
+    t.equal((error as FileError).file, 'missing.env')
+    t.match(error.message, /^missing\.env: cannot read env file: ENOENT/)
+    t.match((error as FileError).fix, /--env-file/)
+  })
+
+  t.test('a binary --env-file is a FileError', async t => {
+    const facts = host(t, {files: {'bin.env': 'A=1\0\0'}})
+    const error = await rejection(resolve(t, {'env-file': ['bin.env']}, facts))
+    t.type(error, FileError)
+    t.match(error.message, /is not a text file/)
+  })
+})
+
+t.test('the user', async t => {
+  const etc = (t: TestContext, env: Record<string, string> = {}) => host(t, {env, files: {'/etc/passwd': PASSWD, '/etc/group': GROUP}})
+
+  t.test('none by default', async t => {
+    t.equal((await resolve(t, {})).user, undefined)
+  })
+
+  t.test('--user resolves from the host /etc files and sets HOME and USER', async t => {
+    const options = await resolve(t, {user: 'alice'}, etc(t, {HOME: '/root', USER: 'root'}))
+    t.strictSame(options.user, {uid: 1000, gid: 1000, groups: [998], name: 'alice', home: '/home/alice'})
+    t.equal(options.env.HOME, '/home/alice')
+    t.equal(options.env.USER, 'alice')
+  })
+
+  t.test('a numeric user outside /etc/passwd leaves HOME and USER as they were', async t => {
+    const options = await resolve(t, {user: '4242:4242'}, etc(t, {HOME: '/root', USER: 'root'}))
+    t.strictSame(options.user, {uid: 4242, gid: 4242, groups: [], name: undefined, home: undefined})
+    t.equal(options.env.HOME, '/root')
+    t.equal(options.env.USER, 'root')
+  })
+
+  t.test('-e wins over the HOME from --user', async t => {
+    t.equal((await resolve(t, {user: 'alice', env: ['HOME=/srv']}, etc(t))).env.HOME, '/srv')
+  })
+
+  t.test('an unknown --user is rejected', async t => {
+    await rejectsInvalid(t, resolve(t, {user: 'mallory'}, etc(t)), '--user', /no user named "mallory"/)
+  })
+})

@@ -1,0 +1,244 @@
+import t from 'tap'
+import type {CgroupPlan} from '../../../src/cgroup/index.js'
+import type {RunOptions} from '../../../src/launch/options.js'
+import {planLaunch, SECCOMP_FD, STATUS_FD} from '../../../src/launch/plan.js'
+
+const EXECUTABLES = {init: '/opt/contain/contain-init', unshare: '/usr/bin/unshare'}
+
+const CGROUP: CgroupPlan = {
+  mode: 'v2',
+  dirs: ['/sys/fs/cgroup/contain-web'],
+  writes: [{path: '/sys/fs/cgroup/contain-web/memory.max', value: '67108864'}],
+  procsFiles: ['/sys/fs/cgroup/contain-web/cgroup.procs'],
+  viewMounts: [{fsType: 'cgroup2', target: '/sys/fs/cgroup', data: ''}],
+}
+
+const HYBRID: CgroupPlan = {
+  mode: 'hybrid',
+  dirs: ['/sys/fs/cgroup/memory/contain-web'],
+  writes: [],
+  procsFiles: ['/sys/fs/cgroup/memory/contain-web/cgroup.procs'],
+  viewMounts: [
+    {fsType: 'tmpfs', target: '/sys/fs/cgroup', data: 'mode=755'},
+    {fsType: 'cgroup', target: '/sys/fs/cgroup/memory', data: 'memory'},
+    {fsType: 'cgroup2', target: '/sys/fs/cgroup/unified', data: ''},
+  ],
+}
+
+function options(overrides: Partial<RunOptions> = {}): RunOptions {
+  return {
+    name: 'web',
+    command: ['bundle', 'exec', 'rails', 's'],
+    limits: {},
+    hostname: 'web',
+    namespaces: ['pid', 'mount', 'uts', 'ipc', 'cgroup'],
+    env: {PATH: '/usr/bin', HOSTNAME: 'web'},
+    workdir: '/srv/app',
+    readOnly: false,
+    tmpfs: [],
+    writable: [],
+    security: {capabilities: [], grantedToNonRoot: [], seccompMode: 'enforce', seccompStrict: false, noNewPrivileges: true, privileged: false},
+    ...overrides,
+  }
+}
+
+/**
+ * How many values each `contain-init run` flag takes (the usage in native/contain-init.c). A flag
+ * missing here fails the tests that parse the run stage: add it with its arity.
+ */
+const RUN_FLAG_ARITY: Record<string, number> = {
+  '--status-fd': 1, '--mount-proc': 0, '--hostname': 1, '--loopback-up': 0, '--readonly-root': 0, '--tmpfs': 1, '--writable': 1, '--mount': 3,
+  '--chdir': 1, '--uid': 1, '--gid': 1, '--groups': 1, '--caps-bounding': 1, '--caps-permitted': 1, '--caps-effective': 1,
+  '--caps-inheritable': 1, '--caps-ambient': 1, '--no-new-privs': 0, '--seccomp-fd': 1,
+}
+
+/** The arguments of the `contain-init run` stage, between `run` and the `--` before the app. */
+function runStage(argv: string[]): string[] {
+  const start = argv.lastIndexOf(EXECUTABLES.init)
+  return argv.slice(start + 2, argv.indexOf('--', start))
+}
+
+/** The run stage as [flag, ...values] entries, in order; an unknown flag fails the test. */
+function runFlags(argv: string[]): string[][] {
+  const stage = runStage(argv)
+  const entries: string[][] = []
+  for (let index = 0; index < stage.length; ) {
+    const arity = RUN_FLAG_ARITY[stage[index]]
+    if (arity === undefined) throw new Error(`unexpected contain-init run argument ${JSON.stringify(stage[index])} in ${JSON.stringify(stage)}`)
+    entries.push(stage.slice(index, index + 1 + arity))
+    index += 1 + arity
+  }
+  return entries
+}
+
+/** Only the entries of the given flags, in order. */
+const only = (argv: string[], ...flags: string[]) => runFlags(argv).filter(([flag]) => flags.includes(flag))
+const mounts = (argv: string[]) => only(argv, '--mount').map(([, ...values]) => values)
+const plan = (overrides: Partial<RunOptions> = {}, cgroup = CGROUP, filter?: Buffer) => planLaunch(options(overrides), cgroup, EXECUTABLES, filter).argv
+
+t.test('status fd is 3 and seccomp fd is 4', async t => {
+  t.equal(STATUS_FD, 3)
+  t.equal(SECCOMP_FD, 4)
+})
+
+t.test('argv: enter the cgroup, unshare, then contain-init run, then the command', async t => {
+  t.strictSame(plan(), [
+    '/opt/contain/contain-init', 'enter', '--status-fd', '3', '/sys/fs/cgroup/contain-web/cgroup.procs', '--',
+    '/usr/bin/unshare', '--pid', '--mount', '--uts', '--ipc', '--cgroup', '--propagation', 'private', '--',
+    '/opt/contain/contain-init', 'run', '--status-fd', '3', '--mount-proc', '--hostname', 'web',
+    '--mount', 'bind', '/sys', '/sys', '--mount', 'cgroup2', '/sys/fs/cgroup', '',
+    '--caps-bounding', '0', '--caps-permitted', '0', '--caps-effective', '0', '--caps-inheritable', '0', '--caps-ambient', '0', '--no-new-privs',
+    '--chdir', '/srv/app', '--',
+    'bundle', 'exec', 'rails', 's',
+  ])
+})
+
+t.test('the plan carries the name, namespaces, cgroup plan and env through', async t => {
+  const launch = planLaunch(options(), CGROUP, EXECUTABLES)
+  t.equal(launch.name, 'web')
+  t.strictSame(launch.namespaces, ['pid', 'mount', 'uts', 'ipc', 'cgroup'])
+  t.equal(launch.cgroup, CGROUP)
+  t.strictSame(launch.env, {PATH: '/usr/bin', HOSTNAME: 'web'})
+  t.equal(launch.seccompFilter, undefined)
+})
+
+t.test('enter gets every procs file, one per hierarchy', async t => {
+  const v1: CgroupPlan = {mode: 'v1', dirs: [], writes: [], procsFiles: ['/cg/cpu/contain-web/cgroup.procs', '/cg/memory/contain-web/cgroup.procs'], viewMounts: []}
+  t.strictSame(plan({}, v1).slice(0, 7), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '/cg/cpu/contain-web/cgroup.procs', '/cg/memory/contain-web/cgroup.procs', '--'])
+})
+
+t.test('without cgroup dirs, enter goes straight to --', async t => {
+  t.strictSame(plan({}, {mode: 'v2', dirs: [], writes: [], procsFiles: [], viewMounts: []}).slice(0, 6), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--', '/usr/bin/unshare'])
+})
+
+t.test('the run stage reports on the status fd first', async t => {
+  t.strictSame(runFlags(plan())[0], ['--status-fd', '3'])
+})
+
+t.test('--mount-proc only with a pid namespace', async t => {
+  t.strictSame(only(plan(), '--mount-proc'), [['--mount-proc']])
+  t.strictSame(only(plan({namespaces: ['mount', 'uts']}), '--mount-proc'), [])
+})
+
+t.test('--hostname only when there is one', async t => {
+  t.strictSame(only(plan({hostname: 'db.local'}), '--hostname'), [['--hostname', 'db.local']])
+  t.strictSame(only(plan({hostname: undefined, namespaces: ['mount']}), '--hostname'), [])
+})
+
+t.test('read-only root, then tmpfs, then writable paths, then the view mounts', async t => {
+  const argv = plan({readOnly: true, tmpfs: ['/tmp', '/run'], writable: ['/srv/app/log']})
+  t.strictSame(only(argv, '--readonly-root', '--tmpfs', '--writable', '--mount'), [
+    ['--readonly-root'],
+    ['--tmpfs', '/tmp'],
+    ['--tmpfs', '/run'],
+    ['--writable', '/srv/app/log'],
+    ['--mount', 'bind', '/sys', '/sys'],
+    ['--mount', 'cgroup2', '/sys/fs/cgroup', ''],
+  ])
+})
+
+t.test('not read-only: no --readonly-root, --tmpfs or --writable', async t => {
+  t.strictSame(only(plan(), '--readonly-root', '--tmpfs', '--writable'), [])
+})
+
+t.test('view mounts: the host network namespace gets /sys bound without submounts, then the cgroup view', async t => {
+  t.strictSame(mounts(plan({}, HYBRID)), [
+    ['bind', '/sys', '/sys'],
+    ['tmpfs', '/sys/fs/cgroup', 'mode=755'],
+    ['cgroup', '/sys/fs/cgroup/memory', 'memory'],
+    ['cgroup2', '/sys/fs/cgroup/unified', ''],
+  ])
+})
+
+t.test('view mounts: a net namespace gets a fresh sysfs', async t => {
+  t.strictSame(mounts(plan({namespaces: ['pid', 'mount', 'cgroup', 'net']})), [['sysfs', '/sys', ''], ['cgroup2', '/sys/fs/cgroup', '']])
+})
+
+t.test('view mounts: without a cgroup namespace /sys only, and the host cgroupfs stays', async t => {
+  t.strictSame(mounts(plan({namespaces: ['pid', 'mount', 'uts']}, HYBRID)), [['bind', '/sys', '/sys']])
+})
+
+t.test('view mounts: none without a mount namespace', async t => {
+  t.strictSame(mounts(plan({namespaces: ['uts', 'ipc']}, HYBRID)), [])
+})
+
+t.test('view mounts: a user namespace without net binds /sys with its submounts, nothing more', async t => {
+  t.strictSame(mounts(plan({namespaces: ['pid', 'mount', 'cgroup', 'user']})), [['rbind', '/sys', '/sys']])
+})
+
+t.test('view mounts: a user namespace may mount cgroup2 but not cgroup v1', async t => {
+  const namespaces: RunOptions['namespaces'] = ['pid', 'mount', 'cgroup', 'net', 'user']
+  t.strictSame(mounts(plan({namespaces})), [['sysfs', '/sys', ''], ['cgroup2', '/sys/fs/cgroup', '']])
+  t.strictSame(mounts(plan({namespaces}, HYBRID)), [['sysfs', '/sys', '']], 'hybrid: no cgroup view')
+})
+
+t.test('--loopback-up only with a net namespace', async t => {
+  t.strictSame(only(plan({namespaces: ['pid', 'mount', 'net']}), '--loopback-up'), [['--loopback-up']])
+  t.strictSame(only(plan(), '--loopback-up'), [])
+})
+
+t.test('--chdir always, after the mounts', async t => {
+  const flags = runFlags(plan()).map(([flag]) => flag)
+  t.strictSame(only(plan(), '--chdir'), [['--chdir', '/srv/app']])
+  t.ok(flags.indexOf('--chdir') > flags.lastIndexOf('--mount'))
+})
+
+t.test('a user becomes --uid, --gid and --groups, after --chdir', async t => {
+  const argv = plan({user: {uid: 1000, gid: 1000, groups: [27, 998], name: 'alice', home: '/home/alice'}})
+  t.strictSame(runFlags(argv).slice(-4), [['--chdir', '/srv/app'], ['--uid', '1000'], ['--gid', '1000'], ['--groups', '27,998']])
+})
+
+t.test('no supplementary groups, no --groups', async t => {
+  const argv = plan({user: {uid: 4242, gid: 0, groups: []}})
+  t.strictSame(only(argv, '--uid', '--gid', '--groups'), [['--uid', '4242'], ['--gid', '0']])
+})
+
+t.test('no user, no --uid or --gid', async t => {
+  t.strictSame(only(plan(), '--uid', '--gid', '--groups'), [])
+})
+
+t.test('capabilities: a root app gets its set as bounding, permitted and effective', async t => {
+  const security = {...options().security, capabilities: ['CAP_CHOWN' as const, 'CAP_NET_BIND_SERVICE' as const]}
+  t.strictSame(only(plan({security}), '--caps-bounding', '--caps-permitted', '--caps-effective', '--caps-inheritable', '--caps-ambient'), [
+    ['--caps-bounding', '401'],
+    ['--caps-permitted', '401'],
+    ['--caps-effective', '401'],
+    ['--caps-inheritable', '0'],
+    ['--caps-ambient', '0'],
+  ])
+})
+
+t.test('capabilities: a non-root app keeps the set as bounding and gets only the granted ones, as ambient', async t => {
+  const security = {...options().security, capabilities: ['CAP_CHOWN' as const, 'CAP_NET_BIND_SERVICE' as const], grantedToNonRoot: ['CAP_NET_BIND_SERVICE' as const]}
+  t.strictSame(only(plan({security, user: {uid: 1000, gid: 1000, groups: []}}), '--caps-bounding', '--caps-permitted', '--caps-effective', '--caps-inheritable', '--caps-ambient'), [
+    ['--caps-bounding', '401'],
+    ['--caps-permitted', '400'],
+    ['--caps-effective', '400'],
+    ['--caps-inheritable', '400'],
+    ['--caps-ambient', '400'],
+  ])
+})
+
+t.test('--no-new-privs only when asked', async t => {
+  t.strictSame(only(plan(), '--no-new-privs'), [['--no-new-privs']])
+  t.strictSame(only(plan({security: {...options().security, noNewPrivileges: false}}), '--no-new-privs'), [])
+})
+
+t.test('--seccomp-fd only with a compiled filter, which the plan carries', async t => {
+  const filter = Buffer.alloc(8)
+  t.strictSame(only(plan({}, CGROUP, filter), '--seccomp-fd'), [['--seccomp-fd', '4']])
+  t.equal(planLaunch(options(), CGROUP, EXECUTABLES, filter).seccompFilter, filter)
+  t.strictSame(only(plan(), '--seccomp-fd'), [])
+})
+
+t.test('a user namespace maps root and adds no fork to unshare', async t => {
+  const argv = plan({namespaces: ['pid', 'mount', 'user']})
+  const start = argv.indexOf(EXECUTABLES.unshare)
+  t.strictSame(argv.slice(start, argv.indexOf('--', start)), ['/usr/bin/unshare', '--pid', '--mount', '--user', '--map-root-user', '--propagation', 'private'])
+})
+
+t.test('the command comes last and unchanged, even when it holds --', async t => {
+  const argv = plan({command: ['sh', '-c', 'echo "$@"', '--', '--flag']})
+  t.strictSame(argv.slice(-5), ['sh', '-c', 'echo "$@"', '--', '--flag'])
+  t.strictSame(runStage(argv).at(-1), '/srv/app', 'contain-init stops at the first -- after its own flags')
+})

@@ -1,0 +1,96 @@
+import t from 'tap'
+import {InvalidValueError} from '../../../src/errors.js'
+import {resolveUser} from '../../../src/launch/user.js'
+import {errnoError, thrown} from '../helpers/errors.js'
+import type {TestContext} from '../helpers/tap.js'
+
+const PASSWD = `\
+root:x:0:0:root:/root:/bin/bash
+daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+# a comment
+www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin
+alice:x:1000:1000:Alice,,,:/home/alice:/bin/bash
+bob:x:1001:1001::/home/bob:/bin/sh
+`
+const GROUP = `\
+root:x:0:
+adm:x:4:alice
+www-data:x:33:
+alice:x:1000:
+bob:x:1001:
+docker:x:998:alice,bob
+sudo:x:27:alice
+staff:x:50:
+`
+
+/** A readFile over /etc/passwd and /etc/group texts; other paths do not exist. */
+function etc(files: Record<string, string> = {'/etc/passwd': PASSWD, '/etc/group': GROUP}) {
+  return (path: string) => {
+    const text = files[path]
+    if (text === undefined) throw errnoError('ENOENT', path)
+    return text
+  }
+}
+
+function assertInvalid(t: TestContext, error: Error, value: string, problem: RegExp) {
+  t.type(error, InvalidValueError)
+  t.equal((error as InvalidValueError).field, '--user')
+  t.equal((error as InvalidValueError).value, value)
+  t.match(error.message, problem)
+  t.match((error as InvalidValueError).fix, /\w/)
+}
+
+t.test('a name resolves uid, primary gid, home and supplementary groups from /etc', async t => {
+  t.strictSame(resolveUser('--user', 'alice', etc()), {uid: 1000, gid: 1000, groups: [4, 998, 27], name: 'alice', home: '/home/alice'})
+  t.strictSame(resolveUser('--user', 'www-data', etc()), {uid: 33, gid: 33, groups: [], name: 'www-data', home: '/var/www'})
+})
+
+t.test('a uid in /etc/passwd resolves like the name', async t => {
+  t.strictSame(resolveUser('--user', '1001', etc()), {uid: 1001, gid: 1001, groups: [998], name: 'bob', home: '/home/bob'})
+  t.strictSame(resolveUser('--user', '0', etc()), {uid: 0, gid: 0, groups: [], name: 'root', home: '/root'})
+})
+
+t.test('a uid not in /etc/passwd is accepted with gid 0 and no groups, as Docker does', async t => {
+  t.strictSame(resolveUser('--user', '4242', etc()), {uid: 4242, gid: 0, groups: [], name: undefined, home: undefined})
+})
+
+t.test('uid:gid takes both numbers as given', async t => {
+  t.strictSame(resolveUser('--user', '4242:4343', etc()), {uid: 4242, gid: 4343, groups: [], name: undefined, home: undefined})
+  t.equal(resolveUser('--user', '1000:50', etc()).gid, 50, 'a known uid with another gid')
+})
+
+t.test('name:group looks the group up in /etc/group', async t => {
+  const user = resolveUser('--user', 'alice:staff', etc())
+  t.equal(user.uid, 1000)
+  t.equal(user.gid, 50)
+  t.strictSame(user.groups, [4, 998, 27], 'supplementary groups stay')
+})
+
+t.test('the primary group is not repeated among the supplementary ones', async t => {
+  t.strictSame(resolveUser('--user', 'alice:docker', etc()).groups, [4, 27])
+  t.strictSame(resolveUser('--user', 'bob:998', etc()).groups, [])
+})
+
+t.test('an unknown name is an InvalidValueError naming /etc/passwd', async t => {
+  assertInvalid(t, thrown(() => resolveUser('--user', 'mallory', etc())), 'mallory', /^--user: no user named "mallory" in \/etc\/passwd/)
+})
+
+t.test('an unknown group is an InvalidValueError naming /etc/group', async t => {
+  assertInvalid(t, thrown(() => resolveUser('--user', 'alice:wheel', etc())), 'alice:wheel', /no group named "wheel" in \/etc\/group/)
+})
+
+t.test('malformed values are rejected', async t => {
+  for (const text of ['', ':1000', 'alice:', 'a:b:c']) {
+    assertInvalid(t, thrown(() => resolveUser('--user', text, etc())), text, /not a user/)
+  }
+})
+
+t.test('comment lines are not users', async t => {
+  assertInvalid(t, thrown(() => resolveUser('--user', '# a comment', etc())), '# a comment', /no user named/)
+})
+
+t.test('without /etc/passwd only numeric users resolve', async t => {
+  const empty = etc({})
+  t.strictSame(resolveUser('--user', '1000:1000', empty), {uid: 1000, gid: 1000, groups: [], name: undefined, home: undefined})
+  assertInvalid(t, thrown(() => resolveUser('--user', 'alice', empty)), 'alice', /no user named "alice"/)
+})
