@@ -31,6 +31,11 @@
  *         --caps-ambient HEX   capability sets of CMD (bit N = capability N); absent = unchanged
  *         --no-new-privs       set no_new_privs before exec
  *
+ *   contain-init exec [OPTIONS] -- CMD ARGS...
+ *       For `contain exec` and command health checks, after nsenter has joined the app's
+ *       namespaces: applies the same identity, capabilities, no_new_privs and seccomp options as
+ *       `run` (--seccomp-fd, --caps-*, --no-new-privs, --uid/--gid/--groups, --chdir) and execs.
+ *
  * Report lines on the status fd (one per line, space separated):
  *   pid N                  host pid of PID 1 (from the monitor)
  *   error STAGE ERRNO MSG  setup failed at STAGE; exit status 125 (126/127 for exec)
@@ -425,9 +430,19 @@ static int run(int argc, char **argv) {
   return WEXITSTATUS(status);
 }
 
+static int exec_in_app(int argc, char **argv) {
+  parse_run_options(argc, argv);
+  read_seccomp_filter();
+  sigset_t current;
+  sigprocmask(SIG_SETMASK, NULL, &current);
+  exec_app(&current);
+  return 125;
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "enter") == 0) return enter(argc, argv);
+  if (argc > 1 && strcmp(argv[1], "exec") == 0) return exec_in_app(argc, argv);
   if (argc > 1 && strcmp(argv[1], "run") == 0) return run(argc, argv);
-  fprintf(stderr, "usage: contain-init enter CGROUP_PROCS... -- CMD... | run [OPTIONS] -- CMD...\n");
+  fprintf(stderr, "usage: contain-init enter CGROUP_PROCS... -- CMD... | run [OPTIONS] -- CMD... | exec [OPTIONS] -- CMD...\n");
   return 125;
 }
