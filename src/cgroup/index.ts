@@ -191,6 +191,23 @@ export function planCgroup(layout: CgroupLayout, name: string, limits: CgroupLim
   return plan
 }
 
+/**
+ * Removes the app cgroups (and delegation leaf) that a killed contain left below its own cgroup:
+ * only empty ones, so a live app is never touched.
+ */
+export function removeStaleAppCgroups(layout: CgroupLayout, names: readonly string[], fs: CgroupFs = hostCgroupFs): void {
+  for (const hierarchy of layout.hierarchies) {
+    for (const dir of [...names.map(name => join(hierarchy.ownDir, appCgroupName(name))), join(hierarchy.ownDir, DELEGATION_LEAF)]) {
+      if (!fs.exists(dir) || readList(fs, join(dir, 'cgroup.procs')).length > 0) continue
+      try {
+        fs.rmdir(dir)
+      } catch {
+        // Still busy or already gone: the next start replaces it.
+      }
+    }
+  }
+}
+
 function describeWriteError(error: NodeJS.ErrnoException): string {
   switch (error.code) {
     case 'EINVAL': return 'the kernel rejected the value'

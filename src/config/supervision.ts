@@ -30,7 +30,7 @@ export interface BackoffConfig {
 
 /**
  * What a healthcheck probes. command: argv run directly (Docker's ["CMD", ...]); shell: a string
- * run by /bin/sh -c (["CMD-SHELL", ...] or a plain string); http: GET the URL, healthy on 2xx/3xx;
+ * run by /bin/sh -c (["CMD-SHELL", ...] or a plain string); http: GET the http URL, healthy on 2xx/3xx;
  * tcp: healthy when HOST:PORT accepts a connection.
  */
 export type HealthcheckKind = 'command' | 'shell' | 'http' | 'tcp'
@@ -95,7 +95,9 @@ export function defaultSupervision(): SupervisionConfig {
 }
 
 const DURATION_UNITS_MS: Record<string, number> = {h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ns: 1e-6}
-const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)([a-zµμ]*)/gy
+const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)([a-zA-Zµμ]*)/gy
+/** A whole duration as parseDuration takes it (0 aside), for the JSON Schema. */
+export const DURATION_PATTERN = /^(?:(?:\d+(?:\.\d*)?|\.\d+)(?:h|m|s|ms|us|µs|μs|ns))+$/
 const DURATION_FIX = 'write a number with a unit (h, m, s, ms), e.g. 10s, 1m30s or 500ms'
 
 /**
@@ -111,7 +113,7 @@ export function parseDuration(field: string, text: string): number {
   if (trimmed.startsWith('-')) throw new InvalidValueError(field, text, 'must not be negative', DURATION_FIX)
   let total = 0
   DURATION_PART.lastIndex = 0
-  let match: RegExpExecArray | null
+  let match: RegExpExecArray | null = null
   while (DURATION_PART.lastIndex < trimmed.length && (match = DURATION_PART.exec(trimmed)) !== null) {
     const unit = DURATION_UNITS_MS[match[2]]
     if (unit === undefined) {
@@ -153,7 +155,7 @@ export function parseSignal(field: string, text: string): NodeJS.Signals {
   throw new InvalidValueError(field, text, 'unknown signal', 'use a signal name such as SIGTERM, SIGINT, SIGQUIT or SIGUSR1')
 }
 
-/** A healthcheck URL: http or https, with a host. */
+/** A healthcheck URL: plain http with a host (the probe talks to the app itself, not to a TLS proxy). */
 export function parseHttpTarget(field: string, text: string): string {
   let url: URL | undefined
   try {
@@ -161,8 +163,8 @@ export function parseHttpTarget(field: string, text: string): string {
   } catch {
     // Reported below.
   }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
-    throw new InvalidValueError(field, text, 'not an http or https URL', 'write the full URL, e.g. http://127.0.0.1:3000/up')
+  if (!url || url.protocol !== 'http:' || url.hostname === '') {
+    throw new InvalidValueError(field, text, url?.protocol === 'https:' ? 'https is not supported: the probe talks plain http to the app' : 'not an http URL', 'write the app\'s own http URL, e.g. http://127.0.0.1:3000/up')
   }
   return text
 }

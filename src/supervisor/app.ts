@@ -1,10 +1,14 @@
 import {EventEmitter} from 'node:events'
 import type {Readable} from 'node:stream'
-import {AppCgroup} from '../cgroup/index.js'
+import {AppCgroup, type CgroupUsage} from '../cgroup/index.js'
+import type {BackoffConfig, HealthcheckConfig, RestartConfig} from '../config/supervision.js'
 import {ContainError} from '../errors.js'
+import {execInApp} from '../launch/exec.js'
 import type {LaunchPlan} from '../launch/plan.js'
 import {startApp, type LaunchOutcome, type RunningApp} from '../launch/spawn.js'
-import {decideRestart, type Backoff, type RestartPolicy} from './restart-policy.js'
+import {initPath} from '../paths.js'
+import {Health, HealthMonitor, httpProbe, tcpProbe, type Probe} from './health.js'
+import {decideRestart} from './restart-policy.js'
 
 /** An app's life under the supervisor, as `contain ps` shows it. */
 export const AppState = {
@@ -33,8 +37,9 @@ export function canStop(state: AppState): boolean {
 export interface AppSpec {
   name: string
   plan: LaunchPlan
-  restart: RestartPolicy
-  backoff: Backoff
+  restart: RestartConfig
+  backoff: BackoffConfig
+  healthcheck?: HealthcheckConfig
   stopSignal: NodeJS.Signals
   stopGraceMs: number
 }
@@ -54,6 +59,10 @@ export interface AppStatus {
   pid?: number
   startedAt?: string
   restarts: number
+  health: Health
+  usage?: CgroupUsage
+  /** CPU use in % of one CPU since the previous status (or since the run started). */
+  cpuPercent?: number
   lastExit?: LastExit
   /** The last lines the app printed, for `ps` and `inspect` after a crash. */
   lastLines: string[]
@@ -78,6 +87,8 @@ export class SupervisedApp extends EventEmitter {
   private restartTimer?: NodeJS.Timeout
   private lastExit?: LastExit
   private readonly lastLines: string[] = []
+  private healthMonitor?: HealthMonitor
+  private cpuSample?: {at: number; micros: number}
 
   constructor(readonly spec: AppSpec, private readonly output: OutputSink) {
     super()
@@ -103,6 +114,7 @@ export class SupervisedApp extends EventEmitter {
       const running = startApp(this.spec.plan, this.cgroup, ['ignore', 'pipe', 'pipe'])
       this.running = running
       this.startedAt = Date.now()
+      this.cpuSample = {at: this.startedAt, micros: this.cgroup.usage().cpuMicros}
       const remember = (line: string) => {
         this.lastLines.push(line)
         if (this.lastLines.length > LAST_LINES) this.lastLines.shift()
@@ -110,13 +122,44 @@ export class SupervisedApp extends EventEmitter {
       if (running.stdout) this.output.attach(this.spec.name, running.stdout, 'out', remember)
       if (running.stderr) this.output.attach(this.spec.name, running.stderr, 'err', remember)
       this.setState(AppState.running)
+      this.watchHealth(running)
       running.exited.then(outcome => this.ended(outcome), error => this.failedToStart(error))
     } catch (error) {
       this.failedToStart(error)
     }
   }
 
+  private probeFor(check: HealthcheckConfig, running: RunningApp): Probe {
+    if (check.kind === 'http') return httpProbe(String(check.target))
+    if (check.kind === 'tcp') return tcpProbe(String(check.target))
+    const command = check.kind === 'shell' ? ['/bin/sh', '-c', String(check.target)] : (check.target as string[])
+    return async timeoutMs => {
+      const pid1 = running.pid1()
+      if (pid1 === undefined) return false
+      const result = await execInApp(this.spec.plan, pid1, command, {capture: true, timeoutMs, init: initPath()})
+      return result.exitCode === 0
+    }
+  }
+
+  /** Healthy once a probe passes; unhealthy past `retries` restarts the app when its policy allows. */
+  private watchHealth(running: RunningApp): void {
+    const check = this.spec.healthcheck
+    if (!check) return
+    this.healthMonitor = new HealthMonitor(check, this.probeFor(check, running), health => {
+      this.emit('health', health)
+      if (health === Health.healthy) this.restartsInARow = 0
+      if (health === Health.unhealthy && this.spec.restart.policy !== 'no' && this.running === running) {
+        this.lastLines.push(`contain: ${this.spec.name} is unhealthy after ${check.retries} failed checks: restarting it`)
+        running.signal(this.spec.stopSignal)
+        setTimeout(() => this.running === running && this.cgroup?.killAll(), this.spec.stopGraceMs).unref()
+      }
+    })
+    this.healthMonitor.start()
+  }
+
   private ended(outcome: LaunchOutcome): void {
+    this.healthMonitor?.stop()
+    this.healthMonitor = undefined
     this.running = undefined
     this.lastExit = {exitCode: outcome.exitCode, signal: outcome.signal, oomKilled: outcome.oomKilled, at: new Date().toISOString()}
     if (this.startedAt !== undefined && Date.now() - this.startedAt >= this.spec.backoff.resetAfterMs) this.restartsInARow = 0
@@ -137,6 +180,8 @@ export class SupervisedApp extends EventEmitter {
 
   /** The app cannot run at all (command not found, a refused setup step): restarting will not help. */
   private failedToStart(error: unknown): void {
+    this.healthMonitor?.stop()
+    this.healthMonitor = undefined
     this.running = undefined
     const message = error instanceof ContainError ? error.message : String(error)
     this.lastExit = {exitCode: error instanceof ContainError ? error.exitCode : 125, oomKilled: false, error: message, at: new Date().toISOString()}
@@ -166,6 +211,17 @@ export class SupervisedApp extends EventEmitter {
     await ended
   }
 
+  /** Host pid of the running app's PID 1, for `contain exec` and command health checks. */
+  pid1(): number | undefined {
+    return this.running?.pid1()
+  }
+
+  /** SIGKILL to everything in the app's cgroup, now (the second Ctrl-C). */
+  kill(): void {
+    this.stoppedByUser = true
+    this.cgroup?.killAll()
+  }
+
   /** Stops the app and removes its cgroup: nothing of it is left on the host. */
   async remove(): Promise<void> {
     await this.stop()
@@ -174,12 +230,22 @@ export class SupervisedApp extends EventEmitter {
   }
 
   status(): AppStatus {
+    const usage = this.cgroup?.usage()
+    let cpuPercent: number | undefined
+    if (usage && this.running && this.cpuSample) {
+      const now = Date.now()
+      if (now > this.cpuSample.at) cpuPercent = ((usage.cpuMicros - this.cpuSample.micros) / 1000 / (now - this.cpuSample.at)) * 100
+      this.cpuSample = {at: now, micros: usage.cpuMicros}
+    }
     return {
       name: this.spec.name,
       state: this.state,
       pid: this.running?.pid,
       startedAt: this.running && this.startedAt !== undefined ? new Date(this.startedAt).toISOString() : undefined,
       restarts: this.restarts,
+      health: this.healthMonitor?.health ?? Health.none,
+      usage,
+      cpuPercent,
       lastExit: this.lastExit,
       lastLines: [...this.lastLines],
     }

@@ -1,6 +1,21 @@
-import {chmodSync, rmSync} from 'node:fs'
+import {chmodSync, closeSync, openSync, rmSync} from 'node:fs'
 import {createConnection, createServer, type Server} from 'node:net'
+import {basename, dirname} from 'node:path'
 import {ContainError, renderError} from '../errors.js'
+
+/** sockaddr_un holds 108 bytes; longer paths would be silently cut short. */
+const MAX_SOCKET_PATH = 100
+
+/**
+ * A socket path short enough to bind or connect to. A long one is reached through an open
+ * descriptor of its directory (/proc/self/fd/N/NAME), so the socket stays where its directory's
+ * permissions protect it. `release` closes that descriptor.
+ */
+function reachable(path: string): {path: string; release(): void} {
+  if (Buffer.byteLength(path) <= MAX_SOCKET_PATH) return {path, release: () => {}}
+  const fd = openSync(dirname(path), 'r')
+  return {path: `/proc/self/fd/${fd}/${basename(path)}`, release: () => closeSync(fd)}
+}
 
 /** One request per connection, one JSON line each way. */
 export interface ControlRequest {
@@ -34,18 +49,28 @@ export async function serveControl(path: string, handlers: Record<string, Handle
       connection.end(`${JSON.stringify(response)}\n`)
     })
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(path, () => resolve())
-  })
-  chmodSync(path, 0o600)
+  const socket = reachable(path)
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(socket.path, () => resolve())
+    })
+    chmodSync(path, 0o600)
+  } catch (error) {
+    server.close()
+    throw new ContainError(`cannot open the control socket ${path}: ${(error as Error).message}`, {fix: 'check that the state directory (CONTAIN_STATE_DIR) is writable', cause: error})
+  } finally {
+    socket.release()
+  }
   return server
 }
 
 /** Sends one request to a supervisor and returns its result; its errors come back as ContainError. */
 export function callControl<T>(path: string, method: string, params: Record<string, unknown> = {}): Promise<T> {
   return new Promise((resolve, reject) => {
-    const connection = createConnection(path)
+    const socket = reachable(path)
+    const connection = createConnection(socket.path)
+    connection.once('close', () => socket.release())
     let buffer = ''
     connection.setEncoding('utf8')
     connection.on('connect', () => connection.write(`${JSON.stringify({method, params})}\n`))

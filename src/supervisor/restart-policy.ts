@@ -1,19 +1,4 @@
-/** Docker's restart policies. */
-export interface RestartPolicy {
-  policy: 'no' | 'on-failure' | 'always' | 'unless-stopped'
-  /** on-failure:N gives up after N restarts. */
-  maxRetries?: number
-}
-
-export interface Backoff {
-  initialMs: number
-  maxMs: number
-  factor: number
-  /** ± this fraction of the delay, so apps that crash together do not restart together. */
-  jitter: number
-  /** A run this long (or healthy) resets the delay to initialMs. */
-  resetAfterMs: number
-}
+import type {BackoffConfig as Backoff, RestartConfig as RestartPolicy} from '../config/supervision.js'
 
 export interface RunEnd {
   exitCode: number

@@ -68,3 +68,9 @@ export function removeState(dir: string): void {
   rmSync(stateFile(dir), {force: true})
   rmSync(join(dir, 'control.sock'), {force: true})
 }
+
+/** After contain down: the supervisor removes everything, then exits. */
+export async function waitForSupervisorExit(state: ProjectState, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (isSupervisorAlive(state) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
+}

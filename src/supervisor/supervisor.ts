@@ -21,7 +21,7 @@ export class Supervisor extends EventEmitter {
     }
   }
 
-  private select(names: readonly string[] = []): SupervisedApp[] {
+  select(names: readonly string[] = []): SupervisedApp[] {
     if (names.length === 0) return [...this.apps.values()]
     return names.map(name => {
       const app = this.apps.get(name)

@@ -5,7 +5,7 @@ import t from 'tap'
 import type {RawRunFlags} from '../../src/config/schema.js'
 import {planRun} from '../../src/launch/run.js'
 import {AppState, type AppSpec, type LastExit, type OutputSink} from '../../src/supervisor/app.js'
-import type {RestartPolicy} from '../../src/supervisor/restart-policy.js'
+import type {RestartConfig as RestartPolicy} from '../../src/config/supervision.js'
 import {Supervisor} from '../../src/supervisor/supervisor.js'
 import {assertNothingLeftBehind, requireRoot} from './helpers.js'
 

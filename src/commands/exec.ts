@@ -1,0 +1,26 @@
+import {Args} from '@oclif/core'
+import {execInApp} from '../launch/exec.js'
+import type {LaunchPlan} from '../launch/plan.js'
+import {initPath} from '../paths.js'
+import {callSupervisor, openProject} from '../supervisor/client.js'
+import {ContainCommand} from './base.js'
+import {projectFlags} from './project-flags.js'
+
+export default class Exec extends ContainCommand {
+  static override summary = 'Run a command inside a running app: its namespaces, cgroup, user, capabilities and seccomp filter'
+  static override usage = 'exec APP [--] COMMAND [ARG...]'
+  static override examples = ['<%= config.bin %> exec web -- ps', '<%= config.bin %> exec web -- bundle exec rails console']
+  static override strict = false
+  static override args = {app: Args.string({required: true, description: 'The app'})}
+  static override flags = projectFlags
+
+  async run(): Promise<void> {
+    const {args, flags, argv} = await this.parse(Exec)
+    const command = (argv as string[]).slice(1)
+    if (command.length === 0) this.error('no command given', {exit: 125, suggestions: ['contain exec APP -- COMMAND']})
+    const {pid1, plan} = await callSupervisor<{pid1: number; plan: LaunchPlan & {seccompFilter?: string}}>(await openProject(process.cwd(), flags.file), 'exec', {app: args.app})
+    const seccompFilter = plan.seccompFilter === undefined ? undefined : Buffer.from(plan.seccompFilter, 'base64')
+    const result = await execInApp({...plan, seccompFilter}, pid1, command, {init: initPath()})
+    process.exitCode = result.exitCode
+  }
+}

@@ -1,0 +1,92 @@
+import {join} from 'node:path'
+import {detectLayout, removeStaleAppCgroups} from '../cgroup/index.js'
+import type {Project} from '../config/project.js'
+import {formatBytes} from '../config/units.js'
+import {ContainError} from '../errors.js'
+import type {LaunchPlan} from '../launch/plan.js'
+import type {AppStatus} from './app.js'
+import {callControl} from './control.js'
+import {isSupervisorAlive, projectDir, readState, removeState, type ProjectState} from './state.js'
+import {findProject} from './up.js'
+
+export interface ProjectHandle {
+  project: Project
+  name: string
+  file: string
+  stateDir: string
+  /** Undefined when no supervisor runs the project. */
+  state?: ProjectState
+  /** A supervisor that was SIGKILLed left its state: its apps died with it (PR_SET_PDEATHSIG). */
+  staleSupervisor?: number
+}
+
+/** The project of this directory (or -f FILE) and its running supervisor, if any. */
+export async function openProject(cwd: string, file?: string): Promise<ProjectHandle> {
+  const project = await findProject(cwd, file)
+  const stateDir = projectDir(project.file)
+  const state = readState(stateDir)
+  if (state && !isSupervisorAlive(state)) {
+    // Its apps died with it (PR_SET_PDEATHSIG); what it could not remove were their empty cgroups.
+    removeStaleAppCgroups(detectLayout(), project.apps.map(app => app.name))
+    removeState(stateDir)
+    return {project, name: project.name, file: project.file, stateDir, staleSupervisor: state.supervisor.pid}
+  }
+  return {project, name: project.name, file: project.file, stateDir, state}
+}
+
+/** Where an app's log is: its logging.dir, else the project's state directory. */
+export function appLogFile(handle: ProjectHandle, app: string): {file: string; maxFiles: number} {
+  const config = handle.project.apps.find(candidate => candidate.name === app)
+  if (!config) throw new ContainError(`no app named ${JSON.stringify(app)} in ${handle.file}`, {fix: `use one of: ${handle.project.apps.map(candidate => candidate.name).join(', ')}`})
+  return {file: join(config.supervision.logging.dir ?? join(handle.stateDir, 'logs'), `${app}.log`), maxFiles: config.supervision.logging.maxFiles}
+}
+
+export function requireRunning(handle: ProjectHandle): ProjectState {
+  if (handle.state) return handle.state
+  const gone = handle.staleSupervisor === undefined ? '' : ` (its supervisor, pid ${handle.staleSupervisor}, was killed; its apps died with it)`
+  throw new ContainError(`${handle.name} is not running${gone}`, {fix: 'start it with contain up (or contain up -d)'})
+}
+
+export function callSupervisor<T>(handle: ProjectHandle, method: string, params: Record<string, unknown> = {}): Promise<T> {
+  return callControl<T>(requireRunning(handle).socket, method, params)
+}
+
+export async function projectStatus(handle: ProjectHandle, apps?: string[]): Promise<AppStatus[]> {
+  if (!handle.state) return []
+  return callSupervisor<AppStatus[]>(handle, 'status', {apps})
+}
+
+function formatDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000)
+  if (seconds < 60) return `${seconds}s`
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${seconds % 60}s`
+  return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`
+}
+
+/** `contain ps`: one row per app. */
+export function formatStatusTable(statuses: AppStatus[], now = Date.now()): string {
+  const rows = [['NAME', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'CPU %', 'MEM / LIMIT', 'HEALTH', 'LAST EXIT']]
+  for (const app of statuses) {
+    const usage = app.usage
+    const uptime = app.startedAt ? formatDuration(now - Date.parse(app.startedAt)) : '-'
+    const cpu = app.cpuPercent === undefined ? '-' : app.cpuPercent.toFixed(1)
+    const memory = usage ? `${formatBytes(usage.memoryBytes)} / ${usage.memoryLimitBytes === undefined ? 'none' : formatBytes(usage.memoryLimitBytes)}` : '-'
+    const exit = app.lastExit ? (app.lastExit.error ?? (app.lastExit.oomKilled ? 'OOM-killed' : app.lastExit.signal ?? `exit ${app.lastExit.exitCode}`)) : '-'
+    rows.push([app.name, app.state, app.pid === undefined ? '-' : String(app.pid), uptime, String(app.restarts), cpu, memory, app.health, exit])
+  }
+  const widths = rows[0].map((_, column) => Math.max(...rows.map(row => row[column].length)))
+  return rows.map(row => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()).join('\n')
+}
+
+/** `contain inspect`: what the app was configured with and how it is doing. */
+export function formatInspect(status: AppStatus, plan?: Pick<LaunchPlan, 'argv' | 'cgroup' | 'namespaces'>): string {
+  const lines = [`name: ${status.name}`, `state: ${status.state}`, `health: ${status.health}`, `restarts: ${status.restarts}`]
+  if (status.pid !== undefined) lines.push(`pid: ${status.pid}`, `started: ${status.startedAt}`)
+  if (status.lastExit) {
+    const exit = status.lastExit
+    lines.push(`last exit: code ${exit.exitCode}${exit.signal ? `, signal ${exit.signal}` : ''}, oomKilled ${exit.oomKilled}, at ${exit.at}${exit.error ? `, ${exit.error}` : ''}`)
+  }
+  if (plan) lines.push(`namespaces: ${plan.namespaces.join(', ')}`, `cgroup: ${plan.cgroup.dirs.join(' ')}`, ...plan.cgroup.writes.map(write => `  ${write.path} = ${write.value}`), `argv: ${plan.argv.join(' ')}`)
+  if (status.lastLines.length > 0) lines.push('last lines:', ...status.lastLines.map(line => `  ${line}`))
+  return lines.join('\n')
+}

@@ -1,0 +1,203 @@
+import {spawn} from 'node:child_process'
+import {closeSync, mkdirSync, openSync, writeSync} from 'node:fs'
+import {join} from 'node:path'
+import type {Readable} from 'node:stream'
+import {loadProjectIn, loadProject, type Project} from '../config/project.js'
+import {ContainError} from '../errors.js'
+import {hostFacts, planRun} from '../launch/run.js'
+import type {AppSpec, OutputSink} from './app.js'
+import {serveControl} from './control.js'
+import {AppLog} from './logs.js'
+import {isSupervisorAlive, processStartTime, projectDir, readState, removeState, writeState} from './state.js'
+import {Supervisor} from './supervisor.js'
+
+export interface UpOptions {
+  cwd: string
+  file?: string
+  apps: string[]
+  detach: boolean
+  /** The detached supervisor itself: no terminal; reports readiness on fd 3. */
+  supervise: boolean
+  /** Lines for the terminal; undefined when nobody watches. */
+  print?: (text: string) => void
+  color: boolean
+}
+
+const COLORS = [36, 33, 32, 35, 34, 91, 92, 93, 94, 95, 96]
+
+export async function findProject(cwd: string, file?: string): Promise<Project> {
+  return file ? loadProject(file) : loadProjectIn(cwd)
+}
+
+/** Each app's options go through the same validation and planning as `contain run`. */
+async function planApps(project: Project, names: string[]): Promise<AppSpec[]> {
+  const known = new Set(project.apps.map(app => app.name))
+  const unknown = names.filter(name => !known.has(name))
+  if (unknown.length > 0) throw new ContainError(`no app named ${unknown.map(name => JSON.stringify(name)).join(', ')} in ${project.file}`, {fix: `use one of: ${[...known].join(', ')}`})
+  const apps = names.length === 0 ? project.apps : project.apps.filter(app => names.includes(app.name))
+  const host = {...hostFacts(), cwd: project.dir}
+  return Promise.all(apps.map(async app => {
+    const {plan} = await planRun({...app.flags, name: app.name}, app.command, host)
+    const {restart, backoff, healthcheck, stopSignal, stopGraceMs} = app.supervision
+    return {name: app.name, plan, restart, backoff, healthcheck, stopSignal, stopGraceMs}
+  }))
+}
+
+/** Log files always; in the foreground also the terminal, each line prefixed `app |` as compose does. */
+function outputSink(project: Project, logsDir: string, print: ((text: string) => void) | undefined, color: boolean, onLogError: (message: string) => void): {sink: OutputSink; logs: AppLog[]} {
+  const width = Math.max(...project.apps.map(app => app.name.length))
+  const logs = new Map<string, AppLog>()
+  const logFor = (name: string) => {
+    let log = logs.get(name)
+    if (!log) {
+      const logging = project.apps.find(app => app.name === name)?.supervision.logging
+      log = new AppLog({
+        file: join(logging?.dir ?? logsDir, `${name}.log`),
+        maxSizeBytes: logging?.maxSizeBytes,
+        maxFiles: logging?.maxFiles,
+        onError: error => onLogError(`contain: ${name}: cannot write its log: ${error.message}; the app keeps running, lines are dropped until it can`),
+        onRecovered: dropped => onLogError(`contain: ${name}: writing its log again (${dropped} lines were dropped)`),
+      })
+      logs.set(name, log)
+    }
+    return log
+  }
+  const sink: OutputSink = {
+    attach(app: string, stream: Readable, name: 'out' | 'err', onLine: (line: string) => void) {
+      const index = project.apps.findIndex(candidate => candidate.name === app)
+      const prefix = `${app.padEnd(width)} | `
+      const colored = color ? `\u001b[${COLORS[index % COLORS.length]}m${prefix}\u001b[0m` : prefix
+      logFor(app).attach(stream, name, lines => {
+        const text = lines.toString('utf8').replace(/\n$/, '')
+        for (const line of text.split('\n')) {
+          onLine(line)
+          print?.(`${colored}${line}`)
+        }
+      })
+    },
+  }
+  return {sink, logs: [...logs.values()]}
+}
+
+/** What the other commands (ps, stop, exec, down...) may ask a running supervisor. */
+function controlHandlers(supervisor: Supervisor, down: () => void) {
+  return {
+    status: ({apps}: Record<string, unknown>) => supervisor.status(apps as string[] | undefined),
+    stop: ({apps}: Record<string, unknown>) => supervisor.stop(apps as string[]),
+    start: ({apps}: Record<string, unknown>) => supervisor.start(apps as string[]),
+    restart: ({apps}: Record<string, unknown>) => supervisor.restart(apps as string[]),
+    inspect: ({app}: Record<string, unknown>) => {
+      const target = supervisor.select([String(app)])[0]
+      const {argv, cgroup, namespaces} = target.spec.plan
+      return {status: target.status(), plan: {argv, cgroup, namespaces}}
+    },
+    // contain exec runs the command itself (its terminal, its exit code) with the app's plan.
+    exec: ({app}: Record<string, unknown>) => {
+      const target = supervisor.select([String(app)])[0]
+      const pid1 = target.pid1()
+      if (pid1 === undefined) throw new ContainError(`${target.spec.name} is not running (${target.state})`, {fix: `start it: contain start ${target.spec.name}`})
+      return {pid1, plan: {...target.spec.plan, seccompFilter: target.spec.plan.seccompFilter?.toString('base64')}}
+    },
+    down: () => {
+      setImmediate(down)
+      return 'stopping'
+    },
+  }
+}
+
+/** `contain up -d`: starts the supervisor in the background and waits until it reports. */
+async function startDetached(project: Project, options: UpOptions, stateDir: string): Promise<number> {
+  mkdirSync(stateDir, {recursive: true, mode: 0o700})
+  const log = openSync(join(stateDir, 'supervisor.log'), 'a', 0o600)
+  const args = [process.argv[1], 'up', '--supervise', '-f', project.file, ...options.apps]
+  const child = spawn(process.execPath, args, {cwd: project.dir, detached: true, stdio: ['ignore', log, log, 'pipe']})
+  let report = ''
+  child.stdio[3]?.on('data', chunk => (report += chunk))
+  await new Promise<void>(resolve => {
+    child.stdio[3]?.once('close', resolve)
+    child.once('exit', () => resolve())
+  })
+  child.unref()
+  const result = JSON.parse(report || '{"error":{"message":"the supervisor exited before it started the apps","exitCode":125}}') as {ready?: string[]; error?: {message: string; exitCode: number}}
+  if (result.error) throw new ContainError(result.error.message.replace(/^contain: /, ''), {exitCode: result.error.exitCode, fix: `see ${join(stateDir, 'supervisor.log')}`})
+  options.print?.(`contain: started ${result.ready?.join(', ')} in the background (supervisor pid ${child.pid}); see contain ps, contain logs APP, contain down`)
+  return 0
+}
+
+/**
+ * `contain up`: supervises the project's apps until they all end, contain down, or a signal.
+ * The first Ctrl-C (or SIGTERM) stops every app gracefully; a second one kills them.
+ */
+export async function up(options: UpOptions): Promise<number> {
+  const project = await findProject(options.cwd, options.file)
+  const stateDir = projectDir(project.file)
+  const existing = readState(stateDir)
+  if (existing && isSupervisorAlive(existing)) {
+    throw new ContainError(`${project.name} is already running (supervisor pid ${existing.supervisor.pid}, since ${existing.startedAt})`, {fix: 'see contain ps; stop it first with contain down'})
+  }
+  if (existing) removeState(stateDir)
+  const specs = await planApps(project, options.apps)
+  if (options.detach && !options.supervise) return startDetached(project, options, stateDir)
+
+  // The detached supervisor tells the `contain up -d` that started it how the start went, on fd 3.
+  const report = (value: unknown) => {
+    if (!options.supervise) return
+    writeSync(3, `${JSON.stringify(value)}\n`)
+    closeSync(3)
+  }
+  const print = options.print
+  const {sink, logs} = outputSink(project, join(stateDir, 'logs'), print, options.color, message => process.stderr.write(`${message}\n`))
+  const supervisor = new Supervisor(specs, sink)
+  let exitCode = 0
+  let stopRequested = () => {}
+  // In the foreground up ends once every app has ended, as compose's does; a detached
+  // supervisor stays until contain down, so that contain start still finds it.
+  const finished = new Promise<'ended' | 'stopped'>(resolve => {
+    if (!options.supervise) supervisor.once('all-ended', () => resolve('ended'))
+    stopRequested = () => resolve('stopped')
+  })
+  let stopping: Promise<void> | undefined
+  const shutdown = () => {
+    stopRequested()
+    return (stopping ??= supervisor.down())
+  }
+
+  mkdirSync(stateDir, {recursive: true, mode: 0o700})
+  const socket = join(stateDir, 'control.sock')
+  const server = await serveControl(socket, controlHandlers(supervisor, () => void shutdown()))
+  let interrupts = 0
+  const onSignal = () => {
+    interrupts++
+    if (interrupts === 1) {
+      print?.('contain: stopping (press Ctrl-C again to kill)')
+      void shutdown()
+    } else {
+      for (const app of supervisor.apps.values()) app.kill()
+    }
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    writeState(stateDir, {
+      project: project.name,
+      file: project.file,
+      supervisor: {pid: process.pid, startTime: processStartTime(process.pid) ?? ''},
+      socket,
+      logsDir: join(stateDir, 'logs'),
+      startedAt: new Date().toISOString(),
+    })
+    await supervisor.start()
+    const failed = supervisor.status().filter(app => app.state === 'failed')
+    report(failed.length === specs.length ? {error: {message: failed.map(app => `${app.name}: ${app.lastExit?.error ?? `exit ${app.lastExit?.exitCode}`}`).join('; '), exitCode: 125}} : {ready: specs.map(spec => spec.name)})
+    // Like compose: up ends when every app has ended on its own (0 if all exited 0), or when stopped.
+    if ((await finished) === 'ended') exitCode = supervisor.status().every(app => app.state !== 'failed' && (app.lastExit?.exitCode ?? 0) === 0) ? 0 : 1
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    await shutdown().catch(() => undefined)
+    for (const log of logs) log.close()
+    server.close()
+    removeState(stateDir)
+  }
+  return exitCode
+}

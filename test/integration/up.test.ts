@@ -1,0 +1,159 @@
+import {execa} from 'execa'
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import t, {type Test} from 'tap'
+import {assertNothingLeftBehind, containBin, requireRoot} from './helpers.js'
+
+/** A project directory with a contain.yml, and a state directory of its own. */
+function project(t: Test, yml: string): {dir: string; env: Record<string, string>; stateRoot: string} {
+  const dir = t.testdir({'contain.yml': yml, state: {}})
+  return {dir, env: {CONTAIN_STATE_DIR: join(dir, 'state')}, stateRoot: join(dir, 'state')}
+}
+
+function contain(args: string[], cwd: string, env: Record<string, string>) {
+  return execa(process.execPath, [containBin, ...args], {cwd, env, reject: false, all: true})
+}
+
+/** Runs `body` with the project up in the background, and always brings it down after. */
+async function whileUp(t: Test, dir: string, env: Record<string, string>, body: () => Promise<void>): Promise<void> {
+  const started = await contain(['up', '-d'], dir, env)
+  t.equal(started.exitCode, 0, `contain up -d: ${started.all}`)
+  try {
+    await body()
+  } finally {
+    await contain(['down'], dir, env)
+  }
+}
+
+/** The files of the project's state directory, logs aside. */
+function stateFiles(stateRoot: string): string[] {
+  return readdirSync(stateRoot, {recursive: true, withFileTypes: true}).filter(entry => entry.isFile() || entry.isSocket()).map(entry => entry.name).filter(name => !name.endsWith('.log') && !/\.log\.\d+$/.test(name))
+}
+
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
+
+if (requireRoot(t)) {
+  assertNothingLeftBehind(t)
+
+  t.test('foreground up: two apps\' lines interleave with their prefixes; up ends when both have', async t => {
+    const {dir, env, stateRoot} = project(t, `
+apps:
+  alpha:
+    command: sh -c 'for i in 1 2 3; do echo alpha $i; sleep 0.1; done'
+  beta:
+    command: ["sh", "-c", "for i in 1 2 3; do echo beta $i; sleep 0.1; done"]
+`)
+    const result = await contain(['up'], dir, env)
+    t.equal(result.exitCode, 0, result.all)
+    const lines = result.stdout.split('\n')
+    for (const i of [1, 2, 3]) {
+      t.ok(lines.includes(`alpha | alpha ${i}`), `alpha ${i}`)
+      t.ok(lines.includes(`beta  | beta ${i}`), `beta ${i}`)
+    }
+    t.same(stateFiles(stateRoot), [], 'no state left')
+  })
+
+  t.test('detached: survives the CLI, ps and logs -f see it, down leaves nothing', async t => {
+    const {dir, env, stateRoot} = project(t, `
+apps:
+  ticker:
+    command: sh -c 'i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.1; done'
+    restart: always
+    mem_limit: 64m
+`)
+    await whileUp(t, dir, env, async () => {
+    const [status] = JSON.parse((await contain(['ps', '--json'], dir, env)).stdout)
+    t.match(status, {name: 'ticker', state: 'running', restarts: 0})
+    t.ok(status.pid > 0)
+
+    const follower = contain(['logs', 'ticker', '-f', '-n', '0'], dir, env)
+    let followed = ''
+    follower.stdout?.on('data', chunk => (followed += chunk))
+    await until(() => (followed.match(/tick \d+/g) ?? []).length >= 3, 'three new lines through logs -f')
+    follower.kill('SIGINT')
+    await follower
+    t.pass(`logs -f saw new lines: ${followed.trim().split('\n').slice(0, 3).join(', ')}`)
+
+    const last = await contain(['logs', 'ticker', '-n', '2', '-t'], dir, env)
+    t.match(last.stdout, /^\d{4}-\d\d-\d\dT[\d:.]+Z tick \d+\n\S+ tick \d+$/)
+    })
+
+    const down = await contain(['down'], dir, env)
+    t.equal(down.exitCode, 0, down.all)
+    t.same(stateFiles(stateRoot), [], 'no state or socket left')
+    t.match((await contain(['ps'], dir, env)).stdout, /is not running/)
+  })
+
+  t.test('a second up of a running project says so instead of starting twice', async t => {
+    const {dir, env} = project(t, 'apps:\n  sleeper:\n    command: sleep 30\n')
+    await whileUp(t, dir, env, async () => {
+      const second = await contain(['up', '-d'], dir, env)
+      t.equal(second.exitCode, 125)
+      t.match(second.stderr, /is already running \(supervisor pid \d+/)
+    })
+  })
+
+  t.test('when the supervisor is SIGKILLed its apps die with it, and ps reports and cleans up', async t => {
+    const {dir, env, stateRoot} = project(t, 'apps:\n  orphan:\n    command: sleep 60\n')
+    const started = await contain(['up', '-d'], dir, env)
+    t.equal(started.exitCode, 0, started.all)
+    const stateDir = readdirSync(stateRoot).map(name => join(stateRoot, name)).find(path => existsSync(join(path, 'state.json'))) ?? ''
+    const state = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8'))
+    const [status] = JSON.parse((await contain(['ps', '--json'], dir, env)).stdout)
+    process.kill(state.supervisor.pid, 'SIGKILL')
+    await until(() => !existsSync(`/proc/${status.pid}`), 'the app to die with its supervisor')
+    const ps = await contain(['ps'], dir, env)
+    t.match(ps.stderr, /was killed; its apps died with it/)
+    t.same(stateFiles(stateRoot), [], 'the stale state is removed')
+  })
+
+  t.test('an http health check makes the app healthy', async t => {
+    const port = 20000 + Math.floor(Math.random() * 20000)
+    const {dir, env} = project(t, `
+apps:
+  web:
+    command: ["/usr/bin/python3", "-m", "http.server", "${port}", "--bind", "127.0.0.1"]
+    healthcheck:
+      test: {http: "http://127.0.0.1:${port}/"}
+      interval: 200ms
+      timeout: 1s
+      retries: 2
+`)
+    await whileUp(t, dir, env, async () => {
+      await until(async () => JSON.parse((await contain(['ps', '--json'], dir, env)).stdout)[0]?.health === 'healthy', 'healthy')
+      t.pass('healthy')
+    })
+  })
+
+  t.test('a burst of 1,000,000 lines reaches the log files, none lost', async t => {
+    const {dir, env, stateRoot} = project(t, 'apps:\n  burst:\n    command: seq 1000000\n')
+    const result = await execa(process.execPath, [containBin, 'up'], {cwd: dir, env, reject: false, stdout: 'ignore', stderr: 'pipe'})
+    t.equal(result.exitCode, 0, result.stderr)
+    const logs = readdirSync(stateRoot, {recursive: true}).map(String).filter(name => /burst\.log(\.\d+)?$/.test(name))
+    let count = 0
+    let sum = 0
+    for (const file of logs) {
+      for (const line of readFileSync(join(stateRoot, file), 'utf8').split('\n')) {
+        if (!line) continue
+        count++
+        sum += Number(line.slice(29))
+      }
+    }
+    t.equal(count, 1_000_000, `${logs.length} files`)
+    t.equal(sum, (1_000_000 * 1_000_001) / 2, 'every number exactly once')
+  })
+
+  t.test('a malformed contain.yml exits 125 with file, line and column', async t => {
+    const {dir, env} = project(t, 'apps:\n  web:\n    command: sleep 1\n    cpus: lots\n')
+    const result = await contain(['up'], dir, env)
+    t.equal(result.exitCode, 125)
+    t.match(result.stderr, /contain\.yml:4:\d+: apps\.web\.cpus/)
+    t.match(result.stderr, /fix: /)
+  })
+}
