@@ -26,6 +26,7 @@ export default class Up extends ContainCommand {
       supervise: flags.supervise,
       print: flags.supervise ? undefined : text => this.log(text),
       color: !flags['no-color'] && process.stdout.isTTY === true,
+      progress: !flags.supervise && process.stdout.isTTY === true,
     })
   }
 }

@@ -21,6 +21,8 @@ export interface UpOptions {
   /** Lines for the terminal; undefined when nobody watches. */
   print?: (text: string) => void
   color: boolean
+  /** Show start-up progress (listr2): on a terminal. */
+  progress: boolean
 }
 
 const COLORS = [36, 33, 32, 35, 34, 91, 92, 93, 94, 95, 96]
@@ -77,6 +79,51 @@ function outputSink(project: Project, logsDir: string, print: ((text: string) =>
     },
   }
   return {sink, logs: [...logs.values()]}
+}
+
+async function withProgress<T>(title: string, step: () => Promise<T>): Promise<T> {
+  const {Listr} = await import('listr2')
+  let result: T | undefined
+  await new Listr([{title, task: async () => void (result = await step())}], {exitOnError: true}).run()
+  return result as T
+}
+
+/** One line per app: started, then healthy where the app has a health check. */
+async function startWithProgress(supervisor: Supervisor, specs: AppSpec[]): Promise<void> {
+  const {Listr} = await import('listr2')
+  const reach = (name: string, accept: (state: string, health: string) => boolean) =>
+    new Promise<void>((resolve, reject) => {
+      const app = supervisor.apps.get(name)
+      const check = () => {
+        const status = app?.status()
+        if (!status) return
+        if (status.state === 'failed' || status.state === 'exited') {
+          cleanup()
+          reject(new Error(`${name} ${status.state}: ${status.lastExit?.error ?? `exit ${status.lastExit?.exitCode}`}`))
+        } else if (accept(status.state, status.health)) {
+          cleanup()
+          resolve()
+        }
+      }
+      const cleanup = () => {
+        app?.off('state', check)
+        app?.off('health', check)
+      }
+      app?.on('state', check)
+      app?.on('health', check)
+      check()
+    })
+  const tasks = new Listr(specs.map(spec => ({
+    title: `start ${spec.name}`,
+    task: async (_: unknown, task: {title: string}) => {
+      await reach(spec.name, state => state === 'running')
+      if (!spec.healthcheck) return
+      task.title = `start ${spec.name}: waiting for its health check`
+      await reach(spec.name, (_state, health) => health === 'healthy')
+      task.title = `start ${spec.name}: healthy`
+    },
+  })), {concurrent: true, exitOnError: false})
+  await Promise.all([supervisor.start(), tasks.run().catch(() => undefined)])
 }
 
 /** What the other commands (ps, stop, exec, down...) may ask a running supervisor. */
@@ -136,7 +183,7 @@ export async function up(options: UpOptions): Promise<number> {
     throw new ContainError(`${project.name} is already running (supervisor pid ${existing.supervisor.pid}, since ${existing.startedAt})`, {fix: 'see contain ps; stop it first with contain down'})
   }
   if (existing) removeState(stateDir)
-  const specs = await planApps(project, options.apps)
+  const specs = options.progress ? await withProgress(`validate ${project.file} and plan ${project.apps.length} app(s)`, () => planApps(project, options.apps)) : await planApps(project, options.apps)
   if (options.detach && !options.supervise) return startDetached(project, options, stateDir)
 
   // The detached supervisor tells the `contain up -d` that started it how the start went, on fd 3.
@@ -145,7 +192,10 @@ export async function up(options: UpOptions): Promise<number> {
     writeSync(3, `${JSON.stringify(value)}\n`)
     closeSync(3)
   }
-  const print = options.print
+  // While the progress display draws, app output waits, so the two never interleave.
+  const held: string[] | undefined = options.progress ? [] : undefined
+  const print = options.print && ((text: string) => (held && !startedUp ? held.push(text) : options.print?.(text)))
+  let startedUp = false
   const {sink, logs} = outputSink(project, join(stateDir, 'logs'), print, options.color, message => process.stderr.write(`${message}\n`))
   const supervisor = new Supervisor(specs, sink)
   let exitCode = 0
@@ -186,7 +236,10 @@ export async function up(options: UpOptions): Promise<number> {
       logsDir: join(stateDir, 'logs'),
       startedAt: new Date().toISOString(),
     })
-    await supervisor.start()
+    if (options.progress) await startWithProgress(supervisor, specs)
+    else await supervisor.start()
+    startedUp = true
+    for (const line of held?.splice(0) ?? []) options.print?.(line)
     const failed = supervisor.status().filter(app => app.state === 'failed')
     report(failed.length === specs.length ? {error: {message: failed.map(app => `${app.name}: ${app.lastExit?.error ?? `exit ${app.lastExit?.exitCode}`}`).join('; '), exitCode: 125}} : {ready: specs.map(spec => spec.name)})
     // Like compose: up ends when every app has ended on its own (0 if all exited 0), or when stopped.
