@@ -9,7 +9,7 @@ import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const vmTool = join(root, '../shared/tools/run-in-cgroupv2-vm.sh')
-const vmTests = ['test/integration/limits.test.ts', 'test/integration/isolation.test.ts', 'test/integration/exit-status.test.ts']
+const vmTests = ['test/integration/limits.test.ts', 'test/integration/isolation.test.ts', 'test/integration/exit-status.test.ts', 'test/integration/supervisor.test.ts', 'test/integration/security.test.ts', 'test/integration/delegation.test.ts']
 const quick = process.argv.includes('--quick')
 const totals = {passed: 0, failed: 0, skipped: 0}
 const failedSteps = []

@@ -219,6 +219,15 @@ function describeWriteError(error: NodeJS.ErrnoException): string {
   }
 }
 
+interface ActiveDelegation {
+  users: number
+  enabled: Set<string>
+  leafDir?: string
+}
+
+/** This process's delegations, by the cgroup delegated to it. */
+const activeDelegations = new Map<string, ActiveDelegation>()
+
 /** A created app cgroup. Every step that changed the host is undone by remove(). */
 export class AppCgroup {
   private readonly undo: Array<() => void> = []
@@ -250,20 +259,46 @@ export class AppCgroup {
     }
   }
 
+  /**
+   * The delegation belongs to contain's process, not to one app: the first app moves contain
+   * into the leaf and enables controllers, later apps only add controllers, and the last app's
+   * removal undoes it all.
+   */
   private delegate({ownDir, leafDir, enable}: Delegation): void {
-    if (leafDir) {
-      const others = readList(this.fs, join(ownDir, 'cgroup.procs')).filter(pid => pid !== String(process.pid))
-      if (others.length > 0) {
-        throw new CgroupError(ownDir, `contain must be the only process in its cgroup to create app cgroups below it (also there: ${others.slice(0, 5).join(', ')})`, {
-          fix: 'run contain from a unit with Delegate=yes, or as: systemd-run --scope -p Delegate=yes contain ...',
-        })
+    let active = activeDelegations.get(ownDir)
+    if (!active) {
+      if (leafDir) {
+        const others = readList(this.fs, join(ownDir, 'cgroup.procs')).filter(pid => pid !== String(process.pid))
+        if (others.length > 0) {
+          throw new CgroupError(ownDir, `contain must be the only process in its cgroup to create app cgroups below it (also there: ${others.slice(0, 5).join(', ')})`, {
+            fix: 'run contain from a unit with Delegate=yes, or as: systemd-run --scope -p Delegate=yes contain ...',
+          })
+        }
+        this.makeDir(leafDir)
+        this.undo.pop() // the leaf is removed with the delegation, not with this app
+        this.write(join(leafDir, 'cgroup.procs'), String(process.pid))
       }
-      this.makeDir(leafDir)
-      this.write(join(leafDir, 'cgroup.procs'), String(process.pid))
-      this.undo.push(() => this.fs.write(join(ownDir, 'cgroup.procs'), String(process.pid)))
+      active = {users: 0, enabled: new Set(), leafDir}
+      activeDelegations.set(ownDir, active)
     }
-    this.write(join(ownDir, 'cgroup.subtree_control'), enable.map(controller => `+${controller}`).join(' '))
-    this.undo.push(() => this.fs.write(join(ownDir, 'cgroup.subtree_control'), enable.map(controller => `-${controller}`).join(' ')))
+    const missing = enable.filter(controller => !active.enabled.has(controller))
+    if (missing.length > 0) {
+      this.write(join(ownDir, 'cgroup.subtree_control'), missing.map(controller => `+${controller}`).join(' '))
+      for (const controller of missing) active.enabled.add(controller)
+    }
+    active.users++
+    this.undo.push(() => this.releaseDelegation(ownDir))
+  }
+
+  private releaseDelegation(ownDir: string): void {
+    const active = activeDelegations.get(ownDir)
+    if (!active || --active.users > 0) return
+    activeDelegations.delete(ownDir)
+    if (active.enabled.size > 0) this.fs.write(join(ownDir, 'cgroup.subtree_control'), [...active.enabled].map(controller => `-${controller}`).join(' '))
+    if (active.leafDir) {
+      this.fs.write(join(ownDir, 'cgroup.procs'), String(process.pid))
+      this.fs.rmdir(active.leafDir)
+    }
   }
 
   private makeDir(dir: string): void {

@@ -63,6 +63,8 @@ class LogFollower {
   private changed = true
   private wake: (() => void) | undefined
   private failure: unknown
+  /** Lines before this time are skipped (all earlier lines with --since), until the first one after it. */
+  private since: string | undefined
   private watcher: FSWatcher | undefined
   private watched: {dev: number; ino: number} | undefined
   private readonly buffer = Buffer.allocUnsafe(READ_BYTES)
@@ -89,12 +91,16 @@ class LogFollower {
     }, this.pollIntervalMs)
     signal.addEventListener('abort', poke, {once: true})
     try {
-      await this.deliverBacklog(backlog)
-      this.options.onReady?.()
+      await this.start(backlog)
+      let ready = false
       while (!signal.aborted) {
         this.changed = false
         await this.catchUp()
         if (this.failure) throw this.failure
+        if (!ready) {
+          ready = true
+          this.options.onReady?.()
+        }
         if (!this.changed && !signal.aborted) await new Promise<void>(resolve => (this.wake = resolve))
       }
     } finally {
@@ -152,10 +158,21 @@ class LogFollower {
     }
   }
 
-  /** The earlier lines, read from the same open files that following then continues from. */
-  private async deliverBacklog(backlog: {lines?: number; since?: Date}): Promise<void> {
+  /**
+   * Where following starts, on the same open files it then continues from. All earlier lines:
+   * from the oldest file, streamed by the reading loop (memory stays bounded); the last N: read
+   * backwards, and delivered at once.
+   */
+  private async start(backlog: {lines?: number; since?: Date}): Promise<void> {
     const files = openLogFiles(this.file, this.maxFiles)
     if (files.length === 0) return // nothing written yet: every line to come is new
+    if (backlog.lines === undefined) {
+      this.since = backlog.since?.toISOString()
+      const [oldest, ...newer] = files.reverse()
+      this.current = cursorAt(oldest)
+      this.ahead.push(...newer.map(cursorAt))
+      return
+    }
     const newest = files[0]
     const end = completeEnd(newest.fd, newest.size)
     let lines: LogLine[] = []
@@ -229,6 +246,14 @@ class LogFollower {
   }
 
   private async deliver(lines: LogLine[]): Promise<void> {
+    if (this.since !== undefined) {
+      // --since without -n: records are in time order, so the first recent one ends the filtering.
+      const since = this.since
+      const first = lines.findIndex(line => line.time >= since)
+      if (first === -1) return
+      lines = lines.slice(first)
+      this.since = undefined
+    }
     const pending = this.options.onLines(lines)
     if (pending) await pending
   }

@@ -44,7 +44,11 @@ function reach(supervisor: Supervisor, name: string, state: AppState): Promise<v
   })
 }
 
-if (requireRoot(t)) {
+if (process.env.CONTAIN_TEST_UNIT_PARENT) {
+  // This file supervises from inside the test process, which shares its cgroup with the test
+  // runner: cgroup v2 rightly refuses to delegate from there. delegation.test.ts covers it.
+  t.pass('skipped: in-process supervision needs a cgroup of its own (nested cgroup v2 mode)')
+} else if (requireRoot(t)) {
   assertNothingLeftBehind(t)
 
   t.test('a crash is restarted with growing delays; on-failure:3 gives up after 3 restarts', async t => {
