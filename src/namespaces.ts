@@ -8,7 +8,8 @@ export const DEFAULT_NAMESPACES: readonly Namespace[] = ['pid', 'mount', 'uts', 
 
 const ALIASES: Record<string, Namespace> = {mnt: 'mount', network: 'net', cgroupns: 'cgroup', userns: 'user'}
 
-const UNSHARE_FLAGS: Record<Namespace, string> = {
+/** util-linux spells each namespace the same way for unshare and nsenter. */
+const NAMESPACE_FLAGS: Record<Namespace, string> = {
   pid: '--pid',
   mount: '--mount',
   uts: '--uts',
@@ -43,12 +44,16 @@ export function parseNamespaces(field: string, text: string): Namespace[] {
   return NAMESPACES.filter(namespace => result.has(namespace))
 }
 
+export function namespaceFlag(namespace: Namespace): string {
+  return NAMESPACE_FLAGS[namespace]
+}
+
 /**
  * util-linux unshare arguments. No --fork: contain-init forks PID 1 itself so that the exit
  * status and signals come from contain's own code, not from unshare's.
  */
 export function unshareArguments(namespaces: readonly Namespace[]): string[] {
-  const args = namespaces.map(namespace => UNSHARE_FLAGS[namespace])
+  const args = namespaces.map(namespaceFlag)
   if (namespaces.includes('user')) args.push('--map-root-user')
   if (namespaces.includes('mount')) args.push('--propagation', 'private')
   return args

@@ -1,27 +1,17 @@
 import {spawn} from 'node:child_process'
 import {constants} from 'node:os'
 import {ExitCode, LaunchError} from '../errors.js'
-import type {Namespace} from '../namespaces.js'
+import {namespaceFlag} from '../namespaces.js'
 import {findOnPath} from '../paths.js'
 import {SECCOMP_FD, STATUS_FD, type Executables, type LaunchPlan} from './plan.js'
 import {parseInitReport} from './status.js'
-
-const NSENTER_FLAGS: Record<Namespace, string> = {
-  pid: '--pid',
-  mount: '--mount',
-  uts: '--uts',
-  ipc: '--ipc',
-  cgroup: '--cgroup',
-  net: '--net',
-  user: '--user',
-}
 
 /**
  * A command inside a running app, as the app itself runs: its cgroup first, then its namespaces
  * (nsenter forks into its pid namespace), then its identity, capabilities and seccomp filter.
  */
 export function planExec(app: LaunchPlan, pid1: number, command: string[], executables: Pick<Executables, 'init'> & {nsenter: string}): string[] {
-  const namespaces = app.namespaces.map(namespace => NSENTER_FLAGS[namespace])
+  const namespaces = app.namespaces.map(namespaceFlag)
   if (app.namespaces.includes('user')) namespaces.push('--preserve-credentials')
   return [
     executables.init, 'enter', '--status-fd', String(STATUS_FD), ...app.cgroup.procsFiles, '--',

@@ -7,7 +7,7 @@
  * binary search over the syscall number whose leaves return a verdict or test the arguments.
  */
 import {createHash} from 'node:crypto'
-import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
+import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {CapabilityName} from '../capabilities.js'
 import {FileError} from '../errors.js'
@@ -391,10 +391,8 @@ export async function compileProfile(options: CompileProfileOptions): Promise<Co
   const policy = resolvePolicy(profile, {arch, capabilities: options.capabilities, kernel})
   const filter = compileFilter(options.complain ? complainPolicy(policy) : policy)
   memoryCache.set(hash, {filter, warnings: [...warnings]})
-  if (cacheFile) {
-    const problem = await writeCachedFilter(cacheFile, filter)
-    if (problem) warnings.push(problem)
-  }
+  // The cache only saves compile time: a read-only or full disk costs that, and is no warning.
+  if (cacheFile) await writeCachedFilter(cacheFile, filter)
   return {filter: Buffer.from(filter), hash, cache: 'miss', warnings: [...warnings]}
 }
 
@@ -413,15 +411,14 @@ async function readCachedFilter(file: string): Promise<Buffer | undefined> {
   }
 }
 
-/** Write then rename, so a concurrent launch never reads half a filter. Returns a warning on failure. */
-async function writeCachedFilter(file: string, filter: Buffer): Promise<string | undefined> {
+/** Write then rename, so a concurrent launch never reads half a filter; only this user may write there. */
+async function writeCachedFilter(file: string, filter: Buffer): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`
   try {
-    await mkdir(join(file, '..'), {recursive: true})
-    await writeFile(temporary, filter)
+    await mkdir(join(file, '..'), {recursive: true, mode: 0o700})
+    await writeFile(temporary, filter, {mode: 0o600})
     await rename(temporary, file)
-    return undefined
-  } catch (error) {
-    return `${file}: cannot cache the compiled seccomp filter (${(error as Error).message}); it will be compiled again next time`
+  } catch {
+    await rm(temporary, {force: true}).catch(() => undefined)
   }
 }

@@ -25,7 +25,8 @@ export function decideRestart(policy: RestartPolicy, backoff: Backoff, end: RunE
 
 /** initial × factor^n, capped at max, with ±jitter. */
 export function backoffDelay(backoff: Backoff, restartsInARow: number, random: () => number = Math.random): number {
-  const base = Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** restartsInARow)
+  // The exponent is capped so that a long crash loop cannot overflow to Infinity (0 × Infinity is NaN).
+  const base = Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** Math.min(restartsInARow, 64))
   const spread = base * backoff.jitter * (random() * 2 - 1)
   return Math.max(0, Math.round(Math.min(backoff.maxMs, base + spread)))
 }
