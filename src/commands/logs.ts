@@ -33,8 +33,12 @@ export default class Logs extends ContainCommand {
     const {args, flags} = await this.parse(Logs)
     const {file, maxFiles} = appLogFile(await openProject(process.cwd(), flags.file), args.app)
     const options = {lines: flags.tail, since: flags.since === undefined ? undefined : parseSince(flags.since), maxFiles}
-    const print = (lines: LogLine[]) => {
-      if (lines.length > 0) process.stdout.write(`${lines.map(line => formatLogLine(line, flags.timestamps)).join('\n')}\n`)
+    // The app's stderr lines go to stderr, as docker logs does; a slow terminal slows the reader, never the app.
+    const print = async (lines: LogLine[]) => {
+      for (const line of lines) {
+        const stream = line.stream === 'err' ? process.stderr : process.stdout
+        if (!stream.write(`${formatLogLine(line, flags.timestamps)}\n`)) await new Promise(resolve => stream.once('drain', resolve))
+      }
     }
     if (!flags.follow) return print(readLastLines(file, options))
     const abort = new AbortController()

@@ -6,11 +6,12 @@
  * Layout: check the arch (libseccomp's bad-arch action otherwise), reject x32 on x86_64, then a
  * binary search over the syscall number whose leaves return a verdict or test the arguments.
  */
-import {createHash} from 'node:crypto'
-import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
+import {mkdir, rename, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {CapabilityName} from '../capabilities.js'
 import {FileError} from '../errors.js'
+import {cachedFilterPath, filterHash, MAX_INSTRUCTIONS, readCachedFilter} from './cache.js'
+export {MAX_INSTRUCTIONS} from './cache.js'
 import {parseProfile, readProfileText, type KernelVersion, type SeccompArgCondition} from './profile.js'
 import {complainPolicy, currentKernelVersion, resolvePolicy, syscallDecisions, type EffectivePolicy, type SyscallDecision, type Verdict} from './resolve.js'
 import {AUDIT_ARCH, seccompArchOf, X32_SYSCALL_BIT, type SeccompArch} from './syscalls.js'
@@ -27,7 +28,6 @@ export const SECCOMP_RET = {
 } as const
 
 /** The kernel refuses longer programs (BPF_MAXINSNS). */
-export const MAX_INSTRUCTIONS = 4096
 
 /** Classic BPF opcodes used here (linux/filter.h). */
 export const BPF = {
@@ -358,8 +358,6 @@ export interface CompiledProfile {
   warnings: string[]
 }
 
-/** Bump when the compiler's output changes, so old cached filters are not reused. */
-const COMPILER_VERSION = 1
 const memoryCache = new Map<string, {filter: Buffer; warnings: string[]}>()
 
 /**
@@ -370,18 +368,13 @@ export async function compileProfile(options: CompileProfileOptions): Promise<Co
   const text = options.text ?? (await readProfileText(options.file))
   const arch = options.arch ?? seccompArchOf()
   const kernel = options.kernel ?? currentKernelVersion()
-  const capabilities = [...new Set(options.capabilities)].sort()
-  const hash = createHash('sha256')
-    .update(JSON.stringify({compiler: COMPILER_VERSION, arch, kernel: [kernel.major, kernel.minor], capabilities, strict: Boolean(options.strict), complain: Boolean(options.complain)}))
-    .update('\0')
-    .update(text)
-    .digest('hex')
+  const hash = filterHash({text, arch, kernel, capabilities: options.capabilities, strict: Boolean(options.strict), complain: Boolean(options.complain)})
 
   const inMemory = memoryCache.get(hash)
   if (inMemory) return {filter: Buffer.from(inMemory.filter), hash, cache: 'memory', warnings: [...inMemory.warnings]}
 
-  const cacheFile = options.cacheDir ? join(options.cacheDir, `${hash}.bpf`) : undefined
-  const onDisk = cacheFile ? await readCachedFilter(cacheFile) : undefined
+  const cacheFile = options.cacheDir ? cachedFilterPath(options.cacheDir, hash) : undefined
+  const onDisk = cacheFile ? readCachedFilter(cacheFile) : undefined
   if (onDisk) {
     memoryCache.set(hash, {filter: onDisk, warnings: []})
     return {filter: Buffer.from(onDisk), hash, cache: 'disk', warnings: []}
@@ -401,15 +394,6 @@ export function clearCompileCache(): void {
   memoryCache.clear()
 }
 
-async function readCachedFilter(file: string): Promise<Buffer | undefined> {
-  try {
-    const filter = await readFile(file)
-    // A torn or foreign file is not trusted: it must be whole instructions.
-    return filter.length > 0 && filter.length % 8 === 0 && filter.length / 8 <= MAX_INSTRUCTIONS ? filter : undefined
-  } catch {
-    return undefined
-  }
-}
 
 /** Write then rename, so a concurrent launch never reads half a filter; only this user may write there. */
 async function writeCachedFilter(file: string, filter: Buffer): Promise<void> {

@@ -3,9 +3,7 @@
  * (moby profiles/seccomp/seccomp_linux.go setupSeccomp), then runc's rules for turning what is left
  * into filter rules (libcontainer/seccomp/seccomp_linux.go). Pure; the host facts come in as inputs.
  */
-import {release} from 'node:os'
 import type {CapabilityName} from '../capabilities.js'
-import {HostError} from '../errors.js'
 import {actionErrno, ruleLabel, type KernelVersion, type SeccompAction, type SeccompArgCondition, type SeccompFlag, type SeccompProfile, type SeccompRule} from './profile.js'
 import {syscallNumber, type SeccompArch} from './syscalls.js'
 
@@ -182,16 +180,7 @@ export function complainPolicy(policy: EffectivePolicy): EffectivePolicy {
   }
 }
 
-/** The running kernel's major.minor, from uname's release ("6.1.0-18-amd64" -> 6.1). */
-export function currentKernelVersion(kernelRelease: string = release()): KernelVersion {
-  const match = /^(\d+)\.(\d+)/.exec(kernelRelease)
-  if (!match) {
-    throw new HostError(`cannot read the kernel version from ${JSON.stringify(kernelRelease)}`, {
-      fix: 'pass the kernel version explicitly; minKernel rules need it',
-    })
-  }
-  return {major: Number(match[1]), minor: Number(match[2])}
-}
+export {currentKernelVersion} from './host.js'
 
 /** Docker's order: excludes (arch, caps, kernel) then includes (arch, caps, kernel); first reason wins. */
 function whyDropped(rule: SeccompRule, inputs: ResolveInputs): string | undefined {

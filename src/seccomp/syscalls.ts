@@ -8,7 +8,6 @@
  *
  * Each row is [first number, names in number order]: a row never spans a hole in the table.
  */
-import {HostError} from '../errors.js'
 
 export type SeccompArch = 'x86_64' | 'aarch64'
 
@@ -195,11 +194,4 @@ export function allSyscallNames(): string[] {
   return [...new Set([...tables.x86_64.byName.keys(), ...tables.aarch64.byName.keys(), ...OTHER_ABI_NAMES])]
 }
 
-/** The seccomp architecture of a Node `process.arch`; contain only compiles filters for two. */
-export function seccompArchOf(nodeArch: string = process.arch): SeccompArch {
-  if (nodeArch === 'x64') return 'x86_64'
-  if (nodeArch === 'arm64') return 'aarch64'
-  throw new HostError(`seccomp: contain compiles filters for x86_64 and aarch64 only, and this host is ${nodeArch}`, {
-    fix: 'run on an x86_64 or aarch64 host, or run the app with --seccomp unconfined',
-  })
-}
+export {seccompArchOf} from './host.js'

@@ -46,7 +46,7 @@ async function planApps(project: Project, names: string[]): Promise<AppSpec[]> {
 }
 
 /** Log files always; in the foreground also the terminal, each line prefixed `app |` as compose does. */
-function outputSink(project: Project, logsDir: string, print: ((text: string) => void) | undefined, color: boolean, onLogError: (message: string) => void): {sink: OutputSink; logs: AppLog[]} {
+function outputSink(project: Project, logsDir: string, print: ((text: string) => void) | undefined, color: boolean, onLogError: (message: string) => void): {sink: OutputSink; closeLogs(): Promise<void>} {
   const width = Math.max(...project.apps.map(app => app.name.length))
   const logs = new Map<string, AppLog>()
   const logFor = (name: string) => {
@@ -78,7 +78,8 @@ function outputSink(project: Project, logsDir: string, print: ((text: string) =>
       })
     },
   }
-  return {sink, logs: [...logs.values()]}
+  // Closing writes what is still queued and every last partial line.
+  return {sink, closeLogs: async () => void (await Promise.all([...logs.values()].map(log => log.close())))}
 }
 
 async function withProgress<T>(title: string, step: () => Promise<T>): Promise<T> {
@@ -196,7 +197,7 @@ export async function up(options: UpOptions): Promise<number> {
   const held: string[] | undefined = options.progress ? [] : undefined
   const print = options.print && ((text: string) => (held && !startedUp ? held.push(text) : options.print?.(text)))
   let startedUp = false
-  const {sink, logs} = outputSink(project, join(stateDir, 'logs'), print, options.color, message => process.stderr.write(`${message}\n`))
+  const {sink, closeLogs} = outputSink(project, join(stateDir, 'logs'), print, options.color, message => process.stderr.write(`${message}\n`))
   const supervisor = new Supervisor(specs, sink)
   let exitCode = 0
   let stopRequested = () => {}
@@ -248,7 +249,7 @@ export async function up(options: UpOptions): Promise<number> {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     await shutdown().catch(() => undefined)
-    for (const log of logs) log.close()
+    await closeLogs()
     server.close()
     removeState(stateDir)
   }
