@@ -11,8 +11,9 @@
  *   writer has deleted meanwhile, through the open descriptor. Files are recognised by inode,
  *   since several rotations can happen between two looks.
  * Lines are lost only when a file is created and deleted before the follower could open it
- * (maxFiles - 1 rotations without this process running), or when it falls behind by more than
- * MAX_FILES_AHEAD files: it then lets the oldest go rather than pin their disk space forever.
+ * (maxFiles - 1 rotations while this process never got to run), or when its consumer falls
+ * behind by more than 2 x maxFiles files: the oldest are then let go rather than pinning the
+ * disk space of deleted files for as long as the consumer is stuck.
  */
 import {closeSync, fstatSync, readSync, statSync, watch, type FSWatcher} from 'node:fs'
 import {basename, dirname} from 'node:path'

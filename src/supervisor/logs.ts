@@ -89,7 +89,7 @@ export interface LogOptions {
   fs?: LogFileSystem
 }
 
-/** Writes the batch of formatted bytes at most this large in one writev. */
+/** At most this many bytes in one writev. */
 const MAX_BATCH_BYTES = 8 * 2 ** 20
 /** Linux's IOV_MAX: libuv would split a longer writev into a short write. */
 const MAX_BATCH_BUFFERS = 1024
@@ -359,6 +359,7 @@ export class AppLog {
       } else {
         this.fileBytes += total
         this.queuedBytes -= total
+        for (const buffer of batch) this.formatter.release(buffer)
         if (this.failing) {
           this.failing = false
           const dropped = this.droppedLines
@@ -387,6 +388,7 @@ export class AppLog {
     this.fileBytes += kept
     this.queuedBytes -= total
     this.droppedLines += countNewlines(batch, kept)
+    for (const buffer of batch) this.formatter.release(buffer)
     if (!this.failing) {
       this.failing = true
       this.onError?.(error)
@@ -462,9 +464,23 @@ const WINDOW_BYTES = 64 * 1024
  * first to size a buffer per chunk.
  */
 export class LineFormatter {
-  private slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
+  private slab: Buffer = Buffer.allocUnsafeSlow(SLAB_BYTES)
   private view = new DataView(this.slab.buffer, this.slab.byteOffset, SLAB_BYTES)
   private used = 0
+  /** Bytes handed out from each slab and not yet released; a full slab with none is reused (fresh memory costs page faults). */
+  private readonly outstanding = new Map<ArrayBufferLike, number>([[this.slab.buffer, 0]])
+  private readonly spare: Buffer[] = []
+
+  /** The bytes of `formatted` (handed out by format) are written or dropped: their slab may be reused. */
+  release(formatted: Buffer): void {
+    const left = this.outstanding.get(formatted.buffer)
+    if (left === undefined) return // a long line's own buffer
+    this.outstanding.set(formatted.buffer, left - formatted.length)
+    if (left - formatted.length === 0 && formatted.buffer !== this.slab.buffer) {
+      this.outstanding.delete(formatted.buffer)
+      if (this.spare.length < 2) this.spare.push(Buffer.from(formatted.buffer, 0, SLAB_BYTES))
+    }
+  }
 
   /** Formats the complete lines src[start, end) (src[end-1] is a newline), handing out the bytes in order. */
   format(src: Buffer, start: number, end: number, prefix: Prefix, emit: (formatted: Buffer) => void): void {
@@ -482,14 +498,24 @@ export class LineFormatter {
       }
       const from = this.used
       i = this.fill(src, i, stop, prefix.words)
-      if (this.used > from) emit(this.slab.subarray(from, this.used))
-      if (i < stop) {
-        // The slab is full (it keeps room for the rest of the window as one line): a fresh one.
-        this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
-        this.view = new DataView(this.slab.buffer, this.slab.byteOffset, SLAB_BYTES)
-        this.used = 0
+      if (this.used > from) {
+        this.outstanding.set(this.slab.buffer, (this.outstanding.get(this.slab.buffer) as number) + this.used - from)
+        emit(this.slab.subarray(from, this.used))
       }
+      if (i < stop) this.nextSlab() // full: it keeps room for the rest of the window as one line
     }
+  }
+
+  private nextSlab(): void {
+    const full = this.slab.buffer
+    if (this.outstanding.get(full) === 0) {
+      this.outstanding.delete(full)
+      if (this.spare.length < 2) this.spare.push(this.slab)
+    }
+    this.slab = this.spare.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES)
+    this.view = new DataView(this.slab.buffer, this.slab.byteOffset, SLAB_BYTES)
+    this.used = 0
+    this.outstanding.set(this.slab.buffer, 0)
   }
 
   /** The hot loop: lines from src[i, stop) into the slab while the rest surely fits; returns where it stopped. */

@@ -38,6 +38,7 @@ function readAll(file: string, maxFiles = 5): string {
   return text
 }
 
+/** The records of every file, oldest first, without their newlines. */
 function records(file: string, maxFiles = 5): string[] {
   return readAll(file, maxFiles).split('\n').slice(0, -1)
 }
