@@ -1,0 +1,45 @@
+// Command-line flags of `npm run bench -- [flags]`.
+export const usage = `usage: npm run bench -- [--suite NAME] [--runs N] [--quick] [--only a,b] [--no-install] [--keep-work]
+       npm run bench -- --render bench/results/<date>-<suite>.json
+
+  --suite NAME   run one suite (default: every suite; today only "launch")
+  --runs N       interleaved rounds per tool (default 30; --quick: 5)
+  --quick        5 rounds, results written as <date>-<suite>-quick.*
+  --only a,b     measure only these tools (ids as printed in the results, e.g. node,contain,docker);
+                 results written as <date>-<suite>-subset.*
+  --no-install   do not apt-get install missing peers; report them unavailable instead
+  --render FILE  only rewrite the .md and .svg next to an existing results .json (no measuring)
+  --keep-work    leave bench/work/run/ (rootfs, bundles, tarball) in place; daemons, cgroups,
+                 mounts and the docker/podman stores are still removed`
+
+export function parseArgs(argv) {
+  const opts = {suite: undefined, runs: undefined, quick: false, only: undefined, install: true, keepWork: false, help: false, render: undefined}
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined]
+    const value = () => {
+      if (inline !== undefined) return inline
+      const next = argv[++i]
+      if (next === undefined) throw new Error(`${flag} needs a value`)
+      return next
+    }
+    switch (flag) {
+      case '--suite': opts.suite = value(); break
+      case '--runs': {
+        const n = Number(value())
+        if (!Number.isInteger(n) || n < 1) throw new Error('--runs must be a positive integer')
+        opts.runs = n
+        break
+      }
+      case '--quick': opts.quick = true; break
+      case '--only': opts.only = value().split(',').map((s) => s.trim()).filter(Boolean); break
+      case '--no-install': opts.install = false; break
+      case '--keep-work': opts.keepWork = true; break
+      case '--render': opts.render = value(); break
+      case '-h': case '--help': opts.help = true; break
+      default: throw new Error(`unknown argument: ${arg}`)
+    }
+  }
+  opts.rounds = opts.runs ?? (opts.quick ? 5 : 30)
+  return opts
+}

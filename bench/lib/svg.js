@@ -1,0 +1,102 @@
+// Hand-written SVG bar chart: one row per tool, one bar per workload (median), min–max whiskers,
+// logarithmic time axis (launch times span three orders of magnitude), value labels at the bar ends.
+const palette = ['#2f6db5', '#e08a1e', '#3a9a5b', '#b53a6d']
+
+const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+
+function fmtMs(ms) {
+  if (ms >= 100) return ms.toFixed(0)
+  if (ms >= 10) return ms.toFixed(1)
+  return ms.toFixed(2)
+}
+
+function niceTicks(lo, hi) {
+  const ticks = []
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+    for (const m of [1, 2, 5]) {
+      const v = m * 10 ** e
+      if (v >= lo * 0.999 && v <= hi * 1.001) ticks.push(v)
+    }
+  }
+  return ticks
+}
+
+/**
+ * @param {{title: string, subtitle: string, workloads: {name: string, label: string}[], rows: {label: string, id: string, stats: Record<string, {median: number, min: number, max: number}>}[], reference?: {ms: number, label: string}, footer?: string}} chart
+ */
+export function barChartSvg(chart) {
+  const labelW = 270
+  const plotW = 560
+  const valueW = 175
+  const width = labelW + plotW + valueW
+  const top = 106
+  const barH = 13
+  const barGap = 4
+  const rowH = chart.workloads.length * (barH + barGap) + 14
+  const plotH = chart.rows.length * rowH
+  const height = top + plotH + 78
+
+  const all = chart.rows.flatMap((r) => Object.values(r.stats)).filter(Boolean)
+  const lo = 10 ** Math.floor(Math.log10(Math.min(...all.map((s) => s.min))))
+  const hi = 10 ** Math.ceil(Math.log10(Math.max(...all.map((s) => s.max))))
+  const x = (ms) => labelW + (Math.log10(Math.max(ms, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)) * plotW
+
+  const out = []
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="13">`)
+  out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`)
+  out.push(`<text x="16" y="28" font-size="19" font-weight="bold" fill="#111">${esc(chart.title)}</text>`)
+  out.push(`<text x="16" y="50" font-size="12" fill="#444">${esc(chart.subtitle)}</text>`)
+  // legend
+  let lx = labelW
+  chart.workloads.forEach((w, i) => {
+    out.push(`<rect x="${lx}" y="62" width="14" height="12" fill="${palette[i]}"/>`)
+    out.push(`<text x="${lx + 20}" y="73" fill="#222">${esc(w.label)}</text>`)
+    lx += 30 + w.label.length * 8
+  })
+  out.push(`<line x1="${lx}" y1="68" x2="${lx + 22}" y2="68" stroke="#333" stroke-width="1.3"/><line x1="${lx}" y1="63" x2="${lx}" y2="73" stroke="#333"/><line x1="${lx + 22}" y1="63" x2="${lx + 22}" y2="73" stroke="#333"/>`)
+  out.push(`<text x="${lx + 28}" y="73" fill="#222">min–max</text>`)
+
+  chart.rows.forEach((row, ri) => {
+    if (ri % 2 === 1) out.push(`<rect x="0" y="${top + ri * rowH}" width="${width}" height="${rowH}" fill="#f3f6fa"/>`)
+  })
+  // grid + ticks
+  for (const t of niceTicks(lo, hi)) {
+    const tx = x(t).toFixed(1)
+    const major = Math.abs(Math.log10(t) - Math.round(Math.log10(t))) < 1e-9
+    out.push(`<line x1="${tx}" y1="${top - 6}" x2="${tx}" y2="${top + plotH}" stroke="${major ? '#c8c8c8' : '#ececec'}"/>`)
+    out.push(`<text x="${tx}" y="${top + plotH + 18}" text-anchor="middle" font-size="11" fill="#444">${t >= 1 ? t : t.toString()}</text>`)
+  }
+  out.push(`<text x="${labelW + plotW / 2}" y="${top + plotH + 38}" text-anchor="middle" font-size="12" fill="#333">milliseconds from spawn to exit (log scale; bar = median)</text>`)
+
+  if (chart.reference) {
+    const rx = x(chart.reference.ms).toFixed(1)
+    out.push(`<line x1="${rx}" y1="${top - 10}" x2="${rx}" y2="${top + plotH}" stroke="#c0392b" stroke-dasharray="5,4" stroke-width="1.4"/>`)
+    out.push(`<text x="${rx}" y="${top - 14}" text-anchor="middle" font-size="11" fill="#c0392b">${esc(chart.reference.label)}</text>`)
+  }
+
+  chart.rows.forEach((row, ri) => {
+    const y0 = top + ri * rowH + 7
+    const mid = y0 + (chart.workloads.length * (barH + barGap) - barGap) / 2
+    out.push(`<text x="${labelW - 10}" y="${mid + 4.5}" text-anchor="end" fill="#111"${row.id === 'contain' ? ' font-weight="bold"' : ''}>${esc(row.label)}</text>`)
+    chart.workloads.forEach((w, wi) => {
+      const s = row.stats[w.name]
+      const by = y0 + wi * (barH + barGap)
+      if (!s) {
+        out.push(`<text x="${labelW + 4}" y="${by + barH - 2}" font-size="11" fill="#888">not measured</text>`)
+        return
+      }
+      const bx = x(s.median)
+      out.push(`<rect x="${labelW}" y="${by}" width="${Math.max(1, bx - labelW).toFixed(1)}" height="${barH}" fill="${palette[wi]}" fill-opacity="0.85"><title>${esc(`${row.label} — ${w.label}: median ${fmtMs(s.median)} ms, min ${fmtMs(s.min)}, max ${fmtMs(s.max)}`)}</title></rect>`)
+      const cy = by + barH / 2
+      const [x1, x2] = [x(s.min), x(s.max)]
+      out.push(`<line x1="${x1.toFixed(1)}" y1="${cy}" x2="${x2.toFixed(1)}" y2="${cy}" stroke="#222" stroke-width="1.2"/>`)
+      out.push(`<line x1="${x1.toFixed(1)}" y1="${cy - 4}" x2="${x1.toFixed(1)}" y2="${cy + 4}" stroke="#222" stroke-width="1.2"/>`)
+      out.push(`<line x1="${x2.toFixed(1)}" y1="${cy - 4}" x2="${x2.toFixed(1)}" y2="${cy + 4}" stroke="#222" stroke-width="1.2"/>`)
+      out.push(`<text x="${labelW + plotW + 8}" y="${by + barH - 2}" font-size="11.5" fill="${palette[wi]}">${fmtMs(s.median)} ms${s.xContain !== undefined && s.xContain !== null ? `  (${s.xContain.toFixed(2)}× contain)` : ''}</text>`)
+    })
+  })
+  out.push(`<line x1="${labelW}" y1="${top - 6}" x2="${labelW}" y2="${top + plotH}" stroke="#555"/>`)
+  if (chart.footer) out.push(`<text x="16" y="${height - 12}" font-size="11" fill="#555">${esc(chart.footer)}</text>`)
+  out.push('</svg>')
+  return `${out.join('\n')}\n`
+}

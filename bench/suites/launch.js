@@ -1,0 +1,130 @@
+// Suite 1 of the benchmark issue: launch latency. How long from spawn to exit for a trivial command under
+// contain and under its peers, measured interleaved in one process.
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {log} from '../lib/log.js'
+import {measureInterleaved} from '../lib/measure.js'
+import {Unavailable} from '../lib/peers/common.js'
+import {peers} from '../lib/peers/index.js'
+import {run as exec, tail, which} from '../lib/proc.js'
+import {round, summarize} from '../lib/stats.js'
+
+export const name = 'launch'
+export const title = 'Launch latency'
+
+export const workloads = {
+  true: {name: 'true', label: '/bin/true', host: ['/bin/true'], container: ['/bin/true']},
+  echo: {name: 'echo', label: "sh -c 'echo hi'", host: ['/bin/sh', '-c', 'echo hi'], container: ['/bin/sh', '-c', 'echo hi']},
+}
+
+/** Targets from the benchmark issue, evaluated on medians per workload. */
+export const targets = [
+  {id: 'contain', text: 'contain run ≤ 1.3× node -e 0', ratio: (m) => m.contain / m.node, ok: (r) => r <= 1.3, needs: ['contain', 'node']},
+  {id: 'podman', text: 'contain ≥ 3× faster than podman run', ratio: (m) => m.podman / m.contain, ok: (r) => r >= 3, needs: ['podman', 'contain']},
+  {id: 'docker', text: 'contain ≥ 4× faster than docker run', ratio: (m) => m.docker / m.contain, ok: (r) => r >= 4, needs: ['docker', 'contain']},
+]
+
+export async function run(ctx) {
+  const warmup = 2
+  const selected = ctx.opts.only ? peers.filter((p) => ctx.opts.only.includes(p.id)) : peers
+  if (ctx.opts.only) {
+    const unknown = ctx.opts.only.filter((id) => !peers.some((p) => p.id === id))
+    if (unknown.length) throw new Error(`unknown tool(s) for --only: ${unknown.join(', ')} (known: ${peers.map((p) => p.id).join(', ')})`)
+  }
+  ctx.workloads = workloads
+
+  log.step('preparing peers')
+  const peerResults = []
+  const cases = []
+  for (const peer of selected) {
+    ctx.cleanup.assertNotStopping()
+    const started = Date.now()
+    const entry = {id: peer.id, label: peer.label, what: peer.what, packages: peer.packages, available: false}
+    try {
+      const prep = await peer.prepare(ctx)
+      entry.available = true
+      entry.version = prep.version
+      entry.note = prep.note
+      entry.commands = Object.fromEntries(Object.values(workloads).map((w) => [w.name, prep.argv(w)]))
+      if (prep.daemon) entry.daemon = prep.daemon
+      for (const w of Object.values(workloads)) cases.push({key: `${peer.id}/${w.name}`, peer: peer.id, workload: w.name, argv: prep.argv(w), env: prep.env, cwd: prep.cwd})
+      log.info(`${peer.id}: ready (${((Date.now() - started) / 1000).toFixed(1)}s)${prep.note ? ` — ${prep.note}` : ''}`)
+    } catch (error) {
+      entry.reason = error instanceof Unavailable ? error.message : `setup error: ${error?.stack ?? error}`
+      log.warn(`${peer.id}: unavailable — ${entry.reason}`)
+    }
+    peerResults.push(entry)
+  }
+
+  log.step(`measuring ${cases.length} cases, ${ctx.opts.rounds} interleaved rounds after ${warmup} warm-up rounds`)
+  const measured = await measureInterleaved(cases, {rounds: ctx.opts.rounds, warmup})
+  for (const [key, reason] of Object.entries(measured.dropped)) {
+    const entry = peerResults.find((p) => p.id === key.split('/')[0])
+    entry.dropped = {...entry.dropped, [key.split('/')[1]]: reason}
+  }
+
+  const summary = {}
+  const targetResults = []
+  for (const w of Object.values(workloads)) {
+    const rows = []
+    for (const p of peerResults) {
+      const values = measured.samples[`${p.id}/${w.name}`]
+      if (!p.available || !values?.length) continue
+      const s = summarize(values)
+      rows.push({id: p.id, label: p.label, failures: measured.failures[`${p.id}/${w.name}`].length, ...s})
+    }
+    const median = Object.fromEntries(rows.map((r) => [r.id, r.median]))
+    const best = Object.fromEntries(rows.map((r) => [r.id, r.min]))
+    for (const r of rows) {
+      r.xNode = median.node ? r.median / median.node : undefined
+      r.xContain = median.contain ? r.median / median.contain : undefined
+    }
+    for (const t of targets) {
+      const missing = t.needs.filter((id) => median[id] === undefined)
+      if (missing.length) {
+        targetResults.push({workload: w.name, id: t.id, text: t.text, status: 'n/a', detail: `not measured: ${missing.join(', ')}`})
+        continue
+      }
+      const ratio = t.ratio(median)
+      // Judged on medians; the ratio of minimums is kept as a second opinion when the machine was busy.
+      targetResults.push({workload: w.name, id: t.id, text: t.text, ratio: round(ratio, 3), ratioOfMinimums: round(t.ratio(best), 3), status: t.ok(ratio) ? 'met' : 'missed'})
+    }
+    summary[w.name] = rows.map((r) => ({...r, median: round(r.median, 3), min: round(r.min, 3), max: round(r.max, 3), p90: round(r.p90, 3), mean: round(r.mean, 3), stdev: round(r.stdev, 3), xNode: round(r.xNode, 3), xContain: round(r.xContain, 3)}))
+  }
+
+  const crosscheck = await hyperfineCrosscheck(ctx, peerResults)
+
+  return {
+    suite: name,
+    title,
+    config: {rounds: ctx.opts.rounds, warmup, quick: ctx.opts.quick, only: ctx.opts.only, limits: ctx.limits, workloads: Object.fromEntries(Object.values(workloads).map((w) => [w.name, w.label])), order: measured.order},
+    peers: peerResults,
+    samplesMs: Object.fromEntries(Object.entries(measured.samples).filter(([, v]) => v.length).map(([k, v]) => [k, v.map((x) => round(x, 3))])),
+    failures: Object.fromEntries(Object.entries(measured.failures).filter(([, v]) => v.length)),
+    loadAverage1mPerRound: measured.roundLoad,
+    summary,
+    targets: targetResults,
+    crosscheck,
+  }
+}
+
+/** Independent check of the two numbers the targets hinge on, with hyperfine (no shell, -N). */
+async function hyperfineCrosscheck(ctx, peerResults) {
+  const hyperfine = which('hyperfine', ['/usr/bin', '/bin'])
+  const want = ['node', 'contain'].map((id) => peerResults.find((p) => p.id === id && p.available)).filter(Boolean)
+  if (!hyperfine) return {skipped: 'hyperfine not installed'}
+  if (want.length === 0) return {skipped: 'node and contain not measured'}
+  if (want.flatMap((p) => p.commands.true).some((a) => /\s/.test(a))) return {skipped: 'a path contains whitespace (hyperfine -N splits on it)'}
+  log.step('hyperfine cross-check (node -e 0 and contain, /bin/true)')
+  const file = join(ctx.workDir, 'hyperfine.json')
+  const runs = Math.max(ctx.opts.rounds, 5)
+  const args = ['-N', '--style', 'none', '--warmup', '2', '--runs', String(runs), '--export-json', file, ...want.map((p) => p.commands.true.join(' '))]
+  const r = await exec(hyperfine, args, {cwd: ctx.repoRoot, timeout: 600_000})
+  if (!r.ok) return {skipped: `hyperfine failed: ${tail(r.all, 300)}`}
+  const data = JSON.parse(readFileSync(file, 'utf8'))
+  return {
+    tool: (await exec(hyperfine, ['--version'])).stdout,
+    runs,
+    results: data.results.map((x, i) => ({id: want[i].id, command: x.command, medianMs: round(x.median * 1000, 3), minMs: round(x.min * 1000, 3), maxMs: round(x.max * 1000, 3), meanMs: round(x.mean * 1000, 3)})),
+  }
+}
