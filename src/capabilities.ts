@@ -3,6 +3,7 @@
  * Pure: no host access. The native helper receives the result as a bitmask.
  */
 import {InvalidValueError} from './errors.js'
+import {nearest} from './suggest.js'
 
 /** Every capability the kernel defines, in number order: index = CAP_* value (linux/capability.h). */
 export const CAPABILITIES = [
@@ -162,27 +163,7 @@ function unknownCapability(field: string, value: string): InvalidValueError {
 
 /** The known name nearest by edit distance, if it is near enough to be a typo. */
 function closestCapability(normalized: string): CapabilityName | undefined {
-  let best: CapabilityName | undefined
-  let bestDistance = Infinity
-  for (const name of CAPABILITIES) {
-    const distance = editDistance(normalized, name)
-    if (distance < bestDistance) {
-      best = name
-      bestDistance = distance
-    }
-  }
-  // More than a third of the name changed is not a typo.
-  return bestDistance <= Math.max(2, Math.floor((normalized.length - 4) / 3)) ? best : undefined
+  // More than a third of the name (after CAP_) changed is not a typo.
+  return nearest(normalized, CAPABILITIES, Math.max(2, Math.floor((normalized.length - 4) / 3)))[0] as CapabilityName | undefined
 }
 
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({length: b.length + 1}, (_, index) => index)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-    previous = current
-  }
-  return previous[b.length]
-}

@@ -8,6 +8,7 @@ import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {capabilityNumber, resolveCapabilities, type CapabilityName} from '../capabilities.js'
 import {InvalidValueError} from '../errors.js'
+import {nearest} from '../suggest.js'
 import {packageRoot} from '../paths.js'
 import {compileFilter} from './bpf.js'
 import {explainSyscall, formatVerdict, type Explanation} from './explain.js'
@@ -305,27 +306,9 @@ function abbreviate(names: readonly string[], max: number): string {
 
 /** Known names nearest by edit distance, nearest first, if near enough to be a typo. */
 export function closestSyscallNames(name: string, max = 3): string[] {
-  const wanted = name.toLowerCase()
-  const limit = Math.max(1, Math.floor(name.length / 3))
-  return allSyscallNames()
-    .map((candidate) => ({candidate, distance: editDistance(wanted, candidate)}))
-    .filter(({distance}) => distance <= limit)
-    .sort((a, b) => a.distance - b.distance || a.candidate.localeCompare(b.candidate))
-    .slice(0, max)
-    .map(({candidate}) => candidate)
+  return nearest(name, allSyscallNames(), Math.max(1, Math.floor(name.length / 3))).slice(0, max)
 }
 
-/** Levenshtein distance counting a swap of neighbours as one edit ("mkdri" is one from "mkdir"). */
-function editDistance(a: string, b: string): number {
-  const rows = Array.from({length: a.length + 1}, (_, i) => Array.from({length: b.length + 1}, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      rows[i][j] = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) rows[i][j] = Math.min(rows[i][j], rows[i - 2][j - 2] + 1)
-    }
-  }
-  return rows[a.length][b.length]
-}
 
 /** Throws InvalidValueError with "did you mean" unless `name` is a syscall of some ABI. */
 export function validateSyscallName(name: string, field = 'SYSCALL'): void {
