@@ -36,9 +36,7 @@ examples/rails-app/setup.sh
 
 [ "${1:-}" = --no-run ] && { step "set up; run the tests with: npm test"; exit 0; }
 
-app=$PWD/examples/rails-app
-step "starting the Rails example under contain on http://127.0.0.1:3000 (Ctrl-C stops it)"
-step "try: curl 127.0.0.1:3000/up; curl 127.0.0.1:3000/info"
-exec bin/run.js run --name web --hostname web --cpus 1 --memory 512m --pids-limit 256 \
-  --read-only --tmpfs /tmp --writable "$app/tmp" -w "$app" -e PORT=3000 \
-  -- bundle exec rails s
+step "starting the Rails example under contain up on http://127.0.0.1:3000 (Ctrl-C stops it)"
+step "try, in another terminal: curl 127.0.0.1:3000/up; curl 127.0.0.1:3000/info; cd examples/rails-app && ../../bin/run.js ps"
+cd examples/rails-app
+exec ../../bin/run.js up

@@ -36,6 +36,15 @@
  *       namespaces: applies the same identity, capabilities, no_new_privs and seccomp options as
  *       `run` (--seccomp-fd, --caps-*, --no-new-privs, --uid/--gid/--groups, --chdir) and execs.
  *
+ *   contain-init notify [--pid PID] [--barrier] MESSAGE
+ *       sd_notify(3) for contain, which as a systemd unit's main process must tell systemd when
+ *       it is ready: Node has no unix datagram sockets. Sends MESSAGE ("READY=1", "STATUS=...")
+ *       to $NOTIFY_SOCKET, a path or an abstract socket ("@name"). --pid PID puts PID in the
+ *       SCM_CREDENTIALS, so that systemd counts the message as contain's (NotifyAccess=main); the
+ *       kernel allows that to root only. --barrier then waits, up to 5 s, until the receiver has
+ *       handled the message (BARRIER=1, as sd_notify_barrier(3)), so that a receiver that looks
+ *       the sender up (NotifyAccess=all) still finds it. Exit status 0, or 125 with the reason.
+ *
  * Report lines on the status fd (one per line, space separated):
  *   pid N                  host pid of PID 1 (from the monitor)
  *   error STAGE ERRNO MSG  setup failed at STAGE; exit status 125 (126/127 for exec)
@@ -49,9 +58,11 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +74,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -149,6 +161,16 @@ static int enter(int argc, char **argv) {
 
 static uint64_t parse_hex(const char *text) { return strtoull(text, NULL, 16); }
 
+/* A uid or gid in full, or fail: atol would wrap 4294967296 to 0 (root) and 4294967295 is
+ * (uid_t)-1, which setresuid takes as "unchanged" (root again). */
+static long parse_id(const char *flag, const char *text) {
+  char *end;
+  errno = 0;
+  unsigned long long id = strtoull(text, &end, 10);
+  if (errno || end == text || *end || text[0] == '-' || id > 4294967294ULL) { errno = EINVAL; fail("usage", flag); }
+  return (long)id;
+}
+
 static void parse_run_options(int argc, char **argv) {
   for (int i = 2; i < argc; i++) {
     const char *flag = argv[i];
@@ -172,8 +194,8 @@ static void parse_run_options(int argc, char **argv) {
       i += 2;
     }
     else if (strcmp(flag, "--chdir") == 0) opt.chdir = value;
-    else if (strcmp(flag, "--uid") == 0) opt.uid = atol(value);
-    else if (strcmp(flag, "--gid") == 0) opt.gid = atol(value);
+    else if (strcmp(flag, "--uid") == 0) opt.uid = parse_id(flag, value);
+    else if (strcmp(flag, "--gid") == 0) opt.gid = parse_id(flag, value);
     else if (strcmp(flag, "--groups") == 0) opt.groups = value;
     else if (strcmp(flag, "--caps-bounding") == 0) { opt.caps_bounding = parse_hex(value); opt.set_caps = 1; }
     else if (strcmp(flag, "--caps-effective") == 0) opt.caps_effective = parse_hex(value);
@@ -439,10 +461,84 @@ static int exec_in_app(int argc, char **argv) {
   return 125;
 }
 
+/* One datagram to the notify socket; with credentials naming `pid` (when > 0) and the file
+ * descriptor `pass_fd` (when >= 0) attached. */
+static void send_notify(int fd, const struct sockaddr_un *address, socklen_t length, const char *message,
+                        pid_t pid, int pass_fd) {
+  union {
+    char buffer[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
+  struct iovec text = {.iov_base = (void *)message, .iov_len = strlen(message)};
+  struct msghdr datagram = {.msg_name = (void *)address, .msg_namelen = length, .msg_iov = &text, .msg_iovlen = 1,
+                            .msg_control = control.buffer, .msg_controllen = sizeof control.buffer};
+  struct cmsghdr *header = CMSG_FIRSTHDR(&datagram);
+  size_t used = 0;
+  if (pid > 0) {
+    struct ucred credentials = {.pid = pid, .uid = getuid(), .gid = getgid()};
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_CREDENTIALS;
+    header->cmsg_len = CMSG_LEN(sizeof credentials);
+    memcpy(CMSG_DATA(header), &credentials, sizeof credentials);
+    used += CMSG_SPACE(sizeof credentials);
+    header = CMSG_NXTHDR(&datagram, header);
+  }
+  if (pass_fd >= 0) {
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof pass_fd);
+    memcpy(CMSG_DATA(header), &pass_fd, sizeof pass_fd);
+    used += CMSG_SPACE(sizeof pass_fd);
+  }
+  datagram.msg_controllen = used;
+  if (used == 0) datagram.msg_control = NULL;
+  while (sendmsg(fd, &datagram, MSG_NOSIGNAL) < 0)
+    if (errno != EINTR) fail("notify", errno == EPERM && pid > 0 ? "send (--pid needs root)" : "send");
+}
+
+static int notify(int argc, char **argv) {
+  pid_t pid = 0;
+  int barrier = 0, i = 2;
+  for (; i < argc - 1; i++) {
+    if (strcmp(argv[i], "--pid") == 0 && i + 2 < argc && (pid = (pid_t)atol(argv[i + 1])) > 0) i++;
+    else if (strcmp(argv[i], "--barrier") == 0) barrier = 1;
+    else break;
+  }
+  if (i != argc - 1) { errno = EINVAL; fail("usage", "notify [--pid PID] [--barrier] MESSAGE"); }
+  const char *socket_path = getenv("NOTIFY_SOCKET");
+  struct sockaddr_un address = {.sun_family = AF_UNIX};
+  size_t path_length = socket_path ? strlen(socket_path) : 0;
+  if (path_length < 2 || (socket_path[0] != '/' && socket_path[0] != '@') || path_length >= sizeof address.sun_path) {
+    errno = EINVAL;
+    fail("notify", "NOTIFY_SOCKET must be an absolute path or an @abstract name, of at most 107 bytes");
+  }
+  memcpy(address.sun_path, socket_path, path_length);
+  if (socket_path[0] == '@') address.sun_path[0] = 0;
+  /* An abstract name's length is exact; a path's includes its terminating NUL. */
+  socklen_t length = offsetof(struct sockaddr_un, sun_path) + path_length + (socket_path[0] == '/');
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) fail("notify", "socket");
+  send_notify(fd, &address, length, argv[i], pid, -1);
+  if (barrier) {
+    /* The receiver closes the write end it was sent once it has handled all earlier messages. */
+    int pipe_fds[2];
+    if (pipe2(pipe_fds, O_CLOEXEC) < 0) fail("notify", "pipe");
+    send_notify(fd, &address, length, "BARRIER=1", pid, pipe_fds[1]);
+    close(pipe_fds[1]);
+    struct pollfd hangup = {.fd = pipe_fds[0]};
+    int ready;
+    while ((ready = poll(&hangup, 1, 5000)) < 0 && errno == EINTR) {}
+    if (ready <= 0) { errno = ready == 0 ? ETIMEDOUT : errno; fail("notify", "barrier"); }
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "enter") == 0) return enter(argc, argv);
   if (argc > 1 && strcmp(argv[1], "exec") == 0) return exec_in_app(argc, argv);
   if (argc > 1 && strcmp(argv[1], "run") == 0) return run(argc, argv);
-  fprintf(stderr, "usage: contain-init enter CGROUP_PROCS... -- CMD... | run [OPTIONS] -- CMD... | exec [OPTIONS] -- CMD...\n");
+  if (argc > 1 && strcmp(argv[1], "notify") == 0) return notify(argc, argv);
+  fprintf(stderr, "usage: contain-init enter CGROUP_PROCS... -- CMD... | run [OPTIONS] -- CMD... | exec [OPTIONS] -- CMD... | notify [--pid PID] [--barrier] MESSAGE\n");
   return 125;
 }

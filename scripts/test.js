@@ -14,17 +14,22 @@ const quick = process.argv.includes('--quick')
 const totals = {passed: 0, failed: 0, skipped: 0}
 const failedSteps = []
 
-/** Runs one step with its output passed through, and adds up tap's summary line. */
-function step(name, command, args, env = {}) {
-  console.log(`\n=== ${name}`)
+/**
+ * Runs one step with its output passed through (or, for steps that run side by side, printed
+ * whole when it ends), and adds up tap's summary line.
+ */
+function step(name, command, args, env = {}, {buffered = false} = {}) {
+  if (!buffered) console.log(`\n=== ${name}`)
   return new Promise(resolve => {
-    const child = spawn(command, args, {cwd: root, env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'inherit']})
+    const child = spawn(command, args, {cwd: root, env: {...process.env, ...env}, stdio: ['ignore', 'pipe', buffered ? 'pipe' : 'inherit']})
     let output = ''
     child.stdout.on('data', chunk => {
       output += chunk
-      process.stdout.write(chunk)
+      if (!buffered) process.stdout.write(chunk)
     })
+    child.stderr?.on('data', chunk => (output += chunk))
     child.on('close', code => {
+      if (buffered) process.stdout.write(`\n=== ${name}\n${output}`)
       const summary = [...output.matchAll(/^# \{ total: (\d+)(?:, pass: (\d+))?(?:, fail: (\d+))?(?:, skip: (\d+))?/gm)].at(-1)
       if (summary) {
         totals.passed += Number(summary[2] ?? 0)
@@ -40,14 +45,20 @@ function step(name, command, args, env = {}) {
 if ((await step('build', 'node', ['scripts/build.js'])) !== 0) process.exit(1)
 await step('unit tests', 'node_modules/.bin/tap', ['--reporter=tap', 'test/unit'])
 await step('integration tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', 'test/integration'])
+await step('hardening tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--timeout=600', 'test/hardening'])
 
 const canBootGuest = existsSync(vmTool) && process.getuid?.() === 0
 if (!canBootGuest) {
   console.log('\n=== cgroup v2 guest: skipped (needs root and ../shared/tools/run-in-cgroupv2-vm.sh)')
 } else if (!quick) {
   const env = {RUNVM_UML: join(root, 'test/vm/linux-uml')}
-  await step('integration tests (pure cgroup v2 guest)', vmTool, ['-t', '900', '--', 'test/vm/integration.sh', ...vmTests], env)
-  await step('integration tests (cgroup v2 guest, nested in system.slice/app.service)', vmTool, ['-t', '900', '-g', 'system.slice/app.service', '--', 'test/vm/integration.sh', ...vmTests], env)
+  // Each guest runs on one CPU, so the two run side by side. Parts 1 and 3 of the hardening suite
+  // (soak with faults, escape attempts) run on the pure v2 path too.
+  const hardening = ['--timeout=800', 'test/hardening/soak.test.ts', 'test/hardening/escape.test.ts']
+  await Promise.all([
+    step('integration and hardening tests (pure cgroup v2 guest)', vmTool, ['-t', '1200', '--', 'test/vm/integration.sh', ...vmTests, ...hardening], env, {buffered: true}),
+    step('integration tests (cgroup v2 guest, nested in system.slice/app.service)', vmTool, ['-t', '900', '-g', 'system.slice/app.service', '--', 'test/vm/integration.sh', ...vmTests], env, {buffered: true}),
+  ])
 }
 
 if (failedSteps.length > 0) console.log(`\nfailed steps: ${failedSteps.join(', ')}`)

@@ -42,7 +42,8 @@ export class InvalidValueError extends ContainError {
 /** A file (contain.yml, env file, seccomp profile) cannot be read or parsed. */
 export class FileError extends ContainError {
   constructor(readonly file: string, problem: string, details: ErrorDetails & {line?: number; column?: number} = {}) {
-    const at = details.line === undefined ? file : `${file}:${details.line}${details.column === undefined ? '' : `:${details.column}`}`
+    // A newline in a path would look like a line of the message.
+    const at = details.line === undefined ? printable(file) : `${printable(file)}:${details.line}${details.column === undefined ? '' : `:${details.column}`}`
     super(`${at}: ${problem}`, details)
   }
 }
@@ -68,15 +69,24 @@ function formatValue(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(value)
 }
 
+/**
+ * Paths and values in messages come from users and files: control characters are shown escaped,
+ * so an escape sequence in a file name cannot drive the terminal. `keepLines` keeps line breaks
+ * (a message relayed from the supervisor holds its "fix:" line).
+ */
+export function printable(text: string, keepLines = false): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, char => (char === '\n' ? (keepLines ? char : '\\n') : char === '\t' ? '\\t' : `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`))
+}
+
 /** The message a user sees for any error, and the exit code to leave with. */
 export function renderError(error: unknown, verbose = false): {message: string; exitCode: number} {
   if (error instanceof ContainError) {
-    const lines = [`contain: ${error.message}`]
-    if (error.fix) lines.push(`  fix: ${error.fix}`)
+    const lines = [`contain: ${printable(error.message, true)}`]
+    if (error.fix) lines.push(`  fix: ${printable(error.fix, true)}`)
     if (verbose && error.cause) lines.push(`  cause: ${String(error.cause)}`)
     return {message: lines.join('\n'), exitCode: error.exitCode}
   }
   // A bug in contain, not a user error: keep the stack so it can be reported.
-  const text = error instanceof Error ? (verbose ? error.stack ?? error.message : error.message) : String(error)
+  const text = error instanceof Error ? (verbose ? error.stack ?? error.message : printable(error.message)) : printable(String(error))
   return {message: `contain: internal error: ${text}\n  fix: rerun with CONTAIN_DEBUG=1 and report it`, exitCode: ExitCode.containFailed}
 }

@@ -11,7 +11,8 @@ export abstract class AppVerbCommand extends ContainCommand {
   protected abstract readonly verb: 'stop' | 'start' | 'restart'
 
   async run(): Promise<void> {
-    const {flags, argv} = await this.parse(this.constructor as typeof AppVerbCommand)
+    // oclif reads only a command class's own statics, so the shared ones are passed explicitly.
+    const {flags, argv} = await this.parse({args: AppVerbCommand.args, flags: AppVerbCommand.flags, strict: false})
     await callSupervisor(await openProject(process.cwd(), flags.file), this.verb, {apps: argv})
   }
 }

@@ -16,7 +16,9 @@ export default class Exec extends ContainCommand {
 
   async run(): Promise<void> {
     const {args, flags, argv} = await this.parse(Exec)
-    const command = (argv as string[]).slice(1)
+    // oclif keeps one "--" and drops another when the app's command holds its own "--": take it as typed.
+    const typed = process.argv.indexOf('--')
+    const command = typed === -1 ? (argv as string[]).slice(1) : process.argv.slice(typed + 1)
     if (command.length === 0) this.error('no command given', {exit: 125, suggestions: ['contain exec APP -- COMMAND']})
     const {pid1, plan} = await callSupervisor<{pid1: number; plan: LaunchPlan & {seccompFilter?: string}}>(await openProject(process.cwd(), flags.file), 'exec', {app: args.app})
     const seccompFilter = plan.seccompFilter === undefined ? undefined : Buffer.from(plan.seccompFilter, 'base64')

@@ -1,6 +1,7 @@
 import Doctor from './doctor.js'
 import Down from './down.js'
 import Exec from './exec.js'
+import Init from './init.js'
 import Inspect from './inspect.js'
 import Logs from './logs.js'
 import Ps from './ps.js'
@@ -11,6 +12,7 @@ import SeccompExplain from './seccomp/explain.js'
 import Start from './start.js'
 import Stats from './stats.js'
 import Stop from './stop.js'
+import Systemd from './systemd.js'
 import Up from './up.js'
 
 /** oclif's explicit command strategy: one bundle, no directory scan at start. */
@@ -18,6 +20,7 @@ export const commands = {
   doctor: Doctor,
   down: Down,
   exec: Exec,
+  init: Init,
   inspect: Inspect,
   logs: Logs,
   ps: Ps,
@@ -28,5 +31,6 @@ export const commands = {
   start: Start,
   stats: Stats,
   stop: Stop,
+  systemd: Systemd,
   up: Up,
 }

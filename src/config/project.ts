@@ -4,12 +4,13 @@
  * resolveRunOptions so a bad value is reported at its line and column before anything starts.
  * The loader only reads: it creates, writes and starts nothing.
  */
-import {readFileSync, statSync} from 'node:fs'
+import {statSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
 import {parse as parseDotenv} from 'dotenv'
 import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type YAMLMap} from 'yaml'
 import {ContainError, FileError, InvalidValueError} from '../errors.js'
+import {MAX_HOST_FILE_BYTES, readFileUpTo} from './read-file.js'
 import {resolveRunOptions, type HostFacts} from '../launch/options.js'
 import {RUN_OPTIONS, type OptionSpec, type RawRunFlags} from './schema.js'
 import {
@@ -249,7 +250,7 @@ function errnoCode(error: unknown): string {
  * bytes or invalid UTF-8 (binary data). `display` is the name used in messages.
  */
 export function readConfigText(file: string, readFile?: (path: string) => string, display = file): string {
-  const tooLarge = (bytes: number) => new FileError(display, `is ${(bytes / 2 ** 20).toFixed(1)} MiB; contain reads config files up to 1 MiB`, {fix: 'check that this is the right file: a contain.yml or Procfile is a few kB'})
+  const tooLarge = (bytes?: number) => new FileError(display, `is ${bytes === undefined ? 'larger than 1 MiB' : `${(bytes / 2 ** 20).toFixed(1)} MiB`}; contain reads config files up to 1 MiB`, {fix: 'check that this is the right file: a contain.yml or Procfile is a few kB'})
   const notText = (what: string) => new FileError(display, `is not a text file (${what})`, {fix: 'give the path of a YAML contain.yml or a Procfile'})
   const cannotRead = (error: unknown) =>
     new FileError(display, errnoCode(error) === 'ENOENT' ? 'does not exist' : `cannot be read (${errnoCode(error)})`, {
@@ -270,8 +271,10 @@ export function readConfigText(file: string, readFile?: (path: string) => string
       const stat = statSync(file)
       if (stat.isDirectory()) throw new FileError(display, 'is a directory', {fix: `give the path of the file in it, e.g. ${join(file, 'contain.yml')}`})
       if (stat.size > MAX_CONFIG_BYTES) throw tooLarge(stat.size)
-      bytes = readFileSync(file)
+      // Bounded: a device or FIFO reports size 0 and may never end (-f /dev/zero).
+      bytes = readFileUpTo(file, MAX_CONFIG_BYTES)
     } catch (error) {
+      if (errnoCode(error) === 'EFBIG') throw tooLarge()
       throw error instanceof FileError ? error : cannotRead(error)
     }
     if (bytes.length > MAX_CONFIG_BYTES) throw tooLarge(bytes.length)
@@ -305,7 +308,7 @@ function defaultHost(dir: string, env: Record<string, string | undefined>, readF
   return {cpus: availableParallelism(), env, cwd: dir, readFile}
 }
 
-const readUtf8 = (path: string) => readFileSync(path, 'utf8')
+const readUtf8 = (path: string) => readFileUpTo(path, MAX_HOST_FILE_BYTES).toString('utf8')
 
 // ---------------------------------------------------------------------------------------------
 // Positions and errors
@@ -452,6 +455,11 @@ function findDuplicateKeys(source: YamlSource, node: unknown, path: Path): void 
   if (!isMap(node)) return
   const seen = new Map<string, Pair>()
   for (const pair of node.items) {
+    // A list, map or !!binary as a key (`? [a]`, `{a: 1}: x`) would be stringified by toJS, with a Node warning.
+    const keyNode = isAlias(pair.key) ? pair.key.resolve(source.doc) : pair.key
+    if (keyNode !== null && !(isScalar(keyNode) && ['string', 'number', 'boolean', 'symbol'].includes(typeof keyNode.value)) && !(isScalar(keyNode) && keyNode.value === null)) {
+      throw source.error(path, 'has a key that is not a plain word (a list, a map or binary data)', 'write each key as a plain word, e.g. web:', source.at((pair.key as Node | null)?.range?.[0] ?? 0))
+    }
     const key = keyText(pair.key)
     const first = seen.get(key)
     if (first && key !== '<<') {
@@ -651,8 +659,10 @@ function readEnvFile(path: string, readFile: (path: string) => string, optional:
   } catch (error) {
     const code = errnoCode(error)
     if (optional && (code === 'ENOENT' || code === 'ENOTDIR')) return undefined
+    if (code === 'EFBIG') return report(`${path} is larger than 1 MiB, not an env file`, 'give a dotenv file of KEY=VALUE lines')
     return report(code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path} (${code})`, code === 'ENOENT' ? 'create the file or fix the path (relative paths start at the directory of contain.yml), or mark it required: false' : 'make the file readable', error)
   }
+  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) return report(`${path} is larger than 1 MiB, not an env file`, 'give a dotenv file of KEY=VALUE lines')
   if (text.includes('\0')) return report(`${path} is not a text file (it holds NUL bytes)`, 'give a dotenv file of KEY=VALUE lines')
   return parseDotenv(text)
 }
@@ -757,7 +767,8 @@ function readFlags(source: YamlSource, appPath: Path, app: YamlMap, flags: RawRu
       target[option.flag] = expectBoolean(source, path, value, example)
     } else if (option.spec.multiple) {
       let list = expectStringList(source, path, value, example)
-      if (option.flag === 'writable') list = list.map(entry => resolve(workdir, entry))
+      // Paths in the project (tmp/pids, log) are relative to its working directory; absolute ones stay.
+      if (option.flag === 'writable' || option.flag === 'tmpfs') list = list.map(entry => resolve(workdir, entry))
       if (option.flag === 'security-opt') list = list.map(entry => entry.replace(/^(seccomp[=:])(.+)$/s, (_, prefix: string, profile: string) => prefix + resolveProfile(profile, dir)))
       target[option.flag] = list
     } else if (option.flag === 'namespaces' && Array.isArray(value)) {
@@ -794,9 +805,14 @@ function relocate(source: YamlSource, app: YamlMap, appPath: Path, flags: RawRun
 // Supervision
 // ---------------------------------------------------------------------------------------------
 
+/** Node's timers hold at most 2^31-1 ms (24.8 days); a longer one fires after 1 ms instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 function parseDurationAt(source: YamlSource, path: Path, value: unknown, example: string): number {
   const text = expectString(source, path, value, example)
-  return source.check(path, field => parseDuration(field, text))
+  const ms = source.check(path, field => parseDuration(field, text))
+  if (ms > MAX_TIMER_MS) source.fail(path, `is too long (${text}): contain waits at most 596h`, `use a shorter duration, e.g. ${example.split(': ')[1]}`)
+  return ms
 }
 
 function parseHealthTest(source: YamlSource, path: Path, value: unknown): Pick<HealthcheckConfig, 'kind' | 'target'> | undefined {

@@ -37,6 +37,8 @@ const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/
 const HOSTNAME_PATTERN = /^(?=.{1,64}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/
 const ENV_KEY_PATTERN = /^[^=\0]+$/
 const CPU_PERIOD_MICROS = 100_000
+/** The largest env file read, as for contain.yml. */
+const MAX_ENV_FILE_BYTES = 2 ** 20
 
 function defaultName(command: string[]): string {
   const base = basename(command[0] ?? 'app').replace(/[^a-zA-Z0-9_.-]/g, '').replace(/^[^a-zA-Z0-9]+/, '') || 'app'
@@ -44,7 +46,8 @@ function defaultName(command: string[]): string {
 }
 
 function parseName(text: string): string {
-  if (!NAME_PATTERN.test(text)) {
+  // No "..", as in contain.yml: a name is a path component of cgroups, logs and state.
+  if (!NAME_PATTERN.test(text) || text.includes('..')) {
     throw new InvalidValueError('--name', text, 'not a valid name', 'use letters, digits, _, . and -, starting with a letter or digit, at most 63 characters')
   }
   return text
@@ -124,6 +127,8 @@ function parseMountPath(flag: string, text: string): string {
   return parseDirectory(flag, text, '/')
 }
 
+const tooLarge = (path: string) => new FileError(path, `is larger than ${MAX_ENV_FILE_BYTES / 2 ** 20} MiB, not an env file`, {fix: 'give --env-file a dotenv file of KEY=VALUE lines'})
+
 async function readEnvFiles(paths: string[], host: HostFacts): Promise<Record<string, string>> {
   if (paths.length === 0) return {}
   const dotenv = await import('dotenv')
@@ -133,8 +138,12 @@ async function readEnvFiles(paths: string[], host: HostFacts): Promise<Record<st
     try {
       text = host.readFile(resolve(host.cwd, path))
     } catch (error) {
-      throw new FileError(path, `cannot read env file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {fix: 'give the path of an existing, readable dotenv file to --env-file'})
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'EFBIG') throw tooLarge(path)
+      throw new FileError(path, `cannot read env file: ${code ?? String(error)}`, {fix: 'give the path of an existing, readable dotenv file to --env-file'})
     }
+    // A dotenv file is a few kB; more is the wrong file (and /dev/urandom would never end).
+    if (Buffer.byteLength(text) > MAX_ENV_FILE_BYTES) throw tooLarge(path)
     if (text.includes('\0')) throw new FileError(path, 'is not a text file', {fix: 'give --env-file a dotenv file of KEY=VALUE lines'})
     Object.assign(env, dotenv.parse(text))
   }

@@ -26,6 +26,8 @@ export interface LaunchPlan {
   seccompFilter?: Buffer
   /** contain-init options for the app process itself (identity, capabilities, seccomp, directory): `contain exec` applies the same. */
   appArguments: string[]
+  /** Host directories the app sees empty (contain's state: supervisors' control sockets); they must exist before the launch. */
+  hiddenPaths: string[]
 }
 
 /**
@@ -46,7 +48,34 @@ function securityArguments(options: RunOptions, withSeccomp: boolean): string[] 
   return args
 }
 
-function initArguments(options: RunOptions, cgroup: CgroupPlan, seccompFilter: Buffer | undefined): string[] {
+/**
+ * Docker's readonlyPaths and maskedPaths. A fresh /proc is writable by a root app, and /proc/sys
+ * holds host-wide settings: kernel.core_pattern alone would let the app run a program as root on
+ * the host. Read-only: /proc/sys and the other directories of host settings; masked: files that
+ * leak host memory and timers (/dev/null over a file, an empty tmpfs over a directory).
+ */
+export const PROC_READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']
+export const PROC_MASKED_PATHS = ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/scsi', '/proc/sched_debug', '/proc/timer_list', '/proc/timer_stats']
+
+/** Host facts the plan depends on, injectable for tests. */
+export interface PlanHost {
+  /** Directories the app sees empty (contain's state: supervisors' control sockets). */
+  hiddenPaths?: string[]
+  /** Whether a /proc path exists on this kernel (a mount over a missing one would fail). */
+  procEntry?: (path: string) => 'file' | 'directory' | undefined
+}
+
+function procMounts(options: RunOptions, procEntry: NonNullable<PlanHost['procEntry']>): ViewMount[] {
+  if (!options.namespaces.includes('mount') || options.security.privileged) return []
+  const readOnly = PROC_READONLY_PATHS.filter(path => procEntry(path)).map((path): ViewMount => ({fsType: 'bind', target: path, data: path}))
+  const masked = PROC_MASKED_PATHS.flatMap((path): ViewMount[] => {
+    const kind = procEntry(path)
+    return kind === 'file' ? [{fsType: 'bind', target: path, data: '/dev/null'}] : kind === 'directory' ? [{fsType: 'tmpfs', target: path, data: 'mode=0'}] : []
+  })
+  return [...readOnly, ...masked]
+}
+
+function initArguments(options: RunOptions, cgroup: CgroupPlan, seccompFilter: Buffer | undefined, hiddenPaths: string[], procEntry: NonNullable<PlanHost['procEntry']>): string[] {
   const args = ['run', '--status-fd', String(STATUS_FD)]
   if (options.namespaces.includes('pid')) args.push('--mount-proc')
   if (options.hostname !== undefined) args.push('--hostname', options.hostname)
@@ -54,7 +83,7 @@ function initArguments(options: RunOptions, cgroup: CgroupPlan, seccompFilter: B
   if (options.readOnly) args.push('--readonly-root')
   for (const path of options.tmpfs) args.push('--tmpfs', path)
   for (const path of options.writable) args.push('--writable', path)
-  for (const mount of viewMounts(options, cgroup)) args.push('--mount', mount.fsType, mount.target, mount.data)
+  for (const mount of [...viewMounts(options, cgroup), ...procMounts(options, procEntry), ...hidingMounts(options, hiddenPaths)]) args.push('--mount', mount.fsType, mount.target, mount.data)
   return [...args, ...appArguments(options, seccompFilter)]
 }
 
@@ -85,16 +114,28 @@ function viewMounts(options: RunOptions, cgroup: CgroupPlan): ViewMount[] {
 }
 
 /**
+ * An empty read-only tmpfs over each hidden path. The app shares the host's filesystem, and a
+ * root app (DAC_OVERRIDE) could otherwise connect to any supervisor's control socket and stop
+ * or inspect other apps. Needs the mount namespace; without it the app sees the host as it is.
+ */
+function hidingMounts(options: RunOptions, hiddenPaths: string[]): ViewMount[] {
+  if (!options.namespaces.includes('mount')) return []
+  return hiddenPaths.map(path => ({fsType: 'tmpfs', target: path, data: 'mode=0'}))
+}
+
+/**
  * The launch sequence as one argv: join the app's cgroup (so the app is inside it before its
  * first instruction and the cgroup namespace is rooted there), unshare the namespaces, then
  * contain-init forks PID 1, which prepares mounts and hostname and execs the app.
  */
-export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables: Executables, seccompFilter?: Buffer): LaunchPlan {
+export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables: Executables, seccompFilter?: Buffer, host: PlanHost = {}): LaunchPlan {
+  const hidden = options.namespaces.includes('mount') ? [...new Set(host.hiddenPaths ?? [])] : []
+  const procEntry = host.procEntry ?? (() => undefined)
   const argv = [
     executables.init, 'enter', '--status-fd', String(STATUS_FD), ...cgroup.procsFiles, '--',
     executables.unshare, ...unshareArguments(options.namespaces), '--',
-    executables.init, ...initArguments(options, cgroup, seccompFilter), '--',
+    executables.init, ...initArguments(options, cgroup, seccompFilter, hidden, procEntry), '--',
     ...options.command,
   ]
-  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter, appArguments: appArguments(options, seccompFilter)}
+  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter, appArguments: appArguments(options, seccompFilter), hiddenPaths: hidden}
 }

@@ -1,17 +1,21 @@
+import {accessSync, constants, statSync} from 'node:fs'
 import {availableParallelism, homedir} from 'node:os'
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
-import {detectLayout, planCgroup} from '../cgroup/index.js'
+import {dirname, join, resolve} from 'node:path'
+import {detectLayout, planCgroup, type CgroupLimits, type CgroupPlan} from '../cgroup/index.js'
+import {MAX_HOST_FILE_BYTES, readFileUpTo} from '../config/read-file.js'
 import type {RawRunFlags} from '../config/schema.js'
 import {formatBytes} from '../config/units.js'
 import {HostError} from '../errors.js'
 import {findOnPath, initPath} from '../paths.js'
+import {cachedFilterPath, filterHash, readCachedFilter, type FilterKey} from '../seccomp/cache.js'
+import {currentKernelVersion, seccompArchOf} from '../seccomp/host.js'
+import {stateRoot} from '../supervisor/state.js'
 import {resolveRunOptions, type HostFacts, type RunOptions} from './options.js'
 import {planLaunch, type LaunchPlan} from './plan.js'
 import {launch, type LaunchOutcome} from './spawn.js'
 
 export function hostFacts(): HostFacts {
-  return {cpus: availableParallelism(), env: process.env, cwd: process.cwd(), readFile: path => readFileSync(path, 'utf8')}
+  return {cpus: availableParallelism(), env: process.env, cwd: process.cwd(), readFile: path => readFileUpTo(path, MAX_HOST_FILE_BYTES).toString('utf8')}
 }
 
 /** Compiled filters are kept where only this user can write: a cached filter is loaded as it is. */
@@ -20,27 +24,87 @@ function seccompCacheDir(): string {
   return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'contain/seccomp')
 }
 
+/** A filter compiled before for the same profile and inputs, without loading the compiler. */
+function cachedFilterFor(profile: string, inputs: Pick<FilterKey, 'capabilities' | 'strict' | 'complain'>): Buffer | undefined {
+  let text: string
+  try {
+    // Bounded as the profile reader is: --seccomp /dev/zero must not read forever here.
+    text = readFileUpTo(profile, 2 ** 20).toString('utf8')
+  } catch {
+    return undefined // the compiler reports it properly
+  }
+  const hash = filterHash({text, arch: seccompArchOf(), kernel: currentKernelVersion(), ...inputs})
+  return readCachedFilter(cachedFilterPath(seccompCacheDir(), hash))
+}
+
 export interface PlannedRun {
   options: RunOptions
   plan: LaunchPlan
   warnings: string[]
 }
 
+const LIMIT_FLAGS: Record<keyof CgroupLimits, string> = {
+  cpuQuotaMicros: '--cpus', cpuPeriodMicros: '--cpus', cpuShares: '--cpu-shares', cpusetCpus: '--cpuset-cpus', memoryBytes: '--memory',
+  memorySwapBytes: '--memory-swap', memoryReservationBytes: '--memory-reservation', pidsMax: '--pids-limit',
+}
+
+/** Root may create cgroups anywhere; another user only below a cgroup delegated to it (chown'd by systemd). */
+function mayWrite(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Without a delegated cgroup a non-root user (--userns) still gets namespaces, capabilities and
+ * seccomp: the app then runs in contain's own cgroup, and ends with its PID 1 (pid namespace).
+ * Limits cannot be had that way, and are refused with the reason.
+ */
+function cgroupForUser(cgroup: CgroupPlan, options: RunOptions, warnings: string[]): CgroupPlan {
+  const denied = process.getuid?.() === 0 ? undefined : cgroup.dirs.map(dir => dirname(dir)).find(dir => !mayWrite(dir))
+  if (denied === undefined) return cgroup
+  const who = `contain (uid ${process.getuid?.()}) may not create cgroups below ${denied}, which is not delegated to this user`
+  const flags = [...new Set(Object.keys(options.limits).map(key => LIMIT_FLAGS[key as keyof CgroupLimits]))]
+  if (flags.length > 0) {
+    throw new HostError(`${flags.join(', ')} need${flags.length === 1 ? 's' : ''} a cgroup of the app's own, and ${who}`, {
+      fix: 'run contain as root, or in a delegated cgroup (systemd-run --user --scope -p Delegate=yes contain run ...), or leave the limits out',
+    })
+  }
+  if (!options.namespaces.includes('pid')) {
+    throw new HostError(`without the pid namespace contain needs a cgroup to find every process of the app when it ends, and ${who}`, {fix: 'keep the pid namespace (leave -pid out of --namespaces), or run contain as root'})
+  }
+  warnings.push(`${who}: the app runs without limits, in contain's own cgroup, and ends with its PID 1`)
+  return {...cgroup, delegation: undefined, dirs: [], writes: [], procsFiles: []}
+}
+
 /** Validates flags and decides the whole launch, seccomp filter included; touches no cgroup. */
 export async function planRun(raw: RawRunFlags, command: string[], host: HostFacts = hostFacts()): Promise<PlannedRun> {
   const options = await resolveRunOptions(raw, command, host)
-  const cgroup = planCgroup(detectLayout(), options.name, options.limits)
   const warnings: string[] = []
+  const cgroup = cgroupForUser(planCgroup(detectLayout(), options.name, options.limits), options, warnings)
   if (options.security.privileged) warnings.push('--privileged: the app gets every capability and no seccomp filter; it can undo its own isolation')
   let seccompFilter: Buffer | undefined
   const {seccompProfile, seccompStrict, seccompMode, capabilities} = options.security
   if (seccompProfile !== undefined) {
-    const {compileProfile} = await import('../seccomp/bpf.js')
-    const compiled = await compileProfile({file: seccompProfile, capabilities, strict: seccompStrict, complain: seccompMode === 'complain', cacheDir: seccompCacheDir()})
-    seccompFilter = compiled.filter
-    warnings.push(...compiled.warnings)
+    const complain = seccompMode === 'complain'
+    seccompFilter = cachedFilterFor(seccompProfile, {capabilities, strict: seccompStrict, complain})
+    if (!seccompFilter) {
+      const {compileProfile} = await import('../seccomp/bpf.js')
+      const compiled = await compileProfile({file: seccompProfile, capabilities, strict: seccompStrict, complain, cacheDir: seccompCacheDir()})
+      seccompFilter = compiled.filter
+      warnings.push(...compiled.warnings)
+    }
   }
-  const plan = planLaunch(options, cgroup, {init: initPath(), unshare: findOnPath('unshare', host.env.PATH) ?? 'unshare'}, seccompFilter)
+  // Where this user's supervisors keep their control sockets, configured and default: hidden from the app.
+  const hidden = [stateRoot(host.env as NodeJS.ProcessEnv), stateRoot({...host.env, CONTAIN_STATE_DIR: undefined} as NodeJS.ProcessEnv)].map(dir => resolve(dir))
+  const procEntry = (path: string) => {
+    const stat = statSync(path, {throwIfNoEntry: false})
+    return stat?.isDirectory() ? 'directory' : stat ? 'file' : undefined
+  }
+  const plan = planLaunch(options, cgroup, {init: initPath(), unshare: findOnPath('unshare', host.env.PATH) ?? 'unshare'}, seccompFilter, {hiddenPaths: hidden, procEntry})
   return {options, plan, warnings}
 }
 
@@ -84,13 +148,13 @@ export interface RunIo {
 /** `contain run`: the app's exit status becomes contain's. Errors are thrown as ContainError. */
 export async function runApp(raw: RawRunFlags, command: string[], io: RunIo): Promise<number> {
   const {options, plan, warnings} = await planRun(raw, command)
+  if (!raw['dry-run'] && process.getuid?.() !== 0 && !plan.namespaces.includes('user')) {
+    throw new HostError('contain run needs root to create cgroups and namespaces', {fix: 'run it as root (sudo), or add --userns to run in a user namespace'})
+  }
   for (const warning of warnings) io.stderr(`contain: warning: ${warning}`)
   if (raw['dry-run']) {
     io.stdout(raw.json ? JSON.stringify({name: plan.name, namespaces: plan.namespaces, cgroup: plan.cgroup, argv: plan.argv, seccompInstructions: (plan.seccompFilter?.length ?? 0) / 8}, null, 2) : formatPlan(plan))
     return 0
-  }
-  if (process.getuid?.() !== 0 && !plan.namespaces.includes('user')) {
-    throw new HostError('contain run needs root to create cgroups and namespaces', {fix: 'run it as root (sudo), or add --userns to run in a user namespace'})
   }
   const complain = options.security.seccompMode === 'complain'
   const startedAt = complain ? (await import('../seccomp/complain.js')).kernelUptime() : 0

@@ -1,4 +1,5 @@
 import {spawn, type StdioOptions} from 'node:child_process'
+import {mkdirSync} from 'node:fs'
 import {constants} from 'node:os'
 import type {Readable} from 'node:stream'
 import {AppCgroup, type CgroupOutcome} from '../cgroup/index.js'
@@ -64,6 +65,14 @@ function setupFailure(plan: LaunchPlan, error: {stage: string; errno: number; me
  */
 export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOptions = 'inherit'): RunningApp {
   const oomKillsBefore = cgroup.outcome().oomKills
+  // contain-init mounts over the hidden paths, and cannot create them under --read-only.
+  for (const dir of plan.hiddenPaths ?? []) {
+    try {
+      mkdirSync(dir, {recursive: true, mode: 0o700})
+    } catch {
+      // contain-init reports the mount failure with the path.
+    }
+  }
   const streams = Array.isArray(stdio) ? stdio.slice(0, 3) : [stdio, stdio, stdio]
   // detached: the launcher gets its own session, so a terminal's Ctrl-C reaches only contain,
   // which forwards it exactly once.

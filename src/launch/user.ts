@@ -30,6 +30,15 @@ function passwdEntries(readFile: (path: string) => string): PasswdEntry[] {
 
 const isNumber = (text: string) => /^\d+$/.test(text)
 
+/** uid_t is 32 bits and (uid_t)-1 means "leave unchanged" to setresuid: a larger number would run the app as root. */
+const MAX_ID = 4_294_967_294
+
+function parseId(flag: string, text: string, kind: 'UID' | 'GID', digits: string): number {
+  const id = Number(digits)
+  if (!Number.isSafeInteger(id) || id > MAX_ID) throw new InvalidValueError(flag, text, `${kind} ${digits} is out of range`, `give a ${kind} from 0 to ${MAX_ID}`)
+  return id
+}
+
 /**
  * `--user NAME|UID[:GROUP|GID]` as Docker resolves it: a name must exist in /etc/passwd; a
  * number need not, and then its group is 0 unless one is given.
@@ -47,14 +56,14 @@ export function resolveUser(flag: string, text: string, readFile: (path: string)
   const groups = readLines(readFile, '/etc/group')
   let gid = entry?.gid ?? 0
   if (groupPart !== undefined) {
-    if (isNumber(groupPart)) gid = Number(groupPart)
+    if (isNumber(groupPart)) gid = parseId(flag, text, 'GID', groupPart)
     else {
       const group = groups.find(([name]) => name === groupPart)
       if (!group) throw new InvalidValueError(flag, text, `no group named ${JSON.stringify(groupPart)} in /etc/group`, 'give an existing group name, or a numeric GID')
       gid = Number(group[2])
     }
   }
-  const uid = entry?.uid ?? Number(userPart)
+  const uid = entry?.uid ?? parseId(flag, text, 'UID', userPart)
   const supplementary = entry ? groups.filter(([, , , members = '']) => members.split(',').includes(entry.name)).map(([, , id]) => Number(id)) : []
   return {uid, gid, groups: [...new Set(supplementary.filter(id => id !== gid))], name: entry?.name, home: entry?.home}
 }

@@ -3,9 +3,9 @@
  * but stricter where a silent mistake would weaken the sandbox: unknown keys, unknown actions and
  * impossible values are errors that name the file, line, rule and field.
  */
-import {readFile} from 'node:fs/promises'
 import {parseCapability, type CapabilityName} from '../capabilities.js'
 import {FileError} from '../errors.js'
+import {readFileUpTo} from '../config/read-file.js'
 import {allSyscallNames, isKnownSyscallName} from './syscalls.js'
 
 export const SECCOMP_ACTIONS = [
@@ -119,11 +119,17 @@ export async function readProfile(file: string, options: Omit<ParseOptions, 'fil
   return parseProfile(await readProfileText(file), {...options, file})
 }
 
-/** The profile's text; a missing or unreadable file is a FileError with the path. */
+/** Docker's default profile is 20 kB; a file beyond this is not a profile (or is /dev/zero). */
+const MAX_PROFILE_BYTES = 2 ** 20
+
+/** The profile's text; a missing, unreadable or oversized file is a FileError with the path. */
 export async function readProfileText(file: string): Promise<string> {
   try {
-    return await readFile(file, 'utf8')
+    return readFileUpTo(file, MAX_PROFILE_BYTES).toString('utf8')
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EFBIG') {
+      throw new FileError(file, 'is larger than 1 MiB, not a seccomp profile', {fix: 'give the path of a seccomp profile in Docker\'s JSON format (Docker\'s default is 20 kB)'})
+    }
     throw new FileError(file, `cannot read the seccomp profile: ${(error as Error).message}`, {
       fix: 'check the path given for the seccomp profile',
       cause: error,

@@ -2,13 +2,13 @@ import {EventEmitter} from 'node:events'
 import type {Readable} from 'node:stream'
 import {AppCgroup, type CgroupUsage} from '../cgroup/index.js'
 import type {BackoffConfig, HealthcheckConfig, RestartConfig} from '../config/supervision.js'
-import {ContainError} from '../errors.js'
+import {ContainError, ExitCode} from '../errors.js'
 import {execInApp} from '../launch/exec.js'
 import type {LaunchPlan} from '../launch/plan.js'
 import {startApp, type LaunchOutcome, type RunningApp} from '../launch/spawn.js'
 import {initPath} from '../paths.js'
 import {Health, HealthMonitor, httpProbe, tcpProbe, type Probe} from './health.js'
-import {decideRestart} from './restart-policy.js'
+import {decideRestart, type RunEnd} from './restart-policy.js'
 
 /** An app's life under the supervisor, as `contain ps` shows it. */
 export const AppState = {
@@ -89,6 +89,8 @@ export class SupervisedApp extends EventEmitter {
   private readonly lastLines: string[] = []
   private healthMonitor?: HealthMonitor
   private cpuSample?: {at: number; micros: number}
+  /** The current run was stopped because its health check failed. */
+  private stoppedUnhealthy = false
 
   constructor(readonly spec: AppSpec, private readonly output: OutputSink) {
     super()
@@ -109,6 +111,7 @@ export class SupervisedApp extends EventEmitter {
 
   private async runOnce(): Promise<void> {
     this.setState(AppState.starting)
+    this.stoppedUnhealthy = false
     try {
       this.cgroup ??= AppCgroup.create(this.spec.plan.cgroup)
       const running = startApp(this.spec.plan, this.cgroup, ['ignore', 'pipe', 'pipe'])
@@ -150,6 +153,7 @@ export class SupervisedApp extends EventEmitter {
       if (health === Health.healthy) this.restartsInARow = 0
       if (health === Health.unhealthy && this.spec.restart.policy !== 'no' && this.running === running) {
         this.lastLines.push(`contain: ${this.spec.name} is unhealthy after ${check.retries} failed checks: restarting it`)
+        this.stoppedUnhealthy = true
         running.signal(this.spec.stopSignal)
         setTimeout(() => this.running === running && this.cgroup?.killAll(), this.spec.stopGraceMs).unref()
       }
@@ -164,7 +168,11 @@ export class SupervisedApp extends EventEmitter {
     this.lastExit = {exitCode: outcome.exitCode, signal: outcome.signal, oomKilled: outcome.oomKilled, at: new Date().toISOString()}
     if (this.startedAt !== undefined && Date.now() - this.startedAt >= this.spec.backoff.resetAfterMs) this.restartsInARow = 0
     this.emit('exit', this.lastExit)
-    const decision = decideRestart(this.spec.restart, this.spec.backoff, {exitCode: outcome.exitCode, stoppedByUser: this.stoppedByUser}, this.restartsInARow)
+    this.decide({exitCode: outcome.exitCode, stoppedByUser: this.stoppedByUser, unhealthy: this.stoppedUnhealthy})
+  }
+
+  private decide(end: RunEnd): void {
+    const decision = decideRestart(this.spec.restart, this.spec.backoff, end, this.restartsInARow)
     if (decision.restart) {
       this.setState(AppState.backoff)
       this.restartTimer = setTimeout(() => {
@@ -178,15 +186,21 @@ export class SupervisedApp extends EventEmitter {
     this.setState(decision.reason === 'stopped' ? AppState.stopped : decision.reason === 'gave-up' ? AppState.failed : AppState.exited)
   }
 
-  /** The app cannot run at all (command not found, a refused setup step): restarting will not help. */
+  /**
+   * The app could not be started. A command that is not there or not executable fails at once:
+   * restarting will not help. Anything else (a helper replaced during an upgrade, a busy kernel)
+   * goes through the restart policy and its backoff like a crash.
+   */
   private failedToStart(error: unknown): void {
     this.healthMonitor?.stop()
     this.healthMonitor = undefined
     this.running = undefined
     const message = error instanceof ContainError ? error.message : String(error)
-    this.lastExit = {exitCode: error instanceof ContainError ? error.exitCode : 125, oomKilled: false, error: message, at: new Date().toISOString()}
+    const exitCode = error instanceof ContainError ? error.exitCode : ExitCode.containFailed
+    this.lastExit = {exitCode, oomKilled: false, error: message, at: new Date().toISOString()}
     this.emit('exit', this.lastExit)
-    this.setState(AppState.failed)
+    if (exitCode === ExitCode.commandNotFound || exitCode === ExitCode.cannotExecute) this.setState(AppState.failed)
+    else this.decide({exitCode, stoppedByUser: this.stoppedByUser})
   }
 
   /**

@@ -2,6 +2,7 @@ import {chmodSync, closeSync, openSync, rmSync} from 'node:fs'
 import {createConnection, createServer, type Server} from 'node:net'
 import {basename, dirname} from 'node:path'
 import {ContainError, renderError} from '../errors.js'
+import {securePrivateDir} from './state.js'
 
 /** sockaddr_un holds 108 bytes; longer paths would be silently cut short. */
 const MAX_SOCKET_PATH = 100
@@ -27,15 +28,20 @@ type Handler = (params: Record<string, unknown>) => Promise<unknown> | unknown
 
 /** The supervisor's control socket: only its owner may connect (mode 0600). */
 export async function serveControl(path: string, handlers: Record<string, Handler>): Promise<Server> {
+  securePrivateDir(dirname(path))
   rmSync(path, {force: true})
   const server = createServer(connection => {
     let buffer = ''
+    let handled = false
     connection.setEncoding('utf8')
     connection.on('error', () => undefined)
     connection.on('data', async chunk => {
+      if (handled) return
       buffer += chunk
       const newline = buffer.indexOf('\n')
       if (newline === -1) return
+      // One request per connection: bytes after it are read and dropped, never run again.
+      handled = true
       let response: unknown
       try {
         const request = JSON.parse(buffer.slice(0, newline)) as ControlRequest
@@ -49,18 +55,20 @@ export async function serveControl(path: string, handlers: Record<string, Handle
       connection.end(`${JSON.stringify(response)}\n`)
     })
   })
-  const socket = reachable(path)
+  let socket: {path: string; release(): void} | undefined
   try {
+    socket = reachable(path)
+    const listenPath = socket.path
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
-      server.listen(socket.path, () => resolve())
+      server.listen(listenPath, () => resolve())
     })
     chmodSync(path, 0o600)
   } catch (error) {
     server.close()
     throw new ContainError(`cannot open the control socket ${path}: ${(error as Error).message}`, {fix: 'check that the state directory (CONTAIN_STATE_DIR) is writable', cause: error})
   } finally {
-    socket.release()
+    socket?.release()
   }
   return server
 }
@@ -68,14 +76,20 @@ export async function serveControl(path: string, handlers: Record<string, Handle
 /** Sends one request to a supervisor and returns its result; its errors come back as ContainError. */
 export function callControl<T>(path: string, method: string, params: Record<string, unknown> = {}): Promise<T> {
   return new Promise((resolve, reject) => {
-    const socket = reachable(path)
+    const unreachable = (error: Error) => new ContainError(`cannot reach the supervisor at ${path}: ${error.message}`, {fix: 'start the project with contain up', cause: error})
+    let socket: {path: string; release(): void}
+    try {
+      socket = reachable(path)
+    } catch (error) {
+      return reject(unreachable(error as Error))
+    }
     const connection = createConnection(socket.path)
     connection.once('close', () => socket.release())
     let buffer = ''
     connection.setEncoding('utf8')
     connection.on('connect', () => connection.write(`${JSON.stringify({method, params})}\n`))
     connection.on('data', chunk => (buffer += chunk))
-    connection.on('error', error => reject(new ContainError(`cannot reach the supervisor at ${path}: ${error.message}`, {fix: 'start the project with contain up', cause: error})))
+    connection.on('error', error => reject(unreachable(error)))
     connection.on('end', () => {
       try {
         const response = JSON.parse(buffer) as {result?: T; error?: {message: string; exitCode: number}}

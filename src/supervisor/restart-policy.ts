@@ -4,6 +4,8 @@ export interface RunEnd {
   exitCode: number
   /** contain stop/down ended it: no policy restarts an app its user stopped. */
   stoppedByUser: boolean
+  /** Its health check failed and contain stopped it: a failure, whatever the exit code. */
+  unhealthy?: boolean
 }
 
 export type RestartDecision = {restart: true; delayMs: number} | {restart: false; reason: 'policy' | 'stopped' | 'gave-up'}
@@ -17,7 +19,7 @@ export function decideRestart(policy: RestartPolicy, backoff: Backoff, end: RunE
   if (end.stoppedByUser) return {restart: false, reason: 'stopped'}
   if (policy.policy === 'no') return {restart: false, reason: 'policy'}
   if (policy.policy === 'on-failure') {
-    if (end.exitCode === 0) return {restart: false, reason: 'policy'}
+    if (end.exitCode === 0 && !end.unhealthy) return {restart: false, reason: 'policy'}
     if (policy.maxRetries !== undefined && restartsInARow >= policy.maxRetries) return {restart: false, reason: 'gave-up'}
   }
   return {restart: true, delayMs: backoffDelay(backoff, restartsInARow, random)}

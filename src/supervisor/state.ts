@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto'
-import {mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
-import {basename, dirname, join} from 'node:path'
+import {chmodSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {basename, dirname, join, resolve} from 'node:path'
+import {ContainError} from '../errors.js'
 
 /** What a running supervisor leaves for the other commands to find it. */
 export interface ProjectState {
@@ -21,10 +22,42 @@ export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
 
 /** A project is its contain.yml's directory: its name plus a hash, so two "app" dirs never collide. */
 export function projectDir(projectFile: string, env: NodeJS.ProcessEnv = process.env): string {
-  const dir = dirname(projectFile)
+  // The same project through a symlink (a `current` release link) is the same project.
+  const dir = realDir(dirname(resolve(projectFile)))
   const name = basename(dir).replace(/[^a-zA-Z0-9_.-]/g, '-').replace(/^[.-]+/, '') || 'project'
   const hash = createHash('sha256').update(dir).digest('hex').slice(0, 8)
   return join(stateRoot(env), `${name}-${hash}`)
+}
+
+/**
+ * The project's state directory holds the control socket: only its user may reach it. It is made
+ * 0700 when it is this user's; every directory above it must belong to this user or root and be
+ * writable by nobody else unless sticky (/tmp), or another user could swap it (as ssh's StrictModes).
+ */
+export function securePrivateDir(dir: string, uid = process.getuid?.() ?? 0): void {
+  const refuse = (path: string, problem: string, fix: string) => {
+    throw new ContainError(`state directory ${path}: ${problem}, so another user could reach the control socket`, {fix: `${fix}, or set CONTAIN_STATE_DIR to a directory of your own`})
+  }
+  const own = lstatSync(dir, {throwIfNoEntry: false})
+  // Not made yet: binding the socket reports that, with the path.
+  if (!own) return
+  if (!own.isDirectory() || own.uid !== uid) refuse(dir, own.isDirectory() ? `belongs to uid ${own.uid}, not to uid ${uid}` : 'is not a directory', `remove ${dir} (contain recreates it)`)
+  if ((own.mode & 0o077) !== 0) chmodSync(dir, 0o700)
+  // The real path: a symlink's own mode says nothing (/var/run -> /run).
+  for (let path = dirname(realpathSync(dir)); ; path = dirname(path)) {
+    const stat = lstatSync(path)
+    if (stat.uid !== uid && stat.uid !== 0) refuse(path, `holds it and belongs to uid ${stat.uid}`, `use a directory that belongs to you or root instead of ${path}`)
+    if ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0) refuse(path, 'holds it and is writable by other users', `make it writable only by its owner (chmod go-w ${path})`)
+    if (path === dirname(path)) return
+  }
+}
+
+function realDir(dir: string): string {
+  try {
+    return realpathSync(dir)
+  } catch {
+    return dir
+  }
 }
 
 /** Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. */
@@ -38,9 +71,20 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
-/** A stored pid names our supervisor only if that process started when the state says. */
+/** A stored pid names our supervisor only if that process started when the state says, and has not died. */
 export function isSupervisorAlive(state: ProjectState): boolean {
-  return processStartTime(state.supervisor.pid) === state.supervisor.startTime
+  // A SIGKILLed supervisor stays a zombie until reaped, with its start time: dead all the same.
+  return processStartTime(state.supervisor.pid) === state.supervisor.startTime && !isZombie(state.supervisor.pid)
+}
+
+/** Field 3 of /proc/PID/stat: Z (zombie) or X (dead) once the process has exited. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))
+  } catch {
+    return true
+  }
 }
 
 export function stateFile(dir: string): string {

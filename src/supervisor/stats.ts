@@ -28,7 +28,7 @@ export function sampleStats(before: AppStatus[], after: AppStatus[], elapsedMs =
       name: app.name,
       state: app.state,
       cpuPercent: earlier ? ((usage.cpuMicros - earlier.cpuMicros) / 1000 / elapsedMs) * 100 : undefined,
-      throttledPercent: periods > 0 && earlier ? ((usage.throttledPeriods - earlier.throttledPeriods) / periods) * 100 : 0,
+      throttledPercent: earlier ? (periods > 0 ? ((usage.throttledPeriods - earlier.throttledPeriods) / periods) * 100 : 0) : undefined,
       memoryBytes: usage.memoryBytes,
       memoryLimitBytes: usage.memoryLimitBytes,
       anonBytes: usage.anonBytes,

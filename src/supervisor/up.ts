@@ -5,6 +5,7 @@ import type {Readable} from 'node:stream'
 import {loadProjectIn, loadProject, type Project} from '../config/project.js'
 import {ContainError} from '../errors.js'
 import {hostFacts, planRun} from '../launch/run.js'
+import {notifySystemd, takeNotifyTarget} from '../systemd/notify.js'
 import type {AppSpec, OutputSink} from './app.js'
 import {serveControl} from './control.js'
 import {AppLog} from './logs.js'
@@ -177,6 +178,7 @@ async function startDetached(project: Project, options: UpOptions, stateDir: str
  * The first Ctrl-C (or SIGTERM) stops every app gracefully; a second one kills them.
  */
 export async function up(options: UpOptions): Promise<number> {
+  const notifyTarget = takeNotifyTarget()
   const project = await findProject(options.cwd, options.file)
   const stateDir = projectDir(project.file)
   const existing = readState(stateDir)
@@ -199,6 +201,7 @@ export async function up(options: UpOptions): Promise<number> {
   let startedUp = false
   const {sink, closeLogs} = outputSink(project, join(stateDir, 'logs'), print, options.color, message => process.stderr.write(`${message}\n`))
   const supervisor = new Supervisor(specs, sink)
+  const systemd = notifySystemd(supervisor, notifyTarget)
   let exitCode = 0
   let stopRequested = () => {}
   // In the foreground up ends once every app has ended, as compose's does; a detached
@@ -209,6 +212,7 @@ export async function up(options: UpOptions): Promise<number> {
   })
   let stopping: Promise<void> | undefined
   const shutdown = () => {
+    systemd?.stopping()
     stopRequested()
     return (stopping ??= supervisor.down())
   }

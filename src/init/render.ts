@@ -1,0 +1,183 @@
+/**
+ * The contain.yml `contain init` proposes for what it detected, from templates/init/: a Rails
+ * web app with limits, a read-only root and the /up health check; one app per Procfile line; or
+ * a placeholder app to fill in.
+ */
+import {join} from 'node:path'
+import type {ProcfileEntry} from '../config/procfile.js'
+import {FOREMAN_BASE_PORT, FOREMAN_PORT_STEP} from '../config/procfile.js'
+import {splitCommand} from '../config/project.js'
+import type {Detection} from './detect.js'
+import {fillTemplate, readTemplate} from './template.js'
+
+export interface RenderOptions {
+  /** The host's CPU count: a proposed cpus: must not exceed it. */
+  cpus: number
+  /** Absolute paths of contain's JSON Schema and commented reference (templates/). */
+  schema: string
+  reference: string
+  /** Where templates/ is (default: the package's). */
+  templateRoot?: string
+}
+
+export type AppOrigin = 'rails' | 'procfile' | 'placeholder'
+
+export interface RenderedProject {
+  text: string
+  apps: {name: string; from: AppOrigin}[]
+}
+
+/** Rails' own default port, which the /up health check then uses. */
+export const RAILS_PORT = 3000
+/** Heroku's release phase runs once per deploy, not as a long-running process. */
+const ONE_OFF_PROCESS_TYPES = new Set(['release'])
+
+/** A YAML scalar: plain where that reads the same, else a JSON (double-quoted YAML) string. */
+function scalar(text: string): string {
+  return /^[A-Za-z0-9_./][\w@%+=,./ -]*$/.test(text) && !/[\s]$/.test(text) ? text : JSON.stringify(text)
+}
+
+/**
+ * A Procfile command as contain.yml's command: as it is when it needs no shell, else through
+ * `sh -c` as foreman runs it, with `exec` in front of a single command so that the app itself
+ * gets contain's stop signal (a shell in between would not pass it on).
+ */
+export function commandFromProcfile(command: string): string {
+  try {
+    const words = splitCommand(command)
+    if (words.length > 0) return scalar(command)
+  } catch {
+    // Shell syntax ($PORT, &&, |): through sh -c below.
+  }
+  const single = !/[;&|()`\n<>]/.test(command) && !/^\s*exec\s/.test(command)
+  return JSON.stringify(['sh', '-c', single ? `exec ${command}` : command]).replace(/","/g, '", "')
+}
+
+/** The port a command serves on: its -p/--port, else $PORT as given to it. */
+function explicitPort(command: string): number | undefined {
+  const match = /(?:^|\s)(?:-p|--port)[\s=]+(\d{1,5})(?:\s|$)/.exec(command)
+  return match ? Number(match[1]) : undefined
+}
+
+function environmentLine(command: string, port: number): string {
+  return /\$\{?PORT\b/.test(command) ? `    environment: {PORT: "${port}"}` : ''
+}
+
+function comment(lines: string[]): string {
+  return lines.map(line => (line === '' ? '' : `    # ${line}`)).join('\n')
+}
+
+/** A tmpfs at /tmp would hide an app that lives below /tmp, and with it tmp/ and its own code. */
+function underTmp(dir: string): boolean {
+  return dir === '/tmp' || dir.startsWith('/tmp/')
+}
+
+/** read_only with tmp (and log) writable and tmp/pids a tmpfs of its own, as far as they exist. */
+function readOnlyBlock(detection: Detection): string {
+  const pids = join(detection.dir, 'tmp/pids')
+  const tmpfsList = (paths: string[]) => `[${paths.map(path => JSON.stringify(path)).join(', ')}]`
+  const base = underTmp(detection.dir) ? [] : ['/tmp']
+  const tmpfs = tmpfsList([...base, pids])
+  const lines: string[] = []
+  if (base.length === 0) lines.push(comment(['No tmpfs at /tmp: this app lives below /tmp, and a tmpfs there would hide it.']))
+  if (!detection.writable.includes('tmp')) {
+    return [
+      ...lines,
+      comment(['read_only needs the app\'s tmp/ to exist (rails s writes tmp/cache, tmp/pids and tmp/sockets):', '  mkdir -p tmp/cache tmp/pids tmp/sockets log, then remove the # of these three lines.']),
+      '    #read_only: true',
+      `    #tmpfs: ${tmpfs}`,
+      '    #writable: [tmp, log]',
+    ].join('\n')
+  }
+  lines.push('    read_only: true')
+  if (detection.pidsDir) {
+    lines.push(
+      comment([
+        'tmp/pids is a tmpfs of each run: a server.pid left by a killed server is gone at the next',
+        'start. (In a pid namespace it would name the new server itself, and Rails would refuse to',
+        'start.) The path is absolute, as tmpfs paths are: change it if the app moves.',
+      ]),
+      `    tmpfs: ${tmpfs}`,
+    )
+  } else {
+    if (base.length > 0) lines.push(`    tmpfs: ${tmpfsList(base)}`)
+    lines.push(comment(['Once tmp/pids exists, make it a tmpfs of each run too, so that a server.pid left by a killed', `server cannot block the next start: tmpfs: ${tmpfs}`]))
+  }
+  lines.push(`    writable: [${detection.writable.join(', ')}]`)
+  if (!detection.writable.includes('log')) lines.push(comment(['log/ too, once the app has one: writable: [tmp, log]']))
+  return lines.join('\n')
+}
+
+function railsWeb(detection: Detection, options: RenderOptions, fromProcfile?: ProcfileEntry): string {
+  const command = fromProcfile?.command ?? `bundle exec rails s -b 127.0.0.1 -p ${RAILS_PORT}`
+  const port = explicitPort(command) ?? RAILS_PORT
+  const origin = fromProcfile
+    ? ` Its command is the Procfile's (line ${fromProcfile.line}).`
+    : '\n  # -b 127.0.0.1 serves a proxy on this host (nginx, Caddy); -b 0.0.0.0 serves other hosts too.'
+  return fillTemplate(readTemplate('init/rails-web.yml', options.templateRoot), {
+    origin,
+    command: fromProcfile ? commandFromProcfile(command) : scalar(command),
+    environment: environmentLine(command, port),
+    cpus: String(Math.min(1, options.cpus)),
+    readOnly: readOnlyBlock(detection),
+    port: String(port),
+    upRoute: detection.rails?.upRoute ? '' : comment(['config/routes.rb has no /up route: add one (Rails 7.1: get "up" => "rails/health#show"),', 'or point the check at a URL the app answers']),
+  })
+}
+
+function procfileApp(entry: ProcfileEntry, index: number, options: RenderOptions): string {
+  const port = explicitPort(entry.command) ?? FOREMAN_BASE_PORT + index * FOREMAN_PORT_STEP
+  return fillTemplate(readTemplate('init/procfile-app.yml', options.templateRoot), {
+    line: String(entry.line),
+    procfileCommand: entry.command.replace(/\n/g, ' '),
+    name: entry.name,
+    command: commandFromProcfile(entry.command),
+    environment: environmentLine(entry.command, port),
+    healthcheck: entry.name === 'web' ? `${comment(['A health check tells contain (and systemd) when it is ready:'])}\n    #healthcheck: {test: {http: "http://127.0.0.1:${port}/up"}, interval: 5s, timeout: 2s}` : '',
+  })
+}
+
+const WORKER_EXAMPLE = [
+  '  # A background worker next to it (Sidekiq, GoodJob, a plain loop), if the app has one:',
+  '  #worker:',
+  '  #  command: bundle exec sidekiq',
+  '  #  mem_limit: 512m',
+  '  #  restart: on-failure',
+].join('\n')
+
+function summary(detection: Detection, skipped: string[]): string {
+  const parts: string[] = []
+  if (detection.rails) parts.push(`a Rails app (${detection.rails.evidence.join(', ')})`)
+  if (detection.procfile) parts.push(`a Procfile (${detection.procfile.entries.map(entry => entry.name).join(', ')}${skipped.length > 0 ? `; ${skipped.join(', ')} left out: it runs once per deploy, not as an app` : ''})`)
+  return parts.length === 0 ? 'It found neither a Rails app nor a Procfile.' : `It found ${parts.join(' and ')}.`
+}
+
+export function renderProject(detection: Detection, options: RenderOptions): RenderedProject {
+  const blocks: string[] = []
+  const apps: RenderedProject['apps'] = []
+  const entries = detection.procfile?.entries ?? []
+  const skipped = entries.filter(entry => ONE_OFF_PROCESS_TYPES.has(entry.name)).map(entry => entry.name)
+  const running = entries.filter(entry => !ONE_OFF_PROCESS_TYPES.has(entry.name))
+  if (detection.rails) {
+    blocks.push(railsWeb(detection, options, running.find(entry => entry.name === 'web')))
+    apps.push({name: 'web', from: 'rails'})
+  }
+  for (const entry of running) {
+    if (detection.rails && entry.name === 'web') continue
+    blocks.push(procfileApp(entry, entries.indexOf(entry), options))
+    apps.push({name: entry.name, from: 'procfile'})
+  }
+  if (detection.rails && running.length <= 1) blocks.push(WORKER_EXAMPLE)
+  if (blocks.length === 0) {
+    blocks.push(readTemplate('init/placeholder-app.yml', options.templateRoot).trimEnd())
+    apps.push({name: 'app', from: 'placeholder'})
+  }
+  const text = fillTemplate(readTemplate('init/contain.yml', options.templateRoot), {
+    schema: options.schema,
+    dir: detection.dir,
+    detectedSummary: summary(detection, skipped),
+    reference: options.reference,
+    apps: blocks.map(block => block.trimEnd()).join('\n\n'),
+  })
+  return {text, apps}
+}

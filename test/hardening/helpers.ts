@@ -1,0 +1,172 @@
+/**
+ * Shared by the hardening suite (test/hardening): the real CLI as a user runs it (bin/run.js by
+ * its shebang), a seeded random source, and the host traces a test must leave as it found them.
+ * Every trace is looked up by a token the test put in its names, so other engineers' apps and
+ * cgroups on the same host never count as ours.
+ */
+import {execa} from 'execa'
+import {randomBytes} from 'node:crypto'
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import type {Test} from 'tap'
+import {detectLayout} from '../../src/cgroup/layout.js'
+import {containBin, initBin, requireRoot, root} from '../integration/helpers.js'
+
+export {containBin, initBin, requireRoot, root}
+
+/** True inside the cgroup v2 guest (../shared/tools/run-in-cgroupv2-vm.sh). */
+export const inGuest = process.env.RUNVM_GUEST === '1'
+
+/** A short token unique to this test process: every name a test makes holds it. */
+export function token(prefix: string): string {
+  return `${prefix}${process.pid.toString(36)}${randomBytes(2).toString('hex')}`
+}
+
+/** Prints a figure as a tap comment ("# bad input: 137 tried, ..."), visible in every reporter. */
+export function figure(t: Test, text: string): void {
+  t.comment(text)
+}
+
+/** mulberry32: small, fast and the same on every machine, so a printed seed reproduces a run. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let value = state
+    value = Math.imul(value ^ (value >>> 15), value | 1)
+    value ^= value + Math.imul(value ^ (value >>> 7), value | 61)
+    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296
+  }
+}
+
+export interface CliResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+  /** How long the command took, in ms. */
+  ms: number
+}
+
+export interface CliOptions {
+  cwd?: string
+  env?: Record<string, string | undefined>
+  timeoutMs?: number
+}
+
+/** Starts `contain ARGS` as a user would (bin/run.js through its shebang), without waiting. */
+export function startCli(args: string[], options: CliOptions = {}) {
+  return execa(containBin, args, {reject: false, stdin: 'ignore', cwd: options.cwd, env: options.env, timeout: options.timeoutMs ?? 60_000, killSignal: 'SIGKILL'})
+}
+
+/** Runs `contain ARGS` to the end. */
+export async function cli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const started = Date.now()
+  const result = await startCli(args, options)
+  return {exitCode: result.exitCode ?? 128 + 9, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), ms: Date.now() - started}
+}
+
+/** Waits until `check` holds, polling; throws naming `what` after `timeoutMs`. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000, everyMs = 25): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, everyMs))
+  }
+}
+
+export const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
+
+/** The directories below which contain creates app cgroups, one per hierarchy. */
+export function cgroupParents(): string[] {
+  return [...new Set(detectLayout().hierarchies.map(hierarchy => hierarchy.ownDir))]
+}
+
+/** App cgroups (contain-NAME) whose name holds `mark`, in every hierarchy. */
+export function cgroupsWith(mark: string): string[] {
+  return cgroupParents().flatMap(dir => {
+    try {
+      return readdirSync(dir, {withFileTypes: true}).filter(entry => entry.isDirectory() && entry.name.startsWith('contain') && entry.name.includes(mark)).map(entry => join(dir, entry.name))
+    } catch {
+      return []
+    }
+  })
+}
+
+/** Processes whose command line holds `mark` (apps, contain-init, supervisors), as "pid argv". */
+export function processesWith(mark: string): string[] {
+  return readdirSync('/proc')
+    .filter(name => /^\d+$/.test(name) && Number(name) !== process.pid)
+    .flatMap(pid => {
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+        // A zombie has an empty command line and is already gone as far as leaks go.
+        return argv.includes(mark) ? [`${pid} ${argv.split('\0').join(' ').trim().slice(0, 160)}`] : []
+      } catch {
+        return []
+      }
+    })
+}
+
+/** The host's mount points, as "mountpoint fstype" lines (mountinfo fields 5 and the type). */
+export function hostMounts(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8').trim().split('\n').map(line => {
+    const [before, after = ''] = line.split(' - ')
+    return `${before.split(' ')[4]} ${after.split(' ')[0]}`
+  }).sort()
+}
+
+/** Mount points added since `before`, leaving out those below `ignoreBelow` (a test's own tmpfs). */
+export function newMounts(before: string[], ignoreBelow: string[] = []): string[] {
+  const left = [...before]
+  return hostMounts().filter(mount => {
+    const index = left.indexOf(mount)
+    if (index !== -1) {
+      left.splice(index, 1)
+      return false
+    }
+    return !ignoreBelow.some(dir => mount.startsWith(`${dir}/`) || mount.startsWith(`${dir} `))
+  })
+}
+
+/** Files a supervisor leaves while it runs (state.json, control.sock, temporary state), logs aside. */
+export function stateFiles(stateRoot: string): string[] {
+  if (!existsSync(stateRoot)) return []
+  return readdirSync(stateRoot, {recursive: true, withFileTypes: true})
+    .filter(entry => !entry.isDirectory() && !/\.log(\.\d+)?$/.test(entry.name))
+    .map(entry => join(entry.parentPath ?? (entry as unknown as {path: string}).path, entry.name))
+}
+
+/** Everything of `mark` on the host, for one leak assertion that names what it found. */
+export function leftovers(mark: string, stateRoot?: string): {cgroups: string[]; processes: string[]; stateFiles: string[]} {
+  return {cgroups: cgroupsWith(mark), processes: processesWith(mark), stateFiles: stateRoot ? stateFiles(stateRoot) : []}
+}
+
+/** Waits briefly for the kernel to reap and remove, then returns what is still there. */
+export async function settledLeftovers(mark: string, stateRoot?: string, timeoutMs = 3000): Promise<ReturnType<typeof leftovers>> {
+  const deadline = Date.now() + timeoutMs
+  let found = leftovers(mark, stateRoot)
+  while (Date.now() < deadline && (found.cgroups.length > 0 || found.processes.length > 0 || found.stateFiles.length > 0)) {
+    await sleep(50)
+    found = leftovers(mark, stateRoot)
+  }
+  return found
+}
+
+/** The pid of the app process itself in an app's cgroup: the one whose comm is `comm`. */
+export function appPid(appName: string, comm: string): number | undefined {
+  for (const dir of cgroupParents()) {
+    try {
+      for (const pid of readFileSync(join(dir, `contain-${appName}`, 'cgroup.procs'), 'utf8').trim().split('\n').filter(Boolean)) {
+        if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) return Number(pid)
+      }
+    } catch {
+      // Not in this hierarchy, or gone.
+    }
+  }
+  return undefined
+}
+
+/** A stack trace or an internal error: never acceptable in what contain prints. */
+export function crashed(output: string): boolean {
+  return /^\s+at .+[(:]\d+|internal error|\n\s{4}at |TypeError|ReferenceError|RangeError|SyntaxError: |Unhandled|std::|Aborted/m.test(output)
+}
