@@ -10,6 +10,7 @@ import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
 import {parse as parseDotenv} from 'dotenv'
 import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type YAMLMap} from 'yaml'
 import {ContainError, FileError, InvalidValueError} from '../errors.js'
+import {nearest} from '../suggest.js'
 import {MAX_HOST_FILE_BYTES, readFileUpTo} from './read-file.js'
 import {resolveRunOptions, type HostFacts} from '../launch/options.js'
 import {RUN_OPTIONS, type OptionSpec, type RawRunFlags} from './schema.js'
@@ -521,25 +522,10 @@ function expectMap(source: YamlSource, path: Path, value: unknown, example: stri
   return typeError(source, path, value, 'a map of keys', example)
 }
 
-/** Optimal string alignment distance: typos, missing letters and swapped neighbours cost 1. */
-export function editDistance(a: string, b: string): number {
-  const d = Array.from({length: a.length + 1}, (_, i) => Array.from({length: b.length + 1}, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1)
-    }
-  }
-  return d[a.length][b.length]
-}
 
-/** The known key closest to `key`, when it is close enough to be a typo. */
+/** The known key closest to `key`, when it is close enough to be a typo (a one-letter key never is). */
 export function closestKey(key: string, known: readonly string[]): string | undefined {
-  const lower = key.toLowerCase()
-  const scored = known.map(candidate => ({candidate, distance: editDistance(lower, candidate.toLowerCase())})).sort((a, b) => a.distance - b.distance)
-  const best = scored[0]
-  return best && best.distance <= Math.max(2, Math.ceil(key.length * 0.4)) && best.distance < key.length ? best.candidate : undefined
+  return nearest(key, known, Math.min(Math.max(2, Math.ceil(key.length * 0.4)), key.length - 1))[0]
 }
 
 interface KeyRules {

@@ -5,6 +5,7 @@
  */
 import {parseCapability, type CapabilityName} from '../capabilities.js'
 import {FileError} from '../errors.js'
+import {nearest} from '../suggest.js'
 import {readFileUpTo} from '../config/read-file.js'
 import {allSyscallNames, isKnownSyscallName} from './syscalls.js'
 
@@ -428,28 +429,9 @@ function describe(value: JsonValue | undefined): string {
 
 /** The candidate nearest by edit distance, if near enough to be a typo. */
 function closest(value: string, candidates: Iterable<string>): string | undefined {
-  let best: string | undefined
-  let bestDistance = Infinity
-  const wanted = value.toLowerCase()
-  for (const candidate of candidates) {
-    const distance = editDistance(wanted, candidate.toLowerCase())
-    if (distance < bestDistance) [best, bestDistance] = [candidate, distance]
-  }
-  return bestDistance <= Math.max(1, Math.floor(value.length / 3)) ? best : undefined
+  return nearest(value, candidates, Math.max(1, Math.floor(value.length / 3)))[0]
 }
 
-/** Levenshtein distance counting a swap of neighbours as one edit ("mkdri" is one from "mkdir"). */
-function editDistance(a: string, b: string): number {
-  const rows = Array.from({length: a.length + 1}, (_, i) => Array.from({length: b.length + 1}, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      rows[i][j] = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) rows[i][j] = Math.min(rows[i][j], rows[i - 2][j - 2] + 1)
-    }
-  }
-  return rows[a.length][b.length]
-}
 
 // ---------------------------------------------------------------------------------------------
 // JSON. JSON.parse is native and fast, so it reads well-formed profiles. But it rounds integers
