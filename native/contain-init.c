@@ -3,8 +3,9 @@
  * and no sethostname, mount, prctl, capset or seccomp). It takes explicit, already-decided
  * instructions from contain's TypeScript and makes no policy decisions of its own.
  *
- *   contain-init enter [--status-fd N] CGROUP_PROCS_FILE... -- CMD ARGS...
- *       Joins the given cgroups (one cgroup.procs file per hierarchy), then execs CMD. contain
+ *   contain-init enter [--status-fd N] ATTACH_FILE... -- CMD ARGS...
+ *       Joins the given cgroups by writing "0" (itself) to each file (v1 `tasks`, v2
+ *       cgroup.procs: one per hierarchy, chosen by contain), then execs CMD. contain
  *       runs `unshare` through this so that the app is inside its cgroup before its first
  *       instruction and the cgroup namespace is rooted at the app's cgroup.
  *
@@ -147,11 +148,9 @@ static int enter(int argc, char **argv) {
     i += 2;
   }
   die_with_parent();
-  char pid[32];
-  int length = snprintf(pid, sizeof pid, "%d\n", getpid());
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     int fd = open(argv[i], O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, pid, length) != length) fail("cgroup", argv[i]);
+    if (fd < 0 || write(fd, "0\n", 2) != 2) fail("cgroup", argv[i]);
     close(fd);
   }
   if (i + 1 >= argc) { errno = EINVAL; fail("usage", "enter: no command after --"); }
@@ -539,6 +538,6 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "exec") == 0) return exec_in_app(argc, argv);
   if (argc > 1 && strcmp(argv[1], "run") == 0) return run(argc, argv);
   if (argc > 1 && strcmp(argv[1], "notify") == 0) return notify(argc, argv);
-  fprintf(stderr, "usage: contain-init enter CGROUP_PROCS... -- CMD... | run [OPTIONS] -- CMD... | exec [OPTIONS] -- CMD... | notify [--pid PID] [--barrier] MESSAGE\n");
+  fprintf(stderr, "usage: contain-init enter ATTACH_FILE... -- CMD... | run [OPTIONS] -- CMD... | exec [OPTIONS] -- CMD... | notify [--pid PID] [--barrier] MESSAGE\n");
   return 125;
 }

@@ -14,7 +14,7 @@ export function planExec(app: LaunchPlan, pid1: number, command: string[], execu
   const namespaces = app.namespaces.map(namespaceFlag)
   if (app.namespaces.includes('user')) namespaces.push('--preserve-credentials')
   return [
-    executables.init, 'enter', '--status-fd', String(STATUS_FD), ...app.cgroup.procsFiles, '--',
+    executables.init, 'enter', '--status-fd', String(STATUS_FD), ...app.cgroup.attachFiles, '--',
     executables.nsenter, '--target', String(pid1), ...namespaces, '--',
     executables.init, 'exec', '--status-fd', String(STATUS_FD), ...app.appArguments, '--',
     ...command,

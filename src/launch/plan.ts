@@ -132,7 +132,7 @@ export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables:
   const hidden = options.namespaces.includes('mount') ? [...new Set(host.hiddenPaths ?? [])] : []
   const procEntry = host.procEntry ?? (() => undefined)
   const argv = [
-    executables.init, 'enter', '--status-fd', String(STATUS_FD), ...cgroup.procsFiles, '--',
+    executables.init, 'enter', '--status-fd', String(STATUS_FD), ...cgroup.attachFiles, '--',
     executables.unshare, ...unshareArguments(options.namespaces), '--',
     executables.init, ...initArguments(options, cgroup, seccompFilter, hidden, procEntry), '--',
     ...options.command,

@@ -10,6 +10,7 @@ const CGROUP: CgroupPlan = {
   dirs: ['/sys/fs/cgroup/contain-web'],
   writes: [{path: '/sys/fs/cgroup/contain-web/memory.max', value: '67108864'}],
   procsFiles: ['/sys/fs/cgroup/contain-web/cgroup.procs'],
+  attachFiles: ['/sys/fs/cgroup/contain-web/cgroup.procs'],
   viewMounts: [{fsType: 'cgroup2', target: '/sys/fs/cgroup', data: ''}],
 }
 
@@ -18,6 +19,7 @@ const HYBRID: CgroupPlan = {
   dirs: ['/sys/fs/cgroup/memory/contain-web'],
   writes: [],
   procsFiles: ['/sys/fs/cgroup/memory/contain-web/cgroup.procs'],
+  attachFiles: ['/sys/fs/cgroup/memory/contain-web/tasks'],
   viewMounts: [
     {fsType: 'tmpfs', target: '/sys/fs/cgroup', data: 'mode=755'},
     {fsType: 'cgroup', target: '/sys/fs/cgroup/memory', data: 'memory'},
@@ -102,13 +104,13 @@ t.test('the plan carries the name, namespaces, cgroup plan and env through', asy
   t.equal(launch.seccompFilter, undefined)
 })
 
-t.test('enter gets every procs file, one per hierarchy', async t => {
-  const v1: CgroupPlan = {mode: 'v1', dirs: [], writes: [], procsFiles: ['/cg/cpu/contain-web/cgroup.procs', '/cg/memory/contain-web/cgroup.procs'], viewMounts: []}
-  t.strictSame(plan({}, v1).slice(0, 7), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '/cg/cpu/contain-web/cgroup.procs', '/cg/memory/contain-web/cgroup.procs', '--'])
+t.test('enter gets every attach file, one per hierarchy', async t => {
+  const v1: CgroupPlan = {mode: 'v1', dirs: [], writes: [], procsFiles: ['/cg/cpu/contain-web/cgroup.procs', '/cg/memory/contain-web/cgroup.procs'], attachFiles: ['/cg/cpu/contain-web/tasks', '/cg/memory/contain-web/tasks'], viewMounts: []}
+  t.strictSame(plan({}, v1).slice(0, 7), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '/cg/cpu/contain-web/tasks', '/cg/memory/contain-web/tasks', '--'])
 })
 
 t.test('without cgroup dirs, enter goes straight to --', async t => {
-  t.strictSame(plan({}, {mode: 'v2', dirs: [], writes: [], procsFiles: [], viewMounts: []}).slice(0, 6), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--', '/usr/bin/unshare'])
+  t.strictSame(plan({}, {mode: 'v2', dirs: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: []}).slice(0, 6), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--', '/usr/bin/unshare'])
 })
 
 t.test('the run stage reports on the status fd first', async t => {
