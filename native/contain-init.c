@@ -3,9 +3,13 @@
  * and no sethostname, mount, prctl, capset or seccomp). It takes explicit, already-decided
  * instructions from contain's TypeScript and makes no policy decisions of its own.
  *
- *   contain-init enter [--status-fd N] ATTACH_FILE... -- CMD ARGS...
+ *   contain-init enter [--status-fd N] [--clone-into DIR] ATTACH_FILE... -- CMD ARGS...
  *       Joins the given cgroups by writing "0" (itself) to each file (v1 `tasks`, v2
- *       cgroup.procs: one per hierarchy, chosen by contain), then execs CMD. contain
+ *       cgroup.procs: one per hierarchy, chosen by contain), then execs CMD. With --clone-into
+ *       (cgroup v2) CMD starts in a child created inside DIR by clone3(CLONE_INTO_CGROUP), and
+ *       this process stays to relay signals and exit as the child did: a cgroup.procs write
+ *       waits for an RCU grace period (tens of ms on some hosts), a clone into the cgroup does
+ *       not. Where clone3 is refused (kernel < 5.7, a seccomp filter) it writes cgroup.procs. contain
  *       runs `unshare` through this so that the app is inside its cgroup before its first
  *       instruction and the cgroup namespace is rooted at the app's cgroup.
  *
@@ -139,23 +143,6 @@ static void die_with_parent(void) {
   pid_t parent = getppid();
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) fail("prctl", "PR_SET_PDEATHSIG");
   if (getppid() != parent) _exit(125);
-}
-
-static int enter(int argc, char **argv) {
-  int i = 2;
-  if (i + 1 < argc && strcmp(argv[i], "--status-fd") == 0) {
-    opt.status_fd = atoi(argv[i + 1]);
-    i += 2;
-  }
-  die_with_parent();
-  for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
-    int fd = open(argv[i], O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, "0\n", 2) != 2) fail("cgroup", argv[i]);
-    close(fd);
-  }
-  if (i + 1 >= argc) { errno = EINVAL; fail("usage", "enter: no command after --"); }
-  execvp(argv[i + 1], argv + i + 1);
-  fail("exec", argv[i + 1]);
 }
 
 static uint64_t parse_hex(const char *text) { return strtoull(text, NULL, 16); }
@@ -416,6 +403,84 @@ static int supervise(pid_t child, const sigset_t *waited) {
   }
 }
 
+/* Ends this process the way the child ended, so whoever waits for it sees the same status. */
+static void exit_like(int status) {
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    sigset_t only;
+    sigemptyset(&only);
+    sigaddset(&only, sig);
+    signal(sig, SIG_DFL);
+    kill(getpid(), sig);
+    sigprocmask(SIG_UNBLOCK, &only, NULL);
+    _exit(128 + sig);
+  }
+  _exit(WEXITSTATUS(status));
+}
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/* struct clone_args of linux/sched.h, version 2 (with .cgroup); spelled out because that header
+ * clashes with glibc's sched.h. */
+struct clone3_args {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+/* Execs CMD in a child born inside the cgroup `dir`; returns only in the parent, with the child's pid,
+ * or -1 (errno set) when the kernel refuses clone3. */
+static pid_t spawn_into_cgroup(const char *dir, char **command, const sigset_t *original_mask) {
+  int cgroup = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cgroup < 0) fail("cgroup", dir);
+  struct clone3_args args = {.flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)cgroup};
+  pid_t child = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+  if (child == 0) {
+    sigprocmask(SIG_SETMASK, original_mask, NULL);
+    die_with_parent();
+    execvp(command[0], command);
+    fail("exec", command[0]);
+  }
+  int saved = errno;
+  close(cgroup);
+  errno = saved;
+  return child;
+}
+
+static void join_cgroup(const char *attach_file) {
+  int fd = open(attach_file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, "0\n", 2) != 2) fail("cgroup", attach_file);
+  close(fd);
+}
+
+static int enter(int argc, char **argv) {
+  const char *clone_into = NULL;
+  int i = 2;
+  for (; i + 1 < argc; i += 2) {
+    if (strcmp(argv[i], "--status-fd") == 0) opt.status_fd = atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "--clone-into") == 0) clone_into = argv[i + 1];
+    else break;
+  }
+  die_with_parent();
+  for (; i < argc && strcmp(argv[i], "--") != 0; i++) join_cgroup(argv[i]);
+  if (i + 1 >= argc) { errno = EINVAL; fail("usage", "enter: no command after --"); }
+  char **command = argv + i + 1;
+  if (clone_into) {
+    sigset_t all, original;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &original);
+    pid_t child = spawn_into_cgroup(clone_into, command, &original);
+    if (child > 0) exit_like(supervise(child, &all));
+    if (errno != ENOSYS && errno != EINVAL && errno != EPERM) fail("cgroup", clone_into);
+    sigprocmask(SIG_SETMASK, &original, NULL);
+    char attach_file[4096];
+    if (snprintf(attach_file, sizeof attach_file, "%s/cgroup.procs", clone_into) >= (int)sizeof attach_file) { errno = ENAMETOOLONG; fail("cgroup", clone_into); }
+    join_cgroup(attach_file);
+  }
+  execvp(command[0], command);
+  fail("exec", command[0]);
+}
+
 static void run_pid1(const sigset_t *original_mask, const sigset_t *waited) {
   die_with_parent();
   set_up_mounts();
@@ -538,6 +603,6 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "exec") == 0) return exec_in_app(argc, argv);
   if (argc > 1 && strcmp(argv[1], "run") == 0) return run(argc, argv);
   if (argc > 1 && strcmp(argv[1], "notify") == 0) return notify(argc, argv);
-  fprintf(stderr, "usage: contain-init enter ATTACH_FILE... -- CMD... | run [OPTIONS] -- CMD... | exec [OPTIONS] -- CMD... | notify [--pid PID] [--barrier] MESSAGE\n");
+  fprintf(stderr, "usage: contain-init enter [--clone-into DIR] ATTACH_FILE... -- CMD... | run [OPTIONS] -- CMD... | exec [OPTIONS] -- CMD... | notify [--pid PID] [--barrier] MESSAGE\n");
   return 125;
 }

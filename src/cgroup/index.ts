@@ -61,13 +61,16 @@ export interface CgroupPlan {
   /** Every process of the app is listed here (cgroup.procs), one file per hierarchy. */
   procsFiles: string[]
   /**
-   * The app's first process writes "0" (itself) here, before exec. On v1 that is `tasks`: moving
-   * the calling thread alone skips the kernel's global threadgroup lock, whose RCU grace period
-   * cost a cgroup.procs write 6-16 ms per launch on hosts without `favordynmods`. The launcher is
-   * single-threaded, so the thread is the whole process. v2 only moves domain cgroups through
-   * cgroup.procs.
+   * How the launcher joins the app's cgroup before exec, without the kernel's global threadgroup
+   * lock: a cgroup.procs write takes it and waits for an RCU grace period (6-16 ms per launch on
+   * this host, up to 40 ms in a v2 guest) unless cgroupfs is mounted with `favordynmods`.
+   * v1: the launcher writes "0" (itself) to each hierarchy's `tasks`, which moves only the calling
+   * thread and needs no such lock; the launcher is single-threaded, so the thread is the process.
+   * v2 moves a domain cgroup's processes only through cgroup.procs, so the launcher starts the
+   * rest of the chain in a child born inside `cloneInto` (clone3 CLONE_INTO_CGROUP).
    */
   attachFiles: string[]
+  cloneInto?: string
   /** In its own cgroup namespace, the app sees these at the host's mount points: its own cgroup as the root. */
   viewMounts: ViewMount[]
 }
@@ -186,7 +189,8 @@ export function planCgroup(layout: CgroupLayout, name: string, limits: CgroupLim
     if (hierarchy.version === 2) plan.delegation = planDelegation(hierarchy, controllers, fs)
     plan.dirs.push(dir)
     plan.procsFiles.push(join(dir, 'cgroup.procs'))
-    plan.attachFiles.push(join(dir, hierarchy.version === 1 ? 'tasks' : 'cgroup.procs'))
+    if (hierarchy.version === 1) plan.attachFiles.push(join(dir, 'tasks'))
+    else plan.cloneInto = dir
     for (const controller of controllers) {
       const settings =
         controller === 'cpu' ? files.cpu(limits)

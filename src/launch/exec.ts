@@ -3,7 +3,7 @@ import {constants} from 'node:os'
 import {ExitCode, LaunchError} from '../errors.js'
 import {namespaceFlag} from '../namespaces.js'
 import {findOnPath} from '../paths.js'
-import {SECCOMP_FD, STATUS_FD, type Executables, type LaunchPlan} from './plan.js'
+import {SECCOMP_FD, STATUS_FD, cloneIntoArguments, type Executables, type LaunchPlan} from './plan.js'
 import {parseInitReport} from './status.js'
 
 /**
@@ -14,7 +14,7 @@ export function planExec(app: LaunchPlan, pid1: number, command: string[], execu
   const namespaces = app.namespaces.map(namespaceFlag)
   if (app.namespaces.includes('user')) namespaces.push('--preserve-credentials')
   return [
-    executables.init, 'enter', '--status-fd', String(STATUS_FD), ...app.cgroup.attachFiles, '--',
+    executables.init, 'enter', '--status-fd', String(STATUS_FD), ...cloneIntoArguments(app.cgroup), ...app.cgroup.attachFiles, '--',
     executables.nsenter, '--target', String(pid1), ...namespaces, '--',
     executables.init, 'exec', '--status-fd', String(STATUS_FD), ...app.appArguments, '--',
     ...command,

@@ -123,6 +123,11 @@ function hidingMounts(options: RunOptions, hiddenPaths: string[]): ViewMount[] {
   return hiddenPaths.map(path => ({fsType: 'tmpfs', target: path, data: 'mode=0'}))
 }
 
+/** contain-init enter's flag for a v2 cgroup that the launcher is born into rather than moved into. */
+export function cloneIntoArguments(cgroup: Pick<CgroupPlan, 'cloneInto'>): string[] {
+  return cgroup.cloneInto ? ['--clone-into', cgroup.cloneInto] : []
+}
+
 /**
  * The launch sequence as one argv: join the app's cgroup (so the app is inside it before its
  * first instruction and the cgroup namespace is rooted there), unshare the namespaces, then
@@ -132,7 +137,7 @@ export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables:
   const hidden = options.namespaces.includes('mount') ? [...new Set(host.hiddenPaths ?? [])] : []
   const procEntry = host.procEntry ?? (() => undefined)
   const argv = [
-    executables.init, 'enter', '--status-fd', String(STATUS_FD), ...cgroup.attachFiles, '--',
+    executables.init, 'enter', '--status-fd', String(STATUS_FD), ...cloneIntoArguments(cgroup), ...cgroup.attachFiles, '--',
     executables.unshare, ...unshareArguments(options.namespaces), '--',
     executables.init, ...initArguments(options, cgroup, seccompFilter, hidden, procEntry), '--',
     ...options.command,

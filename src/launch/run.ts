@@ -77,7 +77,7 @@ function cgroupForUser(cgroup: CgroupPlan, options: RunOptions, warnings: string
     throw new HostError(`without the pid namespace contain needs a cgroup to find every process of the app when it ends, and ${who}`, {fix: 'keep the pid namespace (leave -pid out of --namespaces), or run contain as root'})
   }
   warnings.push(`${who}: the app runs without limits, in contain's own cgroup, and ends with its PID 1`)
-  return {...cgroup, delegation: undefined, dirs: [], writes: [], procsFiles: [], attachFiles: []}
+  return {...cgroup, delegation: undefined, dirs: [], writes: [], procsFiles: [], attachFiles: [], cloneInto: undefined}
 }
 
 /** Validates flags and decides the whole launch, seccomp filter included; touches no cgroup. */

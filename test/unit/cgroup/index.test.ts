@@ -91,6 +91,7 @@ t.test('planCgroup', async t => {
     ])
     t.strictSame(plan.procsFiles, plan.dirs.map(dir => join(dir, 'cgroup.procs')))
     t.strictSame(plan.attachFiles, plan.dirs.map(dir => join(dir, 'tasks')), 'v1 joins through tasks: no threadgroup lock')
+    t.equal(plan.cloneInto, undefined)
     const memory = join(root, 'memory/process_api/abc/contain-web')
     t.strictSame(plan.writes, [
       {path: join(root, 'cpu/contain-web/cpu.cfs_period_us'), value: '100000'},
@@ -207,7 +208,8 @@ t.test('planCgroup', async t => {
     t.strictSame(plan.delegation, {ownDir: root, enable: ['memory', 'pids']}, 'the root cgroup may hold processes: no leafDir')
     t.strictSame(plan.dirs, [join(root, 'contain-web')])
     t.strictSame(plan.procsFiles, [join(root, 'contain-web/cgroup.procs')])
-    t.strictSame(plan.attachFiles, plan.procsFiles)
+    t.strictSame(plan.attachFiles, [], 'v2 is not joined by a write')
+    t.equal(plan.cloneInto, join(root, 'contain-web'), 'the launcher is cloned into it')
     const dir = join(root, 'contain-web')
     t.strictSame(plan.writes, [
       {path: join(dir, 'cpu.max'), value: '50000 100000'},

@@ -10,7 +10,8 @@ const CGROUP: CgroupPlan = {
   dirs: ['/sys/fs/cgroup/contain-web'],
   writes: [{path: '/sys/fs/cgroup/contain-web/memory.max', value: '67108864'}],
   procsFiles: ['/sys/fs/cgroup/contain-web/cgroup.procs'],
-  attachFiles: ['/sys/fs/cgroup/contain-web/cgroup.procs'],
+  attachFiles: [],
+  cloneInto: '/sys/fs/cgroup/contain-web',
   viewMounts: [{fsType: 'cgroup2', target: '/sys/fs/cgroup', data: ''}],
 }
 
@@ -85,7 +86,7 @@ t.test('status fd is 3 and seccomp fd is 4', async t => {
 
 t.test('argv: enter the cgroup, unshare, then contain-init run, then the command', async t => {
   t.strictSame(plan(), [
-    '/opt/contain/contain-init', 'enter', '--status-fd', '3', '/sys/fs/cgroup/contain-web/cgroup.procs', '--',
+    '/opt/contain/contain-init', 'enter', '--status-fd', '3', '--clone-into', '/sys/fs/cgroup/contain-web', '--',
     '/usr/bin/unshare', '--pid', '--mount', '--uts', '--ipc', '--cgroup', '--propagation', 'private', '--',
     '/opt/contain/contain-init', 'run', '--status-fd', '3', '--mount-proc', '--hostname', 'web',
     '--mount', 'bind', '/sys', '/sys', '--mount', 'cgroup2', '/sys/fs/cgroup', '',

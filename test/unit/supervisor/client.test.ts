@@ -87,7 +87,8 @@ t.test('formatInspect: with the plan, namespaces, cgroup writes and argv', async
       dirs: ['/sys/fs/cgroup/contain-web'],
       writes: [{path: '/sys/fs/cgroup/contain-web/memory.max', value: '536870912'}, {path: '/sys/fs/cgroup/contain-web/cpu.max', value: '50000 100000'}],
       procsFiles: ['/sys/fs/cgroup/contain-web/cgroup.procs'],
-      attachFiles: ['/sys/fs/cgroup/contain-web/cgroup.procs'],
+      attachFiles: [],
+      cloneInto: '/sys/fs/cgroup/contain-web',
       viewMounts: [],
     },
   }
