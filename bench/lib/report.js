@@ -112,6 +112,13 @@ export function markdown(result, svgName) {
   L.push('Ratios: contain/node for the first target; podman/contain and docker/contain ("how many times faster contain is") for the others. Targets are judged on medians; the same ratio on minimums (each tool\'s fastest run) is shown as a second opinion for busy machines.')
   L.push('')
 
+  if (result.profile?.length) {
+    L.push("## Where contain's time goes")
+    L.push('')
+    for (const line of result.profile) L.push(`- ${line}`)
+    L.push('')
+  }
+
   const unavailable = result.peers.filter((p) => !p.available || p.dropped)
   L.push('## Unavailable peers')
   L.push('')
@@ -182,7 +189,7 @@ export function genericMarkdown(result, svgName) {
   if (!result.targets?.length) L.push('No target of the benchmark issue applies to this suite.', '')
   else {
     L.push('| Target | measured | verdict | how |', '|---|---:|---|---|')
-    for (const t of result.targets) L.push(`| ${escapeCell(t.text)} | ${t.value === undefined || t.value === null ? '–' : `${fmt(t.value)}${t.unit ? ` ${t.unit}` : ''}`} | ${t.status === 'missed' ? '**missed**' : t.status} | ${escapeCell(t.detail ?? '')} |`)
+    for (const t of result.targets) L.push(`| ${escapeCell(t.text)} | ${t.value === undefined || t.value === null ? '–' : `${Number.isInteger(t.value) ? t.value : fmt(t.value)}${t.unit ? ` ${t.unit}` : ''}`} | ${t.status === 'missed' ? '**missed**' : t.status} | ${escapeCell(t.detail ?? '')} |`)
     L.push('')
   }
   for (const section of result.sections) {

@@ -185,6 +185,7 @@ export async function run(ctx) {
     profile,
     chart: {
       title: 'restart latency beyond the backoff',
+      reference: {ms: 10, label: 'target: 10 ms'},
       unit: 'ms',
       axisLabel: 'ms from exit to the next start, beyond the nominal backoff (bar = median)',
       scale: 'log',
