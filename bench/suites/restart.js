@@ -166,6 +166,7 @@ export async function run(ctx) {
   const profile = []
   if (stat.contain0 && stat.floor) {
     profile.push(`exec + exit of the app itself (floor): ${fmt(stat.floor.median)} ms; contain's restart beyond it: ${fmt(stat.contain0.median - stat.floor.median)} ms (the supervisor noticing the exit, the new cgroup, unshare, contain-init and the seccomp filter).`)
+    if (stat.containBackoff) profile.push(`with a backoff, contain's gap beyond the nominal delay is ${fmt(stat.containBackoff.median)} ms against ${fmt(stat.contain0.median)} ms with none: ${fmt(stat.containBackoff.median - stat.contain0.median)} ms go to the delayed-restart path itself (the timer firing late or work done after it), which the backoff-0 figure does not show.`)
     if (stat.contain0.median > 10) profile.push('bench/supervisor.js splits that further (the launcher argv alone, run back to back by a shell, against the supervisor): run it when this target is missed.')
   }
 
