@@ -4,13 +4,14 @@
 // Each round runs every case once, in a rotating order, each on a port of its own; /up is polled every
 // 10 ms (an HTTP answer is the only readiness signal a plain Rails app gives).
 import {spawn} from 'node:child_process'
-import {existsSync, readFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
-import {join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {ContainProjects, appPrefix, containArgv} from '../lib/contain.js'
 import {Unavailable} from '../lib/peers/common.js'
+import {startDocker} from '../lib/peers/docker.js'
 import {killPid, pidAlive, run as exec, tail, waitPidGone} from '../lib/proc.js'
 import {round, summarize} from '../lib/stats.js'
 import {rotate, roundsFor, statCells} from '../lib/suite.js'
@@ -18,7 +19,49 @@ import {rotate, roundsFor, statCells} from '../lib/suite.js'
 export const name = 'rails'
 export const title = 'Rails: time to first 200 on /up'
 
-const dockerReason = 'not measured: there is no Ruby image without a registry, and building a Ruby root filesystem offline (the host\'s ruby, Debian\'s gems and their ldd libraries, `docker import`ed) is not implemented in the bench yet'
+const rubyImage = 'contain-bench-ruby:latest'
+const rubyPackages = ['ruby-railties', 'puma', 'bundler', 'coreutils', 'dash']
+
+/**
+ * A Ruby root filesystem without a registry: every file of the installed Debian packages in the
+ * dependency closure of ruby-railties, puma and bundler (`apt-cache depends --recurse`, `dpkg -L`),
+ * paths resolved through the host's merged-/usr symlinks, `docker import`ed. The app is bind-mounted.
+ */
+async function buildRubyImage(ctx, d) {
+  const deps = await exec('apt-cache', ['depends', '--recurse', '--no-recommends', '--no-suggests', '--no-conflicts', '--no-breaks', '--no-replaces', '--no-enhances', ...rubyPackages])
+  if (!deps.ok) throw new Unavailable(`apt-cache depends: ${tail(deps.all, 200)}`)
+  const names = [...new Set([...rubyPackages, ...deps.stdout.split('\n').filter((l) => l && !l.startsWith(' ') && !l.startsWith('<'))])]
+  const status = await exec('dpkg-query', ['-W', '-f', '${Package} ${Status}\n', ...names])
+  const installed = status.stdout.split('\n').filter((l) => l.endsWith('install ok installed')).map((l) => l.split(' ')[0])
+  const missing = rubyPackages.filter((p) => !installed.includes(p))
+  if (missing.length) throw new Unavailable(`Debian packages not installed: ${missing.join(', ')}`)
+  const listed = await exec('dpkg', ['-L', ...installed], {maxBuffer: 64 * 2 ** 20})
+  const paths = new Set(['/bin', '/lib', '/lib64', '/sbin'].filter((p) => existsSync(p)))
+  for (const p of listed.stdout.split('\n')) {
+    if (!p.startsWith('/') || p === '/.' || !existsSync(p)) continue
+    // /lib/x86_64-linux-gnu/libc.so.6 is stored as usr/lib/...: the image keeps /lib -> usr/lib as on the host.
+    paths.add(join(realpathSync(dirname(p)), basename(p)))
+  }
+  const extra = join(ctx.workDir, 'ruby-extra')
+  const extraDirs = ['tmp', 'app', 'proc', 'sys', 'dev', 'etc']
+  // docker import refuses a tarball that names a path twice.
+  for (const dir of extraDirs) paths.delete(`/${dir}`)
+  for (const dir of extraDirs) mkdirSync(join(extra, dir), {recursive: true})
+  chmodSync(join(extra, 'tmp'), 0o1777)
+  const list = join(ctx.workDir, 'ruby-files.txt')
+  writeFileSync(list, `${[...paths].join('\n')}\n`)
+  const tarball = join(ctx.workDir, 'ruby.tar')
+  const tar = await exec('tar', ['--numeric-owner', '-cf', tarball, '--no-recursion', '-P', '--transform', 's,^/,,S', '-T', list, '-C', extra, ...extraDirs])
+  if (!tar.ok) throw new Unavailable(`tar of the Ruby root filesystem: ${tail(tar.all, 300)}`)
+  ctx.cleanup.add('rails: remove the Ruby image', async () => {
+    const r = await d.cli(['rmi', '--force', rubyImage])
+    return r.ok ? 'removed' : tail(r.all, 100)
+  })
+  const imported = await d.cli(['import', tarball, rubyImage], {timeout: 600_000})
+  rmSync(tarball, {force: true})
+  if (!imported.ok) throw new Unavailable(`docker import of the Ruby root filesystem: ${tail(imported.all, 300)}`)
+  return {packages: installed.length, files: paths.size}
+}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -143,7 +186,37 @@ export async function run(ctx) {
     if (!(error instanceof Unavailable)) throw error
     peers.push({id: 'contain', label: 'contain', available: false, reason: error.message})
   }
-  peers.push({id: 'docker', label: 'docker run (Ruby image)', available: false, reason: dockerReason})
+  let dockerReason
+  try {
+    const d = await startDocker(ctx)
+    const started = Date.now()
+    const built = await buildRubyImage(ctx, d)
+    ctx.log.info(`docker: Ruby image from ${built.packages} Debian packages, ${built.files} paths, in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    let n = 0
+    // --network host: the host's own loopback, as bare and contain use (no network is created or changed).
+    const flags = (port) => ['run', '-d', '--name', `${appPrefix()}-rails-${n++}`, '--pull', 'never', '--network', 'host', '--cpus', '1', '--memory', '512m', '-v', `${app}:/app`, '-w', '/app', '-e', 'HOME=/tmp', rubyImage, ...serverArgv(port)]
+    cases.push({id: 'docker', label: 'docker run -d --cpus 1 -m 512m', run: async (port) => {
+      const start = process.hrtime.bigint()
+      const r = await d.cli(flags(port))
+      if (!r.ok) throw new Error(`docker run: ${tail(r.all, 300)}`)
+      const id = r.stdout.trim()
+      // `docker wait` returns when the container ends: a server that dies is noticed without polling docker.
+      let ended = false
+      const waiter = spawn(d.argvPrefix[0], [...d.argvPrefix.slice(1), 'wait', id], {stdio: 'ignore', env: d.env})
+      waiter.on('close', () => (ended = true))
+      try {
+        return await firstOk(port, start, () => !ended).catch(async (e) => Promise.reject(new Error(`${e.message}: ${tail((await d.cli(['logs', id])).all, 300)}`)))
+      } finally {
+        await d.cli(['rm', '--force', id])
+        if (!ended) await new Promise((resolve) => waiter.on('close', resolve))
+      }
+    }})
+    peers.push({id: 'docker', label: 'docker run (Ruby image built offline)', available: true, version: d.version, note: `image: every file of the ${built.packages} installed Debian packages in the closure of ${rubyPackages.slice(0, 3).join(', ')} (${built.files} paths), docker import; the app bind-mounted at /app; --network host`, command: [...d.argvPrefix, ...flags('PORT')]})
+  } catch (error) {
+    if (!(error instanceof Unavailable)) throw error
+    dockerReason = `not measured: ${error.message}`
+    peers.push({id: 'docker', label: 'docker run (Ruby image)', available: false, reason: dockerReason})
+  }
 
   const samples = Object.fromEntries(cases.map((c) => [c.id, []]))
   const failures = []
@@ -174,12 +247,13 @@ export async function run(ctx) {
     stat[c.id].ratio = ratios.length ? summarize(ratios).median : undefined
     rows.push([c.label, ...statCells(stat[c.id], 1), stat[c.id].ratio === undefined ? undefined : round(stat[c.id].ratio, 3)])
   }
-  rows.push(['docker run (Ruby image)', undefined, undefined, undefined, undefined, '0', dockerReason])
+  if (dockerReason) rows.push(['docker run (Ruby image)', undefined, undefined, undefined, undefined, '0', dockerReason])
   const targets = []
-  for (const id of ['containRun', 'containUp']) {
+  for (const id of ['containRun', 'containUp', 'docker']) {
     if (stat[id]?.ratio !== undefined) targets.push({text: `${cases.find((c) => c.id === id).label} against bare rails s`, value: stat[id].ratio, unit: '×', status: 'info', detail: `+${round(stat[id].median - stat.bare.median, 0)} ms (medians); no target in the issue`})
   }
-  targets.push({text: 'docker, same app', status: 'n/a', detail: dockerReason})
+  if (dockerReason) targets.push({text: 'docker, same app', status: 'n/a', detail: dockerReason})
+  if (stat.docker && stat.containRun) targets.push({text: 'docker run / contain run, same app', value: stat.docker.median / stat.containRun.median, unit: '×', status: 'info', detail: 'ratio of medians'})
 
   return {
     suite: name,
