@@ -10,8 +10,11 @@
 //   docker-empty  docker run -d … true + wait: the container start/exit docker pays whatever the app, so
 //            the docker figures are shown raw and without it
 import {spawn} from 'node:child_process'
-import {createReadStream, existsSync, readFileSync, rmSync} from 'node:fs'
+import {closeSync, createReadStream, existsSync, fstatSync, openSync, readFileSync, readSync, rmSync, writeFileSync} from 'node:fs'
+import {setTimeout as sleep} from 'node:timers/promises'
 import {join} from 'node:path'
+import {processCpuSeconds} from '../lib/cpuacct.js'
+import {ContainProjects, appPrefix} from '../lib/contain.js'
 import {Unavailable} from '../lib/peers/common.js'
 import {startDocker} from '../lib/peers/docker.js'
 import {run as exec, tail} from '../lib/proc.js'
@@ -60,6 +63,103 @@ async function containRound(ctx, lines) {
     problems: (contain?.problems ?? 0) + (followed?.problems ?? 0),
     appBytes: out.appBytes,
   }
+}
+
+/** The last line of a file, or '' (reads only its tail). */
+function lastLine(file) {
+  let fd
+  try {
+    fd = openSync(file, 'r')
+    const size = fstatSync(fd).size
+    const buf = Buffer.alloc(Math.min(size, 128))
+    readSync(fd, buf, 0, buf.length, size - buf.length)
+    const text = buf.toString('latin1')
+    return text.endsWith('\n') ? text.slice(text.lastIndexOf('\n', text.length - 2) + 1, -1) : ''
+  } catch {
+    return ''
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
+
+/**
+ * The whole path through a running supervisor: `contain up -d` of an app that waits for a go file, stamps
+ * the time (GNU date, nanoseconds) and execs `seq N`; the supervisor writes its log (10 MiB × 10 files, so
+ * every line stays countable) while `contain logs -f` follows it from the start. Time from the stamp to
+ * the last line in the file (its tail read every 5 ms) and to the follower's last line; supervisor CPU from
+ * /proc/PID/schedstat between the go and the end (the follower reads the files itself, not through it).
+ */
+async function containUpRound(ctx, projects, lines, r) {
+  const app = `${appPrefix()}-seq`
+  const dir = join(ctx.workDir, 'logs-up', String(r))
+  const go = join(dir, 'go')
+  const stamp = join(dir, 'stamp')
+  const project = projects.project(`logs-${r}`, [
+    'apps:',
+    `  ${app}:`,
+    `    command: ["/bin/sh", "-c", ${JSON.stringify(`while [ ! -e '${go}' ]; do sleep 0.05; done; date +%s%N > '${stamp}'; exec seq ${lines}`)}]`,
+    '    restart: "no"',
+    `    logging: {dir: ${JSON.stringify(dir)}, max_size: 10m, max_files: 10}`,
+    '',
+  ].join('\n'))
+  const file = join(dir, `${app}.log`)
+  const supervisor = await projects.up(project)
+  try {
+    const follower = spawn(projects.argv[0], [...projects.argv.slice(1), 'logs', '-f', app], {cwd: project.dir, env: project.env, stdio: ['ignore', 'pipe', 'pipe']})
+    let count = 0
+    let missing = 0
+    let expected = 1
+    let value = 0
+    let followerEnd
+    const followed = new Promise((resolve) => {
+      follower.stdout.on('data', (chunk) => {
+        for (let i = 0; i < chunk.length; i++) {
+          const c = chunk[i]
+          if (c === 10) {
+            count++
+            if (value > expected) missing += value - expected
+            if (value >= expected) expected = value + 1
+            value = 0
+          } else if (c >= 48 && c <= 57) value = value * 10 + c - 48
+        }
+        if (expected > lines && !followerEnd) {
+          followerEnd = process.hrtime.bigint()
+          resolve()
+        }
+      })
+      follower.on('close', resolve)
+    })
+    await sleep(300) // the follower is watching before the first line
+    const cpu0 = processCpuSeconds(supervisor)
+    writeFileSync(go, '')
+    const deadline = Date.now() + 120_000
+    let fileEnd
+    while (!fileEnd && Date.now() < deadline) {
+      if (lastLine(file).endsWith(` ${lines}`)) fileEnd = process.hrtime.bigint()
+      else await sleep(5)
+    }
+    await Promise.race([followed, sleep(Math.max(0, deadline - Date.now()))])
+    const cpu = processCpuSeconds(supervisor) - cpu0
+    follower.kill('SIGTERM')
+    const started = BigInt(readFileSync(stamp, 'utf8').trim())
+    const toNs = (hr) => (hr === undefined ? undefined : Number(hr - hrAtRealtime(started)) / 1e6)
+    let inFiles = 0
+    for (let i = 0; i < 10; i++) {
+      const f = i === 0 ? file : `${file}.${i}`
+      if (existsSync(f)) inFiles += await countLines(f)
+    }
+    if (!fileEnd) throw new Error(`the log file did not reach line ${lines} within 120 s`)
+    return {ms: toNs(fileEnd), followerMs: toNs(followerEnd), cpuSeconds: cpu, linesInFiles: inFiles, followerLines: count, followerMissing: missing + Math.max(0, lines + 1 - expected)}
+  } finally {
+    await projects.down(project)
+    rmSync(dir, {recursive: true, force: true})
+  }
+}
+
+/** The hrtime value at a CLOCK_REALTIME instant (ns), through the offset between the two clocks now. */
+function hrAtRealtime(realNs) {
+  const nowReal = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6))
+  return process.hrtime.bigint() - (nowReal - realNs)
 }
 
 /** Counts newline bytes in a file without holding it in memory. */
@@ -150,6 +250,16 @@ export async function run(ctx) {
   } else peers.push({id: 'contain', label: 'contain log path', available: false, reason: 'bench/logs.js is missing'})
 
   try {
+    const projects = new ContainProjects(ctx)
+    let r = 0
+    cases.push({id: 'containUp', run: () => containUpRound(ctx, projects, lines, r++)})
+    peers.push({id: 'containUp', label: 'contain up -d + contain logs -f', available: true, command: [...projects.argv, 'up', '-d'], note: `app: sh -c 'wait for a go file; date +%s%N > stamp; exec seq ${lines}', logging 10m × 10 files; follower: contain logs -f`})
+  } catch (error) {
+    if (!(error instanceof Unavailable)) throw error
+    peers.push({id: 'containUp', label: 'contain up -d', available: false, reason: error.message})
+  }
+
+  try {
     const d = await startDocker(ctx)
     // Without a follower (the file and the daemon's CPU for writing it), and with one (dockerd then also
     // decodes the json-file and streams it to the CLI).
@@ -203,6 +313,8 @@ export async function run(ctx) {
   addRow('floor: seq N | cat > file', 'floor', values('floor', (s) => s.ms), perRound('floor', () => 1), undefined, '–', 'bench process, spawn to exit')
   addRow('contain → log file (10 files kept)', 'contain', values('contain', (s) => s.ms), perRound('contain', (s) => s.ms / s.floorMs), med(values('contain', (s) => s.cpuSecondsPer100MB)), String(sum(values('contain', (s) => lines - s.linesInFiles))), 'ratio against bench/logs.js\'s own floor of that round')
   addRow('contain → live follower (5 files kept)', 'containFollower', values('contain', (s) => s.followerMs + (s.followerCatchUpMs ?? 0)), perRound('contain', (s) => (s.followerMs + (s.followerCatchUpMs ?? 0)) / s.floorMs), undefined, String(sum(values('contain', (s) => s.followerMissing))), `across ${samples.contain?.find(Boolean)?.followerRotations ?? '?'} rotations; writer + follower catch-up`)
+  addRow('contain up → log file (supervisor)', 'containUp', values('containUp', (s) => s.ms), perRound('containUp', (s, f) => s.ms / f.ms), med(values('containUp', (s) => s.cpuSeconds / mb * 100)), String(sum(values('containUp', (s) => lines - s.linesInFiles))), 'app stamp → last line in the file; CPU of the supervisor process')
+  addRow('contain up → contain logs -f', 'containUpFollower', values('containUp', (s) => s.followerMs), perRound('containUp', (s, f) => s.followerMs / f.ms), undefined, String(sum(values('containUp', (s) => s.followerMissing))), 'app stamp → last line at the follower')
   addRow('docker json-file → log file', 'docker', values('docker', (s) => s.ms), perRound('docker', (s, f) => s.ms / f.ms), med(values('docker', (s) => s.cpuSeconds / mb * 100)), String(sum(values('docker', (s) => lines - s.linesInFile))), 'docker run -d to docker wait')
   // Scaled to N lines when it ran fewer (time × N / lines run): the time and ratio compare per line; CPU is per 100 MB anyway.
   const scale = lines / followLines
@@ -218,19 +330,40 @@ export async function run(ctx) {
     followerLost: sum(values('contain', (s) => s.followerMissing)),
     problems: sum(values('contain', (s) => s.problems)),
   }
+  const up = {
+    n: values('containUp', (s) => s.ms).length,
+    ratio: med(perRound('containUp', (s, f) => s.ms / f.ms)),
+    cpu: med(values('containUp', (s) => s.cpuSeconds / mb * 100)),
+    lost: sum(values('containUp', (s) => lines - s.linesInFiles)),
+    followerLost: sum(values('containUp', (s) => s.followerMissing)),
+    followerMs: med(values('containUp', (s) => s.followerMs)),
+    ms: med(values('containUp', (s) => s.ms)),
+  }
   const docker = {ratio: med(perRound('docker', (s, f) => s.ms / f.ms)), cpu: med(values('docker', (s) => s.cpuSeconds / mb * 100))}
   const targets = []
-  if (samples.contain?.some(Boolean)) {
-    targets.push({text: 'log path ≤ 1.5× the pipe floor', value: contain.ratio, unit: '×', status: contain.ratio <= 1.5 ? 'met' : 'missed', detail: 'median of per-round ratios'})
-    targets.push({text: '≤ 5 CPU-seconds per 100 MB', value: contain.cpu, unit: 'CPU-s', status: contain.cpu <= 5 ? 'met' : 'missed', detail: 'the writer process (main thread + libuv), per 100 MB of app output'})
-    targets.push({text: '0 lines lost in the files', value: contain.lost, unit: 'lines', status: contain.lost === 0 && contain.problems === 0 ? 'met' : 'missed', detail: 'every record checked 1..N, whole, timestamped'})
-    targets.push({text: '0 lines lost for a live follower across rotation', value: contain.followerLost, unit: 'lines', status: contain.followerLost === 0 ? 'met' : 'missed', detail: 'followLog in a separate process, from the first line'})
+  const writer = samples.contain?.some(Boolean)
+  const verdict = (ok) => (ok ? 'met' : 'missed')
+  // Judged on the whole path through a running supervisor when it was measured; the writer alone
+  // (bench/logs.js) is the component figure beside it.
+  if (up.n) {
+    targets.push({text: 'log path ≤ 1.5× the pipe floor (contain up, end to end)', value: up.ratio, unit: '×', status: verdict(up.ratio <= 1.5), detail: `median of per-round ratios${writer ? `; the log writer alone (bench/logs.js): ${round(contain.ratio, 2)}×` : ''}`})
+    targets.push({text: '≤ 5 CPU-seconds per 100 MB (the supervisor process)', value: up.cpu, unit: 'CPU-s', status: verdict(up.cpu <= 5), detail: `per 100 MB of app output${writer ? `; the writer alone: ${round(contain.cpu, 2)}` : ''}`})
+  } else if (writer) {
+    targets.push({text: 'log path ≤ 1.5× the pipe floor (the log writer, bench/logs.js)', value: contain.ratio, unit: '×', status: verdict(contain.ratio <= 1.5), detail: 'median of per-round ratios'})
+    targets.push({text: '≤ 5 CPU-seconds per 100 MB (the writer process)', value: contain.cpu, unit: 'CPU-s', status: verdict(contain.cpu <= 5), detail: 'main thread + libuv, per 100 MB of app output'})
+  }
+  if (writer || up.n) {
+    targets.push({text: '0 lines lost in the files', value: contain.lost + up.lost, unit: 'lines', status: verdict(contain.lost + up.lost === 0 && contain.problems === 0), detail: 'every line counted in the kept files (10 × 10 MiB), both paths'})
+    targets.push({text: '0 lines lost for a live follower across rotation', value: contain.followerLost + up.followerLost, unit: 'lines', status: verdict(contain.followerLost + up.followerLost === 0), detail: 'followLog in its own process with 5 files kept (oldest deleted under it), and contain logs -f'})
   }
   if (docker.ratio !== undefined) targets.push({text: "docker's json-file path against the floor (the issue measured 10.7×, 31.5 CPU-s per 100 MB)", value: docker.ratio, unit: '×', status: 'info', detail: `${round(docker.cpu, 1)} CPU-s per 100 MB here`})
 
   const profile = []
-  if (contain.ratio !== undefined && contain.ratio > 1.5) profile.push(`contain's writer takes ${round(contain.ratio, 2)}× the floor: the app's bytes cross one more pipe into Node, are split into lines, timestamped and written (and rotated at 10 MiB); \`node bench/logs.js\` runs the issue's reference reader next to it (without --no-reference) to show what part is the line splitting.`)
-  if (contain.cpu !== undefined) profile.push(`CPU: ${round(contain.cpu, 2)} CPU-s per 100 MB in the writer process, against ${docker.cpu === undefined ? '–' : round(docker.cpu, 1)} in dockerd + containerd + shim.`)
+  if (up.n && writer) profile.push(`end to end, contain up takes ${round(up.ratio, 2)}× the floor and its supervisor ${round(up.cpu, 2)} CPU-s per 100 MB; the log writer alone, on a pipe from seq in one process (bench/logs.js), ${round(contain.ratio, 2)}× and ${round(contain.cpu, 2)} CPU-s. The difference lies in the supervisor process around the same writer code (bench/logs.js runs it in a process that does nothing else, reading seq's pipe directly); it is not broken down further here: a CPU profile of the supervisor (node --cpu-prof) under this app is the next step.`)
+  else if (writer && contain.ratio > 1.5) profile.push(`the log writer takes ${round(contain.ratio, 2)}× the floor: the app's bytes cross one more pipe into Node, are split into lines, timestamped and written (and rotated at 10 MiB).`)
+  if (writer) profile.push('`node bench/logs.js` (without --no-reference) also runs the issue\'s reference reader, to show what part of the writer is the line splitting.')
+  if (up.n && up.followerMs !== undefined && up.ms !== undefined && up.followerMs > 2 * up.ms) profile.push(`contain logs -f had the last line ${round(up.followerMs - up.ms, 0)} ms after the file did (median): the follower lags the writer by more than reading costs it (see the poll interval in src/supervisor/log-follow.ts).`)
+  if (docker.cpu !== undefined) profile.push(`docker: ${round(docker.cpu, 1)} CPU-s per 100 MB in dockerd + containerd + shim, ${round(docker.ratio, 1)}× the floor.`)
 
   return {
     suite: name,
