@@ -363,6 +363,8 @@ export async function run(ctx) {
   else if (writer && contain.ratio > 1.5) profile.push(`the log writer takes ${round(contain.ratio, 2)}× the floor: the app's bytes cross one more pipe into Node, are split into lines, timestamped and written (and rotated at 10 MiB).`)
   if (writer) profile.push('`node bench/logs.js` (without --no-reference) also runs the issue\'s reference reader, to show what part of the writer is the line splitting.')
   if (up.n && up.followerMs !== undefined && up.ms !== undefined && up.followerMs > 2 * up.ms) profile.push(`contain logs -f had the last line ${round(up.followerMs - up.ms, 0)} ms after the file did (median): the follower lags the writer by more than reading costs it (see the poll interval in src/supervisor/log-follow.ts).`)
+  const shortFollows = values('dockerFollowed', (s) => s).filter((s) => s.followerLines < followLines)
+  if (shortFollows.length) profile.push(`docker logs -f ended before the last line in ${shortFollows.length} of ${values('dockerFollowed', (s) => s).length} rounds (${shortFollows.map((s) => s.followerLines.toLocaleString('en')).join(', ')} of ${followLines.toLocaleString('en')} lines; the json-file had them all): it stops when the container has exited, caught up or not. Those are the lines lost in its row.`)
   if (docker.cpu !== undefined) profile.push(`docker: ${round(docker.cpu, 1)} CPU-s per 100 MB in dockerd + containerd + shim, ${round(docker.ratio, 1)}× the floor.`)
 
   return {
