@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench -- [--suite launch] [--runs N] [--quick] [--only a,b] [--no-install] [--keep-work]
+// npm run bench -- [--suite launch,restart,...] [--runs N] [--quick] [--only a,b] [--no-install] [--keep-work]
 //
 // Orchestrates the benchmark suites: installs peers, gives each suite a context (work dir, cgroup layout,
 // cleanup registry), writes bench/results/<date>-<suite>.{json,md,svg}, and - always, also on failure or
@@ -12,6 +12,7 @@ import {ensurePackages} from './lib/apt.js'
 import {parseArgs, usage} from './lib/args.js'
 import {CgroupJanitor, cgroupLayout, commonParentPath} from './lib/cgroup.js'
 import {Cleanup} from './lib/cleanup.js'
+import {appCgroups} from './lib/contain.js'
 import {hostLimits, machineFacts} from './lib/facts.js'
 import {mountsUnder, networkFingerprint, removeNewPaths, restoreSysctls, snapshotPaths, snapshotSysctls, stopProcessesReferencing, unmountUnder} from './lib/host.js'
 import {log} from './lib/log.js'
@@ -21,8 +22,14 @@ import {pidAlive, processes} from './lib/proc.js'
 import {writeReports} from './lib/report.js'
 import {buildRootfs} from './lib/rootfs.js'
 
+// In the order of the benchmark issue; a full run takes them all in this order.
 const suites = {
   launch: () => import('./suites/launch.js'),
+  restart: () => import('./suites/restart.js'),
+  resident: () => import('./suites/resident.js'),
+  logs: () => import('./suites/logs.js'),
+  limits: () => import('./suites/limits.js'),
+  rails: () => import('./suites/rails.js'),
 }
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
@@ -119,7 +126,7 @@ async function main() {
     console.log(`wrote ${files.md} and ${files.svg}`)
     return 0
   }
-  const selected = opts.suite ? [opts.suite] : Object.keys(suites)
+  const selected = opts.suites ?? Object.keys(suites)
   for (const s of selected) if (!suites[s]) {
     console.error(`unknown suite "${s}" (known: ${Object.keys(suites).join(', ')})`)
     return 2
@@ -148,7 +155,7 @@ async function main() {
   const commonParent = commonParentPath(layout)
   const janitor = new CgroupJanitor()
 
-  log.step(`contain bench (${selected.join(', ')}), ${opts.rounds} rounds; cgroup ${layout.mode}; work dir ${workDir}`)
+  log.step(`contain bench (${selected.join(', ')})${opts.quick ? ', quick' : ''}; cgroup ${layout.mode}; work dir ${workDir}`)
   const recovered = await recoverStale(layout)
   for (const note of recovered) log.warn(`earlier run: ${note}`)
 
@@ -211,6 +218,7 @@ async function main() {
     const machine = await machineFacts(layout)
     let rootfsPromise
     for (const suiteName of selected) {
+      cleanup.assertNotStopping()
       const suite = await suites[suiteName]()
       const suiteStarted = new Date()
       log.step(`suite ${suiteName}: ${suite.title}`)
@@ -220,7 +228,16 @@ async function main() {
         limits: {cpus: 1, memoryBytes: 256 * 2 ** 20, cpuQuota: 100_000, cpuPeriod: 100_000},
         rootfs: () => (rootfsPromise ??= buildRootfs(workDir)),
       }
-      const out = await suite.run(ctx)
+      let out
+      try {
+        out = await suite.run(ctx)
+      } catch (error) {
+        // One suite failing (a peer's daemon, a missing example) does not cost the others their results.
+        if (cleanup.started) throw error
+        failure ??= error
+        log.warn(`suite ${suiteName} failed: ${error?.stack ?? error}`)
+        continue
+      }
       const rootfs = rootfsPromise ? await rootfsPromise.catch(() => undefined) : undefined
       results.push({
         suite: suiteName,
@@ -233,7 +250,7 @@ async function main() {
         machine: {
           ...machine,
           loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
-          toolVersions: Object.fromEntries(out.peers.filter((p) => p.version).map((p) => [p.id, p.version])),
+          toolVersions: Object.fromEntries((out.peers ?? []).filter((p) => p.version).map((p) => [p.id, p.version])),
           busybox: rootfs?.version,
           cgroupParentForRuntimes: commonParent ? `${commonParent}/${runId}` : undefined,
           hostHardLimits: ctx.hostLimits,
@@ -258,7 +275,7 @@ async function main() {
     networkAfter: networkAfter.digest,
     networkUnchanged: networkBefore.digest === networkAfter.digest,
     networkDiff: networkBefore.digest === networkAfter.digest ? undefined : Object.keys(networkAfter.parts).filter((k) => networkAfter.parts[k] !== networkBefore.parts[k]),
-    leftoverCgroups: [...new Set([...janitor.leftovers(), ...findBenchCgroups(layout, (name) => ours.test(name))])],
+    leftoverCgroups: [...new Set([...janitor.leftovers(), ...findBenchCgroups(layout, (name) => ours.test(name)), ...appCgroups(layout)])],
     leftoverMounts: mountsUnder(workDir),
     leftoverProcesses: processes().filter((p) => p.pid !== process.pid && p.cmdline.includes(workDir)).map((p) => `${p.pid} ${p.cmdline}`),
     containerDaemonsRunning: processes().filter((p) => /^(dockerd|containerd|containerd-shim.*|conmon|podman)$/.test(p.comm)).map((p) => `${p.pid} ${p.cmdline}`),
@@ -284,6 +301,19 @@ async function main() {
 }
 
 function printSummary(result) {
+  if (result.sections) {
+    console.log(`\n${result.title} (${result.config.rounds} rounds)`)
+    for (const section of result.sections.filter((x) => x.columns && x.summary !== false)) {
+      console.log(`\n  ${section.title}`)
+      const rows = [section.columns, ...section.rows].map((r) => r.map((c) => (c === undefined || c === null ? '–' : typeof c === 'number' ? (Math.abs(c) >= 100 ? c.toFixed(1) : c.toFixed(2)) : String(c).replace(/\*\*/g, ''))))
+      const widths = rows[0].map((_, i) => Math.min(48, Math.max(...rows.map((r) => String(r[i] ?? '').length))))
+      for (const r of rows) console.log(`  ${r.map((c, i) => (i === 0 ? String(c).slice(0, 48).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ')}`)
+    }
+    console.log('')
+    for (const t of result.targets ?? []) console.log(`target: ${t.text}: ${t.status}${t.value === undefined || t.value === null ? '' : ` (${Number(t.value).toFixed(2)}${t.unit ? ` ${t.unit}` : ''})`}`)
+    for (const p of (result.peers ?? []).filter((p) => !p.available)) console.log(`unavailable: ${p.id}: ${p.reason}`)
+    return
+  }
   for (const [name, label] of Object.entries(result.config.workloads)) {
     console.log(`\n${result.title}: ${label} (${result.config.rounds} rounds, ms)`)
     console.log(`${'tool'.padEnd(36)} ${'median'.padStart(9)} ${'min'.padStart(9)} ${'max'.padStart(9)} ${'p90'.padStart(9)} ${'×node'.padStart(7)} ${'×contain'.padStart(9)}`)

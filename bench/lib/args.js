@@ -1,19 +1,22 @@
 // Command-line flags of `npm run bench -- [flags]`.
-export const usage = `usage: npm run bench -- [--suite NAME] [--runs N] [--quick] [--only a,b] [--no-install] [--keep-work]
+export const suiteNames = ['launch', 'restart', 'resident', 'logs', 'limits', 'rails']
+
+export const usage = `usage: npm run bench -- [--suite a,b] [--runs N] [--quick] [--only a,b] [--no-install] [--keep-work]
        npm run bench -- --render bench/results/<date>-<suite>.json
 
-  --suite NAME   run one suite (default: every suite; today only "launch")
-  --runs N       interleaved rounds per tool (default 30; --quick: 5)
-  --quick        5 rounds, results written as <date>-<suite>-quick.*
-  --only a,b     measure only these tools (ids as printed in the results, e.g. node,contain,docker);
-                 results written as <date>-<suite>-subset.*
+  --suite a,b    run these suites, in this order (default: all of ${suiteNames.join(', ')})
+  --runs N       interleaved rounds per tool (default per suite: launch 30, restart 5, resident 3,
+                 logs 5, limits 3, rails 5; --quick: fewer, see bench/README.md)
+  --quick        few rounds, to check the bench works; results written as <date>-<suite>-quick.*
+  --only a,b     launch suite: measure only these tools (ids as printed in the results, e.g.
+                 node,contain,docker); results written as <date>-launch-subset.*
   --no-install   do not apt-get install missing peers; report them unavailable instead
   --render FILE  only rewrite the .md and .svg next to an existing results .json (no measuring)
   --keep-work    leave bench/work/run/ (rootfs, bundles, tarball) in place; daemons, cgroups,
                  mounts and the docker/podman stores are still removed`
 
 export function parseArgs(argv) {
-  const opts = {suite: undefined, runs: undefined, quick: false, only: undefined, install: true, keepWork: false, help: false, render: undefined}
+  const opts = {suites: undefined, runs: undefined, quick: false, only: undefined, install: true, keepWork: false, help: false, render: undefined}
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined]
@@ -24,7 +27,12 @@ export function parseArgs(argv) {
       return next
     }
     switch (flag) {
-      case '--suite': opts.suite = value(); break
+      case '--suite': {
+        opts.suites = value().split(',').map((x) => x.trim()).filter(Boolean)
+        const unknown = opts.suites.filter((x) => !suiteNames.includes(x))
+        if (unknown.length || !opts.suites.length) throw new Error(`unknown suite(s) ${unknown.join(', ') || '(none given)'} (known: ${suiteNames.join(', ')})`)
+        break
+      }
       case '--runs': {
         const n = Number(value())
         if (!Number.isInteger(n) || n < 1) throw new Error('--runs must be a positive integer')

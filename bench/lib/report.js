@@ -20,6 +20,13 @@ export function writeReports(resultsDir, result) {
   const base = resultBase(resultsDir, result)
   writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`)
   const svgName = `${base.split('/').pop()}.svg`
+  if (result.sections) {
+    // Suites 2-6: tables of their own, one chart (result.chart) each.
+    const chart = result.chart && result.chart.rows.some((r) => Object.values(r.stats).some(Boolean))
+    if (chart) writeFileSync(`${base}.svg`, genericChart(result))
+    writeFileSync(`${base}.md`, genericMarkdown(result, chart ? svgName : undefined))
+    return {json: `${base}.json`, md: `${base}.md`, svg: chart ? `${base}.svg` : '(no chart)'}
+  }
   if (result.summary && Object.values(result.summary).some((rows) => rows.length)) writeFileSync(`${base}.svg`, chartFor(result))
   writeFileSync(`${base}.md`, markdown(result, svgName))
   return {json: `${base}.json`, md: `${base}.md`, svg: `${base}.svg`}
@@ -105,6 +112,13 @@ export function markdown(result, svgName) {
   L.push('Ratios: contain/node for the first target; podman/contain and docker/contain ("how many times faster contain is") for the others. Targets are judged on medians; the same ratio on minimums (each tool\'s fastest run) is shown as a second opinion for busy machines.')
   L.push('')
 
+  if (result.profile?.length) {
+    L.push("## Where contain's time goes")
+    L.push('')
+    for (const line of result.profile) L.push(`- ${line}`)
+    L.push('')
+  }
+
   const unavailable = result.peers.filter((p) => !p.available || p.dropped)
   L.push('## Unavailable peers')
   L.push('')
@@ -135,6 +149,11 @@ export function markdown(result, svgName) {
     }
     L.push('')
   }
+  cleanupSection(L, result)
+  return `${L.join('\n')}\n`
+}
+
+function cleanupSection(L, result) {
   L.push('## Cleanup and host checks')
   L.push('')
   const h = result.hostCheck ?? {}
@@ -142,7 +161,82 @@ export function markdown(result, svgName) {
   L.push(`- Leftovers after cleanup: cgroups ${h.leftoverCgroups?.length ?? '–'}, mounts under bench/work/run ${h.leftoverMounts?.length ?? '–'}, bench processes ${h.leftoverProcesses?.length ?? '–'}${h.leftoverCgroups?.length || h.leftoverMounts?.length || h.leftoverProcesses?.length ? ` — ${escapeCell(JSON.stringify({cgroups: h.leftoverCgroups, mounts: h.leftoverMounts, processes: h.leftoverProcesses}))}` : ''}`)
   for (const step of result.cleanup ?? []) L.push(`- ${step.step}: ${step.ok ? 'ok' : '**failed**'}${step.detail ? ` — ${escapeCell(typeof step.detail === 'string' ? step.detail : JSON.stringify(step.detail))}` : ''}${step.error ? ` — ${escapeCell(step.error)}` : ''}`)
   L.push('')
+}
+
+function header(L, result) {
+  const m = result.machine
+  L.push(`# contain bench: ${result.title} — ${result.date}${result.config.quick ? ' (quick)' : ''}${result.config.only ? ` (subset: ${result.config.only.join(', ')})` : ''}`)
+  L.push('')
+  L.push(`Command: \`${result.command}\` · ${result.config.rounds} interleaved rounds · started ${result.startedAt} · took ${Math.round(result.durationSeconds)} s`)
+  L.push('')
+  L.push(`Machine: ${m.cpuModel} × ${m.cpuCount}, ${m.memoryMiB} MiB, ${m.os}, Linux ${m.kernel}, cgroup ${m.cgroupMode}${m.virtualization ? ` (systemd-detect-virt: ${m.virtualization})` : ''}, node ${m.node}; load average at start ${m.loadAverageAtStart.join(' ')}, at end ${m.loadAverageAtEnd?.join(' ') ?? '–'}.`)
+  L.push('')
+  const loads = [...(result.loadAverage1mPerRound ?? []), m.loadAverageAtStart?.[0]].filter((x) => typeof x === 'number')
+  const peak = loads.length ? Math.max(...loads) : 0
+  if (peak > m.cpuCount * 0.75) {
+    L.push(`> **Busy machine:** the 1-minute load average reached ${peak.toFixed(2)} on ${m.cpuCount} CPUs during this run (other work was running), so absolute figures are inflated and noisy. Interleaving keeps the ratios comparable; rerun on an idle machine for absolute numbers.`)
+    L.push('')
+  }
+}
+
+/** Markdown for suites 2-6: {intro, targets[{text, value, unit, status, detail}], sections[{title, text, columns, rows}], profile[], peers[]}. */
+export function genericMarkdown(result, svgName) {
+  const L = []
+  header(L, result)
+  for (const line of [].concat(result.intro ?? [])) L.push(line, '')
+  if (svgName) L.push(`![${escapeCell(result.title)} chart](${svgName})`, '')
+  L.push('## Targets', '')
+  if (!result.targets?.length) L.push('No target of the benchmark issue applies to this suite.', '')
+  else {
+    L.push('| Target | measured | verdict | how |', '|---|---:|---|---|')
+    for (const t of result.targets) L.push(`| ${escapeCell(t.text)} | ${t.value === undefined || t.value === null ? '–' : `${Number.isInteger(t.value) ? t.value : fmt(t.value)}${t.unit ? ` ${t.unit}` : ''}`} | ${t.status === 'missed' ? '**missed**' : t.status} | ${escapeCell(t.detail ?? '')} |`)
+    L.push('')
+  }
+  for (const section of result.sections) {
+    L.push(`## ${section.title}`, '')
+    for (const line of [].concat(section.text ?? [])) L.push(line, '')
+    if (section.columns) {
+      L.push(`| ${section.columns.join(' | ')} |`)
+      L.push(`|${section.columns.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`)
+      for (const row of section.rows) L.push(`| ${row.map((c) => escapeCell(c === undefined || c === null ? '–' : typeof c === 'number' ? fmt(c) : c)).join(' | ')} |`)
+      L.push('')
+    }
+  }
+  if (result.profile?.length) {
+    L.push("## Where contain's time goes", '')
+    for (const line of result.profile) L.push(`- ${line}`)
+    L.push('')
+  }
+  const peers = result.peers ?? []
+  if (peers.length) {
+    L.push('## Tools: availability, versions, commands', '')
+    L.push('| Tool | available | version | command / notes |', '|---|---|---|---|')
+    for (const p of peers) L.push(`| ${escapeCell(p.label)} | ${p.available ? 'yes' : `no: ${escapeCell(short(p.reason ?? '', 300))}`} | ${escapeCell(p.version ?? '')} | ${escapeCell([p.command ? `\`${shortCommand(p.command, result.workDir)}\`` : '', p.note ?? ''].filter(Boolean).join(' — '))} |`)
+    L.push('')
+  }
+  if (result.failures?.length) {
+    L.push('## Failed samples (left out of the statistics)', '')
+    for (const f of result.failures.slice(0, 20)) L.push(`- round ${f.round} ${f.case}: ${escapeCell(short(f.error, 400))}`)
+    L.push('')
+  }
+  cleanupSection(L, result)
   return `${L.join('\n')}\n`
+}
+
+function genericChart(result) {
+  const m = result.machine
+  const c = result.chart
+  return barChartSvg({
+    title: `contain: ${c.title ?? result.title} (${result.date})`,
+    subtitle: `${result.config.rounds} interleaved rounds · ${m.cpuModel} × ${m.cpuCount} · Linux ${m.kernel} · cgroup ${m.cgroupMode} · node ${m.node}`,
+    workloads: c.groups,
+    rows: c.rows,
+    reference: c.reference,
+    scale: c.scale ?? 'linear',
+    unit: c.unit,
+    axisLabel: c.axisLabel,
+    footer: `Generated by ${result.command} (bench/run.js). Raw samples: ${resultName(result)}.json`,
+  })
 }
 
 const escapeCell = (s) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ')

@@ -1,5 +1,6 @@
 // Hand-written SVG bar chart: one row per tool, one bar per workload (median), min–max whiskers,
-// logarithmic time axis (launch times span three orders of magnitude), value labels at the bar ends.
+// logarithmic time axis by default (launch times span three orders of magnitude) or a linear one from 0,
+// value labels at the bar ends.
 const palette = ['#2f6db5', '#e08a1e', '#3a9a5b', '#b53a6d']
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
@@ -21,8 +22,24 @@ function niceTicks(lo, hi) {
   return ticks
 }
 
+function niceMax(v) {
+  if (!(v > 0)) return 1
+  const e = 10 ** Math.floor(Math.log10(v))
+  return [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].map((m) => m * e).find((m) => m >= v * 1.02) ?? 10 * e
+}
+
+function linearTicks(hi) {
+  const raw = hi / 5
+  const e = 10 ** Math.floor(Math.log10(raw))
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * e).find((m) => m >= raw)
+  const ticks = []
+  for (let t = 0; t <= hi * 1.0001; t += step) ticks.push(Number(t.toPrecision(6)))
+  return ticks
+}
+
 /**
- * @param {{title: string, subtitle: string, workloads: {name: string, label: string}[], rows: {label: string, id: string, stats: Record<string, {median: number, min: number, max: number}>}[], reference?: {ms: number, label: string}, footer?: string}} chart
+ * @param {{title: string, subtitle: string, workloads: {name: string, label: string}[], rows: {label: string, id: string, stats: Record<string, {median: number, min: number, max: number, note?: string}>}[], reference?: {ms: number, label: string}, footer?: string, scale?: 'log'|'linear', unit?: string, axisLabel?: string}} chart
+ * With scale 'linear', values are in `unit` (default ms) and `stats[...].note` replaces the "× contain" label.
  */
 export function barChartSvg(chart) {
   const labelW = 270
@@ -37,9 +54,13 @@ export function barChartSvg(chart) {
   const height = top + plotH + 78
 
   const all = chart.rows.flatMap((r) => Object.values(r.stats)).filter(Boolean)
-  const lo = 10 ** Math.floor(Math.log10(Math.min(...all.map((s) => s.min))))
-  const hi = 10 ** Math.ceil(Math.log10(Math.max(...all.map((s) => s.max))))
-  const x = (ms) => labelW + (Math.log10(Math.max(ms, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)) * plotW
+  const linear = chart.scale === 'linear'
+  const unit = chart.unit ?? 'ms'
+  const lo = linear ? 0 : 10 ** Math.floor(Math.log10(Math.min(...all.map((s) => s.min))))
+  const hi = linear ? niceMax(Math.max(...all.map((s) => s.max), chart.reference?.ms ?? 0)) : 10 ** Math.ceil(Math.log10(Math.max(...all.map((s) => s.max))))
+  const x = linear
+    ? (v) => labelW + Math.max(0, v) / hi * plotW
+    : (ms) => labelW + (Math.log10(Math.max(ms, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)) * plotW
 
   const out = []
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="13">`)
@@ -60,13 +81,13 @@ export function barChartSvg(chart) {
     if (ri % 2 === 1) out.push(`<rect x="0" y="${top + ri * rowH}" width="${width}" height="${rowH}" fill="#f3f6fa"/>`)
   })
   // grid + ticks
-  for (const t of niceTicks(lo, hi)) {
+  for (const t of linear ? linearTicks(hi) : niceTicks(lo, hi)) {
     const tx = x(t).toFixed(1)
-    const major = Math.abs(Math.log10(t) - Math.round(Math.log10(t))) < 1e-9
+    const major = linear || Math.abs(Math.log10(t) - Math.round(Math.log10(t))) < 1e-9
     out.push(`<line x1="${tx}" y1="${top - 6}" x2="${tx}" y2="${top + plotH}" stroke="${major ? '#c8c8c8' : '#ececec'}"/>`)
     out.push(`<text x="${tx}" y="${top + plotH + 18}" text-anchor="middle" font-size="11" fill="#444">${t >= 1 ? t : t.toString()}</text>`)
   }
-  out.push(`<text x="${labelW + plotW / 2}" y="${top + plotH + 38}" text-anchor="middle" font-size="12" fill="#333">milliseconds from spawn to exit (log scale; bar = median)</text>`)
+  out.push(`<text x="${labelW + plotW / 2}" y="${top + plotH + 38}" text-anchor="middle" font-size="12" fill="#333">${esc(chart.axisLabel ?? 'milliseconds from spawn to exit (log scale; bar = median)')}</text>`)
 
   if (chart.reference) {
     const rx = x(chart.reference.ms).toFixed(1)
@@ -86,13 +107,13 @@ export function barChartSvg(chart) {
         return
       }
       const bx = x(s.median)
-      out.push(`<rect x="${labelW}" y="${by}" width="${Math.max(1, bx - labelW).toFixed(1)}" height="${barH}" fill="${palette[wi]}" fill-opacity="0.85"><title>${esc(`${row.label} — ${w.label}: median ${fmtMs(s.median)} ms, min ${fmtMs(s.min)}, max ${fmtMs(s.max)}`)}</title></rect>`)
+      out.push(`<rect x="${labelW}" y="${by}" width="${Math.max(1, bx - labelW).toFixed(1)}" height="${barH}" fill="${palette[wi]}" fill-opacity="0.85"><title>${esc(`${row.label} — ${w.label}: median ${fmtMs(s.median)} ${unit}, min ${fmtMs(s.min)}, max ${fmtMs(s.max)}`)}</title></rect>`)
       const cy = by + barH / 2
       const [x1, x2] = [x(s.min), x(s.max)]
       out.push(`<line x1="${x1.toFixed(1)}" y1="${cy}" x2="${x2.toFixed(1)}" y2="${cy}" stroke="#222" stroke-width="1.2"/>`)
       out.push(`<line x1="${x1.toFixed(1)}" y1="${cy - 4}" x2="${x1.toFixed(1)}" y2="${cy + 4}" stroke="#222" stroke-width="1.2"/>`)
       out.push(`<line x1="${x2.toFixed(1)}" y1="${cy - 4}" x2="${x2.toFixed(1)}" y2="${cy + 4}" stroke="#222" stroke-width="1.2"/>`)
-      out.push(`<text x="${labelW + plotW + 8}" y="${by + barH - 2}" font-size="11.5" fill="${palette[wi]}">${fmtMs(s.median)} ms${s.xContain !== undefined && s.xContain !== null ? `  (${s.xContain.toFixed(2)}× contain)` : ''}</text>`)
+      out.push(`<text x="${labelW + plotW + 8}" y="${by + barH - 2}" font-size="11.5" fill="${palette[wi]}">${fmtMs(s.median)} ${unit}${s.note ? `  (${esc(s.note)})` : s.xContain !== undefined && s.xContain !== null ? `  (${s.xContain.toFixed(2)}× contain)` : ''}</text>`)
     })
   })
   out.push(`<line x1="${labelW}" y1="${top - 6}" x2="${labelW}" y2="${top + plotH}" stroke="#555"/>`)

@@ -93,6 +93,7 @@ export async function run(ctx) {
   }
 
   const crosscheck = await hyperfineCrosscheck(ctx, peerResults)
+  const profile = launchProfile(summary)
 
   return {
     suite: name,
@@ -105,7 +106,26 @@ export async function run(ctx) {
     summary,
     targets: targetResults,
     crosscheck,
+    profile,
   }
+}
+
+/**
+ * Where contain's launch time goes, from medians of the same run: Node's own start (node -e 0), contain's
+ * JavaScript (--dry-run − node: CLI, planning, printing), and the kernel side (contain − --dry-run: cgroup,
+ * unshare, contain-init, seccomp, the workload), next to what the same kernel work costs in shell.
+ */
+function launchProfile(summary) {
+  const lines = []
+  for (const [workload, rows] of Object.entries(summary)) {
+    const m = Object.fromEntries(rows.map((r) => [r.id, r.median]))
+    if (m.contain === undefined || m.node === undefined) continue
+    const parts = [`node -e 0 ${m.node.toFixed(1)} ms`]
+    if (m['contain-dry'] !== undefined) parts.push(`contain's JavaScript (--dry-run − node) ${(m['contain-dry'] - m.node).toFixed(1)} ms`, `kernel side and the workload (contain − --dry-run) ${(m.contain - m['contain-dry']).toFixed(1)} ms`)
+    if (m['unshare-cgroup'] !== undefined) parts.push(`the same cgroup + namespaces in shell (unshare-cgroup) ${m['unshare-cgroup'].toFixed(1)} ms`)
+    lines.push(`${workload}: contain ${m.contain.toFixed(1)} ms = ${parts.join('; ')}.`)
+  }
+  return lines
 }
 
 /** Independent check of the two numbers the targets hinge on, with hyperfine (no shell, -N). */
