@@ -84,7 +84,8 @@ export class SupervisedApp extends EventEmitter {
   private restarts = 0
   private restartsInARow = 0
   private stoppedByUser = false
-  private restartTimer?: NodeJS.Timeout
+  /** The pending restart while in backoff. */
+  private restartTimer?: {kind: 'timer'; handle: NodeJS.Timeout} | {kind: 'immediate'; handle: NodeJS.Immediate}
   private lastExit?: LastExit
   private readonly lastLines: string[] = []
   private healthMonitor?: HealthMonitor
@@ -175,12 +176,15 @@ export class SupervisedApp extends EventEmitter {
     const decision = decideRestart(this.spec.restart, this.spec.backoff, end, this.restartsInARow)
     if (decision.restart) {
       this.setState(AppState.backoff)
-      this.restartTimer = setTimeout(() => {
+      const restart = () => {
         this.restartTimer = undefined
         this.restarts++
         this.restartsInARow++
         void this.runOnce()
-      }, decision.delayMs)
+      }
+      // Node clamps a 0 ms timer to 1 ms: a zero backoff restarts in this turn of the event loop
+      // instead. Still not synchronously, so an app that fails to start at once cannot recurse.
+      this.restartTimer = decision.delayMs > 0 ? {kind: 'timer', handle: setTimeout(restart, decision.delayMs)} : {kind: 'immediate', handle: setImmediate(restart)}
       return
     }
     this.setState(decision.reason === 'stopped' ? AppState.stopped : decision.reason === 'gave-up' ? AppState.failed : AppState.exited)
@@ -210,7 +214,8 @@ export class SupervisedApp extends EventEmitter {
   async stop(): Promise<void> {
     this.stoppedByUser = true
     if (this.restartTimer) {
-      clearTimeout(this.restartTimer)
+      if (this.restartTimer.kind === 'timer') clearTimeout(this.restartTimer.handle)
+      else clearImmediate(this.restartTimer.handle)
       this.restartTimer = undefined
       this.setState(AppState.stopped)
       return
