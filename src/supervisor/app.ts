@@ -73,7 +73,8 @@ export interface OutputSink {
   attach(app: string, stream: Readable, name: 'out' | 'err', onLine: (line: string) => void): void
 }
 
-const LAST_LINES = 20
+/** Lines of output kept for `ps` and `inspect`. */
+export const LAST_LINES = 20
 
 /** One app under supervision: starts it, restarts it by its policy, stops it, reports it. */
 export class SupervisedApp extends EventEmitter {

@@ -37,6 +37,21 @@ export function rotatedPath(file: string, index: number): string {
   return index === 0 ? file : `${file}.${index}`
 }
 
+/**
+ * The last `count` lines of `lines` (complete lines, the last ends with a newline), as a view.
+ * Who keeps only the last lines decodes just these: decoding and splitting every chunk costs
+ * several times the whole log path.
+ */
+export function lastLinesOf(lines: Buffer, count: number): Buffer {
+  let end = lines.length - 1
+  for (let found = 0; found < count; found++) {
+    const previous = end > 0 ? lines.lastIndexOf(NEWLINE, end - 1) : -1
+    if (previous === -1) return lines
+    end = previous
+  }
+  return lines.subarray(end + 1)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writing
 

@@ -6,9 +6,9 @@ import {loadProjectIn, loadProject, type Project} from '../config/project.js'
 import {ContainError} from '../errors.js'
 import {hostFacts, planRun} from '../launch/run.js'
 import {notifySystemd, takeNotifyTarget} from '../systemd/notify.js'
-import type {AppSpec, OutputSink} from './app.js'
+import {LAST_LINES, type AppSpec, type OutputSink} from './app.js'
 import {serveControl} from './control.js'
-import {AppLog} from './logs.js'
+import {AppLog, lastLinesOf} from './logs.js'
 import {isSupervisorAlive, processStartTime, projectDir, readState, removeState, writeState} from './state.js'
 import {Supervisor} from './supervisor.js'
 
@@ -71,7 +71,8 @@ function outputSink(project: Project, logsDir: string, print: ((text: string) =>
       const prefix = `${app.padEnd(width)} | `
       const colored = color ? `\u001b[${COLORS[index % COLORS.length]}m${prefix}\u001b[0m` : prefix
       logFor(app).attach(stream, name, lines => {
-        const text = lines.toString('utf8').replace(/\n$/, '')
+        // Without a terminal only the last lines are kept: decode just those.
+        const text = (print ? lines : lastLinesOf(lines, LAST_LINES)).toString('utf8').replace(/\n$/, '')
         for (const line of text.split('\n')) {
           onLine(line)
           print?.(`${colored}${line}`)

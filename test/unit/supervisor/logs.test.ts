@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {PassThrough} from 'node:stream'
 import t from 'tap'
 import {FileError, InvalidValueError} from '../../../src/errors.js'
-import {AppLog, formatLogLine, nodeLogFileSystem, parseLogLine, readLastLines, rotatedPath, type LogFileSystem, type LogOptions} from '../../../src/supervisor/logs.js'
+import {AppLog, formatLogLine, lastLinesOf, nodeLogFileSystem, parseLogLine, readLastLines, rotatedPath, type LogFileSystem, type LogOptions} from '../../../src/supervisor/logs.js'
 import {thrown} from '../helpers/errors.js'
 import type {TestContext} from '../helpers/tap.js'
 
@@ -194,6 +194,53 @@ t.test('one chunk larger than the formatting window, with long and short lines m
     lines.every((line, i) => line === stamp('out', texts[i])),
     'every line whole, in order',
   )
+})
+
+t.test('every byte value, every line length and clocks from year 0000 to 9999 match a plain formatter, across slab ends', async t => {
+  // Times from the first to the last millisecond an ISO string of 24 characters can show.
+  const clocks = [0, 1, 86_399_999, T0, Date.UTC(2038, 0, 19, 3, 14, 8), 253402300799999, -5, 1e16]
+  let tick = 0
+  const {file, log, out, err} = setup(t, {now: () => clocks[tick++ % clocks.length], maxSizeBytes: 64 * 2 ** 20, maxFiles: 1})
+  let seed = 7
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n
+  const expected: Buffer[] = []
+  let total = 0
+  // About 9 MiB once formatted: more than two 4 MiB slabs, so lines land at every slab end.
+  while (total < 9 * 2 ** 20) {
+    const lines: Buffer[] = []
+    const count = 1 + random(400)
+    for (let i = 0; i < count; i++) {
+      const line = Buffer.alloc(random(5) === 0 ? random(3000) : random(12))
+      for (let j = 0; j < line.length; j++) line[j] = (random(255) + 11) % 256 === 10 ? 0xff : (random(255) + 11) % 256
+      lines.push(line)
+    }
+    const stream = random(2) === 0 ? 'out' : 'err'
+    const ms = clocks[tick % clocks.length]
+    const iso = new Date(Math.min(Math.max(Math.floor(ms), 0), 253402300799999)).toISOString()
+    for (const line of lines) {
+      const record = Buffer.concat([Buffer.from(`${iso} ${stream} `, 'latin1'), line, Buffer.from('\n')])
+      expected.push(record)
+      total += record.length
+    }
+    ;(stream === 'out' ? out : err).write(Buffer.concat(lines.flatMap(line => [line, Buffer.from('\n')])))
+    await written(log)
+  }
+  await log.close()
+  const actual = readFileSync(file)
+  const wanted = Buffer.concat(expected)
+  t.equal(actual.length, wanted.length, 'as many bytes as a plain formatter writes')
+  t.ok(actual.equals(wanted), 'the same bytes')
+})
+
+t.test('lastLinesOf: the last N complete lines, empty lines and a leading newline included', async t => {
+  const last = (text: string, count: number) => lastLinesOf(Buffer.from(text), count).toString()
+  t.equal(last('a\nb\nc\n', 2), 'b\nc\n')
+  t.equal(last('a\nb\nc\n', 3), 'a\nb\nc\n')
+  t.equal(last('a\nb\nc\n', 20), 'a\nb\nc\n', 'fewer lines than asked: all of them')
+  t.equal(last('\nb\n', 1), 'b\n', 'a newline at offset 0 ends a line')
+  t.equal(last('\nb\n', 2), '\nb\n')
+  t.equal(last('a\n\n', 1), '\n', 'an empty line is a line')
+  t.equal(last('', 3), '')
 })
 
 t.test('rotation keeps maxFiles files, each within the size, and never splits a line', async t => {
