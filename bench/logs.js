@@ -5,8 +5,8 @@
 // the pipe floor `seq N | cat > file`, round by round, medians reported:
 //
 //   floor       sh -c 'seq N | cat > file'                          wall time, spawn to exit
-//   contain     AppLog in this process, seq as the app              wall time, spawn to log closed;
-//                                                                   CPU of this process (main + libuv threads)
+//   contain     AppLog in this process, seq as the app, attached as    wall time, spawn to log closed;
+//               `contain up -d` attaches it (last lines kept for ps)  CPU of this process (main + libuv threads)
 //   reference   the issue's "reuse the timestamp within a millisecond, one write per chunk" reader
 //   +follower   contain again, with `followLog` running live in a separate Node process from the
 //               first line to the last, across every rotation; it checks each line is 1, 2, 3, ... N
@@ -30,7 +30,8 @@ const bundle = join(root, 'bench/work/logs-bundle.mjs')
 
 async function main() {
   const args = parseArgs(process.argv.slice(2))
-  const {AppLog, nodeLogFileSystem} = await buildBundle()
+  const {AppLog, nodeLogFileSystem, lastLinesOf} = await buildBundle()
+  keepLastLines = lastLinesOf
   // Counts rotations (app.log -> app.log.1) on the way.
   const counting = {...nodeLogFileSystem, rename: (from, to) => (to.endsWith('.1') && rotations++, nodeLogFileSystem.rename(from, to))}
   const Log = class extends AppLog {
@@ -107,6 +108,7 @@ function captureBytes(command, argv) {
 }
 
 let rotations = 0
+let keepLastLines
 const since = start => Number(process.hrtime.bigint() - start) / 1e6
 
 /** The pipe floor: the same bytes through a pipe into a file, nothing else. */
@@ -130,8 +132,14 @@ function runApp(AppLog, lines, dir, logOptions) {
     const cpu = process.cpuUsage()
     const start = process.hrtime.bigint()
     const child = spawn('seq', [String(lines)], {stdio: ['ignore', 'pipe', 'pipe']})
-    log.attach(child.stdout, 'out')
-    log.attach(child.stderr, 'err')
+    // As the detached supervisor attaches them (src/supervisor/up.ts): it keeps each app's last lines for ps.
+    const lastLines = []
+    const remember = lines => {
+      for (const line of keepLastLines(lines, 20).toString('utf8').replace(/\n$/, '').split('\n')) lastLines.push(line)
+      lastLines.splice(0, lastLines.length - 20)
+    }
+    log.attach(child.stdout, 'out', remember)
+    log.attach(child.stderr, 'err', remember)
     child.on('error', reject)
     child.on('close', async code => {
       await log.close()
