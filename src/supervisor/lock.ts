@@ -73,11 +73,20 @@ export function acquireProjectLock(stateDir: string, project: string): ProjectLo
   mkdirSync(stateDir, {recursive: true, mode: 0o700})
   securePrivateDir(stateDir)
   const file = lockFile(stateDir)
-  for (let attempt = 0; attempt < 20; attempt++) {
+  // A lock held by no live supervisor passes within moments (see below); one that does not is reported as held.
+  const deadline = Date.now() + 1000
+  for (let attempt = 0; attempt < 100; attempt++) {
     const fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)
     let held = false
     try {
-      if (!tryFlock(fd)) throw alreadyRunning(stateDir, project)
+      if (!tryFlock(fd)) {
+        const holder = liveHolder(stateDir)
+        if (holder || Date.now() > deadline) throw new AlreadyRunningError(project, holder?.pid, holder?.since)
+        // Held, but by no live supervisor: a `contain ps` taking it for an instant to remove a
+        // dead supervisor's file. That passes.
+        pause(10)
+        continue
+      }
       if (fstatSync(fd).ino !== statSync(file, {throwIfNoEntry: false})?.ino) continue
       const holder: LockHolder = {pid: process.pid, startTime: processStartTime(process.pid) ?? '', since: new Date().toISOString()}
       ftruncateSync(fd, 0)
@@ -89,6 +98,20 @@ export function acquireProjectLock(stateDir: string, project: string): ProjectLo
     }
   }
   throw new HostError(`cannot lock ${file}: it keeps being replaced`, {fix: 'check that no other program removes files in the state directory'})
+}
+
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+}
+
+/** The live holder named in the file; a holder writes its name right after it locks, so a contender may wait a moment for it. */
+function liveHolder(stateDir: string): LockHolder | undefined {
+  for (let wait = 0; wait < 10; wait++) {
+    const holder = readLockHolder(stateDir)
+    if (lockHolderAlive(holder)) return holder
+    pause(10)
+  }
+  return undefined
 }
 
 function heldLock(file: string, fd: number): ProjectLock {
@@ -126,14 +149,4 @@ export function removeUnheldLock(stateDir: string): void {
   } finally {
     closeSync(fd)
   }
-}
-
-function alreadyRunning(stateDir: string, project: string): AlreadyRunningError {
-  // The holder writes its pid right after it locks: a contender that lost by microseconds may read it first.
-  let holder = readLockHolder(stateDir)
-  for (let wait = 0; !holder && wait < 20; wait++) {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
-    holder = readLockHolder(stateDir)
-  }
-  return new AlreadyRunningError(project, holder?.pid, holder?.since)
 }

@@ -79,3 +79,15 @@ t.test('garbage in the lock file is no holder, and does not stop the next one', 
   t.match(readFileSync(lockFile(stateDir), 'utf8'), /^\{"pid":\d+,"startTime":"\d+","since":"[^"]+"\}\n$/)
   lock.release()
 })
+
+t.test('a lock held for a moment by no live supervisor (contain ps removing a dead one\'s file) is waited for', async t => {
+  const stateDir = join(t.testdir(), 'shop-00000000')
+  mkdirSync(stateDir, {mode: 0o700})
+  writeFileSync(lockFile(stateDir), `${JSON.stringify({pid: 2 ** 22 + 1, startTime: '1', since: 'then'})}\n`, {mode: 0o600})
+  const prober = spawn('flock', ['--exclusive', '--no-fork', lockFile(stateDir), 'sleep', '0.3'], {stdio: 'ignore'})
+  await until(() => held(stateDir), 'the prober to lock the file')
+  const lock = acquireProjectLock(stateDir, 'shop')
+  t.equal(readLockHolder(stateDir)?.pid, process.pid, 'taken once the prober let go')
+  lock.release()
+  await new Promise(resolve => prober.once('exit', resolve))
+})
