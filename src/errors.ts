@@ -58,6 +58,14 @@ export class CgroupError extends ContainError {
 /** The host lacks something contain needs (a tool, a kernel feature, privileges). */
 export class HostError extends ContainError {}
 
+/** `contain up` of a project whose supervisor already runs (or is starting): the project's lock is held. */
+export class AlreadyRunningError extends ContainError {
+  constructor(readonly project: string, readonly supervisorPid?: number, since?: string) {
+    const holder = supervisorPid === undefined ? 'another contain up is starting it' : `supervisor pid ${supervisorPid}${since ? `, since ${since}` : ''}`
+    super(`${project} is already running (${holder})`, {fix: 'see contain ps; stop it first with contain down'})
+  }
+}
+
 /** The app could not be started: argv and the reason. */
 export class LaunchError extends ContainError {
   constructor(readonly argv: readonly string[], problem: string, details: ErrorDetails = {}) {

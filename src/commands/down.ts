@@ -10,7 +10,8 @@ export default class Down extends ContainCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Down)
-    const project = await openProject(process.cwd(), flags.file)
+    // A `contain up` still starting is waited for, so that down stops it instead of missing it.
+    const project = await openProject(process.cwd(), flags.file, {waitForStart: true})
     if (!project.state) return this.log(`${project.name} is not running`)
     await callSupervisor(project, 'down')
     await waitForSupervisorExit(project.state)

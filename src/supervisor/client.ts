@@ -6,6 +6,7 @@ import {ContainError} from '../errors.js'
 import type {LaunchPlan} from '../launch/plan.js'
 import type {AppStatus} from './app.js'
 import {callControl} from './control.js'
+import {lockHolderAlive, readLockHolder, removeUnheldLock} from './lock.js'
 import {isSupervisorAlive, projectDir, readState, removeState, type ProjectState} from './state.js'
 import {findProject} from './up.js'
 
@@ -21,17 +22,31 @@ export interface ProjectHandle {
 }
 
 /** The project of this directory (or -f FILE) and its running supervisor, if any. */
-export async function openProject(cwd: string, file?: string): Promise<ProjectHandle> {
+export async function openProject(cwd: string, file?: string, {waitForStart = false} = {}): Promise<ProjectHandle> {
   const project = await findProject(cwd, file)
   const stateDir = projectDir(project.file)
-  const state = readState(stateDir)
+  const state = readState(stateDir) ?? (waitForStart ? await stateOnceStarted(stateDir) : undefined)
   if (state && !isSupervisorAlive(state)) {
     // Its apps died with it (PR_SET_PDEATHSIG); what it could not remove were their empty cgroups.
     removeStaleAppCgroups(detectLayout(), project.apps.map(app => app.name))
     removeState(stateDir)
+    removeUnheldLock(stateDir)
     return {project, name: project.name, file: project.file, stateDir, staleSupervisor: state.supervisor.pid}
   }
+  // A lock file without state is a supervisor starting (its lock is held) or one killed first.
+  if (!state) removeUnheldLock(stateDir)
   return {project, name: project.name, file: project.file, stateDir, state}
+}
+
+/** A supervisor holds the lock but has not written its state yet: its state, once it has, or undefined if it dies first. */
+async function stateOnceStarted(stateDir: string, timeoutMs = 30_000): Promise<ProjectState | undefined> {
+  const deadline = Date.now() + timeoutMs
+  while (lockHolderAlive(readLockHolder(stateDir)) && Date.now() < deadline) {
+    const state = readState(stateDir)
+    if (state) return state
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+  return readState(stateDir)
 }
 
 /** Where an app's log is: its logging.dir, else the project's state directory. */

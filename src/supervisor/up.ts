@@ -3,13 +3,14 @@ import {closeSync, mkdirSync, openSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Readable} from 'node:stream'
 import {loadProjectIn, loadProject, type Project} from '../config/project.js'
-import {ContainError} from '../errors.js'
+import {AlreadyRunningError, ContainError, renderError} from '../errors.js'
 import {hostFacts, planRun} from '../launch/run.js'
 import {notifySystemd, takeNotifyTarget} from '../systemd/notify.js'
 import {LAST_LINES, type AppSpec, type OutputSink} from './app.js'
 import {serveControl} from './control.js'
 import {AppLog, lastLinesOf} from './logs.js'
-import {isSupervisorAlive, processStartTime, projectDir, readState, removeState, writeState} from './state.js'
+import {acquireProjectLock, lockHolderAlive, readLockHolder} from './lock.js'
+import {processStartTime, projectDir, removeState, writeState} from './state.js'
 import {Supervisor} from './supervisor.js'
 
 export interface UpOptions {
@@ -168,8 +169,8 @@ async function startDetached(project: Project, options: UpOptions, stateDir: str
     child.once('exit', () => resolve())
   })
   child.unref()
-  const result = JSON.parse(report || '{"error":{"message":"the supervisor exited before it started the apps","exitCode":125}}') as {ready?: string[]; error?: {message: string; exitCode: number}}
-  if (result.error) throw new ContainError(result.error.message.replace(/^contain: /, ''), {exitCode: result.error.exitCode, fix: `see ${join(stateDir, 'supervisor.log')}`})
+  const result = JSON.parse(report || '{"error":{"message":"the supervisor exited before it started the apps","exitCode":125}}') as {ready?: string[]; error?: {message: string; fix?: string; exitCode: number}}
+  if (result.error) throw new ContainError(result.error.message.replace(/^contain: /, ''), {exitCode: result.error.exitCode, fix: result.error.fix ?? `see ${join(stateDir, 'supervisor.log')}`})
   options.print?.(`contain: started ${result.ready?.join(', ')} in the background (supervisor pid ${child.pid}); see contain ps, contain logs APP, contain down`)
   return 0
 }
@@ -182,20 +183,44 @@ export async function up(options: UpOptions): Promise<number> {
   const notifyTarget = takeNotifyTarget()
   const project = await findProject(options.cwd, options.file)
   const stateDir = projectDir(project.file)
-  const existing = readState(stateDir)
-  if (existing && isSupervisorAlive(existing)) {
-    throw new ContainError(`${project.name} is already running (supervisor pid ${existing.supervisor.pid}, since ${existing.startedAt})`, {fix: 'see contain ps; stop it first with contain down'})
+  if (options.detach && !options.supervise) {
+    // Fails fast for a project that runs; the supervisor started below takes the lock itself, so
+    // of many concurrent `up -d` only one supervisor ever runs.
+    const holder = readLockHolder(stateDir)
+    if (lockHolderAlive(holder)) throw new AlreadyRunningError(project.name, holder.pid, holder.since)
+    await (options.progress ? withProgress(`validate ${project.file} and plan ${project.apps.length} app(s)`, () => planApps(project, options.apps)) : planApps(project, options.apps))
+    return startDetached(project, options, stateDir)
   }
-  if (existing) removeState(stateDir)
-  const specs = options.progress ? await withProgress(`validate ${project.file} and plan ${project.apps.length} app(s)`, () => planApps(project, options.apps)) : await planApps(project, options.apps)
-  if (options.detach && !options.supervise) return startDetached(project, options, stateDir)
-
   // The detached supervisor tells the `contain up -d` that started it how the start went, on fd 3.
+  let reported = false
   const report = (value: unknown) => {
-    if (!options.supervise) return
-    writeSync(3, `${JSON.stringify(value)}\n`)
+    if (!options.supervise || reported) return
+    reported = true
+    try {
+      writeSync(3, `${JSON.stringify(value)}\n`)
+    } catch {
+      // The `contain up -d` that waits for this was killed: the apps run on, as it asked.
+    }
     closeSync(3)
   }
+  try {
+    const lock = acquireProjectLock(stateDir, project.name)
+    try {
+      // Whatever state is there belongs to a supervisor that has died: a live one would hold the lock.
+      removeState(stateDir)
+      return await supervise(project, stateDir, options, notifyTarget, report)
+    } finally {
+      lock.release()
+    }
+  } catch (error) {
+    const {message, exitCode} = renderError(error)
+    report({error: error instanceof ContainError ? {message: error.message, fix: error.fix, exitCode} : {message, exitCode}})
+    throw error
+  }
+}
+
+async function supervise(project: Project, stateDir: string, options: UpOptions, notifyTarget: ReturnType<typeof takeNotifyTarget>, report: (value: unknown) => void): Promise<number> {
+  const specs = options.progress ? await withProgress(`validate ${project.file} and plan ${project.apps.length} app(s)`, () => planApps(project, options.apps)) : await planApps(project, options.apps)
   // While the progress display draws, app output waits, so the two never interleave.
   const held: string[] | undefined = options.progress ? [] : undefined
   const print = options.print && ((text: string) => (held && !startedUp ? held.push(text) : options.print?.(text)))

@@ -7,7 +7,7 @@ import {execa} from 'execa'
 import {chmodSync, chownSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import t, {type Test} from 'tap'
-import {cli, figure, requireRoot, root, settledLeftovers, stateFiles, token} from './helpers.js'
+import {cli, figure, nested, requireRoot, root, settledLeftovers, startCli, stateFiles, testdir, token, until} from './helpers.js'
 
 const mark = token('es')
 const probe = join(root, 'test/hardening/fixtures/escape.py')
@@ -65,12 +65,19 @@ if (process.arch !== 'x64') {
   t.test('from an app of a running contain up, under the defaults', async t => {
     // The host process the app aims at: a shell whose command line holds the mark.
     const victim = execa('sh', ['-c', `sleep 600; : ${mark}-victim`], {reject: false, stdio: 'ignore', detached: true})
-    const dir = t.testdir({'contain.yml': `apps:\n  e${mark}:\n    command: sleep 600\n`})
+    const dir = testdir(t, {'contain.yml': `apps:\n  e${mark}:\n    command: sleep 600\n`})
     const stateRoot = join(dir, 'state')
     const env = {CONTAIN_STATE_DIR: stateRoot}
+    let foreground: ReturnType<typeof startCli> | undefined
     try {
-      const up = await cli(['up', '-d'], {cwd: dir, env})
-      t.equal(up.exitCode, 0, up.stderr)
+      // Nested in a delegated v2 unit only the foreground up can supervise (see soak.test.ts).
+      if (nested) {
+        foreground = startCli(['up', '--no-color'], {cwd: dir, env})
+        await until(async () => JSON.parse((await cli(['ps', '--json'], {cwd: dir, env})).stdout || '[]')[0]?.state === 'running', 'the app of contain up', 60_000, 500)
+      } else {
+        const up = await cli(['up', '-d'], {cwd: dir, env})
+        t.equal(up.exitCode, 0, up.stderr)
+      }
       const socket = stateFiles(stateRoot).find(file => file.endsWith('control.sock')) ?? ''
       t.ok(socket, `the supervisor's socket: ${socket}`)
       const all = Object.keys(REFUSED).concat('see_host')
@@ -92,6 +99,7 @@ if (process.arch !== 'x64') {
       t.match(JSON.parse(status.stdout || '[]'), [{name: `e${mark}`, state: 'running'}], 'the supervisor still runs its app')
     } finally {
       await cli(['down'], {cwd: dir, env})
+      await foreground
       // The shell and its sleep, by the process group the test made.
       if (victim.pid) process.kill(-victim.pid, 'SIGKILL')
       await victim
@@ -100,7 +108,7 @@ if (process.arch !== 'x64') {
   })
 
   t.test('a setuid-root binary run as nobody stays unprivileged (no_new_privs)', async t => {
-    const dir = t.testdir({})
+    const dir = testdir(t)
     chmodSync(dir, 0o755)
     const binary = join(dir, 'setuid-probe')
     await execa('cc', ['-O2', '-o', binary, join(root, 'test/hardening/fixtures/setuid-probe.c')])
@@ -126,7 +134,7 @@ if (process.arch !== 'x64') {
   })
 
   t.test('under --read-only only --tmpfs and --writable paths take writes', async t => {
-    const dir = t.testdir({rw: {}, ro: {'file': 'x'}})
+    const dir = testdir(t, {rw: {}, ro: {'file': 'x'}})
     const script = [
       'for path in /etc/escape-MARK DIR/ro/escape /var/tmp/escape-MARK /usr/escape-MARK DIR/ro/file; do',
       '  if (echo x > "$path") 2>/dev/null; then echo "write $path 0"; rm -f "$path"; else echo "write $path refused"; fi',

@@ -6,7 +6,7 @@
  */
 import {execa} from 'execa'
 import {randomBytes} from 'node:crypto'
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Test} from 'tap'
 import {detectLayout} from '../../src/cgroup/layout.js'
@@ -53,9 +53,80 @@ export interface CliOptions {
   timeoutMs?: number
 }
 
+/**
+ * In the nested cgroup v2 guest (test/vm/integration.sh -g) the test runner acts as the service
+ * manager: every contain runs alone in a unit cgroup of its own, as under systemd with
+ * Delegate=yes, and when a unit's processes are all gone the runner removes what is left in it,
+ * as systemd does when a unit stops. Left by a contain that ended normally, that is a leak;
+ * left by one that was SIGKILLed, it is the service manager's to remove.
+ */
+const unitParent = process.env.CONTAIN_TEST_UNIT_PARENT
+export const nested = unitParent !== undefined
+interface Unit {
+  dir: string
+  /** Its contain was SIGKILLed: what it left is not contain's leak. */
+  killed: boolean
+}
+const units: Unit[] = []
+const unitLeaks: string[] = []
+let unitCount = 0
+
+/**
+ * t.testdir(), in a directory of its own in the nested guest: both guests share the worktree (and
+ * its .tap/fixtures) and run the same files side by side.
+ */
+export function testdir(t: Test, files: Parameters<Test['testdir']>[0] = {}): string {
+  if (nested) t.testdirName = `${t.testdirName}-nested`
+  return t.testdir(files)
+}
+
 /** Starts `contain ARGS` as a user would (bin/run.js through its shebang), without waiting. */
 export function startCli(args: string[], options: CliOptions = {}) {
-  return execa(containBin, args, {reject: false, stdin: 'ignore', cwd: options.cwd, env: options.env, timeout: options.timeoutMs ?? 60_000, killSignal: 'SIGKILL'})
+  const settings = {reject: false, stdin: 'ignore', cwd: options.cwd, env: options.env, timeout: options.timeoutMs ?? 60_000, killSignal: 'SIGKILL'} as const
+  if (!unitParent) return execa(containBin, args, settings)
+  const unit: Unit = {dir: join(unitParent, `u-${process.pid}-${unitCount++}`), killed: false}
+  mkdirSync(unit.dir)
+  units.push(unit)
+  const child = execa(initBin, ['enter', join(unit.dir, 'cgroup.procs'), '--', process.execPath, containBin, ...args], settings)
+  void child.then(result => void (unit.killed ||= result.signal === 'SIGKILL'))
+  return child
+}
+
+/** SIGKILLs a contain process (a supervisor); in nested mode its unit is marked as killed first. */
+export function killContain(pid: number): void {
+  try {
+    const own = readFileSync(`/proc/${pid}/cgroup`, 'utf8').match(/^0::(.*)$/m)?.[1]
+    for (const unit of units) if (own && `/sys/fs/cgroup${own}/`.startsWith(`${unit.dir}/`)) unit.killed = true
+  } catch {
+    // Already gone.
+  }
+  process.kill(pid, 'SIGKILL')
+}
+
+/** Removes the units whose processes are all gone (as systemd would), noting contain's leftovers in those it ended normally. */
+function endUnits(): void {
+  for (const unit of [...units]) {
+    let populated = true
+    try {
+      populated = /^populated 1$/m.test(readFileSync(join(unit.dir, 'cgroup.events'), 'utf8'))
+    } catch {
+      // Gone already.
+      populated = false
+    }
+    if (populated) continue
+    units.splice(units.indexOf(unit), 1)
+    const left = existsSync(unit.dir) ? readdirSync(unit.dir, {withFileTypes: true, recursive: true}).filter(entry => entry.isDirectory()) : []
+    if (!unit.killed && left.length > 0) unitLeaks.push(...left.map(entry => join(entry.parentPath, entry.name)))
+    const trim = (dir: string) => {
+      for (const entry of readdirSync(dir, {withFileTypes: true})) if (entry.isDirectory()) trim(join(dir, entry.name))
+      rmdirSync(dir)
+    }
+    try {
+      if (existsSync(unit.dir)) trim(unit.dir)
+    } catch (error) {
+      unitLeaks.push(`${unit.dir}: ${(error as Error).message}`)
+    }
+  }
 }
 
 /** Runs `contain ARGS` to the end. */
@@ -76,9 +147,9 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
 
 export const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
-/** The directories below which contain creates app cgroups, one per hierarchy. */
+/** The directories below which contain creates app cgroups, one per hierarchy (and per unit, nested). */
 export function cgroupParents(): string[] {
-  return [...new Set(detectLayout().hierarchies.map(hierarchy => hierarchy.ownDir))]
+  return [...new Set([...detectLayout().hierarchies.map(hierarchy => hierarchy.ownDir), ...units.map(unit => unit.dir)])]
 }
 
 /** App cgroups (contain-NAME) whose name holds `mark`, in every hierarchy. */
@@ -115,7 +186,14 @@ export function hostMounts(): string[] {
   }).sort()
 }
 
-/** Mount points added since `before`, leaving out those below `ignoreBelow` (a test's own tmpfs). */
+/**
+ * Where other programs on a shared host mount while a test runs (the benchmark's peers: dockerd,
+ * podman, runc). contain mounts only inside its apps' mount namespaces, so a leak of its own would
+ * show at the paths it mounts there (/proc, /sys, tmpfs paths, the hidden state directories), never here.
+ */
+const OTHER_TOOLS_MOUNTS = [/\/bench\/work\//, /^\/var\/lib\/(docker|containers)\//, /^\/run\/(docker|containers|netns|runc|crun|user)\//]
+
+/** Mount points added since `before`, leaving out those below `ignoreBelow` (a test's own tmpfs) and other tools'. */
 export function newMounts(before: string[], ignoreBelow: string[] = []): string[] {
   const left = [...before]
   return hostMounts().filter(mount => {
@@ -124,7 +202,7 @@ export function newMounts(before: string[], ignoreBelow: string[] = []): string[
       left.splice(index, 1)
       return false
     }
-    return !ignoreBelow.some(dir => mount.startsWith(`${dir}/`) || mount.startsWith(`${dir} `))
+    return !ignoreBelow.some(dir => mount.startsWith(`${dir}/`) || mount.startsWith(`${dir} `)) && !OTHER_TOOLS_MOUNTS.some(pattern => pattern.test(mount))
   })
 }
 
@@ -138,7 +216,8 @@ export function stateFiles(stateRoot: string): string[] {
 
 /** Everything of `mark` on the host, for one leak assertion that names what it found. */
 export function leftovers(mark: string, stateRoot?: string): {cgroups: string[]; processes: string[]; stateFiles: string[]} {
-  return {cgroups: cgroupsWith(mark), processes: processesWith(mark), stateFiles: stateRoot ? stateFiles(stateRoot) : []}
+  endUnits()
+  return {cgroups: [...cgroupsWith(mark), ...unitLeaks], processes: processesWith(mark), stateFiles: stateRoot ? stateFiles(stateRoot) : []}
 }
 
 /** Waits briefly for the kernel to reap and remove, then returns what is still there. */

@@ -1,11 +1,13 @@
 #!/bin/sh
 # Runs inside the pure cgroup v2 guest (../shared/tools/run-in-cgroupv2-vm.sh): the cgroup
-# integration tests, on the kernel's v2 code path.
+# integration tests and parts 1 and 3 of the hardening suite (soak, escape attempts), on the
+# kernel's v2 code path.
 #
 # Started with -g (a nested, systemd-like cgroup), this script acts as the service manager: it
 # moves itself into a leaf and enables the controllers, and every test then starts contain alone
 # in a fresh cgroup below, as a unit with Delegate=yes would. That exercises contain's delegation
-# path (moving itself into a leaf before enabling controllers for its apps).
+# path (moving itself into a leaf before enabling controllers for its apps). The hardening helpers
+# also remove a unit's leftovers once its processes are gone, as systemd does when a unit stops.
 set -eu
 own=$(sed -n 's/^0:://p' /proc/self/cgroup)
 if [ "$own" != "/" ]; then
