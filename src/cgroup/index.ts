@@ -284,7 +284,7 @@ export class AppCgroup {
         const others = readList(this.fs, join(ownDir, 'cgroup.procs')).filter(pid => pid !== String(process.pid))
         if (others.length > 0) {
           throw new CgroupError(ownDir, `contain must be the only process in its cgroup to create app cgroups below it (also there: ${others.slice(0, 5).join(', ')})`, {
-            fix: 'run contain from a unit with Delegate=yes, or as: systemd-run --scope -p Delegate=yes contain ...',
+            fix: 'run contain from a unit with Delegate=yes, or as: systemd-run --scope -p Delegate=yes contain ... (in a unit, run contain up in the foreground: up -d leaves the CLI beside its supervisor until the apps have started)',
           })
         }
         this.makeDir(leafDir)

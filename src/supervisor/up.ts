@@ -271,8 +271,16 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
     else await supervisor.start()
     startedUp = true
     for (const line of held?.splice(0) ?? []) options.print?.(line)
-    const failed = supervisor.status().filter(app => app.state === 'failed')
-    report(failed.length === specs.length ? {error: {message: failed.map(app => `${app.name}: ${app.lastExit?.error ?? `exit ${app.lastExit?.exitCode}`}`).join('; '), exitCode: 125}} : {ready: specs.map(spec => spec.name)})
+    // Like compose, up -d fails when any app could not be started, and says which others run on.
+    const notStarted = supervisor.status().filter(app => app.state === 'failed' || app.lastExit?.error !== undefined)
+    const running = specs.map(spec => spec.name).filter(name => !notStarted.some(app => app.name === name))
+    report(notStarted.length > 0
+      ? {error: {
+        message: notStarted.map(app => `${app.name}: ${app.lastExit?.error ?? `exit ${app.lastExit?.exitCode}`}`).join('; ') + (running.length > 0 ? ` (${running.join(', ')} started)` : ''),
+        fix: `see contain ps and contain logs APP; contain down stops the project`,
+        exitCode: 125,
+      }}
+      : {ready: running})
     // Like compose: up ends when every app has ended on its own (0 if all exited 0), or when stopped.
     if ((await finished) === 'ended') exitCode = supervisor.status().every(app => app.state !== 'failed' && (app.lastExit?.exitCode ?? 0) === 0) ? 0 : 1
   } finally {
