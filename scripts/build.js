@@ -29,6 +29,9 @@ await build({
   format: 'cjs',
   outExtension: {'.js': '.cjs'},
   splitting: false,
+  // yaml and dotenv go in too: yaml alone is some fifty files to resolve and read at each start.
+  packages: undefined,
+  external: ['@oclif/core', 'listr2', 'execa'],
   // bin/run.js compiles the bundle with vm.Script (for the code cache), where import() has no
   // loader: lazy packages (dotenv, listr2) are require()d instead, still only when needed.
   supported: {'dynamic-import': false},
