@@ -8,6 +8,7 @@
 'use strict'
 const {closeSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync} = require('node:fs')
 const {dirname, join} = require('node:path')
+const {createRequire} = require('node:module')
 const {Script} = require('node:vm')
 
 /** Command -> its bundle and the function it exports: (argv after the command) => exit code. */
@@ -73,7 +74,8 @@ function loadBundle(file, variant) {
   // At exit the cache holds every function this run compiled, not only the top level.
   if (cachedData === undefined || script.cachedDataRejected) process.once('exit', () => writeCache(cacheFile, header, script))
   const module = {exports: {}}
-  script.runInThisContext()(module.exports, require, module, file, dirname(file))
+  // Packages the bundle leaves out (listr2) resolve from where the bundle is, as require() would.
+  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file))
   return module.exports
 }
 
