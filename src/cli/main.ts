@@ -1,4 +1,8 @@
-/** Entry point: `contain run` takes the lean path; everything else goes through oclif. */
+/**
+ * The ES module entry: oclif's commands and help. bin/run.js sends `run` and `up` to their
+ * CommonJS bundles before this is loaded; `run` still takes its lean path here for callers that
+ * import main() themselves (bench/supervisor.js).
+ */
 export async function main(argv: string[]): Promise<number | undefined> {
   const commandEnd = argv.indexOf('--')
   const ownArgs = commandEnd === -1 ? argv : argv.slice(0, commandEnd)

@@ -1,4 +1,3 @@
-import {randomBytes} from 'node:crypto'
 import {statSync} from 'node:fs'
 import {basename, isAbsolute, resolve} from 'node:path'
 import type {CgroupLimits} from '../cgroup/limits.js'
@@ -42,7 +41,10 @@ const MAX_ENV_FILE_BYTES = 2 ** 20
 
 function defaultName(command: string[]): string {
   const base = basename(command[0] ?? 'app').replace(/[^a-zA-Z0-9_.-]/g, '').replace(/^[^a-zA-Z0-9]+/, '') || 'app'
-  return `${base.slice(0, 48)}-${randomBytes(3).toString('hex')}`
+  // Only has to differ from other runs' names, not be secret: Math.random (seeded afresh in each
+  // process) gives the same 24 bits as random bytes, without loading node:crypto at every launch.
+  const suffix = Math.floor(Math.random() * 0x1000000).toString(16).padStart(6, '0')
+  return `${base.slice(0, 48)}-${suffix}`
 }
 
 function parseName(text: string): string {

@@ -7,7 +7,7 @@ import type {RawRunFlags} from '../config/schema.js'
 import {formatBytes} from '../config/units.js'
 import {HostError} from '../errors.js'
 import {findOnPath, initPath} from '../paths.js'
-import {cachedFilterPath, filterHash, readCachedFilter, type FilterKey} from '../seccomp/cache.js'
+import {cachedFilterPath, filterHash, filterKey, readCachedFilter, type FilterKey} from '../seccomp/cache.js'
 import {currentKernelVersion, seccompArchOf} from '../seccomp/host.js'
 import {stateRoot} from '../supervisor/state.js'
 import {resolveRunOptions, type HostFacts, type RunOptions} from './options.js'
@@ -33,8 +33,8 @@ function cachedFilterFor(profile: string, inputs: Pick<FilterKey, 'capabilities'
   } catch {
     return undefined // the compiler reports it properly
   }
-  const hash = filterHash({text, arch: seccompArchOf(), kernel: currentKernelVersion(), ...inputs})
-  return readCachedFilter(cachedFilterPath(seccompCacheDir(), hash))
+  const key = filterKey({text, arch: seccompArchOf(), kernel: currentKernelVersion(), ...inputs})
+  return readCachedFilter(cachedFilterPath(seccompCacheDir(), filterHash(key)), key)
 }
 
 export interface PlannedRun {

@@ -10,7 +10,7 @@ import {mkdir, rename, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {CapabilityName} from '../capabilities.js'
 import {FileError} from '../errors.js'
-import {cachedFilterPath, filterHash, MAX_INSTRUCTIONS, readCachedFilter} from './cache.js'
+import {cacheFileContents, cachedFilterPath, filterHash, filterKey, MAX_INSTRUCTIONS, readCachedFilter} from './cache.js'
 export {MAX_INSTRUCTIONS} from './cache.js'
 import {parseProfile, readProfileText, type KernelVersion, type SeccompArgCondition} from './profile.js'
 import {complainPolicy, currentKernelVersion, resolvePolicy, syscallDecisions, type EffectivePolicy, type SyscallDecision, type Verdict} from './resolve.js'
@@ -351,7 +351,7 @@ export interface CompileProfileOptions {
 export interface CompiledProfile {
   /** struct sock_filter[], ready for seccomp(SECCOMP_SET_MODE_FILTER). */
   filter: Buffer
-  /** sha256 of the profile text and everything that changes the result: the cache key. */
+  /** Names the cache file: a hash of the profile text and everything that changes the result. */
   hash: string
   cache: 'miss' | 'memory' | 'disk'
   /** From the compile; a disk-cache hit has none because the profile was not read again. */
@@ -368,24 +368,25 @@ export async function compileProfile(options: CompileProfileOptions): Promise<Co
   const text = options.text ?? (await readProfileText(options.file))
   const arch = options.arch ?? seccompArchOf()
   const kernel = options.kernel ?? currentKernelVersion()
-  const hash = filterHash({text, arch, kernel, capabilities: options.capabilities, strict: Boolean(options.strict), complain: Boolean(options.complain)})
+  const key = filterKey({text, arch, kernel, capabilities: options.capabilities, strict: Boolean(options.strict), complain: Boolean(options.complain)})
+  const hash = filterHash(key)
 
-  const inMemory = memoryCache.get(hash)
+  const inMemory = memoryCache.get(key)
   if (inMemory) return {filter: Buffer.from(inMemory.filter), hash, cache: 'memory', warnings: [...inMemory.warnings]}
 
   const cacheFile = options.cacheDir ? cachedFilterPath(options.cacheDir, hash) : undefined
-  const onDisk = cacheFile ? readCachedFilter(cacheFile) : undefined
+  const onDisk = cacheFile ? readCachedFilter(cacheFile, key) : undefined
   if (onDisk) {
-    memoryCache.set(hash, {filter: onDisk, warnings: []})
+    memoryCache.set(key, {filter: onDisk, warnings: []})
     return {filter: Buffer.from(onDisk), hash, cache: 'disk', warnings: []}
   }
 
   const {profile, warnings} = parseProfile(text, {file: options.file, strict: options.strict})
   const policy = resolvePolicy(profile, {arch, capabilities: options.capabilities, kernel})
   const filter = compileFilter(options.complain ? complainPolicy(policy) : policy)
-  memoryCache.set(hash, {filter, warnings: [...warnings]})
+  memoryCache.set(key, {filter, warnings: [...warnings]})
   // The cache only saves compile time: a read-only or full disk costs that, and is no warning.
-  if (cacheFile) await writeCachedFilter(cacheFile, filter)
+  if (cacheFile) await writeCachedFilter(cacheFile, cacheFileContents(filter, key))
   return {filter: Buffer.from(filter), hash, cache: 'miss', warnings: [...warnings]}
 }
 
@@ -396,11 +397,11 @@ export function clearCompileCache(): void {
 
 
 /** Write then rename, so a concurrent launch never reads half a filter; only this user may write there. */
-async function writeCachedFilter(file: string, filter: Buffer): Promise<void> {
+async function writeCachedFilter(file: string, contents: Buffer): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`
   try {
     await mkdir(join(file, '..'), {recursive: true, mode: 0o700})
-    await writeFile(temporary, filter, {mode: 0o600})
+    await writeFile(temporary, contents, {mode: 0o600})
     await rename(temporary, file)
   } catch {
     await rm(temporary, {force: true}).catch(() => undefined)

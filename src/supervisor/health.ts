@@ -1,4 +1,3 @@
-import {request} from 'node:http'
 import {connect} from 'node:net'
 import type {HealthcheckConfig} from '../config/supervision.js'
 
@@ -10,8 +9,10 @@ export type Probe = (timeoutMs: number) => Promise<boolean>
 
 /** GET the URL; healthy on 2xx and 3xx, as load balancers and Kamal read Rails' /up. */
 export function httpProbe(url: string): Probe {
-  return timeoutMs =>
-    new Promise(resolve => {
+  // node:http is loaded at the first probe, after the app has started, not before its exec.
+  return async timeoutMs => {
+    const {request} = await import('node:http')
+    return new Promise(resolve => {
       const req = request(url, {method: 'GET', timeout: timeoutMs}, response => {
         response.resume()
         resolve((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 400)
@@ -20,6 +21,7 @@ export function httpProbe(url: string): Probe {
       req.on('error', () => resolve(false))
       req.end()
     })
+  }
 }
 
 /** Healthy when HOST:PORT accepts a connection. */

@@ -224,7 +224,7 @@ t.test('compileProfile caches by content hash, in memory and on disk', async (t)
 
   const cold = await compileProfile(options)
   t.equal(cold.cache, 'miss')
-  t.match(cold.hash, /^[0-9a-f]{64}$/)
+  t.match(cold.hash, /^[0-9a-f]{16}$/)
   t.equal(cold.warnings.length, 1, 'the typo warns')
   t.equal(verdict(cold.filter, 'mkdir'), 'ERRNO(13)')
   t.same(readdirSync(cacheDir), [`${cold.hash}.bpf`], 'written atomically, no temp file left')
@@ -249,6 +249,16 @@ t.test('compileProfile caches by content hash, in memory and on disk', async (t)
   clearCompileCache()
   writeFileSync(join(cacheDir, `${cold.hash}.bpf`), Buffer.alloc(5))
   t.equal((await compileProfile(options)).cache, 'miss', 'a torn cache file is not trusted')
+
+  // The name is a short hash: a file under it that holds another key's filter (a collision) is not used.
+  clearCompileCache()
+  const otherDir = join(cacheDir, 'other')
+  const other = await compileProfile({...options, cacheDir: otherDir, capabilities: ['CAP_SYS_ADMIN'], text: text.replace('13', '1')})
+  writeFileSync(join(cacheDir, `${cold.hash}.bpf`), readFileSync(join(otherDir, `${other.hash}.bpf`)))
+  clearCompileCache()
+  const collided = await compileProfile(options)
+  t.equal(collided.cache, 'miss', 'another key\'s filter under this name is recompiled, not loaded')
+  t.same(collided.filter, cold.filter)
 })
 
 t.test('compileProfile reads the file and reports its problems', async (t) => {
