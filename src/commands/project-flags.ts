@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
+import {PROJECT_FILE_DESCRIPTION} from '../cli/up-argv.js'
 
-const fileFlag = (char?: 'f') => Flags.string({char, description: 'The project file (default: contain.yml, contain.yaml or Procfile in this directory)', helpValue: 'FILE'})
+const fileFlag = (char?: 'f') => Flags.string({char, description: PROJECT_FILE_DESCRIPTION, helpValue: 'FILE'})
 
 /** The flag every project command takes: which contain.yml (default: the one in this directory). */
 export const projectFlags = {file: fileFlag('f')}

@@ -1,7 +1,12 @@
-import {Args, Flags} from '@oclif/core'
-import {up} from '../supervisor/up.js'
+import {Args, Flags, type Interfaces} from '@oclif/core'
+import {UP_FLAGS, type UpFlagSpec} from '../cli/up-argv.js'
+import {upFast} from '../cli/up-fast.js'
 import {ContainCommand} from './base.js'
-import {projectFlags} from './project-flags.js'
+
+function toOclifFlag(spec: UpFlagSpec): Interfaces.FlagInput[string] {
+  const common = {char: spec.short, description: spec.description, hidden: spec.hidden}
+  return spec.type === 'boolean' ? Flags.boolean(common) : Flags.string({...common, helpValue: spec.helpValue})
+}
 
 export default class Up extends ContainCommand {
   static override summary = 'Start the apps of contain.yml and supervise them'
@@ -9,24 +14,11 @@ export default class Up extends ContainCommand {
   static override examples = ['<%= config.bin %> up', '<%= config.bin %> up web', '<%= config.bin %> up -d', '<%= config.bin %> up -f deploy/contain.yml']
   static override strict = false
   static override args = {apps: Args.string({description: 'Apps to start (default: all)'})}
-  static override flags = {
-    ...projectFlags,
-    detach: Flags.boolean({char: 'd', description: 'Run the supervisor in the background'}),
-    supervise: Flags.boolean({hidden: true}),
-    'no-color': Flags.boolean({description: 'Do not color the app prefixes'}),
-  }
+  static override flags: Interfaces.FlagInput = Object.fromEntries(Object.entries(UP_FLAGS).map(([name, spec]) => [name, toOclifFlag(spec)]))
 
+  /** bin/run.js starts `up` without oclif (src/cli/up-fast.ts); this is the same path, for main(). */
   async run(): Promise<void> {
-    const {flags, argv} = await this.parse(Up)
-    process.exitCode = await up({
-      cwd: process.cwd(),
-      file: flags.file,
-      apps: argv as string[],
-      detach: flags.detach,
-      supervise: flags.supervise,
-      print: flags.supervise ? undefined : text => this.log(text),
-      color: !flags['no-color'] && process.stdout.isTTY === true,
-      progress: !flags.supervise && process.stdout.isTTY === true,
-    })
+    await this.parse(Up)
+    process.exitCode = await upFast(this.argv)
   }
 }
