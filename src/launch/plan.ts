@@ -134,7 +134,9 @@ export function cloneIntoArguments(cgroup: Pick<CgroupPlan, 'cloneInto'>): strin
  * contain-init forks PID 1, which prepares mounts and hostname and execs the app.
  */
 export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables: Executables, seccompFilter?: Buffer, host: PlanHost = {}): LaunchPlan {
-  const hidden = options.namespaces.includes('mount') ? [...new Set(host.hiddenPaths ?? [])] : []
+  // A fresh tmpfs already hides what was below it, and the path to hide is not there to mount on.
+  const coveredByTmpfs = (path: string) => options.tmpfs.some(tmpfs => path === tmpfs || path.startsWith(`${tmpfs.replace(/\/$/, '')}/`))
+  const hidden = options.namespaces.includes('mount') ? [...new Set(host.hiddenPaths ?? [])].filter(path => !coveredByTmpfs(path)) : []
   const procEntry = host.procEntry ?? (() => undefined)
   const argv = [
     executables.init, 'enter', '--status-fd', String(STATUS_FD), ...cloneIntoArguments(cgroup), ...cgroup.attachFiles, '--',

@@ -245,3 +245,10 @@ t.test('the command comes last and unchanged, even when it holds --', async t =>
   t.strictSame(argv.slice(-5), ['sh', '-c', 'echo "$@"', '--', '--flag'])
   t.strictSame(runStage(argv).at(-1), '/srv/app', 'contain-init stops at the first -- after its own flags')
 })
+
+t.test('hidden paths: an empty tmpfs over each, except below a --tmpfs, which hides them already', async t => {
+  const launch = planLaunch(options({tmpfs: ['/tmp']}), CGROUP, EXECUTABLES, undefined, {hiddenPaths: ['/run/contain', '/tmp/state', '/tmp', '/tmpx/state']})
+  t.strictSame(launch.hiddenPaths, ['/run/contain', '/tmpx/state'])
+  const mounts = launch.argv.flatMap((word, i) => (word === '--mount' && launch.argv[i + 3] === 'mode=0' ? [launch.argv[i + 2]] : []))
+  t.strictSame(mounts, ['/run/contain', '/tmpx/state'])
+})
