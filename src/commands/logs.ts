@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {parseDuration} from '../config/supervision.js'
 import {InvalidValueError} from '../errors.js'
-import {followLog} from '../supervisor/log-follow.js'
-import {printLogRecords, readLastRecords} from '../supervisor/logs.js'
+import {followLog, readLog} from '../supervisor/log-follow.js'
+import {printLogRecords} from '../supervisor/logs.js'
 import {appLogFile, openProject} from '../supervisor/client.js'
 import {ContainCommand} from './base.js'
 import {projectFlagsWithoutShort} from './project-flags.js'
@@ -35,7 +35,7 @@ export default class Logs extends ContainCommand {
     const options = {lines: flags.tail, since: flags.since === undefined ? undefined : parseSince(flags.since), maxFiles}
     // The app's stderr lines go to stderr, as docker logs does; a slow terminal slows the reader, never the app.
     const print = (records: Buffer) => printLogRecords(records, flags.timestamps)
-    if (!flags.follow) return print(Buffer.concat(readLastRecords(file, options)))
+    if (!flags.follow) return readLog(file, {...options, onRecords: print})
     const abort = new AbortController()
     process.once('SIGINT', () => abort.abort())
     process.once('SIGTERM', () => abort.abort())

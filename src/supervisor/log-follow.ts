@@ -52,6 +52,15 @@ export async function followLog(file: string, options: FollowOptions): Promise<v
 }
 
 /**
+ * What followLog delivers before it waits for new lines, then returns: `contain logs` without -f.
+ * All lines stream from the oldest file in large reads, so a whole log never sits in memory.
+ */
+export async function readLog(file: string, options: ReadOptions & {onRecords(records: Buffer): void | Promise<void>}): Promise<void> {
+  const caughtUp = new AbortController()
+  await followLog(file, {...options, signal: caughtUp.signal, onReady: () => caughtUp.abort()})
+}
+
+/**
  * An open file and the end of the last line delivered from it. A line begun but not ended is
  * read again next time, so a file cut back to a line end (a failed write undone) is read
  * correctly even when new lines have already refilled it.

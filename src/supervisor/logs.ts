@@ -637,15 +637,10 @@ export interface ReadOptions {
 
 /** The last lines of an app's log across its rotated files, oldest first. A log not written yet has no lines. */
 export function readLastLines(file: string, options: ReadOptions = {}): LogLine[] {
-  return readLastRecords(file, options).map(record => parseLogLine(record.toString('utf8', 0, record.length - 1)))
-}
-
-/** As readLastLines, as the records' bytes (each ending with its newline). */
-export function readLastRecords(file: string, options: ReadOptions = {}): Buffer[] {
   const {lines, since, maxFiles} = validateReadOptions(options)
   const files = openLogFiles(file, maxFiles)
   try {
-    return collectLastRecords(files, {lines, since})
+    return collectLastLines(files, {lines, since})
   } finally {
     closeLogFiles(files)
   }

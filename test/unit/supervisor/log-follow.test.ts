@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {PassThrough} from 'node:stream'
 import t from 'tap'
 import {InvalidValueError} from '../../../src/errors.js'
-import {followLog, type FollowOptions} from '../../../src/supervisor/log-follow.js'
+import {followLog, readLog, type FollowOptions} from '../../../src/supervisor/log-follow.js'
 import {AppLog, parseRecords, type LogLine} from '../../../src/supervisor/logs.js'
 import {rejection} from '../helpers/errors.js'
 
@@ -336,4 +336,15 @@ t.test('an aborted signal returns at once', async t => {
   }
   await followLog('/nonexistent/app.log', {signal: controller.signal, onLines})
   t.pass()
+})
+
+t.test('readLog: what -f prints before it waits, then it returns', async t => {
+  const dir = t.testdir({'app.log.1': records('one', 'two'), 'app.log': records('three') + '2026-11-29T05:45:12.123Z out partial'})
+  const got: Buffer[] = []
+  await readLog(join(dir, 'app.log'), {onRecords: records => void got.push(records)})
+  t.equal(Buffer.concat(got).toString(), records('one', 'two', 'three'))
+  got.length = 0
+  await readLog(join(dir, 'app.log'), {lines: 2, onRecords: records => void got.push(records)})
+  t.equal(Buffer.concat(got).toString(), records('two', 'three'))
+  await readLog(join(dir, 'missing.log'), {onRecords: () => t.fail('no lines')})
 })

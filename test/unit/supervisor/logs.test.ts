@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {PassThrough} from 'node:stream'
 import t from 'tap'
 import {FileError, InvalidValueError} from '../../../src/errors.js'
-import {AppLog, firstRecordSince, formatLogLine, lastLinesOf, nodeLogFileSystem, parseLogLine, printLogRecords, readLastLines, readLastRecords, rotatedPath, textOfRecords, type LogFileSystem, type LogOptions, type LogStream} from '../../../src/supervisor/logs.js'
+import {AppLog, collectLastRecords, closeLogFiles, firstRecordSince, openLogFiles, formatLogLine, lastLinesOf, nodeLogFileSystem, parseLogLine, printLogRecords, readLastLines, rotatedPath, textOfRecords, type LogFileSystem, type LogOptions, type LogStream} from '../../../src/supervisor/logs.js'
 import {thrown} from '../helpers/errors.js'
 import type {TestContext} from '../helpers/tap.js'
 
@@ -554,12 +554,14 @@ t.test('printLogRecords writes stdout and stderr lines to their own streams, wai
   t.equal(String(err.read()), 'two\n')
 })
 
-t.test('readLastRecords and firstRecordSince: the same records as readLastLines, as bytes', async t => {
+t.test('collectLastRecords and firstRecordSince: the same records as readLastLines, as bytes', async t => {
   const file = rotatedLog(t)
-  const records = readLastRecords(file, {lines: 12})
+  const files = openLogFiles(file, 5)
+  t.teardown(() => closeLogFiles(files))
+  const records = collectLastRecords(files, {lines: 12})
   t.strictSame(records.map(record => parseLogLine(record.toString('utf8', 0, record.length - 1)).text), Array.from({length: 12}, (_, i) => `line ${19 + i}`))
   t.ok(records.every(record => record.at(-1) === 0x0a), 'each with its newline')
-  const all = Buffer.concat(readLastRecords(file))
+  const all = Buffer.concat(collectLastRecords(files, {}))
   const start = firstRecordSince(all, new Date(T0 + 15_000))
   t.equal(parseLogLine(all.toString('utf8', start, all.indexOf(0x0a, start))).text, 'line 15')
   t.equal(firstRecordSince(all, new Date(T0 + 60_000)), -1)
