@@ -346,5 +346,5 @@ t.test('readLog: what -f prints before it waits, then it returns', async t => {
   got.length = 0
   await readLog(join(dir, 'app.log'), {lines: 2, onRecords: records => void got.push(records)})
   t.equal(Buffer.concat(got).toString(), records('two', 'three'))
-  await readLog(join(dir, 'missing.log'), {onRecords: () => t.fail('no lines')})
+  await readLog(join(dir, 'missing.log'), {onRecords: () => void t.fail('no lines')})
 })

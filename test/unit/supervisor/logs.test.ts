@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {PassThrough} from 'node:stream'
 import t from 'tap'
 import {FileError, InvalidValueError} from '../../../src/errors.js'
-import {AppLog, collectLastRecords, closeLogFiles, firstRecordSince, openLogFiles, formatLogLine, lastLinesOf, nodeLogFileSystem, parseLogLine, printLogRecords, readLastLines, rotatedPath, textOfRecords, type LogFileSystem, type LogOptions, type LogStream} from '../../../src/supervisor/logs.js'
+import {AppLog, LastLines, collectLastRecords, closeLogFiles, firstRecordSince, openLogFiles, formatLogLine, lastLinesOf, nodeLogFileSystem, parseLogLine, printLogRecords, readLastLines, rotatedPath, textOfRecords, type LogFileSystem, type LogOptions, type LogStream} from '../../../src/supervisor/logs.js'
 import {thrown} from '../helpers/errors.js'
 import type {TestContext} from '../helpers/tap.js'
 
@@ -566,4 +566,28 @@ t.test('collectLastRecords and firstRecordSince: the same records as readLastLin
   t.equal(parseLogLine(all.toString('utf8', start, all.indexOf(0x0a, start))).text, 'line 15')
   t.equal(firstRecordSince(all, new Date(T0 + 60_000)), -1)
   t.equal(firstRecordSince(Buffer.from('plain\n'), new Date(0)), -1, 'a line in another format has no time')
+})
+
+t.test('LastLines: the last N lines over many chunks, in order, decoded when flushed or after its delay', async t => {
+  const got: string[] = []
+  const kept = new LastLines(3, line => void got.push(line))
+  kept.add(Buffer.from('one\n'))
+  kept.add(Buffer.from('two\n\nthree\n'))
+  for (let i = 0; i < 10; i++) kept.add(Buffer.from(`x${i}\n`))
+  kept.add(Buffer.from('é\nlast\n'))
+  t.strictSame(got, [], 'nothing decoded per chunk')
+  kept.flush()
+  t.strictSame(got, ['x9', 'é', 'last'])
+  got.length = 0
+  kept.add(Buffer.from('a\nb\n'))
+  kept.add(Buffer.from('\n'))
+  kept.flush()
+  t.strictSame(got, ['a', 'b', ''], 'an empty line is a line')
+  got.length = 0
+  const timed = new LastLines(20, line => void got.push(line), 5)
+  timed.add(Buffer.from('later\n'))
+  await new Promise(resolve => setTimeout(resolve, 30))
+  t.strictSame(got, ['later'])
+  timed.flush()
+  t.strictSame(got, ['later'], 'a flush with nothing new adds nothing')
 })
