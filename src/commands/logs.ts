@@ -33,10 +33,13 @@ export default class Logs extends ContainCommand {
     const {args, flags} = await this.parse(Logs)
     const {file, maxFiles} = appLogFile(await openProject(process.cwd(), flags.file), args.app)
     const options = {lines: flags.tail, since: flags.since === undefined ? undefined : parseSince(flags.since), maxFiles}
-    // The app's stderr lines go to stderr, as docker logs does; a slow terminal slows the reader, never the app.
-    const print = (records: Buffer) => printLogRecords(records, flags.timestamps)
-    if (!flags.follow) return readLog(file, {...options, onRecords: print})
     const abort = new AbortController()
+    // The app's stderr lines go to stderr, as docker logs does; a slow terminal slows the reader,
+    // never the app; a reader that went away (| head) ends it.
+    const print = async (records: Buffer) => {
+      if (!(await printLogRecords(records, flags.timestamps))) abort.abort()
+    }
+    if (!flags.follow) return readLog(file, {...options, signal: abort.signal, onRecords: print})
     process.once('SIGINT', () => abort.abort())
     process.once('SIGTERM', () => abort.abort())
     await followLog(file, {...options, signal: abort.signal, onRecords: print})

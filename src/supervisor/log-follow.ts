@@ -55,8 +55,9 @@ export async function followLog(file: string, options: FollowOptions): Promise<v
  * What followLog delivers before it waits for new lines, then returns: `contain logs` without -f.
  * All lines stream from the oldest file in large reads, so a whole log never sits in memory.
  */
-export async function readLog(file: string, options: ReadOptions & {onRecords(records: Buffer): void | Promise<void>}): Promise<void> {
+export async function readLog(file: string, options: ReadOptions & {onRecords(records: Buffer): void | Promise<void>; signal?: AbortSignal}): Promise<void> {
   const caughtUp = new AbortController()
+  options.signal?.addEventListener('abort', () => caughtUp.abort(), {once: true})
   await followLog(file, {...options, signal: caughtUp.signal, onReady: () => caughtUp.abort()})
 }
 

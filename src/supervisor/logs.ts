@@ -732,59 +732,60 @@ function prefixedStream(bytes: Buffer, start: number): LogStream | undefined {
 /**
  * What `contain logs` prints of complete records (bytes as in the file, ending with a newline),
  * without decoding them: each record's text, with its time in front when `timestamps` (as
- * formatLogLine), handed out in runs of records of one stream, in file order. A follower of a
+ * formatLogLine), as runs of records of one stream, in file order. A follower of a
  * busy app gets millions of lines: turning each into strings and writing them one by one costs
  * it more CPU than the supervisor spends writing them.
  */
-export function textOfRecords(records: Buffer, timestamps: boolean, emit: (stream: LogStream, text: Buffer) => void): void {
+export function textOfRecords(records: Buffer, timestamps: boolean): {stream: LogStream; text: Buffer}[] {
   const out = Buffer.allocUnsafe(records.length)
+  const runs: {stream: LogStream; text: Buffer}[] = []
   const end = records.length
   let o = 0
   let runStart = 0
   let runStream: LogStream | undefined
   let i = 0
+  // One pass, byte by byte: a native call per record (indexOf, copy) costs more than a short line.
   while (i < end) {
-    const stream = prefixedStream(records, i)
-    // A line in another format is printed as the app's output, as parseLogLine reads it.
-    if ((stream ?? 'out') !== runStream) {
-      if (o > runStart) emit(runStream as LogStream, out.subarray(runStart, o))
+    const prefixed = prefixedStream(records, i)
+    const stream = prefixed ?? 'out' // another format is the app's output, whole
+    if (stream !== runStream) {
+      if (o > runStart) runs.push({stream: runStream as LogStream, text: out.subarray(runStart, o)})
       runStart = o
-      runStream = stream ?? 'out'
+      runStream = stream
     }
-    if (stream === undefined) {
-      // Another format: the whole line is its text.
-    } else if (timestamps) {
-      // `<time> <text>`: the record without ' out' / ' err'.
-      for (let k = i; k < i + 24; k++) out[o++] = records[k]
-      i += 28
-    } else {
-      i += PREFIX_BYTES
+    if (prefixed !== undefined) {
+      if (timestamps) {
+        // `<time> <text>`: the record without ' out' / ' err'.
+        for (let k = i; k < i + 24; k++) out[o++] = records[k]
+        i += 28
+      } else {
+        i += PREFIX_BYTES
+      }
     }
-    const newline = records.indexOf(NEWLINE, i)
-    const stop = newline === -1 ? end : newline + 1
-    if (stop - i > 64) {
-      records.copy(out, o, i, stop)
-      o += stop - i
-      i = stop
-    } else {
-      while (i < stop) out[o++] = records[i++]
+    while (i < end) {
+      const byte = records[i++]
+      out[o++] = byte
+      if (byte === NEWLINE) break
     }
   }
-  if (o > runStart) emit(runStream as LogStream, out.subarray(runStart, o))
+  if (o > runStart) runs.push({stream: runStream as LogStream, text: out.subarray(runStart, o)})
+  return runs
 }
 
 /**
  * Prints records as `contain logs` does: the app's stdout lines to `streams.out`, its stderr lines
- * to `streams.err`, as large writes; resolves once the streams take more (a slow terminal slows
- * the reader, never the app).
+ * to `streams.err`, as large writes, each waited for: when both go to one pipe or terminal (2>&1),
+ * a write still queued on one must not be overtaken by the other. A slow reader slows this
+ * process, never the app. False when the reader has gone.
  */
-export async function printLogRecords(records: Buffer, timestamps: boolean, streams: {out: NodeJS.WritableStream; err: NodeJS.WritableStream} = {out: process.stdout, err: process.stderr}): Promise<void> {
-  const runs: {stream: LogStream; text: Buffer}[] = []
-  textOfRecords(records, timestamps, (stream, text) => runs.push({stream, text}))
-  for (const {stream, text} of runs) {
-    const target = streams[stream]
-    if (!target.write(text)) await new Promise(resolve => target.once('drain', resolve))
+export async function printLogRecords(records: Buffer, timestamps: boolean, streams: {out: NodeJS.WritableStream; err: NodeJS.WritableStream} = {out: process.stdout, err: process.stderr}): Promise<boolean> {
+  for (const {stream, text} of textOfRecords(records, timestamps)) {
+    const error = await new Promise<Error | null | undefined>(resolve => streams[stream].write(text, resolve))
+    // The reader went away (contain logs web | head): nothing more to print, as for tail.
+    if ((error as NodeJS.ErrnoException | null | undefined)?.code === 'EPIPE') return false
+    if (error) throw error
   }
+  return true
 }
 
 /** The time of the record at bytes[start...] is at or after `since` (an ISO time, latin1); a line in another format has none. */

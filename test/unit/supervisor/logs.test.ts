@@ -1,9 +1,9 @@
 import {existsSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {PassThrough} from 'node:stream'
+import {PassThrough, Writable} from 'node:stream'
 import t from 'tap'
 import {FileError, InvalidValueError} from '../../../src/errors.js'
-import {AppLog, LastLines, collectLastRecords, closeLogFiles, firstRecordSince, openLogFiles, formatLogLine, lastLinesOf, nodeLogFileSystem, parseLogLine, printLogRecords, readLastLines, rotatedPath, textOfRecords, type LogFileSystem, type LogOptions, type LogStream} from '../../../src/supervisor/logs.js'
+import {AppLog, LastLines, collectLastRecords, closeLogFiles, firstRecordSince, openLogFiles, formatLogLine, lastLinesOf, nodeLogFileSystem, parseLogLine, printLogRecords, readLastLines, rotatedPath, textOfRecords, type LogFileSystem, type LogOptions} from '../../../src/supervisor/logs.js'
 import {thrown} from '../helpers/errors.js'
 import type {TestContext} from '../helpers/tap.js'
 
@@ -528,8 +528,7 @@ function mixedRecords(): Buffer {
 t.test('textOfRecords prints what formatLogLine prints, by stream and in order, without decoding', async t => {
   const records = mixedRecords()
   for (const timestamps of [false, true]) {
-    const runs: {stream: LogStream; text: Buffer}[] = []
-    textOfRecords(records, timestamps, (stream, text) => runs.push({stream, text: Buffer.from(text)}))
+    const runs = textOfRecords(records, timestamps)
     for (let i = 1; i < runs.length; i++) t.not(runs[i].stream, runs[i - 1].stream, 'consecutive records of one stream are one run')
     const lines: string[] = []
     for (const {stream, text} of runs) for (const line of text.toString('latin1').split('\n').slice(0, -1)) lines.push(`${stream} ${line}`)
@@ -590,4 +589,14 @@ t.test('LastLines: the last N lines over many chunks, in order, decoded when flu
   t.strictSame(got, ['later'])
   timed.flush()
   t.strictSame(got, ['later'], 'a flush with nothing new adds nothing')
+})
+
+t.test('printLogRecords: a reader that went away (EPIPE) ends printing, quietly', async t => {
+  let writes = 0
+  const gone = new Writable({write: (_chunk, _encoding, callback) => (writes++, callback(Object.assign(new Error('write EPIPE'), {code: 'EPIPE'})))})
+  gone.on('error', () => undefined)
+  const records = Buffer.from(`${stamp('out', 'one')}\n${stamp('err', 'two')}\n`)
+  t.equal(await printLogRecords(records, false, {out: gone, err: new PassThrough()}), false)
+  t.equal(writes, 1, 'nothing written after it')
+  t.equal(await printLogRecords(records, false, {out: new PassThrough(), err: new PassThrough()}), true)
 })
