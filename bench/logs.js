@@ -30,8 +30,8 @@ const bundle = join(root, 'bench/work/logs-bundle.mjs')
 
 async function main() {
   const args = parseArgs(process.argv.slice(2))
-  const {AppLog, nodeLogFileSystem, lastLinesOf} = await buildBundle()
-  keepLastLines = lastLinesOf
+  const {AppLog, nodeLogFileSystem, LastLines} = await buildBundle()
+  KeepLastLines = LastLines
   // Counts rotations (app.log -> app.log.1) on the way.
   const counting = {...nodeLogFileSystem, rename: (from, to) => (to.endsWith('.1') && rotations++, nodeLogFileSystem.rename(from, to))}
   const Log = class extends AppLog {
@@ -108,7 +108,7 @@ function captureBytes(command, argv) {
 }
 
 let rotations = 0
-let keepLastLines
+let KeepLastLines
 const since = start => Number(process.hrtime.bigint() - start) / 1e6
 
 /** The pipe floor: the same bytes through a pipe into a file, nothing else. */
@@ -134,15 +134,13 @@ function runApp(AppLog, lines, dir, logOptions) {
     const child = spawn('seq', [String(lines)], {stdio: ['ignore', 'pipe', 'pipe']})
     // As the detached supervisor attaches them (src/supervisor/up.ts): it keeps each app's last lines for ps.
     const lastLines = []
-    const remember = lines => {
-      for (const line of keepLastLines(lines, 20).toString('utf8').replace(/\n$/, '').split('\n')) lastLines.push(line)
-      lastLines.splice(0, lastLines.length - 20)
-    }
-    log.attach(child.stdout, 'out', remember)
-    log.attach(child.stderr, 'err', remember)
+    const keeper = new KeepLastLines(20, line => lastLines.push(line) > 20 && lastLines.shift())
+    log.attach(child.stdout, 'out', lines => keeper.add(lines))
+    log.attach(child.stderr, 'err', lines => keeper.add(lines))
     child.on('error', reject)
     child.on('close', async code => {
       await log.close()
+      keeper.flush()
       const ms = since(start)
       const used = process.cpuUsage(cpu)
       resolve({file, ms, cpuMs: (used.user + used.system) / 1000, rotations, problem: code !== 0 ? `seq exited ${code}` : errors.length ? errors.join('; ') : undefined})
@@ -261,16 +259,19 @@ async function followerMain(file, lines) {
     idle = setTimeout(() => controller.abort(), 20_000)
   }
   stopIdle()
-  let lastStamp = ''
+  const lastStamp = Buffer.alloc(24)
   const start = process.cpuUsage()
   await followLog(file, {
     lines: 0,
     signal: controller.signal,
     onReady: () => process.stdout.write('ready\n'),
-    onLines: received => {
+    // As contain logs -f takes them: the records' bytes, each `<time> out <n>\n`.
+    onRecords: records => {
       stopIdle()
-      for (const line of received) {
-        const value = Number.parseInt(line.text, 10)
+      for (let start = 0; start < records.length; ) {
+        const end = records.indexOf(10, start)
+        let value = 0
+        for (let i = start + 29; i < end; i++) value = value * 10 + records[i] - 48
         result.lines++
         if (value === expected) expected++
         else if (value < expected) result.duplicates++
@@ -278,8 +279,10 @@ async function followerMain(file, lines) {
           result.missing += value - expected
           expected = value + 1
         }
-        if (line.time < lastStamp) result.outOfOrder = (result.outOfOrder ?? 0) + 1
-        lastStamp = line.time
+        const order = records.compare(lastStamp, 0, 24, start, start + 24)
+        if (order < 0) result.outOfOrder = (result.outOfOrder ?? 0) + 1
+        else if (order > 0) records.copy(lastStamp, 0, start, start + 24)
+        start = end + 1
       }
       if (expected > lines) controller.abort()
     },

@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {parseDuration} from '../config/supervision.js'
 import {InvalidValueError} from '../errors.js'
-import {followLog} from '../supervisor/log-follow.js'
-import {formatLogLine, readLastLines, type LogLine} from '../supervisor/logs.js'
+import {followLog, readLog} from '../supervisor/log-follow.js'
+import {printLogRecords} from '../supervisor/logs.js'
 import {appLogFile, openProject} from '../supervisor/client.js'
 import {ContainCommand} from './base.js'
 import {projectFlagsWithoutShort} from './project-flags.js'
@@ -33,17 +33,15 @@ export default class Logs extends ContainCommand {
     const {args, flags} = await this.parse(Logs)
     const {file, maxFiles} = appLogFile(await openProject(process.cwd(), flags.file), args.app)
     const options = {lines: flags.tail, since: flags.since === undefined ? undefined : parseSince(flags.since), maxFiles}
-    // The app's stderr lines go to stderr, as docker logs does; a slow terminal slows the reader, never the app.
-    const print = async (lines: LogLine[]) => {
-      for (const line of lines) {
-        const stream = line.stream === 'err' ? process.stderr : process.stdout
-        if (!stream.write(`${formatLogLine(line, flags.timestamps)}\n`)) await new Promise(resolve => stream.once('drain', resolve))
-      }
-    }
-    if (!flags.follow) return print(readLastLines(file, options))
     const abort = new AbortController()
+    // The app's stderr lines go to stderr, as docker logs does; a slow terminal slows the reader,
+    // never the app; a reader that went away (| head) ends it.
+    const print = async (records: Buffer) => {
+      if (!(await printLogRecords(records, flags.timestamps))) abort.abort()
+    }
+    if (!flags.follow) return readLog(file, {...options, signal: abort.signal, onRecords: print})
     process.once('SIGINT', () => abort.abort())
     process.once('SIGTERM', () => abort.abort())
-    await followLog(file, {...options, signal: abort.signal, onLines: print})
+    await followLog(file, {...options, signal: abort.signal, onRecords: print})
   }
 }

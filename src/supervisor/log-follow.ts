@@ -19,11 +19,16 @@ import {closeSync, fstatSync, readSync, statSync, watch, type FSWatcher} from 'n
 import {basename, dirname} from 'node:path'
 import {setImmediate as nextTurn} from 'node:timers/promises'
 import {InvalidValueError} from '../errors.js'
-import {closeLogFiles, collectLastLines, completeEnd, openLogFiles, parseRecords, readAt, validateReadOptions, type LogLine, type OpenLogFile, type ReadOptions} from './logs.js'
+import {closeLogFiles, collectLastRecords, completeEnd, firstRecordSince, openLogFiles, parseRecords, readAt, validateReadOptions, type LogLine, type OpenLogFile, type ReadOptions} from './logs.js'
 
 export interface FollowOptions extends ReadOptions {
   /** Receives lines in file order; when it returns a promise, reading waits for it (backpressure). */
-  onLines(lines: LogLine[]): void | Promise<void>
+  onLines?(lines: LogLine[]): void | Promise<void>
+  /**
+   * Instead of onLines: the complete records as they are in the files (each ends with its
+   * newline), undecoded, in order; the same backpressure. For a consumer that prints them.
+   */
+  onRecords?(records: Buffer): void | Promise<void>
   /** Called once the earlier lines (per `lines` and `since`) are delivered and new ones are watched for. */
   onReady?(): void
   /** Stops following; followLog then resolves. */
@@ -39,8 +44,21 @@ export async function followLog(file: string, options: FollowOptions): Promise<v
   if (!Number.isFinite(pollIntervalMs) || pollIntervalMs <= 0) {
     throw new InvalidValueError('pollIntervalMs', pollIntervalMs, 'must be a positive number of milliseconds', 'use e.g. 1000')
   }
+  if (!options.onLines === !options.onRecords) {
+    throw new InvalidValueError('onLines', options.onLines, 'give either onLines or onRecords', 'pass onRecords to get the records as bytes, onLines to get them parsed')
+  }
   if (options.signal.aborted) return
   await new LogFollower(file, maxFiles, options, pollIntervalMs).run({lines, since})
+}
+
+/**
+ * What followLog delivers before it waits for new lines, then returns: `contain logs` without -f.
+ * All lines stream from the oldest file in large reads, so a whole log never sits in memory.
+ */
+export async function readLog(file: string, options: ReadOptions & {onRecords(records: Buffer): void | Promise<void>; signal?: AbortSignal}): Promise<void> {
+  const caughtUp = new AbortController()
+  options.signal?.addEventListener('abort', () => caughtUp.abort(), {once: true})
+  await followLog(file, {...options, signal: caughtUp.signal, onReady: () => caughtUp.abort()})
 }
 
 /**
@@ -65,7 +83,7 @@ class LogFollower {
   private wake: (() => void) | undefined
   private failure: unknown
   /** Lines before this time are skipped (all earlier lines with --since), until the first one after it. */
-  private since: string | undefined
+  private since: Date | undefined
   private watcher: FSWatcher | undefined
   private watched: {dev: number; ino: number} | undefined
   private readonly buffer = Buffer.allocUnsafe(READ_BYTES)
@@ -168,7 +186,7 @@ class LogFollower {
     const files = openLogFiles(this.file, this.maxFiles)
     if (files.length === 0) return // nothing written yet: every line to come is new
     if (backlog.lines === undefined) {
-      this.since = backlog.since?.toISOString()
+      this.since = backlog.since
       const [oldest, ...newer] = files.reverse()
       this.current = cursorAt(oldest)
       this.ahead.push(...newer.map(cursorAt))
@@ -176,14 +194,14 @@ class LogFollower {
     }
     const newest = files[0]
     const end = completeEnd(newest.fd, newest.size)
-    let lines: LogLine[] = []
+    let records: Buffer[] = []
     try {
-      lines = collectLastLines([{fd: newest.fd, size: end}, ...files.slice(1)], backlog)
+      records = collectLastRecords([{fd: newest.fd, size: end}, ...files.slice(1)], backlog)
     } finally {
       closeLogFiles(files.slice(1))
     }
     this.current = {...cursorAt(newest), offset: end}
-    if (lines.length > 0) await this.options.onLines(lines)
+    if (records.length > 0) await this.hand(Buffer.concat(records))
   }
 
   /** Opens the files newer than the newest one known, in order. */
@@ -238,7 +256,7 @@ class LogFollower {
       partial = end < data.length ? Buffer.from(data.subarray(end)) : undefined
       if (end > 0) {
         cursor.offset += end
-        await this.deliver(parseRecords(data, end))
+        await this.deliver(data.subarray(0, end))
       }
       if (read < READ_BYTES) return
       this.track() // a long read: open what the writer created meanwhile, before it can be deleted
@@ -246,16 +264,24 @@ class LogFollower {
     }
   }
 
-  private async deliver(lines: LogLine[]): Promise<void> {
+  /** Complete records, filtered by --since. */
+  private async deliver(records: Buffer): Promise<void> {
     if (this.since !== undefined) {
       // --since without -n: records are in time order, so the first recent one ends the filtering.
-      const since = this.since
-      const first = lines.findIndex(line => line.time >= since)
+      const first = firstRecordSince(records, this.since)
       if (first === -1) return
-      lines = lines.slice(first)
+      records = records.subarray(first)
       this.since = undefined
     }
-    const pending = this.options.onLines(lines)
+    await this.hand(records)
+  }
+
+  /** The consumer may keep what it gets: a view of the read buffer, which the next read reuses, is copied. */
+  private async hand(records: Buffer): Promise<void> {
+    const {onLines, onRecords} = this.options
+    const pending = onRecords
+      ? onRecords(records.buffer === this.buffer.buffer ? Buffer.from(records) : records)
+      : onLines?.(parseRecords(records, records.length))
     if (pending) await pending
   }
 
@@ -265,7 +291,7 @@ class LogFollower {
     if (size <= cursor.offset) return
     const rest = readAt(cursor.fd, cursor.offset, size - cursor.offset)
     cursor.offset = size
-    await this.deliver(parseRecords(Buffer.concat([rest, Buffer.from('\n')]), rest.length + 1))
+    await this.deliver(Buffer.concat([rest, Buffer.from('\n')]))
   }
 
   /** The file shrank below the lines already read: someone else truncated it (copytruncate); read it from the start. */

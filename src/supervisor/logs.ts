@@ -52,6 +52,45 @@ export function lastLinesOf(lines: Buffer, count: number): Buffer {
   return lines.subarray(end + 1)
 }
 
+/**
+ * Hands an app's last `count` lines to `onLine`, decoded at most once per `delayMs` and when
+ * flushed, instead of for every chunk: a busy app sends about a thousand chunks per 2M lines,
+ * and decoding the last lines of each cost the supervisor 10-20 ms of them. Chunks are kept as
+ * views until then; each holds at least one line, so the last `count` chunks hold them all.
+ */
+export class LastLines {
+  private chunks: Buffer[] = []
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly count: number,
+    public onLine: (line: string) => void,
+    private readonly delayMs = 50,
+  ) {}
+
+  /** Complete lines (the last ends with a newline), as AppLog's echo receives them. */
+  add(lines: Buffer): void {
+    if (lines.length === 0) return
+    this.chunks.push(lines)
+    if (this.chunks.length > 2 * this.count) this.chunks = this.chunks.slice(-this.count)
+    // Not holding the supervisor open: at its exit nobody is left to ask for the last lines.
+    this.timer ??= setTimeout(() => this.flush(), this.delayMs).unref()
+  }
+
+  flush(): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    const chunks = this.chunks.slice(-this.count)
+    this.chunks = []
+    const texts: string[] = []
+    for (let i = chunks.length - 1; i >= 0 && texts.length < this.count; i--) {
+      const lines = lastLinesOf(chunks[i], this.count - texts.length)
+      texts.push(...lines.toString('utf8', 0, lines.length - 1).split('\n').reverse())
+    }
+    for (let i = texts.length - 1; i >= 0; i--) this.onLine(texts[i])
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writing
 
@@ -678,6 +717,92 @@ export function parseRecords(bytes: Buffer, end: number): LogLine[] {
   return bytes.toString('utf8', 0, end - 1).split('\n').map(parseLogLine)
 }
 
+/** The stream of the record at bytes[start...] when it has contain's prefix (checked as parseLogLine does); else undefined. */
+function prefixedStream(bytes: Buffer, start: number): LogStream | undefined {
+  if (start + PREFIX_BYTES > bytes.length || bytes[start + 23] !== 0x5a || bytes[start + 24] !== 0x20 || bytes[start + 28] !== 0x20) return undefined
+  const a = bytes[start + 25]
+  const b = bytes[start + 26]
+  const c = bytes[start + 27]
+  const stream = a === 0x6f && b === 0x75 && c === 0x74 ? 'out' : a === 0x65 && b === 0x72 && c === 0x72 ? 'err' : undefined
+  // The prefix must not hold the record's end: a short line followed by the next record is not one record.
+  if (stream) for (let i = start; i < start + 23; i++) if (bytes[i] === NEWLINE) return undefined
+  return stream
+}
+
+/**
+ * What `contain logs` prints of complete records (bytes as in the file, ending with a newline),
+ * without decoding them: each record's text, with its time in front when `timestamps` (as
+ * formatLogLine), as runs of records of one stream, in file order. A follower of a
+ * busy app gets millions of lines: turning each into strings and writing them one by one costs
+ * it more CPU than the supervisor spends writing them.
+ */
+export function textOfRecords(records: Buffer, timestamps: boolean): {stream: LogStream; text: Buffer}[] {
+  const out = Buffer.allocUnsafe(records.length)
+  const runs: {stream: LogStream; text: Buffer}[] = []
+  const end = records.length
+  let o = 0
+  let runStart = 0
+  let runStream: LogStream | undefined
+  let i = 0
+  // One pass, byte by byte: a native call per record (indexOf, copy) costs more than a short line.
+  while (i < end) {
+    const prefixed = prefixedStream(records, i)
+    const stream = prefixed ?? 'out' // another format is the app's output, whole
+    if (stream !== runStream) {
+      if (o > runStart) runs.push({stream: runStream as LogStream, text: out.subarray(runStart, o)})
+      runStart = o
+      runStream = stream
+    }
+    if (prefixed !== undefined) {
+      if (timestamps) {
+        // `<time> <text>`: the record without ' out' / ' err'.
+        for (let k = i; k < i + 24; k++) out[o++] = records[k]
+        i += 28
+      } else {
+        i += PREFIX_BYTES
+      }
+    }
+    while (i < end) {
+      const byte = records[i++]
+      out[o++] = byte
+      if (byte === NEWLINE) break
+    }
+  }
+  if (o > runStart) runs.push({stream: runStream as LogStream, text: out.subarray(runStart, o)})
+  return runs
+}
+
+/**
+ * Prints records as `contain logs` does: the app's stdout lines to `streams.out`, its stderr lines
+ * to `streams.err`, as large writes, each waited for: when both go to one pipe or terminal (2>&1),
+ * a write still queued on one must not be overtaken by the other. A slow reader slows this
+ * process, never the app. False when the reader has gone.
+ */
+export async function printLogRecords(records: Buffer, timestamps: boolean, streams: {out: NodeJS.WritableStream; err: NodeJS.WritableStream} = {out: process.stdout, err: process.stderr}): Promise<boolean> {
+  for (const {stream, text} of textOfRecords(records, timestamps)) {
+    const error = await new Promise<Error | null | undefined>(resolve => streams[stream].write(text, resolve))
+    // The reader went away (contain logs web | head): nothing more to print, as for tail.
+    if ((error as NodeJS.ErrnoException | null | undefined)?.code === 'EPIPE') return false
+    if (error) throw error
+  }
+  return true
+}
+
+/** The time of the record at bytes[start...] is at or after `since` (an ISO time, latin1); a line in another format has none. */
+function isSince(bytes: Buffer, start: number, since: Buffer): boolean {
+  return prefixedStream(bytes, start) !== undefined && bytes.compare(since, 0, since.length, start, start + 24) >= 0
+}
+
+/** Where the first record at or after `since` starts in complete records, or -1. Records are in time order. */
+export function firstRecordSince(records: Buffer, since: Date): number {
+  const time = Buffer.from(since.toISOString(), 'latin1')
+  for (let start = 0; start < records.length; start = records.indexOf(NEWLINE, start) + 1) {
+    if (isSince(records, start, time)) return start
+    if (records.indexOf(NEWLINE, start) === -1) break
+  }
+  return -1
+}
+
 /** An open log file, as found at `index` (0 = the newest). */
 export interface OpenLogFile {
   path: string
@@ -734,14 +859,19 @@ export function closeLogFiles(files: OpenLogFile[]): void {
 
 /** Reads files (newest first) backwards; each file up to its `size`. Oldest line first. */
 export function collectLastLines(files: readonly {fd: number; size: number}[], options: {lines?: number; since?: Date}): LogLine[] {
+  return collectLastRecords(files, options).map(record => parseLogLine(record.toString('utf8', 0, record.length - 1)))
+}
+
+/** As collectLastLines, as the records' bytes (each ending with its newline). */
+export function collectLastRecords(files: readonly {fd: number; size: number}[], options: {lines?: number; since?: Date}): Buffer[] {
   const wanted = options.lines ?? Number.POSITIVE_INFINITY
-  const since = options.since?.toISOString()
-  const found: LogLine[] = []
+  const since = options.since === undefined ? undefined : Buffer.from(options.since.toISOString(), 'latin1')
+  const found: Buffer[] = []
   if (wanted === 0) return found
-  const visit = (line: LogLine): boolean => {
+  const visit = (data: Buffer, start: number, end: number): boolean => {
     // Records are in time order, so the first one older than --since ends the search.
-    if (since !== undefined && line.time < since) return false
-    found.push(line)
+    if (since !== undefined && !isSince(data, start, since)) return false
+    found.push(data.subarray(start, end))
     return found.length < wanted
   }
   for (const file of files) if (readBackward(file.fd, file.size, visit)) break
@@ -751,8 +881,8 @@ export function collectLastLines(files: readonly {fd: number; size: number}[], o
 const READ_BLOCK_BYTES = 64 * 1024
 const MAX_READ_BLOCK_BYTES = 4 * 2 ** 20
 
-/** Visits the complete records of fd[0, size) newest first; true when `visit` asked to stop. */
-function readBackward(fd: number, size: number, visit: (line: LogLine) => boolean): boolean {
+/** Visits the complete records of fd[0, size) newest first, as data[start, end) with the newline; true when `visit` asked to stop. */
+function readBackward(fd: number, size: number, visit: (data: Buffer, start: number, end: number) => boolean): boolean {
   let position = size
   let blockBytes = READ_BLOCK_BYTES
   // Bytes after `position` that start with the end of a line that began before it.
@@ -774,8 +904,13 @@ function readBackward(fd: number, size: number, visit: (line: LogLine) => boolea
       position = start
       continue
     }
-    const records = parseRecords(data.subarray(firstStart), data.length - firstStart)
-    for (let i = records.length - 1; i >= 0; i--) if (!visit(records[i])) return true
+    let end = data.length
+    while (end > firstStart) {
+      const recordStart = end >= 2 ? data.lastIndexOf(NEWLINE, end - 2) + 1 : 0
+      const from = Math.max(recordStart, firstStart)
+      if (!visit(data, from, end)) return true
+      end = from
+    }
     tail = firstStart > 0 ? data.subarray(0, firstStart) : undefined
     position = start
   }

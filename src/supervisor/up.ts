@@ -8,7 +8,7 @@ import {hostFacts, planRun} from '../launch/run.js'
 import {notifySystemd, takeNotifyTarget} from '../systemd/notify.js'
 import {LAST_LINES, type AppSpec, type OutputSink} from './app.js'
 import {serveControl} from './control.js'
-import {AppLog, lastLinesOf} from './logs.js'
+import {AppLog, LastLines} from './logs.js'
 import {acquireProjectLock, lockHolderAlive, readLockHolder} from './lock.js'
 import {processStartTime, projectDir, removeState, writeState} from './state.js'
 import {Supervisor} from './supervisor.js'
@@ -66,17 +66,27 @@ function outputSink(project: Project, logsDir: string, print: ((text: string) =>
     }
     return log
   }
+  // Without a terminal, output only feeds each app's last lines (for ps): one keeper per app, so
+  // its stdout and stderr lines keep their order.
+  const lastLines = new Map<string, LastLines>()
   const sink: OutputSink = {
     attach(app: string, stream: Readable, name: 'out' | 'err', onLine: (line: string) => void) {
+      if (!print) {
+        const keeper = lastLines.get(app) ?? new LastLines(LAST_LINES, onLine)
+        lastLines.set(app, keeper)
+        keeper.onLine = onLine // each run of the app brings its own
+        logFor(app).attach(stream, name, lines => keeper.add(lines))
+        // After AppLog's own end handler, which hands over a last partial line.
+        stream.once('close', () => keeper.flush())
+        return
+      }
       const index = project.apps.findIndex(candidate => candidate.name === app)
       const prefix = `${app.padEnd(width)} | `
       const colored = color ? `\u001b[${COLORS[index % COLORS.length]}m${prefix}\u001b[0m` : prefix
       logFor(app).attach(stream, name, lines => {
-        // Without a terminal only the last lines are kept: decode just those.
-        const text = (print ? lines : lastLinesOf(lines, LAST_LINES)).toString('utf8').replace(/\n$/, '')
-        for (const line of text.split('\n')) {
+        for (const line of lines.toString('utf8', 0, lines.length - 1).split('\n')) {
           onLine(line)
-          print?.(`${colored}${line}`)
+          print(`${colored}${line}`)
         }
       })
     },

@@ -3,8 +3,8 @@ import {join} from 'node:path'
 import {PassThrough} from 'node:stream'
 import t from 'tap'
 import {InvalidValueError} from '../../../src/errors.js'
-import {followLog, type FollowOptions} from '../../../src/supervisor/log-follow.js'
-import {AppLog, type LogLine} from '../../../src/supervisor/logs.js'
+import {followLog, readLog, type FollowOptions} from '../../../src/supervisor/log-follow.js'
+import {AppLog, parseRecords, type LogLine} from '../../../src/supervisor/logs.js'
 import {rejection} from '../helpers/errors.js'
 
 const T0 = Date.UTC(2026, 10, 29, 5, 45, 12, 123)
@@ -108,6 +108,51 @@ t.test('all earlier lines come from every rotated file, oldest first, and --sinc
   await recent.until(17)
   t.equal(recent.texts().at(-1), 'new', 'new lines follow, whatever their time')
   await recent.stop()
+})
+
+t.test('onRecords gets the same records as bytes, each batch whole lines: -n, --since, rotation, a line completed later', async t => {
+  const files: Record<string, string> = {}
+  for (let index = 2, n = 1; index >= 0; index--) {
+    let content = ''
+    for (let i = 0; i < 10; i++, n++) content += `${new Date(T0 + n * 1000).toISOString()} ${n % 4 ? 'out' : 'err'} line ${n}\n`
+    files[index === 0 ? 'app.log' : `app.log.${index}`] = content
+  }
+  const dir = t.testdir(files)
+  const file = join(dir, 'app.log')
+  for (const backlog of [{lines: 12}, {since: new Date(T0 + 15_000)}, {}]) {
+    const expected: LogLine[] = []
+    const byLines = follow(file, {...backlog, onLines: lines => void expected.push(...lines)})
+    await byLines.ready
+    await byLines.stop()
+    const batches: Buffer[] = []
+    const controller = new AbortController()
+    let ready!: () => void
+    const isReady = new Promise<void>(resolve => (ready = resolve))
+    const done = followLog(file, {...backlog, signal: controller.signal, onReady: ready, onRecords: records => void batches.push(records)})
+    await isReady
+    t.ok(batches.every(batch => batch.at(-1) === 0x0a), 'whole lines')
+    t.strictSame(parseRecords(Buffer.concat(batches), Buffer.concat(batches).length), expected, JSON.stringify(backlog))
+    controller.abort()
+    await done
+  }
+  const controller = new AbortController()
+  const got: Buffer[] = []
+  const done = followLog(file, {lines: 0, signal: controller.signal, onRecords: records => void got.push(records)})
+  appendFileSync(file, '2026-11-29T05:45:12.123Z err hal')
+  await pause(50)
+  renameSync(file, `${file}.1`)
+  appendFileSync(`${file}.1`, 'f\n')
+  writeFileSync(file, record('next'))
+  for (let i = 0; i < 200 && Buffer.concat(got).toString().split('\n').length < 3; i++) await pause(10)
+  controller.abort()
+  await done
+  t.equal(Buffer.concat(got).toString(), `2026-11-29T05:45:12.123Z err half\n${record('next')}`)
+})
+
+t.test('either onLines or onRecords', async t => {
+  const signal = new AbortController().signal
+  t.match((await rejection(followLog('/x/app.log', {signal}))).message, /onLines/)
+  t.match((await rejection(followLog('/x/app.log', {signal, onLines: () => undefined, onRecords: () => undefined}))).message, /onLines/)
 })
 
 t.test('waits for a log that does not exist yet, and reads it from its first line', async t => {
@@ -291,4 +336,15 @@ t.test('an aborted signal returns at once', async t => {
   }
   await followLog('/nonexistent/app.log', {signal: controller.signal, onLines})
   t.pass()
+})
+
+t.test('readLog: what -f prints before it waits, then it returns', async t => {
+  const dir = t.testdir({'app.log.1': records('one', 'two'), 'app.log': records('three') + '2026-11-29T05:45:12.123Z out partial'})
+  const got: Buffer[] = []
+  await readLog(join(dir, 'app.log'), {onRecords: records => void got.push(records)})
+  t.equal(Buffer.concat(got).toString(), records('one', 'two', 'three'))
+  got.length = 0
+  await readLog(join(dir, 'app.log'), {lines: 2, onRecords: records => void got.push(records)})
+  t.equal(Buffer.concat(got).toString(), records('two', 'three'))
+  await readLog(join(dir, 'missing.log'), {onRecords: () => void t.fail('no lines')})
 })

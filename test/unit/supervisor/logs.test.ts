@@ -1,9 +1,9 @@
 import {existsSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {PassThrough} from 'node:stream'
+import {PassThrough, Writable} from 'node:stream'
 import t from 'tap'
 import {FileError, InvalidValueError} from '../../../src/errors.js'
-import {AppLog, formatLogLine, lastLinesOf, nodeLogFileSystem, parseLogLine, readLastLines, rotatedPath, type LogFileSystem, type LogOptions} from '../../../src/supervisor/logs.js'
+import {AppLog, LastLines, collectLastRecords, closeLogFiles, firstRecordSince, openLogFiles, formatLogLine, lastLinesOf, nodeLogFileSystem, parseLogLine, printLogRecords, readLastLines, rotatedPath, textOfRecords, type LogFileSystem, type LogOptions} from '../../../src/supervisor/logs.js'
 import {thrown} from '../helpers/errors.js'
 import type {TestContext} from '../helpers/tap.js'
 
@@ -508,4 +508,95 @@ t.test('the whole path: AppLog writes, readLastLines reads it back', async t => 
     lines.map(line => `${line.stream} ${line.text}`),
     ['err message 8', 'out message 9', 'err message 10', 'out message 11', 'err message 12'],
   )
+})
+
+/** Records of every kind textOfRecords must tell apart: both streams, other formats, near misses, empty and long texts, invalid UTF-8. */
+function mixedRecords(): Buffer {
+  const texts = ['', 'a', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(65), 'é ü', 'L'.repeat(5000)]
+  const parts: Buffer[] = []
+  let n = 0
+  for (const text of texts) {
+    for (const stream of ['out', 'err']) parts.push(Buffer.from(`${new Date(T0 + n++).toISOString()} ${stream} ${text}\n`))
+    parts.push(Buffer.from(`${text}\n`)) // another format
+  }
+  parts.push(Buffer.from('short\n2026-11-29T05:45:12.123Z out after a short line\n')) // a prefix that starts inside the line before
+  parts.push(Buffer.from('2026-11-29T05:45:12.123Z bad x\n2026-11-29T05:45:12.123Zxout x\n2026-11-29T05:45:12.123Z out\n'))
+  parts.push(Buffer.from([0xff, 0xfe, 0x0a]), Buffer.concat([Buffer.from('2026-11-29T05:45:12.123Z err '), Buffer.from([0xc3, 0x0a])]))
+  return Buffer.concat(parts)
+}
+
+t.test('textOfRecords prints what formatLogLine prints, by stream and in order, without decoding', async t => {
+  const records = mixedRecords()
+  for (const timestamps of [false, true]) {
+    const runs = textOfRecords(records, timestamps)
+    for (let i = 1; i < runs.length; i++) t.not(runs[i].stream, runs[i - 1].stream, 'consecutive records of one stream are one run')
+    const lines: string[] = []
+    for (const {stream, text} of runs) for (const line of text.toString('latin1').split('\n').slice(0, -1)) lines.push(`${stream} ${line}`)
+    const expected = records.toString('latin1').split('\n').slice(0, -1).map(raw => {
+      const line = parseLogLine(raw)
+      return `${line.stream} ${formatLogLine(line, timestamps)}`
+    })
+    t.strictSame(lines, expected, timestamps ? 'with -t' : 'without -t')
+  }
+})
+
+t.test('printLogRecords writes stdout and stderr lines to their own streams, waiting for a full one', async t => {
+  const out = new PassThrough({highWaterMark: 4})
+  const err = new PassThrough()
+  const outText: Buffer[] = []
+  const printing = printLogRecords(Buffer.from(`${stamp('out', 'one')}\n${stamp('err', 'two')}\n${stamp('out', 'three')}\n`), false, {out, err})
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(err.read(), null, 'stderr waits while stdout is full: the order is kept')
+  out.on('data', chunk => outText.push(chunk))
+  await printing
+  t.equal(Buffer.concat(outText).toString(), 'one\nthree\n')
+  t.equal(String(err.read()), 'two\n')
+})
+
+t.test('collectLastRecords and firstRecordSince: the same records as readLastLines, as bytes', async t => {
+  const file = rotatedLog(t)
+  const files = openLogFiles(file, 5)
+  t.teardown(() => closeLogFiles(files))
+  const records = collectLastRecords(files, {lines: 12})
+  t.strictSame(records.map(record => parseLogLine(record.toString('utf8', 0, record.length - 1)).text), Array.from({length: 12}, (_, i) => `line ${19 + i}`))
+  t.ok(records.every(record => record.at(-1) === 0x0a), 'each with its newline')
+  const all = Buffer.concat(collectLastRecords(files, {}))
+  const start = firstRecordSince(all, new Date(T0 + 15_000))
+  t.equal(parseLogLine(all.toString('utf8', start, all.indexOf(0x0a, start))).text, 'line 15')
+  t.equal(firstRecordSince(all, new Date(T0 + 60_000)), -1)
+  t.equal(firstRecordSince(Buffer.from('plain\n'), new Date(0)), -1, 'a line in another format has no time')
+})
+
+t.test('LastLines: the last N lines over many chunks, in order, decoded when flushed or after its delay', async t => {
+  const got: string[] = []
+  const kept = new LastLines(3, line => void got.push(line))
+  kept.add(Buffer.from('one\n'))
+  kept.add(Buffer.from('two\n\nthree\n'))
+  for (let i = 0; i < 10; i++) kept.add(Buffer.from(`x${i}\n`))
+  kept.add(Buffer.from('é\nlast\n'))
+  t.strictSame(got, [], 'nothing decoded per chunk')
+  kept.flush()
+  t.strictSame(got, ['x9', 'é', 'last'])
+  got.length = 0
+  kept.add(Buffer.from('a\nb\n'))
+  kept.add(Buffer.from('\n'))
+  kept.flush()
+  t.strictSame(got, ['a', 'b', ''], 'an empty line is a line')
+  got.length = 0
+  const timed = new LastLines(20, line => void got.push(line), 5)
+  timed.add(Buffer.from('later\n'))
+  await new Promise(resolve => setTimeout(resolve, 30))
+  t.strictSame(got, ['later'])
+  timed.flush()
+  t.strictSame(got, ['later'], 'a flush with nothing new adds nothing')
+})
+
+t.test('printLogRecords: a reader that went away (EPIPE) ends printing, quietly', async t => {
+  let writes = 0
+  const gone = new Writable({write: (_chunk, _encoding, callback) => (writes++, callback(Object.assign(new Error('write EPIPE'), {code: 'EPIPE'})))})
+  gone.on('error', () => undefined)
+  const records = Buffer.from(`${stamp('out', 'one')}\n${stamp('err', 'two')}\n`)
+  t.equal(await printLogRecords(records, false, {out: gone, err: new PassThrough()}), false)
+  t.equal(writes, 1, 'nothing written after it')
+  t.equal(await printLogRecords(records, false, {out: new PassThrough(), err: new PassThrough()}), true)
 })
