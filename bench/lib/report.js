@@ -62,19 +62,7 @@ function targetCell(result, workload, id) {
 
 export function markdown(result, svgName) {
   const L = []
-  const m = result.machine
-  L.push(`# contain bench: ${result.title} — ${result.date}${result.config.quick ? ' (quick)' : ''}${result.config.only ? ` (subset: ${result.config.only.join(', ')})` : ''}`)
-  L.push('')
-  L.push(`Command: \`${result.command}\` · ${result.config.rounds} interleaved rounds after ${result.config.warmup} warm-up rounds · started ${result.startedAt} · took ${Math.round(result.durationSeconds)} s`)
-  L.push('')
-  L.push(`Machine: ${m.cpuModel} × ${m.cpuCount}, ${m.memoryMiB} MiB, ${m.os}, Linux ${m.kernel}, cgroup ${m.cgroupMode}${m.virtualization ? ` (systemd-detect-virt: ${m.virtualization})` : ''}, node ${m.node}; load average at start ${m.loadAverageAtStart.join(' ')}, at end ${m.loadAverageAtEnd?.join(' ') ?? '–'}.`)
-  L.push('')
-  const loads = [...(result.loadAverage1mPerRound ?? []), m.loadAverageAtStart?.[0]].filter((x) => typeof x === 'number')
-  const peak = loads.length ? Math.max(...loads) : 0
-  if (peak > m.cpuCount * 0.75) {
-    L.push(`> **Busy machine:** the 1-minute load average reached ${peak.toFixed(2)} on ${m.cpuCount} CPUs during this run (other work was running), so absolute times are inflated and noisy. Interleaving keeps the ratios comparable; rerun on an idle machine for absolute numbers.`)
-    L.push('')
-  }
+  header(L, result, {measured: 'times'})
   L.push('Times are wall-clock milliseconds from spawn to exit of the whole command, measured by the bench process with `process.hrtime.bigint()` (stdio ignored). "× node -e 0" and "× contain" are ratios of medians.')
   L.push('')
   if (svgName && Object.values(result.summary ?? {}).some((rows) => rows.length)) {
@@ -163,18 +151,20 @@ function cleanupSection(L, result) {
   L.push('')
 }
 
-function header(L, result) {
+/** Title, command, machine and a busy-machine warning: the top of every suite's markdown. */
+function header(L, result, {measured = 'figures'} = {}) {
   const m = result.machine
   L.push(`# contain bench: ${result.title} — ${result.date}${result.config.quick ? ' (quick)' : ''}${result.config.only ? ` (subset: ${result.config.only.join(', ')})` : ''}`)
   L.push('')
-  L.push(`Command: \`${result.command}\` · ${result.config.rounds} interleaved rounds · started ${result.startedAt} · took ${Math.round(result.durationSeconds)} s`)
+  const warmup = result.config.warmup ? ` after ${result.config.warmup} warm-up rounds` : ''
+  L.push(`Command: \`${result.command}\` · ${result.config.rounds} interleaved rounds${warmup} · started ${result.startedAt} · took ${Math.round(result.durationSeconds)} s`)
   L.push('')
   L.push(`Machine: ${m.cpuModel} × ${m.cpuCount}, ${m.memoryMiB} MiB, ${m.os}, Linux ${m.kernel}, cgroup ${m.cgroupMode}${m.virtualization ? ` (systemd-detect-virt: ${m.virtualization})` : ''}, node ${m.node}; load average at start ${m.loadAverageAtStart.join(' ')}, at end ${m.loadAverageAtEnd?.join(' ') ?? '–'}.`)
   L.push('')
   const loads = [...(result.loadAverage1mPerRound ?? []), m.loadAverageAtStart?.[0]].filter((x) => typeof x === 'number')
   const peak = loads.length ? Math.max(...loads) : 0
   if (peak > m.cpuCount * 0.75) {
-    L.push(`> **Busy machine:** the 1-minute load average reached ${peak.toFixed(2)} on ${m.cpuCount} CPUs during this run (other work was running), so absolute figures are inflated and noisy. Interleaving keeps the ratios comparable; rerun on an idle machine for absolute numbers.`)
+    L.push(`> **Busy machine:** the 1-minute load average reached ${peak.toFixed(2)} on ${m.cpuCount} CPUs during this run (other work was running), so absolute ${measured} are inflated and noisy. Interleaving keeps the ratios comparable; rerun on an idle machine for absolute numbers.`)
     L.push('')
   }
 }

@@ -1,4 +1,5 @@
 // Small helpers shared by suites 2-6.
+import {readFileSync} from 'node:fs'
 import {round} from './stats.js'
 
 /** Rounds of a suite: --runs when given, else its own quick or full default. */
@@ -14,4 +15,31 @@ export function rotate(list, r) {
 /** median, min, max, p90, n of a summarize() result, rounded for a table. */
 export function statCells(s, digits = 3) {
   return [round(s.median, digits), round(s.min, digits), round(s.max, digits), round(s.p90, digits), String(s.n)]
+}
+
+/**
+ * Every case once per round, in rotating order. A case that throws is recorded in `failures` and
+ * leaves null in its round's slot (so samples[id][r] stays round r), unless the cleanup has begun.
+ * `args()` gives each case's arguments; `describe(got)` the progress line's text for a round.
+ */
+export async function runRounds(ctx, cases, rounds, {args = async () => [], describe}) {
+  const samples = Object.fromEntries(cases.map((c) => [c.id, []]))
+  const failures = []
+  const load = []
+  for (let r = 0; r < rounds; r++) {
+    load.push(Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]))
+    const got = {}
+    for (const c of rotate(cases, r)) {
+      ctx.cleanup.assertNotStopping()
+      try {
+        got[c.id] = await c.run(...(await args(c)))
+      } catch (error) {
+        if (ctx.cleanup.started) throw error
+        failures.push({round: r + 1, case: c.id, error: String(error?.message ?? error)})
+      }
+    }
+    for (const c of cases) samples[c.id].push(got[c.id] ?? null)
+    ctx.log.info(`round ${r + 1}/${rounds}: ${describe(got)}`)
+  }
+  return {samples, failures, load}
 }

@@ -19,7 +19,7 @@ import {Unavailable} from '../lib/peers/common.js'
 import {startDocker} from '../lib/peers/docker.js'
 import {run as exec, tail} from '../lib/proc.js'
 import {round, summarize} from '../lib/stats.js'
-import {rotate, roundsFor, statCells} from '../lib/suite.js'
+import {roundsFor, runRounds, statCells} from '../lib/suite.js'
 
 export const name = 'logs'
 export const title = 'Log path'
@@ -274,24 +274,9 @@ export async function run(ctx) {
     peers.push({id: 'docker', label: 'docker run -d, json-file', available: false, reason: error.message})
   }
 
-  const samples = Object.fromEntries(cases.map((c) => [c.id, []]))
-  const failures = []
-  const load = []
-  for (let r = 0; r < rounds; r++) {
-    load.push(Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]))
-    const got = {}
-    for (const c of rotate(cases, r)) {
-      ctx.cleanup.assertNotStopping()
-      try {
-        got[c.id] = await c.run()
-      } catch (error) {
-        if (ctx.cleanup.started) throw error
-        failures.push({round: r + 1, case: c.id, error: String(error?.message ?? error)})
-      }
-    }
-    for (const c of cases) samples[c.id].push(got[c.id] ?? null)
-    ctx.log.info(`round ${r + 1}/${rounds}: ${cases.map((c) => `${c.id} ${got[c.id]?.ms !== undefined ? `${Math.round(got[c.id].ms)} ms` : 'failed'}`).join(', ')}`)
-  }
+  const {samples, failures, load} = await runRounds(ctx, cases, rounds, {
+    describe: (got) => cases.map((c) => `${c.id} ${got[c.id]?.ms !== undefined ? `${Math.round(got[c.id].ms)} ms` : 'failed'}`).join(', '),
+  })
 
   // Ratios per round (each case against the floor of its own round), then their median.
   const perRound = (id, f) => samples[id]?.map((s, i) => (s && samples.floor[i] ? f(s, samples.floor[i]) : undefined)).filter((x) => x !== undefined && Number.isFinite(x)) ?? []

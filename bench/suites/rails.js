@@ -5,7 +5,7 @@
 // Each round runs every case once, in a rotating order, each on a port of its own; /up is polled every
 // 10 ms (an HTTP answer is the only readiness signal a plain Rails app gives).
 import {spawn} from 'node:child_process'
-import {chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
 import {basename, dirname, join} from 'node:path'
@@ -15,7 +15,7 @@ import {Unavailable} from '../lib/peers/common.js'
 import {startDocker} from '../lib/peers/docker.js'
 import {killPid, pidAlive, run as exec, tail, waitPidGone} from '../lib/proc.js'
 import {round, summarize} from '../lib/stats.js'
-import {rotate, roundsFor, statCells} from '../lib/suite.js'
+import {roundsFor, runRounds, statCells} from '../lib/suite.js'
 
 export const name = 'rails'
 export const title = 'Rails: time to first 200 on /up'
@@ -132,9 +132,10 @@ export async function run(ctx) {
     return `${live.size} stopped`
   })
 
-  cases.push({id: 'bare', label: 'bundle exec rails s', run: async (port) => {
+  /** Starts a server in the foreground, times its first 200, then stops it with SIGTERM. */
+  const timeForeground = async (argv, port, cwd = app, env = undefined) => {
     const start = process.hrtime.bigint()
-    const child = spawnServer(serverArgv(port), app)
+    const child = spawnServer(argv, cwd, env)
     live.add(child)
     try {
       return await firstOk(port, start, () => child.exitCode === null).catch((e) => Promise.reject(new Error(`${e.message}: ${tail(child.output(), 300)}`)))
@@ -142,23 +143,15 @@ export async function run(ctx) {
       await stop(child)
       live.delete(child)
     }
-  }})
+  }
+
+  cases.push({id: 'bare', label: 'bundle exec rails s', run: (port) => timeForeground(serverArgv(port), port)})
   peers.push({id: 'bare', label: 'bundle exec rails s', available: true, version: ready.replace(/^setup: ready: /, ''), command: serverArgv('PORT')})
 
   try {
     const argv = containArgv(ctx)
     const limits = ['--cpus', '1', '-m', '512m']
-    cases.push({id: 'containRun', label: 'contain run --cpus 1 -m 512m', run: async (port) => {
-      const start = process.hrtime.bigint()
-      const child = spawnServer([...argv, 'run', '--name', `${appPrefix()}-rails`, ...limits, '--', ...serverArgv(port)], app)
-      live.add(child)
-      try {
-        return await firstOk(port, start, () => child.exitCode === null).catch((e) => Promise.reject(new Error(`${e.message}: ${tail(child.output(), 300)}`)))
-      } finally {
-        await stop(child)
-        live.delete(child)
-      }
-    }})
+    cases.push({id: 'containRun', label: 'contain run --cpus 1 -m 512m', run: (port) => timeForeground([...argv, 'run', '--name', `${appPrefix()}-rails`, ...limits, '--', ...serverArgv(port)], port)})
     const projects = new ContainProjects(ctx)
     let n = 0
     const railsProject = (port) => projects.project(`rails-${n++}`, [
@@ -171,17 +164,9 @@ export async function run(ctx) {
       '',
     ].join('\n'))
     // The way a systemd unit runs it (ExecStart=contain up): in the foreground, stopped by SIGTERM.
-    cases.push({id: 'containUpForeground', label: 'contain up (cpus 1, mem_limit 512m)', run: async (port) => {
+    cases.push({id: 'containUpForeground', label: 'contain up (cpus 1, mem_limit 512m)', run: (port) => {
       const project = railsProject(port)
-      const start = process.hrtime.bigint()
-      const child = spawnServer([...argv, 'up'], project.dir, project.env)
-      live.add(child)
-      try {
-        return await firstOk(port, start, () => child.exitCode === null).catch((e) => Promise.reject(new Error(`${e.message}: ${tail(child.output(), 300)}`)))
-      } finally {
-        await stop(child)
-        live.delete(child)
-      }
+      return timeForeground([...argv, 'up'], port, project.dir, project.env)
     }})
     cases.push({id: 'containUp', label: 'contain up -d (cpus 1, mem_limit 512m)', run: async (port) => {
       const project = railsProject(port)
@@ -233,24 +218,10 @@ export async function run(ctx) {
     peers.push({id: 'docker', label: 'docker run (Ruby image)', available: false, reason: dockerReason})
   }
 
-  const samples = Object.fromEntries(cases.map((c) => [c.id, []]))
-  const failures = []
-  const load = []
-  for (let r = 0; r < rounds; r++) {
-    load.push(Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]))
-    const got = {}
-    for (const c of rotate(cases, r)) {
-      ctx.cleanup.assertNotStopping()
-      try {
-        got[c.id] = await c.run(await freePort())
-      } catch (error) {
-        if (ctx.cleanup.started) throw error
-        failures.push({round: r + 1, case: c.id, error: String(error?.message ?? error)})
-      }
-    }
-    for (const c of cases) samples[c.id].push(got[c.id] ?? null)
-    ctx.log.info(`round ${r + 1}/${rounds}: ${cases.map((c) => `${c.id} ${got[c.id] === undefined ? 'failed' : `${Math.round(got[c.id])} ms`}`).join(', ')}`)
-  }
+  const {samples, failures, load} = await runRounds(ctx, cases, rounds, {
+    args: async () => [await freePort()],
+    describe: (got) => cases.map((c) => `${c.id} ${got[c.id] === undefined ? 'failed' : `${Math.round(got[c.id])} ms`}`).join(', '),
+  })
 
   const stat = {}
   const rows = []
