@@ -46,9 +46,8 @@ function localDate(d = new Date()) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`
 }
 
-/** Bench cgroups (contain-bench-<pid>) at depth <= maxDepth in every hierarchy. */
-function findBenchCgroups(layout, predicate, maxDepth = 6) {
-  const found = []
+/** Every cgroup directory down to maxDepth in every hierarchy; `visit` returns false to not descend. */
+function walkCgroups(layout, maxDepth, visit) {
   const walk = (dir, depth) => {
     let entries = []
     try {
@@ -59,30 +58,26 @@ function findBenchCgroups(layout, predicate, maxDepth = 6) {
     for (const e of entries) {
       if (!e.isDirectory()) continue
       const path = join(dir, e.name)
-      if (e.name.startsWith(runPrefix) && predicate(e.name)) found.push(path)
-      else if (depth < maxDepth) walk(path, depth + 1)
+      if (visit(path, e.name) !== false && depth < maxDepth) walk(path, depth + 1)
     }
   }
   for (const h of layout.hierarchies) walk(h.mountPoint, 1)
+}
+
+/** Bench cgroups (contain-bench-<pid>) at depth <= maxDepth in every hierarchy. */
+function findBenchCgroups(layout, predicate, maxDepth = 6) {
+  const found = []
+  walkCgroups(layout, maxDepth, (path, name) => {
+    if (!name.startsWith(runPrefix) || !predicate(name)) return true
+    found.push(path)
+    return false
+  })
   return found
 }
 
 function cgroupDirSet(layout, maxDepth = 4) {
   const set = new Set()
-  const walk = (dir, depth) => {
-    let entries = []
-    try {
-      entries = readdirSync(dir, {withFileTypes: true})
-    } catch {
-      return
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue
-      set.add(join(dir, e.name))
-      if (depth < maxDepth) walk(join(dir, e.name), depth + 1)
-    }
-  }
-  for (const h of layout.hierarchies) walk(h.mountPoint, 1)
+  walkCgroups(layout, maxDepth, (path) => void set.add(path))
   return set
 }
 

@@ -13,7 +13,7 @@ import {spawnSync} from 'node:child_process'
 import {closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 import {AlreadyRunningError, HostError} from '../errors.js'
-import {processStartTime, securePrivateDir} from './state.js'
+import {isProcessAlive, processStartTime, securePrivateDir} from './state.js'
 
 export interface LockHolder {
   pid: number
@@ -54,14 +54,7 @@ export function readLockHolder(stateDir: string): LockHolder | undefined {
 
 /** The holder named in the lock file is that very process, still running: a hint, not the lock. */
 export function lockHolderAlive(holder: LockHolder | undefined): holder is LockHolder {
-  if (!holder) return false
-  try {
-    const stat = readFileSync(`/proc/${holder.pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return fields[19] === holder.startTime && !/^[ZX]/.test(fields[0])
-  } catch {
-    return false
-  }
+  return holder !== undefined && isProcessAlive(holder.pid, holder.startTime)
 }
 
 /**

@@ -71,10 +71,14 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
-/** A stored pid names our supervisor only if that process started when the state says, and has not died. */
+/** A stored pid names the process only if that process started when stored, and has not died. */
+export function isProcessAlive(pid: number, startTime: string): boolean {
+  // A SIGKILLed process stays a zombie until reaped, with its start time: dead all the same.
+  return processStartTime(pid) === startTime && !isZombie(pid)
+}
+
 export function isSupervisorAlive(state: ProjectState): boolean {
-  // A SIGKILLed supervisor stays a zombie until reaped, with its start time: dead all the same.
-  return processStartTime(state.supervisor.pid) === state.supervisor.startTime && !isZombie(state.supervisor.pid)
+  return isProcessAlive(state.supervisor.pid, state.supervisor.startTime)
 }
 
 /** Field 3 of /proc/PID/stat: Z (zombie) or X (dead) once the process has exited. */
