@@ -52,13 +52,58 @@ export async function followLog(file: string, options: FollowOptions): Promise<v
 }
 
 /**
- * What followLog delivers before it waits for new lines, then returns: `contain logs` without -f.
- * All lines stream from the oldest file in large reads, so a whole log never sits in memory.
+ * `contain logs` without -f: the lines that existed when it started, and no more, as `tail -n` and
+ * `docker logs --tail` print. The files are opened once and each is read only up to the size it had
+ * then, so lines the app writes meanwhile, or a rotation, cannot add to the output. All lines
+ * stream from the oldest file in large reads, so a whole log never sits in memory.
  */
 export async function readLog(file: string, options: ReadOptions & {onRecords(records: Buffer): void | Promise<void>; signal?: AbortSignal}): Promise<void> {
-  const caughtUp = new AbortController()
-  options.signal?.addEventListener('abort', () => caughtUp.abort(), {once: true})
-  await followLog(file, {...options, signal: caughtUp.signal, onReady: () => caughtUp.abort()})
+  const {lines, since, maxFiles} = validateReadOptions(options)
+  const files = openLogFiles(file, maxFiles)
+  try {
+    if (lines !== undefined) {
+      // Read backwards from each file's size at opening; a last line not yet ended is left out.
+      const records = collectLastRecords(files, {lines, since})
+      if (records.length > 0) await options.onRecords(Buffer.concat(records))
+      return
+    }
+    let filter = since
+    const deliver = async (records: Buffer) => {
+      if (filter !== undefined) {
+        // Records are in time order: the first recent one ends the filtering.
+        const first = firstRecordSince(records, filter)
+        if (first === -1) return
+        records = records.subarray(first)
+        filter = undefined
+      }
+      await options.onRecords(records)
+    }
+    for (const opened of files.reverse()) {
+      if (options.signal?.aborted) return
+      // A rotated file that ends mid-line was cut off by a failed write: its last bytes are a line.
+      // The newest file's unended line is still being written: not a record yet.
+      await readRecords(opened.fd, opened.size, opened.index > 0, deliver, options.signal)
+    }
+  } finally {
+    closeLogFiles(files)
+  }
+}
+
+/** Delivers the complete records of fd[0, size) in reads of READ_BYTES; with `endUnterminated`, a last unended line too. */
+async function readRecords(fd: number, size: number, endUnterminated: boolean, deliver: (records: Buffer) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  let position = 0
+  // The start of a line longer than one read, while reading on to its end.
+  let partial: Buffer | undefined
+  while (position < size && !signal?.aborted) {
+    const read = readAt(fd, position, Math.min(READ_BYTES, size - position))
+    if (read.length === 0) break // cut back by someone else since it was opened
+    position += read.length
+    const data = partial ? Buffer.concat([partial, read]) : read
+    const end = data.lastIndexOf(0x0a) + 1
+    partial = end < data.length ? data.subarray(end) : undefined
+    if (end > 0) await deliver(data.subarray(0, end))
+  }
+  if (partial && endUnterminated && !signal?.aborted) await deliver(Buffer.concat([partial, Buffer.from('\n')]))
 }
 
 /**

@@ -338,7 +338,7 @@ t.test('an aborted signal returns at once', async t => {
   t.pass()
 })
 
-t.test('readLog: what -f prints before it waits, then it returns', async t => {
+t.test('readLog: the lines there were when it started, then it returns', async t => {
   const dir = t.testdir({'app.log.1': records('one', 'two'), 'app.log': records('three') + '2026-11-29T05:45:12.123Z out partial'})
   const got: Buffer[] = []
   await readLog(join(dir, 'app.log'), {onRecords: records => void got.push(records)})
@@ -347,4 +347,26 @@ t.test('readLog: what -f prints before it waits, then it returns', async t => {
   await readLog(join(dir, 'app.log'), {lines: 2, onRecords: records => void got.push(records)})
   t.equal(Buffer.concat(got).toString(), records('two', 'three'))
   await readLog(join(dir, 'missing.log'), {onRecords: () => void t.fail('no lines')})
+})
+
+t.test('readLog: lines written and files rotated while it reads are not printed', async t => {
+  const dir = t.testdir({'app.log.1': records('one', 'two'), 'app.log': records('three', 'four')})
+  const file = join(dir, 'app.log')
+  const got: Buffer[] = []
+  // The first delivery (the rotated file) makes the writer append, then rotate, then append again.
+  await readLog(file, {
+    onRecords: batch => {
+      if (got.length === 0) {
+        appendFileSync(file, records('five'))
+        renameSync(join(dir, 'app.log.1'), join(dir, 'app.log.2'))
+        renameSync(file, join(dir, 'app.log.1'))
+        writeFileSync(file, records('six'))
+      }
+      got.push(batch)
+    },
+  })
+  t.equal(Buffer.concat(got).toString(), records('one', 'two', 'three', 'four'))
+  got.length = 0
+  await readLog(file, {lines: 2, onRecords: records => void got.push(records)})
+  t.equal(Buffer.concat(got).toString(), records('five', 'six'), 'the next reader sees them')
 })
