@@ -64,7 +64,7 @@ function checkHelper(): DoctorCheck {
     return {name: 'native helper', ok: false, detail: `${helper} is not built`, fix}
   }
   const source = join(packageRoot(), 'native/contain-init.c')
-  const stale = statSync(source, {throwIfNoEntry: false})?.mtimeMs ?? 0 > statSync(helper).mtimeMs
+  const stale = (statSync(source, {throwIfNoEntry: false})?.mtimeMs ?? 0) > statSync(helper).mtimeMs
   return {name: 'native helper', ok: !stale, detail: stale ? `${helper} is older than its source` : helper, fix: stale ? fix : undefined}
 }
 
