@@ -1,0 +1,25 @@
+/** The README quotes no figure that the newest bench reports do not hold (issue 15). */
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import t from 'tap'
+// @ts-expect-error: bench/ is plain JavaScript, outside the TypeScript project
+import {END, START, latestResults, renderTable, withTable} from '../../../bench/readme.js'
+
+const root = fileURLToPath(new URL('../../..', import.meta.url))
+
+t.test('the README\'s figures are the table made from bench/results', async t => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  t.equal(withTable(readme, renderTable()), readme, 'run npm run bench:readme after a bench run')
+})
+
+t.test('every quoted report exists and has targets', async t => {
+  const results = latestResults() as {suite: string; file: string; report: {targets?: unknown[]}}[]
+  t.ok(results.length >= 6, results.map(result => result.file).join(', '))
+  for (const result of results) t.ok((result.report.targets ?? []).length > 0, `${result.file} has targets`)
+})
+
+t.test('only the section between the markers is replaced', async t => {
+  t.equal(withTable(`a\n${START}\nold\n${END}\nb`, 'new'), `a\n${START}\nnew\n${END}\nb`)
+  t.throws(() => withTable('no markers', 'new'), /bench-figures/)
+})
