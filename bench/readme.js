@@ -9,7 +9,7 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const SUITES = ['launch', 'restart', 'resident', 'logs', 'limits', 'rails', 'isolation']
+const SUITES = ['launch', 'restart', 'resident', 'logs', 'limits', 'rails']
 export const START = '<!-- bench-figures: made by `npm run bench:readme` from bench/results; do not edit by hand -->'
 export const END = '<!-- /bench-figures -->'
 
