@@ -157,7 +157,7 @@ function header(L, result, {measured = 'figures'} = {}) {
   L.push(`# contain bench: ${result.title} — ${result.date}${result.config.quick ? ' (quick)' : ''}${result.config.only ? ` (subset: ${result.config.only.join(', ')})` : ''}`)
   L.push('')
   const warmup = result.config.warmup ? ` after ${result.config.warmup} warm-up rounds` : ''
-  L.push(`Command: \`${result.command}\` · ${result.config.rounds} interleaved rounds${warmup} · started ${result.startedAt} · took ${Math.round(result.durationSeconds)} s`)
+  L.push(`Command: \`${result.command}\` · ${result.config.rounds === 1 ? 'one run' : `${result.config.rounds} interleaved rounds`}${warmup} · started ${result.startedAt} · took ${Math.round(result.durationSeconds)} s`)
   L.push('')
   L.push(`Machine: ${m.cpuModel} × ${m.cpuCount}, ${m.memoryMiB} MiB, ${m.os}, Linux ${m.kernel}, cgroup ${m.cgroupMode}${m.virtualization ? ` (systemd-detect-virt: ${m.virtualization})` : ''}, node ${m.node}; load average at start ${m.loadAverageAtStart.join(' ')}, at end ${m.loadAverageAtEnd?.join(' ') ?? '–'}.`)
   L.push('')
