@@ -109,7 +109,10 @@ export function shortReason(detail = '') {
 
 /** One table cell: "held (EACCES)", "**BROKEN** (created /etc/…)", "n/a (…)", or why there is no answer. */
 export function cell(column, id) {
-  if (!column.available) return 'n/a: column did not run'
+  if (!column.available) {
+    const why = String(column.reason ?? 'column did not run').replace(/^failed: /, '').split('\n')[0]
+    return `n/a: ${why.length > 80 ? `${why.slice(0, 79)}…` : why}`
+  }
   const r = column.results?.[id]
   if (!r) return `no answer${column.exitCode !== undefined && column.exitCode !== 0 ? ` (exit ${column.exitCode})` : ''}`
   const why = shortReason(r.detail)

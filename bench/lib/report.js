@@ -163,7 +163,8 @@ function header(L, result, {measured = 'figures'} = {}) {
   L.push('')
   const loads = [...(result.loadAverage1mPerRound ?? []), m.loadAverageAtStart?.[0]].filter((x) => typeof x === 'number')
   const peak = loads.length ? Math.max(...loads) : 0
-  if (peak > m.cpuCount * 0.75) {
+  // A suite that measures no time (config.untimed: isolation) has nothing a busy machine could inflate.
+  if (peak > m.cpuCount * 0.75 && !result.config.untimed) {
     L.push(`> **Busy machine:** the 1-minute load average reached ${peak.toFixed(2)} on ${m.cpuCount} CPUs during this run (other work was running), so absolute ${measured} are inflated and noisy. Interleaving keeps the ratios comparable; rerun on an idle machine for absolute numbers.`)
     L.push('')
   }

@@ -14,6 +14,7 @@ import {spawn} from 'node:child_process'
 import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
 import {basename, dirname, join, resolve} from 'node:path'
 import {randomBytes} from 'node:crypto'
+import {release} from 'node:os'
 import {heldByMachine, heldCounts, machineNote, parseProbe, protections, tableRows} from '../lib/isolation-table.js'
 import {Unavailable, firstLine, requirePackages} from '../lib/peers/common.js'
 import {startDocker} from '../lib/peers/docker.js'
@@ -161,7 +162,7 @@ function columns(ctx, setup) {
       id: 'host', label: 'no confinement (host)',
       what: 'The probe run directly by the bench as root: what this machine allows without any confinement, the baseline.',
       async prepare() {
-        return {argv: (args) => [probe, ...args], note: 'run as root, like the root launchers in the other columns'}
+        return {argv: (args) => [probe, ...args], version: `Linux ${release()}`, note: 'run as root, like the root launchers in the other columns'}
       },
     },
     {
@@ -188,7 +189,7 @@ function columns(ctx, setup) {
     },
     {
       id: 'docker', label: 'docker run (default profile)',
-      what: 'docker run --rm --network none -v PROBEDIR:/probe:ro IMAGE /probe/isolation-probe: docker\'s defaults (root in the container, 14 capabilities, default seccomp and AppArmor-less masked paths), the bench\'s private dockerd and busybox image. --network none because the private dockerd has no bridge (--bridge=none); docker\'s default bridge would also be a network namespace of its own.',
+      what: 'docker run --rm --network none -v PROBEDIR:/probe:ro IMAGE /probe/isolation-probe: docker\'s defaults (root in the container, 14 capabilities, the default seccomp profile, masked /proc and /sys paths; no AppArmor on this host), the bench\'s private dockerd and busybox image. --network none because the private dockerd has no bridge (--bridge=none); docker\'s default bridge would also be a network namespace of its own.',
       async prepare() {
         const d = await startDocker(ctx)
         return {
@@ -201,7 +202,7 @@ function columns(ctx, setup) {
     },
     {
       id: 'systemd', label: 'systemd unit (sandboxed)',
-      what: `systemd-run --wait --pipe with ${systemdProperties.join(' ')} inside ../shared/tools/run-in-systemd-vm.sh (real systemd as PID 1 in a UML guest, kernel 6.1, pure cgroup v2); the guest plants the same targets in its own / and runs the same binary.`,
+      what: `systemd-run --wait --pipe with the properties in the command (no User=: root without capabilities) inside ../shared/tools/run-in-systemd-vm.sh (real systemd as PID 1 in a UML guest, kernel 6.1, pure cgroup v2); the guest plants the same targets in its own / and runs the same binary.`,
       async run(args, token) {
         return runSystemdColumn(ctx, setup, args, token)
       },
@@ -330,7 +331,7 @@ export async function run(ctx) {
   const worse = contain?.available && docker?.available ? protections.filter(([id]) => docker.results[id]?.status === 'held' && contain.results[id]?.status === 'BROKEN').map(([, label]) => label) : undefined
   return {
     title,
-    config: {rounds: 1, quick: ctx.opts.quick, token: 'one per column', disk, hostNamespaces: ns},
+    config: {rounds: 1, untimed: true, quick: ctx.opts.quick, token: 'one per column', disk, hostNamespaces: ns},
     columns: out,
     peers: out.map((c) => ({id: c.id, label: c.label, available: c.available, reason: c.reason, version: c.version, note: [c.what, c.note].filter(Boolean).join(' '), command: c.command})),
     intro: [

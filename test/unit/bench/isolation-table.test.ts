@@ -40,7 +40,7 @@ t.test('cells are short: a known phrase, else the errno', async (t) => {
   const column = {id: 'x', label: 'x', available: true, exitCode: 1, results: {caps: {status: 'BROKEN', detail: 'CapEff 1 (1 capabilities)'}}}
   t.equal(cell(column, 'caps'), '**BROKEN** (1 caps)')
   t.equal(cell(column, 'shadow'), 'no answer (exit 1)')
-  t.equal(cell({available: false}, 'shadow'), 'n/a: column did not run')
+  t.equal(cell({available: false, reason: 'bwrap not found after installing bubblewrap'}, 'shadow'), 'n/a: bwrap not found after installing bubblewrap')
 })
 
 t.test('the README table has a row per protection and counts held of tried, n/a left out', async (t) => {
