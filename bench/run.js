@@ -19,7 +19,7 @@ import {log} from './lib/log.js'
 import {abortMeasurements} from './lib/measure.js'
 import {debianPackages} from './lib/peers/index.js'
 import {pidAlive, processes} from './lib/proc.js'
-import {latestIsolationResult, readmeTable} from './lib/isolation-table.js'
+import {latestIsolationResult, readmeTable, replaceReadmeBlock} from './lib/isolation-table.js'
 import {writeReports} from './lib/report.js'
 import {buildRootfs} from './lib/rootfs.js'
 
@@ -124,7 +124,12 @@ async function main() {
     return 0
   }
   if (opts.readmeIsolation) {
-    process.stdout.write(readmeTable(latestIsolationResult(resultsDir)))
+    const table = readmeTable(latestIsolationResult(resultsDir))
+    if (opts.readmeIsolation === true) process.stdout.write(table)
+    else {
+      writeFileSync(opts.readmeIsolation, replaceReadmeBlock(readFileSync(opts.readmeIsolation, 'utf8'), table))
+      console.log(`wrote the isolation table into ${opts.readmeIsolation}`)
+    }
     return 0
   }
   const selected = opts.suites ?? Object.keys(suites)

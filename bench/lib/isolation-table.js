@@ -39,7 +39,9 @@ export const protections = [
   ['dmesg', 'read the kernel log (syslog)'],
   ['kmod', 'load a kernel module (finit_module)'],
   ['kcore', 'read /proc/kcore'],
+  ['sysrq', 'open /proc/sysrq-trigger for writing'],
   ['sysfirmware', 'list /sys/firmware'],
+  ['powercap', 'list /sys/devices/virtual/powercap'],
   ['nspid', "the host's PID namespace"],
   ['nsmnt', "the host's mount namespace"],
   ['nsipc', "the host's IPC namespace"],
@@ -135,9 +137,11 @@ export function tableRows(result) {
   return protections.map(([id, label]) => [`${label}${byMachine.has(id) ? ` ${machineMark}` : ''}`, ...result.columns.map((c) => cell(c, id))])
 }
 
+/** Held of tried per column, over the rows the bare machine does not already deny (†) and that are not n/a. */
 export function heldCounts(result) {
+  const byMachine = heldByMachine(result)
   return result.columns.map((c) => {
-    const answered = protections.filter(([id]) => c.results?.[id] && c.results[id].status !== 'n/a')
+    const answered = protections.filter(([id]) => !byMachine.has(id) && c.results?.[id] && c.results[id].status !== 'n/a')
     const held = answered.filter(([id]) => c.results[id].status === 'held')
     return {id: c.id, label: c.label, available: c.available, held: held.length, tried: answered.length}
   })
@@ -149,10 +153,10 @@ export function readmeTable(result) {
   L.push(`| protection | ${result.columns.map((c) => String(c.label).replace(/\|/g, '\\|')).join(' | ')} |`)
   L.push(`|---|${result.columns.map(() => '---').join('|')}|`)
   for (const row of tableRows(result)) L.push(`| ${row.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`)
-  L.push(`| **held / tried** | ${heldCounts(result).map((h) => (h.available ? `${h.held} / ${h.tried}` : 'n/a')).join(' | ')} |`)
+  L.push(`| **held / tried** († and n/a rows not counted) | ${heldCounts(result).map((h) => (h.available ? `${h.held} / ${h.tried}` : 'n/a')).join(' | ')} |`)
   L.push('')
   if (heldByMachine(result).size) L.push(machineNote, '')
-  L.push(`Measured by \`${result.command}\` on ${result.date} (Linux ${result.machine?.kernel}, cgroup ${result.machine?.cgroupMode}); every cell is the kernel's answer to a real attempt from inside (bench/native/isolation-probe.c). Commands and details: bench/results/${result.date}-isolation.md.`)
+  L.push(`Measured by \`${result.command}\` on ${result.date} (Linux ${result.machine?.kernel}, cgroup ${result.machine?.cgroupMode}); every cell is the kernel's answer to a real attempt from inside (bench/native/isolation-probe.c). Commands and details: [bench/results/${result.date}-isolation.md](bench/results/${result.date}-isolation.md).`)
   return `${L.join('\n')}\n`
 }
 
@@ -161,4 +165,15 @@ export function latestIsolationResult(resultsDir) {
   const files = readdirSync(resultsDir).filter((f) => /^\d{4}-\d{2}-\d{2}-isolation(-quick)?\.json$/.test(f)).sort((a, b) => a.slice(0, 10).localeCompare(b.slice(0, 10)) || (a.includes('-quick') ? -1 : 1))
   if (!files.length) throw new Error(`no <date>-isolation.json in ${resultsDir}: run npm run bench -- --suite isolation first`)
   return JSON.parse(readFileSync(join(resultsDir, files[files.length - 1]), 'utf8'))
+}
+
+export const readmeMarkers = ['<!-- isolation-table -->', '<!-- /isolation-table -->']
+
+/** FILE's text with the block between the markers replaced by `table`; throws when the markers are missing. */
+export function replaceReadmeBlock(text, table) {
+  const [open, close] = readmeMarkers
+  const start = text.indexOf(open)
+  const end = text.indexOf(close)
+  if (start === -1 || end < start) throw new Error(`no ${open} … ${close} block to replace`)
+  return `${text.slice(0, start + open.length)}\n${table}${text.slice(end)}`
 }

@@ -345,6 +345,8 @@ static void probe_open_write(const char *id, const char *const *paths, size_t co
   else report(id, "held", "open %s for writing: %s", tried, en(err));
 }
 
+// Mounts on a directory of its own; /tmp itself only when none can be made (then /tmp is not writable,
+// so not the host's usual /tmp), and the mount is detached at once either way.
 static void probe_mount(void) {
   char dir[128] = "/tmp";
   const char *candidates[] = {"/tmp/contain-probe-mnt", "/dev/shm/contain-probe-mnt", "./contain-probe-mnt"};
@@ -590,6 +592,11 @@ static void p_userns(void) { probe_child("userns", try_userns, "unshare(CLONE_NE
 static void p_keyctl(void) { probe_child("keyctl", try_keyctl, "keyctl(GET_KEYRING_ID, user keyring)"); }
 static void p_kcore(void) { probe_readable("kcore", "/proc/kcore"); }
 static void p_sysfirmware(void) { probe_dir_listable("sysfirmware", "/sys/firmware"); }
+static void p_powercap(void) { probe_dir_listable("powercap", "/sys/devices/virtual/powercap"); }
+static void p_sysrq(void) {
+  const char *trigger[] = {"/proc/sysrq-trigger"};
+  probe_open_write("sysrq", trigger, 1);
+}
 static void p_nspid(void) { probe_namespace("pid"); }
 static void p_nsmnt(void) { probe_namespace("mnt"); }
 static void p_nsipc(void) { probe_namespace("ipc"); }
@@ -608,7 +615,7 @@ static const struct {
     {"vsockhighbit", probe_vsock_high_bit}, {"procsys", p_procsys}, {"sysfs", p_sysfs}, {"mount", probe_mount},
     {"userns", p_userns}, {"keyctl", p_keyctl}, {"bpf", probe_bpf}, {"seeproc", probe_see_host_process},
     {"killhost", probe_kill_host}, {"ptracehost", probe_ptrace_host}, {"exectmp", probe_exec_tmp}, {"dmesg", probe_klog},
-    {"kmod", probe_kmod}, {"kcore", p_kcore}, {"sysfirmware", p_sysfirmware}, {"nspid", p_nspid},
+    {"kmod", probe_kmod}, {"kcore", p_kcore}, {"sysrq", p_sysrq}, {"sysfirmware", p_sysfirmware}, {"powercap", p_powercap}, {"nspid", p_nspid},
     {"nsmnt", p_nsmnt}, {"nsipc", p_nsipc}, {"nsnet", p_nsnet},
 };
 

@@ -339,7 +339,7 @@ export async function run(ctx) {
       `Before each column the bench plants a token in /root/contain-probe-secret, /home/contain-probe/secret, /srv/contain-probe-other/secret (world-readable; /root keeps its own mode), markers in /tmp, /run and /dev/shm, and a listening socket ${socketPath} whose server process is the host process to see, signal and ptrace; it starts the launcher through \`bash -c 'exec 300</ && exec "$@"'\` with SSH_AUTH_SOCK and AWS_SECRET_ACCESS_KEY set, and removes everything afterwards. Root disk: ${disk.name ? `/dev/${disk.name} (${disk.major}:${disk.minor})` : 'none'}${disk.note ? ` (${disk.note})` : ''}.`,
     ],
     sections: [
-      {title: 'Protections', text: ['One row per attempt, one column per confinement.', ...(heldByMachine(result).size ? [machineNote] : [])], columns: ['protection', ...out.map((c) => c.label)], rows: [...tableRows(result), ['**held / tried** (n/a not counted)', ...counts.map((c) => (c.available ? `${c.held} / ${c.tried}` : 'n/a'))]]},
+      {title: 'Protections', text: ['One row per attempt, one column per confinement.', ...(heldByMachine(result).size ? [machineNote] : [])], columns: ['protection', ...out.map((c) => c.label)], rows: [...tableRows(result), ['**held / tried** († and n/a rows not counted)', ...counts.map((c) => (c.available ? `${c.held} / ${c.tried}` : 'n/a'))]]},
       {title: 'Columns that did not run', text: out.filter((c) => !c.available).map((c) => `- ${c.label}: ${c.reason}`).join('\n') || 'None: every column ran.', summary: false},
       ...out.filter((c) => c.available).map((c) => ({
         title: `What the probe printed: ${c.label}`,
@@ -350,7 +350,7 @@ export async function run(ctx) {
       })),
     ],
     targets: [
-      ...counts.map((c) => ({text: `${c.label}: protections held`, value: c.available ? c.held : undefined, unit: c.available ? `of ${c.tried}` : undefined, status: 'info', detail: c.available ? 'n/a rows not counted' : byId[c.id] && out.find((o) => o.id === c.id)?.reason})),
+      ...counts.map((c) => ({text: `${c.label}: protections held`, value: c.available ? c.held : undefined, unit: c.available ? `of ${c.tried}` : undefined, status: 'info', detail: c.available ? '† rows (denied by the bare machine) and n/a rows not counted' : byId[c.id] && out.find((o) => o.id === c.id)?.reason})),
       {text: 'contain run holds everything docker run holds', value: worse?.length, unit: 'broken', status: worse === undefined ? 'n/a' : worse.length ? 'missed' : 'met', detail: worse === undefined ? 'contain or docker did not run' : worse.length ? `held by docker, broken under contain: ${worse.join('; ')}` : 'no protection docker holds is broken under contain'},
     ],
   }

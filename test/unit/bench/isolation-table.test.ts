@@ -4,7 +4,7 @@ import t from 'tap'
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 // @ts-expect-error: bench/ is plain JavaScript without type declarations
-import {cell, heldCounts, parseProbe, protections, readmeTable, shortReason} from '../../../bench/lib/isolation-table.js'
+import {cell, heldCounts, parseProbe, protections, readmeTable, replaceReadmeBlock, shortReason} from '../../../bench/lib/isolation-table.js'
 
 const probeSource = readFileSync(fileURLToPath(new URL('../../../bench/native/isolation-probe.c', import.meta.url)), 'utf8')
 const ids: string[] = protections.map(([id]: [string, string]) => id)
@@ -53,5 +53,20 @@ t.test('the README table has a row per protection and counts held of tried, n/a 
   const lines = readmeTable(result).split('\n')
   t.equal(lines.filter((l: string) => l.startsWith('| ')).length, 1 + ids.length + 1)
   t.match(lines[0], 'contain \\| run') // a pipe in a label would split the column
-  t.match(readmeTable(result), `| **held / tried** | ${ids.length - 2} / ${ids.length - 1} | n/a |`)
+  t.match(readmeTable(result), `| **held / tried** († and n/a rows not counted) | ${ids.length - 2} / ${ids.length - 1} | n/a |`)
+})
+
+t.test('--readme-isolation=FILE replaces only the block between the markers', async (t) => {
+  const readme = 'before\n<!-- isolation-table -->\nold table\n<!-- /isolation-table -->\nafter\n'
+  t.equal(replaceReadmeBlock(readme, '| new |\n'), 'before\n<!-- isolation-table -->\n| new |\n<!-- /isolation-table -->\nafter\n')
+  t.throws(() => replaceReadmeBlock('no markers', 'x'), /no <!-- isolation-table -->/)
+})
+
+t.test('rows the bare machine already denies are marked and not counted', async (t) => {
+  const broken = Object.fromEntries(ids.map((id) => [id, {status: 'BROKEN', detail: 'ok'}]))
+  const host = {...broken, blockdev: {status: 'held', detail: 'EPERM'}}
+  const contain = {...broken, blockdev: {status: 'held', detail: 'EPERM'}, caps: {status: 'held', detail: 'CapEff 0'}}
+  const result = {columns: [{id: 'host', label: 'host', available: true, results: host}, {id: 'contain', label: 'contain', available: true, results: contain}]}
+  t.same(heldCounts(result).map((c: {held: number, tried: number}) => [c.held, c.tried]), [[0, ids.length - 1], [1, ids.length - 1]])
+  t.match(readmeTable({...result, date: 'd', command: 'c', machine: {}}), /\| open the root disk \/dev\/NAME † \|/)
 })
