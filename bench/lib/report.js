@@ -157,13 +157,14 @@ function header(L, result, {measured = 'figures'} = {}) {
   L.push(`# contain bench: ${result.title} — ${result.date}${result.config.quick ? ' (quick)' : ''}${result.config.only ? ` (subset: ${result.config.only.join(', ')})` : ''}`)
   L.push('')
   const warmup = result.config.warmup ? ` after ${result.config.warmup} warm-up rounds` : ''
-  L.push(`Command: \`${result.command}\` · ${result.config.rounds} interleaved rounds${warmup} · started ${result.startedAt} · took ${Math.round(result.durationSeconds)} s`)
+  L.push(`Command: \`${result.command}\` · ${result.config.rounds === 1 ? 'one run' : `${result.config.rounds} interleaved rounds`}${warmup} · started ${result.startedAt} · took ${Math.round(result.durationSeconds)} s`)
   L.push('')
   L.push(`Machine: ${m.cpuModel} × ${m.cpuCount}, ${m.memoryMiB} MiB, ${m.os}, Linux ${m.kernel}, cgroup ${m.cgroupMode}${m.virtualization ? ` (systemd-detect-virt: ${m.virtualization})` : ''}, node ${m.node}; load average at start ${m.loadAverageAtStart.join(' ')}, at end ${m.loadAverageAtEnd?.join(' ') ?? '–'}.`)
   L.push('')
   const loads = [...(result.loadAverage1mPerRound ?? []), m.loadAverageAtStart?.[0]].filter((x) => typeof x === 'number')
   const peak = loads.length ? Math.max(...loads) : 0
-  if (peak > m.cpuCount * 0.75) {
+  // A suite that measures no time (config.untimed: isolation) has nothing a busy machine could inflate.
+  if (peak > m.cpuCount * 0.75 && !result.config.untimed) {
     L.push(`> **Busy machine:** the 1-minute load average reached ${peak.toFixed(2)} on ${m.cpuCount} CPUs during this run (other work was running), so absolute ${measured} are inflated and noisy. Interleaving keeps the ratios comparable; rerun on an idle machine for absolute numbers.`)
     L.push('')
   }
