@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// The README's table of measured figures, made from the newest bench/results/<date>-<suite>.json of
-// each suite, so that no figure in the README comes from anywhere but a report a script wrote.
-//   node bench/readme.js           print the table
-//   node bench/readme.js --write   put it into README.md between the bench-figures markers
-//   node bench/readme.js --check   exit 1 when README.md's table differs from the results (npm test)
+// The README's tables of measured figures (performance targets, and the isolation comparison), made
+// from the newest bench/results/<date>-<suite>.json of each suite, so that no figure in the README
+// comes from anywhere but a report a script wrote.
+//   node bench/readme.js           print the tables
+//   node bench/readme.js --write   put them into README.md between their markers
+//   node bench/readme.js --check   exit 1 when README.md's tables differ from the results (npm test)
 import {readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {latestIsolationResult, readmeTable, replaceReadmeBlock} from './lib/isolation-table.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const SUITES = ['launch', 'restart', 'resident', 'logs', 'limits', 'rails']
@@ -64,6 +66,11 @@ export function renderTable(results = latestResults()) {
   return [...lines, '', `Made from the reports of: ${commands.join('; ')}.`].join('\n')
 }
 
+/** README.md with both generated sections made anew from bench/results. */
+export function withFigures(readme, resultsDir = join(root, 'bench/results')) {
+  return replaceReadmeBlock(withTable(readme, renderTable(latestResults(resultsDir))), readmeTable(latestIsolationResult(resultsDir)))
+}
+
 /** README.md with its figures section replaced by `table`. */
 export function withTable(readme, table) {
   const start = readme.indexOf(START)
@@ -73,14 +80,13 @@ export function withTable(readme, table) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const table = renderTable()
   const write = process.argv.includes('--write')
   if (!write && !process.argv.includes('--check')) {
-    console.log(table)
+    console.log(`${renderTable()}\n\n${readmeTable(latestIsolationResult(join(root, 'bench/results')))}`)
   } else {
     const readmePath = join(root, 'README.md')
     const readme = readFileSync(readmePath, 'utf8')
-    const wanted = withTable(readme, table)
+    const wanted = withFigures(readme)
     if (write) writeFileSync(readmePath, wanted)
     else if (wanted !== readme) {
       console.error('README.md: the bench figures differ from bench/results; run npm run bench:readme')

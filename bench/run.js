@@ -19,7 +19,6 @@ import {log} from './lib/log.js'
 import {abortMeasurements} from './lib/measure.js'
 import {debianPackages} from './lib/peers/index.js'
 import {pidAlive, processes} from './lib/proc.js'
-import {latestIsolationResult, readmeTable, replaceReadmeBlock} from './lib/isolation-table.js'
 import {writeReports} from './lib/report.js'
 import {buildRootfs} from './lib/rootfs.js'
 
@@ -121,15 +120,6 @@ async function main() {
     const result = JSON.parse(readFileSync(opts.render, 'utf8'))
     const files = writeReports(dirname(resolve(opts.render)), result)
     console.log(`wrote ${files.md} and ${files.svg}`)
-    return 0
-  }
-  if (opts.readmeIsolation) {
-    const table = readmeTable(latestIsolationResult(resultsDir))
-    if (opts.readmeIsolation === true) process.stdout.write(table)
-    else {
-      writeFileSync(opts.readmeIsolation, replaceReadmeBlock(readFileSync(opts.readmeIsolation, 'utf8'), table))
-      console.log(`wrote the isolation table into ${opts.readmeIsolation}`)
-    }
     return 0
   }
   const selected = opts.suites ?? Object.keys(suites)

@@ -3,7 +3,6 @@ export const suiteNames = ['launch', 'restart', 'resident', 'logs', 'limits', 'r
 
 export const usage = `usage: npm run bench -- [--suite a,b] [--runs N] [--quick] [--only a,b] [--no-install] [--keep-work]
        npm run bench -- --render bench/results/<date>-<suite>.json
-       npm run bench -- --readme-isolation[=README.md]
 
   --suite a,b    run these suites, in this order (default: all of ${suiteNames.join(', ')})
   --runs N       interleaved rounds per tool (default per suite: launch 30, restart 5, resident 3,
@@ -13,14 +12,11 @@ export const usage = `usage: npm run bench -- [--suite a,b] [--runs N] [--quick]
                  node,contain,docker); results written as <date>-launch-subset.*
   --no-install   do not apt-get install missing peers; report them unavailable instead
   --render FILE  only rewrite the .md and .svg next to an existing results .json (no measuring)
-  --readme-isolation[=FILE]  print the README's isolation table (markdown) from the newest
-                 bench/results/<date>-isolation.json (no measuring, no root needed); with =FILE
-                 also write it into FILE between <!-- isolation-table --> and <!-- /isolation-table -->
   --keep-work    leave bench/work/run/ (rootfs, bundles, tarball) in place; daemons, cgroups,
                  mounts and the docker/podman stores are still removed`
 
 export function parseArgs(argv) {
-  const opts = {suites: undefined, runs: undefined, quick: false, only: undefined, install: true, keepWork: false, help: false, render: undefined, readmeIsolation: false}
+  const opts = {suites: undefined, runs: undefined, quick: false, only: undefined, install: true, keepWork: false, help: false, render: undefined}
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined]
@@ -48,8 +44,6 @@ export function parseArgs(argv) {
       case '--no-install': opts.install = false; break
       case '--keep-work': opts.keepWork = true; break
       case '--render': opts.render = value(); break
-      // --readme-isolation prints the table; --readme-isolation=FILE also replaces it between FILE's markers.
-      case '--readme-isolation': opts.readmeIsolation = inline ?? true; break
       case '-h': case '--help': opts.help = true; break
       default: throw new Error(`unknown argument: ${arg}`)
     }

@@ -1,4 +1,4 @@
-// The isolation suite's rows and cells, shared by the suite (its .md) and `--readme-isolation` (the table
+// The isolation suite's rows and cells, shared by the suite (its .md) and `npm run bench:readme` (the table
 // the README quotes), so both always say the same thing about the same .json.
 import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'

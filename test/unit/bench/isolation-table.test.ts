@@ -56,7 +56,7 @@ t.test('the README table has a row per protection and counts held of tried, n/a 
   t.match(readmeTable(result), `| **held / tried** († and n/a rows not counted) | ${ids.length - 2} / ${ids.length - 1} | n/a |`)
 })
 
-t.test('--readme-isolation=FILE replaces only the block between the markers', async (t) => {
+t.test('the README block: replaces only the block between the markers', async (t) => {
   const readme = 'before\n<!-- isolation-table -->\nold table\n<!-- /isolation-table -->\nafter\n'
   t.equal(replaceReadmeBlock(readme, '| new |\n'), 'before\n<!-- isolation-table -->\n| new |\n<!-- /isolation-table -->\nafter\n')
   t.throws(() => replaceReadmeBlock('no markers', 'x'), /no <!-- isolation-table -->/)

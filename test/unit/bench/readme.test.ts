@@ -4,13 +4,13 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import t from 'tap'
 // @ts-expect-error: bench/ is plain JavaScript, outside the TypeScript project
-import {END, START, latestResults, renderTable, withTable} from '../../../bench/readme.js'
+import {END, START, latestResults, withFigures, withTable} from '../../../bench/readme.js'
 
 const root = fileURLToPath(new URL('../../..', import.meta.url))
 
-t.test('the README\'s figures are the table made from bench/results', async t => {
+t.test('the README\'s figures are the tables made from bench/results', async t => {
   const readme = readFileSync(join(root, 'README.md'), 'utf8')
-  t.equal(withTable(readme, renderTable()), readme, 'run npm run bench:readme after a bench run')
+  t.equal(withFigures(readme), readme, 'run npm run bench:readme after a bench run')
 })
 
 t.test('every quoted report exists and has targets', async t => {
