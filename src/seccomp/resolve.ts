@@ -110,12 +110,10 @@ export function resolvePolicy(profile: SeccompProfile, inputs: ResolveInputs): E
         continue
       }
       const args = rule.args.map((condition): EffectiveCondition => ({...condition, bits: argumentBits(widths, name, condition.index)}))
-      for (const condition of args.filter((arg) => arg.bits === 32)) {
-        thirtyTwoBit.push({rule: rule.index, label, name, index: condition.index, declaration: widths.declarations.get(name)!})
-        for (const value of condition.op === 'SCMP_CMP_MASKED_EQ' ? [condition.value, condition.valueTwo] : [condition.value]) {
-          if (!fitsThirtyTwoBits(value)) warnings.push(`${label}: ${name} arg${condition.index} is a 32-bit argument; 0x${value.toString(16)} does not fit in 32 bits, so only its low 32 bits are compared`)
-        }
+      for (const index of new Set(args.filter((arg) => arg.bits === 32).map((arg) => arg.index))) {
+        thirtyTwoBit.push({rule: rule.index, label, name, index, declaration: widths.declarations.get(name)!})
       }
+      warnings.push(...unfitValues(label, name, args))
       rules.push({rule: rule.index, label, name, nr, verdict, args, sameAsDefault: sameVerdict(verdict, defaultVerdict)})
     }
   }
@@ -137,6 +135,14 @@ export function resolvePolicy(profile: SeccompProfile, inputs: ResolveInputs): E
     warnings,
     enosysAbove,
   }
+}
+
+/** A value no 32-bit argument can equal is a mistake in the profile: say so, since only its low word counts. */
+function unfitValues(label: string, name: string, args: readonly EffectiveCondition[]): string[] {
+  return args
+    .filter((arg) => arg.bits === 32)
+    .flatMap((arg) => (arg.op === 'SCMP_CMP_MASKED_EQ' ? [arg.value, arg.valueTwo] : [arg.value]).filter((value) => !fitsThirtyTwoBits(value)).map((value) => ({arg, value})))
+    .map(({arg, value}) => `${label}: ${name} arg${arg.index} is a 32-bit argument; 0x${value.toString(16)} does not fit in 32 bits, so only its low 32 bits are compared`)
 }
 
 /** How one syscall is decided once the filter knows its number. */

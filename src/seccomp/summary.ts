@@ -73,7 +73,7 @@ export interface ArchSummary {
   instructions: number
   /** Resolving includes/excludes and compiling to BPF, in milliseconds. */
   compileMs: number
-  /** From resolving: values of 32-bit arguments that do not fit in 32 bits. */
+  /** From resolving: values of 32-bit arguments that do not fit in 32 bits (not errors under --strict: the filter is still exact). */
   warnings: string[]
 }
 
@@ -137,7 +137,7 @@ export function summarizeProfile(parsed: ParsedProfile, inputs: SummaryInputs): 
     architectures,
     otherArchitectures: listedArchitectures(profile).filter((name) => SCMP_ARCH_NAMES[name] === undefined && !Object.values(COMPAT_ABIS).flat().includes(name)),
     unknownSyscalls: profile.syscalls.flatMap((rule) => rule.names.filter((name) => !isKnownSyscallName(name)).map((name) => ({rule: ruleLabel(rule), name}))),
-    warnings: [...new Set([...warnings, ...architectures.flatMap((arch) => arch.warnings)])],
+    warnings: [...warnings],
   }
 }
 
@@ -288,6 +288,7 @@ export function formatSummary(summary: ProfileSummary): string {
     row('conditional', counts.conditional, `decided by arguments: ${arch.conditionalSyscalls.join(', ')}`)
     lines.push(`  filter: ${arch.instructions} BPF instructions, compiled in ${arch.compileMs.toFixed(1)} ms`)
     if (arch.thirtyTwoBit.length > 0) lines.push(`  ${describeThirtyTwoBit(arch.thirtyTwoBit)}`)
+    for (const warning of arch.warnings) lines.push(`  warning: ${warning}`)
     if (arch.killedAbis.length > 0) lines.push(`  ${arch.killedAbis.join(', ')} calls are killed: contain filters the native ABI only`)
     if (arch.dropped.length > 0) {
       lines.push(`  rules left out (${arch.dropped.length}):`)

@@ -255,7 +255,8 @@ t.test('more than 4096 instructions is refused with a clear error', async (t) =>
 })
 
 t.test("the compiled filter and the readable evaluation agree on Docker's default", {skip: existsSync(DOCKER_DEFAULT) ? false : `${DOCKER_DEFAULT} is missing`}, async (t) => {
-  const argumentSets: bigint[][] = [[], [0x7e020000n], [38n], [40n], [0x40000n], [0xffffffffn], [1n << 32n], [0x11n]]
+  const high = 1n << 32n
+  const argumentSets: bigint[][] = [[], [0x7e020000n], [38n], [40n], [0x40000n], [0xffffffffn], [high], [0x11n], [high | 40n], [high | 8n], [high | 0x10000011n], [0xffffffff00000028n]]
   for (const arch of ['x86_64', 'aarch64'] as const) {
     const policy = policyOf(readFileSync(DOCKER_DEFAULT, 'utf8'), {arch})
     const filter = compileFilter(policy)

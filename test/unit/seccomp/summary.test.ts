@@ -259,3 +259,15 @@ t.test('"default" names the template in the package', async (t) => {
   t.equal(profilePath('./default.json', '/opt/contain'), './default.json')
   t.equal(profilePath('default'), TEMPLATE)
 })
+
+t.test('check says which arguments are compared on 32 bits, once each, and warns about values that cannot fit', async (t) => {
+  const parsed = parseProfile('{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["socket", "mprotect"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}, {"index": 0, "value": 4294967306, "op": "SCMP_CMP_EQ"}, {"index": 2, "value": 1, "op": "SCMP_CMP_EQ"}]}]}', {file: '/profiles/wide.json'})
+  const summary = summarizeProfile(parsed, X86_DEFAULTS)
+  const [x86] = summary.architectures
+  t.same(x86.thirtyTwoBit.map(({name, index}) => `${name} arg${index}`), ['socket arg0', 'socket arg2'], 'one entry per argument; mprotect\'s are unsigned longs')
+  t.same(x86.warnings, ['syscalls[0] ("socket"): socket arg0 is a 32-bit argument; 0x10000000a does not fit in 32 bits, so only its low 32 bits are compared'])
+  t.same(summary.warnings, [], 'not a parser warning: --strict does not refuse it')
+  const text = formatSummary(summary)
+  t.match(text, /\n {2}compared on their low 32 bits, all the kernel reads of them \(Docker compares 64, so a high bit slips past its rules\): socket arg0, socket arg2\n/)
+  t.match(text, /\n {2}warning: syscalls\[0\] \("socket"\): socket arg0 is a 32-bit argument; 0x10000000a does not fit/)
+})
