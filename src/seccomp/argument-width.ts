@@ -13,6 +13,7 @@
  * (flags, commands, ids). Arguments left out are compared on 64 bits, which is libseccomp's rule:
  * `umode_t` (16 bits) is not handled here, nor are `unsigned long` arguments the kernel checks
  * whole (unshare's flags: a high bit is EINVAL, so the 64-bit compare is the right one).
+ * A change here changes compiled filters: bump COMPILER_VERSION (cache.ts) with it.
  */
 import type {SeccompArch} from './syscalls.js'
 
