@@ -12,8 +12,8 @@ import type {CapabilityName} from '../capabilities.js'
 import {FileError} from '../errors.js'
 import {cacheFileContents, cachedFilterPath, filterHash, filterKey, MAX_INSTRUCTIONS, readCachedFilter} from './cache.js'
 export {MAX_INSTRUCTIONS} from './cache.js'
-import {parseProfile, readProfileText, type KernelVersion, type SeccompArgCondition} from './profile.js'
-import {complainPolicy, currentKernelVersion, resolvePolicy, syscallDecisions, type EffectivePolicy, type SyscallDecision, type Verdict} from './resolve.js'
+import {parseProfile, readProfileText, type KernelVersion} from './profile.js'
+import {complainPolicy, currentKernelVersion, resolvePolicy, syscallDecisions, type EffectiveCondition, type EffectivePolicy, type SyscallDecision, type Verdict} from './resolve.js'
 import {AUDIT_ARCH, seccompArchOf, X32_SYSCALL_BIT, type SeccompArch} from './syscalls.js'
 
 /** SECCOMP_RET_* (linux/seccomp.h); the low 16 bits carry the errno / tracer data. */
@@ -172,12 +172,17 @@ function emitLeaf(asm: Assembler, leaf: Leaf): void {
 }
 
 /**
- * Fall through when the 64-bit comparison holds, jump to `fail` otherwise. BPF sees 32-bit words,
- * so compare the high words first and look at the low words only when the high words are equal.
+ * Fall through when the comparison holds, jump to `fail` otherwise. BPF sees 32-bit words: a 64-bit
+ * comparison tests the high words first and the low words only when the high words are equal; a
+ * 32-bit argument (one the kernel truncates) is compared on its low word alone, so a high bit set
+ * by the caller cannot change the filter's answer without changing the kernel's.
  */
-function emitCondition(asm: Assembler, condition: SeccompArgCondition, fail: Label): void {
+function emitCondition(asm: Assembler, condition: EffectiveCondition, fail: Label): void {
+  if (condition.bits === 32) {
+    emitLowWordCondition(asm, condition, fail)
+    return
+  }
   const high = (value: bigint) => Number(value >> 32n)
-  const low = (value: bigint) => Number(value & 0xffffffffn)
   const {index, value, op} = condition
   const pass = asm.label()
 
@@ -185,44 +190,60 @@ function emitCondition(asm: Assembler, condition: SeccompArgCondition, fail: Lab
     case 'SCMP_CMP_EQ':
       asm.load(argHighWord(index))
       asm.jump(BPF.JMP_JEQ_K, high(value), {jf: fail})
-      asm.load(argLowWord(index))
-      asm.jump(BPF.JMP_JEQ_K, low(value), {jf: fail})
       break
     case 'SCMP_CMP_NE':
       asm.load(argHighWord(index))
       asm.jump(BPF.JMP_JEQ_K, high(value), {jf: pass})
-      asm.load(argLowWord(index))
-      asm.jump(BPF.JMP_JEQ_K, low(value), {jt: fail})
       break
     case 'SCMP_CMP_GT':
     case 'SCMP_CMP_GE':
       asm.load(argHighWord(index))
       asm.jump(BPF.JMP_JGT_K, high(value), {jt: pass})
       asm.jump(BPF.JMP_JEQ_K, high(value), {jf: fail})
-      asm.load(argLowWord(index))
-      asm.jump(op === 'SCMP_CMP_GT' ? BPF.JMP_JGT_K : BPF.JMP_JGE_K, low(value), {jf: fail})
       break
     case 'SCMP_CMP_LT':
     case 'SCMP_CMP_LE':
       asm.load(argHighWord(index))
       asm.jump(BPF.JMP_JGT_K, high(value), {jt: fail})
       asm.jump(BPF.JMP_JEQ_K, high(value), {jf: pass})
-      asm.load(argLowWord(index))
-      asm.jump(op === 'SCMP_CMP_LT' ? BPF.JMP_JGE_K : BPF.JMP_JGT_K, low(value), {jt: fail})
       break
     case 'SCMP_CMP_MASKED_EQ':
       // (arg & value) == valueTwo, word by word.
-      for (const [word, mask, wanted] of [
-        [argHighWord(index), high(value), high(condition.valueTwo)],
-        [argLowWord(index), low(value), low(condition.valueTwo)],
-      ]) {
-        asm.load(word)
-        if (mask !== 0xffffffff) asm.and(mask)
-        asm.jump(BPF.JMP_JEQ_K, wanted, {jf: fail})
-      }
+      asm.load(argHighWord(index))
+      if (high(value) !== 0xffffffff) asm.and(high(value))
+      asm.jump(BPF.JMP_JEQ_K, high(condition.valueTwo), {jf: fail})
       break
   }
+  // The high words are equal (or, for MASKED_EQ, match): the low words decide.
+  emitLowWordCondition(asm, condition, fail)
   asm.bind(pass)
+}
+
+/** The comparison on the argument's low word alone, unsigned, as the 64-bit one ends. */
+function emitLowWordCondition(asm: Assembler, condition: EffectiveCondition, fail: Label): void {
+  const low = (value: bigint) => Number(value & 0xffffffffn)
+  const {index, value, op} = condition
+  asm.load(argLowWord(index))
+  switch (op) {
+    case 'SCMP_CMP_EQ':
+      asm.jump(BPF.JMP_JEQ_K, low(value), {jf: fail})
+      break
+    case 'SCMP_CMP_NE':
+      asm.jump(BPF.JMP_JEQ_K, low(value), {jt: fail})
+      break
+    case 'SCMP_CMP_GT':
+    case 'SCMP_CMP_GE':
+      asm.jump(op === 'SCMP_CMP_GT' ? BPF.JMP_JGT_K : BPF.JMP_JGE_K, low(value), {jf: fail})
+      break
+    case 'SCMP_CMP_LT':
+    case 'SCMP_CMP_LE':
+      asm.jump(op === 'SCMP_CMP_LT' ? BPF.JMP_JGE_K : BPF.JMP_JGT_K, low(value), {jt: fail})
+      break
+    case 'SCMP_CMP_MASKED_EQ':
+      if (low(value) !== 0xffffffff) asm.and(low(value))
+      asm.jump(BPF.JMP_JEQ_K, low(condition.valueTwo), {jf: fail})
+      break
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

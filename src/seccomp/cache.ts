@@ -8,8 +8,8 @@ import type {CapabilityName} from '../capabilities.js'
 import type {KernelVersion} from './profile.js'
 import type {SeccompArch} from './syscalls.js'
 
-/** Bump when the compiler's output changes, so old cached filters are not reused. */
-export const COMPILER_VERSION = 1
+/** Bump when the compiler's output changes, so old cached filters are not reused (2: 32-bit arguments compared on their low word). */
+export const COMPILER_VERSION = 2
 /** The kernel's limit on a filter's length (BPF_MAXINSNS). */
 export const MAX_INSTRUCTIONS = 4096
 

@@ -3,7 +3,7 @@
  * The same decisions the BPF compiler uses, evaluated here in plain code so they can be read.
  */
 import type {SeccompArgCondition} from './profile.js'
-import {syscallDecisions, type EffectivePolicy, type Verdict} from './resolve.js'
+import {syscallDecisions, type EffectiveCondition, type EffectivePolicy, type Verdict} from './resolve.js'
 import {isKnownSyscallName, syscallNumber, X32_SYSCALL_BIT} from './syscalls.js'
 
 export interface Evaluation {
@@ -86,9 +86,9 @@ export function formatVerdict(verdict: Verdict): string {
   return verdict.errno === undefined ? verdict.action : `${verdict.action}(${verdict.errno})`
 }
 
-/** `arg0 & 0x7e020000 == 0x0`, `arg0 < 38`. */
-export function describeCondition(condition: SeccompArgCondition): string {
-  const argument = `arg${condition.index}`
+/** `arg0 & 0x7e020000 == 0x0`, `arg0 < 38`; `(u32)arg0 < 38` when only the low 32 bits are compared. */
+export function describeCondition(condition: SeccompArgCondition & {bits?: 32 | 64}): string {
+  const argument = condition.bits === 32 ? `(u32)arg${condition.index}` : `arg${condition.index}`
   const hex = (value: bigint) => `0x${value.toString(16)}`
   switch (condition.op) {
     case 'SCMP_CMP_MASKED_EQ':
@@ -108,9 +108,11 @@ export function describeCondition(condition: SeccompArgCondition): string {
   }
 }
 
-/** Unsigned 64-bit comparison, as libseccomp compiles it. */
-function holds(condition: SeccompArgCondition, argument: bigint): boolean {
-  const {value} = condition
+/** Unsigned comparison, as the filter makes it: on 64 bits (libseccomp's), or on the low 32 bits of both sides for a 32-bit argument. */
+function holds(condition: EffectiveCondition, fullArgument: bigint): boolean {
+  const width = (value: bigint) => (condition.bits === 32 ? BigInt.asUintN(32, value) : value)
+  const argument = width(fullArgument)
+  const value = width(condition.value)
   switch (condition.op) {
     case 'SCMP_CMP_EQ':
       return argument === value
@@ -125,6 +127,6 @@ function holds(condition: SeccompArgCondition, argument: bigint): boolean {
     case 'SCMP_CMP_GE':
       return argument >= value
     case 'SCMP_CMP_MASKED_EQ':
-      return (argument & value) === condition.valueTwo
+      return (argument & value) === width(condition.valueTwo)
   }
 }

@@ -5,6 +5,7 @@
  */
 import type {CapabilityName} from '../capabilities.js'
 import {actionErrno, ruleLabel, type KernelVersion, type SeccompAction, type SeccompArgCondition, type SeccompFlag, type SeccompProfile, type SeccompRule} from './profile.js'
+import {argumentBits, fitsThirtyTwoBits, SIXTY_FOUR_BIT_ONLY, thirtyTwoBitArguments} from './argument-width.js'
 import {syscallNumber, type SeccompArch} from './syscalls.js'
 
 export interface ResolveInputs {
@@ -13,6 +14,17 @@ export interface ResolveInputs {
   capabilities: readonly CapabilityName[]
   /** The running kernel, for minKernel; only major.minor count, as in Docker. */
   kernel: KernelVersion
+  /**
+   * `kernel` (the default): arguments the kernel reads as 32-bit are compared on their low 32 bits.
+   * `64-bit`: every argument on all 64 bits, as libseccomp and so Docker do; for comparing with them.
+   */
+  argumentWidth?: 'kernel' | '64-bit'
+}
+
+/** An argument condition with the width the filter compares it at. */
+export interface EffectiveCondition extends SeccompArgCondition {
+  /** 32: the argument and the values are compared on their low 32 bits, as the kernel reads them. */
+  bits: 32 | 64
 }
 
 /** What a filter returns: an action and, for ERRNO and TRACE, its code. */
@@ -29,7 +41,7 @@ export interface EffectiveRule {
   name: string
   nr: number
   verdict: Verdict
-  args: SeccompArgCondition[]
+  args: EffectiveCondition[]
   /** runc skips rules whose verdict is the default one (libseccomp refuses them); kept here for explain. */
   sameAsDefault: boolean
 }
@@ -55,6 +67,10 @@ export interface EffectivePolicy {
   dropped: DroppedRule[]
   /** Names in kept rules that have no number on this arch: ignored, as runc does. */
   absent: Array<{rule: number; label: string; name: string}>
+  /** Conditions compared on 32 bits because the kernel reads that argument as 32-bit, with the declaration why. */
+  thirtyTwoBit: Array<{rule: number; label: string; name: string; index: number; declaration: string}>
+  /** Values of 32-bit arguments that no 32-bit value can equal; they are compared on their low 32 bits. */
+  warnings: string[]
   /**
    * Numbers above this answer ENOSYS, so that syscalls newer than the profile fail the way an old
    * kernel would and programs fall back (runc's patchbpf). Undefined when runc adds no such stub:
@@ -75,6 +91,9 @@ export function resolvePolicy(profile: SeccompProfile, inputs: ResolveInputs): E
   const rules: EffectiveRule[] = []
   const dropped: DroppedRule[] = []
   const absent: EffectivePolicy['absent'] = []
+  const thirtyTwoBit: EffectivePolicy['thirtyTwoBit'] = []
+  const warnings: string[] = []
+  const widths = inputs.argumentWidth === '64-bit' ? SIXTY_FOUR_BIT_ONLY : thirtyTwoBitArguments(inputs.arch)
 
   for (const rule of profile.syscalls) {
     const label = ruleLabel(rule)
@@ -86,8 +105,16 @@ export function resolvePolicy(profile: SeccompProfile, inputs: ResolveInputs): E
     const verdict = verdictOf(rule.action, rule.errnoRet)
     for (const name of rule.names) {
       const nr = syscallNumber(inputs.arch, name)
-      if (nr === undefined) absent.push({rule: rule.index, label, name})
-      else rules.push({rule: rule.index, label, name, nr, verdict, args: rule.args, sameAsDefault: sameVerdict(verdict, defaultVerdict)})
+      if (nr === undefined) {
+        absent.push({rule: rule.index, label, name})
+        continue
+      }
+      const args = rule.args.map((condition): EffectiveCondition => ({...condition, bits: argumentBits(widths, name, condition.index)}))
+      for (const index of new Set(args.filter((arg) => arg.bits === 32).map((arg) => arg.index))) {
+        thirtyTwoBit.push({rule: rule.index, label, name, index, declaration: widths.declarations.get(name)!})
+      }
+      warnings.push(...unfitValues(label, name, args))
+      rules.push({rule: rule.index, label, name, nr, verdict, args, sameAsDefault: sameVerdict(verdict, defaultVerdict)})
     }
   }
 
@@ -104,8 +131,18 @@ export function resolvePolicy(profile: SeccompProfile, inputs: ResolveInputs): E
     rules,
     dropped,
     absent,
+    thirtyTwoBit,
+    warnings,
     enosysAbove,
   }
+}
+
+/** A value no 32-bit argument can equal is a mistake in the profile: say so, since only its low word counts. */
+function unfitValues(label: string, name: string, args: readonly EffectiveCondition[]): string[] {
+  return args
+    .filter((arg) => arg.bits === 32)
+    .flatMap((arg) => (arg.op === 'SCMP_CMP_MASKED_EQ' ? [arg.value, arg.valueTwo] : [arg.value]).filter((value) => !fitsThirtyTwoBits(value)).map((value) => ({arg, value})))
+    .map(({arg, value}) => `${label}: ${name} arg${arg.index} is a 32-bit argument; 0x${value.toString(16)} does not fit in 32 bits, so only its low 32 bits are compared`)
 }
 
 /** How one syscall is decided once the filter knows its number. */
@@ -114,7 +151,7 @@ export interface SyscallDecision {
   /** An unconditional rule decides alone: libseccomp lets the first one override any conditional rules. */
   unconditional?: EffectiveRule
   /** Otherwise tried in order; the first whose conditions all hold decides, else `fallback`. */
-  alternatives: Array<{rule: EffectiveRule; conditions: SeccompArgCondition[]}>
+  alternatives: Array<{rule: EffectiveRule; conditions: EffectiveCondition[]}>
   fallback: Verdict
 }
 

@@ -13,7 +13,7 @@ import {packageRoot} from '../paths.js'
 import {compileFilter} from './bpf.js'
 import {explainSyscall, formatVerdict, type Explanation} from './explain.js'
 import {readProfile, ruleLabel, type KernelVersion, type ParsedProfile, type SeccompProfile} from './profile.js'
-import {currentKernelVersion, resolvePolicy, syscallDecisions, verdictOf, type DroppedRule, type Verdict} from './resolve.js'
+import {currentKernelVersion, resolvePolicy, syscallDecisions, verdictOf, type DroppedRule, type EffectivePolicy, type Verdict} from './resolve.js'
 import {allSyscallNames, isKnownSyscallName, seccompArchOf, SECCOMP_ARCHES, syscallTable, type SeccompArch} from './syscalls.js'
 
 /** What a filter does with one syscall, as a word a person (and a test) can match on. */
@@ -67,10 +67,14 @@ export interface ArchSummary {
   killedAbis: string[]
   /** Numbers above this answer ENOSYS (runc); undefined when there is no such stub. */
   enosysAbove?: number
+  /** Rule conditions compared on their low 32 bits: the kernel reads these arguments as 32-bit values. */
+  thirtyTwoBit: EffectivePolicy['thirtyTwoBit']
   /** Length of the compiled struct sock_filter[]. */
   instructions: number
   /** Resolving includes/excludes and compiling to BPF, in milliseconds. */
   compileMs: number
+  /** From resolving: values of 32-bit arguments that do not fit in 32 bits (not errors under --strict: the filter is still exact). */
+  warnings: string[]
 }
 
 export interface ProfileSummary {
@@ -122,6 +126,7 @@ export function summarizeProfile(parsed: ParsedProfile, inputs: SummaryInputs): 
   const {profile, warnings} = parsed
   const now = inputs.now ?? (() => performance.now())
   const arches = inputs.arches ?? coveredArches(profile, inputs.hostArch)
+  const architectures = arches.map((arch) => summarizeArch(profile, arch, inputs, now))
   return {
     file: profile.file,
     defaultAction: verdictOf(profile.defaultAction, profile.defaultErrnoRet),
@@ -129,7 +134,7 @@ export function summarizeProfile(parsed: ParsedProfile, inputs: SummaryInputs): 
     kernel: `${inputs.kernel.major}.${inputs.kernel.minor}`,
     hostArch: inputs.hostArch,
     rules: profile.syscalls.length,
-    architectures: arches.map((arch) => summarizeArch(profile, arch, inputs, now)),
+    architectures,
     otherArchitectures: listedArchitectures(profile).filter((name) => SCMP_ARCH_NAMES[name] === undefined && !Object.values(COMPAT_ABIS).flat().includes(name)),
     unknownSyscalls: profile.syscalls.flatMap((rule) => rule.names.filter((name) => !isKnownSyscallName(name)).map((name) => ({rule: ruleLabel(rule), name}))),
     warnings: [...warnings],
@@ -181,8 +186,10 @@ function summarizeArch(profile: SeccompProfile, arch: SeccompArch, inputs: Summa
     absent: [...new Set(policy.absent.map((entry) => entry.name).filter(isKnownSyscallName))],
     killedAbis: policy.architectures.filter((name) => COMPAT_ABIS[arch].includes(name)),
     enosysAbove: policy.enosysAbove,
+    thirtyTwoBit: policy.thirtyTwoBit,
     instructions,
     compileMs,
+    warnings: policy.warnings,
   }
 }
 
@@ -280,6 +287,8 @@ export function formatSummary(summary: ProfileSummary): string {
     row('traced', counts.traced)
     row('conditional', counts.conditional, `decided by arguments: ${arch.conditionalSyscalls.join(', ')}`)
     lines.push(`  filter: ${arch.instructions} BPF instructions, compiled in ${arch.compileMs.toFixed(1)} ms`)
+    if (arch.thirtyTwoBit.length > 0) lines.push(`  ${describeThirtyTwoBit(arch.thirtyTwoBit)}`)
+    for (const warning of arch.warnings) lines.push(`  warning: ${warning}`)
     if (arch.killedAbis.length > 0) lines.push(`  ${arch.killedAbis.join(', ')} calls are killed: contain filters the native ABI only`)
     if (arch.dropped.length > 0) {
       lines.push(`  rules left out (${arch.dropped.length}):`)
@@ -295,6 +304,12 @@ export function formatSummary(summary: ProfileSummary): string {
     for (const warning of summary.warnings) lines.push(`  ${warning}`)
   }
   return lines.join('\n')
+}
+
+/** The one line `check` prints about 32-bit comparisons: which arguments, and why. */
+export function describeThirtyTwoBit(conditions: EffectivePolicy['thirtyTwoBit']): string {
+  const argumentsCompared = [...new Set(conditions.map(({name, index}) => `${name} arg${index}`))]
+  return `compared on their low 32 bits, all the kernel reads of them (Docker compares 64, so a high bit slips past its rules): ${argumentsCompared.join(', ')}`
 }
 
 function abbreviate(names: readonly string[], max: number): string {

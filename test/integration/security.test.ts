@@ -7,7 +7,7 @@ const EPERM = 1
 const EACCES = 13
 const ENOSYS = 38
 const syscallProbe = join(root, 'test/integration/fixtures/syscalls.py')
-const dockerProfile = join(root, '../shared/fixtures/seccomp/docker-default.json')
+const dockerProfile = join(root, 'test/fixtures/seccomp/docker-default.json')
 const DENIED_BY_DEFAULT = ['keyctl', 'add_key', 'unshare', 'mount', 'setns', 'bpf', 'io_uring_setup', 'socket_vsock']
 
 /** Runs the probe inside contain and returns errno per syscall. */

@@ -10,7 +10,7 @@ import {resolvePolicy, type ResolveInputs} from '../../../src/seccomp/resolve.js
 import {AUDIT_ARCH, syscallName, syscallNumber, type SeccompArch} from '../../../src/seccomp/syscalls.js'
 import {decodeFilter, describeReturn, runFilter, validateFilter} from './bpf-interpreter.js'
 
-const DOCKER_DEFAULT = '/work/shared/fixtures/seccomp/docker-default.json'
+const DOCKER_DEFAULT = new URL('../../fixtures/seccomp/docker-default.json', import.meta.url).pathname
 const X86 = AUDIT_ARCH.x86_64
 const I386 = 0x40000003
 
@@ -168,14 +168,67 @@ t.test('64-bit comparisons across the 32-bit boundary, every operator', async (t
 })
 
 t.test('MASKED_EQ is (arg & value) == valueTwo on both halves', async (t) => {
-  const text = '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 1, "value": 18446744069414649855, "valueTwo": 4294967296, "op": "SCMP_CMP_MASKED_EQ"}]}]}'
+  // ioctl's arg2 is an unsigned long the kernel reads whole, so it is compared on 64 bits.
+  const text = '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 2, "value": 18446744069414649855, "valueTwo": 4294967296, "op": "SCMP_CMP_MASKED_EQ"}]}]}'
   // mask 0xffffffff0000ffff, wanted 0x0000000100000000
   const filter = filterOf(text)
-  t.equal(verdict(filter, 'ioctl', [0, 0x100000000n]), 'ERRNO(1)')
-  t.equal(verdict(filter, 'ioctl', [0, 0x1abcd0000n]), 'ERRNO(1)', 'bits outside the mask do not matter')
-  t.equal(verdict(filter, 'ioctl', [0, 0x100000001n]), 'ALLOW', 'a masked low bit differs')
-  t.equal(verdict(filter, 'ioctl', [0, 0x300000000n]), 'ALLOW', 'a masked high bit differs')
-  t.equal(verdict(filter, 'ioctl', [0, 0n]), 'ALLOW')
+  t.equal(verdict(filter, 'ioctl', [0, 0, 0x100000000n]), 'ERRNO(1)')
+  t.equal(verdict(filter, 'ioctl', [0, 0, 0x1abcd0000n]), 'ERRNO(1)', 'bits outside the mask do not matter')
+  t.equal(verdict(filter, 'ioctl', [0, 0, 0x100000001n]), 'ALLOW', 'a masked low bit differs')
+  t.equal(verdict(filter, 'ioctl', [0, 0, 0x300000000n]), 'ALLOW', 'a masked high bit differs')
+  t.equal(verdict(filter, 'ioctl', [0, 0, 0n]), 'ALLOW')
+})
+
+t.test('32-bit arguments are compared on their low word, as the kernel reads them', async (t) => {
+  const high = 1n << 32n
+  // Docker's socket rules: a family above 40 is allowed, AF_VSOCK (40) is not.
+  const socket = {defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{index: 0, value: 40, op: 'SCMP_CMP_GT'}]}]}
+  const ours = filterOf(socket)
+  const docker = filterOf(socket, {argumentWidth: '64-bit'})
+  t.equal(verdict(ours, 'socket', [high | 40n]), 'ERRNO(1)', 'the kernel reads AF_VSOCK: denied')
+  t.equal(verdict(docker, 'socket', [high | 40n]), 'ALLOW', 'a 64-bit compare lets it through')
+  t.equal(verdict(ours, 'socket', [41n]), 'ALLOW')
+  t.equal(verdict(ours, 'socket', [high | 41n]), 'ALLOW', 'the kernel reads 41')
+  t.equal(verdict(ours, 'socket', [0xffffffffn]), 'ALLOW', 'unsigned, as libseccomp compares')
+  t.equal(decodeFilter(ours).filter((instruction) => instruction.code === 0x20 && instruction.k === 20).length, 0, 'arg0 high word never loaded')
+  t.ok(decodeFilter(docker).some((instruction) => instruction.code === 0x20 && instruction.k === 20), 'the 64-bit filter loads it')
+
+  const ops: Array<[string, number, bigint, string, string]> = [
+    // op, value, argument, verdict on the low word, verdict on 64 bits
+    ['SCMP_CMP_EQ', 8, high | 8n, 'ALLOW', 'ERRNO(1)'],
+    ['SCMP_CMP_NE', 8, high | 8n, 'ERRNO(1)', 'ALLOW'],
+    ['SCMP_CMP_LT', 8, high | 7n, 'ALLOW', 'ERRNO(1)'],
+    ['SCMP_CMP_LE', 8, high | 8n, 'ALLOW', 'ERRNO(1)'],
+    ['SCMP_CMP_GE', 8, high | 7n, 'ERRNO(1)', 'ALLOW'],
+    ['SCMP_CMP_GT', 8, high | 8n, 'ERRNO(1)', 'ALLOW'],
+  ]
+  for (const [op, value, argument, low, full] of ops) {
+    const profile = {defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{index: 0, value, op}]}]}
+    t.equal(verdict(filterOf(profile), 'personality', [argument]), low, `${op} ${value} on 0x${argument.toString(16)}: low word`)
+    t.equal(verdict(filterOf(profile, {argumentWidth: '64-bit'}), 'personality', [argument]), full, `${op}: 64 bits`)
+    for (const plain of [7n, 8n, 9n]) t.equal(verdict(filterOf(profile), 'personality', [plain]), verdict(filterOf(profile, {argumentWidth: '64-bit'}), 'personality', [plain]), `${op} on ${plain}: the same either way`)
+  }
+
+  // clone's flags are an unsigned long, but the kernel keeps lower_32_bits(clone_flags).
+  const clone = filterOf({defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{index: 0, value: 0x7e020000, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ'}]}]})
+  t.equal(verdict(clone, 'clone', [high | 17n]), 'ALLOW')
+  t.equal(verdict(clone, 'clone', [high | 0x20000n]), 'ERRNO(1)')
+
+  // A value written sign-extended (an int -1) means the same 32 bits.
+  const negative = filterOf('{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["kill"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 1, "value": 18446744073709551615, "op": "SCMP_CMP_EQ"}]}]}')
+  t.equal(verdict(negative, 'kill', [0, 0xffffffffn]), 'ALLOW')
+  t.equal(verdict(negative, 'kill', [0, 0xffffffffffffffffn]), 'ALLOW')
+
+  // Arguments the kernel reads whole keep the 64-bit compare (unshare rejects high bits itself).
+  const unshare = filterOf({defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{names: ['unshare'], action: 'SCMP_ACT_ALLOW', args: [{index: 0, value: 0x200, op: 'SCMP_CMP_EQ'}]}]})
+  t.equal(verdict(unshare, 'unshare', [high | 0x200n]), 'ERRNO(1)')
+})
+
+t.test('a 32-bit argument compared with a value that no 32-bit value equals warns', async (t) => {
+  const policy = policyOf({defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{index: 0, value: 4294967298, op: 'SCMP_CMP_EQ'}, {index: 1, value: 1, op: 'SCMP_CMP_EQ'}]}]})
+  t.same(policy.warnings, ['syscalls[0] ("socket"): socket arg0 is a 32-bit argument; 0x100000002 does not fit in 32 bits, so only its low 32 bits are compared'])
+  t.same(policy.thirtyTwoBit.map(({name, index}) => `${name} arg${index}`), ['socket arg0', 'socket arg1'])
+  t.same(policyOf('{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 18446744073709551615, "op": "SCMP_CMP_EQ"}]}]}').warnings, [], 'a sign-extended int fits')
 })
 
 t.test('long programs: jumps past 255 instructions go through ja', async (t) => {
@@ -192,16 +245,18 @@ t.test('long programs: jumps past 255 instructions go through ja', async (t) => 
 })
 
 t.test('more than 4096 instructions is refused with a clear error', async (t) => {
-  const families = Array.from({length: 900}, (_, family) => ({index: 0, value: family * 2, op: 'SCMP_CMP_EQ'}))
-  const policy = policyOf({defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{names: ['socket'], action: 'SCMP_ACT_ALLOW', args: families}]})
+  // mprotect's prot is an unsigned long: 64-bit compares, four instructions each.
+  const families = Array.from({length: 900}, (_, family) => ({index: 2, value: family * 2, op: 'SCMP_CMP_EQ'}))
+  const policy = policyOf({defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{names: ['mprotect'], action: 'SCMP_ACT_ALLOW', args: families}]})
   t.throws(() => compileFilter(policy), FileError)
   t.throws(() => compileFilter(policy), new RegExp(`^profile\\.json: the compiled seccomp filter has \\d+ instructions; the kernel accepts at most ${MAX_INSTRUCTIONS}$`))
-  const fits = policyOf({defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{names: ['socket'], action: 'SCMP_ACT_ALLOW', args: families.slice(0, 500)}]})
-  t.equal(verdict(compileFilter(fits), 'socket', [998]), 'ALLOW')
+  const fits = policyOf({defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{names: ['mprotect'], action: 'SCMP_ACT_ALLOW', args: families.slice(0, 500)}]})
+  t.equal(verdict(compileFilter(fits), 'mprotect', [0, 0, 998]), 'ALLOW')
 })
 
 t.test("the compiled filter and the readable evaluation agree on Docker's default", {skip: existsSync(DOCKER_DEFAULT) ? false : `${DOCKER_DEFAULT} is missing`}, async (t) => {
-  const argumentSets: bigint[][] = [[], [0x7e020000n], [38n], [40n], [0x40000n], [0xffffffffn], [1n << 32n], [0x11n]]
+  const high = 1n << 32n
+  const argumentSets: bigint[][] = [[], [0x7e020000n], [38n], [40n], [0x40000n], [0xffffffffn], [high], [0x11n], [high | 40n], [high | 8n], [high | 0x10000011n], [0xffffffff00000028n]]
   for (const arch of ['x86_64', 'aarch64'] as const) {
     const policy = policyOf(readFileSync(DOCKER_DEFAULT, 'utf8'), {arch})
     const filter = compileFilter(policy)

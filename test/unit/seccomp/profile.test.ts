@@ -4,7 +4,7 @@ import t from 'tap'
 import {FileError} from '../../../src/errors.js'
 import {parseProfile, readProfile, type ParsedProfile} from '../../../src/seccomp/profile.js'
 
-const DOCKER_DEFAULT = '/work/shared/fixtures/seccomp/docker-default.json'
+const DOCKER_DEFAULT = new URL('../../fixtures/seccomp/docker-default.json', import.meta.url).pathname
 const TEMPLATE = new URL('../../../templates/seccomp/default.json', import.meta.url).pathname
 const FILE = 'profile.json'
 

@@ -5,7 +5,7 @@ import {HostError} from '../../../src/errors.js'
 import {parseProfile} from '../../../src/seccomp/profile.js'
 import {currentKernelVersion, resolvePolicy, syscallDecisions, type ResolveInputs} from '../../../src/seccomp/resolve.js'
 
-const DOCKER_DEFAULT = '/work/shared/fixtures/seccomp/docker-default.json'
+const DOCKER_DEFAULT = new URL('../../fixtures/seccomp/docker-default.json', import.meta.url).pathname
 const noDockerProfile = existsSync(DOCKER_DEFAULT) ? false : `${DOCKER_DEFAULT} is missing`
 
 function resolve(profile: object, inputs: Partial<ResolveInputs> = {}) {

@@ -19,7 +19,7 @@ import {
 import {syscallTable} from '../../../src/seccomp/syscalls.js'
 import {thrown} from '../helpers/errors.js'
 
-const DOCKER_DEFAULT = '/work/shared/fixtures/seccomp/docker-default.json'
+const DOCKER_DEFAULT = new URL('../../fixtures/seccomp/docker-default.json', import.meta.url).pathname
 const TEMPLATE = new URL('../../../templates/seccomp/default.json', import.meta.url).pathname
 const KERNEL = {major: 6, minor: 18}
 const X86_DEFAULTS: SummaryInputs = {capabilities: DOCKER_DEFAULT_CAPABILITIES, kernel: KERNEL, hostArch: 'x86_64', arches: ['x86_64']}
@@ -221,7 +221,7 @@ t.test('explaining one syscall', async (t) => {
   t.equal(vsock.outcome, 'denied')
   t.same(vsock.args, ['40'])
   t.match(formatSyscallReport(vsock), /^socket \(x86_64 syscall 41, arg0=40\): denied/)
-  t.match(formatSyscallReport(vsock), /syscalls\[15\] \("socket"\): SCMP_ACT_ALLOW if arg0 < 38 or arg0 == 39 or arg0 > 40/)
+  t.match(formatSyscallReport(vsock), /syscalls\[15\] \("socket"\): SCMP_ACT_ALLOW if \(u32\)arg0 < 38 or \(u32\)arg0 == 39 or \(u32\)arg0 > 40/)
   t.equal(reportSyscall(profile, 'socket', {...inputs, args: [2n]}).decidingRule?.index, 15)
 
   const chown32 = reportSyscall(profile, 'chown32', inputs)
@@ -258,4 +258,16 @@ t.test('"default" names the template in the package', async (t) => {
   t.equal(profilePath('default', '/opt/contain'), '/opt/contain/templates/seccomp/default.json')
   t.equal(profilePath('./default.json', '/opt/contain'), './default.json')
   t.equal(profilePath('default'), TEMPLATE)
+})
+
+t.test('check says which arguments are compared on 32 bits, once each, and warns about values that cannot fit', async (t) => {
+  const parsed = parseProfile('{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["socket", "mprotect"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}, {"index": 0, "value": 4294967306, "op": "SCMP_CMP_EQ"}, {"index": 2, "value": 1, "op": "SCMP_CMP_EQ"}]}]}', {file: '/profiles/wide.json'})
+  const summary = summarizeProfile(parsed, X86_DEFAULTS)
+  const [x86] = summary.architectures
+  t.same(x86.thirtyTwoBit.map(({name, index}) => `${name} arg${index}`), ['socket arg0', 'socket arg2'], 'one entry per argument; mprotect\'s are unsigned longs')
+  t.same(x86.warnings, ['syscalls[0] ("socket"): socket arg0 is a 32-bit argument; 0x10000000a does not fit in 32 bits, so only its low 32 bits are compared'])
+  t.same(summary.warnings, [], 'not a parser warning: --strict does not refuse it')
+  const text = formatSummary(summary)
+  t.match(text, /\n {2}compared on their low 32 bits, all the kernel reads of them \(Docker compares 64, so a high bit slips past its rules\): socket arg0, socket arg2\n/)
+  t.match(text, /\n {2}warning: syscalls\[0\] \("socket"\): socket arg0 is a 32-bit argument; 0x10000000a does not fit/)
 })

@@ -3,7 +3,7 @@ import t from 'tap'
 import {HostError} from '../../../src/errors.js'
 import {AUDIT_ARCH, isKnownSyscallName, seccompArchOf, syscallName, syscallNumber, syscallTable, X32_SYSCALL_BIT} from '../../../src/seccomp/syscalls.js'
 
-const DOCKER_DEFAULT = '/work/shared/fixtures/seccomp/docker-default.json'
+const DOCKER_DEFAULT = new URL('../../fixtures/seccomp/docker-default.json', import.meta.url).pathname
 
 t.test('x86_64: syscall_64.tbl, common and 64 ABIs only', async (t) => {
   const expected: Record<string, number> = {
