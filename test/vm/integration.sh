@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs inside the pure cgroup v2 guest (../shared/tools/run-in-cgroupv2-vm.sh): the cgroup
+# Runs inside the pure cgroup v2 guest (test/vm/run-in-cgroupv2-vm.sh): the cgroup
 # integration tests and parts 1 and 3 of the hardening suite (soak, escape attempts), on the
 # kernel's v2 code path.
 #
