@@ -10,11 +10,11 @@ import {existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync} from 'node:
 import {join} from 'node:path'
 import type {Test} from 'tap'
 import {detectLayout} from '../../src/cgroup/layout.js'
-import {containBin, initBin, requireRoot, root} from '../integration/helpers.js'
+import {containBin, initBin, requireRoot, root, skipFile} from '../integration/helpers.js'
 
-export {containBin, initBin, requireRoot, root}
+export {containBin, initBin, requireRoot, root, skipFile}
 
-/** True inside the cgroup v2 guest (../shared/tools/run-in-cgroupv2-vm.sh). */
+/** True inside the cgroup v2 guest (test/vm/run-in-cgroupv2-vm.sh). */
 export const inGuest = process.env.RUNVM_GUEST === '1'
 
 /** A short token unique to this test process: every name a test makes holds it. */

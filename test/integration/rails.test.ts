@@ -17,7 +17,7 @@ import {join} from 'node:path'
 import t, {type Test} from 'tap'
 import {parseDocument, type Document} from 'yaml'
 import {findOnPath} from '../../src/paths.js'
-import {assertNothingLeftBehind, containBin, requireRoot, root} from './helpers.js'
+import {assertNothingLeftBehind, containBin, requireRoot, root, skipFile} from './helpers.js'
 
 const exampleDir = join(root, 'examples/rails-app')
 const exampleFile = join(exampleDir, 'contain.yml')
@@ -27,8 +27,7 @@ const MiB = 2 ** 20
 /** Skips the file, with the reason, when Ruby, bundler or the example's gems are not there. */
 async function requireRails(t: Test): Promise<boolean> {
   const skip = (reason: string) => {
-    t.comment(`skipped: ${reason}`)
-    t.pass(`skipped: ${reason}`)
+    skipFile(t, reason)
     return false
   }
   for (const program of ['ruby', 'bundle']) if (!findOnPath(program)) return skip(`${program} is not installed (run ./setup.sh, or examples/rails-app/setup.sh as root)`)

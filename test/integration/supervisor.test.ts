@@ -1,7 +1,8 @@
 import {once} from 'node:events'
-import {readFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 import type {Readable} from 'node:stream'
-import t from 'tap'
+import t, {type Test} from 'tap'
 import type {RawRunFlags} from '../../src/config/schema.js'
 import {planRun} from '../../src/launch/run.js'
 import {AppState, type AppSpec, type LastExit, type OutputSink} from '../../src/supervisor/app.js'
@@ -44,11 +45,27 @@ function reach(supervisor: Supervisor, name: string, state: AppState): Promise<v
   })
 }
 
-if (process.env.CONTAIN_TEST_UNIT_PARENT) {
-  // This file supervises from inside the test process, which shares its cgroup with the test
-  // runner: cgroup v2 rightly refuses to delegate from there. delegation.test.ts covers it.
-  t.pass('skipped: in-process supervision needs a cgroup of its own (nested cgroup v2 mode)')
-} else if (requireRoot(t)) {
+/**
+ * This file supervises from inside the test process. In the nested cgroup v2 guest
+ * (test/vm/integration.sh -g) that process shares its cgroup with the test runner, and cgroup v2
+ * rightly refuses to delegate from there; so it first does what a unit with Delegate=yes gives
+ * contain: it moves alone into a unit cgroup of its own, and back out when the file ends.
+ */
+function intoOwnUnit(t: Test): void {
+  const parent = process.env.CONTAIN_TEST_UNIT_PARENT
+  if (!parent) return
+  const home = readFileSync('/proc/self/cgroup', 'utf8').match(/^0::(.*)$/m)?.[1] ?? '/'
+  const unit = join(parent, `unit-supervisor-${process.pid}`)
+  mkdirSync(unit)
+  writeFileSync(join(unit, 'cgroup.procs'), String(process.pid))
+  t.teardown(() => {
+    writeFileSync(join('/sys/fs/cgroup', home, 'cgroup.procs'), String(process.pid))
+    rmdirSync(unit)
+  })
+}
+
+if (requireRoot(t)) {
+  intoOwnUnit(t)
   assertNothingLeftBehind(t)
 
   t.test('a crash is restarted with growing delays; on-failure:3 gives up after 3 restarts', async t => {
