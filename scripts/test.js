@@ -17,6 +17,21 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const vmTool = join(root, 'test/vm/run-in-cgroupv2-vm.sh')
 const vmTests = ['test/integration/limits.test.ts', 'test/integration/controllers.test.ts', 'test/integration/isolation.test.ts', 'test/integration/exit-status.test.ts', 'test/integration/supervisor.test.ts', 'test/integration/security.test.ts', 'test/integration/delegation.test.ts']
 const quick = process.argv.includes('--quick')
+// --only unit,integration,hardening,guests: just those tiers (build and type check always run).
+const only = process.argv.find(arg => arg.startsWith('--only='))?.slice('--only='.length).split(',')
+const TIERS = ['unit', 'integration', 'hardening', 'guests']
+const unknownTier = only?.find(tier => !TIERS.includes(tier))
+if (unknownTier !== undefined) {
+  console.error(`npm test: unknown tier in --only: ${unknownTier} (tiers: ${TIERS.join(', ')})`)
+  process.exit(2)
+}
+const leftOut = []
+/** Whether to run `tier`; a tier left out by --only is listed as such in the summary. */
+function wanted(tier, what) {
+  if (!only || only.includes(tier)) return true
+  leftOut.push(`${what}: --only`)
+  return false
+}
 const ci = ['true', '1'].includes(process.env.CI ?? '')
 const totals = {passed: 0, failed: 0, skipped: 0}
 const failedSteps = []
@@ -109,15 +124,16 @@ if (missing.length > 0) console.log(`Not on this host (${ci ? 'CI=true: the run 
 
 if ((await step('build', 'node', ['scripts/build.js'])) !== 0) process.exit(1)
 await step('type check (tsc --noEmit)', 'node_modules/.bin/tsc', ['--noEmit'])
-await step('unit tests', 'node_modules/.bin/tap', ['--reporter=tap', 'test/unit'])
+if (wanted('unit', 'the unit tests')) await step('unit tests', 'node_modules/.bin/tap', ['--reporter=tap', 'test/unit'])
 // One file at a time: root tests share the host's cgroup directories, which the leak checks snapshot.
-await step('integration tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--jobs=1', 'test/integration'])
-await step('hardening tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--jobs=1', '--timeout=900', 'test/hardening'])
+if (wanted('integration', 'the integration tests')) await step('integration tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--jobs=1', 'test/integration'])
+if (wanted('hardening', 'the hardening tests')) await step('hardening tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--jobs=1', '--timeout=900', 'test/hardening'])
 
-const leftOut = []
 const guests = 'the pure cgroup v2 guest and the nested one (system.slice/app.service)'
 const canBootGuest = process.getuid?.() === 0 && onPath('linux.uml')
-if (quick) {
+if (!wanted('guests', guests)) {
+  // Listed by wanted().
+} else if (quick) {
   leftOut.push(`${guests}: --quick`)
 } else if (!canBootGuest) {
   leftOut.push(`${guests}: they need root and linux.uml (apt-get install user-mode-linux)`)
@@ -139,7 +155,7 @@ console.log(`\n${times.join('\n')}\ntotal: ${Math.round((Date.now() - startedAll
 if (skips.length > 0) console.log(`\nskipped (${skips.length}):\n${skips.map(line => `  - ${line}`).join('\n')}`)
 if (leftOut.length > 0) console.log(`\nnot run:\n${leftOut.map(line => `  - ${line}`).join('\n')}`)
 if (failedSteps.length > 0) console.log(`\nfailed steps: ${failedSteps.join(', ')}`)
-// CI must run every tier: what could not run fails it (--quick is a choice, and says so above).
+// CI must run every tier: what could not run fails it (--quick and --only are choices, listed above).
 const ciFailures = ci ? [...missing, ...skippedFiles.map(file => `a whole test file skipped: ${file}`)] : []
 if (ciFailures.length > 0) console.log(`\nCI=true, and CI expects every tier to run; missing here:\n${ciFailures.map(line => `  - ${line}`).join('\n')}`)
 console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`)
