@@ -9,7 +9,7 @@
 // expects fails, naming what was missing: root, the guest (user-mode-linux), systemd-analyze, the
 // Rails example, IPv6 loopback, or a test file that skipped itself whole.
 import {spawn} from 'node:child_process'
-import {accessSync, constants, existsSync, readFileSync} from 'node:fs'
+import {accessSync, constants, existsSync, readdirSync, readFileSync} from 'node:fs'
 import {delimiter, dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -50,6 +50,11 @@ function onPath(program) {
       return false
     }
   })
+}
+
+/** The test files of a tier, named one by one (tap given a directory runs its helpers as tests too). */
+function testFiles(dir) {
+  return readdirSync(join(root, dir), {recursive: true}).filter(name => name.endsWith('.test.ts')).sort().map(name => `${dir}/${name}`)
 }
 
 function hasIpv6Loopback() {
@@ -124,10 +129,10 @@ if (missing.length > 0) console.log(`Not on this host (${ci ? 'CI=true: the run 
 
 if ((await step('build', 'node', ['scripts/build.js'])) !== 0) process.exit(1)
 await step('type check (tsc --noEmit)', 'node_modules/.bin/tsc', ['--noEmit'])
-if (wanted('unit', 'the unit tests')) await step('unit tests', 'node_modules/.bin/tap', ['--reporter=tap', 'test/unit'])
+if (wanted('unit', 'the unit tests')) await step('unit tests', 'node_modules/.bin/tap', ['--reporter=tap', ...testFiles('test/unit')])
 // One file at a time: root tests share the host's cgroup directories, which the leak checks snapshot.
-if (wanted('integration', 'the integration tests')) await step('integration tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--jobs=1', 'test/integration'])
-if (wanted('hardening', 'the hardening tests')) await step('hardening tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--jobs=1', '--timeout=900', 'test/hardening'])
+if (wanted('integration', 'the integration tests')) await step('integration tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--jobs=1', ...testFiles('test/integration')])
+if (wanted('hardening', 'the hardening tests')) await step('hardening tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--jobs=1', '--timeout=900', ...testFiles('test/hardening')])
 
 const guests = 'the pure cgroup v2 guest and the nested one (system.slice/app.service)'
 const canBootGuest = process.getuid?.() === 0 && onPath('linux.uml')

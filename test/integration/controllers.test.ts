@@ -5,7 +5,7 @@
  * cgroup (cgroup.kill on v2) that ends a process which left the app's process tree. Runs on this
  * host and in both cgroup v2 guests (scripts/test.js).
  */
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, rmdirSync} from 'node:fs'
 import {release} from 'node:os'
 import {join} from 'node:path'
 import t from 'tap'
@@ -51,6 +51,7 @@ async function appAndHost(name: string, flags: string[], script: string, files: 
   } finally {
     started.process.kill('SIGTERM')
     await started.process
+    if (started.unit) rmdirSync(started.unit)
   }
 }
 
@@ -87,20 +88,24 @@ if (requireRoot(t)) {
 
   t.test('--cpu-shares: two apps competing for one CPU get CPU time in the ratio of their shares', {skip: allowedCpus().length > 1 && !hasCpuset ? 'several CPUs and no cpuset controller: the two apps cannot be made to compete for one' : false}, async t => {
     // 2048 against 512 shares (cpu.weight 79 against 20 on v2): 80 % and 20 % of one CPU. Both count
-    // the same window of wall time, which opens once both have surely started.
+    // the same window of wall time, which opens once both have surely started. One contain up
+    // runs both, so that their cgroups are siblings (as two contain runs would not be below two
+    // systemd units, in the nested guest, where each unit then gets its own equal share).
     const lead = inGuest ? 15_000 : 4000
     const start = Date.now() + lead
     const end = start + (inGuest ? 4000 : 3000)
     // On one CPU (the v2 guests) they compete anyway; their kernel has no cpuset controller.
-    const pin = allowedCpus().length > 1 ? ['--cpuset-cpus', '0'] : []
-    const run = (name: string, shares: number) => contain(['run', '--name', `${name}${mark}`, ...pin, '--cpu-shares', String(shares), '--', '/usr/bin/python3', '-c', spinner, String(start), String(end)])
-    const [big, small] = await Promise.all([run('big', 2048), run('small', 512)])
-    t.equal(big.exitCode, 0, big.stderr)
-    t.equal(small.exitCode, 0, small.stderr)
-    t.notMatch(`${big.stdout} ${small.stdout}`, /late/, `both apps started within the ${lead} ms lead`)
-    const [bigSeconds, smallSeconds] = [Number(big.stdout.trim()), Number(small.stdout.trim())]
+    const pin = allowedCpus().length > 1 ? '    cpuset: "0"\n' : ''
+    const app = (name: string, shares: number) => `  ${name}${mark}:\n    command: ${JSON.stringify(['/usr/bin/python3', '-c', spinner, String(start), String(end)])}\n    cpu_shares: ${shares}\n${pin}`
+    const dir = t.testdir({'contain.yml': `apps:\n${app('big', 2048)}${app('small', 512)}`, state: {}})
+    const result = await contain(['up', '--no-color', '-f', join(dir, 'contain.yml')], {env: {CONTAIN_STATE_DIR: join(dir, 'state')}})
+    t.equal(result.exitCode, 0, result.stderr)
+    const said = (name: string) => result.stdout.match(new RegExp(`^${name}${mark}\\s*\\| (\\S+)$`, 'm'))?.[1] ?? ''
+    t.not(said('big'), 'late', `both apps started within the ${lead} ms lead`)
+    t.not(said('small'), 'late', `both apps started within the ${lead} ms lead`)
+    const [bigSeconds, smallSeconds] = [Number(said('big')), Number(said('small'))]
     const share = bigSeconds / (bigSeconds + smallSeconds)
-    t.ok(bigSeconds + smallSeconds > 0.5, `the two got ${(bigSeconds + smallSeconds).toFixed(2)} CPU-seconds between them in the window`)
+    t.ok(bigSeconds + smallSeconds > 0.5, `the two got ${(bigSeconds + smallSeconds).toFixed(2)} CPU-seconds between them in the window (${result.stdout.trim().split('\n').join('; ')})`)
     // Equal shares would give 50 %: a cpu.shares/cpu.weight that does nothing cannot land in this band.
     t.ok(Math.abs(share - 0.8) <= 0.1, `2048 shares got ${(share * 100).toFixed(1)} % of the CPU against 512 (${bigSeconds.toFixed(2)} s and ${smallSeconds.toFixed(2)} s; expected 80 ± 10 %)`)
   })

@@ -17,12 +17,16 @@ const unitParent = process.env.CONTAIN_TEST_UNIT_PARENT
 let unitCount = 0
 
 /**
- * Skips the whole file where the real kernel cannot be used: a tap skip (`1..0 # reason`), counted
- * as skipped, never as passed, so `npm test` can tell a run that did nothing from one that held.
+ * Skips the whole file where the real kernel cannot be used (or, after tests that need no root,
+ * the `part` of it that does): a tap skip (`1..0 # reason`), counted as skipped, never as passed,
+ * so `npm test` can tell a run that did nothing from one that held.
  */
-export function requireRoot(t: Test): boolean {
+export function requireRoot(t: Test, part?: string): boolean {
   if (process.getuid?.() !== 0) {
-    skipFile(t, 'not root: these tests create cgroups and namespaces')
+    const reason = 'not root: these tests create cgroups and namespaces'
+    // After tests that need no root (`part` names the rest), one skipped subtest stands for the rest.
+    if (part) t.test(part, {skip: reason}, () => {})
+    else skipFile(t, reason)
     return false
   }
   if (!existsSync(initBin) || !existsSync(join(root, 'dist/cli.js'))) {

@@ -109,11 +109,22 @@ if (requireRoot(t)) {
     const firstPid = app?.status().pid
     // The app itself: the cgroup's process that is neither contain-init nor unshare.
     const procs = app?.spec.plan.cgroup.procsFiles[0] ?? ''
-    await new Promise(resolve => setTimeout(resolve, 200))
-    const appPid = readFileSync(procs, 'utf8').trim().split('\n').map(Number).find(pid => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep')
-    t.ok(appPid, 'found the app process')
+    // Polled, not a fixed wait: in the cgroup v2 guest every exec is about ten times slower.
+    const sleeper = () => readFileSync(procs, 'utf8').trim().split('\n').filter(Boolean).map(Number).find(pid => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep'
+      } catch {
+        return false
+      }
+    })
+    const deadline = Date.now() + 20_000
+    while (sleeper() === undefined && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 25))
+    const appPid = sleeper()
+    // Never kill(0, ...): that would be this test's whole process group.
+    if (!appPid) return t.fail('found the app process')
+    t.pass(`found the app process (pid ${appPid})`)
     const exited = once(supervisor, 'exit')
-    process.kill(appPid ?? 0, 'SIGKILL')
+    process.kill(appPid, 'SIGKILL')
     const [, exit] = (await exited) as [string, LastExit]
     t.match(exit, {exitCode: 137, signal: 'SIGKILL', oomKilled: false})
     await reach(supervisor, 'victim', AppState.running)
