@@ -16,8 +16,10 @@ command -v node >/dev/null && [ "$(node -p 'process.versions.node.split(".")[0]'
 
 # util-linux: unshare; gcc/libc6-dev: the native helper; procps, python3: used by the tests;
 # python3-seccomp: libseccomp, which the seccomp differential test compares contain's filters with;
-# user-mode-linux: the pure cgroup v2 guest the tests also run in; curl: the example's check.
-packages=(util-linux gcc libc6-dev procps python3 python3-seccomp curl user-mode-linux)
+# user-mode-linux: the pure cgroup v2 guest the tests also run in; curl: the example's check;
+# systemd: systemd-analyze, which checks the units contain systemd writes (npm test under CI=true
+# fails without it).
+packages=(util-linux gcc libc6-dev procps python3 python3-seccomp curl user-mode-linux systemd)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -1,21 +1,87 @@
 #!/usr/bin/env node
-// The test command (`npm test`): build, unit tests, integration and hardening tests on this host's
-// kernel, and the cgroup integration tests with parts 1 and 3 of the hardening suite (soak, escape
-// attempts) again in a pure cgroup v2 guest, plain and nested. Prints each step's time and one
-// closing line "N passed, N failed, N skipped".
+// The test command (`npm test`): build, type check, unit tests, integration and hardening tests on
+// this host's kernel (one file at a time: they share the host's cgroups), and the cgroup
+// integration tests with parts 1 and 3 of the hardening suite (soak, escape attempts) again in a
+// pure cgroup v2 guest, plain and nested. Prints each step's time, every skip with its reason, and
+// one closing line "N passed, N failed, N skipped".
+//
+// A skip is never a pass. With CI=true (as .ci/run sets it) a run that could not do what CI
+// expects fails, naming what was missing: root, the guest (user-mode-linux), systemd-analyze, the
+// Rails example, IPv6 loopback, or a test file that skipped itself whole.
 import {spawn} from 'node:child_process'
-import {existsSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+import {accessSync, constants, existsSync, readdirSync, readFileSync} from 'node:fs'
+import {delimiter, dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const vmTool = join(root, '../shared/tools/run-in-cgroupv2-vm.sh')
-const vmTests = ['test/integration/limits.test.ts', 'test/integration/isolation.test.ts', 'test/integration/exit-status.test.ts', 'test/integration/supervisor.test.ts', 'test/integration/security.test.ts', 'test/integration/delegation.test.ts']
+const vmTool = join(root, 'test/vm/run-in-cgroupv2-vm.sh')
+const vmTests = ['test/integration/limits.test.ts', 'test/integration/controllers.test.ts', 'test/integration/isolation.test.ts', 'test/integration/exit-status.test.ts', 'test/integration/supervisor.test.ts', 'test/integration/security.test.ts', 'test/integration/delegation.test.ts']
 const quick = process.argv.includes('--quick')
+// --only unit,integration,hardening,guests: just those tiers (build and type check always run).
+const only = process.argv.find(arg => arg.startsWith('--only='))?.slice('--only='.length).split(',')
+const TIERS = ['unit', 'integration', 'hardening', 'guests']
+const unknownTier = only?.find(tier => !TIERS.includes(tier))
+if (unknownTier !== undefined) {
+  console.error(`npm test: unknown tier in --only: ${unknownTier} (tiers: ${TIERS.join(', ')})`)
+  process.exit(2)
+}
+const leftOut = []
+/** Notes a tier (or `count` of them: the two guests) that did not run; each counts as one skip. */
+function notRun(what, why, count = 1) {
+  leftOut.push(`${what}: ${why}`)
+  totals.skipped += count
+}
+/** Whether to run `tier`; a tier left out by --only is listed as such in the summary. */
+function wanted(tier, what) {
+  if (!only || only.includes(tier)) return true
+  notRun(what, '--only', tier === 'guests' ? 2 : 1)
+  return false
+}
+const ci = ['true', '1'].includes(process.env.CI ?? '')
 const totals = {passed: 0, failed: 0, skipped: 0}
 const failedSteps = []
 const times = []
+/** Every skip tap reported, as "where: reason"; whole files apart (a tier that did not run). */
+const skips = []
+const skippedFiles = []
 const startedAll = Date.now()
+
+function onPath(program) {
+  return (process.env.PATH ?? '').split(delimiter).some(dir => {
+    try {
+      accessSync(join(dir, program), constants.X_OK)
+      return true
+    } catch {
+      return false
+    }
+  })
+}
+
+/** The test files of a tier, named one by one (tap given a directory runs its helpers as tests too). */
+function testFiles(dir) {
+  return readdirSync(join(root, dir), {recursive: true}).filter(name => name.endsWith('.test.ts')).sort().map(name => `${dir}/${name}`)
+}
+
+function hasIpv6Loopback() {
+  try {
+    return /^0{31}1 \S+ \S+ \S+ \S+\s+lo$/m.test(readFileSync('/proc/net/if_inet6', 'utf8'))
+  } catch {
+    return false
+  }
+}
+
+/** What CI expects this host to have, each with what is left out without it and how to get it. */
+function missingRequirements() {
+  const missing = []
+  const isRoot = process.getuid?.() === 0
+  if (!isRoot) missing.push('root: the integration and hardening tests and both cgroup v2 guests need it (run as root)')
+  if (!onPath('linux.uml')) missing.push('linux.uml: the cgroup v2 guests need it (apt-get install user-mode-linux, or ./setup.sh)')
+  if (!onPath('systemd-analyze')) missing.push('systemd-analyze: the unit check of contain systemd needs it (apt-get install systemd, or ./setup.sh)')
+  const rails = join(root, 'examples/rails-app')
+  if (!onPath('ruby') || !onPath('bundle') || !existsSync(join(rails, 'Gemfile.lock')) || !existsSync(join(rails, 'tmp/pids'))) missing.push('the Rails example: test/integration/rails.test.ts needs it set up (./setup.sh --no-run, or examples/rails-app/setup.sh)')
+  if (!hasIpv6Loopback()) missing.push('IPv6 loopback (::1 on lo): the health check\'s IPv6 test needs it')
+  return missing
+}
 
 /** Runs a command with its output passed through (or kept, for steps that run side by side). */
 function runOnce(command, args, env, buffered) {
@@ -47,6 +113,11 @@ async function step(name, command, args, env = {}, {buffered = false, rebootGues
     output += again.output
   }
   if (buffered) process.stdout.write(`\n=== ${name}\n${output}`)
+  // "ok 3 - name # SKIP reason"; unindented, it is a whole test file that skipped itself.
+  for (const [, indent, what, reason] of output.matchAll(/^( *)ok \d+ - (.*?) # SKIP ?(.*)$/gm)) {
+    skips.push(`${name}: ${what}${reason ? `: ${reason}` : ''}`)
+    if (indent === '') skippedFiles.push(`${what} (${name})${reason ? `: ${reason}` : ''}`)
+  }
   const summary = [...output.matchAll(/^# \{ total: (\d+)(?:, pass: (\d+))?(?:, fail: (\d+))?(?:, skip: (\d+))?/gm)].at(-1)
   if (summary) {
     totals.passed += Number(summary[2] ?? 0)
@@ -58,15 +129,26 @@ async function step(name, command, args, env = {}, {buffered = false, rebootGues
   return code
 }
 
-if ((await step('build', 'node', ['scripts/build.js'])) !== 0) process.exit(1)
-await step('unit tests', 'node_modules/.bin/tap', ['--reporter=tap', 'test/unit'])
-await step('integration tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', 'test/integration'])
-await step('hardening tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--timeout=900', 'test/hardening'])
+const missing = missingRequirements()
+if (missing.length > 0) console.log(`Not on this host (${ci ? 'CI=true: the run will fail' : 'those tests skip'}):\n${missing.map(line => `  - ${line}`).join('\n')}`)
 
-const canBootGuest = existsSync(vmTool) && process.getuid?.() === 0
-if (!canBootGuest) {
-  console.log('\n=== cgroup v2 guest: skipped (needs root and ../shared/tools/run-in-cgroupv2-vm.sh)')
-} else if (!quick) {
+if ((await step('build', 'node', ['scripts/build.js'])) !== 0) process.exit(1)
+await step('type check (tsc --noEmit)', 'node_modules/.bin/tsc', ['--noEmit'])
+if (wanted('unit', 'the unit tests')) await step('unit tests', 'node_modules/.bin/tap', ['--reporter=tap', ...testFiles('test/unit')])
+// One file at a time: root tests share the host's cgroup directories, which the leak checks snapshot.
+if (wanted('integration', 'the integration tests')) await step('integration tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--jobs=1', ...testFiles('test/integration')])
+if (wanted('hardening', 'the hardening tests')) await step('hardening tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--jobs=1', '--timeout=900', ...testFiles('test/hardening')])
+
+const guests = 'the pure cgroup v2 guest and the nested one (system.slice/app.service)'
+const canBootGuest = process.getuid?.() === 0 && onPath('linux.uml')
+if (!wanted('guests', guests)) {
+  // Listed by wanted().
+} else if (quick) {
+  notRun(guests, '--quick', 2)
+} else if (!canBootGuest) {
+  notRun(guests, 'they need root and linux.uml (apt-get install user-mode-linux)', 2)
+  console.log(`\n=== cgroup v2 guests: not run (they need root and linux.uml)`)
+} else {
   const env = {RUNVM_UML: join(root, 'test/vm/linux-uml')}
   // Each guest runs on one CPU, so the two run side by side. Parts 1 and 3 of the hardening suite
   // (soak with faults, escape attempts) run on both v2 paths too, with fewer soak cycles than on
@@ -80,6 +162,11 @@ if (!canBootGuest) {
 }
 
 console.log(`\n${times.join('\n')}\ntotal: ${Math.round((Date.now() - startedAll) / 1000)} s`)
+if (skips.length > 0) console.log(`\nskipped (${skips.length}):\n${skips.map(line => `  - ${line}`).join('\n')}`)
+if (leftOut.length > 0) console.log(`\nnot run (each tier counted as skipped below):\n${leftOut.map(line => `  - ${line}`).join('\n')}`)
 if (failedSteps.length > 0) console.log(`\nfailed steps: ${failedSteps.join(', ')}`)
+// CI must run every tier: what could not run fails it (--quick and --only are choices, listed above).
+const ciFailures = ci ? [...missing, ...skippedFiles.map(file => `a whole test file skipped: ${file}`)] : []
+if (ciFailures.length > 0) console.log(`\nCI=true, and CI expects every tier to run; missing here:\n${ciFailures.map(line => `  - ${line}`).join('\n')}`)
 console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`)
-process.exit(failedSteps.length > 0 || totals.failed > 0 ? 1 : 0)
+process.exit(failedSteps.length > 0 || totals.failed > 0 || ciFailures.length > 0 ? 1 : 0)

@@ -10,11 +10,11 @@ import {existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync} from 'node:
 import {join} from 'node:path'
 import type {Test} from 'tap'
 import {detectLayout} from '../../src/cgroup/layout.js'
-import {containBin, initBin, requireRoot, root} from '../integration/helpers.js'
+import {containBin, initBin, OTHER_TOOLS_MOUNTS, requireRoot, root, skipFile} from '../integration/helpers.js'
 
-export {containBin, initBin, requireRoot, root}
+export {containBin, initBin, requireRoot, root, skipFile}
 
-/** True inside the cgroup v2 guest (../shared/tools/run-in-cgroupv2-vm.sh). */
+/** True inside the cgroup v2 guest (test/vm/run-in-cgroupv2-vm.sh). */
 export const inGuest = process.env.RUNVM_GUEST === '1'
 
 /** A short token unique to this test process: every name a test makes holds it. */
@@ -185,13 +185,6 @@ export function hostMounts(): string[] {
     return `${before.split(' ')[4]} ${after.split(' ')[0]}`
   }).sort()
 }
-
-/**
- * Where other programs on a shared host mount while a test runs (the benchmark's peers: dockerd,
- * podman, runc). contain mounts only inside its apps' mount namespaces, so a leak of its own would
- * show at the paths it mounts there (/proc, /sys, tmpfs paths, the hidden state directories), never here.
- */
-const OTHER_TOOLS_MOUNTS = [/\/bench\/work\//, /^\/var\/lib\/(docker|containers)\//, /^\/run\/(docker|containers|netns|runc|crun|user)\//]
 
 /** Mount points added since `before`, leaving out those below `ignoreBelow` (a test's own tmpfs) and other tools'. */
 export function newMounts(before: string[], ignoreBelow: string[] = []): string[] {

@@ -4,10 +4,10 @@
  * and answers `contain ps` within 2 s throughout.
  */
 import {execa} from 'execa'
-import {mkdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import t from 'tap'
-import {appPid, cli, figure, requireRoot, settledLeftovers, sleep, startCli, token, until} from './helpers.js'
+import {appPid, cgroupsWith, cli, figure, requireRoot, settledLeftovers, sleep, startCli, token, until} from './helpers.js'
 
 const mark = token('rf')
 
@@ -69,6 +69,18 @@ if (requireRoot(t)) {
       const up = await cli(['up', '-d'], {cwd: dir, env})
       t.equal(up.exitCode, 0, up.stderr)
       await sleep(1000)
+      // The cap held: the kernel refused forks at 64 (pids.events counts each refusal), and the
+      // app's cgroup never held more. Without the limit the bomb would run into the hundreds.
+      const pidsDir = cgroupsWith(mark).find(cgroup => existsSync(join(cgroup, 'pids.max')))
+      t.ok(pidsDir, `the app's pids cgroup: ${pidsDir}`)
+      if (pidsDir) {
+        const read = (file: string) => readFileSync(join(pidsDir, file), 'utf8').trim()
+        t.equal(read('pids.max'), '64', 'pids.max is 64')
+        const refused = Number(read('pids.events').match(/^max (\d+)$/m)?.[1] ?? 0)
+        t.ok(refused > 0, `the kernel refused ${refused} forks at the cap (pids.events)`)
+        const peak = existsSync(join(pidsDir, 'pids.peak')) ? Number(read('pids.peak')) : Number(read('pids.current'))
+        t.ok(peak <= 64 && Number(read('pids.current')) <= 64, `at most 64 processes (now ${read('pids.current')}, peak ${peak})`)
+      }
       for (let i = 0; i < 5; i++) {
         const ps = await cli(['ps', '--json'], {cwd: dir, env, timeoutMs: 10_000})
         times.push(ps.ms)

@@ -1,7 +1,8 @@
 import {once} from 'node:events'
-import {readFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 import type {Readable} from 'node:stream'
-import t from 'tap'
+import t, {type Test} from 'tap'
 import type {RawRunFlags} from '../../src/config/schema.js'
 import {planRun} from '../../src/launch/run.js'
 import {AppState, type AppSpec, type LastExit, type OutputSink} from '../../src/supervisor/app.js'
@@ -44,11 +45,27 @@ function reach(supervisor: Supervisor, name: string, state: AppState): Promise<v
   })
 }
 
-if (process.env.CONTAIN_TEST_UNIT_PARENT) {
-  // This file supervises from inside the test process, which shares its cgroup with the test
-  // runner: cgroup v2 rightly refuses to delegate from there. delegation.test.ts covers it.
-  t.pass('skipped: in-process supervision needs a cgroup of its own (nested cgroup v2 mode)')
-} else if (requireRoot(t)) {
+/**
+ * This file supervises from inside the test process. In the nested cgroup v2 guest
+ * (test/vm/integration.sh -g) that process shares its cgroup with the test runner, and cgroup v2
+ * rightly refuses to delegate from there; so it first does what a unit with Delegate=yes gives
+ * contain: it moves alone into a unit cgroup of its own, and back out when the file ends.
+ */
+function intoOwnUnit(t: Test): void {
+  const parent = process.env.CONTAIN_TEST_UNIT_PARENT
+  if (!parent) return
+  const home = readFileSync('/proc/self/cgroup', 'utf8').match(/^0::(.*)$/m)?.[1] ?? '/'
+  const unit = join(parent, `unit-supervisor-${process.pid}`)
+  mkdirSync(unit)
+  writeFileSync(join(unit, 'cgroup.procs'), String(process.pid))
+  t.teardown(() => {
+    writeFileSync(join('/sys/fs/cgroup', home, 'cgroup.procs'), String(process.pid))
+    rmdirSync(unit)
+  })
+}
+
+if (requireRoot(t)) {
+  intoOwnUnit(t)
   assertNothingLeftBehind(t)
 
   t.test('a crash is restarted with growing delays; on-failure:3 gives up after 3 restarts', async t => {
@@ -92,11 +109,22 @@ if (process.env.CONTAIN_TEST_UNIT_PARENT) {
     const firstPid = app?.status().pid
     // The app itself: the cgroup's process that is neither contain-init nor unshare.
     const procs = app?.spec.plan.cgroup.procsFiles[0] ?? ''
-    await new Promise(resolve => setTimeout(resolve, 200))
-    const appPid = readFileSync(procs, 'utf8').trim().split('\n').map(Number).find(pid => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep')
-    t.ok(appPid, 'found the app process')
+    // Polled, not a fixed wait: in the cgroup v2 guest every exec is about ten times slower.
+    const sleeper = () => readFileSync(procs, 'utf8').trim().split('\n').filter(Boolean).map(Number).find(pid => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep'
+      } catch {
+        return false
+      }
+    })
+    const deadline = Date.now() + 20_000
+    while (sleeper() === undefined && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 25))
+    const appPid = sleeper()
+    // Never kill(0, ...): that would be this test's whole process group.
+    if (!appPid) return t.fail('found the app process')
+    t.pass(`found the app process (pid ${appPid})`)
     const exited = once(supervisor, 'exit')
-    process.kill(appPid ?? 0, 'SIGKILL')
+    process.kill(appPid, 'SIGKILL')
     const [, exit] = (await exited) as [string, LastExit]
     t.match(exit, {exitCode: 137, signal: 'SIGKILL', oomKilled: false})
     await reach(supervisor, 'victim', AppState.running)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs inside the pure cgroup v2 guest (../shared/tools/run-in-cgroupv2-vm.sh): the cgroup
+# Runs inside the pure cgroup v2 guest (test/vm/run-in-cgroupv2-vm.sh): the cgroup
 # integration tests and parts 1 and 3 of the hardening suite (soak, escape attempts), on the
 # kernel's v2 code path.
 #
@@ -17,4 +17,5 @@ if [ "$own" != "/" ]; then
   echo "+cpu +memory +pids" > "$parent/cgroup.subtree_control"
   export CONTAIN_TEST_UNIT_PARENT="$parent"
 fi
-exec node_modules/.bin/tap --reporter=tap "$@"
+# One file at a time, as on the host: the leak checks snapshot shared cgroup directories.
+exec node_modules/.bin/tap --reporter=tap --jobs=1 "$@"
