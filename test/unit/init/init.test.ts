@@ -184,7 +184,7 @@ t.test('every proposed app names its user: the directory\'s owner, whom contain 
   t.match(renderProject({...rails, owner: {uid: 4242, gid: 4343}}, options).text, /\n    user: "4242:4343"\n/, 'uid:gid without a passwd entry (a bare uid would get group 0)')
   const root = renderProject({...rails, owner: {uid: 0, gid: 0, name: 'root'}}, options).text
   t.match(root, /root's, so the app runs as host root[^\n]*\n[^\n]*useradd[^\n]*\n    user: root\n/, 'root said out loud, with the better way')
-  const procfile = {dir: '/srv/shop', procfile: {file: '/srv/shop/Procfile', entries: [{name: 'worker', command: 'ruby worker.rb', line: 1}]}, writable: [], pidsDir: false, owner: {uid: 1000, gid: 1000, name: 'shop'}}
+  const procfile = {dir: '/srv/shop', procfile: {file: '/srv/shop/Procfile', entries: [{name: 'worker', command: 'ruby worker.rb', line: 1, column: 1}]}, writable: [], pidsDir: false, owner: {uid: 1000, gid: 1000, name: 'shop'}}
   t.match(renderProject(procfile, options).text, /worker:\n    command: ruby worker\.rb\n(    #[^\n]*\n)?    user: shop\n/)
   t.match(renderProject({dir: '/srv/shop', writable: [], pidsDir: false, owner: {uid: 1000, gid: 1000, name: 'shop'}}, options).text, /\n    user: shop\n/, 'the placeholder too')
   t.notMatch(renderProject(rails, options).text, /\n    user:/, 'no owner known, no line')
