@@ -30,7 +30,7 @@ export const RUN_OPTIONS = [
   {flag: 'env', char: 'e', composeKey: 'environment', kind: 'string', multiple: true, helpValue: 'KEY=VALUE', description: 'Set an environment variable (KEY alone passes the host value through)'},
   {flag: 'env-file', composeKey: 'env_file', kind: 'string', multiple: true, helpValue: 'PATH', description: 'Read environment variables from a dotenv file'},
   {flag: 'workdir', char: 'w', composeKey: 'working_dir', kind: 'string', helpValue: 'DIR', description: 'Working directory of the app (default: the current directory)'},
-  {flag: 'user', char: 'u', composeKey: 'user', kind: 'string', helpValue: 'UID[:GID]', description: 'Run the app as this user (name or number) and group'},
+  {flag: 'user', char: 'u', composeKey: 'user', kind: 'string', helpValue: 'UID[:GID]', description: 'Run the app as this user (name or number) and group (default as root: the owner of the working directory; 0 or root for host root)'},
   {flag: 'read-only', composeKey: 'read_only', kind: 'boolean', description: 'Make every filesystem read-only inside the app, except --tmpfs and --writable paths'},
   {flag: 'tmpfs', composeKey: 'tmpfs', kind: 'string', multiple: true, helpValue: 'PATH', description: 'Mount an empty tmpfs at PATH'},
   {flag: 'writable', kind: 'string', multiple: true, helpValue: 'PATH', description: 'With --read-only: keep PATH writable'},

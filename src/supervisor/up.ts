@@ -35,11 +35,10 @@ export async function findProject(cwd: string, file?: string): Promise<Project> 
 }
 
 /**
- * Each app's options go through the same validation and planning as `contain run`. Warnings go
- * to stderr (the terminal, or the detached supervisor's log); apps that run as host root because
- * their directory is root's share one line.
+ * Each app's options go through the same validation and planning as `contain run`. Apps that run
+ * as host root because their directory is root's share one warning line.
  */
-async function planApps(project: Project, names: string[]): Promise<AppSpec[]> {
+async function planApps(project: Project, names: string[]): Promise<{specs: AppSpec[]; warnings: string[]}> {
   const known = new Set(project.apps.map(app => app.name))
   const unknown = names.filter(name => !known.has(name))
   if (unknown.length > 0) throw new ContainError(`no app named ${unknown.map(name => JSON.stringify(name)).join(', ')} in ${project.file}`, {fix: `use one of: ${[...known].join(', ')}`})
@@ -55,8 +54,15 @@ async function planApps(project: Project, names: string[]): Promise<AppSpec[]> {
   const asRoot = planned.filter(({options}) => options.userReason === 'directory-root').map(({options}) => options)
   const lines = planned.flatMap(({options, warnings}) => warnings.map(warning => `${options.name}: ${warning}`))
   if (asRoot.length > 0) lines.unshift(rootWarning(asRoot.map(options => options.name), asRoot.map(options => options.workdir)))
-  for (const line of lines) process.stderr.write(`contain: warning: ${line}\n`)
-  return planned.map(({spec}) => spec)
+  return {specs: planned.map(({spec}) => spec), warnings: lines}
+}
+
+/** Plans the apps (with progress on a terminal), then prints the warnings to stderr: the terminal, or the detached supervisor's log. */
+async function planAndWarn(project: Project, options: UpOptions): Promise<AppSpec[]> {
+  const plan = () => planApps(project, options.apps)
+  const {specs, warnings} = await (options.progress ? withProgress(`validate ${project.file} and plan ${project.apps.length} app(s)`, plan) : plan())
+  for (const warning of warnings) process.stderr.write(`contain: warning: ${warning}\n`)
+  return specs
 }
 
 /** Log files always; in the foreground also the terminal, each line prefixed `app |` as compose does. */
@@ -210,7 +216,7 @@ export async function up(options: UpOptions): Promise<number> {
     // of many concurrent `up -d` only one supervisor ever runs.
     const holder = readLockHolder(stateDir)
     if (lockHolderAlive(holder)) throw new AlreadyRunningError(project.name, holder.pid, holder.since)
-    await (options.progress ? withProgress(`validate ${project.file} and plan ${project.apps.length} app(s)`, () => planApps(project, options.apps)) : planApps(project, options.apps))
+    await planAndWarn(project, options)
     return startDetached(project, options, stateDir)
   }
   // The detached supervisor tells the `contain up -d` that started it how the start went, on fd 3.
@@ -242,7 +248,7 @@ export async function up(options: UpOptions): Promise<number> {
 }
 
 async function supervise(project: Project, stateDir: string, options: UpOptions, notifyTarget: ReturnType<typeof takeNotifyTarget>, report: (value: unknown) => void): Promise<number> {
-  const specs = options.progress ? await withProgress(`validate ${project.file} and plan ${project.apps.length} app(s)`, () => planApps(project, options.apps)) : await planApps(project, options.apps)
+  const specs = await planAndWarn(project, options)
   // While the progress display draws, app output waits, so the two never interleave.
   const held: string[] | undefined = options.progress ? [] : undefined
   const print = options.print && ((text: string) => (held && !startedUp ? held.push(text) : options.print?.(text)))
