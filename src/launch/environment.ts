@@ -5,6 +5,8 @@
  * `contain exec` and command health checks all take their environment from here.
  */
 
+import {fstatSync} from 'node:fs'
+
 /** Docker's PATH for a container whose image sets none. */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
@@ -22,6 +24,22 @@ export interface EnvironmentInputs {
   terminal: boolean
   /** What the configuration sets (.env, env_file, environment, --env-file, -e, in that order): wins over all of the above. */
   configured: Record<string, string>
+}
+
+/** Character-device majors of terminals: 4 and 5 (virtual consoles, serial lines, /dev/tty, /dev/console), 136-143 (pseudo-terminals). */
+const TERMINAL_MAJORS = (major: number) => major === 4 || major === 5 || (major >= 136 && major <= 143)
+
+/**
+ * isatty(fd) without node:tty, whose load (node:net and streams) costs milliseconds at every
+ * launch: a character device with a terminal's major number. /dev/null (1:3) is not one.
+ */
+export function isTerminal(fd: number): boolean {
+  try {
+    const stat = fstatSync(fd)
+    return stat.isCharacterDevice() && TERMINAL_MAJORS(Math.floor(stat.rdev / 256) & 0xfff)
+  } catch {
+    return false
+  }
 }
 
 /** TERM from the caller, for an app whose stdin or stdout is a terminal (a pipe has no terminal type). */

@@ -1,10 +1,9 @@
 import {spawn} from 'node:child_process'
 import {constants} from 'node:os'
-import {isatty} from 'node:tty'
 import {ExitCode, LaunchError} from '../errors.js'
 import {namespaceFlag} from '../namespaces.js'
 import {findOnPath} from '../paths.js'
-import {terminalEnvironment} from './environment.js'
+import {isTerminal, terminalEnvironment} from './environment.js'
 import {SECCOMP_FD, STATUS_FD, cloneIntoArguments, type Executables, type LaunchPlan} from './plan.js'
 import {parseInitReport} from './status.js'
 
@@ -33,7 +32,7 @@ export function execInApp(app: LaunchPlan, pid1: number, command: string[], opti
   const argv = planExec(app, pid1, command, {init: options.init, nsenter: findOnPath('nsenter') ?? 'nsenter'})
   // The app's own environment (planned with it), plus TERM when `contain exec` runs on a terminal:
   // a health check's captured output has none.
-  const env = options.capture ? app.env : {...app.env, ...terminalEnvironment(process.env, isatty(0) || isatty(1))}
+  const env = options.capture ? app.env : {...app.env, ...terminalEnvironment(process.env, isTerminal(0) || isTerminal(1))}
   const child = spawn(argv[0], argv.slice(1), {env, stdio: [options.capture ? 'ignore' : 'inherit', options.capture ? 'pipe' : 'inherit', options.capture ? 'pipe' : 'inherit', 'pipe', app.seccompFilter ? 'pipe' : 'ignore'], timeout: options.timeoutMs, killSignal: 'SIGKILL'})
   if (app.seccompFilter) {
     const filterPipe = child.stdio[SECCOMP_FD] as NodeJS.WritableStream

@@ -1,7 +1,6 @@
 import {accessSync, constants, statSync} from 'node:fs'
 import {availableParallelism, homedir, hostname} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
-import {isatty} from 'node:tty'
 import {detectLayout, planCgroup, type CgroupLimits, type CgroupPlan} from '../cgroup/index.js'
 import {MAX_HOST_FILE_BYTES, readFileUpTo} from '../config/read-file.js'
 import type {RawRunFlags} from '../config/schema.js'
@@ -12,13 +11,14 @@ import {cachedFilterPath, filterHash, filterKey, readCachedFilter, type FilterKe
 import {currentKernelVersion, seccompArchOf} from '../seccomp/host.js'
 import {stateRoot} from '../supervisor/state.js'
 import {resolveRunOptions, type HostFacts, type RunOptions} from './options.js'
+import {isTerminal} from './environment.js'
 import {planLaunch, type LaunchPlan} from './plan.js'
 import {launch, type LaunchOutcome} from './spawn.js'
 import {describeUser, rootWarning} from './user.js'
 
 export function hostFacts(): HostFacts {
   // contain run passes its stdio to the app: TERM goes along when that is a terminal.
-  return {cpus: availableParallelism(), env: process.env, cwd: process.cwd(), readFile: path => readFileUpTo(path, MAX_HOST_FILE_BYTES).toString('utf8'), terminal: isatty(0) || isatty(1), hostname: hostname()}
+  return {cpus: availableParallelism(), env: process.env, cwd: process.cwd(), readFile: path => readFileUpTo(path, MAX_HOST_FILE_BYTES).toString('utf8'), terminal: isTerminal(0) || isTerminal(1), hostname: hostname()}
 }
 
 /** Compiled filters are kept where only this user can write: a cached filter is loaded as it is. */

@@ -8,6 +8,7 @@
 import {chownSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {execa} from 'execa'
 import t, {type Test} from 'tap'
 import {cli, figure, nested, requireRoot, root, settledLeftovers, startCli, testdir, token, until} from './helpers.js'
 
@@ -120,6 +121,16 @@ if (process.arch !== 'x64') {
     const restored = parseProbe((await run(['--cap-add', 'NET_RAW', '--cap-add', 'MKNOD'])).stdout)
     t.equal(restored.raw_socket, '0', '--cap-add NET_RAW gives the raw socket back')
     t.equal(restored.mknod, '0', '--cap-add MKNOD gives mknod back')
+  })
+
+  const noScript = !existsSync('/usr/bin/script') ? 'no script(1) here' : nested ? 'script(1) would start contain outside its unit cgroup' : false
+  t.test('TERM reaches the app only on a terminal (script(1) gives contain run a pseudo-terminal)', {skip: noScript}, async t => {
+    const dir = nobodysDir(t)
+    const command = `${process.execPath} ${join(root, 'bin/run.js')} run --name t${mark} -- sh -c 'echo "TERM=$TERM"'`
+    const onTerminal = await execa('script', ['-qec', command, '/dev/null'], {cwd: dir, env: {TERM: `xterm-${mark}`}, reject: false, stdin: 'ignore'})
+    t.match(onTerminal.stdout.replace(/\r/g, ''), new RegExp(`^TERM=xterm-${mark}$`, 'm'), 'on a terminal: the caller\'s TERM')
+    const piped = await cli(['run', '--name', `p${mark}`, '--', 'sh', '-c', 'echo "TERM=$TERM"'], {cwd: dir, env: {TERM: `xterm-${mark}`}})
+    hold(t, piped.stdout.trim() === 'TERM=', `through pipes: no TERM (${piped.stdout.trim()})`)
   })
 
   t.test('contain up, contain exec and a CMD health check: the same user and the same clean environment', async t => {

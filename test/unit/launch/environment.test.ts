@@ -1,5 +1,5 @@
 import t from 'tap'
-import {appEnvironment, DEFAULT_PATH, terminalEnvironment} from '../../../src/launch/environment.js'
+import {appEnvironment, DEFAULT_PATH, isTerminal, terminalEnvironment} from '../../../src/launch/environment.js'
 
 const base = {caller: {}, workdir: '/srv/shop', terminal: false, configured: {}}
 
@@ -37,4 +37,14 @@ t.test('terminalEnvironment: TERM only on a terminal, and only when the caller h
   t.strictSame(terminalEnvironment({TERM: 'xterm'}, false), {})
   t.strictSame(terminalEnvironment({}, true), {})
   t.strictSame(terminalEnvironment({TERM: ''}, true), {})
+})
+
+t.test('isTerminal: /dev/null and a pipe are not terminals; a closed fd is not either', async t => {
+  const {openSync, closeSync} = await import('node:fs')
+  const fd = openSync('/dev/null', 'r')
+  t.equal(isTerminal(fd), false)
+  closeSync(fd)
+  t.equal(isTerminal(fd), false)
+  const {isatty} = await import('node:tty')
+  for (const stdio of [0, 1, 2]) t.equal(isTerminal(stdio), isatty(stdio), `fd ${stdio} as isatty says`)
 })
