@@ -140,6 +140,6 @@ export function describeUser(choice: UserChoice, workdir: string, callerUid: num
 /** The one warning of a root app nobody asked for, naming the fix. */
 export function rootWarning(apps: string[], workdirs: string[]): string {
   const subject = apps.length === 1 ? `${apps[0]} runs` : `${apps.join(', ')} run`
-  const where = [...new Set(workdirs)].join(', ')
-  return `${subject} as host root (uid 0) because ${where} ${workdirs.length > 1 && new Set(workdirs).size > 1 ? 'are' : 'is'} owned by root: name a user with -u/--user (user: in contain.yml), or -u 0 to keep root without this warning`
+  const dirs = [...new Set(workdirs)]
+  return `${subject} as host root (uid 0) because ${dirs.join(', ')} ${dirs.length > 1 ? 'are' : 'is'} owned by root: name a user with -u/--user (user: in contain.yml), or -u 0 to keep root without this warning`
 }
