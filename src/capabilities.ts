@@ -70,6 +70,17 @@ export const DOCKER_DEFAULT_CAPABILITIES: readonly CapabilityName[] = [
   'CAP_AUDIT_WRITE',
 ]
 
+/**
+ * contain's default: Docker's 14 without NET_RAW, MKNOD and AUDIT_WRITE (podman's 11, containers.conf).
+ * The app shares the host's network by default, where NET_RAW would let a root app forge packets
+ * and sniff every host interface; MKNOD makes device nodes, AUDIT_WRITE writes the host's audit
+ * log. None of the three appears in the default seccomp profile's capability conditions, so the
+ * filter is the one Docker's 14 get. --cap-add restores each.
+ */
+export const DEFAULT_CAPABILITIES: readonly CapabilityName[] = DOCKER_DEFAULT_CAPABILITIES.filter(
+  (name) => name !== 'CAP_NET_RAW' && name !== 'CAP_MKNOD' && name !== 'CAP_AUDIT_WRITE',
+)
+
 const capabilityNumbers: ReadonlyMap<string, number> = new Map(CAPABILITIES.map((name, number) => [name, number]))
 
 /** The capability's number (bit position in the kernel's masks). */
@@ -92,7 +103,7 @@ export interface CapabilityOptions {
   drop?: readonly string[]
   /** --privileged: every capability, whatever add and drop say (Docker ignores them too). */
   privileged?: boolean
-  /** The starting set; Docker's default 14 unless given. */
+  /** The starting set; contain's default 11 (DEFAULT_CAPABILITIES) unless given. */
   base?: readonly CapabilityName[]
 }
 
@@ -105,7 +116,7 @@ export function resolveCapabilities(options: CapabilityOptions = {}): Capability
   if (options.privileged) return [...CAPABILITIES]
   const add = parseCapabilityList(options.add ?? [], '--cap-add')
   const drop = parseCapabilityList(options.drop ?? [], '--cap-drop')
-  const base = options.base ?? DOCKER_DEFAULT_CAPABILITIES
+  const base = options.base ?? DEFAULT_CAPABILITIES
 
   let result: Set<CapabilityName>
   if (add.all) {

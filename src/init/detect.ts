@@ -6,6 +6,7 @@ import {readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {parseProcfile, type ProcfileEntry} from '../config/procfile.js'
 import {readConfigText} from '../config/project.js'
+import {passwdEntryOf} from '../launch/user.js'
 
 /** The filesystem as detection sees it; tests hand in a temp dir, so the real one is the default. */
 export interface DetectFs {
@@ -13,6 +14,8 @@ export interface DetectFs {
   read(path: string): string | undefined
   isFile(path: string): boolean
   isDirectory(path: string): boolean
+  /** uid and gid of a path's owner, or undefined when it is not there. */
+  owner?(path: string): {uid: number; gid: number} | undefined
 }
 
 export const hostDetectFs: DetectFs = {
@@ -25,6 +28,10 @@ export const hostDetectFs: DetectFs = {
   },
   isFile: path => statSync(path, {throwIfNoEntry: false})?.isFile() ?? false,
   isDirectory: path => statSync(path, {throwIfNoEntry: false})?.isDirectory() ?? false,
+  owner: path => {
+    const stat = statSync(path, {throwIfNoEntry: false})
+    return stat && {uid: stat.uid, gid: stat.gid}
+  },
 }
 
 export interface RailsApp {
@@ -42,6 +49,8 @@ export interface Detection {
   writable: string[]
   /** tmp/pids exists, so it can be a tmpfs of its own (Rails' stale server.pid). */
   pidsDir: boolean
+  /** The directory's owner, whom contain runs the app as when user: is left out; name from /etc/passwd. */
+  owner?: {uid: number; gid: number; name?: string}
 }
 
 /** `gem "rails"` or `gem 'railties'`, at the start of a line, not commented out. */
@@ -58,6 +67,13 @@ function detectRails(dir: string, fs: DetectFs): RailsApp | undefined {
   return {evidence, upRoute: UP_ROUTE.test(fs.read(join(dir, 'config/routes.rb')) ?? '')}
 }
 
+function ownerOf(dir: string, fs: DetectFs): Detection['owner'] {
+  const owner = fs.owner?.(dir)
+  if (!owner) return undefined
+  const name = passwdEntryOf(owner.uid, path => fs.read(path) ?? '')?.name
+  return {...owner, name}
+}
+
 export function detectProject(dir: string, fs: DetectFs = hostDetectFs): Detection {
   const procfilePath = join(dir, 'Procfile')
   // A Procfile that is there but broken is reported (file, line, fix), not skipped.
@@ -68,5 +84,6 @@ export function detectProject(dir: string, fs: DetectFs = hostDetectFs): Detecti
     procfile,
     writable: ['tmp', 'log'].filter(path => fs.isDirectory(join(dir, path))),
     pidsDir: fs.isDirectory(join(dir, 'tmp/pids')),
+    owner: ownerOf(dir, fs),
   }
 }

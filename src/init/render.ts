@@ -63,6 +63,23 @@ function environmentLine(command: string, port: number): string {
   return /\$\{?PORT\b/.test(command) ? `    environment: {PORT: "${port}"}` : ''
 }
 
+/**
+ * The user: line: the directory's owner, whom contain would pick anyway, written down so the file
+ * says who the app is. A root-owned directory gets `user: root` with what that means.
+ */
+function userLine(detection: Detection): string {
+  const owner = detection.owner
+  if (!owner) return ''
+  if (owner.uid === 0) {
+    return [
+      comment(['This directory is root\'s, so the app runs as host root: a compromised app would own the host.', 'Better: a user of its own (useradd --system shop; chown -R shop tmp log), named here.']),
+      '    user: root',
+    ].join('\n')
+  }
+  const user = owner.name ?? `${owner.uid}:${owner.gid}`
+  return [comment(['Who the app runs as: the owner of this directory (what contain picks when user: is left out).']), `    user: ${scalar(user)}`].join('\n')
+}
+
 function comment(lines: string[]): string {
   return lines.map(line => (line === '' ? '' : `    # ${line}`)).join('\n')
 }
@@ -118,6 +135,7 @@ function railsWeb(detection: Detection, options: RenderOptions, fromProcfile?: P
     origin,
     command: fromProcfile ? commandFromProcfile(command) : scalar(command),
     environment: environmentLine(command, port),
+    user: userLine(detection),
     cpus: String(Math.min(1, options.cpus)),
     readOnly: readOnlyBlock(detection),
     port: String(port),
@@ -125,7 +143,7 @@ function railsWeb(detection: Detection, options: RenderOptions, fromProcfile?: P
   })
 }
 
-function procfileApp(entry: ProcfileEntry, index: number, options: RenderOptions): string {
+function procfileApp(entry: ProcfileEntry, index: number, detection: Detection, options: RenderOptions): string {
   const port = explicitPort(entry.command) ?? FOREMAN_BASE_PORT + index * FOREMAN_PORT_STEP
   return fillTemplate(readTemplate('init/procfile-app.yml', options.templateRoot), {
     line: String(entry.line),
@@ -133,6 +151,7 @@ function procfileApp(entry: ProcfileEntry, index: number, options: RenderOptions
     name: entry.name,
     command: commandFromProcfile(entry.command),
     environment: environmentLine(entry.command, port),
+    user: userLine(detection),
     healthcheck: entry.name === 'web' ? `${comment(['A health check tells contain (and systemd) when it is ready:'])}\n    #healthcheck: {test: {http: "http://127.0.0.1:${port}/up"}, interval: 5s, timeout: 2s}` : '',
   })
 }
@@ -164,12 +183,12 @@ export function renderProject(detection: Detection, options: RenderOptions): Ren
   }
   for (const entry of running) {
     if (detection.rails && entry.name === 'web') continue
-    blocks.push(procfileApp(entry, entries.indexOf(entry), options))
+    blocks.push(procfileApp(entry, entries.indexOf(entry), detection, options))
     apps.push({name: entry.name, from: 'procfile'})
   }
   if (detection.rails && running.length <= 1) blocks.push(WORKER_EXAMPLE)
   if (blocks.length === 0) {
-    blocks.push(readTemplate('init/placeholder-app.yml', options.templateRoot).trimEnd())
+    blocks.push(fillTemplate(readTemplate('init/placeholder-app.yml', options.templateRoot), {user: userLine(detection)}).trimEnd())
     apps.push({name: 'app', from: 'placeholder'})
   }
   const text = fillTemplate(readTemplate('init/contain.yml', options.templateRoot), {

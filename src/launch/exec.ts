@@ -3,6 +3,7 @@ import {constants} from 'node:os'
 import {ExitCode, LaunchError} from '../errors.js'
 import {namespaceFlag} from '../namespaces.js'
 import {findOnPath} from '../paths.js'
+import {isTerminal, terminalEnvironment} from './environment.js'
 import {SECCOMP_FD, STATUS_FD, cloneIntoArguments, type Executables, type LaunchPlan} from './plan.js'
 import {parseInitReport} from './status.js'
 
@@ -29,7 +30,10 @@ export interface ExecResult {
 /** Runs a command in the app and returns its exit status (128+N for signal N). */
 export function execInApp(app: LaunchPlan, pid1: number, command: string[], options: {capture?: boolean; timeoutMs?: number; init: string}): Promise<ExecResult> {
   const argv = planExec(app, pid1, command, {init: options.init, nsenter: findOnPath('nsenter') ?? 'nsenter'})
-  const child = spawn(argv[0], argv.slice(1), {env: app.env, stdio: [options.capture ? 'ignore' : 'inherit', options.capture ? 'pipe' : 'inherit', options.capture ? 'pipe' : 'inherit', 'pipe', app.seccompFilter ? 'pipe' : 'ignore'], timeout: options.timeoutMs, killSignal: 'SIGKILL'})
+  // The app's own environment (planned with it), plus TERM when `contain exec` runs on a terminal:
+  // a health check's captured output has none.
+  const env = options.capture ? app.env : {...app.env, ...terminalEnvironment(process.env, isTerminal(0) || isTerminal(1))}
+  const child = spawn(argv[0], argv.slice(1), {env, stdio: [options.capture ? 'ignore' : 'inherit', options.capture ? 'pipe' : 'inherit', options.capture ? 'pipe' : 'inherit', 'pipe', app.seccompFilter ? 'pipe' : 'ignore'], timeout: options.timeoutMs, killSignal: 'SIGKILL'})
   if (app.seccompFilter) {
     const filterPipe = child.stdio[SECCOMP_FD] as NodeJS.WritableStream
     filterPipe.on('error', () => undefined)

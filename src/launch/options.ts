@@ -6,7 +6,8 @@ import {parseCpuList, parseCpus, parseInteger, parseMemoryLimit, parseSize, pars
 import {FileError, InvalidValueError} from '../errors.js'
 import {DEFAULT_NAMESPACES, parseNamespaces, type Namespace} from '../namespaces.js'
 import {resolveSecurity, type SecurityOptions} from './security.js'
-import {resolveUser, type UserIdentity} from './user.js'
+import {appEnvironment} from './environment.js'
+import {chooseUser, passwdEntryOf, type UserIdentity, type UserReason} from './user.js'
 
 /** Everything `contain run` needs to start one app, validated. */
 export interface RunOptions {
@@ -17,7 +18,10 @@ export interface RunOptions {
   namespaces: Namespace[]
   env: Record<string, string>
   workdir: string
+  /** Who the app is switched to; undefined keeps contain's uid (root with a root-owned directory, --userns, or a non-root contain). */
   user?: UserIdentity
+  /** Why the app runs as that user (--dry-run shows it; 'directory-root' warns). */
+  userReason: UserReason
   readOnly: boolean
   tmpfs: string[]
   writable: string[]
@@ -30,6 +34,20 @@ export interface HostFacts {
   env: Record<string, string | undefined>
   cwd: string
   readFile(path: string): string
+  /** contain's own effective uid; default: this process's. */
+  uid?: number
+  /** Owner of a directory (following symlinks, as chdir does); default: stat. */
+  ownerOf?(path: string): {uid: number; gid: number}
+  /** Whether the app's stdin or stdout is a terminal (TERM is passed only then); default: no. */
+  terminal?: boolean
+  /** The host's hostname: HOSTNAME of an app without a uts namespace of its own. */
+  hostname?: string
+}
+
+/** A directory that cannot be stat'ed counts as root's: the app then runs as root only with the warning (and chdir reports the path). */
+function ownerOf(path: string): {uid: number; gid: number} {
+  const stat = statSync(path, {throwIfNoEntry: false})
+  return {uid: stat?.uid ?? 0, gid: stat?.gid ?? 0}
 }
 
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/
@@ -165,8 +183,9 @@ function parseEnvFlags(entries: string[], host: HostFacts): Record<string, strin
 }
 
 /**
- * Turns raw flags into validated options. Environment, lowest first: the caller's environment,
- * --env-file files in order, then -e flags (Docker's order for the last two).
+ * Turns raw flags into validated options. Environment: contain's own (appEnvironment: PATH, the
+ * user's HOME, USER and LOGNAME, the caller's locale, PWD, HOSTNAME), then --env-file files in
+ * order, then -e flags (Docker's order for the last two); -e KEY alone takes the caller's value.
  */
 export async function resolveRunOptions(raw: RawRunFlags, command: string[], host: HostFacts): Promise<RunOptions> {
   if (command.length === 0 || command[0] === '') {
@@ -195,13 +214,13 @@ export async function resolveRunOptions(raw: RawRunFlags, command: string[], hos
     throw new InvalidValueError('--writable', raw.writable?.[0], 'only applies with --read-only', 'add --read-only, or leave --writable out')
   }
 
-  const user = raw.user === undefined ? undefined : resolveUser('--user', raw.user, host.readFile)
-  const env: Record<string, string> = {}
-  for (const [key, value] of Object.entries(host.env)) if (value !== undefined) env[key] = value
-  if (hostname !== undefined) env.HOSTNAME = hostname
-  if (user?.home !== undefined) env.HOME = user.home
-  if (user?.name !== undefined) env.USER = user.name
-  Object.assign(env, await readEnvFiles(raw['env-file'] ?? [], host), parseEnvFlags(raw.env ?? [], host))
+  const workdir = raw.workdir === undefined ? host.cwd : parseDirectory('--workdir', raw.workdir, host.cwd)
+  const callerUid = host.uid ?? process.geteuid?.() ?? 0
+  const {user, reason: userReason} = chooseUser({given: raw.user, workdir, userNamespace: namespaces.includes('user'), callerUid, workdirOwner: (host.ownerOf ?? ownerOf)(workdir)}, host.readFile)
+  // Without a switch the app keeps contain's uid: root inside its user namespace, or contain's own.
+  const account = user ? (user.name === undefined ? undefined : {name: user.name, home: user.home}) : passwdEntryOf(namespaces.includes('user') ? 0 : callerUid, host.readFile)
+  const configured = Object.assign(await readEnvFiles(raw['env-file'] ?? [], host), parseEnvFlags(raw.env ?? [], host))
+  const env = appEnvironment({caller: host.env, account, workdir, hostname: hostname ?? host.hostname, terminal: host.terminal ?? false, configured})
 
   return {
     name,
@@ -210,8 +229,9 @@ export async function resolveRunOptions(raw: RawRunFlags, command: string[], hos
     hostname,
     namespaces,
     env,
-    workdir: raw.workdir === undefined ? host.cwd : parseDirectory('--workdir', raw.workdir, host.cwd),
+    workdir,
     user,
+    userReason,
     readOnly,
     tmpfs,
     writable,

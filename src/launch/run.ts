@@ -1,5 +1,5 @@
 import {accessSync, constants, statSync} from 'node:fs'
-import {availableParallelism, homedir} from 'node:os'
+import {availableParallelism, homedir, hostname} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {detectLayout, planCgroup, type CgroupLimits, type CgroupPlan} from '../cgroup/index.js'
 import {MAX_HOST_FILE_BYTES, readFileUpTo} from '../config/read-file.js'
@@ -11,11 +11,14 @@ import {cachedFilterPath, filterHash, filterKey, readCachedFilter, type FilterKe
 import {currentKernelVersion, seccompArchOf} from '../seccomp/host.js'
 import {stateRoot} from '../supervisor/state.js'
 import {resolveRunOptions, type HostFacts, type RunOptions} from './options.js'
+import {isTerminal} from './environment.js'
 import {planLaunch, type LaunchPlan} from './plan.js'
 import {launch, type LaunchOutcome} from './spawn.js'
+import {describeUser, rootWarning} from './user.js'
 
 export function hostFacts(): HostFacts {
-  return {cpus: availableParallelism(), env: process.env, cwd: process.cwd(), readFile: path => readFileUpTo(path, MAX_HOST_FILE_BYTES).toString('utf8')}
+  // contain run passes its stdio to the app: TERM goes along when that is a terminal.
+  return {cpus: availableParallelism(), env: process.env, cwd: process.cwd(), readFile: path => readFileUpTo(path, MAX_HOST_FILE_BYTES).toString('utf8'), terminal: isTerminal(0) || isTerminal(1), hostname: hostname()}
 }
 
 /** Compiled filters are kept where only this user can write: a cached filter is loaded as it is. */
@@ -108,8 +111,8 @@ export async function planRun(raw: RawRunFlags, command: string[], host: HostFac
   return {options, plan, warnings}
 }
 
-function formatPlan(plan: LaunchPlan): string {
-  const lines = [`app ${plan.name} (cgroup ${plan.cgroup.mode})`]
+function formatPlan(plan: LaunchPlan, options: RunOptions): string {
+  const lines = [`app ${plan.name} (cgroup ${plan.cgroup.mode})`, describeUser({user: options.user, reason: options.userReason}, options.workdir, process.geteuid?.() ?? 0), `environment: ${Object.keys(plan.env).join(' ')}`]
   const delegation = plan.cgroup.delegation
   if (delegation?.leafDir) lines.push(`move contain to ${delegation.leafDir}`)
   if (delegation) lines.push(`write ${delegation.ownDir}/cgroup.subtree_control = ${delegation.enable.map(name => `+${name}`).join(' ')}`)
@@ -151,9 +154,11 @@ export async function runApp(raw: RawRunFlags, command: string[], io: RunIo): Pr
   if (!raw['dry-run'] && process.getuid?.() !== 0 && !plan.namespaces.includes('user')) {
     throw new HostError('contain run needs root to create cgroups and namespaces', {fix: 'run it as root (sudo), or add --userns to run in a user namespace'})
   }
+  // The root warning is not among planRun's warnings: `contain up` gives all its root apps one line.
+  if (options.userReason === 'directory-root') io.stderr(`contain: warning: ${rootWarning([options.name], [options.workdir])}`)
   for (const warning of warnings) io.stderr(`contain: warning: ${warning}`)
   if (raw['dry-run']) {
-    io.stdout(raw.json ? JSON.stringify({name: plan.name, namespaces: plan.namespaces, cgroup: plan.cgroup, argv: plan.argv, seccompInstructions: (plan.seccompFilter?.length ?? 0) / 8}, null, 2) : formatPlan(plan))
+    io.stdout(raw.json ? JSON.stringify({name: plan.name, namespaces: plan.namespaces, cgroup: plan.cgroup, argv: plan.argv, seccompInstructions: (plan.seccompFilter?.length ?? 0) / 8, user: {...(options.user ?? {}), reason: options.userReason}, environment: Object.keys(plan.env)}, null, 2) : formatPlan(plan, options))
     return 0
   }
   const complain = options.security.seccompMode === 'complain'

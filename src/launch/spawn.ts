@@ -4,6 +4,7 @@ import {constants} from 'node:os'
 import type {Readable} from 'node:stream'
 import {AppCgroup, type CgroupOutcome} from '../cgroup/index.js'
 import {ExitCode, HostError, LaunchError} from '../errors.js'
+import {DEFAULT_PATH} from './environment.js'
 import type {LaunchPlan} from './plan.js'
 import {parseInitReport} from './status.js'
 
@@ -51,7 +52,7 @@ function setupFailure(plan: LaunchPlan, error: {stage: string; errno: number; me
     const notFound = error.errno === constants.errno.ENOENT
     return new LaunchError(command, notFound ? 'command not found' : `cannot execute: ${error.message}`, {
       exitCode: notFound ? ExitCode.commandNotFound : ExitCode.cannotExecute,
-      fix: notFound ? 'check the command name and PATH (the app gets the PATH contain was given)' : 'check that the file is an executable the app user may run',
+      fix: notFound ? `check the command name; the app's PATH is ${plan.env.PATH ?? DEFAULT_PATH} (set it with -e PATH=... or environment: in contain.yml), or give the command's full path` : 'check that the file is an executable the app user may run',
     })
   }
   return new LaunchError(command, `setting up the app failed at ${error.stage}: ${error.message}`, {

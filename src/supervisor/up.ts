@@ -5,6 +5,7 @@ import type {Readable} from 'node:stream'
 import {loadProjectIn, loadProject, type Project} from '../config/project.js'
 import {AlreadyRunningError, ContainError, renderError} from '../errors.js'
 import {hostFacts, planRun} from '../launch/run.js'
+import {rootWarning} from '../launch/user.js'
 import {notifySystemd, takeNotifyTarget} from '../systemd/notify.js'
 import {LAST_LINES, type AppSpec, type OutputSink} from './app.js'
 import {serveControl} from './control.js'
@@ -33,18 +34,35 @@ export async function findProject(cwd: string, file?: string): Promise<Project> 
   return file ? loadProject(file) : loadProjectIn(cwd)
 }
 
-/** Each app's options go through the same validation and planning as `contain run`. */
-async function planApps(project: Project, names: string[]): Promise<AppSpec[]> {
+/**
+ * Each app's options go through the same validation and planning as `contain run`. Apps that run
+ * as host root because their directory is root's share one warning line.
+ */
+async function planApps(project: Project, names: string[]): Promise<{specs: AppSpec[]; warnings: string[]}> {
   const known = new Set(project.apps.map(app => app.name))
   const unknown = names.filter(name => !known.has(name))
   if (unknown.length > 0) throw new ContainError(`no app named ${unknown.map(name => JSON.stringify(name)).join(', ')} in ${project.file}`, {fix: `use one of: ${[...known].join(', ')}`})
   const apps = names.length === 0 ? project.apps : project.apps.filter(app => names.includes(app.name))
-  const host = {...hostFacts(), cwd: project.dir}
-  return Promise.all(apps.map(async app => {
-    const {plan} = await planRun({...app.flags, name: app.name}, app.command, host)
+  // Apps' stdin is closed and their output goes through pipes: no terminal, so no TERM.
+  const host = {...hostFacts(), cwd: project.dir, terminal: false}
+  const planned = await Promise.all(apps.map(async app => {
+    const {plan, options, warnings} = await planRun({...app.flags, name: app.name}, app.command, host)
     const {restart, backoff, healthcheck, stopSignal, stopGraceMs} = app.supervision
-    return {name: app.name, plan, restart, backoff, healthcheck, stopSignal, stopGraceMs}
+    const spec: AppSpec = {name: app.name, plan, restart, backoff, healthcheck, stopSignal, stopGraceMs}
+    return {spec, options, warnings}
   }))
+  const asRoot = planned.filter(({options}) => options.userReason === 'directory-root').map(({options}) => options)
+  const lines = planned.flatMap(({options, warnings}) => warnings.map(warning => `${options.name}: ${warning}`))
+  if (asRoot.length > 0) lines.unshift(rootWarning(asRoot.map(options => options.name), asRoot.map(options => options.workdir)))
+  return {specs: planned.map(({spec}) => spec), warnings: lines}
+}
+
+/** Plans the apps (with progress on a terminal), then prints the warnings to stderr: the terminal, or the detached supervisor's log. */
+async function planAndWarn(project: Project, options: UpOptions): Promise<AppSpec[]> {
+  const plan = () => planApps(project, options.apps)
+  const {specs, warnings} = await (options.progress ? withProgress(`validate ${project.file} and plan ${project.apps.length} app(s)`, plan) : plan())
+  for (const warning of warnings) process.stderr.write(`contain: warning: ${warning}\n`)
+  return specs
 }
 
 /** Log files always; in the foreground also the terminal, each line prefixed `app |` as compose does. */
@@ -198,7 +216,7 @@ export async function up(options: UpOptions): Promise<number> {
     // of many concurrent `up -d` only one supervisor ever runs.
     const holder = readLockHolder(stateDir)
     if (lockHolderAlive(holder)) throw new AlreadyRunningError(project.name, holder.pid, holder.since)
-    await (options.progress ? withProgress(`validate ${project.file} and plan ${project.apps.length} app(s)`, () => planApps(project, options.apps)) : planApps(project, options.apps))
+    await planAndWarn(project, options)
     return startDetached(project, options, stateDir)
   }
   // The detached supervisor tells the `contain up -d` that started it how the start went, on fd 3.
@@ -230,7 +248,7 @@ export async function up(options: UpOptions): Promise<number> {
 }
 
 async function supervise(project: Project, stateDir: string, options: UpOptions, notifyTarget: ReturnType<typeof takeNotifyTarget>, report: (value: unknown) => void): Promise<number> {
-  const specs = options.progress ? await withProgress(`validate ${project.file} and plan ${project.apps.length} app(s)`, () => planApps(project, options.apps)) : await planApps(project, options.apps)
+  const specs = await planAndWarn(project, options)
   // While the progress display draws, app output waits, so the two never interleave.
   const held: string[] | undefined = options.progress ? [] : undefined
   const print = options.print && ((text: string) => (held && !startedUp ? held.push(text) : options.print?.(text)))

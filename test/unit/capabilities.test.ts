@@ -3,6 +3,7 @@ import {
   CAPABILITIES,
   capabilitiesToMask,
   capabilityNumber,
+  DEFAULT_CAPABILITIES,
   DOCKER_DEFAULT_CAPABILITIES,
   maskToCapabilities,
   parseCapability,
@@ -35,16 +36,27 @@ t.test('parseCapability accepts any case, with or without CAP_', async (t) => {
   t.type(thrown(() => parseCapability('ALL', '--cap-add')), InvalidValueError, 'ALL is not one capability')
 })
 
-t.test("the default set is Docker's 14, sorted by number", async (t) => {
+t.test("Docker's default set is 14", async (t) => {
   t.equal(DOCKER_DEFAULT_CAPABILITIES.length, 14)
-  const resolved = resolveCapabilities()
-  t.same(resolved, [...DOCKER_DEFAULT_CAPABILITIES].sort((a, b) => capabilityNumber(a) - capabilityNumber(b)))
   // The CapEff a default `docker run` shows in /proc/self/status.
-  t.equal(capabilitiesToMask(resolved), 0xa80425fbn)
+  t.equal(capabilitiesToMask(DOCKER_DEFAULT_CAPABILITIES), 0xa80425fbn)
+})
+
+t.test("contain's default set is podman's 11: Docker's without NET_RAW, MKNOD and AUDIT_WRITE, sorted by number", async (t) => {
+  t.equal(DEFAULT_CAPABILITIES.length, 11)
+  const resolved = resolveCapabilities()
+  t.same(resolved, [...DEFAULT_CAPABILITIES].sort((a, b) => capabilityNumber(a) - capabilityNumber(b)))
+  for (const name of ['CAP_NET_RAW', 'CAP_MKNOD', 'CAP_AUDIT_WRITE'] as const) t.notOk(resolved.includes(name), name)
+  // The CapEff a default `podman run` shows as root.
+  t.equal(capabilitiesToMask(resolved), 0x800405fbn)
+})
+
+t.test('--cap-add restores each of the three', async (t) => {
+  t.same(resolveCapabilities({add: ['NET_RAW', 'MKNOD', 'AUDIT_WRITE']}), [...DOCKER_DEFAULT_CAPABILITIES].sort((a, b) => capabilityNumber(a) - capabilityNumber(b)))
 })
 
 t.test('add and drop', async (t) => {
-  const caps = resolveCapabilities({add: ['net_admin'], drop: ['NET_RAW', 'cap_mknod']})
+  const caps = resolveCapabilities({add: ['net_admin'], drop: ['NET_RAW', 'cap_mknod'], base: DOCKER_DEFAULT_CAPABILITIES})
   t.ok(caps.includes('CAP_NET_ADMIN'))
   t.notOk(caps.includes('CAP_NET_RAW'))
   t.notOk(caps.includes('CAP_MKNOD'))

@@ -17,8 +17,8 @@ export default class Explain extends ContainCommand {
   }
   static override flags = {
     profile: Flags.string({description: 'Path to the profile (Docker JSON), or "default" for contain\'s own', default: 'default', helpValue: 'PROFILE'}),
-    'cap-add': Flags.string({description: 'Add a capability to Docker\'s default set (includes/excludes test it)', multiple: true, multipleNonGreedy: true, helpValue: 'CAP'}),
-    'cap-drop': Flags.string({description: 'Drop a capability from Docker\'s default set', multiple: true, multipleNonGreedy: true, helpValue: 'CAP'}),
+    'cap-add': Flags.string({description: 'Add a capability to contain\'s default set (Docker\'s 14 without NET_RAW, MKNOD, AUDIT_WRITE; includes/excludes test it)', multiple: true, multipleNonGreedy: true, helpValue: 'CAP'}),
+    'cap-drop': Flags.string({description: 'Drop a capability from contain\'s default set', multiple: true, multipleNonGreedy: true, helpValue: 'CAP'}),
     privileged: Flags.boolean({description: 'Every capability, as contain run --privileged'}),
     arg: Flags.string({description: 'An argument value, N=VALUE with N from 0 to 5 (e.g. 0=40 for socket(AF_VSOCK))', multiple: true, multipleNonGreedy: true, helpValue: 'N=VALUE'}),
     arch: Flags.option({description: 'Explain for this architecture instead of this host\'s', options: SECCOMP_ARCHES})(),

@@ -521,7 +521,7 @@ t.test('app names', async t => {
 })
 
 t.test('the environment', async t => {
-  t.test('host < .env < env_file in order < environment', async t => {
+  t.test('contain\'s own < .env < env_file in order < environment; nothing else of the host\'s', async t => {
     const project = await load(
       t,
       app('env_file: [one.env, two.env]\nenvironment:\n  FROM_ENVIRONMENT: yes\n  SHARED: environment'),
@@ -534,8 +534,9 @@ t.test('the environment', async t => {
     t.strictSame(web.flags.env, ['FROM_DOTENV=1', 'SHARED=environment', 'IN_ONE=one', 'IN_BOTH=two', 'FROM_ENVIRONMENT=yes'])
     t.strictSame(web.envFiles.map(path => path.slice(project.dir.length + 1)), ['.env', 'one.env', 'two.env'])
     const resolved = await resolveRunOptions(web.flags, web.command, host(project.dir, {SHARED: 'host', HOST_ONLY: 'h'}))
-    t.equal(resolved.env.HOST_ONLY, 'h', 'the host environment is the lowest layer, added by resolveRunOptions')
+    t.notOk('HOST_ONLY' in resolved.env, 'the host environment is not passed (only KEY alone takes a host value)')
     t.equal(resolved.env.SHARED, 'environment')
+    t.equal(resolved.env.PWD, project.dir, 'PWD is the working directory')
   })
 
   t.test('the list form, values of other types and KEY alone', async t => {

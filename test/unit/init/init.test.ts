@@ -176,3 +176,22 @@ t.test('an app below /tmp gets no tmpfs at /tmp, which would hide it', async t =
   t.match(renderProject({...detection, dir: '/srv/shop'}, options).text, /tmpfs: \["\/tmp", "\/srv\/shop\/tmp\/pids"\]/)
   t.match(renderProject({...detection, dir: '/srv/shop'}, {...options, cpus: 0.5}).text, /cpus: 0\.5/, 'never more CPUs than the host has')
 })
+
+t.test('every proposed app names its user: the directory\'s owner, whom contain would pick anyway', async t => {
+  const options = {cpus: 4, schema: '/schema.json', reference: '/contain.yml'}
+  const rails = {dir: '/srv/shop', rails: {evidence: ['Gemfile names rails', 'config.ru'], upRoute: true}, writable: ['tmp', 'log'], pidsDir: true}
+  t.match(renderProject({...rails, owner: {uid: 1000, gid: 1000, name: 'shop'}}, options).text, /\n    user: shop\n/)
+  t.match(renderProject({...rails, owner: {uid: 4242, gid: 4343}}, options).text, /\n    user: "4242:4343"\n/, 'uid:gid without a passwd entry (a bare uid would get group 0)')
+  const root = renderProject({...rails, owner: {uid: 0, gid: 0, name: 'root'}}, options).text
+  t.match(root, /root's, so the app runs as host root[^\n]*\n[^\n]*useradd[^\n]*\n    user: root\n/, 'root said out loud, with the better way')
+  const procfile = {dir: '/srv/shop', procfile: {file: '/srv/shop/Procfile', entries: [{name: 'worker', command: 'ruby worker.rb', line: 1, column: 1}]}, writable: [], pidsDir: false, owner: {uid: 1000, gid: 1000, name: 'shop'}}
+  t.match(renderProject(procfile, options).text, /worker:\n    command: ruby worker\.rb\n(    #[^\n]*\n)?    user: shop\n/)
+  t.match(renderProject({dir: '/srv/shop', writable: [], pidsDir: false, owner: {uid: 1000, gid: 1000, name: 'shop'}}, options).text, /\n    user: shop\n/, 'the placeholder too')
+  t.notMatch(renderProject(rails, options).text, /\n    user:/, 'no owner known, no line')
+})
+
+t.test('detection reads the directory\'s owner and its name from /etc/passwd', async t => {
+  const dir = t.testdir({})
+  const detection = detectProject(dir, {read: path => (path === '/etc/passwd' ? 'root:x:0:0::/root:/bin/sh\nshop:x:1000:1000::/srv/shop:/bin/sh\n' : undefined), isFile: () => false, isDirectory: () => false, owner: () => ({uid: 1000, gid: 1000})})
+  t.strictSame(detection.owner, {uid: 1000, gid: 1000, name: 'shop'})
+})

@@ -114,10 +114,11 @@ t.test('the hostname', async t => {
     await rejectsInvalid(t, resolve(t, {hostname: 'web', namespaces: '-uts'}), '--hostname', /needs the uts namespace/)
   })
 
-  t.test('without a uts namespace there is no hostname and HOSTNAME is the host one', async t => {
-    const options = await resolve(t, {name: 'web', namespaces: '-uts'}, host(t, {env: {HOSTNAME: 'build-host'}}))
+  t.test('without a uts namespace there is no hostname and HOSTNAME is the host\'s, not the caller\'s variable', async t => {
+    const options = await resolve(t, {name: 'web', namespaces: '-uts'}, {...host(t, {env: {HOSTNAME: 'caller-variable'}}), hostname: 'build-host'})
     t.equal(options.hostname, undefined)
     t.equal(options.env.HOSTNAME, 'build-host')
+    t.notOk('HOSTNAME' in (await resolve(t, {name: 'web', namespaces: '-uts'}, host(t, {env: {HOSTNAME: 'caller-variable'}}))).env, 'unknown host name: none')
   })
 })
 
@@ -306,18 +307,48 @@ t.test('the environment', async t => {
     'two.env': 'SHARED=two\n# comment\nQUOTED="a b"\n',
   }
 
-  t.test('starts from the host environment', async t => {
-    const options = await resolve(t, {name: 'web'}, host(t, {env: {PATH: '/usr/bin', LANG: 'C.UTF-8', UNSET: undefined}}))
-    t.strictSame(options.env, {PATH: '/usr/bin', LANG: 'C.UTF-8', HOSTNAME: 'web'})
+  t.test('is built, not inherited: PATH, the user\'s HOME, USER and LOGNAME, the caller\'s locale, PWD, HOSTNAME', async t => {
+    const caller = {
+      PATH: '/root/bin:/usr/bin', LANG: 'C.UTF-8', LANGUAGE: 'en', LC_ALL: 'C', LC_TIME: 'en_GB.UTF-8', TZ: 'Europe/Paris', UNSET: undefined,
+      SSH_AUTH_SOCK: '/tmp/ssh-x/agent.1', AWS_SECRET_ACCESS_KEY: 'secret', GITHUB_TOKEN: 'ghp', PWD: '/home/operator', OLDPWD: '/', HOME: '/home/operator',
+      USER: 'operator', NODE_OPTIONS: '--require /tmp/evil.js', LD_PRELOAD: '/tmp/evil.so', LD_LIBRARY_PATH: '/tmp', TERM: 'xterm', HOSTNAME: 'caller',
+      CONTAIN_STATE_DIR: '/tmp/state', NOTIFY_SOCKET: '/run/systemd/notify',
+    }
+    const facts = {...host(t, {env: caller, files: {'/etc/passwd': PASSWD, '/etc/group': GROUP}}), uid: 0, ownerOf: () => ({uid: 1000, gid: 1000})}
+    const options = await resolve(t, {name: 'web'}, facts)
+    t.strictSame(options.env, {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/home/alice', USER: 'alice', LOGNAME: 'alice',
+      LANG: 'C.UTF-8', LANGUAGE: 'en', LC_ALL: 'C', LC_TIME: 'en_GB.UTF-8', TZ: 'Europe/Paris', PWD: facts.cwd, HOSTNAME: 'web',
+    })
   })
 
-  t.test('host < --env-file files in order < -e', async t => {
+  t.test('TERM only when the app\'s stdin or stdout is a terminal', async t => {
+    const facts = host(t, {env: {TERM: 'xterm-256color'}})
+    t.notOk('TERM' in (await resolve(t, {}, facts)).env)
+    t.equal((await resolve(t, {}, {...facts, terminal: true})).env.TERM, 'xterm-256color')
+    t.notOk('TERM' in (await resolve(t, {}, {...host(t), terminal: true})).env, 'none when the caller has none')
+  })
+
+  t.test('PWD is the working directory, not the caller\'s', async t => {
+    const facts = host(t, {env: {PWD: '/home/operator'}})
+    mkdirSync(join(facts.cwd, 'app'))
+    t.equal((await resolve(t, {workdir: 'app'}, facts)).env.PWD, join(facts.cwd, 'app'))
+  })
+
+  t.test('the configuration sets PATH, HOME and the rest over contain\'s', async t => {
+    const options = await resolve(t, {env: ['PATH=/opt/ruby/bin:/usr/bin', 'HOME=/srv', 'PWD=/elsewhere']})
+    t.equal(options.env.PATH, '/opt/ruby/bin:/usr/bin')
+    t.equal(options.env.HOME, '/srv')
+    t.equal(options.env.PWD, '/elsewhere')
+  })
+
+  t.test('contain\'s < --env-file files in order < -e; the caller\'s own variables are not among them', async t => {
     const facts = host(t, {env: {SHARED: 'host', HOST_ONLY: 'h'}, files})
     const options = await resolve(t, {'env-file': ['one.env', 'two.env']}, facts)
-    t.equal(options.env.SHARED, 'two', 'the later file wins over the earlier and the host')
+    t.equal(options.env.SHARED, 'two', 'the later file wins over the earlier')
     t.equal(options.env.ONLY_ONE, '1')
     t.equal(options.env.QUOTED, 'a b')
-    t.equal(options.env.HOST_ONLY, 'h')
+    t.notOk('HOST_ONLY' in options.env)
     t.equal((await resolve(t, {'env-file': ['two.env', 'one.env']}, facts)).env.SHARED, 'one', 'order matters')
     t.equal((await resolve(t, {'env-file': ['one.env', 'two.env'], env: ['SHARED=flag']}, facts)).env.SHARED, 'flag', '-e wins')
   })
@@ -363,24 +394,76 @@ t.test('the environment', async t => {
 })
 
 t.test('the user', async t => {
-  const etc = (t: TestContext, env: Record<string, string> = {}) => host(t, {env, files: {'/etc/passwd': PASSWD, '/etc/group': GROUP}})
-
-  t.test('none by default', async t => {
-    t.equal((await resolve(t, {})).user, undefined)
+  /** A root contain (unless uid says otherwise) whose working directory belongs to `owner`. */
+  const etc = (t: TestContext, {env = {}, owner = {uid: 0, gid: 0}, uid = 0}: {env?: Record<string, string>; owner?: {uid: number; gid: number}; uid?: number} = {}): HostFacts => ({
+    ...host(t, {env, files: {'/etc/passwd': PASSWD, '/etc/group': GROUP}}),
+    uid,
+    ownerOf: () => owner,
   })
 
-  t.test('--user resolves from the host /etc files and sets HOME and USER', async t => {
-    const options = await resolve(t, {user: 'alice'}, etc(t, {HOME: '/root', USER: 'root'}))
-    t.strictSame(options.user, {uid: 1000, gid: 1000, groups: [998], name: 'alice', home: '/home/alice'})
-    t.equal(options.env.HOME, '/home/alice')
+  t.test('a root contain runs the app as the owner of its working directory, with the owner\'s groups', async t => {
+    const options = await resolve(t, {}, etc(t, {owner: {uid: 1000, gid: 50}}))
+    t.strictSame(options.user, {uid: 1000, gid: 1000, groups: [998], name: 'alice', home: '/home/alice'}, 'the primary group from passwd, not the directory\'s')
+    t.equal(options.userReason, 'directory-owner')
+    t.same([options.env.HOME, options.env.USER, options.env.LOGNAME], ['/home/alice', 'alice', 'alice'])
+  })
+
+  t.test('an owner without a passwd entry: its uid, the directory\'s group, HOME=/ and no USER', async t => {
+    const options = await resolve(t, {}, etc(t, {owner: {uid: 4242, gid: 4343}, env: {HOME: '/root', USER: 'root'}}))
+    t.strictSame(options.user, {uid: 4242, gid: 4343, groups: [], name: undefined, home: undefined})
+    t.equal(options.env.HOME, '/')
+    t.notOk('USER' in options.env)
+    t.notOk('LOGNAME' in options.env)
+  })
+
+  t.test('the owner of --workdir, not of the caller\'s directory', async t => {
+    const facts = etc(t)
+    mkdirSync(join(facts.cwd, 'app'))
+    const options = await resolve(t, {workdir: 'app'}, {...facts, ownerOf: path => (path === join(facts.cwd, 'app') ? {uid: 1000, gid: 1000} : {uid: 0, gid: 0})})
+    t.equal(options.user?.uid, 1000)
+  })
+
+  t.test('a root-owned working directory keeps host root, and says why', async t => {
+    const options = await resolve(t, {}, etc(t))
+    t.equal(options.user, undefined)
+    t.equal(options.userReason, 'directory-root')
+    t.same([options.env.HOME, options.env.USER, options.env.LOGNAME], ['/root', 'root', 'root'])
+  })
+
+  t.test('-u 0 and -u root are root on purpose', async t => {
+    for (const user of ['0', 'root']) {
+      const options = await resolve(t, {user}, etc(t, {owner: {uid: 1000, gid: 1000}}))
+      t.equal(options.user?.uid, 0, user)
+      t.equal(options.userReason, 'given')
+    }
+  })
+
+  t.test('--userns keeps root inside the user namespace, whoever owns the directory', async t => {
+    const options = await resolve(t, {userns: true}, etc(t, {owner: {uid: 1000, gid: 1000}}))
+    t.equal(options.user, undefined)
+    t.equal(options.userReason, 'user-namespace')
+    t.equal(options.env.HOME, '/root')
+  })
+
+  t.test('a non-root contain keeps its own uid', async t => {
+    const options = await resolve(t, {}, etc(t, {uid: 1000, owner: {uid: 4242, gid: 4242}}))
+    t.equal(options.user, undefined)
+    t.equal(options.userReason, 'caller')
     t.equal(options.env.USER, 'alice')
   })
 
-  t.test('a numeric user outside /etc/passwd leaves HOME and USER as they were', async t => {
-    const options = await resolve(t, {user: '4242:4242'}, etc(t, {HOME: '/root', USER: 'root'}))
+  t.test('--user resolves from the host /etc files and sets HOME, USER and LOGNAME over the caller\'s', async t => {
+    const options = await resolve(t, {user: 'alice'}, etc(t, {env: {HOME: '/root', USER: 'root'}}))
+    t.strictSame(options.user, {uid: 1000, gid: 1000, groups: [998], name: 'alice', home: '/home/alice'})
+    t.equal(options.userReason, 'given')
+    t.same([options.env.HOME, options.env.USER, options.env.LOGNAME], ['/home/alice', 'alice', 'alice'])
+  })
+
+  t.test('a numeric user outside /etc/passwd gets HOME=/ and no USER, as Docker\'s', async t => {
+    const options = await resolve(t, {user: '4242:4242'}, etc(t, {env: {HOME: '/root', USER: 'root'}}))
     t.strictSame(options.user, {uid: 4242, gid: 4242, groups: [], name: undefined, home: undefined})
-    t.equal(options.env.HOME, '/root')
-    t.equal(options.env.USER, 'root')
+    t.equal(options.env.HOME, '/')
+    t.notOk('USER' in options.env)
   })
 
   t.test('-e wins over the HOME from --user', async t => {

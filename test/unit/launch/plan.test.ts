@@ -37,6 +37,7 @@ function options(overrides: Partial<RunOptions> = {}): RunOptions {
     namespaces: ['pid', 'mount', 'uts', 'ipc', 'cgroup'],
     env: {PATH: '/usr/bin', HOSTNAME: 'web'},
     workdir: '/srv/app',
+    userReason: 'directory-root',
     readOnly: false,
     tmpfs: [],
     writable: [],

@@ -1,6 +1,6 @@
 import t from 'tap'
 import {InvalidValueError} from '../../../src/errors.js'
-import {resolveUser} from '../../../src/launch/user.js'
+import {chooseUser, describeUser, resolveUser, rootWarning, type UserInputs} from '../../../src/launch/user.js'
 import {errnoError, thrown} from '../helpers/errors.js'
 import type {TestContext} from '../helpers/tap.js'
 
@@ -93,4 +93,44 @@ t.test('without /etc/passwd only numeric users resolve', async t => {
   const empty = etc({})
   t.strictSame(resolveUser('--user', '1000:1000', empty), {uid: 1000, gid: 1000, groups: [], name: undefined, home: undefined})
   assertInvalid(t, thrown(() => resolveUser('--user', 'alice', empty)), 'alice', /no user named "alice"/)
+})
+
+t.test('chooseUser', async t => {
+  const inputs = (overrides: Partial<UserInputs> = {}): UserInputs => ({workdir: '/srv/shop', userNamespace: false, callerUid: 0, workdirOwner: {uid: 1001, gid: 1001}, ...overrides})
+
+  t.test('root contain, no user given: the owner of the working directory, with its passwd group and memberships', async t => {
+    t.strictSame(chooseUser(inputs({workdirOwner: {uid: 1000, gid: 33}}), etc()), {user: {uid: 1000, gid: 1000, groups: [4, 998, 27], name: 'alice', home: '/home/alice'}, reason: 'directory-owner'})
+  })
+
+  t.test('an owner without a passwd entry keeps the directory\'s group', async t => {
+    t.strictSame(chooseUser(inputs({workdirOwner: {uid: 5000, gid: 5001}}), etc()), {user: {uid: 5000, gid: 5001, groups: [], name: undefined, home: undefined}, reason: 'directory-owner'})
+  })
+
+  t.test('a root-owned directory: no switch, reason directory-root', async t => {
+    t.strictSame(chooseUser(inputs({workdirOwner: {uid: 0, gid: 1000}}), etc()), {reason: 'directory-root'})
+  })
+
+  t.test('a given user wins, root included', async t => {
+    t.strictSame(chooseUser(inputs({given: '0'}), etc()), {user: {uid: 0, gid: 0, groups: [], name: 'root', home: '/root'}, reason: 'given'})
+    t.equal(chooseUser(inputs({given: 'bob', workdirOwner: {uid: 0, gid: 0}}), etc()).user?.uid, 1001)
+  })
+
+  t.test('--userns and a non-root contain keep the current identity', async t => {
+    t.strictSame(chooseUser(inputs({userNamespace: true}), etc()), {reason: 'user-namespace'})
+    t.strictSame(chooseUser(inputs({callerUid: 1000}), etc()), {reason: 'caller'})
+  })
+
+  t.test('describeUser says who and why, for --dry-run', async t => {
+    t.match(describeUser(chooseUser(inputs(), etc()), '/srv/shop', 0), /^user uid 1001 gid 1001 \(bob\): the owner of the working directory \/srv\/shop/)
+    t.match(describeUser({reason: 'directory-root'}, '/srv/shop', 0), /uid 0 \(root\): the working directory \/srv\/shop is root's/)
+    t.match(describeUser(chooseUser(inputs({given: 'alice'}), etc()), '/srv/shop', 0), /given with --user/)
+    t.match(describeUser({reason: 'user-namespace'}, '/srv/shop', 1000), /root inside the user namespace, uid 1000 outside/)
+  })
+
+  t.test('rootWarning: one line naming the apps, the directories and both spellings of the fix', async t => {
+    const one = rootWarning(['web'], ['/srv/shop'])
+    t.match(one, /^web runs as host root \(uid 0\) because \/srv\/shop is owned by root: .*-u\/--user \(user: in contain\.yml\)/)
+    t.notMatch(one, /\n/)
+    t.match(rootWarning(['web', 'worker'], ['/srv/shop', '/srv/shop']), /^web, worker run as host root \(uid 0\) because \/srv\/shop is owned/)
+  })
 })
