@@ -66,6 +66,11 @@ export interface ExecOptions {
   init: string
 }
 
+/** What a captured command may print that contain keeps; the rest is read and dropped, so memory stays bounded. */
+export const MAX_CAPTURED_BYTES = 64 * 1024
+/** After the timeout's SIGKILL, how long contain waits for the chain before it gives up on it. */
+const KILL_MARGIN_MS = 2000
+
 /** Runs a command in the app and returns its exit status (128+N for signal N). */
 export function execInApp(app: LaunchPlan, pid1: number, command: string[], options: ExecOptions): Promise<ExecResult> {
   let argv: string[]
@@ -76,24 +81,50 @@ export function execInApp(app: LaunchPlan, pid1: number, command: string[], opti
   } catch (error) {
     return Promise.reject(error)
   }
-  const child = spawn(argv[0], argv.slice(1), {env: HELPER_ENV, stdio: [options.capture ? 'ignore' : 'inherit', options.capture ? 'pipe' : 'inherit', options.capture ? 'pipe' : 'inherit', 'pipe', app.seccompFilter ? 'pipe' : 'ignore', 'pipe'], timeout: options.timeoutMs, killSignal: 'SIGKILL'})
+  const captured = options.capture ? 'pipe' : 'inherit'
+  const child = spawn(argv[0], argv.slice(1), {env: HELPER_ENV, stdio: [options.capture ? 'ignore' : 'inherit', captured, captured, 'pipe', app.seccompFilter ? 'pipe' : 'ignore', 'pipe'], timeout: options.timeoutMs, killSignal: 'SIGKILL'})
   sendToInit((child.stdio as unknown[])[SECCOMP_FD], app.seccompFilter)
   sendToInit((child.stdio as unknown[])[ENV_FD], environment)
   let status = ''
-  let stdout = ''
-  child.stdio[STATUS_FD]?.on('data', chunk => (status += chunk))
-  child.stdout?.on('data', chunk => (stdout += chunk))
+  const kept: Buffer[] = []
+  let keptBytes = 0
+  child.stdio[STATUS_FD]?.on('data', chunk => (status.length < MAX_CAPTURED_BYTES ? (status += chunk) : undefined))
+  child.stdout?.on('data', (chunk: Buffer) => {
+    if (keptBytes >= MAX_CAPTURED_BYTES) return
+    kept.push(chunk.subarray(0, MAX_CAPTURED_BYTES - keptBytes))
+    keptBytes += Math.min(chunk.length, MAX_CAPTURED_BYTES - keptBytes)
+  })
+  // Read and dropped: an unread pipe would block a check that writes to stderr.
+  child.stderr?.resume()
   return new Promise((resolve, reject) => {
-    child.once('error', reject)
+    let settled = false
+    const timers: NodeJS.Timeout[] = []
+    const settle = (finish: () => void) => {
+      if (settled) return
+      settled = true
+      for (const timer of timers) clearTimeout(timer)
+      finish()
+    }
+    // A check that leaves a process holding its output open would keep 'close' from ever coming,
+    // and one that ignores signals could outlive its own timeout: past timeout plus a margin it
+    // is given up on, whatever it does.
+    const abandon = () => {
+      child.kill('SIGKILL')
+      for (const stream of child.stdio) stream?.destroy()
+      settle(() => resolve({exitCode: 128 + constants.signals.SIGKILL, stdout: options.capture ? Buffer.concat(kept).toString() : undefined}))
+    }
+    if (options.timeoutMs !== undefined) timers.push(setTimeout(abandon, options.timeoutMs + KILL_MARGIN_MS))
+    child.once('exit', () => timers.push(setTimeout(abandon, KILL_MARGIN_MS)))
+    child.once('error', error => settle(() => reject(error)))
     child.once('close', (code, signal) => {
       const error = parseInitReport(status).error
       if (error?.stage === 'exec') {
         const notFound = error.errno === constants.errno.ENOENT
-        return reject(new LaunchError(command, notFound ? 'command not found in the app' : `cannot execute: ${error.message}`, {exitCode: notFound ? ExitCode.commandNotFound : ExitCode.cannotExecute}))
+        return settle(() => reject(new LaunchError(command, notFound ? 'command not found in the app' : `cannot execute: ${error.message}`, {exitCode: notFound ? ExitCode.commandNotFound : ExitCode.cannotExecute})))
       }
-      if (error) return reject(new LaunchError(command, `cannot enter the app at ${error.stage}: ${error.message}`, {fix: 'check that the app is running: contain ps'}))
+      if (error) return settle(() => reject(new LaunchError(command, `cannot enter the app at ${error.stage}: ${error.message}`, {fix: 'check that the app is running: contain ps'})))
       const exitCode = code ?? 128 + (signal ? constants.signals[signal] : 9)
-      resolve({exitCode, stdout: options.capture ? stdout : undefined})
+      settle(() => resolve({exitCode, stdout: options.capture ? Buffer.concat(kept).toString() : undefined}))
     })
   })
 }
