@@ -16,7 +16,7 @@ t.test('a file another non-root user owns or may write is refused, naming the fi
   t.doesNotThrow(() => checkFileTrusted('/p/contain.yml', file(1000, 1000, 0o664), user), 'a user private group')
   t.doesNotThrow(() => checkFileTrusted('/p/contain.yml', file(0, 0, 0o644), user), 'root owns it')
   t.throws(() => checkFileTrusted('/p/contain.yml', file(1001, 1001, 0o644), user), UntrustedFileError)
-  t.throws(() => checkFileTrusted('/p/contain.yml', file(1000, 100, 0o664), user), {fix: /chmod go-w/})
+  t.throws(() => checkFileTrusted('/p/contain.yml', file(1000, 100, 0o664), user), {message: /writable/, fix: /chmod go-w/})
   t.doesNotThrow(() => checkFileTrusted('/dev/zero', {uid: 0, gid: 0, mode: 0o20666, isFile: () => false}, root), 'devices are left to the bounded read')
 })
 
@@ -25,7 +25,7 @@ t.test('readFileUpTo checks the file it opened', {skip: process.getuid?.() !== 0
   const path = join(dir, 'contain.yml')
   writeFileSync(path, 'apps: {}\n')
   chmodSync(path, 0o666)
-  t.throws(() => readFileUpTo(path, 100), {fix: /chmod go-w/})
+  t.throws(() => readFileUpTo(path, 100), {message: /writable/, fix: /chmod go-w/})
   chmodSync(path, 0o644)
   chownSync(path, 1234, 1234)
   t.throws(() => readFileUpTo(path, 100), {message: /belongs to uid 1234/})
