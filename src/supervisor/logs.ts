@@ -703,6 +703,9 @@ function countNewlines(batch: Buffer[], skip: number): number {
   return count
 }
 
+/** What opening a log through openLogFileNoFollow / openLogDirectory answers for something planted. */
+const PLANTED_CODES = new Set(['ELOOP', 'ENOTDIR', 'EMLINK', 'EINVAL'])
+
 function writeFailure(file: string, what: string, error: unknown): FileError {
   const code = (error as NodeJS.ErrnoException | undefined)?.code
   const fix =
@@ -710,8 +713,11 @@ function writeFailure(file: string, what: string, error: unknown): FileError {
       ? `free space on the disk that holds ${dirname(file)}; logging resumes by itself and reports how many lines were dropped`
       : code === 'EACCES' || code === 'EPERM'
         ? `let contain write to ${dirname(file)}`
-        : `check the disk that holds ${dirname(file)} (dmesg); logging retries with the next output`
-  return new FileError(file, `${what}: ${code ?? (error instanceof Error ? error.message : String(error))}`, {fix, cause: error})
+        : PLANTED_CODES.has(code ?? '')
+          ? `remove ${file} or make ${dirname(file)} a real directory: contain writes logs only to regular files in a directory it reaches without a symlink (the app may write there)`
+          : `check the disk that holds ${dirname(file)} (dmesg); logging retries with the next output`
+  const planted = PLANTED_CODES.has(code ?? '') ? ' (a symlink, hard link or special file where the log belongs)' : ''
+  return new FileError(file, `${what}: ${code ?? (error instanceof Error ? error.message : String(error))}${planted}`, {fix, cause: error})
 }
 
 function positiveInteger(field: string, value: number, example: string): number {
