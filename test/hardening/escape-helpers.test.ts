@@ -101,6 +101,11 @@ if (process.arch !== 'x64') {
     rmSync(poc, {force: true})
     const fds = await cli(['run', '--name', `f${mark}`, '--', python, '-c', COUNT_FDS], {wrap: ['bash', '-c', 'exec 300</ 301>/dev/null && exec "$@"', 'bash']})
     attempt(t, fds.stdout.trim() === '0,1,2', `contain run: the app starts with fds 0,1,2 only (${fds.stdout.trim()})`)
+    // The control: helpers are non-dumpable, the app is dumpable again after its execve (core dumps, its own /proc).
+    for (const user of [[], ['-u', 'nobody']]) {
+      const dumpable = await cli(['run', '--name', `f${mark}`, ...user, '--', python, '-c', 'import ctypes; print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))'])
+      t.equal(dumpable.stdout.trim(), '1', `the app itself is dumpable${user.length > 0 ? ' as nobody' : ''}: ${dumpable.stderr}`)
+    }
   })
 
   t.test('contain exec and command health checks: fds 0-2 only, helpers out of reach, bounded', async t => {
