@@ -3,7 +3,7 @@
  * and no sethostname, mount, prctl, capset or seccomp). It takes explicit, already-decided
  * instructions from contain's TypeScript and makes no policy decisions of its own.
  *
- *   contain-init enter [--status-fd N] [--clone-into DIR] ATTACH_FILE... -- CMD ARGS...
+ *   contain-init enter [--status-fd N] [--close-from N] [--clone-into DIR] ATTACH_FILE... -- CMD ARGS...
  *       Joins the given cgroups by writing "0" (itself) to each file (v1 `tasks`, v2
  *       cgroup.procs: one per hierarchy, chosen by contain), then execs CMD. With --clone-into
  *       (cgroup v2) CMD starts in a child created inside DIR by clone3(CLONE_INTO_CGROUP), and
@@ -11,7 +11,9 @@
  *       waits for an RCU grace period (tens of ms on some hosts), a clone into the cgroup does
  *       not. Where clone3 is refused (kernel < 5.7, a seccomp filter) it writes cgroup.procs. contain
  *       runs `unshare` through this so that the app is inside its cgroup before its first
- *       instruction and the cgroup namespace is rooted at the app's cgroup.
+ *       instruction and the cgroup namespace is rooted at the app's cgroup. --close-from N closes
+ *       every descriptor from N up first: whatever contain's caller left open (an `exec 300</` in
+ *       a shell) never reaches the helpers after it.
  *
  *   contain-init run [OPTIONS] -- CMD ARGS...
  *       Runs after `unshare` has created the namespaces (pid_ns_for_children is the new one).
@@ -35,11 +37,24 @@
  *         --caps-bounding HEX --caps-effective HEX --caps-permitted HEX --caps-inheritable HEX
  *         --caps-ambient HEX   capability sets of CMD (bit N = capability N); absent = unchanged
  *         --no-new-privs       set no_new_privs before exec
+ *         --env-fd N           read CMD's environment from fd N (NUL-separated KEY=VALUE); the
+ *                              helpers themselves run with the minimal environment they were given
  *
- *   contain-init exec [OPTIONS] -- CMD ARGS...
- *       For `contain exec` and command health checks, after nsenter has joined the app's
- *       namespaces: applies the same identity, capabilities, no_new_privs and seccomp options as
- *       `run` (--seccomp-fd, --caps-*, --no-new-privs, --uid/--gid/--groups, --chdir) and execs.
+ *   contain-init exec [OPTIONS] --target PID --target-start TICKS --join NS,... -- CMD ARGS...
+ *       For `contain exec` and command health checks. Opens /proc/PID/ns/NS for each NS (user,
+ *       cgroup, ipc, uts, net, pid, mnt: joined in the order given) while still in the host's
+ *       view, checks that PID still started at TICKS (field 22 of /proc/PID/stat, so a recycled
+ *       pid is refused), joins them, then forks into the app's pid namespace; the child applies
+ *       the same identity, capabilities, no_new_privs, seccomp and environment options as `run`
+ *       (--seccomp-fd, --env-fd, --caps-*, --no-new-privs, --uid/--gid/--groups, --chdir) and
+ *       execs CMD, looked up on the app's PATH; this process relays signals and exits as it did.
+ *       Nothing is loaded from the app's view but CMD itself, which runs as the app. CMD dies with
+ *       this process (PR_SET_PDEATHSIG), so killing the chain ends a health check.
+ *
+ * Every mode makes itself non-dumpable first (PR_SET_DUMPABLE 0): an app cannot ptrace or read the
+ * memory of a helper that holds capabilities the app has not and no seccomp filter yet; the
+ * kernel makes the app dumpable again at its execve. Before exec of CMD every descriptor above 2
+ * is closed (close_range), so the app starts with 0, 1 and 2 only.
  *
  *   contain-init notify [--pid PID] [--barrier] MESSAGE
  *       sd_notify(3) for contain, which as a systemd unit's main process must tell systemd when
@@ -56,6 +71,7 @@
  *   exit N | signal N      how CMD ended (from PID 1)
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -76,6 +92,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -89,7 +106,19 @@
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #endif
 
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
 #define MAX_PATHS 64
+#define MAX_NAMESPACES 8
+/* The app's environment as contain sent it: bounded as the kernel bounds argv plus envp. */
+#define MAX_ENV_BYTES (4 << 20)
+
+extern char **environ;
 
 struct options {
   int status_fd;
@@ -110,10 +139,15 @@ struct options {
   int set_caps;
   uint64_t caps_bounding, caps_effective, caps_permitted, caps_inheritable, caps_ambient;
   int no_new_privs;
+  int env_fd;
+  char **env;
+  long target;
+  const char *target_start;
+  const char *join;
   char **argv;
 };
 
-static struct options opt = {.status_fd = -1, .seccomp_fd = -1, .uid = -1, .gid = -1};
+static struct options opt = {.status_fd = -1, .seccomp_fd = -1, .env_fd = -1, .uid = -1, .gid = -1};
 static struct sock_fprog seccomp_program;
 
 static void report(const char *format, ...) {
@@ -170,6 +204,10 @@ static void parse_run_options(int argc, char **argv) {
     else if (!value) { errno = EINVAL; fail("usage", flag); }
     else if (strcmp(flag, "--status-fd") == 0) opt.status_fd = atoi(value);
     else if (strcmp(flag, "--seccomp-fd") == 0) opt.seccomp_fd = atoi(value);
+    else if (strcmp(flag, "--env-fd") == 0) opt.env_fd = atoi(value);
+    else if (strcmp(flag, "--target") == 0) opt.target = parse_id(flag, value);
+    else if (strcmp(flag, "--target-start") == 0) opt.target_start = value;
+    else if (strcmp(flag, "--join") == 0) opt.join = value;
     else if (strcmp(flag, "--hostname") == 0) opt.hostname = value;
     else if (strcmp(flag, "--tmpfs") == 0 && opt.tmpfs_count < MAX_PATHS) opt.tmpfs[opt.tmpfs_count++] = value;
     else if (strcmp(flag, "--writable") == 0 && opt.writable_count < MAX_PATHS) opt.writable[opt.writable_count++] = value;
@@ -212,6 +250,75 @@ static void read_seccomp_filter(void) {
   if (used == 0 || used % sizeof(struct sock_filter) != 0) { errno = EINVAL; fail("seccomp", "filter size"); }
   seccomp_program.len = used / sizeof(struct sock_filter);
   seccomp_program.filter = (struct sock_filter *)buffer;
+}
+
+/* The app's environment, read before any fork: NUL-separated KEY=VALUE entries. */
+static void read_app_environment(void) {
+  if (opt.env_fd < 0) return;
+  size_t capacity = 65536, used = 0;
+  char *buffer = malloc(capacity + 1);
+  if (!buffer) fail("env", "malloc");
+  for (;;) {
+    if (used == capacity) {
+      if (capacity >= MAX_ENV_BYTES) { errno = E2BIG; fail("env", "environment larger than 4 MiB"); }
+      capacity *= 2;
+      buffer = realloc(buffer, capacity + 1);
+      if (!buffer) fail("env", "realloc");
+    }
+    ssize_t n = read(opt.env_fd, buffer + used, capacity - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail("env", "read environment");
+    if (n == 0) break;
+    used += n;
+  }
+  close(opt.env_fd);
+  buffer[used] = 0;
+  size_t count = 0;
+  for (size_t i = 0; i < used; i++) count += buffer[i] == 0;
+  opt.env = calloc(count + 2, sizeof *opt.env);
+  if (!opt.env) fail("env", "calloc");
+  size_t entries = 0;
+  for (size_t start = 0; start < used;) {
+    size_t length = strlen(buffer + start);
+    if (length > 0) opt.env[entries++] = buffer + start;
+    start += length + 1;
+  }
+  opt.env[entries] = NULL;
+}
+
+/* Marks every descriptor above 2 close-on-exec: the app gets 0, 1 and 2 only, and the status fd
+ * still carries an exec failure. Without close_range (kernel < 5.11) each open one is marked. */
+static void close_inherited_fds(void) {
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  DIR *fds = opendir("/proc/self/fd");
+  if (fds) {
+    int own = dirfd(fds);
+    struct dirent *entry;
+    while ((entry = readdir(fds))) {
+      int fd = atoi(entry->d_name);
+      if (fd > 2 && fd != own && fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF) fail("close-fds", entry->d_name);
+    }
+    closedir(fds);
+    return;
+  }
+  struct rlimit limit;
+  int last = getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < 1048576 ? (int)limit.rlim_cur : 1048576;
+  for (int fd = 3; fd < last; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* Closes every descriptor from `first` up, for helpers that exec further helpers. */
+static void close_fds_from(int first) {
+  if (first < 3) { errno = EINVAL; fail("usage", "--close-from must be 3 or more"); }
+  if (syscall(SYS_close_range, (unsigned)first, ~0U, 0) == 0) return;
+  DIR *fds = opendir("/proc/self/fd");
+  if (!fds) fail("close-fds", "/proc/self/fd");
+  int own = dirfd(fds);
+  struct dirent *entry;
+  while ((entry = readdir(fds))) {
+    int fd = atoi(entry->d_name);
+    if (fd >= first && fd != own) close(fd);
+  }
+  closedir(fds);
 }
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
@@ -355,10 +462,11 @@ static void set_identity(void) {
 /* The app's side of the fork: identity, capabilities and filters, in the order that keeps each
  * step permitted, then exec. Seccomp goes last when no_new_privs is set (it may block the calls
  * before it); without no_new_privs installing it needs CAP_SYS_ADMIN, so it goes first (runc). */
-static void exec_app(const sigset_t *original_mask) {
+static void exec_app(const sigset_t *original_mask, int die_with_monitor) {
   sigprocmask(SIG_SETMASK, original_mask, NULL);
   for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
   prctl(PR_SET_PDEATHSIG, 0);
+  pid_t monitor = getppid();
   if (setsid() < 0) fail("setsid", "app");
   if (!opt.no_new_privs) install_seccomp();
   if (opt.set_caps) {
@@ -367,9 +475,14 @@ static void exec_app(const sigset_t *original_mask) {
   }
   set_identity();
   if (opt.set_caps) apply_capability_sets();
+  /* After the identity change, which clears it; the exec of CMD (no set-id gain) keeps it. */
+  if (die_with_monitor && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor)) fail("prctl", "PR_SET_PDEATHSIG");
   if (opt.chdir && chdir(opt.chdir) < 0) fail("chdir", opt.chdir);
+  close_inherited_fds();
   if (opt.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("no-new-privs", "prctl");
   if (opt.no_new_privs) install_seccomp();
+  /* execvp looks CMD up on the PATH of the environment it runs in: the app's. */
+  if (opt.env) environ = opt.env;
   execvp(opt.argv[0], opt.argv);
   int saved = errno;
   report("error exec %d %s", saved, strerror(saved));
@@ -459,6 +572,7 @@ static int enter(int argc, char **argv) {
   for (; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--status-fd") == 0) opt.status_fd = atoi(argv[i + 1]);
     else if (strcmp(argv[i], "--clone-into") == 0) clone_into = argv[i + 1];
+    else if (strcmp(argv[i], "--close-from") == 0) close_fds_from((int)parse_id(argv[i], argv[i + 1]));
     else break;
   }
   die_with_parent();
@@ -488,7 +602,7 @@ static void run_pid1(const sigset_t *original_mask, const sigset_t *waited) {
   if (opt.hostname && sethostname(opt.hostname, strlen(opt.hostname)) < 0) fail("hostname", opt.hostname);
   pid_t app = fork();
   if (app < 0) fail("fork", "app");
-  if (app == 0) exec_app(original_mask);
+  if (app == 0) exec_app(original_mask, 0);
   int status = supervise(app, waited);
   if (WIFSIGNALED(status)) {
     report("signal %d", WTERMSIG(status));
@@ -503,6 +617,7 @@ static int run(int argc, char **argv) {
   die_with_parent();
   if (opt.status_fd >= 0 && fcntl(opt.status_fd, F_SETFD, FD_CLOEXEC) < 0) fail("status-fd", "fcntl");
   read_seccomp_filter();
+  read_app_environment();
   sigset_t all, original;
   sigfillset(&all);
   sigprocmask(SIG_BLOCK, &all, &original);
@@ -516,12 +631,67 @@ static int run(int argc, char **argv) {
   return WEXITSTATUS(status);
 }
 
+/* Field 22 of /proc/PID/stat (start time in clock ticks), or "" when PID is gone. */
+static void read_start_time(long pid, char *out, size_t size) {
+  char path[64], stat[1024];
+  out[0] = 0;
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = read(fd, stat, sizeof stat - 1);
+  close(fd);
+  if (n <= 0) return;
+  stat[n] = 0;
+  /* The command name may hold spaces and parentheses: fields count from the last ')'. */
+  char *field = strrchr(stat, ')');
+  for (int skip = 0; field && skip < 20; skip++) field = strchr(field + 1, ' ');
+  if (!field) return;
+  size_t length = strcspn(field + 1, " ");
+  if (length >= size) return;
+  memcpy(out, field + 1, length);
+  out[length] = 0;
+}
+
+/* Opens every namespace of the target first (in the host's /proc), proves the pid still names
+ * the process contain validated, then joins them in the order given: the mount namespace last. */
+static void join_namespaces(void) {
+  int fds[MAX_NAMESPACES], count = 0;
+  char list[256];
+  if (!opt.join || !opt.target_start || strlen(opt.join) >= sizeof list) { errno = EINVAL; fail("usage", "exec: --target needs --target-start and --join"); }
+  strcpy(list, opt.join);
+  for (char *name = strtok(list, ","); name; name = strtok(NULL, ",")) {
+    char path[128];
+    if (count == MAX_NAMESPACES || strchr(name, '/') || snprintf(path, sizeof path, "/proc/%ld/ns/%s", opt.target, name) >= (int)sizeof path) { errno = EINVAL; fail("usage", "--join"); }
+    fds[count] = open(path, O_RDONLY | O_CLOEXEC);
+    if (fds[count] < 0) fail("setns", path);
+    count++;
+  }
+  char started[32];
+  read_start_time(opt.target, started, sizeof started);
+  if (strcmp(started, opt.target_start) != 0) { errno = ESRCH; fail("setns", "target is not the app's PID 1 any more"); }
+  for (int i = 0; i < count; i++) {
+    if (setns(fds[i], 0) < 0) fail("setns", opt.join);
+    close(fds[i]);
+  }
+}
+
 static int exec_in_app(int argc, char **argv) {
   parse_run_options(argc, argv);
+  if (opt.status_fd >= 0 && fcntl(opt.status_fd, F_SETFD, FD_CLOEXEC) < 0) fail("status-fd", "fcntl");
   read_seccomp_filter();
-  sigset_t current;
-  sigprocmask(SIG_SETMASK, NULL, &current);
-  exec_app(&current);
+  read_app_environment();
+  sigset_t all, original;
+  sigprocmask(SIG_SETMASK, NULL, &original);
+  if (opt.target <= 0) exec_app(&original, 0);
+  die_with_parent();
+  join_namespaces();
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, NULL);
+  /* A joined pid namespace holds only the children made after setns. */
+  pid_t child = fork();
+  if (child < 0) fail("fork", "exec");
+  if (child == 0) exec_app(&original, 1);
+  exit_like(supervise(child, &all));
   return 125;
 }
 
@@ -599,6 +769,8 @@ static int notify(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  /* First of all: no process of the app may ptrace this one or read its memory. */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail("prctl", "PR_SET_DUMPABLE");
   if (argc > 1 && strcmp(argv[1], "enter") == 0) return enter(argc, argv);
   if (argc > 1 && strcmp(argv[1], "exec") == 0) return exec_in_app(argc, argv);
   if (argc > 1 && strcmp(argv[1], "run") == 0) return run(argc, argv);

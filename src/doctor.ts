@@ -104,7 +104,6 @@ export async function runDoctor(run: Run): Promise<{cgroupMode: string; checks: 
     {name: 'root', ok: isRoot, detail: isRoot ? 'running as root' : `running as uid ${process.getuid?.()}`, fix: isRoot ? undefined : 'run as root for cgroup limits, or use --userns for namespaces only'},
     ...checkCgroups(layout),
     await checkTool(run, 'unshare', 'apt-get install util-linux'),
-    await checkTool(run, 'nsenter', 'apt-get install util-linux'),
     checkHelper(),
     checkSeccomp(),
     checkUserNamespaces(),

@@ -8,7 +8,7 @@ export const DEFAULT_NAMESPACES: readonly Namespace[] = ['pid', 'mount', 'uts', 
 
 const ALIASES: Record<string, Namespace> = {mnt: 'mount', network: 'net', cgroupns: 'cgroup', userns: 'user'}
 
-/** util-linux spells each namespace the same way for unshare and nsenter. */
+/** util-linux unshare's flag for each namespace. */
 const NAMESPACE_FLAGS: Record<Namespace, string> = {
   pid: '--pid',
   mount: '--mount',

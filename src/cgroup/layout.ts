@@ -101,6 +101,11 @@ export function detectLayout(procRoot = '/proc'): CgroupLayout {
   )
 }
 
+/** The layout as another process sits in it (each hierarchy's ownDir is that process's cgroup): the kernel's word on where an app runs. */
+export function layoutOfProcess(pid: number, procRoot = '/proc'): CgroupLayout {
+  return parseLayout(readFileSync(join(procRoot, 'self/mountinfo'), 'utf8'), readFileSync(join(procRoot, String(pid), 'cgroup'), 'utf8'), readControllersFile)
+}
+
 /** The hierarchy that serves a controller; v1 wins on hybrid hosts, where v2 lacks it. */
 export function hierarchyFor(layout: CgroupLayout, controller: string): Hierarchy | undefined {
   return layout.hierarchies.find(hierarchy => hierarchy.controllers.includes(controller))

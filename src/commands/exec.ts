@@ -1,8 +1,8 @@
 import {Args} from '@oclif/core'
 import {execInApp} from '../launch/exec.js'
-import type {LaunchPlan} from '../launch/plan.js'
 import {initPath} from '../paths.js'
-import {callSupervisor, openProject} from '../supervisor/client.js'
+import {callSupervisor, openProject, requireRunning} from '../supervisor/client.js'
+import {planExecIn} from '../supervisor/exec-target.js'
 import {ContainCommand} from './base.js'
 import {projectFlags} from './project-flags.js'
 
@@ -20,9 +20,11 @@ export default class Exec extends ContainCommand {
     const typed = process.argv.indexOf('--')
     const command = typed === -1 ? (argv as string[]).slice(1) : process.argv.slice(typed + 1)
     if (command.length === 0) this.error('no command given', {exit: 125, suggestions: ['contain exec APP -- COMMAND']})
-    const {pid1, plan} = await callSupervisor<{pid1: number; plan: LaunchPlan & {seccompFilter?: string}}>(await openProject(process.cwd(), flags.file), 'exec', {app: args.app})
-    const seccompFilter = plan.seccompFilter === undefined ? undefined : Buffer.from(plan.seccompFilter, 'base64')
-    const result = await execInApp({...plan, seccompFilter}, pid1, command, {init: initPath()})
+    const handle = await openProject(process.cwd(), flags.file)
+    // Only the pid comes from the supervisor; what runs, and how, is planned here (see planExecIn).
+    const {pid1} = await callSupervisor<{pid1: number}>(handle, 'exec', {app: args.app})
+    const plan = await planExecIn(handle.project, requireRunning(handle), args.app, Number(pid1))
+    const result = await execInApp(plan, Number(pid1), command, {init: initPath()})
     process.exitCode = result.exitCode
   }
 }

@@ -11,7 +11,7 @@ import {parse as parseDotenv} from 'dotenv'
 import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type YAMLMap} from 'yaml'
 import {ContainError, FileError, InvalidValueError} from '../errors.js'
 import {nearest} from '../suggest.js'
-import {MAX_HOST_FILE_BYTES, readFileUpTo} from './read-file.js'
+import {MAX_HOST_FILE_BYTES, UntrustedFileError, readFileUpTo} from './read-file.js'
 import {resolveRunOptions, type HostFacts} from '../launch/options.js'
 import {RUN_OPTIONS, type OptionSpec, type RawRunFlags} from './schema.js'
 import {
@@ -263,7 +263,7 @@ export function readConfigText(file: string, readFile?: (path: string) => string
     try {
       text = readFile(file)
     } catch (error) {
-      throw cannotRead(error)
+      throw error instanceof FileError ? error : cannotRead(error)
     }
     if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw tooLarge(Buffer.byteLength(text))
   } else {
@@ -643,6 +643,7 @@ function readEnvFile(path: string, readFile: (path: string) => string, optional:
   try {
     text = readFile(path)
   } catch (error) {
+    if (error instanceof UntrustedFileError) return report(`${path} ${error.problem}`, error.fix ?? '')
     const code = errnoCode(error)
     if (optional && (code === 'ENOENT' || code === 'ENOTDIR')) return undefined
     if (code === 'EFBIG') return report(`${path} is larger than 1 MiB, not an env file`, 'give a dotenv file of KEY=VALUE lines')

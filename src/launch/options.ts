@@ -158,6 +158,7 @@ async function readEnvFiles(paths: string[], host: HostFacts): Promise<Record<st
     try {
       text = host.readFile(resolve(host.cwd, path))
     } catch (error) {
+      if (error instanceof FileError) throw error
       const code = (error as NodeJS.ErrnoException).code
       if (code === 'EFBIG') throw tooLarge(path)
       throw new FileError(path, `cannot read env file: ${code ?? String(error)}`, {fix: 'give the path of an existing, readable dotenv file to --env-file'})

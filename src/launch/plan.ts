@@ -1,5 +1,6 @@
 import type {CgroupPlan, ViewMount} from '../cgroup/index.js'
 import {capabilitiesToMask} from '../capabilities.js'
+import {InvalidValueError} from '../errors.js'
 import {unshareArguments, type Namespace} from '../namespaces.js'
 import type {RunOptions} from './options.js'
 
@@ -14,6 +15,30 @@ export interface Executables {
 export const STATUS_FD = 3
 /** The file descriptor from which contain-init reads the compiled seccomp filter. */
 export const SECCOMP_FD = 4
+/** The file descriptor from which contain-init reads the app's environment (NUL-separated KEY=VALUE). */
+export const ENV_FD = 5
+/** contain-init enter closes every descriptor from here up: the chain gets only the ones above. */
+export const FIRST_UNUSED_FD = 6
+
+/**
+ * The environment of the helpers (contain-init, unshare), which run as root before the app's
+ * identity and filter apply: fixed, so an LD_PRELOAD or LD_LIBRARY_PATH of the app's never loads
+ * into them. The app's own environment reaches only its execve, through ENV_FD.
+ */
+export const HELPER_ENV: Readonly<Record<string, string>> = Object.freeze({PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'})
+
+/** The app's environment as contain-init reads it on ENV_FD; execve could not carry a NUL inside an entry either. */
+export function encodeEnvironment(env: Record<string, string>): Buffer {
+  const entries = Object.entries(env).map(([key, value]) => `${key}=${value}`)
+  const broken = entries.find(entry => entry.includes('\0'))
+  if (broken !== undefined) throw new InvalidValueError('--env', broken.replace(/\0/g, '\\0'), 'holds a NUL byte, which no environment can carry', 'remove the NUL from the variable')
+  return Buffer.from(entries.map(entry => `${entry}\0`).join(''))
+}
+
+/** contain-init enter's own flags: report on STATUS_FD, close what the chain does not need. */
+export function enterArguments(cgroup: Pick<CgroupPlan, 'cloneInto' | 'attachFiles'>): string[] {
+  return ['enter', '--status-fd', String(STATUS_FD), '--close-from', String(FIRST_UNUSED_FD), ...cloneIntoArguments(cgroup), ...cgroup.attachFiles]
+}
 
 /** One app's launch, fully decided: what to write to cgroupfs and what to execute. */
 export interface LaunchPlan {
@@ -89,7 +114,7 @@ function initArguments(options: RunOptions, cgroup: CgroupPlan, seccompFilter: B
 
 /** How the app process itself is confined; the same for `run` and `exec`. */
 function appArguments(options: RunOptions, seccompFilter: Buffer | undefined): string[] {
-  const args = [...securityArguments(options, seccompFilter !== undefined), '--chdir', options.workdir]
+  const args = [...securityArguments(options, seccompFilter !== undefined), '--env-fd', String(ENV_FD), '--chdir', options.workdir]
   if (options.user) {
     args.push('--uid', String(options.user.uid), '--gid', String(options.user.gid))
     if (options.user.groups.length > 0) args.push('--groups', options.user.groups.join(','))
@@ -139,7 +164,7 @@ export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables:
   const hidden = options.namespaces.includes('mount') ? [...new Set(host.hiddenPaths ?? [])].filter(path => !coveredByTmpfs(path)) : []
   const procEntry = host.procEntry ?? (() => undefined)
   const argv = [
-    executables.init, 'enter', '--status-fd', String(STATUS_FD), ...cloneIntoArguments(cgroup), ...cgroup.attachFiles, '--',
+    executables.init, ...enterArguments(cgroup), '--',
     executables.unshare, ...unshareArguments(options.namespaces), '--',
     executables.init, ...initArguments(options, cgroup, seccompFilter, hidden, procEntry), '--',
     ...options.command,

@@ -5,7 +5,7 @@ import type {Readable} from 'node:stream'
 import {AppCgroup, type CgroupOutcome} from '../cgroup/index.js'
 import {ExitCode, HostError, LaunchError} from '../errors.js'
 import {DEFAULT_PATH} from './environment.js'
-import type {LaunchPlan} from './plan.js'
+import {ENV_FD, HELPER_ENV, SECCOMP_FD, encodeEnvironment, type LaunchPlan} from './plan.js'
 import {parseInitReport} from './status.js'
 
 /** How one app run ended, in the terms contain reports it. */
@@ -22,7 +22,7 @@ export interface LaunchOutcome {
 export interface RunningApp {
   /** The launcher's pid (contain-init's monitor): signals sent to it reach the app. */
   pid: number
-  /** Host pid of the app's PID 1, once contain-init has reported it: the target of nsenter. */
+  /** Host pid of the app's PID 1, once contain-init has reported it: the process `contain exec` enters. */
   pid1(): number | undefined
   /** The app's output when stdio is 'pipe'. */
   stdout: Readable | null
@@ -60,6 +60,14 @@ function setupFailure(plan: LaunchPlan, error: {stage: string; errno: number; me
   })
 }
 
+/** Writes what contain-init reads on one of its descriptors, then closes it. */
+export function sendToInit(stream: unknown, data: Buffer | undefined): void {
+  if (!data || !stream) return
+  const pipe = stream as NodeJS.WritableStream
+  pipe.on('error', () => undefined)
+  pipe.end(data)
+}
+
 /**
  * Starts one run of the app in its (existing) cgroup. The cgroup outlives the run, so a
  * supervisor restarts an app without recreating it; OOM kills are counted per run.
@@ -77,13 +85,11 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
   const streams = Array.isArray(stdio) ? stdio.slice(0, 3) : [stdio, stdio, stdio]
   // detached: the launcher gets its own session, so a terminal's Ctrl-C reaches only contain,
   // which forwards it exactly once.
-  const child = spawn(plan.argv[0], plan.argv.slice(1), {env: plan.env, stdio: [...streams, 'pipe', plan.seccompFilter ? 'pipe' : 'ignore'], detached: true})
-  if (plan.seccompFilter) {
-    const filterPipe = child.stdio[4] as NodeJS.WritableStream
-    // contain-init reads the whole filter before it forks; a launcher that died early closes the pipe.
-    filterPipe.on('error', () => undefined)
-    filterPipe.end(plan.seccompFilter)
-  }
+  const environment = encodeEnvironment(plan.env)
+  const child = spawn(plan.argv[0], plan.argv.slice(1), {env: HELPER_ENV, stdio: [...streams, 'pipe', plan.seccompFilter ? 'pipe' : 'ignore', 'pipe'], detached: true})
+  // contain-init reads the whole filter and environment before it forks; a launcher that died early closes the pipes.
+  sendToInit((child.stdio as unknown[])[SECCOMP_FD], plan.seccompFilter)
+  sendToInit((child.stdio as unknown[])[ENV_FD], environment)
   let statusText = ''
   child.stdio[3]?.on('data', chunk => (statusText += chunk))
 

@@ -128,6 +128,7 @@ export async function readProfileText(file: string): Promise<string> {
   try {
     return readFileUpTo(file, MAX_PROFILE_BYTES).toString('utf8')
   } catch (error) {
+    if (error instanceof FileError) throw error
     if ((error as NodeJS.ErrnoException).code === 'EFBIG') {
       throw new FileError(file, 'is larger than 1 MiB, not a seccomp profile', {fix: 'give the path of a seccomp profile in Docker\'s JSON format (Docker\'s default is 20 kB)'})
     }

@@ -93,6 +93,12 @@ export class SupervisedApp extends EventEmitter {
   private cpuSample?: {at: number; micros: number}
   /** The current run was stopped because its health check failed. */
   private stoppedUnhealthy = false
+  /**
+   * Command checks in flight. Their first helper runs in contain's own cgroup (the delegation
+   * leaf on v2) until its child is born in the app's: the cgroup is removed only after they end
+   * (each is bounded by its timeout), or the leaf would still hold one.
+   */
+  private readonly checks = new Set<Promise<unknown>>()
 
   constructor(readonly spec: AppSpec, private readonly output: OutputSink) {
     super()
@@ -141,8 +147,13 @@ export class SupervisedApp extends EventEmitter {
     return async timeoutMs => {
       const pid1 = running.pid1()
       if (pid1 === undefined) return false
-      const result = await execInApp(this.spec.plan, pid1, command, {capture: true, timeoutMs, init: initPath()})
-      return result.exitCode === 0
+      const check = execInApp(this.spec.plan, pid1, command, {capture: true, timeoutMs, init: initPath()})
+      this.checks.add(check)
+      try {
+        return (await check).exitCode === 0
+      } finally {
+        this.checks.delete(check)
+      }
     }
   }
 
@@ -245,6 +256,7 @@ export class SupervisedApp extends EventEmitter {
   /** Stops the app and removes its cgroup: nothing of it is left on the host. */
   async remove(): Promise<void> {
     await this.stop()
+    await Promise.allSettled([...this.checks])
     await this.cgroup?.remove()
     this.cgroup = undefined
   }

@@ -7,7 +7,7 @@ import type {LaunchPlan} from '../launch/plan.js'
 import type {AppStatus} from './app.js'
 import {callControl} from './control.js'
 import {lockHolderAlive, readLockHolder, removeUnheldLock} from './lock.js'
-import {isSupervisorAlive, projectDir, readState, removeState, type ProjectState} from './state.js'
+import {checkStateDirTrusted, isSupervisorAlive, projectDir, readState, removeState, type ProjectState} from './state.js'
 import {findProject} from './up.js'
 
 export interface ProjectHandle {
@@ -25,6 +25,8 @@ export interface ProjectHandle {
 export async function openProject(cwd: string, file?: string, {waitForStart = false} = {}): Promise<ProjectHandle> {
   const project = await findProject(cwd, file)
   const stateDir = projectDir(project.file)
+  // Before anything in it is believed: the state names the pid to enter and the socket to ask.
+  checkStateDirTrusted(stateDir)
   const state = readState(stateDir) ?? (waitForStart ? await stateOnceStarted(stateDir) : undefined)
   if (state && !isSupervisorAlive(state)) {
     // Its apps died with it (PR_SET_PDEATHSIG); what it could not remove were their empty cgroups.
@@ -63,7 +65,9 @@ export function requireRunning(handle: ProjectHandle): ProjectState {
 }
 
 export function callSupervisor<T>(handle: ProjectHandle, method: string, params: Record<string, unknown> = {}): Promise<T> {
-  return callControl<T>(requireRunning(handle).socket, method, params)
+  requireRunning(handle)
+  // The socket in the checked state directory, never a path the state file names.
+  return callControl<T>(join(handle.stateDir, 'control.sock'), method, params)
 }
 
 export async function projectStatus(handle: ProjectHandle, apps?: string[]): Promise<AppStatus[]> {

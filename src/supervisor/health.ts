@@ -7,18 +7,30 @@ export type Health = (typeof Health)[keyof typeof Health]
 /** One probe: resolves true when healthy. Command probes run inside the app (see execInApp). */
 export type Probe = (timeoutMs: number) => Promise<boolean>
 
-/** GET the URL; healthy on 2xx and 3xx, as load balancers and Kamal read Rails' /up. */
+/**
+ * GET the URL; healthy on 2xx and 3xx, as load balancers and Kamal read Rails' /up. Only the
+ * status line counts: the body is never read (a 1 GB answer costs nothing), and the whole probe,
+ * slow headers included, ends at the timeout.
+ */
 export function httpProbe(url: string): Probe {
   // node:http is loaded at the first probe, after the app has started, not before its exec.
   return async timeoutMs => {
     const {request} = await import('node:http')
     return new Promise(resolve => {
-      const req = request(url, {method: 'GET', timeout: timeoutMs}, response => {
-        response.resume()
+      let timer: NodeJS.Timeout | undefined
+      const req = request(url, {method: 'GET', timeout: timeoutMs, maxHeaderSize: 16 * 1024}, response => {
+        clearTimeout(timer)
+        response.destroy()
+        req.destroy()
         resolve((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 400)
       })
+      timer = setTimeout(() => req.destroy(), timeoutMs)
       req.on('timeout', () => req.destroy())
       req.on('error', () => resolve(false))
+      req.on('close', () => {
+        clearTimeout(timer)
+        resolve(false)
+      })
       req.end()
     })
   }
@@ -43,6 +55,9 @@ export function tcpProbe(target: string): Probe {
       socket.once('error', () => resolve(false))
     })
 }
+
+/** How long past its timeout a probe may take before it counts as failed. */
+const PROBE_MARGIN_MS = 3000
 
 /**
  * Docker's healthcheck rhythm: the first probe after `interval`, failures during `start_period`
@@ -71,7 +86,11 @@ export class HealthMonitor {
   }
 
   private async check(): Promise<void> {
-    const healthy = await this.probe(this.config.timeoutMs).catch(() => false)
+    // The probe ends itself at the timeout; this bounds a probe that does not, so a check never stalls the rhythm.
+    let guard: NodeJS.Timeout | undefined
+    const outer = new Promise<boolean>(resolve => (guard = setTimeout(resolve, this.config.timeoutMs + PROBE_MARGIN_MS, false)))
+    const healthy = await Promise.race([this.probe(this.config.timeoutMs).catch(() => false), outer])
+    clearTimeout(guard)
     if (this.timer === undefined) return // stopped while probing
     if (healthy) {
       this.failures = 0

@@ -9,8 +9,8 @@
  *
  * Following a log (`contain logs -f`) lives in log-follow.ts.
  */
-import {closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writev} from 'node:fs'
-import {dirname} from 'node:path'
+import {closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writev} from 'node:fs'
+import {basename, dirname} from 'node:path'
 import {FileError, InvalidValueError} from '../errors.js'
 
 export type LogStream = 'out' | 'err'
@@ -105,10 +105,32 @@ export interface LogFileSystem {
   rename(from: string, to: string): void
   /** Removes a file; a missing file is not an error. */
   remove(path: string): void
+  /** Lets go of what the file system holds (the directory fd) once the log is closed. */
+  release?(): void
 }
 
+/**
+ * A log file as the root supervisor may open it: never through a symlink (the log directory may
+ * be inside the app's own directory, where the app can plant one at app.log or app.log.1 aimed
+ * at /etc/shadow), never a FIFO or device (O_NONBLOCK: opening a FIFO must not hang the
+ * supervisor), never a second name of another file (a hard link). Node opens every fd O_CLOEXEC.
+ */
+export function openLogFileNoFollow(path: string, flags: number, mode?: number): number {
+  const fd = openSync(path, flags | constants.O_NOFOLLOW | constants.O_NONBLOCK, mode)
+  try {
+    const stat = fstatSync(fd)
+    if (!stat.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), {code: 'EINVAL'})
+    if (stat.nlink > 1) throw Object.assign(new Error(`${path} has ${stat.nlink} names (a hard link)`), {code: 'EMLINK'})
+    return fd
+  } catch (error) {
+    closeSync(fd)
+    throw error
+  }
+}
+
+/** The same operations by path, for callers that hold no directory (tests inject faults on top of it). */
 export const nodeLogFileSystem: LogFileSystem = {
-  open: path => openSync(path, 'a', 0o640),
+  open: path => openLogFileNoFollow(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o640),
   size: fd => fstatSync(fd).size,
   writev: (fd, buffers, callback) => writev(fd, buffers, callback),
   truncate: (fd, length) => ftruncateSync(fd, length),
@@ -121,6 +143,40 @@ export const nodeLogFileSystem: LogFileSystem = {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
     }
   },
+}
+
+/** A directory held open: O_DIRECTORY|O_NOFOLLOW, so a symlink planted in its place is refused. */
+export function openLogDirectory(dir: string): number {
+  return openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW)
+}
+
+/**
+ * The writer's file operations, every one relative to the log directory opened once
+ * (/proc/self/fd/N/NAME): a log directory swapped for a symlink after the supervisor started is
+ * never followed, and neither is a symlink at any of the log's names.
+ */
+export function directoryLogFileSystem(dir: string): LogFileSystem & {release(): void} {
+  const dirFd = openLogDirectory(dir)
+  const inDir = (path: string) => {
+    if (dirname(path) !== dir) throw Object.assign(new Error(`${path} is not in the log directory ${dir}`), {code: 'EXDEV'})
+    return `/proc/self/fd/${dirFd}/${basename(path)}`
+  }
+  return {
+    open: path => openLogFileNoFollow(inDir(path), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o640),
+    size: fd => fstatSync(fd).size,
+    writev: (fd, buffers, callback) => writev(fd, buffers, callback),
+    truncate: (fd, length) => ftruncateSync(fd, length),
+    close: fd => closeSync(fd),
+    rename: (from, to) => renameSync(inDir(from), inDir(to)),
+    remove: path => {
+      try {
+        unlinkSync(inDir(path))
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      }
+    },
+    release: () => closeSync(dirFd),
+  }
 }
 
 export interface LogOptions {
@@ -213,11 +269,11 @@ export class AppLog {
     this.maxLineBytes = positiveInteger('maxLineBytes', options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, 'a size in bytes, e.g. 16777216')
     this.maxQueuedBytes = positiveInteger('maxQueuedBytes', options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES, 'a size in bytes, e.g. 67108864')
     this.now = options.now ?? Date.now
-    this.fs = options.fs ?? nodeLogFileSystem
     this.onError = options.onError
     this.onRecovered = options.onRecovered
     try {
       mkdirSync(dirname(this.file), {recursive: true})
+      this.fs = options.fs ?? directoryLogFileSystem(dirname(this.file))
       this.openFile()
     } catch (error) {
       throw writeFailure(this.file, 'cannot open the log', error)
@@ -277,6 +333,7 @@ export class AppLog {
       }
       this.fd = undefined
     }
+    this.fs.release?.()
   }
 
   /** The hot path: one timestamp per chunk (its lines arrived together), then one pass to format its complete lines. */
@@ -646,6 +703,9 @@ function countNewlines(batch: Buffer[], skip: number): number {
   return count
 }
 
+/** What opening a log through openLogFileNoFollow / openLogDirectory answers for something planted. */
+const PLANTED_CODES = new Set(['ELOOP', 'ENOTDIR', 'EMLINK', 'EINVAL'])
+
 function writeFailure(file: string, what: string, error: unknown): FileError {
   const code = (error as NodeJS.ErrnoException | undefined)?.code
   const fix =
@@ -653,8 +713,11 @@ function writeFailure(file: string, what: string, error: unknown): FileError {
       ? `free space on the disk that holds ${dirname(file)}; logging resumes by itself and reports how many lines were dropped`
       : code === 'EACCES' || code === 'EPERM'
         ? `let contain write to ${dirname(file)}`
-        : `check the disk that holds ${dirname(file)} (dmesg); logging retries with the next output`
-  return new FileError(file, `${what}: ${code ?? (error instanceof Error ? error.message : String(error))}`, {fix, cause: error})
+        : PLANTED_CODES.has(code ?? '')
+          ? `remove ${file} or make ${dirname(file)} a real directory: contain writes logs only to regular files in a directory it reaches without a symlink (the app may write there)`
+          : `check the disk that holds ${dirname(file)} (dmesg); logging retries with the next output`
+  const planted = PLANTED_CODES.has(code ?? '') ? ' (a symlink, hard link or special file where the log belongs)' : ''
+  return new FileError(file, `${what}: ${code ?? (error instanceof Error ? error.message : String(error))}${planted}`, {fix, cause: error})
 }
 
 function positiveInteger(field: string, value: number, example: string): number {
@@ -826,10 +889,13 @@ export function openLogFiles(file: string, maxFiles: number): OpenLogFile[] {
         const path = rotatedPath(file, index)
         let fd: number
         try {
-          fd = openSync(path, 'r')
+          // contain logs runs as root: a symlink the app planted among its log files is not read.
+          fd = openLogFileNoFollow(path, constants.O_RDONLY)
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue
-          throw new FileError(path, `cannot read the log: ${(error as NodeJS.ErrnoException).code ?? error}`, {fix: 'run as a user who may read the app logs (root)', cause: error})
+          const code = (error as NodeJS.ErrnoException).code
+          const planted = code === 'ELOOP' || code === 'EINVAL' || code === 'EMLINK'
+          throw new FileError(path, `cannot read the log: ${planted ? `${(error as Error).message.replace(/^ELOOP.*/, 'it is a symlink')}, not a log file contain wrote` : code ?? error}`, {fix: planted ? `remove ${path} (something other than contain put it there)` : 'run as a user who may read the app logs (root)', cause: error})
         }
         const stat = fstatSync(fd)
         files.unshift({path, index, fd, dev: stat.dev, ino: stat.ino, size: stat.size})

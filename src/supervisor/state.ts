@@ -35,6 +35,29 @@ export function projectDir(projectFile: string, env: NodeJS.ProcessEnv = process
  * writable by nobody else unless sticky (/tmp), or another user could swap it (as ssh's StrictModes).
  */
 export function securePrivateDir(dir: string, uid = process.getuid?.() ?? 0): void {
+  checkPrivateDir(dir, uid, {repair: true})
+}
+
+/**
+ * What a client command (ps, logs, stop, exec, ...) checks before it believes anything in a
+ * state directory: the same rules, but nothing is repaired. A directory another user could have
+ * written (a non-root user's /tmp fallback prepared by someone else) is refused, not used.
+ */
+export function checkStateDirTrusted(dir: string, uid = process.getuid?.() ?? 0): void {
+  checkPrivateDir(dir, uid, {repair: false})
+  const trusted = (path: string, kind: 'file' | 'socket') => {
+    const stat = lstatSync(path, {throwIfNoEntry: false})
+    if (!stat) return
+    const problem = kind === 'file' ? !stat.isFile() : !stat.isSocket()
+    if (problem || (stat.uid !== uid && stat.uid !== 0) || (kind === 'file' && (stat.mode & 0o022) !== 0)) {
+      throw new ContainError(`state directory ${dir}: ${path} is not a ${kind} that contain (uid ${uid} or root) made${stat.uid !== uid && stat.uid !== 0 ? `: it belongs to uid ${stat.uid}` : ''}`, {fix: `remove ${dir} (contain recreates it), or set CONTAIN_STATE_DIR to a directory of your own`})
+    }
+  }
+  trusted(stateFile(dir), 'file')
+  trusted(join(dir, 'control.sock'), 'socket')
+}
+
+function checkPrivateDir(dir: string, uid: number, {repair}: {repair: boolean}): void {
   const refuse = (path: string, problem: string, fix: string) => {
     throw new ContainError(`state directory ${path}: ${problem}, so another user could reach the control socket`, {fix: `${fix}, or set CONTAIN_STATE_DIR to a directory of your own`})
   }
@@ -42,7 +65,10 @@ export function securePrivateDir(dir: string, uid = process.getuid?.() ?? 0): vo
   // Not made yet: binding the socket reports that, with the path.
   if (!own) return
   if (!own.isDirectory() || own.uid !== uid) refuse(dir, own.isDirectory() ? `belongs to uid ${own.uid}, not to uid ${uid}` : 'is not a directory', `remove ${dir} (contain recreates it)`)
-  if ((own.mode & 0o077) !== 0) chmodSync(dir, 0o700)
+  if ((own.mode & 0o077) !== 0) {
+    if (repair) chmodSync(dir, 0o700)
+    else if ((own.mode & 0o022) !== 0) refuse(dir, 'is writable by other users', `make it private (chmod 700 ${dir})`)
+  }
   // The real path: a symlink's own mode says nothing (/var/run -> /run).
   for (let path = dirname(realpathSync(dir)); ; path = dirname(path)) {
     const stat = lstatSync(path)

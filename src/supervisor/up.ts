@@ -38,7 +38,7 @@ export async function findProject(cwd: string, file?: string): Promise<Project> 
  * Each app's options go through the same validation and planning as `contain run`. Apps that run
  * as host root because their directory is root's share one warning line.
  */
-async function planApps(project: Project, names: string[]): Promise<{specs: AppSpec[]; warnings: string[]}> {
+export async function planApps(project: Project, names: string[]): Promise<{specs: AppSpec[]; warnings: string[]}> {
   const known = new Set(project.apps.map(app => app.name))
   const unknown = names.filter(name => !known.has(name))
   if (unknown.length > 0) throw new ContainError(`no app named ${unknown.map(name => JSON.stringify(name)).join(', ')} in ${project.file}`, {fix: `use one of: ${[...known].join(', ')}`})
@@ -170,12 +170,13 @@ function controlHandlers(supervisor: Supervisor, down: () => void) {
       const {argv, cgroup, namespaces} = target.spec.plan
       return {status: target.status(), plan: {argv, cgroup, namespaces}}
     },
-    // contain exec runs the command itself (its terminal, its exit code) with the app's plan.
+    // contain exec runs the command itself (its terminal, its exit code).
     exec: ({app}: Record<string, unknown>) => {
       const target = supervisor.select([String(app)])[0]
       const pid1 = target.pid1()
       if (pid1 === undefined) throw new ContainError(`${target.spec.name} is not running (${target.state})`, {fix: `start it: contain start ${target.spec.name}`})
-      return {pid1, plan: {...target.spec.plan, seccompFilter: target.spec.plan.seccompFilter?.toString('base64')}}
+      // Only the pid: the client plans the command itself and never runs what a socket said.
+      return {pid1}
     },
     down: () => {
       setImmediate(down)

@@ -51,6 +51,8 @@ export interface CliOptions {
   cwd?: string
   env?: Record<string, string | undefined>
   timeoutMs?: number
+  /** A command that execs contain with its arguments appended (e.g. a shell that opens a descriptor first). */
+  wrap?: string[]
 }
 
 /**
@@ -83,11 +85,12 @@ export function testdir(t: Test, files: Parameters<Test['testdir']>[0] = {}): st
 /** Starts `contain ARGS` as a user would (bin/run.js through its shebang), without waiting. */
 export function startCli(args: string[], options: CliOptions = {}) {
   const settings = {reject: false, stdin: 'ignore', cwd: options.cwd, env: options.env, timeout: options.timeoutMs ?? 60_000, killSignal: 'SIGKILL'} as const
-  if (!unitParent) return execa(containBin, args, settings)
+  const wrap = options.wrap ?? []
+  if (!unitParent) return wrap.length > 0 ? execa(wrap[0], [...wrap.slice(1), containBin, ...args], settings) : execa(containBin, args, settings)
   const unit: Unit = {dir: join(unitParent, `u-${process.pid}-${unitCount++}`), killed: false}
   mkdirSync(unit.dir)
   units.push(unit)
-  const child = execa(initBin, ['enter', join(unit.dir, 'cgroup.procs'), '--', process.execPath, containBin, ...args], settings)
+  const child = execa(initBin, ['enter', join(unit.dir, 'cgroup.procs'), '--', ...wrap, process.execPath, containBin, ...args], settings)
   void child.then(result => void (unit.killed ||= result.signal === 'SIGKILL'))
   return child
 }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type {CgroupPlan} from '../../../src/cgroup/index.js'
 import type {RunOptions} from '../../../src/launch/options.js'
-import {planLaunch, SECCOMP_FD, STATUS_FD} from '../../../src/launch/plan.js'
+import {ENV_FD, FIRST_UNUSED_FD, HELPER_ENV, encodeEnvironment, planLaunch, SECCOMP_FD, STATUS_FD} from '../../../src/launch/plan.js'
 
 const EXECUTABLES = {init: '/opt/contain/contain-init', unshare: '/usr/bin/unshare'}
 
@@ -53,7 +53,7 @@ function options(overrides: Partial<RunOptions> = {}): RunOptions {
 const RUN_FLAG_ARITY: Record<string, number> = {
   '--status-fd': 1, '--mount-proc': 0, '--hostname': 1, '--loopback-up': 0, '--readonly-root': 0, '--tmpfs': 1, '--writable': 1, '--mount': 3,
   '--chdir': 1, '--uid': 1, '--gid': 1, '--groups': 1, '--caps-bounding': 1, '--caps-permitted': 1, '--caps-effective': 1,
-  '--caps-inheritable': 1, '--caps-ambient': 1, '--no-new-privs': 0, '--seccomp-fd': 1,
+  '--caps-inheritable': 1, '--caps-ambient': 1, '--no-new-privs': 0, '--seccomp-fd': 1, '--env-fd': 1,
 }
 
 /** The arguments of the `contain-init run` stage, between `run` and the `--` before the app. */
@@ -80,19 +80,27 @@ const only = (argv: string[], ...flags: string[]) => runFlags(argv).filter(([fla
 const mounts = (argv: string[]) => only(argv, '--mount').map(([, ...values]) => values)
 const plan = (overrides: Partial<RunOptions> = {}, cgroup = CGROUP, filter?: Buffer) => planLaunch(options(overrides), cgroup, EXECUTABLES, filter).argv
 
-t.test('status fd is 3 and seccomp fd is 4', async t => {
+t.test('status fd is 3, seccomp fd is 4, env fd is 5; enter closes the rest', async t => {
   t.equal(STATUS_FD, 3)
   t.equal(SECCOMP_FD, 4)
+  t.equal(ENV_FD, 5)
+  t.equal(FIRST_UNUSED_FD, 6)
+})
+
+t.test('the helpers run with a fixed PATH only; the app gets its environment on ENV_FD', async t => {
+  t.strictSame(Object.keys(HELPER_ENV), ['PATH'])
+  t.equal(encodeEnvironment({A: '1', LD_PRELOAD: '/x.so', EMPTY: ''}).toString(), 'A=1\0LD_PRELOAD=/x.so\0EMPTY=\0')
+  t.throws(() => encodeEnvironment({A: 'x\0y'}), /NUL/)
 })
 
 t.test('argv: enter the cgroup, unshare, then contain-init run, then the command', async t => {
   t.strictSame(plan(), [
-    '/opt/contain/contain-init', 'enter', '--status-fd', '3', '--clone-into', '/sys/fs/cgroup/contain-web', '--',
+    '/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '6', '--clone-into', '/sys/fs/cgroup/contain-web', '--',
     '/usr/bin/unshare', '--pid', '--mount', '--uts', '--ipc', '--cgroup', '--propagation', 'private', '--',
     '/opt/contain/contain-init', 'run', '--status-fd', '3', '--mount-proc', '--hostname', 'web',
     '--mount', 'bind', '/sys', '/sys', '--mount', 'cgroup2', '/sys/fs/cgroup', '',
     '--caps-bounding', '0', '--caps-permitted', '0', '--caps-effective', '0', '--caps-inheritable', '0', '--caps-ambient', '0', '--no-new-privs',
-    '--chdir', '/srv/app', '--',
+    '--env-fd', '5', '--chdir', '/srv/app', '--',
     'bundle', 'exec', 'rails', 's',
   ])
 })
@@ -108,11 +116,11 @@ t.test('the plan carries the name, namespaces, cgroup plan and env through', asy
 
 t.test('enter gets every attach file, one per hierarchy', async t => {
   const v1: CgroupPlan = {mode: 'v1', dirs: [], writes: [], procsFiles: ['/cg/cpu/contain-web/cgroup.procs', '/cg/memory/contain-web/cgroup.procs'], attachFiles: ['/cg/cpu/contain-web/tasks', '/cg/memory/contain-web/tasks'], viewMounts: []}
-  t.strictSame(plan({}, v1).slice(0, 7), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '/cg/cpu/contain-web/tasks', '/cg/memory/contain-web/tasks', '--'])
+  t.strictSame(plan({}, v1).slice(0, 9), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '6', '/cg/cpu/contain-web/tasks', '/cg/memory/contain-web/tasks', '--'])
 })
 
 t.test('without cgroup dirs, enter goes straight to --', async t => {
-  t.strictSame(plan({}, {mode: 'v2', dirs: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: []}).slice(0, 6), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--', '/usr/bin/unshare'])
+  t.strictSame(plan({}, {mode: 'v2', dirs: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: []}).slice(0, 8), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '6', '--', '/usr/bin/unshare'])
 })
 
 t.test('the run stage reports on the status fd first', async t => {
