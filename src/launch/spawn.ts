@@ -4,7 +4,7 @@ import {constants} from 'node:os'
 import type {Readable} from 'node:stream'
 import {AppCgroup, type CgroupOutcome} from '../cgroup/index.js'
 import {ExitCode, HostError, LaunchError} from '../errors.js'
-import type {LaunchPlan} from './plan.js'
+import {DEVICES_FD, SECCOMP_FD, type LaunchPlan} from './plan.js'
 import {parseInitReport} from './status.js'
 
 /** How one app run ended, in the terms contain reports it. */
@@ -76,12 +76,13 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
   const streams = Array.isArray(stdio) ? stdio.slice(0, 3) : [stdio, stdio, stdio]
   // detached: the launcher gets its own session, so a terminal's Ctrl-C reaches only contain,
   // which forwards it exactly once.
-  const child = spawn(plan.argv[0], plan.argv.slice(1), {env: plan.env, stdio: [...streams, 'pipe', plan.seccompFilter ? 'pipe' : 'ignore'], detached: true})
-  if (plan.seccompFilter) {
-    const filterPipe = child.stdio[4] as NodeJS.WritableStream
-    // contain-init reads the whole filter before it forks; a launcher that died early closes the pipe.
-    filterPipe.on('error', () => undefined)
-    filterPipe.end(plan.seccompFilter)
+  const child = spawn(plan.argv[0], plan.argv.slice(1), {env: plan.env, stdio: [...streams, 'pipe', plan.seccompFilter ? 'pipe' : 'ignore', plan.deviceProgram ? 'pipe' : 'ignore'], detached: true})
+  // contain-init reads each program whole before it goes on; a launcher that died early closes the pipe.
+  for (const [fd, bytes] of [[SECCOMP_FD, plan.seccompFilter], [DEVICES_FD, plan.deviceProgram]] as const) {
+    if (!bytes) continue
+    const pipe = (child.stdio as unknown as NodeJS.WritableStream[])[fd]
+    pipe.on('error', () => undefined)
+    pipe.end(bytes)
   }
   let statusText = ''
   child.stdio[3]?.on('data', chunk => (statusText += chunk))

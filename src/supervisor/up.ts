@@ -157,7 +157,8 @@ function controlHandlers(supervisor: Supervisor, down: () => void) {
       const target = supervisor.select([String(app)])[0]
       const pid1 = target.pid1()
       if (pid1 === undefined) throw new ContainError(`${target.spec.name} is not running (${target.state})`, {fix: `start it: contain start ${target.spec.name}`})
-      return {pid1, plan: {...target.spec.plan, seccompFilter: target.spec.plan.seccompFilter?.toString('base64')}}
+      // exec only joins the app: its device program is attached already, and stays out of the reply.
+      return {pid1, plan: {...target.spec.plan, seccompFilter: target.spec.plan.seccompFilter?.toString('base64'), deviceProgram: undefined}}
     },
     down: () => {
       setImmediate(down)

@@ -40,6 +40,7 @@ function options(overrides: Partial<RunOptions> = {}): RunOptions {
     readOnly: false,
     tmpfs: [],
     writable: [],
+    devices: [],
     security: {capabilities: [], grantedToNonRoot: [], seccompMode: 'enforce', seccompStrict: false, noNewPrivileges: true, privileged: false},
     ...overrides,
   }
