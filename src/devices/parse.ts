@@ -54,6 +54,8 @@ export function parseDevice(flag: string, text: string, stat: (path: string) => 
   } else if (parts.length === 2) {
     // Docker's rule: a second part that reads as a mode is the mode, otherwise the container path.
     if (isAccess(parts[1])) access = parts[1]
+    // A few letters where a path would start with /: a mistyped mode, not a path in the app.
+    else if (/^[a-z]{1,4}$/i.test(parts[1])) access = parts[1]
     else container = parts[1]
   }
   if (!isAccess(access)) {
