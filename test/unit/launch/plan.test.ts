@@ -1,7 +1,10 @@
 import t from 'tap'
 import type {CgroupPlan} from '../../../src/cgroup/index.js'
 import type {RunOptions} from '../../../src/launch/options.js'
-import {planLaunch, SECCOMP_FD, STATUS_FD} from '../../../src/launch/plan.js'
+import {DEVICES_FD, planLaunch, SECCOMP_FD, STATUS_FD} from '../../../src/launch/plan.js'
+import {decodeProgram} from '../devices/ebpf-interpreter.js'
+import {deviceProgram} from '../../../src/devices/ebpf.js'
+import {DEFAULT_DEVICE_RULES} from '../../../src/devices/rules.js'
 
 const EXECUTABLES = {init: '/opt/contain/contain-init', unshare: '/usr/bin/unshare'}
 
@@ -252,4 +255,25 @@ t.test('hidden paths: an empty tmpfs over each, except below a --tmpfs, which hi
   t.strictSame(launch.hiddenPaths, ['/run/contain', '/tmpx/state'])
   const mounts = launch.argv.flatMap((word, i) => (word === '--mount' && launch.argv[i + 3] === 'mode=0' ? [launch.argv[i + 2]] : []))
   t.strictSame(mounts, ['/run/contain', '/tmpx/state'])
+})
+
+t.test('devices: the v2 program is attached by enter before the cgroup is joined; binds only where the app path differs', async t => {
+  const cgroup: CgroupPlan = {...CGROUP, deviceProgram: {cgroup: '/sys/fs/cgroup/contain-web', rules: [...DEFAULT_DEVICE_RULES]}}
+  const fuse = {host: '/dev/fuse', container: '/dev/fuse', type: 'c' as const, major: 10, minor: 229, access: 'rwm'}
+  const renamed = {host: '/dev/sdb', container: '/dev/xvdb', type: 'b' as const, major: 8, minor: 16, access: 'r'}
+  const plan = planLaunch(options({devices: [fuse, renamed]}), cgroup, EXECUTABLES)
+  const enter = plan.argv.slice(0, plan.argv.indexOf('--'))
+  t.same(enter.slice(0, 8), [EXECUTABLES.init, 'enter', '--status-fd', String(STATUS_FD), '--devices-fd', String(DEVICES_FD), '--devices-cgroup', '/sys/fs/cgroup/contain-web'])
+  t.ok(enter.indexOf('--devices-fd') < enter.indexOf('--clone-into'), 'attached before the launcher is born into the cgroup')
+  t.same(decodeProgram(plan.deviceProgram ?? Buffer.alloc(0)), deviceProgram(DEFAULT_DEVICE_RULES))
+  t.same(plan.deviceBinds, [{host: '/dev/fuse', container: '/dev/fuse'}, {host: '/dev/sdb', container: '/dev/xvdb'}])
+  const mounts = plan.argv.flatMap((arg, index) => (arg === '--mount' && plan.argv[index + 1] === 'device' ? [plan.argv.slice(index + 1, index + 4)] : []))
+  t.same(mounts, [['device', '/dev/xvdb', '/dev/sdb']], 'the host /dev is the app\'s today: only the renamed node is bound')
+})
+
+t.test('devices: no program, no enter options (v1 writes files, --privileged has none)', async t => {
+  const plan = planLaunch(options(), CGROUP, EXECUTABLES)
+  t.notOk(plan.argv.includes('--devices-fd'))
+  t.equal(plan.deviceProgram, undefined)
+  t.same(plan.deviceBinds, [])
 })
