@@ -298,8 +298,12 @@ export class AppCgroup {
     try {
       this.fs.write(path, value)
     } catch (error) {
+      // A child devices cgroup may allow only what its parent allows.
+      const deviceRule = basename(path) === 'devices.allow'
       throw new CgroupError(path, `cannot write ${JSON.stringify(value)}: ${describeWriteError(error as NodeJS.ErrnoException)}`, {
-        fix: 'check the value against the kernel documentation for this file, or leave the limit out',
+        fix: deviceRule
+          ? `contain's own devices cgroup (${dirname(dirname(path))}) does not allow this device, so the app cannot be given it: allow it there, leave the --device out, or use --privileged`
+          : 'check the value against the kernel documentation for this file, or leave the limit out',
         cause: error,
       })
     }

@@ -54,6 +54,11 @@ function setupFailure(plan: LaunchPlan, error: {stage: string; errno: number; me
       fix: notFound ? 'check the command name and PATH (the app gets the PATH contain was given)' : 'check that the file is an executable the app user may run',
     })
   }
+  if (error.stage === 'devices') {
+    return new LaunchError(command, `the kernel refused the app's device allow-list (cgroup v2 device program): ${error.message}`, {
+      fix: 'contain needs root and a kernel with CONFIG_CGROUP_BPF to restrict devices on cgroup v2 (see contain doctor); --privileged runs the app without the restriction',
+    })
+  }
   return new LaunchError(command, `setting up the app failed at ${error.stage}: ${error.message}`, {
     fix: error.errno === constants.errno.EPERM || error.errno === constants.errno.EACCES ? 'run contain as root, or add --userns' : 'see contain doctor for what this host supports',
   })
