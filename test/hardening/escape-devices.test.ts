@@ -9,11 +9,13 @@
 import {closeSync, constants, copyFileSync, existsSync, openSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import t, {type Test} from 'tap'
-import {cli, figure, nested, requireRoot, root, settledLeftovers, startCli, testdir, token, until} from './helpers.js'
+import {cli, figure, inGuest, nested, requireRoot, root, settledLeftovers, startCli, testdir, token, until} from './helpers.js'
 
 const mark = token('dv')
 const python = '/usr/bin/python3'
 const EPERM = 1
+/** Every exec is about ten times slower in the cgroup v2 guest. */
+const patience = inGuest ? 240_000 : 60_000
 
 /** MAJOR:MINOR of the block device under /, when it is one. */
 function rootDisk(): string | undefined {
@@ -58,7 +60,7 @@ interface Tally {
 
 /** Runs the probe in an app with `flags`; returns each attempt's errno. */
 async function probe(t: Test, dir: string, flags: string[], attempts: string[]): Promise<Record<string, number>> {
-  const result = await cli(['run', '--name', `${mark}-${Math.random().toString(36).slice(2, 6)}`, '-u', '0', '-w', dir, ...flags, '--', python, join(dir, 'probe.py'), dir, disk, charDevice, charNumbers, ...attempts], {timeoutMs: 60_000})
+  const result = await cli(['run', '--name', `${mark}-${Math.random().toString(36).slice(2, 6)}`, '-u', '0', '-w', dir, ...flags, '--', python, join(dir, 'probe.py'), dir, disk, charDevice, charNumbers, ...attempts], {timeoutMs: patience})
   t.equal(result.exitCode, 0, `the probe ran (${flags.join(' ') || 'defaults'}): ${result.stderr.trim()}`)
   return Object.fromEntries(result.stdout.trim().split('\n').filter(Boolean).map(line => {
     const [name, answer] = line.split(' ')
@@ -118,17 +120,17 @@ if (requireRoot(t)) {
       // Nested in a delegated v2 unit only the foreground up can supervise (see soak.test.ts).
       if (nested) foreground = startCli(['up', '--no-color'], {cwd: project, env})
       else {
-        const up = await cli(['up', '-d'], {cwd: project, env, timeoutMs: 120_000})
+        const up = await cli(['up', '-d'], {cwd: project, env, timeoutMs: patience})
         t.equal(up.exitCode, 0, `contain up -d: ${up.stderr}`)
       }
-      await until(running, 'the app of contain up', 60_000, 200)
+      await until(running, 'the app of contain up', patience, 200)
       for (const when of ['first run', 'after contain restart']) {
         if (when !== 'first run') {
-          const restart = await cli(['restart', app], {cwd: project, env})
+          const restart = await cli(['restart', app], {cwd: project, env, timeoutMs: patience})
           t.equal(restart.exitCode, 0, `contain restart: ${restart.stderr}`)
-          await until(running, 'the restarted app', 60_000, 200)
+          await until(running, 'the restarted app', patience, 200)
         }
-        const inApp = await cli(['exec', app, '--', python, join(dir, 'probe.py'), dir, disk, charDevice, charNumbers, 'read_char', 'open_char', 'open_urandom'], {cwd: project, env})
+        const inApp = await cli(['exec', app, '--', python, join(dir, 'probe.py'), dir, disk, charDevice, charNumbers, 'read_char', 'open_char', 'open_urandom'], {cwd: project, env, timeoutMs: patience})
         t.equal(inApp.exitCode, 0, `contain exec ran the probe (${when}): ${inApp.stderr}`)
         const answers = Object.fromEntries(inApp.stdout.trim().split('\n').map(line => line.split(' ')).map(([name, answer]) => [name, Number(answer)]))
         t.equal(answers.read_char, 0, `${when}: devices: ${charDevice}:r opens for read`)
