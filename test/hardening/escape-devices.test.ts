@@ -118,7 +118,8 @@ if (requireRoot(t)) {
     let foreground: ReturnType<typeof startCli> | undefined
     try {
       // Nested in a delegated v2 unit only the foreground up can supervise (see soak.test.ts).
-      if (nested) foreground = startCli(['up', '--no-color'], {cwd: project, env})
+      // It runs until contain down below: no timeout of its own short of the whole test's.
+      if (nested) foreground = startCli(['up', '--no-color'], {cwd: project, env, timeoutMs: 10 * patience})
       else {
         const up = await cli(['up', '-d'], {cwd: project, env, timeoutMs: patience})
         t.equal(up.exitCode, 0, `contain up -d: ${up.stderr}`)
