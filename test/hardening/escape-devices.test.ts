@@ -125,7 +125,9 @@ if (requireRoot(t)) {
         t.equal(up.exitCode, 0, `contain up -d: ${up.stderr}`)
       }
       await until(running, 'the app of contain up', patience, 200)
-      for (const when of ['first run', 'after contain restart']) {
+      // A foreground contain up (the nested guest's) ends when `contain restart` stops its only app
+      // (so in main too, as of bec4028): there the restart is left out.
+      for (const when of nested ? ['first run'] : ['first run', 'after contain restart']) {
         if (when !== 'first run') {
           const restart = await cli(['restart', app], {cwd: project, env, timeoutMs: patience})
           t.equal(restart.exitCode, 0, `contain restart: ${restart.stderr}`)
