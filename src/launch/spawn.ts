@@ -54,6 +54,11 @@ function setupFailure(plan: LaunchPlan, error: {stage: string; errno: number; me
       fix: notFound ? 'check the command name and PATH (the app gets the PATH contain was given)' : 'check that the file is an executable the app user may run',
     })
   }
+  if (error.stage === 'device') {
+    return new LaunchError(command, `cannot bind the --device node at ${error.message}`, {
+      fix: 'the app sees the host\'s /dev, where a node is bound only over one that exists: give an existing path after the colon, or the host path alone',
+    })
+  }
   if (error.stage === 'devices') {
     return new LaunchError(command, `the kernel refused the app's device allow-list (cgroup v2 device program): ${error.message}`, {
       fix: 'contain needs root and a kernel with CONFIG_CGROUP_BPF to restrict devices on cgroup v2 (see contain doctor); --privileged runs the app without the restriction',
