@@ -6,10 +6,12 @@
  * --device. A --privileged run is the control: there the same opens are not refused by EPERM, so
  * the refusal is the allow-list's, not the filesystem's.
  */
-import {closeSync, constants, copyFileSync, existsSync, openSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import {execa} from 'execa'
+import {closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import t, {type Test} from 'tap'
-import {cli, figure, inGuest, nested, requireRoot, root, settledLeftovers, startCli, testdir, token, until} from './helpers.js'
+import {detectLayout} from '../../src/cgroup/layout.js'
+import {cli, figure, initBin, inGuest, nested, requireRoot, root, settledLeftovers, startCli, testdir, token, until} from './helpers.js'
 
 const mark = token('dv')
 const python = '/usr/bin/python3'
@@ -145,6 +147,27 @@ if (requireRoot(t)) {
       await foreground
     }
     t.same(await settledLeftovers(mark, join(project, 'state')), {cgroups: [], processes: [], stateFiles: []}, 'nothing left behind')
+  })
+
+  t.test('a device program the kernel refuses stops the launch before the command runs (exit 125)', async t => {
+    const v2 = detectLayout().hierarchies.find(hierarchy => hierarchy.version === 2)
+    if (!v2) return t.pass('skipped: no cgroup v2 hierarchy here')
+    const cgroup = join(v2.ownDir, `contain-${mark}-refused`)
+    const marker = join(dir, 'ran')
+    mkdirSync(cgroup)
+    try {
+      // One instruction with an opcode that does not exist: the verifier refuses the program.
+      const launcher = execa(initBin, ['enter', '--devices-fd', '5', '--devices-cgroup', cgroup, '--clone-into', cgroup, '--', 'touch', marker], {reject: false, stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', 'pipe']})
+      const pipe = (launcher.stdio as unknown as NodeJS.WritableStream[])[5]
+      pipe.on('error', () => undefined)
+      pipe.end(Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0]))
+      const result = await launcher
+      t.equal(result.exitCode, 125, 'exit 125')
+      t.match(String(result.stderr), /devices BPF_PROG_LOAD of the device program: Invalid argument/, 'says the kernel refused the program')
+      t.notOk(existsSync(marker), 'the command never ran')
+    } finally {
+      rmdirSync(cgroup)
+    }
   })
 
   t.test('a bad --device is refused before anything is created', async t => {
