@@ -48,6 +48,21 @@ function checkCgroups(layout: CgroupLayout): DoctorCheck[] {
   return checks
 }
 
+/** Where the device allow-list would be enforced: the v1 devices controller, else a cgroup v2 device program. */
+function checkDevices(layout: CgroupLayout): DoctorCheck {
+  const v1 = hierarchyFor(layout, 'devices')
+  const v2 = layout.hierarchies.find(hierarchy => hierarchy.version === 2)
+  const bpf = readText('/proc/sys/kernel/unprivileged_bpf_disabled') !== undefined
+  if (v1) return {name: 'device allow-list', ok: true, detail: `v1 devices controller, app cgroups below ${v1.ownDir}`}
+  if (v2 && bpf) return {name: 'device allow-list', ok: true, detail: `cgroup v2 device program on each app's cgroup below ${v2.ownDir} (the kernel must have CONFIG_CGROUP_BPF: a launch says so if not)`}
+  return {
+    name: 'device allow-list',
+    ok: false,
+    detail: v2 ? 'cgroup v2 without the bpf() system call (CONFIG_BPF_SYSCALL)' : 'neither the v1 devices controller nor cgroup v2 is mounted',
+    fix: 'mount the devices controller, or use a kernel with CONFIG_BPF_SYSCALL and CONFIG_CGROUP_BPF; until then apps start only with --privileged',
+  }
+}
+
 async function checkTool(run: Run, tool: string, fix: string): Promise<DoctorCheck> {
   const path = findOnPath(tool)
   if (!path) return {name: tool, ok: false, detail: 'not found on PATH', fix}
@@ -103,6 +118,7 @@ export async function runDoctor(run: Run): Promise<{cgroupMode: string; checks: 
   const checks: DoctorCheck[] = [
     {name: 'root', ok: isRoot, detail: isRoot ? 'running as root' : `running as uid ${process.getuid?.()}`, fix: isRoot ? undefined : 'run as root for cgroup limits, or use --userns for namespaces only'},
     ...checkCgroups(layout),
+    checkDevices(layout),
     await checkTool(run, 'unshare', 'apt-get install util-linux'),
     checkHelper(),
     checkSeccomp(),

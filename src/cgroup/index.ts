@@ -1,6 +1,7 @@
 import {existsSync, mkdirSync, readFileSync, rmdirSync, watch, writeFileSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
+import {v1DeviceWrites, type DeviceRule} from '../devices/rules.js'
 import {CgroupError, HostError} from '../errors.js'
 import {hierarchyFor, type CgroupLayout, type CgroupMode, type Hierarchy} from './layout.js'
 import {controllersFor, type CgroupLimits, type Controller, type ControllerFiles} from './limits.js'
@@ -45,8 +46,11 @@ export interface Delegation {
 
 /** A filesystem the app's PID 1 mounts, read-only, so the app sees cgroupfs as Docker shows it. */
 export interface ViewMount {
-  /** 'bind' binds the path in `data` without its submounts, 'rbind' with them. */
-  fsType: 'cgroup' | 'cgroup2' | 'tmpfs' | 'sysfs' | 'bind' | 'rbind'
+  /**
+   * 'bind' binds the path in `data` without its submounts, 'rbind' with them; 'device' binds the
+   * device node `data` over the existing node `target`, usable (not nodev).
+   */
+  fsType: 'cgroup' | 'cgroup2' | 'tmpfs' | 'sysfs' | 'bind' | 'rbind' | 'device'
   target: string
   data: string
 }
@@ -73,6 +77,12 @@ export interface CgroupPlan {
   cloneInto?: string
   /** In its own cgroup namespace, the app sees these at the host's mount points: its own cgroup as the root. */
   viewMounts: ViewMount[]
+  /**
+   * The device allow-list where cgroup v2 enforces it: a device program that contain-init `enter`
+   * attaches to `cgroup` before the app's first instruction. On v1 the rules are `writes` to the
+   * devices controller's files instead. Absent: no restriction (--privileged, or no cgroup).
+   */
+  deviceProgram?: {cgroup: string; rules: DeviceRule[]}
 }
 
 /** What the app uses now, from its cgroup, for `contain ps` and `contain stats`. */
@@ -165,8 +175,24 @@ function viewMounts(layout: CgroupLayout): ViewMount[] {
   return mounts
 }
 
-/** Decides the app's cgroup: where it goes (below contain's own), and every file to write. */
-export function planCgroup(layout: CgroupLayout, name: string, limits: CgroupLimits, fs: CgroupFs = hostCgroupFs): CgroupPlan {
+/**
+ * Where the device allow-list is enforced: the v1 devices controller where it is mounted (v1 and
+ * hybrid hosts), else a device program on the app's cgroup v2 directory. Without either the kernel
+ * cannot refuse a device, and contain refuses to start the app.
+ */
+function deviceHierarchy(layout: CgroupLayout): Hierarchy {
+  const hierarchy = hierarchyFor(layout, 'devices') ?? layout.hierarchies.find(candidate => candidate.version === 2)
+  if (hierarchy) return hierarchy
+  throw new HostError('the device allow-list needs the cgroup v1 devices controller or cgroup v2, and this host has neither mounted', {
+    fix: 'mount the devices controller (mount -t cgroup -o devices cgroup /sys/fs/cgroup/devices), or run with --privileged to give the app every device',
+  })
+}
+
+/**
+ * Decides the app's cgroup: where it goes (below contain's own), and every file to write.
+ * `devices` is the app's device allow-list (undefined: no restriction).
+ */
+export function planCgroup(layout: CgroupLayout, name: string, limits: CgroupLimits, fs: CgroupFs = hostCgroupFs, devices?: readonly DeviceRule[]): CgroupPlan {
   const requested = requestedControllers(limits)
   const byHierarchy = new Map<Hierarchy, Controller[]>()
   for (const controller of controllersFor(limits)) {
@@ -181,6 +207,9 @@ export function planCgroup(layout: CgroupLayout, name: string, limits: CgroupLim
     }
     byHierarchy.set(hierarchy, [...(byHierarchy.get(hierarchy) ?? []), controller])
   }
+  // The devices hierarchy (or, on v2, the app's cgroup) is joined even when no limit needs it.
+  const devicesIn = devices === undefined ? undefined : deviceHierarchy(layout)
+  if (devicesIn && !byHierarchy.has(devicesIn)) byHierarchy.set(devicesIn, [])
 
   const plan: CgroupPlan = {mode: layout.mode, dirs: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: viewMounts(layout)}
   for (const [hierarchy, controllers] of byHierarchy) {
@@ -199,6 +228,10 @@ export function planCgroup(layout: CgroupLayout, name: string, limits: CgroupLim
         : controller === 'cpuset' ? files.cpuset(limits, hierarchy.version === 1 ? fs.read(join(hierarchy.ownDir, 'cpuset.mems')).trim() : '')
         : []
       plan.writes.push(...settings.map(setting => ({path: join(dir, setting.file), value: setting.value})))
+    }
+    if (devices && hierarchy === devicesIn) {
+      if (hierarchy.version === 1) plan.writes.push(...v1DeviceWrites(devices).map(write => ({path: join(dir, write.file), value: write.value})))
+      else plan.deviceProgram = {cgroup: dir, rules: [...devices]}
     }
   }
   return plan
@@ -265,8 +298,12 @@ export class AppCgroup {
     try {
       this.fs.write(path, value)
     } catch (error) {
+      // A child devices cgroup may allow only what its parent allows.
+      const deviceRule = basename(path) === 'devices.allow'
       throw new CgroupError(path, `cannot write ${JSON.stringify(value)}: ${describeWriteError(error as NodeJS.ErrnoException)}`, {
-        fix: 'check the value against the kernel documentation for this file, or leave the limit out',
+        fix: deviceRule
+          ? `contain's own devices cgroup (${dirname(dirname(path))}) does not allow this device, so the app cannot be given it: allow it there, leave the --device out, or use --privileged`
+          : 'check the value against the kernel documentation for this file, or leave the limit out',
         cause: error,
       })
     }

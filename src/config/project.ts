@@ -115,6 +115,7 @@ const FLAG_EXAMPLES: Record<string, string> = {
   read_only: 'true',
   tmpfs: '[/tmp]',
   writable: '[tmp, log]',
+  devices: '["/dev/fuse:/dev/fuse:rwm"]',
   cap_add: '[NET_BIND_SERVICE]',
   cap_drop: '[ALL]',
   privileged: 'false',

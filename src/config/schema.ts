@@ -34,6 +34,7 @@ export const RUN_OPTIONS = [
   {flag: 'read-only', composeKey: 'read_only', kind: 'boolean', description: 'Make every filesystem read-only inside the app, except --tmpfs and --writable paths'},
   {flag: 'tmpfs', composeKey: 'tmpfs', kind: 'string', multiple: true, helpValue: 'PATH', description: 'Mount an empty tmpfs at PATH'},
   {flag: 'writable', kind: 'string', multiple: true, helpValue: 'PATH', description: 'With --read-only: keep PATH writable'},
+  {flag: 'device', composeKey: 'devices', kind: 'string', multiple: true, helpValue: 'HOST[:CONTAINER][:rwm]', description: 'Let the app use this host device node (r read, w write, m mknod; default rwm): every other device but Docker\'s default set is refused by the kernel'},
   {flag: 'cap-add', composeKey: 'cap_add', kind: 'string', multiple: true, helpValue: 'CAP', description: 'Add a capability to the default 11 (Docker\'s 14 without NET_RAW, MKNOD, AUDIT_WRITE; ALL for every one; with or without CAP_)'},
   {flag: 'cap-drop', composeKey: 'cap_drop', kind: 'string', multiple: true, helpValue: 'CAP', description: 'Drop a capability (ALL for every one)'},
   {flag: 'privileged', composeKey: 'privileged', kind: 'boolean', description: 'Every capability and no seccomp filter: turns the protection off'},

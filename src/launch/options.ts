@@ -3,6 +3,8 @@ import {basename, isAbsolute, resolve} from 'node:path'
 import type {CgroupLimits} from '../cgroup/limits.js'
 import type {RawRunFlags} from '../config/schema.js'
 import {parseCpuList, parseCpus, parseInteger, parseMemoryLimit, parseSize, parseSwapLimit} from '../config/units.js'
+import {parseDevice} from '../devices/parse.js'
+import type {DeviceOption} from '../devices/rules.js'
 import {FileError, InvalidValueError} from '../errors.js'
 import {DEFAULT_NAMESPACES, parseNamespaces, type Namespace} from '../namespaces.js'
 import {resolveSecurity, type SecurityOptions} from './security.js'
@@ -25,6 +27,8 @@ export interface RunOptions {
   readOnly: boolean
   tmpfs: string[]
   writable: string[]
+  /** Host device nodes passed through (--device / devices:): each adds an allow rule and a bind into /dev. */
+  devices: DeviceOption[]
   security: SecurityOptions
 }
 
@@ -236,6 +240,7 @@ export async function resolveRunOptions(raw: RawRunFlags, command: string[], hos
     readOnly,
     tmpfs,
     writable,
+    devices: (raw.device ?? []).map(entry => parseDevice('--device', entry)),
     security: resolveSecurity(raw),
   }
 }

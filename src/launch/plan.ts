@@ -1,6 +1,7 @@
 import type {CgroupPlan, ViewMount} from '../cgroup/index.js'
 import {capabilitiesToMask} from '../capabilities.js'
 import {InvalidValueError} from '../errors.js'
+import {compileDeviceProgram} from '../devices/ebpf.js'
 import {unshareArguments, type Namespace} from '../namespaces.js'
 import type {RunOptions} from './options.js'
 
@@ -17,8 +18,10 @@ export const STATUS_FD = 3
 export const SECCOMP_FD = 4
 /** The file descriptor from which contain-init reads the app's environment (NUL-separated KEY=VALUE). */
 export const ENV_FD = 5
-/** contain-init enter closes every descriptor from here up: the chain gets only the ones above. */
-export const FIRST_UNUSED_FD = 6
+/** The file descriptor from which contain-init `enter` reads the cgroup v2 device program (struct bpf_insn[]). */
+export const DEVICES_FD = 6
+/** contain-init enter closes every descriptor from here up: the chain gets only the ones below. */
+export const FIRST_UNUSED_FD = 7
 
 /**
  * The environment of the helpers (contain-init, unshare), which run as root before the app's
@@ -35,9 +38,19 @@ export function encodeEnvironment(env: Record<string, string>): Buffer {
   return Buffer.from(entries.map(entry => `${entry}\0`).join(''))
 }
 
-/** contain-init enter's own flags: report on STATUS_FD, close what the chain does not need. */
-export function enterArguments(cgroup: Pick<CgroupPlan, 'cloneInto' | 'attachFiles'>): string[] {
-  return ['enter', '--status-fd', String(STATUS_FD), '--close-from', String(FIRST_UNUSED_FD), ...cloneIntoArguments(cgroup), ...cgroup.attachFiles]
+/**
+ * contain-init enter's own flags: report on STATUS_FD, close what the chain does not need, and
+ * (for a launch, not for `exec`, which joins an app that has it already) attach the device program.
+ */
+export function enterArguments(cgroup: Pick<CgroupPlan, 'cloneInto' | 'attachFiles'>, deviceProgram?: CgroupPlan['deviceProgram']): string[] {
+  const devices = deviceProgram ? ['--devices-fd', String(DEVICES_FD), '--devices-cgroup', deviceProgram.cgroup] : []
+  return ['enter', '--status-fd', String(STATUS_FD), '--close-from', String(FIRST_UNUSED_FD), ...devices, ...cloneIntoArguments(cgroup), ...cgroup.attachFiles]
+}
+
+/** A host device node the app sees in its /dev (--device HOST:CONTAINER). */
+export interface DeviceBind {
+  host: string
+  container: string
 }
 
 /** One app's launch, fully decided: what to write to cgroupfs and what to execute. */
@@ -53,6 +66,14 @@ export interface LaunchPlan {
   appArguments: string[]
   /** Host directories the app sees empty (contain's state: supervisors' control sockets); they must exist before the launch. */
   hiddenPaths: string[]
+  /** struct bpf_insn[] of the cgroup v2 device program, written to DEVICES_FD; absent on v1 (devices.* files) or without restriction. */
+  deviceProgram?: Buffer
+  /**
+   * DEVICE BINDS: the --device nodes to bind into the app's /dev, host node -> path in the app.
+   * The app shares the host's /dev today, so only a node wanted at another path is bound (over an
+   * existing node); a fresh /dev binds them all from here.
+   */
+  deviceBinds: DeviceBind[]
 }
 
 /**
@@ -108,7 +129,7 @@ function initArguments(options: RunOptions, cgroup: CgroupPlan, seccompFilter: B
   if (options.readOnly) args.push('--readonly-root')
   for (const path of options.tmpfs) args.push('--tmpfs', path)
   for (const path of options.writable) args.push('--writable', path)
-  for (const mount of [...viewMounts(options, cgroup), ...procMounts(options, procEntry), ...hidingMounts(options, hiddenPaths)]) args.push('--mount', mount.fsType, mount.target, mount.data)
+  for (const mount of [...viewMounts(options, cgroup), ...procMounts(options, procEntry), ...hidingMounts(options, hiddenPaths), ...deviceMounts(options)]) args.push('--mount', mount.fsType, mount.target, mount.data)
   return [...args, ...appArguments(options, seccompFilter)]
 }
 
@@ -148,6 +169,13 @@ function hidingMounts(options: RunOptions, hiddenPaths: string[]): ViewMount[] {
   return hiddenPaths.map(path => ({fsType: 'tmpfs', target: path, data: 'mode=0'}))
 }
 
+/** The host's /dev is the app's today: a device is bound only where the app should see it elsewhere. */
+function deviceMounts(options: RunOptions): ViewMount[] {
+  if (!options.namespaces.includes('mount')) return []
+  return options.devices.filter(device => device.container !== device.host).map(device => ({fsType: 'device', target: device.container, data: device.host}))
+}
+
+/** contain-init enter's options that attach the device program to the app's v2 cgroup before anything runs in it. */
 /** contain-init enter's flag for a v2 cgroup that the launcher is born into rather than moved into. */
 export function cloneIntoArguments(cgroup: Pick<CgroupPlan, 'cloneInto'>): string[] {
   return cgroup.cloneInto ? ['--clone-into', cgroup.cloneInto] : []
@@ -164,10 +192,12 @@ export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables:
   const hidden = options.namespaces.includes('mount') ? [...new Set(host.hiddenPaths ?? [])].filter(path => !coveredByTmpfs(path)) : []
   const procEntry = host.procEntry ?? (() => undefined)
   const argv = [
-    executables.init, ...enterArguments(cgroup), '--',
+    executables.init, ...enterArguments(cgroup, cgroup.deviceProgram), '--',
     executables.unshare, ...unshareArguments(options.namespaces), '--',
     executables.init, ...initArguments(options, cgroup, seccompFilter, hidden, procEntry), '--',
     ...options.command,
   ]
-  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter, appArguments: appArguments(options, seccompFilter), hiddenPaths: hidden}
+  const deviceProgram = cgroup.deviceProgram ? compileDeviceProgram(cgroup.deviceProgram.rules) : undefined
+  const deviceBinds = options.devices.map(({host, container}) => ({host, container}))
+  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter, appArguments: appArguments(options, seccompFilter), hiddenPaths: hidden, deviceProgram, deviceBinds}
 }

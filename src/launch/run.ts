@@ -5,6 +5,7 @@ import {detectLayout, planCgroup, type CgroupLimits, type CgroupPlan} from '../c
 import {MAX_HOST_FILE_BYTES, readFileUpTo} from '../config/read-file.js'
 import type {RawRunFlags} from '../config/schema.js'
 import {formatBytes} from '../config/units.js'
+import {deviceRules, formatRule} from '../devices/rules.js'
 import {HostError} from '../errors.js'
 import {findOnPath, initPath} from '../paths.js'
 import {cachedFilterPath, filterHash, filterKey, readCachedFilter, type FilterKey} from '../seccomp/cache.js'
@@ -80,14 +81,17 @@ function cgroupForUser(cgroup: CgroupPlan, options: RunOptions, warnings: string
     throw new HostError(`without the pid namespace contain needs a cgroup to find every process of the app when it ends, and ${who}`, {fix: 'keep the pid namespace (leave -pid out of --namespaces), or run contain as root'})
   }
   warnings.push(`${who}: the app runs without limits, in contain's own cgroup, and ends with its PID 1`)
-  return {...cgroup, delegation: undefined, dirs: [], writes: [], procsFiles: [], attachFiles: [], cloneInto: undefined}
+  return {...cgroup, delegation: undefined, dirs: [], writes: [], procsFiles: [], attachFiles: [], cloneInto: undefined, deviceProgram: undefined}
 }
 
 /** Validates flags and decides the whole launch, seccomp filter included; touches no cgroup. */
 export async function planRun(raw: RawRunFlags, command: string[], host: HostFacts = hostFacts()): Promise<PlannedRun> {
   const options = await resolveRunOptions(raw, command, host)
   const warnings: string[] = []
-  const cgroup = cgroupForUser(planCgroup(detectLayout(), options.name, options.limits), options, warnings)
+  // Only root can restrict devices (devices.* files, bpf()); an app started by another user opens
+  // no more devices than that user may, and cannot create device nodes in its user namespace.
+  const devices = process.getuid?.() === 0 ? deviceRules(options.devices, options.security.privileged) : undefined
+  const cgroup = cgroupForUser(planCgroup(detectLayout(), options.name, options.limits, undefined, devices), options, warnings)
   if (options.security.privileged) warnings.push('--privileged: the app gets every capability and no seccomp filter; it can undo its own isolation')
   let seccompFilter: Buffer | undefined
   const {seccompProfile, seccompStrict, seccompMode, capabilities} = options.security
@@ -118,6 +122,12 @@ function formatPlan(plan: LaunchPlan, options: RunOptions): string {
   if (delegation) lines.push(`write ${delegation.ownDir}/cgroup.subtree_control = ${delegation.enable.map(name => `+${name}`).join(' ')}`)
   for (const dir of plan.cgroup.dirs) lines.push(`mkdir ${dir}`)
   for (const {path, value} of plan.cgroup.writes) lines.push(`write ${path} = ${value}`)
+  if (plan.cgroup.deviceProgram) {
+    const {cgroup, rules} = plan.cgroup.deviceProgram
+    lines.push(`device program for ${cgroup}: ${(plan.deviceProgram?.length ?? 0) / 8} eBPF instructions, allowing only:`)
+    for (const rule of rules) lines.push(`  ${formatRule(rule)}${rule.note ? `  (${rule.note})` : ''}`)
+  }
+  for (const bind of plan.deviceBinds) lines.push(`device ${bind.host} -> ${bind.container}`)
   if (plan.seccompFilter) lines.push(`seccomp filter: ${plan.seccompFilter.length / 8} BPF instructions`)
   lines.push(`exec ${plan.argv.map(arg => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ')}`)
   return lines.join('\n')
@@ -158,7 +168,7 @@ export async function runApp(raw: RawRunFlags, command: string[], io: RunIo): Pr
   if (options.userReason === 'directory-root') io.stderr(`contain: warning: ${rootWarning([options.name], [options.workdir])}`)
   for (const warning of warnings) io.stderr(`contain: warning: ${warning}`)
   if (raw['dry-run']) {
-    io.stdout(raw.json ? JSON.stringify({name: plan.name, namespaces: plan.namespaces, cgroup: plan.cgroup, argv: plan.argv, seccompInstructions: (plan.seccompFilter?.length ?? 0) / 8, user: {...(options.user ?? {}), reason: options.userReason}, environment: Object.keys(plan.env)}, null, 2) : formatPlan(plan, options))
+    io.stdout(raw.json ? JSON.stringify({name: plan.name, namespaces: plan.namespaces, cgroup: plan.cgroup, argv: plan.argv, seccompInstructions: (plan.seccompFilter?.length ?? 0) / 8, user: {...(options.user ?? {}), reason: options.userReason}, environment: Object.keys(plan.env), deviceBinds: plan.deviceBinds, deviceProgramInstructions: (plan.deviceProgram?.length ?? 0) / 8}, null, 2) : formatPlan(plan, options))
     return 0
   }
   const complain = options.security.seccompMode === 'complain'

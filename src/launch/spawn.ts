@@ -5,7 +5,7 @@ import type {Readable} from 'node:stream'
 import {AppCgroup, type CgroupOutcome} from '../cgroup/index.js'
 import {ExitCode, HostError, LaunchError} from '../errors.js'
 import {DEFAULT_PATH} from './environment.js'
-import {ENV_FD, HELPER_ENV, SECCOMP_FD, encodeEnvironment, type LaunchPlan} from './plan.js'
+import {DEVICES_FD, ENV_FD, HELPER_ENV, SECCOMP_FD, encodeEnvironment, type LaunchPlan} from './plan.js'
 import {parseInitReport} from './status.js'
 
 /** How one app run ended, in the terms contain reports it. */
@@ -55,6 +55,16 @@ function setupFailure(plan: LaunchPlan, error: {stage: string; errno: number; me
       fix: notFound ? `check the command name; the app's PATH is ${plan.env.PATH ?? DEFAULT_PATH} (set it with -e PATH=... or environment: in contain.yml), or give the command's full path` : 'check that the file is an executable the app user may run',
     })
   }
+  if (error.stage === 'device') {
+    return new LaunchError(command, `cannot bind the --device node at ${error.message}`, {
+      fix: 'the app sees the host\'s /dev, where a node is bound only over one that exists: give an existing path after the colon, or the host path alone',
+    })
+  }
+  if (error.stage === 'devices') {
+    return new LaunchError(command, `the kernel refused the app's device allow-list (cgroup v2 device program): ${error.message}`, {
+      fix: 'contain needs root and a kernel with CONFIG_CGROUP_BPF to restrict devices on cgroup v2 (see contain doctor); --privileged runs the app without the restriction',
+    })
+  }
   return new LaunchError(command, `setting up the app failed at ${error.stage}: ${error.message}`, {
     fix: error.errno === constants.errno.EPERM || error.errno === constants.errno.EACCES ? 'run contain as root, or add --userns' : 'see contain doctor for what this host supports',
   })
@@ -86,8 +96,10 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
   // detached: the launcher gets its own session, so a terminal's Ctrl-C reaches only contain,
   // which forwards it exactly once.
   const environment = encodeEnvironment(plan.env)
-  const child = spawn(plan.argv[0], plan.argv.slice(1), {env: HELPER_ENV, stdio: [...streams, 'pipe', plan.seccompFilter ? 'pipe' : 'ignore', 'pipe'], detached: true})
-  // contain-init reads the whole filter and environment before it forks; a launcher that died early closes the pipes.
+  const child = spawn(plan.argv[0], plan.argv.slice(1), {env: HELPER_ENV, stdio: [...streams, 'pipe', plan.seccompFilter ? 'pipe' : 'ignore', 'pipe', plan.deviceProgram ? 'pipe' : 'ignore'], detached: true})
+  // contain-init reads the device program, the filter and the environment whole before it goes on;
+  // a launcher that died early closes the pipes.
+  sendToInit((child.stdio as unknown[])[DEVICES_FD], plan.deviceProgram)
   sendToInit((child.stdio as unknown[])[SECCOMP_FD], plan.seccompFilter)
   sendToInit((child.stdio as unknown[])[ENV_FD], environment)
   let statusText = ''

@@ -2,6 +2,7 @@ import {join} from 'node:path'
 import {detectLayout, removeStaleAppCgroups} from '../cgroup/index.js'
 import type {Project} from '../config/project.js'
 import {formatBytes} from '../config/units.js'
+import {formatRule} from '../devices/rules.js'
 import {ContainError} from '../errors.js'
 import type {LaunchPlan} from '../launch/plan.js'
 import type {AppStatus} from './app.js'
@@ -105,7 +106,13 @@ export function formatInspect(status: AppStatus, plan?: Pick<LaunchPlan, 'argv' 
     const exit = status.lastExit
     lines.push(`last exit: code ${exit.exitCode}${exit.signal ? `, signal ${exit.signal}` : ''}, oomKilled ${exit.oomKilled}, at ${exit.at}${exit.error ? `, ${exit.error}` : ''}`)
   }
-  if (plan) lines.push(`namespaces: ${plan.namespaces.join(', ')}`, `cgroup: ${plan.cgroup.dirs.join(' ')}`, ...plan.cgroup.writes.map(write => `  ${write.path} = ${write.value}`), `argv: ${plan.argv.join(' ')}`)
+  if (plan) {
+    lines.push(`namespaces: ${plan.namespaces.join(', ')}`, `cgroup: ${plan.cgroup.dirs.join(' ')}`, ...plan.cgroup.writes.map(write => `  ${write.path} = ${write.value}`))
+    // cgroup v2 has no devices files: its allow-list is the device program's rules.
+    const devices = plan.cgroup.deviceProgram
+    if (devices) lines.push(`device program on ${devices.cgroup}: ${devices.rules.map(formatRule).join(', ')}`)
+    lines.push(`argv: ${plan.argv.join(' ')}`)
+  }
   if (status.lastLines.length > 0) lines.push('last lines:', ...status.lastLines.map(line => `  ${line}`))
   return lines.join('\n')
 }

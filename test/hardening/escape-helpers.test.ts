@@ -9,7 +9,7 @@ import {execa} from 'execa'
 import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import t, {type Test} from 'tap'
-import {cli, figure, inGuest, nested, requireRoot, settledLeftovers, sleep, startCli, testdir, token, until} from './helpers.js'
+import {cli, figure, inGuest, nested, requireRoot, settledLeftovers, sleep, startCli, testdir, token, until, skipFile} from './helpers.js'
 
 const mark = token('eh')
 const python = '/usr/bin/python3'
@@ -88,7 +88,7 @@ async function up(t: Test, dir: string, env: Record<string, string>, app: string
 }
 
 if (process.arch !== 'x64') {
-  t.pass(`skipped: the probes use x86_64 ptrace numbers, this is ${process.arch}`)
+  skipFile(t, `the probes use x86_64 ptrace numbers, this is ${process.arch}`)
 } else if (requireRoot(t)) {
   t.test('an inherited descriptor never reaches the app (runc CVE-2024-21626 class)', async t => {
     const poc = `/tmp/${mark}-poc`

@@ -7,7 +7,7 @@
  */
 import {execa} from 'execa'
 import t from 'tap'
-import {cli, figure, requireRoot, settledLeftovers, token} from './helpers.js'
+import {cli, figure, requireRoot, settledLeftovers, token, skipFile} from './helpers.js'
 
 const mark = token('sc')
 const python = '/usr/bin/python3'
@@ -44,7 +44,7 @@ function answers(stdout: string): Record<string, number> {
 }
 
 if (process.arch !== 'x64') {
-  t.pass(`skipped: the probe uses x86_64 syscall numbers, this is ${process.arch}`)
+  skipFile(t, `the probe uses x86_64 syscall numbers, this is ${process.arch}`)
 } else if (requireRoot(t)) {
   t.test('high bits in 32-bit arguments do not get past the default profile', async t => {
     // The control: outside contain the kernel takes the high-bit family as AF_VSOCK (where vsock exists).

@@ -134,10 +134,13 @@ if (requireRoot(t)) {
 
   t.test('stop escalates to SIGKILL after the grace period', async t => {
     const stubborn = await spec('stubborn', ['sh', '-c', 'trap "" TERM; echo ready; while :; do sleep 0.05; done'], {policy: 'no'})
-    const supervisor = new Supervisor([{...stubborn, stopGraceMs: 300}], collectingSink([]))
+    const lines: string[] = []
+    const supervisor = new Supervisor([{...stubborn, stopGraceMs: 300}], collectingSink(lines))
     t.teardown(() => supervisor.down())
     await supervisor.start()
-    await new Promise(resolve => setTimeout(resolve, 200))
+    // Stopped before its trap is set, the app would die of the SIGTERM: wait for it to say so (a
+    // fixed 200 ms was too short in the cgroup v2 guest, where every exec is ten times slower).
+    for (const deadline = Date.now() + 30_000; !lines.includes('ready') && Date.now() < deadline;) await new Promise(resolve => setTimeout(resolve, 20))
     const started = Date.now()
     await supervisor.stop()
     t.ok(Date.now() - started >= 290, 'waited the grace period')

@@ -1,7 +1,10 @@
 import t from 'tap'
 import type {CgroupPlan} from '../../../src/cgroup/index.js'
 import type {RunOptions} from '../../../src/launch/options.js'
-import {ENV_FD, FIRST_UNUSED_FD, HELPER_ENV, encodeEnvironment, planLaunch, SECCOMP_FD, STATUS_FD} from '../../../src/launch/plan.js'
+import {DEVICES_FD, ENV_FD, FIRST_UNUSED_FD, HELPER_ENV, encodeEnvironment, planLaunch, SECCOMP_FD, STATUS_FD} from '../../../src/launch/plan.js'
+import {decodeProgram} from '../devices/ebpf-interpreter.js'
+import {deviceProgram} from '../../../src/devices/ebpf.js'
+import {DEFAULT_DEVICE_RULES} from '../../../src/devices/rules.js'
 
 const EXECUTABLES = {init: '/opt/contain/contain-init', unshare: '/usr/bin/unshare'}
 
@@ -41,6 +44,7 @@ function options(overrides: Partial<RunOptions> = {}): RunOptions {
     readOnly: false,
     tmpfs: [],
     writable: [],
+    devices: [],
     security: {capabilities: [], grantedToNonRoot: [], seccompMode: 'enforce', seccompStrict: false, noNewPrivileges: true, privileged: false},
     ...overrides,
   }
@@ -80,11 +84,12 @@ const only = (argv: string[], ...flags: string[]) => runFlags(argv).filter(([fla
 const mounts = (argv: string[]) => only(argv, '--mount').map(([, ...values]) => values)
 const plan = (overrides: Partial<RunOptions> = {}, cgroup = CGROUP, filter?: Buffer) => planLaunch(options(overrides), cgroup, EXECUTABLES, filter).argv
 
-t.test('status fd is 3, seccomp fd is 4, env fd is 5; enter closes the rest', async t => {
+t.test('status fd is 3, seccomp fd is 4, env fd is 5, device program fd is 6; enter closes the rest', async t => {
   t.equal(STATUS_FD, 3)
   t.equal(SECCOMP_FD, 4)
   t.equal(ENV_FD, 5)
-  t.equal(FIRST_UNUSED_FD, 6)
+  t.equal(DEVICES_FD, 6)
+  t.equal(FIRST_UNUSED_FD, 7)
 })
 
 t.test('the helpers run with a fixed PATH only; the app gets its environment on ENV_FD', async t => {
@@ -95,7 +100,7 @@ t.test('the helpers run with a fixed PATH only; the app gets its environment on 
 
 t.test('argv: enter the cgroup, unshare, then contain-init run, then the command', async t => {
   t.strictSame(plan(), [
-    '/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '6', '--clone-into', '/sys/fs/cgroup/contain-web', '--',
+    '/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '7', '--clone-into', '/sys/fs/cgroup/contain-web', '--',
     '/usr/bin/unshare', '--pid', '--mount', '--uts', '--ipc', '--cgroup', '--propagation', 'private', '--',
     '/opt/contain/contain-init', 'run', '--status-fd', '3', '--mount-proc', '--hostname', 'web',
     '--mount', 'bind', '/sys', '/sys', '--mount', 'cgroup2', '/sys/fs/cgroup', '',
@@ -116,11 +121,11 @@ t.test('the plan carries the name, namespaces, cgroup plan and env through', asy
 
 t.test('enter gets every attach file, one per hierarchy', async t => {
   const v1: CgroupPlan = {mode: 'v1', dirs: [], writes: [], procsFiles: ['/cg/cpu/contain-web/cgroup.procs', '/cg/memory/contain-web/cgroup.procs'], attachFiles: ['/cg/cpu/contain-web/tasks', '/cg/memory/contain-web/tasks'], viewMounts: []}
-  t.strictSame(plan({}, v1).slice(0, 9), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '6', '/cg/cpu/contain-web/tasks', '/cg/memory/contain-web/tasks', '--'])
+  t.strictSame(plan({}, v1).slice(0, 9), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '7', '/cg/cpu/contain-web/tasks', '/cg/memory/contain-web/tasks', '--'])
 })
 
 t.test('without cgroup dirs, enter goes straight to --', async t => {
-  t.strictSame(plan({}, {mode: 'v2', dirs: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: []}).slice(0, 8), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '6', '--', '/usr/bin/unshare'])
+  t.strictSame(plan({}, {mode: 'v2', dirs: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: []}).slice(0, 8), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '7', '--', '/usr/bin/unshare'])
 })
 
 t.test('the run stage reports on the status fd first', async t => {
@@ -260,4 +265,25 @@ t.test('hidden paths: an empty tmpfs over each, except below a --tmpfs, which hi
   t.strictSame(launch.hiddenPaths, ['/run/contain', '/tmpx/state'])
   const mounts = launch.argv.flatMap((word, i) => (word === '--mount' && launch.argv[i + 3] === 'mode=0' ? [launch.argv[i + 2]] : []))
   t.strictSame(mounts, ['/run/contain', '/tmpx/state'])
+})
+
+t.test('devices: the v2 program is attached by enter before the cgroup is joined; binds only where the app path differs', async t => {
+  const cgroup: CgroupPlan = {...CGROUP, deviceProgram: {cgroup: '/sys/fs/cgroup/contain-web', rules: [...DEFAULT_DEVICE_RULES]}}
+  const fuse = {host: '/dev/fuse', container: '/dev/fuse', type: 'c' as const, major: 10, minor: 229, access: 'rwm'}
+  const renamed = {host: '/dev/sdb', container: '/dev/xvdb', type: 'b' as const, major: 8, minor: 16, access: 'r'}
+  const plan = planLaunch(options({devices: [fuse, renamed]}), cgroup, EXECUTABLES)
+  const enter = plan.argv.slice(0, plan.argv.indexOf('--'))
+  t.same(enter.slice(0, 10), [EXECUTABLES.init, 'enter', '--status-fd', String(STATUS_FD), '--close-from', String(FIRST_UNUSED_FD), '--devices-fd', String(DEVICES_FD), '--devices-cgroup', '/sys/fs/cgroup/contain-web'])
+  t.ok(enter.indexOf('--devices-fd') < enter.indexOf('--clone-into'), 'attached before the launcher is born into the cgroup')
+  t.same(decodeProgram(plan.deviceProgram ?? Buffer.alloc(0)), deviceProgram(DEFAULT_DEVICE_RULES))
+  t.same(plan.deviceBinds, [{host: '/dev/fuse', container: '/dev/fuse'}, {host: '/dev/sdb', container: '/dev/xvdb'}])
+  const mounts = plan.argv.flatMap((arg, index) => (arg === '--mount' && plan.argv[index + 1] === 'device' ? [plan.argv.slice(index + 1, index + 4)] : []))
+  t.same(mounts, [['device', '/dev/xvdb', '/dev/sdb']], 'the host /dev is the app\'s today: only the renamed node is bound')
+})
+
+t.test('devices: no program, no enter options (v1 writes files, --privileged has none)', async t => {
+  const plan = planLaunch(options(), CGROUP, EXECUTABLES)
+  t.notOk(plan.argv.includes('--devices-fd'))
+  t.equal(plan.deviceProgram, undefined)
+  t.same(plan.deviceBinds, [])
 })

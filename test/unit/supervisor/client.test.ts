@@ -102,6 +102,12 @@ t.test('formatInspect: with the plan, namespaces, cgroup writes and argv', async
   ].join('\n'))
 })
 
+t.test('formatInspect: on cgroup v2 the device allow-list is the device program\'s rules', async t => {
+  const cgroup = {mode: 'v2' as const, dirs: ['/sys/fs/cgroup/contain-web'], writes: [], procsFiles: [], attachFiles: [], viewMounts: [], deviceProgram: {cgroup: '/sys/fs/cgroup/contain-web', rules: [{type: 'c' as const, major: 1, minor: 3, access: 'rwm'}, {type: 'c' as const, major: 136, minor: '*' as const, access: 'rwm'}]}}
+  const text = formatInspect(status({name: 'web', state: 'stopped'}), {argv: ['x'], namespaces: ['pid'], cgroup})
+  t.match(text, 'device program on /sys/fs/cgroup/contain-web: c 1:3 rwm, c 136:* rwm\nargv: x')
+})
+
 // ---------------------------------------------------------------------------------------------
 // The handle helpers: pure over a ProjectHandle.
 
