@@ -2,6 +2,7 @@ import type {CgroupPlan, ViewMount} from '../cgroup/index.js'
 import {capabilitiesToMask} from '../capabilities.js'
 import {unshareArguments, type Namespace} from '../namespaces.js'
 import type {RunOptions} from './options.js'
+import {hostView, isUnder, planView, viewArguments, type DeviceBind, type ViewHost, type ViewPlan} from './view.js'
 
 /** The programs a launch runs before the app. */
 export interface Executables {
@@ -28,6 +29,8 @@ export interface LaunchPlan {
   appArguments: string[]
   /** Host directories the app sees empty (contain's state: supervisors' control sockets); they must exist before the launch. */
   hiddenPaths: string[]
+  /** The app's filesystem view: absent with view host. */
+  view?: ViewPlan
 }
 
 /**
@@ -63,6 +66,10 @@ export interface PlanHost {
   hiddenPaths?: string[]
   /** Whether a /proc path exists on this kernel (a mount over a missing one would fail). */
   procEntry?: (path: string) => 'file' | 'directory' | undefined
+  /** The host as the contained view reads it (default: this host). */
+  view?: ViewHost
+  /** Extra device nodes in the app's /dev (--device, devices:): the device allow-list slice connects them here. */
+  devices?: DeviceBind[]
 }
 
 function procMounts(options: RunOptions, procEntry: NonNullable<PlanHost['procEntry']>): ViewMount[] {
@@ -75,16 +82,36 @@ function procMounts(options: RunOptions, procEntry: NonNullable<PlanHost['procEn
   return [...readOnly, ...masked]
 }
 
-function initArguments(options: RunOptions, cgroup: CgroupPlan, seccompFilter: Buffer | undefined, hiddenPaths: string[], procEntry: NonNullable<PlanHost['procEntry']>): string[] {
+function initArguments(options: RunOptions, cgroup: CgroupPlan, seccompFilter: Buffer | undefined, hiddenPaths: string[], procEntry: NonNullable<PlanHost['procEntry']>, view: ViewPlan | undefined): string[] {
   const args = ['run', '--status-fd', String(STATUS_FD)]
+  // The new root is built first; every mount below is then made inside it.
+  if (view) args.push(...viewArguments(view, options.user))
   if (options.namespaces.includes('pid')) args.push('--mount-proc')
   if (options.hostname !== undefined) args.push('--hostname', options.hostname)
   if (options.namespaces.includes('net')) args.push('--loopback-up')
-  if (options.readOnly) args.push('--readonly-root')
-  for (const path of options.tmpfs) args.push('--tmpfs', path)
-  for (const path of options.writable) args.push('--writable', path)
-  for (const mount of [...viewMounts(options, cgroup), ...procMounts(options, procEntry), ...hidingMounts(options, hiddenPaths)]) args.push('--mount', mount.fsType, mount.target, mount.data)
+  if (!view) {
+    if (options.readOnly) args.push('--readonly-root')
+    for (const mount of options.tmpfs) args.push('--tmpfs', mount.exec ? 'exec' : 'noexec', mount.path)
+    for (const path of options.writable) args.push('--writable', path)
+  }
+  const sys = viewMounts(options, cgroup).filter(mount => !(view && (mount.fsType === 'bind' || mount.fsType === 'rbind')))
+  for (const mount of [...sys, ...procMounts(options, procEntry), ...hidingMounts(options, hiddenPaths)]) args.push('--mount', mount.fsType, mount.target, mount.data)
   return [...args, ...appArguments(options, seccompFilter)]
+}
+
+/**
+ * The contained view, with what the host tree gave the old code paths: /sys bound from the host
+ * (in the host's network namespace) and /proc bound when the app shares the host's pids.
+ */
+function containedView(options: RunOptions, cgroup: CgroupPlan, host: PlanHost, init: string): ViewPlan {
+  const view = planView(options, host.view ?? hostView(init), host.devices)
+  const fromHost = viewMounts(options, cgroup).filter(mount => mount.fsType === 'bind' || mount.fsType === 'rbind')
+  const extra = fromHost.map(mount => ({kind: 'bind' as const, source: mount.data, target: mount.target, readOnly: true, recursive: mount.fsType === 'rbind'}))
+  if (!options.namespaces.includes('pid')) extra.push({kind: 'bind', source: '/proc', target: '/proc', readOnly: false, recursive: true})
+  // Top-level mount points: after the system directories, before anything deeper.
+  const at = view.steps.findIndex(step => step.target.split('/').filter(Boolean).length > 1)
+  view.steps.splice(at === -1 ? view.steps.length : at, 0, ...extra)
+  return view
 }
 
 /** How the app process itself is confined; the same for `run` and `exec`. */
@@ -135,14 +162,17 @@ export function cloneIntoArguments(cgroup: Pick<CgroupPlan, 'cloneInto'>): strin
  */
 export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables: Executables, seccompFilter?: Buffer, host: PlanHost = {}): LaunchPlan {
   // A fresh tmpfs already hides what was below it, and the path to hide is not there to mount on.
-  const coveredByTmpfs = (path: string) => options.tmpfs.some(tmpfs => path === tmpfs || path.startsWith(`${tmpfs.replace(/\/$/, '')}/`))
-  const hidden = options.namespaces.includes('mount') ? [...new Set(host.hiddenPaths ?? [])].filter(path => !coveredByTmpfs(path)) : []
+  const coveredByTmpfs = (path: string) => options.tmpfs.some(tmpfs => isUnder(path, tmpfs.path))
+  const view = options.view === 'contained' ? containedView(options, cgroup, host, executables.init) : undefined
+  // In the contained view only what it shows of the host needs hiding.
+  const inView = (path: string) => !view || view.visible.some(dir => isUnder(path, dir))
+  const hidden = options.namespaces.includes('mount') ? [...new Set(host.hiddenPaths ?? [])].filter(path => !coveredByTmpfs(path) && inView(path)) : []
   const procEntry = host.procEntry ?? (() => undefined)
   const argv = [
     executables.init, 'enter', '--status-fd', String(STATUS_FD), ...cloneIntoArguments(cgroup), ...cgroup.attachFiles, '--',
     executables.unshare, ...unshareArguments(options.namespaces), '--',
-    executables.init, ...initArguments(options, cgroup, seccompFilter, hidden, procEntry), '--',
+    executables.init, ...initArguments(options, cgroup, seccompFilter, hidden, procEntry, view), '--',
     ...options.command,
   ]
-  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter, appArguments: appArguments(options, seccompFilter), hiddenPaths: hidden}
+  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter, appArguments: appArguments(options, seccompFilter), hiddenPaths: hidden, view}
 }

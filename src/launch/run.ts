@@ -105,6 +105,8 @@ export async function planRun(raw: RawRunFlags, command: string[], host: HostFac
     return stat?.isDirectory() ? 'directory' : stat ? 'file' : undefined
   }
   const plan = planLaunch(options, cgroup, {init: initPath(), unshare: findOnPath('unshare', host.env.PATH) ?? 'unshare'}, seccompFilter, {hiddenPaths: hidden, procEntry})
+  if (options.view === 'host') warnings.push('view host: the app sees and may use the host\'s whole filesystem (its home directories, /root, other apps, /dev); leave --view host / view: host out for a view of its own')
+  warnings.push(...(plan.view?.warnings ?? []))
   return {options, plan, warnings}
 }
 
