@@ -315,12 +315,12 @@ t.test('values contain run refuses are reported at the compose key', async t => 
   })
 
   t.test('a list item is pointed at', async t => {
-    const yaml = readFileSync(join(fixtures, 'positions.yml'), 'utf8').replace('cpus: abc', 'cpus: 1')
+    // A relative tmpfs is resolved against working_dir, as writable paths are (the contained view makes it when missing).
+    const yaml = readFileSync(join(fixtures, 'positions.yml'), 'utf8').replace('cpus: abc', 'cpus: 1').replace('relative/dir', 'relative/dir:suid')
     const f = await loadError(t, yaml)
-    // A relative tmpfs is resolved against working_dir, as writable paths are; this one does not exist.
-    t.match(f.text, /^apps\.web\.tmpfs\[1\]: is not an existing directory \(got ".*\/relative\/dir"\)$/)
+    t.match(f.text, /^apps\.web\.tmpfs\[1\]: unknown option "suid" \(got ".*\/relative\/dir:suid"\)$/)
     t.strictSame([f.line, f.column], [9, 9])
-    t.equal(f.fix, 'create the directory first, or give another path')
+    t.equal(f.fix, 'use PATH, PATH:exec (programs on it may run) or PATH:size=64m')
   })
 
   t.test('a later app is checked too', async t => {
