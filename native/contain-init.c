@@ -40,7 +40,7 @@
  *                              (device nodes work), suid, own (see --view-owner)
  *         --view-fs FSTYPE FLAGS TARGET DATA
  *                              mount a fresh FSTYPE (tmpfs, devpts, mqueue) at TARGET with mount
- *                              data DATA, always nosuid and nodev; FLAGS: noexec, own
+ *                              data DATA, always nosuid and nodev; FLAGS: noexec, ro, own
  *         --view-symlink TO TARGET
  *                              create the symbolic link TARGET -> TO
  *         --view-owner UID GID owner of the directories and files a step flagged "own" creates
@@ -455,11 +455,13 @@ static void build_new_root(void) {
   for (int i = 0; i < opt.view_count; i++) make_view_step(root, &opt.view[i]);
   for (int i = 0; i < opt.view_count; i++) {
     struct view_step *step = &opt.view[i];
-    if (step->kind != 'b') continue;
+    if (step->kind == 'l' || (step->kind == 'f' && !has_flag(step->flags, "ro"))) continue;
     char path[32];
     int fd = open_or_fail(root, step->target, 0, 0);
     fd_path(fd, path);
-    if (mount(NULL, path, NULL, bind_flags(step, path), NULL) < 0) fail("view", step->target);
+    /* A fresh sysfs shares its superblock with the host's: read-only only as a bind remount. */
+    unsigned long flags = step->kind == 'b' ? bind_flags(step, path) : MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    if (mount(NULL, path, NULL, flags, NULL) < 0) fail("view", step->target);
     close(fd);
     if (step->source_fd >= 0) close(step->source_fd);
   }
@@ -472,7 +474,6 @@ static void build_new_root(void) {
 
 static void set_up_mounts(void) {
   if (opt.new_root) build_new_root();
-  if (opt.mount_proc && opt.new_root && mkdir("/proc", 0555) < 0 && errno != EEXIST) fail("mount-proc", "/proc");
   if (opt.mount_proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
     fail("mount-proc", "/proc");
   if (opt.readonly_root) remount_all_readonly();

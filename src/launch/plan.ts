@@ -2,7 +2,7 @@ import type {CgroupPlan, ViewMount} from '../cgroup/index.js'
 import {capabilitiesToMask} from '../capabilities.js'
 import {unshareArguments, type Namespace} from '../namespaces.js'
 import type {RunOptions} from './options.js'
-import {hostView, isUnder, planView, viewArguments, type DeviceBind, type ViewHost, type ViewPlan} from './view.js'
+import {hostView, isUnder, planView, viewArguments, type DeviceBind, type ViewHost, type ViewPlan, type ViewStep} from './view.js'
 
 /** The programs a launch runs before the app. */
 export interface Executables {
@@ -86,7 +86,7 @@ function initArguments(options: RunOptions, cgroup: CgroupPlan, seccompFilter: B
   const args = ['run', '--status-fd', String(STATUS_FD)]
   // The new root is built first; every mount below is then made inside it.
   if (view) args.push(...viewArguments(view, options.user))
-  if (options.namespaces.includes('pid')) args.push('--mount-proc')
+  if (options.namespaces.includes('pid') && !view) args.push('--mount-proc')
   if (options.hostname !== undefined) args.push('--hostname', options.hostname)
   if (options.namespaces.includes('net')) args.push('--loopback-up')
   if (!view) {
@@ -94,20 +94,25 @@ function initArguments(options: RunOptions, cgroup: CgroupPlan, seccompFilter: B
     for (const mount of options.tmpfs) args.push('--tmpfs', mount.exec ? 'exec' : 'noexec', mount.path)
     for (const path of options.writable) args.push('--writable', path)
   }
-  const sys = viewMounts(options, cgroup).filter(mount => !(view && (mount.fsType === 'bind' || mount.fsType === 'rbind')))
+  const sys = viewMounts(options, cgroup).filter(mount => !(view && (mount.fsType === 'bind' || mount.fsType === 'rbind' || mount.fsType === 'sysfs')))
   for (const mount of [...sys, ...procMounts(options, procEntry), ...hidingMounts(options, hiddenPaths)]) args.push('--mount', mount.fsType, mount.target, mount.data)
   return [...args, ...appArguments(options, seccompFilter)]
 }
 
 /**
- * The contained view, with what the host tree gave the old code paths: /sys bound from the host
- * (in the host's network namespace) and /proc bound when the app shares the host's pids.
+ * The contained view, with /proc and /sys: made while the host's tree is still attached, because
+ * in a user namespace the kernel mounts a fresh proc or sysfs only where a full one is visible.
+ * /sys is bound from the host in the host's network namespace; /proc when the app shares the host's pids.
  */
 function containedView(options: RunOptions, cgroup: CgroupPlan, host: PlanHost, init: string): ViewPlan {
   const view = planView(options, host.view ?? hostView(init), host.devices)
-  const fromHost = viewMounts(options, cgroup).filter(mount => mount.fsType === 'bind' || mount.fsType === 'rbind')
-  const extra = fromHost.map(mount => ({kind: 'bind' as const, source: mount.data, target: mount.target, readOnly: true, recursive: mount.fsType === 'rbind'}))
-  if (!options.namespaces.includes('pid')) extra.push({kind: 'bind', source: '/proc', target: '/proc', readOnly: false, recursive: true})
+  const extra: ViewStep[] = viewMounts(options, cgroup).flatMap((mount): ViewStep[] => {
+    if (mount.fsType === 'sysfs') return [{kind: 'fs', fsType: 'sysfs', target: mount.target, data: '', noexec: true, readOnly: true}]
+    if (mount.fsType === 'bind' || mount.fsType === 'rbind') return [{kind: 'bind', source: mount.data, target: mount.target, readOnly: true, recursive: mount.fsType === 'rbind'}]
+    return []
+  })
+  if (options.namespaces.includes('pid')) extra.push({kind: 'fs', fsType: 'proc', target: '/proc', data: '', noexec: true})
+  else extra.push({kind: 'bind', source: '/proc', target: '/proc', readOnly: false, recursive: true})
   // Top-level mount points: after the system directories, before anything deeper.
   const at = view.steps.findIndex(step => step.target.split('/').filter(Boolean).length > 1)
   view.steps.splice(at === -1 ? view.steps.length : at, 0, ...extra)

@@ -14,7 +14,7 @@ export type ViewStep =
   /** Binds a host path (`source`) at `target`; `source` '.' binds the target onto itself, so it stays writable below a read-only parent. */
   | {kind: 'bind'; source: string; target: string; readOnly: boolean; recursive?: boolean; devices?: boolean; suid?: boolean; ownedByApp?: boolean}
   /** A fresh filesystem, always nosuid and nodev. */
-  | {kind: 'fs'; fsType: 'tmpfs' | 'devpts' | 'mqueue'; target: string; data: string; noexec: boolean; ownedByApp?: boolean}
+  | {kind: 'fs'; fsType: 'tmpfs' | 'devpts' | 'mqueue' | 'proc' | 'sysfs'; target: string; data: string; noexec: boolean; readOnly?: boolean; ownedByApp?: boolean}
   | {kind: 'symlink'; target: string; to: string}
 
 /** A host device node shown inside the app's /dev (the device allow-list is enforced elsewhere). */
@@ -263,7 +263,7 @@ export function viewArguments(view: ViewPlan, owner: {uid: number; gid: number} 
     }
     const flags = step.kind === 'bind'
       ? [step.readOnly ? 'ro' : 'rw', step.recursive && 'rec', step.devices && 'dev', step.suid && 'suid', step.ownedByApp && 'own']
-      : [step.noexec ? 'noexec' : 'exec', step.ownedByApp && 'own']
+      : [step.noexec ? 'noexec' : 'exec', step.readOnly && 'ro', step.ownedByApp && 'own']
     const text = flags.filter(Boolean).join(',')
     if (step.kind === 'bind') args.push('--view-bind', text, step.source, step.target)
     else args.push('--view-fs', step.fsType, text, step.target, step.data)
