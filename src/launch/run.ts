@@ -12,6 +12,7 @@ import {currentKernelVersion, seccompArchOf} from '../seccomp/host.js'
 import {stateRoot} from '../supervisor/state.js'
 import {resolveRunOptions, type HostFacts, type RunOptions} from './options.js'
 import {planLaunch, type LaunchPlan} from './plan.js'
+import type {ViewStep} from './view.js'
 import {launch, type LaunchOutcome} from './spawn.js'
 
 export function hostFacts(): HostFacts {
@@ -110,6 +111,13 @@ export async function planRun(raw: RawRunFlags, command: string[], host: HostFac
   return {options, plan, warnings}
 }
 
+/** One line per step of the app's view, in mount order. */
+function describeStep(step: ViewStep): string {
+  if (step.kind === 'symlink') return `symlink ${step.target} -> ${step.to}`
+  if (step.kind === 'fs') return `${step.fsType} ${step.target}${step.data ? ` ${step.data}` : ''}${step.readOnly ? ' read-only' : ''}${step.noexec ? ' noexec' : ''}`
+  return `bind ${step.source === '.' ? step.target : step.source} ${step.target} ${step.readOnly ? 'read-only' : 'writable'}${step.devices ? ' device' : ''}`
+}
+
 function formatPlan(plan: LaunchPlan): string {
   const lines = [`app ${plan.name} (cgroup ${plan.cgroup.mode})`]
   const delegation = plan.cgroup.delegation
@@ -118,6 +126,7 @@ function formatPlan(plan: LaunchPlan): string {
   for (const dir of plan.cgroup.dirs) lines.push(`mkdir ${dir}`)
   for (const {path, value} of plan.cgroup.writes) lines.push(`write ${path} = ${value}`)
   if (plan.seccompFilter) lines.push(`seccomp filter: ${plan.seccompFilter.length / 8} BPF instructions`)
+  for (const step of plan.view?.steps ?? []) lines.push(`view ${describeStep(step)}`)
   lines.push(`exec ${plan.argv.map(arg => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ')}`)
   return lines.join('\n')
 }
@@ -155,7 +164,7 @@ export async function runApp(raw: RawRunFlags, command: string[], io: RunIo): Pr
   }
   for (const warning of warnings) io.stderr(`contain: warning: ${warning}`)
   if (raw['dry-run']) {
-    io.stdout(raw.json ? JSON.stringify({name: plan.name, namespaces: plan.namespaces, cgroup: plan.cgroup, argv: plan.argv, seccompInstructions: (plan.seccompFilter?.length ?? 0) / 8}, null, 2) : formatPlan(plan))
+    io.stdout(raw.json ? JSON.stringify({name: plan.name, namespaces: plan.namespaces, cgroup: plan.cgroup, view: plan.view?.steps, argv: plan.argv, seccompInstructions: (plan.seccompFilter?.length ?? 0) / 8}, null, 2) : formatPlan(plan))
     return 0
   }
   const complain = options.security.seccompMode === 'complain'
