@@ -41,7 +41,9 @@ async function planApps(project: Project, names: string[]): Promise<AppSpec[]> {
   const apps = names.length === 0 ? project.apps : project.apps.filter(app => names.includes(app.name))
   const host = {...hostFacts(), cwd: project.dir}
   return Promise.all(apps.map(async app => {
-    const {plan} = await planRun({...app.flags, name: app.name}, app.command, host)
+    const {plan, warnings} = await planRun({...app.flags, name: app.name}, app.command, host)
+    // As contain run says them: view host, a symlink in the app's directory pointing outside its view.
+    for (const warning of warnings) process.stderr.write(`contain: warning: ${app.name}: ${warning}\n`)
     const {restart, backoff, healthcheck, stopSignal, stopGraceMs} = app.supervision
     return {name: app.name, plan, restart, backoff, healthcheck, stopSignal, stopGraceMs}
   }))
