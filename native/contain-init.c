@@ -37,7 +37,10 @@
  *         --view-bind FLAGS SOURCE TARGET
  *                              bind the host path SOURCE ("." : TARGET itself, already in the view)
  *                              at TARGET; FLAGS, comma separated: ro, rec (with submounts), dev
- *                              (device nodes work), suid, own (see --view-owner)
+ *                              (device nodes work), suid, own (see --view-owner), late (its flags,
+ *                              read-only above all, only after every step: the mount points made
+ *                              in it by later steps; without it at once, so no later step can
+ *                              create anything in a host directory shown read-only)
  *         --view-fs FSTYPE FLAGS TARGET DATA
  *                              mount a fresh FSTYPE (tmpfs, devpts, mqueue) at TARGET with mount
  *                              data DATA, always nosuid and nodev; FLAGS: noexec, ro, own
@@ -402,6 +405,17 @@ static unsigned long bind_flags(const struct view_step *step, const char *path) 
   return flags;
 }
 
+/* Gives a bind (or a read-only fresh filesystem) its flags, through the mount now at its target. */
+static void remount_step(int root, struct view_step *step) {
+  char path[32];
+  int fd = open_or_fail(root, step->target, 0, 0);
+  fd_path(fd, path);
+  /* A fresh sysfs shares its superblock with the host's: read-only only as a bind remount. */
+  unsigned long flags = step->kind == 'b' ? bind_flags(step, path) : MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (mount(NULL, path, NULL, flags, NULL) < 0) fail("view", step->target);
+  close(fd);
+}
+
 static void make_view_step(int root, struct view_step *step) {
   char source[32], target[32];
   if (step->kind == 'l') {
@@ -431,12 +445,13 @@ static void make_view_step(int root, struct view_step *step) {
   if (mount(fd_path(from, source), fd_path(fd, target), NULL, MS_BIND | (has_flag(step->flags, "rec") ? MS_REC : 0), NULL) < 0)
     fail("view", step->target);
   close(fd);
+  if (!has_flag(step->flags, "late")) remount_step(root, step);
 }
 
 /*
  * --new-root: every host path the view takes is opened first (the staging tmpfs below may cover
- * it), then the steps fill a fresh tmpfs, each bind gets its flags (read-only, nodev, nosuid) once
- * all are made (a read-only bind would refuse the mount points below it), and the tmpfs becomes
+ * it), then the steps fill a fresh tmpfs, each bind gets its flags (read-only, nodev, nosuid),
+ * "late" ones once all are made (a read-only bind would refuse the mount points below it), and the tmpfs becomes
  * the root: pivot_root(".", ".") stacks the old root under the new one, and the lazy unmount
  * detaches the whole host tree from this mount namespace.
  */
@@ -455,15 +470,8 @@ static void build_new_root(void) {
   for (int i = 0; i < opt.view_count; i++) make_view_step(root, &opt.view[i]);
   for (int i = 0; i < opt.view_count; i++) {
     struct view_step *step = &opt.view[i];
-    if (step->kind == 'l' || (step->kind == 'f' && !has_flag(step->flags, "ro"))) continue;
-    char path[32];
-    int fd = open_or_fail(root, step->target, 0, 0);
-    fd_path(fd, path);
-    /* A fresh sysfs shares its superblock with the host's: read-only only as a bind remount. */
-    unsigned long flags = step->kind == 'b' ? bind_flags(step, path) : MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-    if (mount(NULL, path, NULL, flags, NULL) < 0) fail("view", step->target);
-    close(fd);
     if (step->source_fd >= 0) close(step->source_fd);
+    if ((step->kind == 'b' && has_flag(step->flags, "late")) || (step->kind == 'f' && has_flag(step->flags, "ro"))) remount_step(root, step);
   }
   if (fchdir(root) < 0 && chdir(staging) < 0) fail("view", "chdir new root");
   close(root);

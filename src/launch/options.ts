@@ -180,6 +180,7 @@ function parseVolume(text: string, cwd: string, home: string | undefined): Volum
   const [source, target, mode = 'rw'] = parts
   if (!/^(\/|\.\/|\.\.\/|\.$|\.\.$|~\/|~$)/.test(source)) throw new InvalidValueError('--volume', text, `${JSON.stringify(source)} is a named volume, and contain has none`, fix)
   if (!isAbsolute(target)) throw new InvalidValueError('--volume', text, `the container path ${JSON.stringify(target)} must be absolute`, `write it from /, e.g. ${source}:/srv/${basename(target)}`)
+  if (resolve(target) === '/') throw new InvalidValueError('--volume', text, 'the container path / would hide the app\'s whole view', 'give a directory below /, e.g. /srv/data')
   if (target.split('/').includes('..')) throw new InvalidValueError('--volume', text, 'the container path must not hold ..', 'write the container path without ..')
   if (mode !== 'ro' && mode !== 'rw') throw new InvalidValueError('--volume', text, `unknown mode ${JSON.stringify(mode)}`, 'use ro (read-only) or rw (writable, the default)')
   const expanded = source === '~' || source.startsWith('~/') ? join(home ?? '/root', source.slice(1)) : source

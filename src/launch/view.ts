@@ -12,7 +12,7 @@ import type {RunOptions} from './options.js'
 /** One step of the view, in the order contain-init makes it. */
 export type ViewStep =
   /** Binds a host path (`source`) at `target`; `source` '.' binds the target onto itself, so it stays writable below a read-only parent. */
-  | {kind: 'bind'; source: string; target: string; readOnly: boolean; recursive?: boolean; devices?: boolean; suid?: boolean; ownedByApp?: boolean}
+  | {kind: 'bind'; source: string; target: string; readOnly: boolean; recursive?: boolean; devices?: boolean; suid?: boolean; ownedByApp?: boolean; appDir?: boolean}
   /** A fresh filesystem, always nosuid and nodev. */
   | {kind: 'fs'; fsType: 'tmpfs' | 'devpts' | 'mqueue' | 'proc' | 'sysfs'; target: string; data: string; noexec: boolean; readOnly?: boolean; ownedByApp?: boolean}
   | {kind: 'symlink'; target: string; to: string}
@@ -150,8 +150,11 @@ export interface ViewPlan {
 }
 
 /**
- * The whole view, in mount order. `devices` are extra host device nodes (--device, devices:)
- * shown in /dev: the device allow-list slice passes them here.
+ * The whole view, in mount order. Only the app's own directories (working directory, volumes,
+ * writable paths) take new mount points (created there by contain); every other bind is read-only
+ * or final as soon as it is made, so nothing is ever created in a host directory shown read-only.
+ * `devices` are extra host device nodes (--device, devices:) shown in /dev: the device allow-list
+ * slice passes them here.
  */
 export function planView(options: RunOptions, host: ViewHost, devices: DeviceBind[] = []): ViewPlan {
   const has = (namespace: string) => options.namespaces.includes(namespace as never)
@@ -174,19 +177,30 @@ export function planView(options: RunOptions, host: ViewHost, devices: DeviceBin
   const workdir = options.workdir
   if (workdir === '/') warnings.push('the working directory is /: the app gets no directory of its own in its view; give -w/working_dir')
   else {
-    steps.push({kind: 'bind', source: host.realpath(workdir) ?? workdir, target: workdir, readOnly: options.readOnly})
+    steps.push({kind: 'bind', source: host.realpath(workdir) ?? workdir, target: workdir, readOnly: options.readOnly, appDir: true})
     visible.push(workdir)
   }
   for (const volume of options.volumes) {
-    steps.push({kind: 'bind', source: volume.source, target: volume.target, readOnly: volume.readOnly, recursive: userns})
+    steps.push({kind: 'bind', source: volume.source, target: volume.target, readOnly: volume.readOnly, recursive: userns, appDir: true})
     visible.push(volume.target)
   }
   // The command and its interpreter where they live outside the rest (an rbenv Ruby in a home directory).
-  for (const file of commandFiles(options, host)) {
+  const programs = commandFiles(options, host)
+  for (const file of programs) {
     const dir = programDir(file)
     if (covered(file)) continue
     steps.push({kind: 'bind', source: dir, target: dir, readOnly: true})
     visible.push(dir)
+  }
+  // Where a Ruby finds its gems outside /usr: Debian's `gem install` target, and GEM_HOME/GEM_PATH.
+  if (programs.some(file => /^ruby/.test(basename(file)))) {
+    const gemDirs = ['/var/lib/gems', ...[options.env.GEM_HOME, ...(options.env.GEM_PATH ?? '').split(':')].filter((dir): dir is string => !!dir && isAbsolute(dir))]
+    for (const dir of new Set(gemDirs)) {
+      const real = host.realpath(dir)
+      if (!real || covered(dir) || host.entry(real)?.type !== 'dir') continue
+      steps.push({kind: 'bind', source: real, target: dir, readOnly: true})
+      visible.push(dir)
+    }
   }
   // contain exec and command health checks run contain-init inside the app's mount namespace.
   const init = host.realpath(host.init)
@@ -194,7 +208,7 @@ export function planView(options: RunOptions, host: ViewHost, devices: DeviceBin
   // --writable paths outside every bind come from the host (they exist there: options checked).
   for (const path of options.writable) {
     if (!covered(path)) {
-      steps.push({kind: 'bind', source: host.realpath(path) ?? path, target: path, readOnly: false})
+      steps.push({kind: 'bind', source: host.realpath(path) ?? path, target: path, readOnly: false, appDir: true})
       visible.push(path)
     }
   }
@@ -262,7 +276,7 @@ export function viewArguments(view: ViewPlan, owner: {uid: number; gid: number} 
       continue
     }
     const flags = step.kind === 'bind'
-      ? [step.readOnly ? 'ro' : 'rw', step.recursive && 'rec', step.devices && 'dev', step.suid && 'suid', step.ownedByApp && 'own']
+      ? [step.readOnly ? 'ro' : 'rw', step.recursive && 'rec', step.devices && 'dev', step.suid && 'suid', step.ownedByApp && 'own', step.appDir && 'late']
       : [step.noexec ? 'noexec' : 'exec', step.readOnly && 'ro', step.ownedByApp && 'own']
     const text = flags.filter(Boolean).join(',')
     if (step.kind === 'bind') args.push('--view-bind', text, step.source, step.target)

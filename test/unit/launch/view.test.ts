@@ -98,6 +98,13 @@ t.test('the command and its interpreter from outside: an rbenv Ruby under a home
   t.notOk(view.steps.some(step => step.target === '/home/ann'), 'not the home directory')
 })
 
+t.test('a Ruby gets its gem directories: Debian\'s /var/lib/gems and GEM_HOME', async t => {
+  const host = fakeHost({}, {'/usr/bin/ruby': {type: 'file'}, '/var/lib/gems': {type: 'dir'}, '/opt/gems': {type: 'dir'}}, {'/srv/app/bin/rails': '#!/usr/bin/env ruby\n'})
+  const view = planView(options({command: ['bin/rails'], env: {PATH: '/usr/bin', GEM_HOME: '/opt/gems'}}), {...host, realpath: path => (['/var/lib/gems', '/opt/gems', '/usr/bin/ruby', '/usr/bin/env', '/srv/app/bin/rails'].includes(path) ? path : undefined)})
+  t.match(view.steps.filter(step => step.kind === 'bind' && step.readOnly && step.target.includes('gems')), [{target: '/opt/gems'}, {target: '/var/lib/gems'}])
+  t.equal(planView(options(), fakeHost({}, {'/var/lib/gems': {type: 'dir'}})).steps.filter(step => step.target === '/var/lib/gems').length, 0, 'not for other commands')
+})
+
 t.test('a symlink in the app dir pointing outside the view is named, with the line to add', async t => {
   const host = fakeHost({}, {'/srv/app/shared': {type: 'symlink', link: '/srv/shared'}})
   t.match(planView(options(), host).warnings, [/\/srv\/app\/shared points to \/srv\/shared, which is outside the app's view: add volumes: \["\/srv\/shared:\/srv\/shared"\]/])
