@@ -45,6 +45,8 @@ export interface ViewHost {
   head(path: string): string
   /** The names in a directory, [] when unreadable. */
   list(path: string): string[]
+  /** The names of the symbolic links in a directory (one readdir, no lstat each). */
+  links(path: string): string[]
   /** contain-init's path, which `contain exec` runs inside the app's mount namespace. */
   init: string
   /** The terminal on stdin (/dev/pts/N), bound as /dev/console; undefined without one. */
@@ -84,8 +86,16 @@ export const hostView = (init: string): ViewHost => ({
       return []
     }
   },
+  links(path) {
+    try {
+      return readdirSync(path, {withFileTypes: true}).filter(entry => entry.isSymbolicLink()).map(entry => entry.name)
+    } catch {
+      return []
+    }
+  },
   init,
-  terminal: process.stdin.isTTY ? terminalOfStdin() : undefined,
+  // Not process.stdin.isTTY: that getter builds a stream (and loads its modules) at every launch.
+  terminal: terminalOfStdin(),
 })
 
 function terminalOfStdin(): string | undefined {
@@ -115,7 +125,10 @@ function locate(program: string, pathVariable: string, workdir: string, host: Vi
   if (program.includes('/')) return host.realpath(resolve(workdir, program))
   for (const dir of pathVariable.split(':')) {
     if (!dir) continue
-    const found = host.realpath(join(resolve(workdir, dir), program))
+    // lstat first: realpath of a missing file throws, and exceptions cost at every launch.
+    const candidate = join(resolve(workdir, dir), program)
+    if (!host.entry(candidate)) continue
+    const found = host.realpath(candidate)
     if (found && host.entry(found)?.type === 'file') return found
   }
   return undefined
@@ -256,7 +269,7 @@ function devSteps(options: RunOptions, host: ViewHost, devices: DeviceBind[]): V
 function outsideLinks(workdir: string, visible: string[], host: ViewHost): string[] {
   if (workdir === '/') return []
   const warnings: string[] = []
-  for (const name of host.list(workdir)) {
+  for (const name of host.links(workdir)) {
     const entry = host.entry(join(workdir, name))
     if (entry?.type !== 'symlink' || !entry.link) continue
     const target = posix.normalize(isAbsolute(entry.link) ? entry.link : join(workdir, entry.link))

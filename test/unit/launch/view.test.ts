@@ -21,7 +21,8 @@ function fakeHost(overrides: Partial<ViewHost> = {}, files: Record<string, Entry
     entry: path => entries[path],
     realpath: path => links[path] ?? (entries[path] && entries[path]?.type !== 'symlink' ? path : path.startsWith('/srv/app') || path === '/opt/contain/contain-init' ? path : undefined),
     head: path => heads[path] ?? '',
-    list: path => (path === '/etc/ssh' ? ['ssh_host_ed25519_key', 'ssh_host_ed25519_key.pub', 'sshd_config'] : path === '/srv/app' ? ['shared'] : []),
+    list: path => (path === '/etc/ssh' ? ['ssh_host_ed25519_key', 'ssh_host_ed25519_key.pub', 'sshd_config'] : []),
+    links: path => (path === '/srv/app' ? ['shared'] : []),
     init: '/opt/contain/contain-init',
     ...overrides,
   }
