@@ -155,7 +155,11 @@ if (process.arch !== 'x64' && process.arch !== 'arm64') {
       await until(() => existsSync(join(dir, 'tmp.old')), 'the app planted its link', 60_000, 200)
       const restart = await cli(['restart', `p${mark}`], {cwd: dir, env, timeoutMs: 60_000})
       // Slow in the v2 guests (every exec about ten times the host's): a generous wait.
-      await until(async () => ['failed', 'exited', 'backoff'].includes(JSON.parse((await cli(['ps', '--json'], {cwd: dir, env})).stdout || '[]')[0]?.state), 'the restart to fail', 240_000, 500)
+      let status = ''
+      await until(async () => {
+        status = (await cli(['ps', '--json'], {cwd: dir, env})).stdout
+        return ['failed', 'exited', 'backoff'].includes(JSON.parse(status || '[]')[0]?.state)
+      }, 'the restart to fail', 240_000, 500).catch(error => t.fail(`${error.message}: restart exit ${restart.exitCode} ${restart.stderr.trim()}; ps ${status}`))
       const inspect = await cli(['inspect', `p${mark}`], {cwd: dir, env})
       tally.attempts++
       const followed = existsSync(join(target, 'pids'))
