@@ -114,7 +114,7 @@ if (process.arch !== 'x64' && process.arch !== 'arm64') {
     const env = {CONTAIN_STATE_DIR: join(dir, 'state')}
     let foreground: ReturnType<typeof startCli> | undefined
     try {
-      if (nested) foreground = startCli(['up', '--no-color'], {cwd: dir, env})
+      if (nested) foreground = startCli(['up', '--no-color'], {cwd: dir, env, timeoutMs: 900_000})
       else t.equal((await cli(['up', '-d'], {cwd: dir, env})).exitCode, 0)
       await until(async () => JSON.parse((await cli(['ps', '--json'], {cwd: dir, env})).stdout || '[]')[0]?.state === 'running', 'the app of contain up', 60_000, 500)
       const result = await cli(['exec', `u${mark}`, '--', ...probeArgs()], {cwd: dir, env, timeoutMs: 60_000})
@@ -150,7 +150,7 @@ if (process.arch !== 'x64' && process.arch !== 'arm64') {
     const env = {CONTAIN_STATE_DIR: join(dir, 'state')}
     let foreground: ReturnType<typeof startCli> | undefined
     try {
-      if (nested) foreground = startCli(['up', '--no-color'], {cwd: dir, env})
+      if (nested) foreground = startCli(['up', '--no-color'], {cwd: dir, env, timeoutMs: 900_000})
       else t.equal((await cli(['up', '-d'], {cwd: dir, env})).exitCode, 0)
       await until(() => existsSync(join(dir, 'tmp.old')), 'the app planted its link', 60_000, 200)
       const restart = await cli(['restart', `p${mark}`], {cwd: dir, env, timeoutMs: 60_000})
