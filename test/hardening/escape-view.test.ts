@@ -154,18 +154,22 @@ if (process.arch !== 'x64' && process.arch !== 'arm64') {
       else t.equal((await cli(['up', '-d'], {cwd: dir, env})).exitCode, 0)
       await until(() => existsSync(join(dir, 'tmp.old')), 'the app planted its link', 60_000, 200)
       const restart = await cli(['restart', `p${mark}`], {cwd: dir, env, timeoutMs: 60_000})
-      // Slow in the v2 guests (every exec about ten times the host's): a generous wait.
+      // Slow in the v2 guests (every exec about ten times the host's): a generous wait. A foreground
+      // up (the nested guest) ends by itself once its only app cannot start again.
       let status = ''
       await until(async () => {
         status = (await cli(['ps', '--json'], {cwd: dir, env})).stdout
-        return ['failed', 'exited', 'backoff'].includes(JSON.parse(status || '[]')[0]?.state)
+        const state = JSON.parse(status || '[]')[0]?.state
+        return ['failed', 'exited', 'backoff'].includes(state) || (nested && state === undefined)
       }, 'the restart to fail', 240_000, 500).catch(error => t.fail(`${error.message}: restart exit ${restart.exitCode} ${restart.stderr.trim()}; ps ${status}`))
       const inspect = await cli(['inspect', `p${mark}`], {cwd: dir, env})
+      const ended = foreground ? await foreground : undefined
+      const output = ended ? `${String(ended.stdout ?? '')}\n${String(ended.stderr ?? '')}` : ''
       tally.attempts++
       const followed = existsSync(join(target, 'pids'))
       if (followed) tally.successes.push('planted tmp/ between runs was followed')
       t.notOk(followed, `the tmpfs was not made through the link (restart: exit ${restart.exitCode})`)
-      t.match(`${restart.stderr}\n${inspect.stdout}`, /symbolic link/, 'the failure names the link')
+      t.match(`${restart.stderr}\n${inspect.stdout}\n${output}`, /symbolic link/, 'the failure names the link')
     } finally {
       await cli(['down'], {cwd: dir, env})
       await foreground
