@@ -29,7 +29,8 @@
  *         --hostname NAME      sethostname in the new UTS namespace
  *         --mount-proc         mount a fresh /proc for the new pid namespace
  *         --readonly-root      remount every mount read-only, except /proc and /dev
- *         --tmpfs PATH         mount a tmpfs at PATH (after --readonly-root)
+ *         --tmpfs FLAGS PATH   mount a tmpfs at PATH (after --readonly-root), nosuid and nodev;
+ *                              FLAGS "noexec" or "exec"
  *         --writable PATH      bind PATH back writable (after --readonly-root)
  *         --mount FSTYPE TARGET DATA
  *                              mount a fresh FSTYPE at TARGET read-only (after --tmpfs), creating
@@ -37,6 +38,28 @@
  *                              submounts), "rbind" with its submounts, "device" binds the
  *                              device node DATA over the existing node TARGET (kept usable: not
  *                              remounted nodev)
+ *         --new-root           build the app's filesystem from scratch: a fresh tmpfs root, filled
+ *                              by the --view-* steps below in their order, then pivot_root into it
+ *                              (the host's tree is detached), before every other mount option; the
+ *                              root is made read-only once every mount is in place
+ *         --view-bind FLAGS SOURCE TARGET
+ *                              bind the host path SOURCE ("." : TARGET itself, already in the view)
+ *                              at TARGET; FLAGS, comma separated: ro, rec (with submounts), dev
+ *                              (device nodes work), suid, own (see --view-owner), late (its flags,
+ *                              read-only above all, only after every step: the mount points made
+ *                              in it by later steps; without it at once, so no later step can
+ *                              create anything in a host directory shown read-only)
+ *         --view-fs FSTYPE FLAGS TARGET DATA
+ *                              mount a fresh FSTYPE (tmpfs, devpts, mqueue) at TARGET with mount
+ *                              data DATA, always nosuid and nodev; FLAGS: noexec, ro, own
+ *         --view-symlink TO TARGET
+ *                              create the symbolic link TARGET -> TO
+ *         --view-owner UID GID owner of the directories and files a step flagged "own" creates
+ *                              (mount points contain makes inside the app's own directories)
+ *       Every SOURCE and TARGET is opened one component at a time without following symbolic
+ *       links (O_PATH|O_NOFOLLOW), and mounted through its descriptor (/proc/self/fd/N): a
+ *       symlink an app planted in its directory fails the launch (stage "view", ELOOP) instead of
+ *       redirecting a root mount. Missing TARGET components are created.
  *         --loopback-up        bring up "lo" in the new network namespace
  *         --chdir DIR          working directory of CMD
  *         --uid N --gid N      identity of CMD; --groups N,N,... supplementary groups
@@ -126,6 +149,14 @@
 #define MAX_ENV_BYTES (4 << 20)
 
 extern char **environ;
+#define MAX_VIEW_STEPS 256
+
+/* One step of --new-root: kind 'b' bind, 'f' fresh filesystem, 'l' symlink. */
+struct view_step {
+  char kind;
+  const char *flags, *source, *target, *data;
+  int source_fd;
+};
 
 struct options {
   int status_fd;
@@ -134,7 +165,12 @@ struct options {
   int mount_proc;
   int readonly_root;
   int loopback_up;
+  int new_root;
+  struct view_step view[MAX_VIEW_STEPS];
+  int view_count;
+  long view_uid, view_gid;
   const char *tmpfs[MAX_PATHS];
+  int tmpfs_noexec[MAX_PATHS];
   int tmpfs_count;
   const char *writable[MAX_PATHS];
   int writable_count;
@@ -154,7 +190,7 @@ struct options {
   char **argv;
 };
 
-static struct options opt = {.status_fd = -1, .seccomp_fd = -1, .env_fd = -1, .uid = -1, .gid = -1};
+static struct options opt = {.status_fd = -1, .seccomp_fd = -1, .env_fd = -1, .uid = -1, .gid = -1, .view_uid = -1, .view_gid = -1};
 static struct sock_fprog seccomp_program;
 
 static void report(const char *format, ...) {
@@ -198,6 +234,27 @@ static long parse_id(const char *flag, const char *text) {
   return (long)id;
 }
 
+/* --view-bind FLAGS SOURCE TARGET | --view-fs FSTYPE FLAGS TARGET DATA | --view-symlink TO TARGET |
+ * --view-owner UID GID; returns the index of its last argument. */
+static int parse_view_step(int argc, char **argv, int i) {
+  const char *flag = argv[i];
+  int arity = strcmp(flag, "--view-bind") == 0 ? 3 : strcmp(flag, "--view-fs") == 0 ? 4 : 2;
+  if (strcmp(flag, "--view-bind") && strcmp(flag, "--view-fs") && strcmp(flag, "--view-symlink") && strcmp(flag, "--view-owner")) { errno = EINVAL; fail("usage", flag); }
+  if (i + arity >= argc || opt.view_count == MAX_VIEW_STEPS) { errno = EINVAL; fail("usage", flag); }
+  char **a = argv + i + 1;
+  if (strcmp(flag, "--view-owner") == 0) {
+    opt.view_uid = parse_id(flag, a[0]);
+    opt.view_gid = parse_id(flag, a[1]);
+    return i + arity;
+  }
+  struct view_step *step = &opt.view[opt.view_count++];
+  *step = (struct view_step){.source_fd = -1};
+  if (flag[7] == 'b') { step->kind = 'b'; step->flags = a[0]; step->source = a[1]; step->target = a[2]; }
+  else if (flag[7] == 'f') { step->kind = 'f'; step->source = a[0]; step->flags = a[1]; step->target = a[2]; step->data = a[3]; }
+  else { step->kind = 'l'; step->source = a[0]; step->target = a[1]; step->flags = ""; }
+  return i + arity;
+}
+
 static void parse_run_options(int argc, char **argv) {
   for (int i = 2; i < argc; i++) {
     const char *flag = argv[i];
@@ -208,6 +265,7 @@ static void parse_run_options(int argc, char **argv) {
     else if (strcmp(flag, "--readonly-root") == 0) { opt.readonly_root = 1; takes_value = 0; }
     else if (strcmp(flag, "--no-new-privs") == 0) { opt.no_new_privs = 1; takes_value = 0; }
     else if (strcmp(flag, "--loopback-up") == 0) { opt.loopback_up = 1; takes_value = 0; }
+    else if (strcmp(flag, "--new-root") == 0) { opt.new_root = 1; takes_value = 0; }
     else if (!value) { errno = EINVAL; fail("usage", flag); }
     else if (strcmp(flag, "--status-fd") == 0) opt.status_fd = atoi(value);
     else if (strcmp(flag, "--seccomp-fd") == 0) opt.seccomp_fd = atoi(value);
@@ -216,7 +274,10 @@ static void parse_run_options(int argc, char **argv) {
     else if (strcmp(flag, "--target-start") == 0) opt.target_start = value;
     else if (strcmp(flag, "--join") == 0) opt.join = value;
     else if (strcmp(flag, "--hostname") == 0) opt.hostname = value;
-    else if (strcmp(flag, "--tmpfs") == 0 && opt.tmpfs_count < MAX_PATHS) opt.tmpfs[opt.tmpfs_count++] = value;
+    else if (strcmp(flag, "--tmpfs") == 0 && opt.tmpfs_count < MAX_PATHS && i + 2 < argc) {
+      opt.tmpfs_noexec[opt.tmpfs_count] = strcmp(value, "noexec") == 0;
+      opt.tmpfs[opt.tmpfs_count++] = argv[++i + 1];
+    }
     else if (strcmp(flag, "--writable") == 0 && opt.writable_count < MAX_PATHS) opt.writable[opt.writable_count++] = value;
     else if (strcmp(flag, "--mount") == 0) {
       if (i + 3 >= argc || opt.mount_count == MAX_PATHS) { errno = EINVAL; fail("usage", flag); }
@@ -224,6 +285,7 @@ static void parse_run_options(int argc, char **argv) {
       opt.mount_count++;
       i += 2;
     }
+    else if (strncmp(flag, "--view-", 7) == 0) { i = parse_view_step(argc, argv, i); continue; }
     else if (strcmp(flag, "--chdir") == 0) opt.chdir = value;
     else if (strcmp(flag, "--uid") == 0) opt.uid = parse_id(flag, value);
     else if (strcmp(flag, "--gid") == 0) opt.gid = parse_id(flag, value);
@@ -391,7 +453,149 @@ static void bring_loopback_up(void) {
   close(fd);
 }
 
+/* Whether the comma-separated FLAGS holds WORD. */
+static int has_flag(const char *flags, const char *word) {
+  size_t length = strlen(word);
+  for (const char *at = flags; at && *at;) {
+    if (strncmp(at, word, length) == 0 && (at[length] == ',' || at[length] == 0)) return 1;
+    at = strchr(at, ',');
+    if (at) at++;
+  }
+  return 0;
+}
+
+/* "/proc/self/fd/N": mounting on or from it acts on exactly the file the descriptor holds. */
+static const char *fd_path(int fd, char buffer[32]) {
+  snprintf(buffer, 32, "/proc/self/fd/%d", fd);
+  return buffer;
+}
+
+/*
+ * Opens PATH below the directory ROOT one component at a time with O_PATH|O_NOFOLLOW, so no
+ * symbolic link is ever followed (a symlink component fails with ELOOP). CREATE 'd' makes missing
+ * components as directories, 'f' makes the last one an empty file; OWN gives what it makes to
+ * --view-owner. Returns the descriptor, or -1 with errno set.
+ */
+static int open_beneath(int root, const char *path, int create, int own) {
+  char copy[4096];
+  if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy) { errno = ENAMETOOLONG; return -1; }
+  int fd = fcntl(root, F_DUPFD_CLOEXEC, 0);
+  char *save = NULL;
+  for (char *name = strtok_r(copy, "/", &save); fd >= 0 && name; name = strtok_r(NULL, "/", &save)) {
+    int last = save == NULL || *save == 0;
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) { close(fd); errno = EINVAL; return -1; }
+    int next = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (next < 0 && errno == ENOENT && create) {
+      int made = last && create == 'f' ? openat(fd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644) : mkdirat(fd, name, 0755);
+      if (made < 0 && errno != EEXIST) { close(fd); return -1; }
+      if (last && create == 'f') close(made);
+      if (own && opt.view_uid >= 0 && fchownat(fd, name, opt.view_uid, opt.view_gid, AT_SYMLINK_NOFOLLOW) < 0) { close(fd); return -1; }
+      next = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    }
+    struct stat info;
+    int saved = errno;
+    if (next >= 0 && fstat(next, &info) < 0) { saved = errno; close(next); next = -1; }
+    else if (next >= 0 && S_ISLNK(info.st_mode)) { saved = ELOOP; close(next); next = -1; }
+    else if (next >= 0 && !last && !S_ISDIR(info.st_mode)) { saved = ENOTDIR; close(next); next = -1; }
+    close(fd);
+    fd = next;
+    errno = saved;
+  }
+  return fd;
+}
+
+static int open_or_fail(int root, const char *path, int create, int own) {
+  int fd = open_beneath(root, path, create, own);
+  if (fd < 0) fail("view", path);
+  return fd;
+}
+
+/* The flags a bind step asks for, plus those the kernel locks on the mount (user namespaces). */
+static unsigned long bind_flags(const struct view_step *step, const char *path) {
+  unsigned long flags = MS_REMOUNT | MS_BIND | locked_flags(path);
+  if (has_flag(step->flags, "ro")) flags |= MS_RDONLY;
+  if (!has_flag(step->flags, "dev")) flags |= MS_NODEV;
+  if (!has_flag(step->flags, "suid")) flags |= MS_NOSUID;
+  return flags;
+}
+
+/* Gives a bind (or a read-only fresh filesystem) its flags, through the mount now at its target. */
+static void remount_step(int root, struct view_step *step) {
+  char path[32];
+  int fd = open_or_fail(root, step->target, 0, 0);
+  fd_path(fd, path);
+  /* A fresh sysfs shares its superblock with the host's: read-only only as a bind remount. */
+  unsigned long flags = step->kind == 'b' ? bind_flags(step, path) : MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (mount(NULL, path, NULL, flags, NULL) < 0) fail("view", step->target);
+  close(fd);
+}
+
+static void make_view_step(int root, struct view_step *step) {
+  char source[32], target[32];
+  if (step->kind == 'l') {
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", step->target);
+    char *slash = strrchr(parent, '/');
+    if (!slash || !slash[1]) { errno = EINVAL; fail("view", step->target); }
+    *slash = 0;
+    int dir = open_or_fail(root, parent, 'd', has_flag(step->flags, "own"));
+    if (symlinkat(step->source, dir, slash + 1) < 0 && errno != EEXIST) fail("view", step->target);
+    close(dir);
+    return;
+  }
+  int own = has_flag(step->flags, "own");
+  if (step->kind == 'f') {
+    unsigned long flags = MS_NOSUID | MS_NODEV | (has_flag(step->flags, "noexec") ? MS_NOEXEC : 0);
+    int fd = open_or_fail(root, step->target, 'd', own);
+    if (mount(step->source, fd_path(fd, target), step->source, flags, step->data) < 0) fail("view", step->target);
+    close(fd);
+    return;
+  }
+  struct stat info;
+  int from = step->source_fd;
+  if (from >= 0 && fstat(from, &info) < 0) fail("view", step->source);
+  int fd = open_or_fail(root, step->target, from < 0 || S_ISDIR(info.st_mode) ? 'd' : 'f', own);
+  if (from < 0) from = fd; /* "." : the target itself, so it stays a mount of its own */
+  if (mount(fd_path(from, source), fd_path(fd, target), NULL, MS_BIND | (has_flag(step->flags, "rec") ? MS_REC : 0), NULL) < 0)
+    fail("view", step->target);
+  close(fd);
+  if (!has_flag(step->flags, "late")) remount_step(root, step);
+}
+
+/*
+ * --new-root: every host path the view takes is opened first (the staging tmpfs below may cover
+ * it), then the steps fill a fresh tmpfs, each bind gets its flags (read-only, nodev, nosuid),
+ * "late" ones once all are made (a read-only bind would refuse the mount points below it), and the tmpfs becomes
+ * the root: pivot_root(".", ".") stacks the old root under the new one, and the lazy unmount
+ * detaches the whole host tree from this mount namespace.
+ */
+static void build_new_root(void) {
+  int host = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (host < 0) fail("view", "/");
+  for (int i = 0; i < opt.view_count; i++) {
+    struct view_step *step = &opt.view[i];
+    if (step->kind == 'b' && strcmp(step->source, ".") != 0) step->source_fd = open_or_fail(host, step->source, 0, 0);
+  }
+  close(host);
+  const char *staging = "/tmp";
+  if (mount("tmpfs", staging, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) fail("view", "new root");
+  int root = open(staging, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) fail("view", "new root");
+  for (int i = 0; i < opt.view_count; i++) make_view_step(root, &opt.view[i]);
+  for (int i = 0; i < opt.view_count; i++) {
+    struct view_step *step = &opt.view[i];
+    if (step->source_fd >= 0) close(step->source_fd);
+    if ((step->kind == 'b' && has_flag(step->flags, "late")) || (step->kind == 'f' && has_flag(step->flags, "ro"))) remount_step(root, step);
+  }
+  if (fchdir(root) < 0 && chdir(staging) < 0) fail("view", "chdir new root");
+  close(root);
+  if (syscall(SYS_pivot_root, ".", ".") < 0) fail("view", "pivot_root");
+  if (umount2(".", MNT_DETACH) < 0) fail("view", "detach the host's root");
+  if (chdir("/") < 0) fail("view", "chdir /");
+}
+
 static void set_up_mounts(void) {
+  if (opt.new_root) build_new_root();
   if (opt.mount_proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
     fail("mount-proc", "/proc");
   if (opt.readonly_root) remount_all_readonly();
@@ -401,7 +605,8 @@ static void set_up_mounts(void) {
     if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | locked_flags(path), NULL) < 0) fail("writable", path);
   }
   for (int i = 0; i < opt.tmpfs_count; i++) {
-    if (mount("tmpfs", opt.tmpfs[i], "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) fail("tmpfs", opt.tmpfs[i]);
+    unsigned long flags = MS_NOSUID | MS_NODEV | (opt.tmpfs_noexec[i] ? MS_NOEXEC : 0);
+    if (mount("tmpfs", opt.tmpfs[i], "tmpfs", flags, "mode=1777") < 0) fail("tmpfs", opt.tmpfs[i]);
   }
   const unsigned long safe = MS_NOSUID | MS_NODEV | MS_NOEXEC;
   for (int i = 0; i < opt.mount_count; i++) {
@@ -423,6 +628,8 @@ static void set_up_mounts(void) {
     if (strcmp(opt.mounts[i][0], "device") == 0) continue;
     if (mount(NULL, opt.mounts[i][1], NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | safe, NULL) < 0) fail("mount", opt.mounts[i][1]);
   }
+  /* The app may not create anything in its root: no directory of its own outside what it was given. */
+  if (opt.new_root && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) fail("view", "read-only root");
 }
 
 /* Needs CAP_SETPCAP, which a setuid to non-root takes away: runs before set_identity(). */

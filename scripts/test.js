@@ -151,10 +151,10 @@ if (!wanted('guests', guests)) {
 } else {
   const env = {RUNVM_UML: join(root, 'test/vm/linux-uml')}
   // Each guest runs on one CPU, so the two run side by side. Parts 1 and 3 of the hardening suite
-  // (soak with faults, escape attempts, identity and environment, the device escapes for the v2
+  // (soak with faults, escape attempts, the view, identity and environment, the device escapes for the v2
   // device program) run on both v2 paths too, with fewer soak cycles than on the host: every exec
   // is about ten times slower in the guest. CONTAIN_SOAK_CYCLES overrides.
-  const hardening = ['--timeout=800', 'test/hardening/soak.test.ts', 'test/hardening/escape.test.ts', 'test/hardening/escape-seccomp.test.ts', 'test/hardening/escape-identity.test.ts', 'test/hardening/escape-devices.test.ts']
+  const hardening = ['--timeout=800', 'test/hardening/soak.test.ts', 'test/hardening/escape.test.ts', 'test/hardening/escape-view.test.ts', 'test/hardening/escape-seccomp.test.ts', 'test/hardening/escape-identity.test.ts', 'test/hardening/escape-devices.test.ts']
   const cycles = process.env.CONTAIN_SOAK_CYCLES
   await Promise.all([
     step('integration and hardening tests (pure cgroup v2 guest)', vmTool, ['-t', '1200', '--', 'test/vm/integration.sh', ...vmTests, ...hardening], {...env, CONTAIN_SOAK_CYCLES: cycles ?? '30'}, {buffered: true, rebootGuest: true}),

@@ -78,6 +78,8 @@ function flagSchema(option: FileOption): JsonSchema {
       return stringOrList(suggest(capabilityNames))
     case 'seccomp':
       return suggest(['default', 'unconfined'])
+    case 'volumes':
+      return {type: 'array', items: {anyOf: [{type: 'string', pattern: '^[^:]+:/[^:]*(:(ro|rw))?$'}, {type: 'object', properties: {type: {const: 'bind'}, source: string, target: {type: 'string', pattern: '^/'}, read_only: {type: 'boolean'}}, required: ['source', 'target'], additionalProperties: false}]}}
     case 'security_opt':
       return stringOrList(suggest(['no-new-privileges', 'no-new-privileges=false', 'seccomp=unconfined']))
   }

@@ -112,8 +112,11 @@ const FLAG_EXAMPLES: Record<string, string> = {
   env_file: '.env.production',
   working_dir: '.',
   user: '"1000:1000"',
+  view: 'contained',
+  volumes: '["/usr/share/zoneinfo:/srv/zoneinfo:ro"]',
   read_only: 'true',
   tmpfs: '[/tmp]',
+  shm_size: '128m',
   writable: '[tmp, log]',
   devices: '["/dev/fuse:/dev/fuse:rwm"]',
   cap_add: '[NET_BIND_SERVICE]',
@@ -203,7 +206,6 @@ const COMPOSE_UNSUPPORTED: Record<string, {problem: string; fix: string}> = {
   build: {problem: 'contain runs commands from the host filesystem and builds nothing', fix: 'remove build; build the app before contain up'},
   ports: {problem: 'apps share the host network (or have none), so there are no ports to publish', fix: 'remove ports; the app binds its port on the host directly'},
   expose: {problem: 'apps share the host network (or have none), so there are no ports to expose', fix: 'remove expose'},
-  volumes: {problem: 'the app sees the host filesystem as it is, so there is nothing to mount', fix: 'remove volumes; use read_only with writable to choose where the app may write'},
   entrypoint: {problem: 'there is no image entrypoint to override', fix: 'put the whole command line in command'},
   container_name: {problem: 'the app\'s name is its key under apps', fix: 'rename the app\'s key instead'},
   deploy: {problem: 'contain reads limits directly under the app', fix: 'use cpus, mem_limit, mem_reservation and pids_limit under the app'},
@@ -222,8 +224,8 @@ const COMPOSE_SERVICE_KEYS = new Set([
   'develop', 'device_cgroup_rules', 'devices', 'dns', 'dns_opt', 'dns_search', 'domainname', 'entrypoint', 'expose',
   'extends', 'external_links', 'extra_hosts', 'gpus', 'group_add', 'image', 'init', 'ipc', 'isolation', 'labels', 'links',
   'mac_address', 'mem_swappiness', 'networks', 'oom_kill_disable', 'oom_score_adj', 'pid', 'platform', 'ports',
-  'post_start', 'pre_stop', 'profiles', 'pull_policy', 'runtime', 'scale', 'secrets', 'shm_size', 'stdin_open',
-  'storage_opt', 'sysctls', 'tty', 'ulimits', 'userns_mode', 'uts', 'volumes', 'volumes_from',
+  'post_start', 'pre_stop', 'profiles', 'pull_policy', 'runtime', 'scale', 'secrets', 'stdin_open',
+  'storage_opt', 'sysctls', 'tty', 'ulimits', 'userns_mode', 'uts', 'volumes_from',
 ])
 
 const HEALTHCHECK_UNSUPPORTED: Record<string, {problem: string; fix: string}> = {
@@ -753,6 +755,8 @@ function readFlags(source: YamlSource, appPath: Path, app: YamlMap, flags: RawRu
     const example = `${option.key}: ${option.example}`
     if (option.spec.kind === 'boolean') {
       target[option.flag] = expectBoolean(source, path, value, example)
+    } else if (option.flag === 'volume') {
+      target[option.flag] = parseVolumes(source, path, value)
     } else if (option.spec.multiple) {
       let list = expectStringList(source, path, value, example)
       // Paths in the project (tmp/pids, log) are relative to its working directory; absolute ones stay.
@@ -766,6 +770,32 @@ function readFlags(source: YamlSource, appPath: Path, app: YamlMap, flags: RawRu
       target[option.flag] = option.flag === 'seccomp' ? resolveProfile(text, dir) : text
     }
   }
+}
+
+/** compose's long form of a volume, as far as contain has it: a bind mount. */
+const VOLUME_KEYS = ['type', 'source', 'target', 'read_only']
+
+/**
+ * volumes: compose's short form (HOST:CONTAINER[:ro|rw], HOST relative to contain.yml) stays as
+ * the -v flag takes it; the long form {type: bind, source, target, read_only} is turned into it.
+ */
+function parseVolumes(source: YamlSource, path: Path, value: unknown): string[] {
+  const example = 'volumes: ["./data:/srv/data:ro"]'
+  if (!Array.isArray(value)) return typeError(source, path, value, 'a list of HOST:CONTAINER[:ro|rw] or {type: bind, source, target}', example)
+  return value.map((item, index) => {
+    const at = [...path, index]
+    if (typeof item === 'string') return item
+    const map = expectMap(source, at, item, '"./data:/srv/data:ro", or {type: bind, source: ./data, target: /srv/data, read_only: true}')
+    checkKeys(source, at, map, VOLUME_KEYS)
+    if (map.type !== undefined && map.type !== 'bind') source.fail([...at, 'type'], `contain has only bind volumes, not ${describe(map.type)}`, 'write type: bind (a tmpfs goes under tmpfs:)')
+    for (const key of ['source', 'target']) if (map[key] === undefined) source.fail(at, `has no ${key}`, `add ${key}:`)
+    const from = expectString(source, [...at, 'source'], map.source, 'source: ./data', false)
+    const to = expectString(source, [...at, 'target'], map.target, 'target: /srv/data', false)
+    const readOnly = map.read_only === undefined ? false : expectBoolean(source, [...at, 'read_only'], map.read_only, 'read_only: true')
+    // A bare relative name is a path here (compose's long form type: bind), not a named volume.
+    const host = /^(\/|\.|~)/.test(from) ? from : `./${from}`
+    return `${host}:${to}:${readOnly ? 'ro' : 'rw'}`
+  })
 }
 
 /** The YAML path of the value a flag came from; the item of a list when the error names one. */

@@ -1,5 +1,5 @@
-import {statSync} from 'node:fs'
-import {basename, isAbsolute, resolve} from 'node:path'
+import {realpathSync, statSync} from 'node:fs'
+import {basename, isAbsolute, join, resolve} from 'node:path'
 import type {CgroupLimits} from '../cgroup/limits.js'
 import type {RawRunFlags} from '../config/schema.js'
 import {parseCpuList, parseCpus, parseInteger, parseMemoryLimit, parseSize, parseSwapLimit} from '../config/units.js'
@@ -10,6 +10,25 @@ import {DEFAULT_NAMESPACES, parseNamespaces, type Namespace} from '../namespaces
 import {resolveSecurity, type SecurityOptions} from './security.js'
 import {appEnvironment} from './environment.js'
 import {chooseUser, passwdEntryOf, type UserIdentity, type UserReason} from './user.js'
+import {DEFAULT_SHM_BYTES, isUnder} from './view.js'
+
+/** contained: a view built for the app (the default); host: the host's filesystem as it is. */
+export type ViewMode = 'contained' | 'host'
+
+/** A host path shown inside the app (-v, volumes:). */
+export interface Volume {
+  source: string
+  target: string
+  readOnly: boolean
+}
+
+/** A tmpfs of the app's own (--tmpfs PATH[:exec][,size=N]). */
+export interface TmpfsMount {
+  path: string
+  /** Programs on it may run: off by default, as Docker's --tmpfs. */
+  exec: boolean
+  sizeBytes?: number
+}
 
 /** Everything `contain run` needs to start one app, validated. */
 export interface RunOptions {
@@ -25,10 +44,13 @@ export interface RunOptions {
   /** Why the app runs as that user (--dry-run shows it; 'directory-root' warns). */
   userReason: UserReason
   readOnly: boolean
-  tmpfs: string[]
+  tmpfs: TmpfsMount[]
   writable: string[]
   /** Host device nodes passed through (--device / devices:): each adds an allow rule and a bind into /dev. */
   devices: DeviceOption[]
+  view: ViewMode
+  volumes: Volume[]
+  shmSizeBytes: number
   security: SecurityOptions
 }
 
@@ -146,9 +168,52 @@ function parseDirectory(flag: string, text: string, cwd: string): string {
   return path
 }
 
-function parseMountPath(flag: string, text: string): string {
+function parseMountPath(flag: string, text: string, mustExist = true): string {
   if (!isAbsolute(text)) throw new InvalidValueError(flag, text, 'must be an absolute path', `write it from /, e.g. ${flag} /tmp`)
-  return parseDirectory(flag, text, '/')
+  if (text.split('/').some(part => part === '..')) throw new InvalidValueError(flag, text, 'must not hold ..', 'write the path without ..')
+  return mustExist ? parseDirectory(flag, text, '/') : resolve(text)
+}
+
+function parseView(text: string | undefined, namespaces: Namespace[]): ViewMode {
+  if (text === undefined) return namespaces.includes('mount') ? 'contained' : 'host'
+  if (text !== 'contained' && text !== 'host') throw new InvalidValueError('--view', text, 'unknown view', 'use contained (a filesystem built for the app: the default) or host (the host\'s filesystem as it is)')
+  if (text === 'contained') requireNamespace(namespaces, 'mount', '--view', text)
+  return text
+}
+
+/** Docker's --tmpfs PATH[:OPTIONS]: exec / noexec, size=SIZE. */
+function parseTmpfs(text: string, view: ViewMode): TmpfsMount {
+  const separator = text.indexOf(':')
+  const path = parseMountPath('--tmpfs', separator === -1 ? text : text.slice(0, separator), view === 'host')
+  const mount: TmpfsMount = {path, exec: false}
+  for (const option of separator === -1 ? [] : text.slice(separator + 1).split(',')) {
+    if (option === 'exec' || option === 'noexec') mount.exec = option === 'exec'
+    else if (option.startsWith('size=')) mount.sizeBytes = parseSize('--tmpfs', option.slice(5))
+    else if (option !== 'rw' && option !== 'nosuid' && option !== 'nodev') throw new InvalidValueError('--tmpfs', text, `unknown option ${JSON.stringify(option)}`, 'use PATH, PATH:exec (programs on it may run) or PATH:size=64m')
+  }
+  return mount
+}
+
+/** docker's -v HOST:CONTAINER[:ro|rw]; HOST absolute or relative (./) to the directory the flag is read in. */
+function parseVolume(text: string, cwd: string, home: string | undefined): Volume {
+  const parts = text.split(':')
+  const fix = 'write HOST:CONTAINER[:ro|rw], e.g. -v ./data:/srv/data:ro (HOST starts with /, ./, ../ or ~)'
+  if (parts.length < 2 || parts.length > 3 || parts.some(part => part === '')) throw new InvalidValueError('--volume', text, 'needs a host path and a container path', fix)
+  const [source, target, mode = 'rw'] = parts
+  if (!/^(\/|\.\/|\.\.\/|\.$|\.\.$|~\/|~$)/.test(source)) throw new InvalidValueError('--volume', text, `${JSON.stringify(source)} is a named volume, and contain has none`, fix)
+  if (!isAbsolute(target)) throw new InvalidValueError('--volume', text, `the container path ${JSON.stringify(target)} must be absolute`, `write it from /, e.g. ${source}:/srv/${basename(target)}`)
+  if (resolve(target) === '/') throw new InvalidValueError('--volume', text, 'the container path / would hide the app\'s whole view', 'give a directory below /, e.g. /srv/data')
+  if (target.split('/').includes('..')) throw new InvalidValueError('--volume', text, 'the container path must not hold ..', 'write the container path without ..')
+  if (mode !== 'ro' && mode !== 'rw') throw new InvalidValueError('--volume', text, `unknown mode ${JSON.stringify(mode)}`, 'use ro (read-only) or rw (writable, the default)')
+  const expanded = source === '~' || source.startsWith('~/') ? join(home ?? '/root', source.slice(1)) : source
+  const absolute = resolve(cwd, expanded)
+  let real: string
+  try {
+    real = realpathSync(absolute)
+  } catch {
+    throw new InvalidValueError('--volume', text, `the host path ${absolute} does not exist`, `create it first (mkdir -p ${absolute}), or fix the path`)
+  }
+  return {source: real, target: resolve(target), readOnly: mode === 'ro'}
 }
 
 const tooLarge = (path: string) => new FileError(path, `is larger than ${MAX_ENV_FILE_BYTES / 2 ** 20} MiB, not an env file`, {fix: 'give --env-file a dotenv file of KEY=VALUE lines'})
@@ -211,15 +276,21 @@ export async function resolveRunOptions(raw: RawRunFlags, command: string[], hos
   }
 
   const readOnly = raw['read-only'] ?? false
-  const tmpfs = (raw.tmpfs ?? []).map(path => parseMountPath('--tmpfs', path))
-  const writable = (raw.writable ?? []).map(path => parseMountPath('--writable', path))
+  const view = parseView(raw.view, namespaces)
+  const workdir = raw.workdir === undefined ? host.cwd : parseDirectory('--workdir', raw.workdir, host.cwd)
+  const volumes = (raw.volume ?? []).map(text => parseVolume(text, host.cwd, host.env.HOME))
+  if (volumes.length > 0 && view === 'host') throw new InvalidValueError('--volume', raw.volume?.[0], 'needs the contained view (the host view shows every host path already)', 'leave --view host out, or the volume')
+  const tmpfs = (raw.tmpfs ?? []).map(text => parseTmpfs(text, view))
+  // Inside the app's own directories a missing path is made by contain; elsewhere it must exist.
+  const inOwnDirs = (path: string) => view === 'contained' && [workdir, ...volumes.map(volume => volume.target)].some(dir => dir !== '/' && isUnder(path, dir))
+  const writable = (raw.writable ?? []).map(path => parseMountPath('--writable', path, !inOwnDirs(resolve(path))))
+  const shmSizeBytes = raw['shm-size'] === undefined ? DEFAULT_SHM_BYTES : parseSize('--shm-size', raw['shm-size'])
   if (readOnly) requireNamespace(namespaces, 'mount', '--read-only', true)
   if (tmpfs.length > 0) requireNamespace(namespaces, 'mount', '--tmpfs', raw.tmpfs?.[0])
   if (writable.length > 0 && !readOnly) {
     throw new InvalidValueError('--writable', raw.writable?.[0], 'only applies with --read-only', 'add --read-only, or leave --writable out')
   }
 
-  const workdir = raw.workdir === undefined ? host.cwd : parseDirectory('--workdir', raw.workdir, host.cwd)
   const callerUid = host.uid ?? process.geteuid?.() ?? 0
   const {user, reason: userReason} = chooseUser({given: raw.user, workdir, userNamespace: namespaces.includes('user'), callerUid, workdirOwner: (host.ownerOf ?? ownerOf)(workdir)}, host.readFile)
   // Without a switch the app keeps contain's uid: root inside its user namespace, or contain's own.
@@ -241,6 +312,9 @@ export async function resolveRunOptions(raw: RawRunFlags, command: string[], hos
     tmpfs,
     writable,
     devices: (raw.device ?? []).map(entry => parseDevice('--device', entry)),
+    view,
+    volumes,
+    shmSizeBytes,
     security: resolveSecurity(raw),
   }
 }

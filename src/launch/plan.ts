@@ -4,6 +4,7 @@ import {InvalidValueError} from '../errors.js'
 import {compileDeviceProgram} from '../devices/ebpf.js'
 import {unshareArguments, type Namespace} from '../namespaces.js'
 import type {RunOptions} from './options.js'
+import {hostView, isUnder, planView, viewArguments, type DeviceBind, type ViewHost, type ViewPlan, type ViewStep} from './view.js'
 
 /** The programs a launch runs before the app. */
 export interface Executables {
@@ -47,12 +48,6 @@ export function enterArguments(cgroup: Pick<CgroupPlan, 'cloneInto' | 'attachFil
   return ['enter', '--status-fd', String(STATUS_FD), '--close-from', String(FIRST_UNUSED_FD), ...devices, ...cloneIntoArguments(cgroup), ...cgroup.attachFiles]
 }
 
-/** A host device node the app sees in its /dev (--device HOST:CONTAINER). */
-export interface DeviceBind {
-  host: string
-  container: string
-}
-
 /** One app's launch, fully decided: what to write to cgroupfs and what to execute. */
 export interface LaunchPlan {
   name: string
@@ -70,10 +65,12 @@ export interface LaunchPlan {
   deviceProgram?: Buffer
   /**
    * DEVICE BINDS: the --device nodes to bind into the app's /dev, host node -> path in the app.
-   * The app shares the host's /dev today, so only a node wanted at another path is bound (over an
-   * existing node); a fresh /dev binds them all from here.
+   * The contained view binds them all into its fresh /dev; with view host the app shares the
+   * host's /dev, so only a node wanted at another path is bound (over an existing node).
    */
   deviceBinds: DeviceBind[]
+  /** The app's filesystem view: absent with view host. */
+  view?: ViewPlan
 }
 
 /**
@@ -109,6 +106,8 @@ export interface PlanHost {
   hiddenPaths?: string[]
   /** Whether a /proc path exists on this kernel (a mount over a missing one would fail). */
   procEntry?: (path: string) => 'file' | 'directory' | undefined
+  /** The host as the contained view reads it (default: this host). */
+  view?: ViewHost
 }
 
 function procMounts(options: RunOptions, procEntry: NonNullable<PlanHost['procEntry']>): ViewMount[] {
@@ -121,16 +120,41 @@ function procMounts(options: RunOptions, procEntry: NonNullable<PlanHost['procEn
   return [...readOnly, ...masked]
 }
 
-function initArguments(options: RunOptions, cgroup: CgroupPlan, seccompFilter: Buffer | undefined, hiddenPaths: string[], procEntry: NonNullable<PlanHost['procEntry']>): string[] {
+function initArguments(options: RunOptions, cgroup: CgroupPlan, seccompFilter: Buffer | undefined, hiddenPaths: string[], procEntry: NonNullable<PlanHost['procEntry']>, view: ViewPlan | undefined): string[] {
   const args = ['run', '--status-fd', String(STATUS_FD)]
-  if (options.namespaces.includes('pid')) args.push('--mount-proc')
+  // The new root is built first; every mount below is then made inside it.
+  if (view) args.push(...viewArguments(view, options.user))
+  if (options.namespaces.includes('pid') && !view) args.push('--mount-proc')
   if (options.hostname !== undefined) args.push('--hostname', options.hostname)
   if (options.namespaces.includes('net')) args.push('--loopback-up')
-  if (options.readOnly) args.push('--readonly-root')
-  for (const path of options.tmpfs) args.push('--tmpfs', path)
-  for (const path of options.writable) args.push('--writable', path)
-  for (const mount of [...viewMounts(options, cgroup), ...procMounts(options, procEntry), ...hidingMounts(options, hiddenPaths), ...deviceMounts(options)]) args.push('--mount', mount.fsType, mount.target, mount.data)
+  if (!view) {
+    if (options.readOnly) args.push('--readonly-root')
+    for (const mount of options.tmpfs) args.push('--tmpfs', mount.exec ? 'exec' : 'noexec', mount.path)
+    for (const path of options.writable) args.push('--writable', path)
+  }
+  const sys = viewMounts(options, cgroup).filter(mount => !(view && (mount.fsType === 'bind' || mount.fsType === 'rbind' || mount.fsType === 'sysfs')))
+  for (const mount of [...sys, ...procMounts(options, procEntry), ...hidingMounts(options, hiddenPaths), ...(view ? [] : deviceMounts(options))]) args.push('--mount', mount.fsType, mount.target, mount.data)
   return [...args, ...appArguments(options, seccompFilter)]
+}
+
+/**
+ * The contained view, with /proc and /sys: made while the host's tree is still attached, because
+ * in a user namespace the kernel mounts a fresh proc or sysfs only where a full one is visible.
+ * /sys is bound from the host in the host's network namespace; /proc when the app shares the host's pids.
+ */
+function containedView(options: RunOptions, cgroup: CgroupPlan, host: PlanHost, init: string): ViewPlan {
+  const view = planView(options, host.view ?? hostView(init), options.devices)
+  const extra: ViewStep[] = viewMounts(options, cgroup).flatMap((mount): ViewStep[] => {
+    if (mount.fsType === 'sysfs') return [{kind: 'fs', fsType: 'sysfs', target: mount.target, data: '', noexec: true, readOnly: true}]
+    if (mount.fsType === 'bind' || mount.fsType === 'rbind') return [{kind: 'bind', source: mount.data, target: mount.target, readOnly: true, recursive: mount.fsType === 'rbind'}]
+    return []
+  })
+  if (options.namespaces.includes('pid')) extra.push({kind: 'fs', fsType: 'proc', target: '/proc', data: '', noexec: true})
+  else extra.push({kind: 'bind', source: '/proc', target: '/proc', readOnly: false, recursive: true})
+  // Top-level mount points: after the system directories, before anything deeper.
+  const at = view.steps.findIndex(step => step.target.split('/').filter(Boolean).length > 1)
+  view.steps.splice(at === -1 ? view.steps.length : at, 0, ...extra)
+  return view
 }
 
 /** How the app process itself is confined; the same for `run` and `exec`. */
@@ -188,16 +212,19 @@ export function cloneIntoArguments(cgroup: Pick<CgroupPlan, 'cloneInto'>): strin
  */
 export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables: Executables, seccompFilter?: Buffer, host: PlanHost = {}): LaunchPlan {
   // A fresh tmpfs already hides what was below it, and the path to hide is not there to mount on.
-  const coveredByTmpfs = (path: string) => options.tmpfs.some(tmpfs => path === tmpfs || path.startsWith(`${tmpfs.replace(/\/$/, '')}/`))
-  const hidden = options.namespaces.includes('mount') ? [...new Set(host.hiddenPaths ?? [])].filter(path => !coveredByTmpfs(path)) : []
+  const coveredByTmpfs = (path: string) => options.tmpfs.some(tmpfs => isUnder(path, tmpfs.path))
+  const view = options.view === 'contained' ? containedView(options, cgroup, host, executables.init) : undefined
+  // In the contained view only what it shows of the host needs hiding.
+  const inView = (path: string) => !view || view.visible.some(dir => isUnder(path, dir))
+  const hidden = options.namespaces.includes('mount') ? [...new Set(host.hiddenPaths ?? [])].filter(path => !coveredByTmpfs(path) && inView(path)) : []
   const procEntry = host.procEntry ?? (() => undefined)
   const argv = [
     executables.init, ...enterArguments(cgroup, cgroup.deviceProgram), '--',
     executables.unshare, ...unshareArguments(options.namespaces), '--',
-    executables.init, ...initArguments(options, cgroup, seccompFilter, hidden, procEntry), '--',
+    executables.init, ...initArguments(options, cgroup, seccompFilter, hidden, procEntry, view), '--',
     ...options.command,
   ]
   const deviceProgram = cgroup.deviceProgram ? compileDeviceProgram(cgroup.deviceProgram.rules) : undefined
   const deviceBinds = options.devices.map(({host, container}) => ({host, container}))
-  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter, appArguments: appArguments(options, seccompFilter), hiddenPaths: hidden, deviceProgram, deviceBinds}
+  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter, appArguments: appArguments(options, seccompFilter), hiddenPaths: hidden, deviceProgram, deviceBinds, view}
 }

@@ -14,6 +14,7 @@ import {stateRoot} from '../supervisor/state.js'
 import {resolveRunOptions, type HostFacts, type RunOptions} from './options.js'
 import {isTerminal} from './environment.js'
 import {planLaunch, type LaunchPlan} from './plan.js'
+import type {ViewStep} from './view.js'
 import {launch, type LaunchOutcome} from './spawn.js'
 import {describeUser, rootWarning} from './user.js'
 
@@ -112,7 +113,16 @@ export async function planRun(raw: RawRunFlags, command: string[], host: HostFac
     return stat?.isDirectory() ? 'directory' : stat ? 'file' : undefined
   }
   const plan = planLaunch(options, cgroup, {init: initPath(), unshare: findOnPath('unshare', host.env.PATH) ?? 'unshare'}, seccompFilter, {hiddenPaths: hidden, procEntry})
+  if (options.view === 'host') warnings.push('view host: the app sees and may use the host\'s whole filesystem (its home directories, /root, other apps, /dev); leave --view host / view: host out for a view of its own')
+  warnings.push(...(plan.view?.warnings ?? []))
   return {options, plan, warnings}
+}
+
+/** One line per step of the app's view, in mount order. */
+function describeStep(step: ViewStep): string {
+  if (step.kind === 'symlink') return `symlink ${step.target} -> ${step.to}`
+  if (step.kind === 'fs') return `${step.fsType} ${step.target}${step.data ? ` ${step.data}` : ''}${step.readOnly ? ' read-only' : ''}${step.noexec ? ' noexec' : ''}`
+  return `bind ${step.source === '.' ? step.target : step.source} ${step.target} ${step.readOnly ? 'read-only' : 'writable'}${step.devices ? ' device' : ''}`
 }
 
 function formatPlan(plan: LaunchPlan, options: RunOptions): string {
@@ -129,6 +139,7 @@ function formatPlan(plan: LaunchPlan, options: RunOptions): string {
   }
   for (const bind of plan.deviceBinds) lines.push(`device ${bind.host} -> ${bind.container}`)
   if (plan.seccompFilter) lines.push(`seccomp filter: ${plan.seccompFilter.length / 8} BPF instructions`)
+  for (const step of plan.view?.steps ?? []) lines.push(`view ${describeStep(step)}`)
   lines.push(`exec ${plan.argv.map(arg => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ')}`)
   return lines.join('\n')
 }
@@ -168,7 +179,7 @@ export async function runApp(raw: RawRunFlags, command: string[], io: RunIo): Pr
   if (options.userReason === 'directory-root') io.stderr(`contain: warning: ${rootWarning([options.name], [options.workdir])}`)
   for (const warning of warnings) io.stderr(`contain: warning: ${warning}`)
   if (raw['dry-run']) {
-    io.stdout(raw.json ? JSON.stringify({name: plan.name, namespaces: plan.namespaces, cgroup: plan.cgroup, argv: plan.argv, seccompInstructions: (plan.seccompFilter?.length ?? 0) / 8, user: {...(options.user ?? {}), reason: options.userReason}, environment: Object.keys(plan.env), deviceBinds: plan.deviceBinds, deviceProgramInstructions: (plan.deviceProgram?.length ?? 0) / 8}, null, 2) : formatPlan(plan, options))
+    io.stdout(raw.json ? JSON.stringify({name: plan.name, namespaces: plan.namespaces, cgroup: plan.cgroup, view: plan.view?.steps, argv: plan.argv, seccompInstructions: (plan.seccompFilter?.length ?? 0) / 8, user: {...(options.user ?? {}), reason: options.userReason}, environment: Object.keys(plan.env), deviceBinds: plan.deviceBinds, deviceProgramInstructions: (plan.deviceProgram?.length ?? 0) / 8}, null, 2) : formatPlan(plan, options))
     return 0
   }
   const complain = options.security.seccompMode === 'complain'

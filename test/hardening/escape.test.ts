@@ -65,7 +65,9 @@ if (process.arch !== 'x64') {
   t.test('from an app of a running contain up, under the defaults', async t => {
     // The host process the app aims at: a shell whose command line holds the mark.
     const victim = execa('sh', ['-c', `sleep 600; : ${mark}-victim`], {reject: false, stdio: 'ignore', detached: true})
-    const dir = testdir(t, {'contain.yml': `apps:\n  e${mark}:\n    command: sleep 600\n`})
+    // The probe, by the same path, in the app's view (its own directory is the test's).
+    const fixtures = join(root, 'test/hardening/fixtures')
+    const dir = testdir(t, {'contain.yml': `apps:\n  e${mark}:\n    command: sleep 600\n    volumes: ["${fixtures}:${fixtures}:ro"]\n`})
     const stateRoot = join(dir, 'state')
     const env = {CONTAIN_STATE_DIR: stateRoot}
     let foreground: ReturnType<typeof startCli> | undefined

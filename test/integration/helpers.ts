@@ -1,5 +1,5 @@
 import {execa, type ResultPromise} from 'execa'
-import {existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import type {Test} from 'tap'
@@ -64,6 +64,13 @@ export interface ContainResult {
   stdout: string
   stderr: string
 }
+
+/**
+ * tap loads its process-info hook into every node it starts, contain included, and that hook puts
+ * itself (--import .../node_modules/@tapjs/...) into the NODE_OPTIONS of every child: a node app
+ * inside contain needs that directory in its view.
+ */
+export const tapLoader = ['-v', `${realpathSync(join(root, 'node_modules'))}:${realpathSync(join(root, 'node_modules'))}:ro`]
 
 /** Runs `contain ARGS` to the end. */
 export async function contain(args: string[], options: {env?: Record<string, string>} = {}): Promise<ContainResult> {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import {assertNothingLeftBehind, contain, requireRoot} from './helpers.js'
+import {assertNothingLeftBehind, contain, requireRoot, tapLoader} from './helpers.js'
 
 /** Busy for `seconds` of wall time, then prints the CPU-seconds it got per second. */
 const busyLoop = (seconds: number) =>
@@ -9,7 +9,7 @@ if (requireRoot(t)) {
   assertNothingLeftBehind(t)
 
   t.test('--cpus 0.25: a busy loop gets 0.25 ± 0.05 CPU-seconds per second', async t => {
-    const result = await contain(['run', '--cpus', '0.25', '--', process.execPath, '-e', busyLoop(3)])
+    const result = await contain(['run', ...tapLoader, '--cpus', '0.25', '--', process.execPath, '-e', busyLoop(3)])
     t.equal(result.exitCode, 0, result.stderr)
     const share = Number(result.stdout.trim())
     t.ok(Math.abs(share - 0.25) <= 0.05, `measured ${share.toFixed(3)} CPU-seconds per second`)
@@ -17,7 +17,7 @@ if (requireRoot(t)) {
 
   t.test('-m 64m: allocating 200 MB is OOM-killed, exits 137 and is reported as OOM', async t => {
     const allocate = 'const chunks = []; for (let i = 0; i < 200; i++) chunks.push(Buffer.alloc(1 << 20, 1)); console.log("survived")'
-    const result = await contain(['run', '--name', 'oom', '-m', '64m', '--json', '--', process.execPath, '-e', allocate])
+    const result = await contain(['run', ...tapLoader, '--name', 'oom', '-m', '64m', '--json', '--', process.execPath, '-e', allocate])
     t.equal(result.exitCode, 137)
     t.notMatch(result.stdout, /survived/)
     t.match(result.stderr, /oom was OOM-killed by its memory limit \(limit 64 MiB, peak \d+(\.\d)? MiB\)/)

@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import t, {type Test} from 'tap'
-import {assertNothingLeftBehind, contain, requireRoot, root, skipFile} from './helpers.js'
+import {assertNothingLeftBehind, contain, requireRoot, root, skipFile, tapLoader} from './helpers.js'
 
 const EPERM = 1
 const EACCES = 13
@@ -42,7 +42,7 @@ if (process.arch !== 'x64') {
 
   t.test('sh, python3 and node run normally under the default profile', async t => {
     for (const command of [['sh', '-c', 'echo ok'], ['/usr/bin/python3', '-c', 'print("ok")'], [process.execPath, '-e', 'console.log("ok")']]) {
-      const result = await contain(['run', '--', ...command])
+      const result = await contain(['run', ...tapLoader, '--', ...command])
       t.equal(result.exitCode, 0, `${command[0]}: ${result.stderr}`)
       t.equal(result.stdout.trim(), 'ok')
     }
@@ -52,7 +52,7 @@ if (process.arch !== 'x64') {
     const errno = await probe(t, ['--seccomp', dockerProfile], [...DENIED_BY_DEFAULT, 'clone3', 'ptrace'])
     for (const name of DENIED_BY_DEFAULT) t.equal(errno[name], EPERM, `${name} denied`)
     t.equal(errno.clone3, ENOSYS)
-    const node = await contain(['run', '--seccomp', dockerProfile, '--', process.execPath, '-e', 'console.log("ok")'])
+    const node = await contain(['run', ...tapLoader, '--seccomp', dockerProfile, '--', process.execPath, '-e', 'console.log("ok")'])
     t.equal(node.stdout.trim(), 'ok', node.stderr)
   })
 

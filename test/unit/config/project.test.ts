@@ -315,12 +315,12 @@ t.test('values contain run refuses are reported at the compose key', async t => 
   })
 
   t.test('a list item is pointed at', async t => {
-    const yaml = readFileSync(join(fixtures, 'positions.yml'), 'utf8').replace('cpus: abc', 'cpus: 1')
+    // A relative tmpfs is resolved against working_dir, as writable paths are (the contained view makes it when missing).
+    const yaml = readFileSync(join(fixtures, 'positions.yml'), 'utf8').replace('cpus: abc', 'cpus: 1').replace('relative/dir', 'relative/dir:suid')
     const f = await loadError(t, yaml)
-    // A relative tmpfs is resolved against working_dir, as writable paths are; this one does not exist.
-    t.match(f.text, /^apps\.web\.tmpfs\[1\]: is not an existing directory \(got ".*\/relative\/dir"\)$/)
+    t.match(f.text, /^apps\.web\.tmpfs\[1\]: unknown option "suid" \(got ".*\/relative\/dir:suid"\)$/)
     t.strictSame([f.line, f.column], [9, 9])
-    t.equal(f.fix, 'create the directory first, or give another path')
+    t.equal(f.fix, 'use PATH, PATH:exec (programs on it may run) or PATH:size=64m')
   })
 
   t.test('a later app is checked too', async t => {
@@ -758,5 +758,37 @@ t.test('the project', async t => {
     const error = await rejection(loadProject(join(dir, 'contain.yml'), options(dir)))
     const {renderError} = await import('../../../src/errors.js')
     t.equal(renderError(error).message, `contain: ${join(dir, 'contain.yml')}:4:11: apps.web.cpus: not a number (got "abc")\n  fix: use a decimal number of CPUs, e.g. 0.5 or 2`)
+  })
+})
+
+t.test('volumes, view and shm_size', async t => {
+  t.test('short and long forms become -v values; relative host paths start at contain.yml', async t => {
+    const project = await load(t, app('volumes:\n  - ./:/srv/data:ro\n  - {type: bind, source: ., target: /srv/again}\nview: contained\nshm_size: 128m'))
+    t.strictSame(project.apps[0].flags.volume, ['./:/srv/data:ro', '.:/srv/again:rw'])
+    t.equal(project.apps[0].flags.view, 'contained')
+    t.equal(project.apps[0].flags['shm-size'], '128m')
+  })
+
+  t.test('bad volumes are reported at their item, with the fix', async t => {
+    const cases: [string, RegExp, number][] = [
+      ['volumes:\n  - ./missing:/srv/data', /^apps\.web\.volumes\[0\]: the host path .*\/missing does not exist/, 5],
+      ['volumes:\n  - ./:srv/data', /^apps\.web\.volumes\[0\]: the container path "srv\/data" must be absolute/, 5],
+      ['volumes:\n  - ./:/srv/data:rx', /^apps\.web\.volumes\[0\]: unknown mode "rx"/, 5],
+      ['volumes:\n  - cache:/srv/data', /^apps\.web\.volumes\[0\]: "cache" is a named volume, and contain has none/, 5],
+      ['volumes:\n  - {type: volume, source: x, target: /x}', /^apps\.web\.volumes\[0\]\.type: contain has only bind volumes/, 5],
+      ['volumes:\n  - {source: ., target: /x, mode: ro}', /^apps\.web\.volumes\[0\]\.mode: unknown key/, 5],
+    ]
+    for (const [body, message, line] of cases) {
+      const f = await loadError(t, app(body))
+      t.match(f.text, message, body)
+      t.equal(f.line, line, `${body}: line`)
+    }
+  })
+
+  t.test('view takes contained or host', async t => {
+    const f = await loadError(t, app('view: nonsense'))
+    t.match(f.text, /^apps\.web\.view: unknown view \(got "nonsense"\)$/)
+    t.strictSame([f.line, f.column], [4, 11])
+    t.match(f.fix, /use contained .* or host/)
   })
 })

@@ -255,17 +255,24 @@ t.test('filesystem flags', async t => {
     mkdirSync(data)
     const options = await resolve(t, {'read-only': true, tmpfs: [cache], writable: [data]}, facts)
     t.equal(options.readOnly, true)
-    t.strictSame(options.tmpfs, [cache])
+    t.strictSame(options.tmpfs, [{path: cache, exec: false}])
     t.strictSame(options.writable, [data])
+  })
+
+  t.test('--tmpfs takes :exec, :noexec and :size=', async t => {
+    const options = await resolve(t, {tmpfs: ['/a:exec', '/b:noexec,size=1m', '/c']})
+    t.strictSame(options.tmpfs, [{path: '/a', exec: true}, {path: '/b', exec: false, sizeBytes: 2 ** 20}, {path: '/c', exec: false}])
+    await rejectsInvalid(t, resolve(t, {tmpfs: ['/a:suid']}), '--tmpfs', /unknown option "suid"/)
   })
 
   t.test('--tmpfs must be absolute', async t => {
     await rejectsInvalid(t, resolve(t, {tmpfs: ['tmp']}), '--tmpfs', /must be an absolute path/)
   })
 
-  t.test('--tmpfs must be an existing directory', async t => {
+  t.test('--tmpfs must be an existing directory with --view host (the contained view makes it)', async t => {
     const facts = host(t)
-    await rejectsInvalid(t, resolve(t, {tmpfs: [join(facts.cwd, 'missing')]}, facts), '--tmpfs', /is not an existing directory/)
+    await rejectsInvalid(t, resolve(t, {tmpfs: [join(facts.cwd, 'missing')], view: 'host'}, facts), '--tmpfs', /is not an existing directory/)
+    t.strictSame((await resolve(t, {tmpfs: [join(facts.cwd, 'missing')]}, facts)).tmpfs, [{path: join(facts.cwd, 'missing'), exec: false}])
   })
 
   t.test('--tmpfs needs a mount namespace', async t => {

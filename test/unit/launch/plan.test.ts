@@ -45,6 +45,10 @@ function options(overrides: Partial<RunOptions> = {}): RunOptions {
     tmpfs: [],
     writable: [],
     devices: [],
+    // The host view keeps these tests about the rest of the argv; view.test.ts covers the contained one.
+    view: 'host',
+    volumes: [],
+    shmSizeBytes: 64 * 2 ** 20,
     security: {capabilities: [], grantedToNonRoot: [], seccompMode: 'enforce', seccompStrict: false, noNewPrivileges: true, privileged: false},
     ...overrides,
   }
@@ -55,7 +59,8 @@ function options(overrides: Partial<RunOptions> = {}): RunOptions {
  * missing here fails the tests that parse the run stage: add it with its arity.
  */
 const RUN_FLAG_ARITY: Record<string, number> = {
-  '--status-fd': 1, '--mount-proc': 0, '--hostname': 1, '--loopback-up': 0, '--readonly-root': 0, '--tmpfs': 1, '--writable': 1, '--mount': 3,
+  '--status-fd': 1, '--mount-proc': 0, '--hostname': 1, '--loopback-up': 0, '--readonly-root': 0, '--tmpfs': 2, '--writable': 1, '--mount': 3,
+  '--new-root': 0, '--view-bind': 3, '--view-fs': 4, '--view-symlink': 2, '--view-owner': 2,
   '--chdir': 1, '--uid': 1, '--gid': 1, '--groups': 1, '--caps-bounding': 1, '--caps-permitted': 1, '--caps-effective': 1,
   '--caps-inheritable': 1, '--caps-ambient': 1, '--no-new-privs': 0, '--seccomp-fd': 1, '--env-fd': 1,
 }
@@ -143,11 +148,11 @@ t.test('--hostname only when there is one', async t => {
 })
 
 t.test('read-only root, then tmpfs, then writable paths, then the view mounts', async t => {
-  const argv = plan({readOnly: true, tmpfs: ['/tmp', '/run'], writable: ['/srv/app/log']})
+  const argv = plan({readOnly: true, tmpfs: [{path: '/tmp', exec: false}, {path: '/run', exec: true}], writable: ['/srv/app/log']})
   t.strictSame(only(argv, '--readonly-root', '--tmpfs', '--writable', '--mount'), [
     ['--readonly-root'],
-    ['--tmpfs', '/tmp'],
-    ['--tmpfs', '/run'],
+    ['--tmpfs', 'noexec', '/tmp'],
+    ['--tmpfs', 'exec', '/run'],
     ['--writable', '/srv/app/log'],
     ['--mount', 'bind', '/sys', '/sys'],
     ['--mount', 'cgroup2', '/sys/fs/cgroup', ''],
@@ -261,7 +266,7 @@ t.test('the command comes last and unchanged, even when it holds --', async t =>
 })
 
 t.test('hidden paths: an empty tmpfs over each, except below a --tmpfs, which hides them already', async t => {
-  const launch = planLaunch(options({tmpfs: ['/tmp']}), CGROUP, EXECUTABLES, undefined, {hiddenPaths: ['/run/contain', '/tmp/state', '/tmp', '/tmpx/state']})
+  const launch = planLaunch(options({tmpfs: [{path: '/tmp', exec: false}]}), CGROUP, EXECUTABLES, undefined, {hiddenPaths: ['/run/contain', '/tmp/state', '/tmp', '/tmpx/state']})
   t.strictSame(launch.hiddenPaths, ['/run/contain', '/tmpx/state'])
   const mounts = launch.argv.flatMap((word, i) => (word === '--mount' && launch.argv[i + 3] === 'mode=0' ? [launch.argv[i + 2]] : []))
   t.strictSame(mounts, ['/run/contain', '/tmpx/state'])
