@@ -62,7 +62,10 @@ interface Tally {
 
 /** Runs the probe in an app with `flags`; returns each attempt's errno. */
 async function probe(t: Test, dir: string, flags: string[], attempts: string[]): Promise<Record<string, number>> {
-  const result = await cli(['run', '--name', `${mark}-${Math.random().toString(36).slice(2, 6)}`, '-u', '0', '-w', dir, ...flags, '--', python, join(dir, 'probe.py'), dir, disk, charDevice, charNumbers, ...attempts], {timeoutMs: patience})
+  // The host's view: a node the app makes in its directory is then on a filesystem that allows
+  // devices, so what refuses it is the device allow-list alone (the contained view's writable
+  // mounts are nodev, which refuses it before: EACCES, tested in escape-view).
+  const result = await cli(['run', '--name', `${mark}-${Math.random().toString(36).slice(2, 6)}`, '-u', '0', '--view', 'host', '-w', dir, ...flags, '--', python, join(dir, 'probe.py'), dir, disk, charDevice, charNumbers, ...attempts], {timeoutMs: patience})
   t.equal(result.exitCode, 0, `the probe ran (${flags.join(' ') || 'defaults'}): ${result.stderr.trim()}`)
   return Object.fromEntries(result.stdout.trim().split('\n').filter(Boolean).map(line => {
     const [name, answer] = line.split(' ')
@@ -114,7 +117,7 @@ if (requireRoot(t)) {
 
   t.test('contain up: the app, contain exec into it, and the app after a restart hold the allow-list', async t => {
     const app = `u${mark}`
-    const project = testdir(t, {'contain.yml': `apps:\n  ${app}:\n    command: sleep 600\n    user: "0"\n    devices: ["${charDevice}:r"]\n`})
+    const project = testdir(t, {'contain.yml': `apps:\n  ${app}:\n    command: sleep 600\n    user: "0"\n    view: host\n    devices: ["${charDevice}:r"]\n`})
     const env = {CONTAIN_STATE_DIR: join(project, 'state')}
     const running = async () => JSON.parse((await cli(['ps', '--json'], {cwd: project, env})).stdout || '[]')[0]?.state === 'running'
     let foreground: ReturnType<typeof startCli> | undefined

@@ -5,7 +5,7 @@
  * node (the capabilities podman drops and Docker keeps), and the environment the kernel handed it.
  * Each check that must hold is one attempt of the tally printed at the end.
  */
-import {chownSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {copyFileSync, chownSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {execa} from 'execa'
@@ -13,7 +13,13 @@ import t, {type Test} from 'tap'
 import {cli, figure, nested, requireRoot, root, settledLeftovers, startCli, testdir, token, until, skipFile} from './helpers.js'
 
 const mark = token('id')
-const probe = join(root, 'test/hardening/fixtures/identity.py')
+const probeSource = join(root, 'test/hardening/fixtures/identity.py')
+/** The probe, copied into the app's directory: the rest of the repository is outside the app's view. */
+function probeIn(dir: string): string {
+  const path = join(dir, 'identity.py')
+  if (!existsSync(path)) copyFileSync(probeSource, path)
+  return path
+}
 const python = '/usr/bin/python3'
 const [EPERM] = [1]
 const NOBODY = 65534
@@ -91,7 +97,7 @@ if (process.arch !== 'x64') {
 
   t.test('contain run in a directory of nobody\'s: the app is nobody, with no capability and a clean environment', async t => {
     const dir = nobodysDir(t)
-    const result = await cli(['run', '--name', `r${mark}`, '-e', Object.keys(PASSED)[0], '--', python, probe, dir, 'uid', 'capeff', 'raw_socket', 'mknod', 'environ'], {cwd: dir, env: {...PLANTED, ...PASSED}})
+    const result = await cli(['run', '--name', `r${mark}`, '-e', Object.keys(PASSED)[0], '--', python, probeIn(dir), dir, 'uid', 'capeff', 'raw_socket', 'mknod', 'environ'], {cwd: dir, env: {...PLANTED, ...PASSED}})
     t.equal(result.exitCode, 0, result.stderr)
     const answers = parseProbe(result.stdout)
     hold(t, answers.uid === String(NOBODY), `the app runs as the directory's owner, uid ${answers.uid}`)
@@ -104,7 +110,7 @@ if (process.arch !== 'x64') {
 
   t.test('contain run as root (a root-owned directory): podman\'s 11 capabilities, one warning line', async t => {
     const dir = testdir(t)
-    const run = (flags: string[]) => cli(['run', '--name', `o${mark}`, ...flags, '--', python, probe, dir, 'uid', 'raw_socket', 'mknod'], {cwd: dir})
+    const run = (flags: string[]) => cli(['run', '--name', `o${mark}`, ...flags, '--', python, probeIn(dir), dir, 'uid', 'raw_socket', 'mknod'], {cwd: dir})
     const defaults = await run([])
     t.equal(defaults.exitCode, 0, defaults.stderr)
     const answers = parseProbe(defaults.stdout)
@@ -165,7 +171,7 @@ if (process.arch !== 'x64') {
       checkEnvironment(t, 'the health check', environOf('health.env'), {pwd: dir, home: nobodyHome, user: nobody?.[0]})
       hold(t, readFileSync(join(dir, 'health.uid'), 'utf8').trim() === String(NOBODY), 'the health check runs as the app\'s user')
       // contain exec from a caller holding the planted variables too.
-      const exec = await cli(['exec', app, '--', python, probe, dir, 'uid', 'capeff', 'raw_socket', 'environ'], {cwd: dir, env})
+      const exec = await cli(['exec', app, '--', python, probeIn(dir), dir, 'uid', 'capeff', 'raw_socket', 'environ'], {cwd: dir, env})
       t.equal(exec.exitCode, 0, exec.stderr)
       const answers = parseProbe(exec.stdout)
       hold(t, answers.uid === String(NOBODY), `contain exec runs as the app's user (uid ${answers.uid})`)
