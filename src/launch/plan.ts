@@ -99,12 +99,14 @@ function securityArguments(options: RunOptions, withSeccomp: boolean): string[] 
  */
 export const PROC_READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']
 export const PROC_MASKED_PATHS = ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/scsi', '/proc/sched_debug', '/proc/timer_list', '/proc/timer_stats']
+/** Docker's maskedPaths below /sys: the firmware's tables (ACPI, EFI variables) and the power meters (RAPL energy counters leak what other tenants compute). */
+export const SYS_MASKED_PATHS = ['/sys/firmware', '/sys/devices/virtual/powercap']
 
 /** Host facts the plan depends on, injectable for tests. */
 export interface PlanHost {
   /** Directories the app sees empty (contain's state: supervisors' control sockets). */
   hiddenPaths?: string[]
-  /** Whether a /proc path exists on this kernel (a mount over a missing one would fail). */
+  /** Whether a /proc or /sys path exists on this kernel (a mount over a missing one would fail). */
   procEntry?: (path: string) => 'file' | 'directory' | undefined
   /** The host as the contained view reads it (default: this host). */
   view?: ViewHost
@@ -113,7 +115,7 @@ export interface PlanHost {
 function procMounts(options: RunOptions, procEntry: NonNullable<PlanHost['procEntry']>): ViewMount[] {
   if (!options.namespaces.includes('mount') || options.security.privileged) return []
   const readOnly = PROC_READONLY_PATHS.filter(path => procEntry(path)).map((path): ViewMount => ({fsType: 'bind', target: path, data: path}))
-  const masked = PROC_MASKED_PATHS.flatMap((path): ViewMount[] => {
+  const masked = [...PROC_MASKED_PATHS, ...SYS_MASKED_PATHS].flatMap((path): ViewMount[] => {
     const kind = procEntry(path)
     return kind === 'file' ? [{fsType: 'bind', target: path, data: '/dev/null'}] : kind === 'directory' ? [{fsType: 'tmpfs', target: path, data: 'mode=0'}] : []
   })

@@ -1,3 +1,4 @@
+import {existsSync} from 'node:fs'
 import {hostname} from 'node:os'
 import t from 'tap'
 import {assertNothingLeftBehind, contain, hostNamespace, requireRoot} from './helpers.js'
@@ -48,6 +49,18 @@ if (requireRoot(t)) {
     const result = await contain(['run', '--memory', '64m', '--', 'sh', '-c', 'echo max > /sys/fs/cgroup/memory.max 2>/dev/null || echo max > /sys/fs/cgroup/memory/memory.limit_in_bytes'])
     t.not(result.exitCode, 0)
     t.match(result.stderr, /Read-only file system/)
+  })
+
+  t.test('Docker\'s masked paths: the host\'s firmware tables and keys are empty inside, in both views', async t => {
+    // Each listed only where the host has it: a mask over a missing path would fail the launch.
+    const present = ['/sys/firmware', '/sys/devices/virtual/powercap', '/proc/keys', '/proc/timer_list'].filter(path => existsSync(path))
+    for (const view of ['contained', 'host']) {
+      const show = (path: string) => `printf '%s %s\\n' ${path} "$(if [ -d ${path} ]; then ls -A ${path} | wc -l; else cat ${path} 2>/dev/null | wc -c; fi)"`
+      const result = await contain(['run', '-u', '0', '--view', view, '--', 'sh', '-c', present.map(show).join('; ')])
+      t.equal(result.exitCode, 0, result.stderr)
+      // A masked directory lists nothing; a masked file reads nothing (empty, or refused).
+      t.same(result.stdout.trim().split('\n').filter(line => !line.endsWith(' 0')), [], `view ${view}: every masked path is empty (${present.join(', ')})`)
+    }
   })
 
   t.test('--network none leaves only a loopback device', async t => {
