@@ -117,7 +117,9 @@ if (process.arch !== 'x64') {
     chownSync(binary, 0, 0)
     chmodSync(binary, 0o4755)
     const run = async (flags: string[]) => {
-      const result = await cli(['run', '--name', `s${mark}`, '-u', 'nobody', ...flags, '--', binary], {timeoutMs: 30_000})
+      // The host's view: the contained one shows the binary's directory nosuid, which would hold
+      // it back before no_new_privs is ever asked (a second layer; this test is about the first).
+      const result = await cli(['run', '--name', `s${mark}`, '-u', 'nobody', '--view', 'host', ...flags, '--', binary], {timeoutMs: 30_000})
       t.equal(result.exitCode, 0, result.stderr)
       return Object.fromEntries(result.stdout.trim().split('\n').map(line => line.split(' ')))
     }
