@@ -144,8 +144,8 @@ function initArguments(options: RunOptions, cgroup: CgroupPlan, seccompFilter: B
  * in a user namespace the kernel mounts a fresh proc or sysfs only where a full one is visible.
  * /sys is bound from the host in the host's network namespace; /proc when the app shares the host's pids.
  */
-function containedView(options: RunOptions, cgroup: CgroupPlan, host: PlanHost, init: string): ViewPlan {
-  const view = planView(options, host.view ?? hostView(init), options.devices)
+function containedView(options: RunOptions, cgroup: CgroupPlan, host: PlanHost): ViewPlan {
+  const view = planView(options, host.view ?? hostView(), options.devices)
   const extra: ViewStep[] = viewMounts(options, cgroup).flatMap((mount): ViewStep[] => {
     if (mount.fsType === 'sysfs') return [{kind: 'fs', fsType: 'sysfs', target: mount.target, data: '', noexec: true, readOnly: true}]
     if (mount.fsType === 'bind' || mount.fsType === 'rbind') return [{kind: 'bind', source: mount.data, target: mount.target, readOnly: true, recursive: mount.fsType === 'rbind'}]
@@ -215,7 +215,7 @@ export function cloneIntoArguments(cgroup: Pick<CgroupPlan, 'cloneInto'>): strin
 export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables: Executables, seccompFilter?: Buffer, host: PlanHost = {}): LaunchPlan {
   // A fresh tmpfs already hides what was below it, and the path to hide is not there to mount on.
   const coveredByTmpfs = (path: string) => options.tmpfs.some(tmpfs => isUnder(path, tmpfs.path))
-  const view = options.view === 'contained' ? containedView(options, cgroup, host, executables.init) : undefined
+  const view = options.view === 'contained' ? containedView(options, cgroup, host) : undefined
   // In the contained view only what it shows of the host needs hiding.
   const inView = (path: string) => !view || view.visible.some(dir => isUnder(path, dir))
   const hidden = options.namespaces.includes('mount') ? [...new Set(host.hiddenPaths ?? [])].filter(path => !coveredByTmpfs(path) && inView(path)) : []

@@ -47,13 +47,11 @@ export interface ViewHost {
   list(path: string): string[]
   /** The names of the symbolic links in a directory (one readdir, no lstat each). */
   links(path: string): string[]
-  /** contain-init's path, which `contain exec` runs inside the app's mount namespace. */
-  init: string
   /** The terminal on stdin (/dev/pts/N), bound as /dev/console; undefined without one. */
   terminal?: string
 }
 
-export const hostView = (init: string): ViewHost => ({
+export const hostView = (): ViewHost => ({
   entry(path) {
     const stat = lstatSync(path, {throwIfNoEntry: false})
     if (!stat) return undefined
@@ -93,7 +91,6 @@ export const hostView = (init: string): ViewHost => ({
       return []
     }
   },
-  init,
   // Not process.stdin.isTTY: that getter builds a stream (and loads its modules) at every launch.
   terminal: terminalOfStdin(),
 })
@@ -215,9 +212,6 @@ export function planView(options: RunOptions, host: ViewHost, devices: DeviceBin
       visible.push(dir)
     }
   }
-  // contain exec and command health checks run contain-init inside the app's mount namespace.
-  const init = host.realpath(host.init)
-  if (init && !covered(host.init)) steps.push({kind: 'bind', source: init, target: host.init, readOnly: true})
   // --writable paths outside every bind come from the host (they exist there: options checked).
   for (const path of options.writable) {
     if (!covered(path)) {

@@ -19,11 +19,10 @@ function fakeHost(overrides: Partial<ViewHost> = {}, files: Record<string, Entry
   const links: Record<string, string> = {'/bin/sh': '/usr/bin/sh', '/usr/bin/env': '/usr/bin/env'}
   return {
     entry: path => entries[path],
-    realpath: path => links[path] ?? (entries[path] && entries[path]?.type !== 'symlink' ? path : path.startsWith('/srv/app') || path === '/opt/contain/contain-init' ? path : undefined),
+    realpath: path => links[path] ?? (entries[path] && entries[path]?.type !== 'symlink' ? path : path.startsWith('/srv/app') ? path : undefined),
     head: path => heads[path] ?? '',
     list: path => (path === '/etc/ssh' ? ['ssh_host_ed25519_key', 'ssh_host_ed25519_key.pub', 'sshd_config'] : []),
     links: path => (path === '/srv/app' ? ['shared'] : []),
-    init: '/opt/contain/contain-init',
     ...overrides,
   }
 }
@@ -51,7 +50,6 @@ t.test('the default view: system dirs read-only, links kept, the app dir, privat
     'devpts /dev/pts noexec', 'link /dev/ptmx -> pts/ptmx', 'tmpfs /dev/shm noexec', 'mqueue /dev/mqueue noexec',
     'link /dev/fd -> /proc/self/fd', 'link /dev/stdin -> /proc/self/fd/0', 'link /dev/stdout -> /proc/self/fd/1', 'link /dev/stderr -> /proc/self/fd/2',
     'bind /dev/null /etc/shadow ro', 'bind /dev/null /etc/gshadow ro',
-    'bind /opt/contain/contain-init /opt/contain/contain-init ro',
     'bind /dev/null /etc/ssh/ssh_host_ed25519_key ro',
   ])
   t.strictSame(view.visible, ['/usr', '/etc', '/srv/app'])
