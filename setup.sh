@@ -37,6 +37,16 @@ npm run --silent build
 step "setting up the Rails example (Debian's Ruby packages, offline bundle)"
 examples/rails-app/setup.sh
 
+# contain, run as root, refuses a project file that another user could change (that user could
+# make it run anything as root). A clone made by a normal user and then `sudo ./setup.sh` hands the
+# example's contain.yml to root; the app itself keeps running as the directory's owner.
+example_config=examples/rails-app/contain.yml
+if [ "$(stat -c %u "$example_config")" != 0 ]; then
+  step "handing $example_config to root: contain refuses project files another user could change (edit it with sudo)"
+  chown root:root "$example_config"
+  chmod go-w "$example_config"
+fi
+
 [ "${1:-}" = --no-run ] && { step "set up; run the tests with: npm test"; exit 0; }
 
 step "starting the Rails example under contain up on http://127.0.0.1:3000 (Ctrl-C stops it)"

@@ -1,5 +1,7 @@
-import {closeSync, fstatSync, openSync, readSync, type Stats} from 'node:fs'
+import {closeSync, fstatSync, openSync, readSync, statSync, type Stats} from 'node:fs'
+import {join, resolve, sep} from 'node:path'
 import {FileError} from '../errors.js'
+import {packageRoot} from '../paths.js'
 
 /**
  * A file contain reads its instructions from (contain.yml, .env, env files, a seccomp profile)
@@ -18,7 +20,7 @@ export class UntrustedFileError extends FileError {
  * private group, as Debian's umask 002 makes). Devices and FIFOs are left to the bounded read.
  */
 export function checkFileTrusted(path: string, stat: Pick<Stats, 'uid' | 'gid' | 'mode' | 'isFile'>, caller = {uid: process.getuid?.(), gid: process.getgid?.()}): void {
-  if (caller.uid === undefined || !stat.isFile()) return
+  if (caller.uid === undefined || !stat.isFile() || shippedWithContain(path, stat)) return
   const who = caller.uid === 0 ? 'root' : `uid ${caller.uid}`
   if (stat.uid !== 0 && stat.uid !== caller.uid) {
     throw new UntrustedFileError(path, `belongs to uid ${stat.uid}, another user than the one running contain (${who}), who could change what contain runs`, `chown ${caller.uid === 0 ? 'root' : caller.uid} ${path} (or run contain as uid ${stat.uid})`)
@@ -27,6 +29,17 @@ export function checkFileTrusted(path: string, stat: Pick<Stats, 'uid' | 'gid' |
   if ((stat.mode & 0o002) !== 0 || ((stat.mode & 0o020) !== 0 && !ownPrivateGroup && stat.gid !== 0)) {
     throw new UntrustedFileError(path, `is writable by ${(stat.mode & 0o002) !== 0 ? 'every user' : `group ${stat.gid}`}, so another user could change what contain runs`, `chmod go-w ${path}`)
   }
+}
+
+/**
+ * A file of contain's own templates/ (the default seccomp profile) owned by whoever owns contain's
+ * code: root runs that code, so its owner already decides what contain does, and a clone made by a
+ * normal user and run with sudo works. Project files never get this: an app running as that user
+ * may write its own directory, and the example app's directory is inside contain's clone.
+ */
+function shippedWithContain(path: string, stat: Pick<Stats, 'uid' | 'mode'>): boolean {
+  const root = packageRoot()
+  return resolve(path).startsWith(join(root, 'templates') + sep) && stat.uid === statSync(root).uid && (stat.mode & 0o022) === 0
 }
 
 /**
