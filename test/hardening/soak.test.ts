@@ -6,7 +6,7 @@
  * nothing may be left: no cgroup, process, mount or state file.
  *
  * CI runs 200 cycles on the host; in the cgroup v2 guests, where every exec is about ten times
- * slower, scripts/test.js sets the count per guest (CONTAIN_SOAK_CYCLES; 30 by default there).
+ * slower, scripts/test.js sets the count per guest (CONTAIN_SOAK_CYCLES; 15 by default there).
  * CONTAIN_SOAK=1 runs 1,000. CONTAIN_SOAK_SEED and CONTAIN_SOAK_CYCLES override the seed and the
  * count; the seed is printed so that a failure reproduces.
  */
@@ -16,7 +16,7 @@ import t, {type Test} from 'tap'
 import {appPid, cli, figure, hostMounts, inGuest, killContain, nested, newMounts, requireRoot, seededRandom, settledLeftovers, sleep, startCli, stateFiles, testdir, token, until} from './helpers.js'
 
 const seed = Number(process.env.CONTAIN_SOAK_SEED ?? 20261129)
-const cycles = Number(process.env.CONTAIN_SOAK_CYCLES ?? (process.env.CONTAIN_SOAK === '1' ? 1000 : inGuest ? 30 : 200))
+const cycles = Number(process.env.CONTAIN_SOAK_CYCLES ?? (process.env.CONTAIN_SOAK === '1' ? 1000 : inGuest ? 15 : 200))
 /** Cycles run two at a time (each worker with its own names and projects); each cycle draws from its own seeded source. */
 const WORKERS = 2
 const mark = token('sk')
