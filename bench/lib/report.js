@@ -58,7 +58,7 @@ function targetCell(result, workload, id) {
   const t = result.targets.find((x) => x.workload === workload && x.id === id)
   if (!t) return ''
   if (t.status === 'n/a') return `n/a: ${t.text} (${t.detail})`
-  return `${t.status === 'missed' ? '**missed**' : 'met'}: ${t.text} (${times(t.ratio)})`
+  return `${t.status === 'missed' ? '**missed**' : 'met'}: ${t.text} (${times(t.ratio)}${t.to ? ` ${t.of} / ${t.to}` : ''})`
 }
 
 export function markdown(result, svgName) {
@@ -94,11 +94,11 @@ export function markdown(result, svgName) {
   for (const text of [...new Set(result.targets.map((t) => t.text))]) {
     L.push(`| ${text} | ${wl.map(([name]) => {
       const t = result.targets.find((x) => x.text === text && x.workload === name)
-      return !t ? '–' : t.status === 'n/a' ? `n/a (${t.detail})` : `${t.status === 'missed' ? '**missed**' : 'met'} (${times(t.ratio)}${t.ratioOfMinimums === undefined ? '' : `; on minimums ${times(t.ratioOfMinimums)}`})`
+      return !t ? '–' : t.status === 'n/a' ? `n/a (${t.detail})` : `${t.status === 'missed' ? '**missed**' : 'met'} (${times(t.ratio)}${t.to ? ` ${t.of} / ${t.to}` : ''}${t.ratioOfMinimums === undefined ? '' : `; on minimums ${times(t.ratioOfMinimums)}`}${t.detail ? `; ${escapeCell(t.detail)}` : ''})`
     }).join(' | ')} |`)
   }
   L.push('')
-  L.push(`Ratios: contain/node for the first target; podman/contain and docker/contain ("how many times faster contain is") for the others. Targets are judged on the ${result.ratioStatistic ?? 'ratio of medians'}; the ratio of minimums (each tool's fastest run) is shown as a second opinion for busy machines.`)
+  L.push(`Ratios: contain/node for the first target; podman/contain and docker/contain ("how many times faster contain is") for the others, against contain with --network none when it was measured (podman and docker run with --network none here: the same work). Targets are judged on the ${result.ratioStatistic ?? 'ratio of medians'}; the ratio of minimums (each tool's fastest run) is shown as a second opinion for busy machines.`)
   L.push('')
 
   if (result.profile?.length) {

@@ -17,12 +17,17 @@ export const workloads = {
   echo: {name: 'echo', label: "sh -c 'echo hi'", host: ['/bin/sh', '-c', 'echo hi'], container: ['/bin/sh', '-c', 'echo hi']},
 }
 
-/** Targets from the benchmark issue, per workload: the ratio `of` / `to`, judged on the median of per-round ratios. */
+/**
+ * Targets from the benchmark issue, per workload: the ratio `of` / the first measured of `to`, judged on the
+ * median of per-round ratios. podman and docker run with --network none here, so they are compared with
+ * contain under --network none (the same work); contain's default run is the fallback, said beside it.
+ */
 export const targets = [
-  {id: 'contain', text: 'contain run ≤ 1.3× node -e 0', of: 'contain', to: 'node', ok: (r) => r <= 1.3},
-  {id: 'podman', text: 'contain ≥ 3× faster than podman run', of: 'podman', to: 'contain', ok: (r) => r >= 3},
-  {id: 'docker', text: 'contain ≥ 4× faster than docker run', of: 'docker', to: 'contain', ok: (r) => r >= 4},
+  {id: 'contain', text: 'contain run ≤ 1.3× node -e 0', of: 'contain', to: ['node'], ok: (r) => r <= 1.3},
+  {id: 'podman', text: 'contain ≥ 3× faster than podman run', of: 'podman', to: ['contain-nonet', 'contain'], ok: (r) => r >= 3},
+  {id: 'docker', text: 'contain ≥ 4× faster than docker run', of: 'docker', to: ['contain-nonet', 'contain'], ok: (r) => r >= 4},
 ]
+const unequalNetwork = 'not the same work: contain ran with the host\'s network, the container with --network none (contain-nonet was not measured)'
 
 export async function run(ctx) {
   const warmup = 2
@@ -75,26 +80,12 @@ export async function run(ctx) {
       rows.push({id: p.id, label: p.label, failures: measured.failures[`${p.id}/${w.name}`].length, ...s})
     }
     const measuredIds = new Set(rows.map((r) => r.id))
-    const best = Object.fromEntries(rows.map((r) => [r.id, r.min]))
     const ratio = (of, to) => (measuredIds.has(of) && measuredIds.has(to) ? pairedRatio(byRound(of), byRound(to))?.median : undefined)
     for (const r of rows) {
       r.xNode = ratio(r.id, 'node')
       r.xContain = ratio(r.id, 'contain')
     }
-    for (const t of targets) {
-      const missing = [t.of, t.to].filter((id) => !measuredIds.has(id))
-      if (missing.length) {
-        targetResults.push({workload: w.name, id: t.id, text: t.text, status: 'n/a', detail: `not measured: ${missing.join(', ')}`})
-        continue
-      }
-      const paired = pairedRatio(byRound(t.of), byRound(t.to))
-      if (!paired) {
-        targetResults.push({workload: w.name, id: t.id, text: t.text, status: 'n/a', detail: `no round where both ${t.of} and ${t.to} succeeded`})
-        continue
-      }
-      // The ratio of minimums (each tool's fastest run) is kept as a second opinion when the machine was busy.
-      targetResults.push({workload: w.name, id: t.id, text: t.text, ratio: round(paired.median, 3), statistic: RATIO_STATISTIC, pairs: paired.n, ratioOfMinimums: round(best[t.of] / best[t.to], 3), status: t.ok(paired.median) ? 'met' : 'missed'})
-    }
+    targetResults.push(...judgeTargets(w.name, rows, byRound))
     summary[w.name] = rows.map((r) => ({...r, median: round(r.median, 3), min: round(r.min, 3), max: round(r.max, 3), p90: round(r.p90, 3), mean: round(r.mean, 3), stdev: round(r.stdev, 3), xNode: round(r.xNode, 3), xContain: round(r.xContain, 3)}))
   }
 
@@ -116,6 +107,32 @@ export async function run(ctx) {
     crosscheck,
     profile,
   }
+}
+
+/**
+ * The targets of one workload from its summary rows ({id, min}) and its samples by round (null when that
+ * run failed): each the median of per-round ratios, with the ratio of minimums beside it.
+ */
+export function judgeTargets(workload, rows, byRound) {
+  const measuredIds = new Set(rows.map((r) => r.id))
+  const best = Object.fromEntries(rows.map((r) => [r.id, r.min]))
+  const targetResults = []
+  for (const t of targets) {
+    const to = t.to.find((id) => measuredIds.has(id))
+    const missing = [t.of, to ?? t.to.join(' or ')].filter((id) => !measuredIds.has(id))
+    if (missing.length) {
+      targetResults.push({workload, id: t.id, text: t.text, status: 'n/a', detail: `not measured: ${missing.join(', ')}`})
+      continue
+    }
+    const paired = pairedRatio(byRound(t.of), byRound(to))
+    if (!paired) {
+      targetResults.push({workload, id: t.id, text: t.text, status: 'n/a', detail: `no round where both ${t.of} and ${to} succeeded`})
+      continue
+    }
+    // The ratio of minimums (each tool's fastest run) is kept as a second opinion when the machine was busy.
+    targetResults.push({workload, id: t.id, text: t.text, of: t.of, to, ratio: round(paired.median, 3), statistic: RATIO_STATISTIC, pairs: paired.n, ratioOfMinimums: round(best[t.of] / best[to], 3), status: t.ok(paired.median) ? 'met' : 'missed', ...(to !== t.to[0] ? {detail: unequalNetwork} : {})})
+  }
+  return targetResults
 }
 
 /**

@@ -59,7 +59,9 @@ export async function run(ctx) {
   try {
     const projects = new ContainProjects(ctx)
     const sleepBin = '/bin/sleep'
-    const yml = (n, tag) => `apps:\n${Array.from({length: n}, (_, i) => `  ${appPrefix()}-${tag}${i + 1}:\n    command: [${JSON.stringify(sleepBin)}, "3600"]\n`).join('')}`
+    // The same limits and network as podman's and docker's containers (1 CPU, 256 MiB, none).
+    const settings = `    cpus: ${ctx.limits.cpus}\n    mem_limit: ${ctx.limits.memoryBytes}b\n    network_mode: none\n`
+    const yml = (n, tag) => `apps:\n${Array.from({length: n}, (_, i) => `  ${appPrefix()}-${tag}${i + 1}:\n    command: [${JSON.stringify(sleepBin)}, "3600"]\n${settings}`).join('')}`
     tools.push({id: 'contain', label: 'contain supervisor + contain-init', measure: async (r) => {
       const out = {}
       const one = projects.project(`resident1-${r}`, yml(1, 'a'))
@@ -79,7 +81,7 @@ export async function run(ctx) {
       }
       return out
     }})
-    peers.push({id: 'contain', label: 'contain up -d', available: true, note: `one project of 1 app and one of 10 apps, each \`${sleepBin} 3600\`, no limits`})
+    peers.push({id: 'contain', label: 'contain up -d', available: true, note: `one project of 1 app and one of 10 apps, each \`${sleepBin} 3600\` with cpus: ${ctx.limits.cpus}, mem_limit: ${ctx.limits.memoryBytes}b, network_mode: none (as podman's and docker's containers)`})
   } catch (error) {
     if (!(error instanceof Unavailable)) throw error
     peers.push({id: 'contain', label: 'contain up -d', available: false, reason: error.message})

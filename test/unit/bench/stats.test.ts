@@ -4,6 +4,8 @@ import t from 'tap'
 import {RATIO_STATISTIC, pairedRatio, summarize} from '../../../bench/lib/stats.js'
 // @ts-expect-error: bench/ is plain JavaScript, outside the TypeScript project
 import {runRounds} from '../../../bench/lib/suite.js'
+// @ts-expect-error: bench/ is plain JavaScript, outside the TypeScript project
+import {judgeTargets} from '../../../bench/suites/launch.js'
 
 t.test('pairedRatio divides within each round, then takes the median', async t => {
   // Round 2 is slow for both tools (drift): per round the ratio is 2 every time.
@@ -51,4 +53,30 @@ t.test('runRounds: warm-up rounds are discarded, failures keep their round slot'
   t.same(got.samples, {a: [10, 10, 10], b: [20, null, 20]})
   t.same(got.failures, [{round: 2, case: 'b', error: 'boom'}])
   t.equal(pairedRatio(got.samples.b, got.samples.a).n, 2)
+})
+
+t.test('launch targets: paired by round, and docker/podman against contain with the same network', async t => {
+  const samples: Record<string, (number | null)[]> = {
+    node: [40, 80, 42],
+    contain: [50, 100, null],
+    'contain-nonet': [60, 120, 66],
+    docker: [240, 480, 264],
+  }
+  const rows = Object.keys(samples).map(id => ({id, min: Math.min(...(samples[id].filter(x => x !== null) as number[]))}))
+  const got = judgeTargets('true', rows, (id: string) => samples[id])
+  const byId = Object.fromEntries(got.map((x: {id: string}) => [x.id, x]))
+  t.equal(byId.contain.ratio, 1.25, 'contain / node over the two rounds where both ran')
+  t.equal(byId.contain.pairs, 2)
+  t.equal(byId.contain.statistic, RATIO_STATISTIC)
+  t.equal(byId.docker.to, 'contain-nonet', 'docker --network none against contain --network none')
+  t.equal(byId.docker.ratio, 4)
+  t.equal(byId.docker.status, 'met')
+  t.notOk(byId.docker.detail)
+  t.equal(byId.podman.status, 'n/a')
+  t.match(byId.podman.detail, /not measured: podman/)
+
+  const withoutNoNet = rows.filter(r => r.id !== 'contain-nonet')
+  const fallback = judgeTargets('true', withoutNoNet, (id: string) => samples[id]).find((x: {id: string}) => x.id === 'docker')
+  t.equal(fallback.to, 'contain')
+  t.match(fallback.detail, /not the same work/, 'the unequal network is said beside the figure')
 })
