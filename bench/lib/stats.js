@@ -38,3 +38,6 @@ export function pairedRatio(a, b) {
   if (ratios.length === 0) return undefined
   return {median: summarize(ratios).median, n: ratios.length, ratios}
 }
+
+/** "1 round", "3 rounds": how many pairs a ratio stands on, beside it. */
+export const roundsText = (n) => `${n} round${n === 1 ? '' : 's'}`

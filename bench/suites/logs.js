@@ -22,7 +22,7 @@ import {ContainProjects, appPrefix} from '../lib/contain.js'
 import {Unavailable} from '../lib/peers/common.js'
 import {startDocker} from '../lib/peers/docker.js'
 import {run as exec, tail, which} from '../lib/proc.js'
-import {RATIO_STATISTIC, pairedRatio, round, summarize} from '../lib/stats.js'
+import {RATIO_STATISTIC, pairedRatio, round, roundsText, summarize} from '../lib/stats.js'
 import {roundsFor, runRounds, statCells} from '../lib/suite.js'
 
 export const name = 'logs'
@@ -371,7 +371,7 @@ export async function run(ctx) {
     targets.push({text: '0 lines lost for a live follower across rotation', value: contain.followerLost + up.followerLost, unit: 'lines', status: verdict(contain.followerLost + up.followerLost === 0), detail: 'followLog in its own process with 5 files kept (oldest deleted under it), and contain logs -f'})
   }
   if (docker.ratio !== undefined) targets.push({text: "docker's json-file path against the floor", value: docker.ratio, unit: '×', status: 'info', detail: `${RATIO_STATISTIC}; ${round(docker.cpu, 1)} CPU-s per 100 MB here`})
-  if (dockerOverContain) targets.push({text: 'docker / contain up, app stamp → last line in the log file', value: dockerOverContain.median, unit: '×', status: 'info', detail: `same app, limits (${limits}) and clock; ${RATIO_STATISTIC} (${dockerOverContain.n} rounds)`})
+  if (dockerOverContain) targets.push({text: 'docker / contain up, app stamp → last line in the log file', value: dockerOverContain.median, unit: '×', status: 'info', detail: `same app, limits (${limits}) and clock; ${RATIO_STATISTIC} (${roundsText(dockerOverContain.n)})`})
 
   const profile = []
   if (up.n && writer) profile.push(`end to end, contain up takes ${round(up.ratio, 2)}× the floor and its supervisor ${round(up.cpu, 2)} CPU-s per 100 MB; the log writer alone, on a pipe from seq in one process (bench/logs.js), ${round(contain.ratio, 2)}× and ${round(contain.cpu, 2)} CPU-s. The difference is the supervisor process around the same writer code: the app's output crosses a socket pair into a process that also serves the control socket and keeps the last lines for ps, and the app runs under ${ctx.limits.cpus} CPU of quota.`)

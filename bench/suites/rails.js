@@ -14,7 +14,7 @@ import {ContainProjects, appPrefix, containArgv} from '../lib/contain.js'
 import {Unavailable} from '../lib/peers/common.js'
 import {startDocker} from '../lib/peers/docker.js'
 import {killPid, pidAlive, run as exec, tail, waitPidGone} from '../lib/proc.js'
-import {RATIO_STATISTIC, pairedRatio, round, summarize} from '../lib/stats.js'
+import {RATIO_STATISTIC, pairedRatio, round, roundsText, summarize} from '../lib/stats.js'
 import {roundsFor, runRounds, statCells} from '../lib/suite.js'
 
 export const name = 'rails'
@@ -246,7 +246,7 @@ export async function run(ctx) {
   }
   if (dockerReason) targets.push({text: 'docker, same app', status: 'n/a', detail: dockerReason})
   const dockerOverContain = pairedRatio(samples.docker, samples.containRun)
-  if (dockerOverContain) targets.push({text: 'docker run / contain run, same app', value: dockerOverContain.median, unit: '×', status: 'info', detail: `${RATIO_STATISTIC} (${dockerOverContain.n} rounds)`})
+  if (dockerOverContain) targets.push({text: 'docker run / contain run, same app', value: dockerOverContain.median, unit: '×', status: 'info', detail: `${RATIO_STATISTIC} (${roundsText(dockerOverContain.n)})`})
 
   return {
     suite: name,

@@ -15,7 +15,7 @@ import {Unavailable} from '../lib/peers/common.js'
 import {startDocker} from '../lib/peers/docker.js'
 import {startPodman} from '../lib/peers/podman.js'
 import {descendants, processes, tail} from '../lib/proc.js'
-import {RATIO_STATISTIC, pairedRatio, round, summarize} from '../lib/stats.js'
+import {RATIO_STATISTIC, pairedRatio, round, roundsText, summarize} from '../lib/stats.js'
 import {roundsFor, rotate, statCells} from '../lib/suite.js'
 
 export const name = 'resident'
@@ -161,7 +161,7 @@ export async function run(ctx) {
   const perAppPss = (id) => (samples[id] ?? []).map((s) => (s ? (s[10].pss - s[1].pss) / 9 : null))
   for (const id of ['podman', 'docker']) {
     const paired = perApp[id] && perApp.contain ? pairedRatio(perAppPss(id), perAppPss('contain')) : undefined
-    if (paired) targets.push({text: `per extra app: ${id} / contain (PSS)`, value: paired.median, unit: '×', status: 'info', detail: `${tools.find((t) => t.id === id).label}; ${RATIO_STATISTIC} (${paired.n} rounds)`})
+    if (paired) targets.push({text: `per extra app: ${id} / contain (PSS)`, value: paired.median, unit: '×', status: 'info', detail: `${tools.find((t) => t.id === id).label}; ${RATIO_STATISTIC} (${roundsText(paired.n)})`})
   }
 
   const profile = []

@@ -13,7 +13,7 @@ import {ContainProjects, appPrefix} from '../lib/contain.js'
 import {Unavailable} from '../lib/peers/common.js'
 import {startDocker} from '../lib/peers/docker.js'
 import {run as exec, tail} from '../lib/proc.js'
-import {RATIO_STATISTIC, pairedRatio, round, summarize} from '../lib/stats.js'
+import {RATIO_STATISTIC, pairedRatio, round, roundsText, summarize} from '../lib/stats.js'
 import {roundsFor, runRounds, statCells} from '../lib/suite.js'
 
 export const name = 'restart'
@@ -164,7 +164,7 @@ export async function run(ctx) {
   // Paired by round: the median gap beyond the backoff of each round, docker's over contain's.
   const roundBeyond = (id) => (samples[id] ?? []).map((gaps) => (gaps?.length ? summarize(gaps.map((g, i) => g - backoffMs(i))).median : null))
   const dockerOverContain = stat.containBackoff && stat.docker ? pairedRatio(roundBeyond('docker'), roundBeyond('contain-backoff')) : undefined
-  if (dockerOverContain) targets.push({text: 'contain vs docker, time beyond the backoff (docker / contain)', value: dockerOverContain.median, unit: '×', status: 'info', detail: `same backoff schedule, same app, same limits; ${RATIO_STATISTIC} of each round's median (${dockerOverContain.n} rounds)`})
+  if (dockerOverContain) targets.push({text: 'contain vs docker, time beyond the backoff (docker / contain)', value: dockerOverContain.median, unit: '×', status: 'info', detail: `same backoff schedule, same app, same limits; ${RATIO_STATISTIC} of each round's median (${roundsText(dockerOverContain.n)})`})
 
   const profile = []
   if (stat.contain0 && stat.floor) {
