@@ -33,14 +33,19 @@ function formatValue(value, unit) {
   return unit === '×' ? `${number}×` : `${number} ${unit}`
 }
 
-/** Launch targets carry a ratio of medians and name the peer; the medians come from the same report. */
+/**
+ * Launch targets carry a ratio and name the peer; the medians come from the same report. The statistic is
+ * the one the target names (reports from before it was recorded used the ratio of medians).
+ */
 function launchRows(report) {
   const workloads = {true: '`/bin/true`', echo: "`sh -c 'echo hi'`"}
   return report.targets.map(target => {
     const median = id => report.summary[target.workload]?.find(row => row.id === id)?.median
-    const pair = target.id === 'contain' ? ['contain', 'node'] : [target.id, 'contain']
-    const medians = pair.map(id => `${id === 'node' ? 'node -e 0' : id} ${median(id)?.toFixed(0)} ms`).join(', ')
-    return {text: `${target.text}, ${workloads[target.workload] ?? target.workload}`, measured: `${target.ratio.toFixed(2)}× (medians: ${medians})`, status: target.status}
+    const pair = target.of ? [target.of, target.to] : target.id === 'contain' ? ['contain', 'node'] : [target.id, 'contain']
+    const names = {node: 'node -e 0', 'contain-nonet': 'contain --network none'}
+    const medians = pair.map(id => `${names[id] ?? id} ${median(id)?.toFixed(0)} ms`).join(', ')
+    if (target.ratio === undefined) return {text: `${target.text}, ${workloads[target.workload] ?? target.workload}`, measured: target.detail ?? '–', status: target.status}
+    return {text: `${target.text}, ${workloads[target.workload] ?? target.workload}`, measured: `${target.ratio.toFixed(2)}× (${target.statistic ?? 'ratio of medians'}; medians: ${medians})${target.detail ? ` — ${target.detail}` : ''}`, status: target.status}
   })
 }
 

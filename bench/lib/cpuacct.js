@@ -1,7 +1,7 @@
 // CPU accounting for daemons the bench starts: a cgroup of their own below the bench's (no limits), read
 // from the kernel's own counter, which keeps the time of processes that have already exited (a shim that
 // ends with its container) and of every descendant (containerd, shims), unlike sampling /proc/PID/stat.
-import {readFileSync} from 'node:fs'
+import {readFileSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {hierarchyFor} from './cgroup.js'
 
@@ -21,11 +21,24 @@ export function accountingCgroup(ctx, name) {
   return {dir, procsFile: join(dir, 'cgroup.procs'), usageSeconds}
 }
 
-/** On-CPU time of one process (all its threads), in seconds, from /proc/PID/schedstat (nanoseconds). */
+/**
+ * On-CPU time of one process, in seconds: the sum over its threads of /proc/PID/task/TID/schedstat
+ * (nanoseconds). /proc/PID/schedstat alone is the main thread's only, which misses a multi-threaded
+ * spinner's other threads and Node's libuv workers. Threads that ended between two readings are not
+ * counted (the spinner's and the supervisor's live as long as the process); NaN when the process is gone.
+ */
 export function processCpuSeconds(pid) {
+  let tids
   try {
-    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e9
+    tids = readdirSync(`/proc/${pid}/task`)
   } catch {
     return NaN
   }
+  let ns = 0
+  for (const tid of tids) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+    } catch {} // the thread ended since the listing
+  }
+  return ns / 1e9
 }

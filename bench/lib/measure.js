@@ -1,10 +1,13 @@
-// Interleaved wall-clock measurement: round r runs case A, B, C, ... once each, so drift on the machine
-// (other work, thermal, page cache) hits every tool alike. Each sample is process.hrtime.bigint() around a
+// Interleaved wall-clock measurement: round r runs case A, B, C, ... once each, starting at a different case
+// each round, so drift on the machine (other work, thermal, page cache) hits every tool alike and no tool
+// always runs first. samples[key][r] is round r's time (null when that run failed), so ratios can be
+// paired by round (stats.pairedRatio). Each sample is process.hrtime.bigint() around a
 // spawn of the command and the wait for its exit, with stdio ignored.
 import {spawn} from 'node:child_process'
 import {loadavg} from 'node:os'
 import {log} from './log.js'
 import {killPid, run, tail} from './proc.js'
+import {rotate} from './suite.js'
 
 const live = new Set()
 let stopping = false
@@ -48,7 +51,7 @@ async function explainFailure(c) {
 /**
  * @param {{key: string, argv: string[], env?: object, cwd?: string}[]} cases
  * @param {{rounds: number, warmup: number}} options
- * @returns {Promise<{samples: Record<string, number[]>, failures: Record<string, {round: number, code: any, signal: any, error?: string}[]>, dropped: Record<string, string>, order: string[], roundLoad: number[]}>}
+ * @returns {Promise<{samples: Record<string, (number|null)[]>, failures: Record<string, {round: number, code: any, signal: any, error?: string}[]>, dropped: Record<string, string>, order: string[], roundLoad: number[]}>}
  */
 export async function measureInterleaved(cases, {rounds, warmup}) {
   const samples = Object.fromEntries(cases.map((c) => [c.key, []]))
@@ -73,11 +76,11 @@ export async function measureInterleaved(cases, {rounds, warmup}) {
   for (let round = 1; round <= rounds && !stopping; round++) {
     const started = Date.now()
     roundLoad.push(Number(loadavg()[0].toFixed(2)))
-    for (const c of active) {
+    for (const c of rotate(active, round - 1)) {
       if (stopping) break
       const r = await timeOnce(c)
-      if (r.code === 0) samples[c.key].push(r.ms)
-      else failures[c.key].push({round, code: r.code, signal: r.signal, ...(r.error ? {error: r.error} : {})})
+      samples[c.key][round - 1] = r.code === 0 ? r.ms : null
+      if (r.code !== 0) failures[c.key].push({round, code: r.code, signal: r.signal, ...(r.error ? {error: r.error} : {})})
     }
     log.info(`round ${round}/${rounds} done in ${((Date.now() - started) / 1000).toFixed(1)}s`)
   }

@@ -1,6 +1,7 @@
 // Writes bench/results/<date>-<suite>[-quick].{json,md,svg}.
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join, relative} from 'node:path'
+import {RATIO_STATISTIC, RATIO_STATISTIC_TEXT} from './stats.js'
 import {barChartSvg} from './svg.js'
 
 const fmt = (x, digits = 2) => (x === undefined || x === null ? '–' : x >= 100 ? x.toFixed(1) : x.toFixed(digits))
@@ -57,13 +58,13 @@ function targetCell(result, workload, id) {
   const t = result.targets.find((x) => x.workload === workload && x.id === id)
   if (!t) return ''
   if (t.status === 'n/a') return `n/a: ${t.text} (${t.detail})`
-  return `${t.status === 'missed' ? '**missed**' : 'met'}: ${t.text} (${times(t.ratio)})`
+  return `${t.status === 'missed' ? '**missed**' : 'met'}: ${t.text} (${times(t.ratio)}${t.to ? ` ${t.of} / ${t.to}` : ''})`
 }
 
 export function markdown(result, svgName) {
   const L = []
   header(L, result, {measured: 'times'})
-  L.push('Times are wall-clock milliseconds from spawn to exit of the whole command, measured by the bench process with `process.hrtime.bigint()` (stdio ignored). "× node -e 0" and "× contain" are ratios of medians.')
+  L.push(`Times are wall-clock milliseconds from spawn to exit of the whole command, measured by the bench process with \`process.hrtime.bigint()\` (stdio ignored). "× node -e 0" and "× contain" are the ${result.ratioStatistic ?? 'ratio of medians'}.`)
   L.push('')
   if (svgName && Object.values(result.summary ?? {}).some((rows) => rows.length)) {
     L.push(`![launch latency chart](${svgName})`)
@@ -93,11 +94,11 @@ export function markdown(result, svgName) {
   for (const text of [...new Set(result.targets.map((t) => t.text))]) {
     L.push(`| ${text} | ${wl.map(([name]) => {
       const t = result.targets.find((x) => x.text === text && x.workload === name)
-      return !t ? '–' : t.status === 'n/a' ? `n/a (${t.detail})` : `${t.status === 'missed' ? '**missed**' : 'met'} (${times(t.ratio)}${t.ratioOfMinimums === undefined ? '' : `; on minimums ${times(t.ratioOfMinimums)}`})`
+      return !t ? '–' : t.status === 'n/a' ? `n/a (${t.detail})` : `${t.status === 'missed' ? '**missed**' : 'met'} (${times(t.ratio)}${t.to ? ` ${t.of} / ${t.to}` : ''}${t.ratioOfMinimums === undefined ? '' : `; on minimums ${times(t.ratioOfMinimums)}`}${t.detail ? `; ${escapeCell(t.detail)}` : ''})`
     }).join(' | ')} |`)
   }
   L.push('')
-  L.push('Ratios: contain/node for the first target; podman/contain and docker/contain ("how many times faster contain is") for the others. Targets are judged on medians; the same ratio on minimums (each tool\'s fastest run) is shown as a second opinion for busy machines.')
+  L.push(`Ratios: contain/node for the first target; podman/contain and docker/contain ("how many times faster contain is") for the others, against contain with --network none when it was measured (podman and docker run with --network none here: the same work). Targets are judged on the ${result.ratioStatistic ?? 'ratio of medians'}; the ratio of minimums (each tool's fastest run) is shown as a second opinion for busy machines.`)
   L.push('')
 
   if (result.profile?.length) {
@@ -156,9 +157,10 @@ function header(L, result, {measured = 'figures'} = {}) {
   const m = result.machine
   L.push(`# contain bench: ${result.title} — ${result.date}${result.config.quick ? ' (quick)' : ''}${result.config.only ? ` (subset: ${result.config.only.join(', ')})` : ''}`)
   L.push('')
-  const warmup = result.config.warmup ? ` after ${result.config.warmup} warm-up rounds` : ''
+  const warmup = result.config.warmup ? ` after ${result.config.warmup} warm-up round${result.config.warmup === 1 ? '' : 's'}` : ''
   L.push(`Command: \`${result.command}\` · ${result.config.rounds === 1 ? 'one run' : `${result.config.rounds} interleaved rounds`}${warmup} · started ${result.startedAt} · took ${Math.round(result.durationSeconds)} s`)
   L.push('')
+  if (result.ratioStatistic) L.push(ratioStatement(result), '')
   L.push(`Machine: ${m.cpuModel} × ${m.cpuCount}, ${m.memoryMiB} MiB, ${m.os}, Linux ${m.kernel}, cgroup ${m.cgroupMode}${m.virtualization ? ` (systemd-detect-virt: ${m.virtualization})` : ''}, node ${m.node}; load average at start ${m.loadAverageAtStart.join(' ')}, at end ${m.loadAverageAtEnd?.join(' ') ?? '–'}.`)
   L.push('')
   const loads = [...(result.loadAverage1mPerRound ?? []), m.loadAverageAtStart?.[0]].filter((x) => typeof x === 'number')
@@ -168,6 +170,11 @@ function header(L, result, {measured = 'figures'} = {}) {
     L.push(`> **Busy machine:** the 1-minute load average reached ${peak.toFixed(2)} on ${m.cpuCount} CPUs during this run (other work was running), so absolute ${measured} are inflated and noisy. Interleaving keeps the ratios comparable; rerun on an idle machine for absolute numbers.`)
     L.push('')
   }
+}
+
+/** The statistic behind every "×" of a report that has ratios, stated once at its top. */
+export function ratioStatement(result) {
+  return result.ratioStatistic === RATIO_STATISTIC ? RATIO_STATISTIC_TEXT : `Ratios ("×") are the ${result.ratioStatistic}.`
 }
 
 /** Markdown for suites 2-6: {intro, targets[{text, value, unit, status, detail}], sections[{title, text, columns, rows}], profile[], peers[]}. */

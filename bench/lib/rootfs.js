@@ -38,7 +38,7 @@ export async function buildRootfs(workDir) {
 async function buildBenchtool(out) {
   const source = join(dirname(fileURLToPath(import.meta.url)), '../native/benchtool.c')
   for (const cc of ['cc', 'gcc']) {
-    const r = await run(cc, ['-static', '-O2', '-o', out, source])
+    const r = await run(cc, ['-static', '-O2', '-pthread', '-o', out, source])
     if (r.ok) return {path: out}
     if (cc === 'gcc') return {error: `cannot build a static benchtool (${r.error ?? tail(r.all, 200)}); install gcc and libc6-dev`}
   }

@@ -2,9 +2,13 @@
 // allocate memory at a known moment):
 //   benchtool once FILE [CODE]   append "<realtime ns>\n" twice (start, end) to FILE, exit CODE
 //   benchtool alloc FILE MIB     append a start stamp, then allocate and touch MIB MiB at a time until killed
-//   benchtool spin               burn CPU until killed
+//   benchtool spin [THREADS]     burn CPU on THREADS threads (default 1) until killed: more than one so a
+//                                limit of 1 CPU or more can be reached, and exceeded if it does not hold
+//   benchtool go GO FILE CMD [ARG...]  wait until the file GO exists (polled every 10 ms), append one
+//                                stamp to FILE, exec CMD: the clock starts at the app's stamp for every tool
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +33,13 @@ static int open_stamps(const char *file) {
   return fd;
 }
 
+static void *spin(void *unused) {
+  (void)unused;
+  volatile unsigned long x = 0;
+  for (;;) x++;
+  return NULL;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[1], "once") == 0) {
     int fd = open_stamps(argv[2]);
@@ -48,9 +59,24 @@ int main(int argc, char **argv) {
     }
   }
   if (argc >= 2 && strcmp(argv[1], "spin") == 0) {
-    volatile unsigned long x = 0;
-    for (;;) x++;
+    int threads = argc >= 3 ? atoi(argv[2]) : 1;
+    if (threads < 1 || threads > 256) _exit(2);
+    for (int i = 1; i < threads; i++) {
+      pthread_t t;
+      if (pthread_create(&t, NULL, spin, NULL) != 0) _exit(123);
+    }
+    spin(NULL);
   }
-  fprintf(stderr, "usage: benchtool once FILE [CODE] | alloc FILE MIB | spin\n");
+  if (argc >= 5 && strcmp(argv[1], "go") == 0) {
+    const struct timespec tick = {0, 10 * 1000 * 1000};
+    while (access(argv[2], F_OK) != 0) nanosleep(&tick, NULL);
+    int fd = open_stamps(argv[3]);
+    stamp(fd);
+    close(fd);
+    execvp(argv[4], argv + 4);
+    perror(argv[4]);
+    _exit(127);
+  }
+  fprintf(stderr, "usage: benchtool once FILE [CODE] | alloc FILE MIB | spin [THREADS] | go GO FILE CMD [ARG...]\n");
   return 2;
 }

@@ -14,7 +14,7 @@ import {ContainProjects, appPrefix, containArgv} from '../lib/contain.js'
 import {Unavailable} from '../lib/peers/common.js'
 import {startDocker} from '../lib/peers/docker.js'
 import {killPid, pidAlive, run as exec, tail, waitPidGone} from '../lib/proc.js'
-import {round, summarize} from '../lib/stats.js'
+import {RATIO_STATISTIC, pairedRatio, round, roundsText, summarize} from '../lib/stats.js'
 import {roundsFor, runRounds, statCells} from '../lib/suite.js'
 
 export const name = 'rails'
@@ -218,7 +218,9 @@ export async function run(ctx) {
     peers.push({id: 'docker', label: 'docker run (Ruby image)', available: false, reason: dockerReason})
   }
 
+  const warmup = 1
   const {samples, failures, load} = await runRounds(ctx, cases, rounds, {
+    warmup,
     args: async () => [await freePort()],
     describe: (got) => cases.map((c) => `${c.id} ${got[c.id] === undefined ? 'failed' : `${Math.round(got[c.id])} ms`}`).join(', '),
   })
@@ -229,8 +231,7 @@ export async function run(ctx) {
     const v = samples[c.id].filter((x) => x !== null)
     if (!v.length) continue
     stat[c.id] = summarize(v)
-    const ratios = samples[c.id].map((x, i) => (x !== null && samples.bare[i] ? x / samples.bare[i] : undefined)).filter((x) => x !== undefined)
-    stat[c.id].ratio = ratios.length ? summarize(ratios).median : undefined
+    stat[c.id].ratio = pairedRatio(samples[c.id], samples.bare)?.median
     rows.push([c.label, ...statCells(stat[c.id], 1), stat[c.id].ratio === undefined ? undefined : round(stat[c.id].ratio, 3)])
   }
   if (dockerReason) rows.push(['docker run (Ruby image)', undefined, undefined, undefined, undefined, '0', dockerReason])
@@ -244,14 +245,16 @@ export async function run(ctx) {
     targets.push({text: `${cases.find((c) => c.id === id).label} against bare rails s${judged ? ` ≤ ${TARGET}×` : ''}`, value: stat[id].ratio, unit: '×', status: judged ? (met ? 'met' : 'missed') : 'info', detail: `+${round(stat[id].median - stat.bare.median, 0)} ms (medians)${id === 'containUp' ? '; -d starts a second Node process, the detached supervisor, before the app' : ''}`})
   }
   if (dockerReason) targets.push({text: 'docker, same app', status: 'n/a', detail: dockerReason})
-  if (stat.docker && stat.containRun) targets.push({text: 'docker run / contain run, same app', value: stat.docker.median / stat.containRun.median, unit: '×', status: 'info', detail: 'ratio of medians'})
+  const dockerOverContain = pairedRatio(samples.docker, samples.containRun)
+  if (dockerOverContain) targets.push({text: 'docker run / contain run, same app', value: dockerOverContain.median, unit: '×', status: 'info', detail: `${RATIO_STATISTIC} (${roundsText(dockerOverContain.n)})`})
 
   return {
     suite: name,
     title,
-    config: {rounds, quick: ctx.opts.quick, app: 'examples/rails-app', command: serverArgv('PORT').join(' ')},
+    ratioStatistic: RATIO_STATISTIC,
+    config: {rounds, warmup, quick: ctx.opts.quick, app: 'examples/rails-app', command: serverArgv('PORT').join(' ')},
     peers,
-    intro: ['Wall time from spawning the command (for `contain up -d`: spawning `contain up -d`) to the first `200` from `GET /up`, polled every 10 ms; then the server is stopped (SIGTERM; `contain down`) before the next case. "× bare" is the median of per-round ratios.'],
+    intro: [`Wall time from spawning the command (for \`contain up -d\`: spawning \`contain up -d\`) to the first \`200\` from \`GET /up\`, polled every 10 ms; then the server is stopped (SIGTERM; \`contain down\`) before the next case. "× bare" is the ${RATIO_STATISTIC}.`],
     sections: [{title: 'Time to first 200 on /up (ms)', columns: ['how', 'median', 'min', 'max', 'p90', 'n', '× bare'], rows}],
     targets,
     profile: [

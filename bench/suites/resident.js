@@ -15,7 +15,7 @@ import {Unavailable} from '../lib/peers/common.js'
 import {startDocker} from '../lib/peers/docker.js'
 import {startPodman} from '../lib/peers/podman.js'
 import {descendants, processes, tail} from '../lib/proc.js'
-import {round, summarize} from '../lib/stats.js'
+import {RATIO_STATISTIC, pairedRatio, round, roundsText, summarize} from '../lib/stats.js'
 import {roundsFor, rotate, statCells} from '../lib/suite.js'
 
 export const name = 'resident'
@@ -59,7 +59,9 @@ export async function run(ctx) {
   try {
     const projects = new ContainProjects(ctx)
     const sleepBin = '/bin/sleep'
-    const yml = (n, tag) => `apps:\n${Array.from({length: n}, (_, i) => `  ${appPrefix()}-${tag}${i + 1}:\n    command: [${JSON.stringify(sleepBin)}, "3600"]\n`).join('')}`
+    // The same limits and network as podman's and docker's containers (1 CPU, 256 MiB, none).
+    const settings = `    cpus: ${ctx.limits.cpus}\n    mem_limit: ${ctx.limits.memoryBytes}b\n    network_mode: none\n`
+    const yml = (n, tag) => `apps:\n${Array.from({length: n}, (_, i) => `  ${appPrefix()}-${tag}${i + 1}:\n    command: [${JSON.stringify(sleepBin)}, "3600"]\n${settings}`).join('')}`
     tools.push({id: 'contain', label: 'contain supervisor + contain-init', measure: async (r) => {
       const out = {}
       const one = projects.project(`resident1-${r}`, yml(1, 'a'))
@@ -79,7 +81,7 @@ export async function run(ctx) {
       }
       return out
     }})
-    peers.push({id: 'contain', label: 'contain up -d', available: true, note: `one project of 1 app and one of 10 apps, each \`${sleepBin} 3600\`, no limits`})
+    peers.push({id: 'contain', label: 'contain up -d', available: true, note: `one project of 1 app and one of 10 apps, each \`${sleepBin} 3600\` with cpus: ${ctx.limits.cpus}, mem_limit: ${ctx.limits.memoryBytes}b, network_mode: none (as podman's and docker's containers)`})
   } catch (error) {
     if (!(error instanceof Unavailable)) throw error
     peers.push({id: 'contain', label: 'contain up -d', available: false, reason: error.message})
@@ -122,15 +124,17 @@ export async function run(ctx) {
   for (let r = 0; r < rounds; r++) {
     load.push(Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]))
     for (const t of rotate(tools, r)) {
+      // samples[id][r] stays round r (null when it failed), so ratios pair by round.
       try {
-        samples[t.id].push(await t.measure(r))
+        samples[t.id][r] = await t.measure(r)
       } catch (error) {
         if (ctx.cleanup.started) throw error
+        samples[t.id][r] = null
         failures.push({round: r + 1, case: t.id, error: String(error?.message ?? error)})
       }
     }
     ctx.log.info(`round ${r + 1}/${rounds}: ${tools.map((t) => {
-      const s = samples[t.id].at(-1)
+      const s = samples[t.id][r]
       return s ? `${t.id} PSS 1 app ${(s[1].pss / MiB).toFixed(1)} MiB, 10 apps ${(s[10].pss / MiB).toFixed(1)} MiB` : `${t.id} failed`
     }).join('; ')}`)
   }
@@ -139,7 +143,7 @@ export async function run(ctx) {
   const rows = []
   const perApp = {}
   for (const t of tools) {
-    const list = samples[t.id]
+    const list = samples[t.id].filter(Boolean)
     if (!list.length) continue
     const med = (f) => summarize(list.map(f)).median
     perApp[t.id] = {pss: summarize(list.map((s) => (s[10].pss - s[1].pss) / 9 / MiB)), rss: summarize(list.map((s) => (s[10].rss - s[1].rss) / 9 / MiB))}
@@ -154,7 +158,11 @@ export async function run(ctx) {
   const targets = []
   if (perApp.contain) targets.push({text: 'each extra supervised app ≤ 2 MB (PSS, supervisor + contain-init)', value: perApp.contain.pss.median, unit: 'MiB', status: perApp.contain.pss.median <= 2 ? 'met' : 'missed', detail: '(10 apps − 1 app) / 9, median of rounds'})
   if (perApp.supervisor) targets.push({text: 'each extra supervised app ≤ 2 MB (PSS, supervisor alone)', value: perApp.supervisor.pss.median, unit: 'MiB', status: perApp.supervisor.pss.median <= 2 ? 'met' : 'missed', detail: 'the Node supervisor only'})
-  for (const id of ['podman', 'docker']) if (perApp[id] && perApp.contain) targets.push({text: `per extra app: ${id} / contain (PSS)`, value: perApp[id].pss.median / perApp.contain.pss.median, unit: '×', status: 'info', detail: tools.find((t) => t.id === id).label})
+  const perAppPss = (id) => (samples[id] ?? []).map((s) => (s ? (s[10].pss - s[1].pss) / 9 : null))
+  for (const id of ['podman', 'docker']) {
+    const paired = perApp[id] && perApp.contain ? pairedRatio(perAppPss(id), perAppPss('contain')) : undefined
+    if (paired) targets.push({text: `per extra app: ${id} / contain (PSS)`, value: paired.median, unit: '×', status: 'info', detail: `${tools.find((t) => t.id === id).label}; ${RATIO_STATISTIC} (${roundsText(paired.n)})`})
+  }
 
   const profile = []
   if (perApp.contain && perApp.supervisor) profile.push(`per extra app, PSS: ${round(perApp.supervisor.pss.median, 2)} MiB in the supervisor (its per-app state, pipes, log buffers, timers), ${round(perApp.contain.pss.median - perApp.supervisor.pss.median, 2)} MiB in the two contain-init processes each app keeps.`)
@@ -163,6 +171,7 @@ export async function run(ctx) {
   return {
     suite: name,
     title,
+    ratioStatistic: RATIO_STATISTIC,
     config: {rounds, quick: ctx.opts.quick, app: 'sleep 3600', settleMs},
     peers,
     intro: ['Memory that stays resident while a tool supervises 1 and 10 idle apps (`sleep 3600`; the apps themselves are not counted). Each round starts 1 app, then 10, per tool in a rotating order, waits 1.5 s, and takes the median of 5 samples 200 ms apart of the summed `Rss`/`Pss` from `/proc/PID/smaps_rollup`. PSS divides shared pages among the processes that map them, so it is the figure to add up; RSS counts shared libraries once per process.'],

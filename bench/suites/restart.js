@@ -13,8 +13,8 @@ import {ContainProjects, appPrefix} from '../lib/contain.js'
 import {Unavailable} from '../lib/peers/common.js'
 import {startDocker} from '../lib/peers/docker.js'
 import {run as exec, tail} from '../lib/proc.js'
-import {round, summarize} from '../lib/stats.js'
-import {roundsFor, statCells, rotate} from '../lib/suite.js'
+import {RATIO_STATISTIC, pairedRatio, round, roundsText, summarize} from '../lib/stats.js'
+import {roundsFor, runRounds, statCells} from '../lib/suite.js'
 
 export const name = 'restart'
 export const title = 'Restart latency'
@@ -67,16 +67,24 @@ export async function run(ctx) {
   }})
   peers.push({id: 'floor', label: 'floor', available: true, command: ['sh', '-c', `while …; do benchtool once F 1; done`]})
 
+  // The same work for contain and docker: 1 CPU, the same memory limit, no network (docker's container gets
+  // --network none because the bench's dockerd has no bridge; contain's app gets network_mode: none).
+  const memory = `${ctx.limits.memoryBytes}b`
   let projects
   try {
     projects = new ContainProjects(ctx)
-    const contain = (id, label, backoff, restarts) => ({id, label, restarts, run: async (file, r) => {
+    // The stamps go in the project's own directory: the app's view shows it (writable) and little else.
+    const contain = (id, label, backoff, restarts) => ({id, label, restarts, run: async (_, r) => {
+      const file = join(projects.base, `${id}-${r}`, 'app.stamps')
       const project = projects.project(`${id}-${r}`, [
         'apps:',
         `  ${appPrefix()}-${id}:`,
         `    command: [${JSON.stringify(rootfs.benchtool)}, "once", ${JSON.stringify(file)}, "1"]`,
         '    restart: always',
         `    backoff: ${backoff}`,
+        `    cpus: ${ctx.limits.cpus}`,
+        `    mem_limit: ${memory}`,
+        '    network_mode: none',
         '',
       ].join('\n'))
       await projects.up(project)
@@ -89,7 +97,7 @@ export async function run(ctx) {
     }})
     cases.push(contain('contain-0', 'contain up, backoff 0', '{initial: 0ms, max: 0ms, factor: 1, jitter: 0}', fastRestarts))
     cases.push(contain('contain-backoff', "contain up, docker's backoff (100 ms ×2)", '{initial: 100ms, max: 60s, factor: 2, jitter: 0}', backoffRestarts))
-    peers.push({id: 'contain', label: 'contain up -d (restart: always)', available: true, version: undefined})
+    peers.push({id: 'contain', label: 'contain up -d (restart: always)', available: true, command: [...projects.argv, 'up', '-d'], note: `contain.yml: restart: always, backoff as in the case, cpus: ${ctx.limits.cpus}, mem_limit: ${memory}, network_mode: none`})
   } catch (error) {
     peers.push({id: 'contain', label: 'contain up -d', available: false, reason: error.message})
   }
@@ -101,7 +109,7 @@ export async function run(ctx) {
       const stamps = join(dir, `docker-${seq++}`)
       mkdirSync(stamps)
       const inside = `/stamps/${file.split('/').pop()}`
-      const started = await d.cli(['run', '-d', '--restart', 'always', '--pull', 'never', '--network', 'none', '--cpus', '1', '--memory', `${ctx.limits.memoryBytes}b`, '-v', `${stamps}:/stamps`, d.image, '/bin/benchtool', 'once', inside, '1'])
+      const started = await d.cli(['run', '-d', '--restart', 'always', '--pull', 'never', '--network', 'none', '--cpus', String(ctx.limits.cpus), '--memory', memory, '-v', `${stamps}:/stamps`, d.image, '/bin/benchtool', 'once', inside, '1'])
       if (!started.ok) throw new Error(`docker run: ${tail(started.all, 300)}`)
       const host = join(stamps, file.split('/').pop())
       try {
@@ -111,33 +119,25 @@ export async function run(ctx) {
       }
       return gapsIn(host).slice(0, backoffRestarts + 1)
     }})
-    peers.push({id: 'docker', label: 'docker run -d --restart always', available: true, version: d.version, note: d.note, command: [...d.argvPrefix, 'run', '-d', '--restart', 'always', '--network', 'none', '--cpus', '1', '--memory', '256m', '-v', 'DIR:/stamps', d.image, '/bin/benchtool', 'once', '/stamps/F', '1']})
+    peers.push({id: 'docker', label: 'docker run -d --restart always', available: true, version: d.version, note: d.note, command: [...d.argvPrefix, 'run', '-d', '--restart', 'always', '--network', 'none', '--cpus', String(ctx.limits.cpus), '--memory', memory, '-v', 'DIR:/stamps', d.image, '/bin/benchtool', 'once', '/stamps/F', '1']})
   } catch (error) {
     if (!(error instanceof Unavailable)) throw error
     peers.push({id: 'docker', label: 'docker run --restart always', available: false, reason: error.message})
   }
 
-  // Samples: per case, per round, the list of gaps (ms) in restart order.
-  const samples = Object.fromEntries(cases.map((c) => [c.id, []]))
-  const failures = []
-  const load = []
-  for (let r = 0; r < rounds; r++) {
-    load.push(loadNow())
-    for (const c of rotate(cases, r)) {
-      const file = join(dir, `${c.id}-${r}.stamps`)
-      try {
-        samples[c.id].push(await c.run(file, r))
-      } catch (error) {
-        if (ctx.cleanup.started) throw error
-        failures.push({round: r + 1, case: c.id, error: String(error?.message ?? error)})
-      }
-    }
-    ctx.log.info(`round ${r + 1}/${rounds}: ${cases.map((c) => `${c.id} ${fmtMed(samples[c.id].at(-1))}`).join(', ')}`)
-  }
+  // Samples: per case, per round, the list of gaps (ms) in restart order (null for a round that failed).
+  // One warm-up round first, for every case alike (the first container of dockerd, Node's first start).
+  const warmup = 1
+  const {samples, failures, load} = await runRounds(ctx, cases, rounds, {
+    warmup,
+    args: async (c, r) => [join(dir, `${c.id}-${r}.stamps`), r],
+    describe: (got) => cases.map((c) => `${c.id} ${fmtMed(got[c.id])}`).join(', '),
+  })
+  const done = (id) => (samples[id] ?? []).filter(Boolean)
 
   // Gap beyond the nominal backoff, per restart (the i-th restart of a run waits 100 ms × 2^i).
-  const beyond = (id) => samples[id].flatMap((gaps) => gaps.map((g, i) => g - backoffMs(i)))
-  const flat = (id) => samples[id].flat()
+  const beyond = (id) => done(id).flatMap((gaps) => gaps.map((g, i) => g - backoffMs(i)))
+  const flat = (id) => done(id).flat()
   const rows = []
   const stat = {}
   const add = (key, label, values, what) => {
@@ -152,7 +152,7 @@ export async function run(ctx) {
 
   const perRestart = []
   for (let i = 0; i < backoffRestarts + 1; i++) {
-    const at = (id) => (samples[id] ?? []).map((g) => g[i]).filter((x) => x !== undefined)
+    const at = (id) => done(id).map((g) => g[i]).filter((x) => x !== undefined)
     const c = summarize(at('contain-backoff'))
     const d = summarize(at('docker'))
     perRestart.push([`${i + 1}`, backoffMs(i), c.median, c.n ? c.median - backoffMs(i) : undefined, d.median, d.n ? d.median - backoffMs(i) : undefined])
@@ -161,7 +161,10 @@ export async function run(ctx) {
   const targets = []
   if (stat.contain0) targets.push({text: 'restart ≤ 10 ms + backoff (backoff 0: the raw gap)', value: stat.contain0.median, unit: 'ms', status: stat.contain0.median <= 10 ? 'met' : 'missed', detail: 'median exit → next start, in-app stamps'})
   if (stat.containBackoff) targets.push({text: "restart ≤ 10 ms + backoff (docker's schedule: gap − backoff)", value: stat.containBackoff.median, unit: 'ms', status: stat.containBackoff.median <= 10 ? 'met' : 'missed', detail: 'median over every restart of every round'})
-  if (stat.containBackoff && stat.docker) targets.push({text: 'contain vs docker, time beyond the backoff (docker / contain)', value: stat.docker.median / stat.containBackoff.median, unit: '×', status: 'info', detail: 'same backoff schedule, same app'})
+  // Paired by round: the median gap beyond the backoff of each round, docker's over contain's.
+  const roundBeyond = (id) => (samples[id] ?? []).map((gaps) => (gaps?.length ? summarize(gaps.map((g, i) => g - backoffMs(i))).median : null))
+  const dockerOverContain = stat.containBackoff && stat.docker ? pairedRatio(roundBeyond('docker'), roundBeyond('contain-backoff')) : undefined
+  if (dockerOverContain) targets.push({text: 'contain vs docker, time beyond the backoff (docker / contain)', value: dockerOverContain.median, unit: '×', status: 'info', detail: `same backoff schedule, same app, same limits; ${RATIO_STATISTIC} of each round's median (${roundsText(dockerOverContain.n)})`})
 
   const profile = []
   if (stat.contain0 && stat.floor) {
@@ -173,10 +176,12 @@ export async function run(ctx) {
   return {
     suite: name,
     title,
-    config: {rounds, quick: ctx.opts.quick, fastRestarts, backoffRestarts, app: 'benchtool once FILE 1 (stamp, stamp, exit 1)'},
+    ratioStatistic: RATIO_STATISTIC,
+    config: {rounds, warmup, quick: ctx.opts.quick, limits: {cpus: ctx.limits.cpus, memory, network: 'none'}, fastRestarts, backoffRestarts, app: 'benchtool once FILE 1 (stamp, stamp, exit 1)'},
     peers,
     intro: [
       'Gap from one run\'s end stamp to the next run\'s start stamp, both written by the app itself (`bench/native/benchtool.c`, CLOCK_REALTIME, one `write` each), so neither tool is instrumented. Each round runs every case once, in a rotating order. docker\'s restart manager cannot be told not to back off: its n-th restart in a row waits 100 ms × 2^(n−1) (reset after 10 s of running), so the docker figure is the gap minus that nominal delay; contain runs the same schedule (`backoff: {initial: 100ms, factor: 2, jitter: 0}`) for the comparison, and with no backoff for its own cost.',
+      `Equal work: contain's apps and docker's container get the same limits (${ctx.limits.cpus} CPU, ${memory}, no network: \`cpus\`, \`mem_limit\`, \`network_mode: none\` against \`--cpus --memory --network none\`) and one warm-up round each; the floor runs the bare binary with no limit.`,
     ],
     sections: [
       {title: 'Restart gap (ms)', columns: ['case', 'median', 'min', 'max', 'p90', 'n', 'measured as'], rows},
@@ -193,7 +198,7 @@ export async function run(ctx) {
       groups: [{name: 'gap', label: 'exit → next start'}],
       rows: [['floor', 'floor (exec + exit)'], ['contain0', 'contain, backoff 0'], ['containBackoff', "contain, docker's backoff"], ['docker', 'docker --restart always']].filter(([k]) => stat[k]).map(([k, label]) => ({id: k, label, stats: {gap: {...stat[k], min: Math.max(stat[k].min, 0.01)}}})),
     },
-    samplesMs: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((g) => g.map((x) => round(x, 3)))])),
+    samplesMs: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((g) => g?.map((x) => round(x, 3)) ?? null)])),
     failures,
     loadAverage1mPerRound: load,
   }
@@ -201,6 +206,3 @@ export async function run(ctx) {
 
 const fmt = (x) => (x === undefined ? '–' : x.toFixed(2))
 const fmtMed = (gaps) => (gaps?.length ? `${fmt(summarize(gaps).median)} ms` : 'failed')
-function loadNow() {
-  return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
-}

@@ -65,6 +65,22 @@ export const contain = {
   },
 }
 
+/**
+ * contain with the network docker and podman get here (--network none: their private daemons have no
+ * bridge), so the "faster than docker/podman" targets compare the same work; `contain` above is the
+ * default (the host's network), the one the node -e 0 target is about.
+ */
+export const containNoNet = {
+  id: 'contain-nonet',
+  label: 'contain run --network none --cpus 1 -m 256m',
+  packages: [],
+  what: 'node bin/run.js run --network none --cpus 1 -m 256m -- CMD: as contain, plus a network namespace with only loopback, the network docker and podman get in this bench.',
+  async prepare(ctx) {
+    const cli = containFiles(ctx)
+    return {argv: (w) => [process.execPath, cli, 'run', '--network', 'none', ...containLimits, '--', ...w.host], cwd: ctx.repoRoot, version: await containVersion(ctx)}
+  },
+}
+
 const unshareFlags = ['--pid', '--fork', '--mount-proc', '--mount', '--uts', '--ipc', '--cgroup']
 
 function unshareBin() {
