@@ -378,10 +378,15 @@ export class AppCgroup {
     }
   }
 
+  private memory: {dir: string; version: 1 | 2} | undefined | null = null
+
+  /** Looked up once: outcome() runs before and after every run of the app. */
   private memoryDir(): {dir: string; version: 1 | 2} | undefined {
+    if (this.memory !== null) return this.memory
+    this.memory = undefined
     for (const dir of this.plan.dirs) {
-      if (this.fs.exists(join(dir, 'memory.events'))) return {dir, version: 2}
-      if (this.fs.exists(join(dir, 'memory.oom_control'))) return {dir, version: 1}
+      if (this.fs.exists(join(dir, 'memory.events'))) return (this.memory = {dir, version: 2})
+      if (this.fs.exists(join(dir, 'memory.oom_control'))) return (this.memory = {dir, version: 1})
     }
     return undefined
   }
@@ -474,8 +479,11 @@ export class AppCgroup {
   /** Kills what is left, waits for the cgroup to empty, removes it and undoes the delegation. */
   async remove(timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs
-    if (this.pids().length > 0) this.killAll()
-    for (const dir of this.plan.dirs) await this.waitUntilEmpty(dir, deadline)
+    // Usually the app has ended and the cgroup is empty already: nothing to kill or wait for.
+    if (this.pids().length > 0) {
+      this.killAll()
+      for (const dir of this.plan.dirs) await this.waitUntilEmpty(dir, deadline)
+    }
     const steps = this.undo.splice(0).reverse()
     for (const [index, step] of steps.entries()) {
       try {
