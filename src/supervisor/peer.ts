@@ -30,8 +30,8 @@ export function peerCredentials(connection: Socket, init = initPath()): Promise<
     const child = spawn(init, ['peercred', '3'], {env: HELPER_ENV, stdio: ['ignore', 'pipe', 'pipe', connection]})
     let output = ''
     let errors = ''
-    child.stdout.setEncoding('utf8').on('data', chunk => (output += chunk))
-    child.stderr.setEncoding('utf8').on('data', chunk => (errors += chunk))
+    child.stdout?.setEncoding('utf8').on('data', chunk => (output += chunk))
+    child.stderr?.setEncoding('utf8').on('data', chunk => (errors += chunk))
     child.once('error', error => failed(error.message, error))
     child.once('close', code => {
       const credentials = parsePeerCredentials(output)

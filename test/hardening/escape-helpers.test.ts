@@ -88,9 +88,11 @@ async function up(t: Test, dir: string, env: Record<string, string>, app: string
 }
 
 /** Serves a unix socket as another user and answers every connection with an empty status list, logging what it was sent. */
-const FOREIGN_SERVER = `import socket, sys
+const FOREIGN_SERVER = `import os, socket, sys
+# Bound by its name in the current directory: the fixture's full path is longer than sockaddr_un holds.
+os.chdir(os.path.dirname(sys.argv[1]))
 server = socket.socket(socket.AF_UNIX)
-server.bind(sys.argv[1]); server.listen(8); print("ready", flush=True)
+server.bind(os.path.basename(sys.argv[1])); server.listen(8); print("ready", flush=True)
 while True:
     connection, _ = server.accept()
     connection.settimeout(2)
@@ -121,7 +123,8 @@ async function refusesForeignPeer(t: Test, dir: string, projectDir: string, env:
   const control = join(projectDir, 'control.sock')
   const server = execa(python, ['-c', FOREIGN_SERVER, socket, received], {uid: 65534, gid: 65534, reject: false})
   try {
-    await until(() => existsSync(socket), 'the foreign server is listening')
+    await until(() => existsSync(socket) || server.exitCode !== null, 'the foreign server is listening')
+    t.ok(existsSync(socket), `the foreign server listens as nobody${server.exitCode === null ? '' : `: it ended, ${(await server).stderr}`}`)
     renameSync(control, `${control}.real`)
     renameSync(socket, control)
     chownSync(control, 0, 0)
