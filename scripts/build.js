@@ -10,8 +10,18 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const compiler = process.env.CC ?? 'cc'
 
 mkdirSync(join(root, 'native/build'), {recursive: true})
+// Linked statically where the C library allows it (glibc's libc.a comes with libc6-dev, as gcc
+// does): every launch execs contain-init twice, and a static program starts without the dynamic
+// loader (no ld.so.cache, no libc.so to map and relocate). It uses nothing of glibc that needs
+// shared objects at run time (no NSS: users and groups come as numbers). Without libc.a it is
+// linked dynamically, as before.
+const compile = extra => execFileSync(compiler, ['-O2', '-Wall', '-Wextra', '-Werror', ...extra, '-o', 'native/build/contain-init', 'native/contain-init.c'], {cwd: root, stdio: extra.length ? 'ignore' : 'inherit'})
 try {
-  execFileSync(compiler, ['-O2', '-Wall', '-Wextra', '-Werror', '-o', 'native/build/contain-init', 'native/contain-init.c'], {cwd: root, stdio: 'inherit'})
+  try {
+    compile(['-static'])
+  } catch {
+    compile([])
+  }
 } catch {
   console.error(`build: cannot compile native/contain-init.c with ${compiler}; install a C compiler (apt-get install gcc) and run npm run build again`)
   process.exit(1)

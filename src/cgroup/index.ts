@@ -1,12 +1,14 @@
 import {existsSync, mkdirSync, readFileSync, rmdirSync, watch, writeFileSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
-import {setTimeout as sleep} from 'node:timers/promises'
 import {v1DeviceWrites, type DeviceRule} from '../devices/rules.js'
 import {CgroupError, HostError} from '../errors.js'
 import {hierarchyFor, type CgroupLayout, type CgroupMode, type Hierarchy} from './layout.js'
 import {controllersFor, type CgroupLimits, type Controller, type ControllerFiles} from './limits.js'
 import {parseOomKills, v1Files} from './v1.js'
 import {parseMemoryEvents, v2Files} from './v2.js'
+
+/** Not node:timers/promises: one module fewer for contain run to load. */
+const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms))
 
 export type {CgroupLimits} from './limits.js'
 export {detectLayout, type CgroupLayout, type CgroupMode} from './layout.js'
@@ -378,10 +380,15 @@ export class AppCgroup {
     }
   }
 
+  private memory: {dir: string; version: 1 | 2} | undefined | null = null
+
+  /** Looked up once: outcome() runs before and after every run of the app. */
   private memoryDir(): {dir: string; version: 1 | 2} | undefined {
+    if (this.memory !== null) return this.memory
+    this.memory = undefined
     for (const dir of this.plan.dirs) {
-      if (this.fs.exists(join(dir, 'memory.events'))) return {dir, version: 2}
-      if (this.fs.exists(join(dir, 'memory.oom_control'))) return {dir, version: 1}
+      if (this.fs.exists(join(dir, 'memory.events'))) return (this.memory = {dir, version: 2})
+      if (this.fs.exists(join(dir, 'memory.oom_control'))) return (this.memory = {dir, version: 1})
     }
     return undefined
   }
@@ -474,8 +481,11 @@ export class AppCgroup {
   /** Kills what is left, waits for the cgroup to empty, removes it and undoes the delegation. */
   async remove(timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs
-    if (this.pids().length > 0) this.killAll()
-    for (const dir of this.plan.dirs) await this.waitUntilEmpty(dir, deadline)
+    // Usually the app has ended and the cgroup is empty already: nothing to kill or wait for.
+    if (this.pids().length > 0) {
+      this.killAll()
+      for (const dir of this.plan.dirs) await this.waitUntilEmpty(dir, deadline)
+    }
     const steps = this.undo.splice(0).reverse()
     for (const [index, step] of steps.entries()) {
       try {

@@ -1,6 +1,27 @@
+import {writeSync} from 'node:fs'
 import {renderError} from '../errors.js'
 import {runApp} from '../launch/run.js'
 import {parseRunArgv} from './run-argv.js'
+
+/**
+ * One line straight to fd 1 or 2. process.stdout and process.stderr are built on first use
+ * (a tty, pipe or file stream, with their modules), which costs a launch more than its
+ * warnings are worth. A descriptor the caller made non-blocking may refuse a write (EAGAIN):
+ * what is left then goes through the stream, which waits for it.
+ */
+export function writeLine(fd: 1 | 2, text: string): void {
+  const data = Buffer.from(`${text}\n`)
+  let written = 0
+  try {
+    while (written < data.length) written += writeSync(fd, data, written)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    // A reader that went away (| head) wants no more.
+    if (code === 'EPIPE') return
+    if (code !== 'EAGAIN') throw error
+    ;(fd === 1 ? process.stdout : process.stderr).write(data.subarray(written))
+  }
+}
 
 /**
  * `contain run` without loading oclif: starting a Node CLI framework costs more than the whole
@@ -9,10 +30,10 @@ import {parseRunArgv} from './run-argv.js'
 export async function runFast(argv: string[]): Promise<number> {
   try {
     const {flags, command} = parseRunArgv(argv)
-    return await runApp(flags, command, {stdout: text => process.stdout.write(`${text}\n`), stderr: text => process.stderr.write(`${text}\n`)})
+    return await runApp(flags, command, {stdout: text => writeLine(1, text), stderr: text => writeLine(2, text)})
   } catch (error) {
     const {message, exitCode} = renderError(error, process.env.CONTAIN_DEBUG === '1')
-    process.stderr.write(`${message}\n`)
+    writeLine(2, message)
     return exitCode
   }
 }

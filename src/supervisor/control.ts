@@ -1,7 +1,8 @@
 import {chmodSync, closeSync, openSync, rmSync} from 'node:fs'
-import {createConnection, createServer, type Server} from 'node:net'
+import {createConnection, createServer, type Server, type Socket} from 'node:net'
 import {basename, dirname} from 'node:path'
 import {ContainError, renderError} from '../errors.js'
+import {checkPeer, peerCredentials} from './peer.js'
 import {securePrivateDir} from './state.js'
 
 /** sockaddr_un holds 108 bytes; longer paths would be silently cut short. */
@@ -73,8 +74,11 @@ export async function serveControl(path: string, handlers: Record<string, Handle
   return server
 }
 
-/** Sends one request to a supervisor and returns its result; its errors come back as ContainError. */
-export function callControl<T>(path: string, method: string, params: Record<string, unknown> = {}): Promise<T> {
+/**
+ * Sends one request to a supervisor and returns its result; its errors come back as ContainError.
+ * The request goes out only once the peer's credentials say it is root or this user (see peer.ts).
+ */
+export function callControl<T>(path: string, method: string, params: Record<string, unknown> = {}, peerCheck: (connection: Socket) => Promise<void> = connection => peerCredentials(connection).then(peer => checkPeer(path, peer))): Promise<T> {
   return new Promise((resolve, reject) => {
     const unreachable = (error: Error) => new ContainError(`cannot reach the supervisor at ${path}: ${error.message}`, {fix: 'start the project with contain up', cause: error})
     let socket: {path: string; release(): void}
@@ -87,7 +91,21 @@ export function callControl<T>(path: string, method: string, params: Record<stri
     connection.once('close', () => socket.release())
     let buffer = ''
     connection.setEncoding('utf8')
-    connection.on('connect', () => connection.write(`${JSON.stringify({method, params})}\n`))
+    connection.on('connect', () => {
+      peerCheck(connection).then(
+        () => {
+          // Handing the socket to a child process stopped Node's reading of it: read again.
+          connection.resume()
+          connection.write(`${JSON.stringify({method, params})}\n`)
+        },
+        error => {
+          // Refused: nothing is sent, and nothing it says counts.
+          connection.removeAllListeners('end')
+          connection.destroy()
+          reject(error)
+        },
+      )
+    })
     connection.on('data', chunk => (buffer += chunk))
     connection.on('error', error => reject(unreachable(error)))
     connection.on('end', () => {

@@ -6,7 +6,7 @@
  * one must fail, and the suite says how many were tried and how many held.
  */
 import {execa} from 'execa'
-import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import t, {type Test} from 'tap'
 import {cli, figure, inGuest, nested, requireRoot, settledLeftovers, sleep, startCli, testdir, token, until, skipFile} from './helpers.js'
@@ -85,6 +85,60 @@ async function up(t: Test, dir: string, env: Record<string, string>, app: string
     await cli(['down'], {cwd: dir, env})
     await foreground
   }
+}
+
+/** Serves a unix socket as another user and answers every connection with an empty status list, logging what it was sent. */
+const FOREIGN_SERVER = `import os, socket, sys
+# Bound by its name in the current directory: the fixture's full path is longer than sockaddr_un holds.
+os.chdir(os.path.dirname(sys.argv[1]))
+server = socket.socket(socket.AF_UNIX)
+server.bind(os.path.basename(sys.argv[1])); server.listen(8); print("ready", flush=True)
+while True:
+    connection, _ = server.accept()
+    connection.settimeout(2)
+    try:
+        data = connection.recv(65536)
+    except OSError:
+        data = b""
+    with open(sys.argv[2], "ab") as log:
+        log.write(data)
+    try:
+        connection.sendall(b'{"result":[]}\\n')
+    except OSError:
+        pass
+    connection.close()`
+
+/**
+ * A socket that passes every owner and mode check (root's, 0600, in the project's own 0700
+ * directory) but is served by nobody: bound by a process running as nobody, then moved over the
+ * supervisor's socket (a socket keeps its server across a rename). Without the peer check the
+ * client would send its request to it and print its made-up answer.
+ */
+async function refusesForeignPeer(t: Test, dir: string, projectDir: string, env: Record<string, string>): Promise<void> {
+  const nobody = join(dir, 'nobody')
+  mkdirSync(nobody)
+  chownSync(nobody, 65534, 65534)
+  const socket = join(nobody, 's')
+  const received = join(nobody, 'received')
+  const control = join(projectDir, 'control.sock')
+  const server = execa(python, ['-c', FOREIGN_SERVER, socket, received], {uid: 65534, gid: 65534, reject: false})
+  try {
+    await until(() => existsSync(socket) || server.exitCode !== null, 'the foreign server is listening')
+    t.ok(existsSync(socket), `the foreign server listens as nobody${server.exitCode === null ? '' : `: it ended, ${(await server).stderr}`}`)
+    renameSync(control, `${control}.real`)
+    renameSync(socket, control)
+    chownSync(control, 0, 0)
+    chmodSync(control, 0o600)
+    const ps = await cli(['ps', '--json'], {cwd: dir, env})
+    attempt(t, ps.exitCode === 125 && /served by uid 65534/.test(ps.stderr), `a control socket served by another user (uid 65534) is refused: exit ${ps.exitCode}, ${ps.stderr.trim().split('\n')[0]}`)
+    attempt(t, !existsSync(received) || readFileSync(received, 'utf8') === '', 'the client sent it nothing')
+  } finally {
+    server.kill('SIGKILL')
+    await server
+    if (existsSync(`${control}.real`)) renameSync(`${control}.real`, control)
+  }
+  const again = await cli(['ps'], {cwd: dir, env})
+  t.equal(again.exitCode, 0, `the supervisor's own socket is answered again: ${again.stderr}`)
 }
 
 if (process.arch !== 'x64') {
@@ -263,6 +317,7 @@ __attribute__((constructor)) static void mark(void) {
       chmodSync(join(projectDir, 'state.json'), 0o600)
       const again = await cli(['ps'], {cwd: dir, env})
       t.equal(again.exitCode, 0, `the repaired directory works again: ${again.stderr}`)
+      await refusesForeignPeer(t, dir, projectDir, env)
     } finally {
       await stop()
     }

@@ -5,10 +5,21 @@ import {join} from 'node:path'
 import t from 'tap'
 import {ContainError} from '../../../src/errors.js'
 import {callControl, serveControl} from '../../../src/supervisor/control.js'
+import {checkPeer} from '../../../src/supervisor/peer.js'
 import {rejection} from '../helpers/errors.js'
 import type {TestContext} from '../helpers/tap.js'
 
 type Handlers = Parameters<typeof serveControl>[1]
+
+/**
+ * callControl asks contain-init who serves the socket (SO_PEERCRED) before it sends anything.
+ * The unit tests run without the native build: a stand-in reports this user as the peer, so
+ * every call still goes through the hand-over of the connected socket to a child process.
+ */
+const standIn = mkdtempSync(join(tmpdir(), 'contain-peer-'))
+writeFileSync(join(standIn, 'contain-init'), '#!/bin/sh\n[ "$1" = peercred ] && [ -S /proc/self/fd/$2 ] || exit 125\necho "$(id -u) $(id -g) $$"\n', {mode: 0o755})
+process.env.CONTAIN_INIT = join(standIn, 'contain-init')
+t.teardown(() => rmSync(standIn, {recursive: true, force: true}))
 
 /**
  * A fresh folder with a short path (tap's own fixture folders are longer than a socket path may be,
@@ -245,4 +256,21 @@ t.test('callControl to a long path without a supervisor still fails cleanly, wit
   t.match(error.message, 'cannot reach the supervisor')
   await new Promise(resolve => setTimeout(resolve, 20))
   t.equal(openFds(), fdsBefore, 'the directory descriptor is closed')
+})
+
+t.test('a peer that is neither root nor this user gets no request, and its answer is not believed', async t => {
+  const seen: unknown[] = []
+  const {path} = await serve(t, {status: params => (seen.push(params), ['made up'])})
+  const foreign = {uid: (process.getuid?.() ?? 0) + 4242, gid: 4242, pid: 4242}
+  const error = await rejection(callControl(path, 'status', {apps: ['web']}, async () => checkPeer(path, foreign)))
+  t.type(error, ContainError)
+  t.match(error.message, `served by uid ${foreign.uid} (pid 4242), not by root or by you`)
+  t.match((error as ContainError).fix, 'stop it (pid 4242)')
+  await new Promise(resolve => setTimeout(resolve, 50))
+  t.strictSame(seen, [], 'the server never saw the request')
+})
+
+t.test('the default check hands the connected socket itself to the helper, as its fd 3', async t => {
+  const {path} = await serve(t, {ping: () => 'pong'})
+  t.equal(await callControl(path, 'ping'), 'pong', 'the default check passed the connected socket as fd 3')
 })
