@@ -14,8 +14,7 @@ die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 command -v node >/dev/null && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] ||
   die "contain needs Node.js 20 or newer: install it (https://nodejs.org or your distribution), then run ./setup.sh again"
 
-# util-linux: flock, and the unshare contain doctor probes with; gcc/libc6-dev: the native helper
-# (linked statically against libc6-dev's libc.a); procps, python3: used by the tests;
+# util-linux: unshare; gcc/libc6-dev: the native helper; procps, python3: used by the tests;
 # python3-seccomp: libseccomp, which the seccomp differential test compares contain's filters with;
 # user-mode-linux: the pure cgroup v2 guest the tests also run in; curl: the example's check;
 # systemd: systemd-analyze, which checks the units contain systemd writes (npm test under CI=true

@@ -10,9 +10,8 @@
  *       this process stays to relay signals and exit as the child did: a cgroup.procs write
  *       waits for an RCU grace period (tens of ms on some hosts), a clone into the cgroup does
  *       not. Where clone3 is refused (kernel < 5.7, a seccomp filter) it writes cgroup.procs. contain
- *       runs `contain-init run --unshare ...` through this so that the app is inside its cgroup
- *       before its first instruction and the cgroup namespace is rooted at the app's cgroup.
- *       --close-from N closes
+ *       runs `unshare` through this so that the app is inside its cgroup before its first
+ *       instruction and the cgroup namespace is rooted at the app's cgroup. --close-from N closes
  *       every descriptor from N up first: whatever contain's caller left open (an `exec 300</` in
  *       a shell) never reaches the helpers after it.
  *       --devices-fd N --devices-cgroup DIR: first reads a cgroup device program (struct
@@ -21,17 +20,10 @@
  *       the kernel refuses every device outside the allow-list before anything runs in DIR.
  *
  *   contain-init run [OPTIONS] -- CMD ARGS...
- *       Creates the namespaces it is given (--unshare) in one unshare(2), as util-linux unshare
- *       without --fork would: one program fewer to exec per launch. This process stays in the
- *       caller's pid namespace as a monitor that relays signals; its child is PID 1 of the new
- *       namespace, which sets up the mounts and hostname, starts CMD, reaps zombies and forwards
- *       signals to CMD. Options:
- *         --unshare NS,...     unshare(2) these namespaces first: pid, mount, uts, ipc, cgroup,
- *                              net, user
- *         --map-root UID GID   in the new user namespace, map root to UID and GID outside
- *                              (setgroups denied first), as unshare --map-root-user
- *         --private-mounts     make every mount of the new mount namespace private, so no mount
- *                              made for the app propagates back to the host
+ *       Runs after `unshare` has created the namespaces (pid_ns_for_children is the new one).
+ *       This process stays in the caller's pid namespace as a monitor that relays signals; its
+ *       child is PID 1 of the new namespace, which sets up the mounts and hostname, starts CMD,
+ *       reaps zombies and forwards signals to CMD. Options:
  *         --status-fd N        report lines to fd N (see report())
  *         --seccomp-fd N       read a compiled classic-BPF filter (struct sock_filter[]) from fd N
  *         --hostname NAME      sethostname in the new UTS namespace
@@ -174,10 +166,6 @@ struct view_step {
 };
 
 struct options {
-  int unshare_flags;
-  const char *unshare_names;
-  long map_uid, map_gid;
-  int private_mounts;
   int status_fd;
   int seccomp_fd;
   const char *hostname;
@@ -209,7 +197,7 @@ struct options {
   char **argv;
 };
 
-static struct options opt = {.map_uid = -1, .map_gid = -1, .status_fd = -1, .seccomp_fd = -1, .env_fd = -1, .uid = -1, .gid = -1, .view_uid = -1, .view_gid = -1};
+static struct options opt = {.status_fd = -1, .seccomp_fd = -1, .env_fd = -1, .uid = -1, .gid = -1, .view_uid = -1, .view_gid = -1};
 static struct sock_fprog seccomp_program;
 
 static void report(const char *format, ...) {
@@ -274,24 +262,6 @@ static int parse_view_step(int argc, char **argv, int i) {
   return i + arity;
 }
 
-/* "pid,mount,..." as unshare(2) flags; an unknown name is a usage error, never ignored. */
-static int parse_namespaces(const char *names) {
-  static const struct { const char *name; int flag; } known[] = {
-    {"pid", CLONE_NEWPID}, {"mount", CLONE_NEWNS}, {"uts", CLONE_NEWUTS}, {"ipc", CLONE_NEWIPC},
-    {"cgroup", CLONE_NEWCGROUP}, {"net", CLONE_NEWNET}, {"user", CLONE_NEWUSER},
-  };
-  int flags = 0;
-  for (const char *name = names; *name;) {
-    size_t length = strcspn(name, ",");
-    size_t k = 0;
-    while (k < sizeof known / sizeof known[0] && !(strlen(known[k].name) == length && strncmp(known[k].name, name, length) == 0)) k++;
-    if (k == sizeof known / sizeof known[0]) { errno = EINVAL; fail("usage", "--unshare: unknown namespace"); }
-    flags |= known[k].flag;
-    name += length + (name[length] == ',');
-  }
-  return flags;
-}
-
 static void parse_run_options(int argc, char **argv) {
   for (int i = 2; i < argc; i++) {
     const char *flag = argv[i];
@@ -303,14 +273,7 @@ static void parse_run_options(int argc, char **argv) {
     else if (strcmp(flag, "--no-new-privs") == 0) { opt.no_new_privs = 1; takes_value = 0; }
     else if (strcmp(flag, "--loopback-up") == 0) { opt.loopback_up = 1; takes_value = 0; }
     else if (strcmp(flag, "--new-root") == 0) { opt.new_root = 1; takes_value = 0; }
-    else if (strcmp(flag, "--private-mounts") == 0) { opt.private_mounts = 1; takes_value = 0; }
     else if (!value) { errno = EINVAL; fail("usage", flag); }
-    else if (strcmp(flag, "--unshare") == 0) { opt.unshare_names = value; opt.unshare_flags = parse_namespaces(value); }
-    else if (strcmp(flag, "--map-root") == 0) {
-      if (i + 2 >= argc) { errno = EINVAL; fail("usage", flag); }
-      opt.map_uid = parse_id(flag, value);
-      opt.map_gid = parse_id(flag, argv[++i + 1]);
-    }
     else if (strcmp(flag, "--status-fd") == 0) opt.status_fd = atoi(value);
     else if (strcmp(flag, "--seccomp-fd") == 0) opt.seccomp_fd = atoi(value);
     else if (strcmp(flag, "--env-fd") == 0) opt.env_fd = atoi(value);
@@ -931,34 +894,6 @@ static int enter(int argc, char **argv) {
   fail("exec", command[0]);
 }
 
-static void write_proc_file(const char *path, const char *text) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) fail("unshare", path);
-  close(fd);
-}
-
-/*
- * The namespaces in one call, as util-linux unshare makes them: a user namespace is created
- * first by the kernel and owns the others. Its maps are written by this process, for itself;
- * /proc/self is root's while the process is not dumpable, so a caller who is not root could not
- * open them: it is dumpable only for these three writes, while nothing of the app exists yet and
- * what it holds is what the caller could get from unshare(1) itself.
- */
-static void unshare_namespaces(void) {
-  if (unshare(opt.unshare_flags) < 0) fail("unshare", opt.unshare_names);
-  if (opt.map_uid >= 0) {
-    char map[64];
-    if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) fail("prctl", "PR_SET_DUMPABLE");
-    write_proc_file("/proc/self/setgroups", "deny");
-    snprintf(map, sizeof map, "0 %ld 1", opt.map_uid);
-    write_proc_file("/proc/self/uid_map", map);
-    snprintf(map, sizeof map, "0 %ld 1", opt.map_gid);
-    write_proc_file("/proc/self/gid_map", map);
-    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail("prctl", "PR_SET_DUMPABLE");
-  }
-  if (opt.private_mounts && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("unshare", "make every mount private");
-}
-
 static void run_pid1(const sigset_t *original_mask, const sigset_t *waited) {
   die_with_parent();
   set_up_mounts();
@@ -980,7 +915,6 @@ static int run(int argc, char **argv) {
   parse_run_options(argc, argv);
   die_with_parent();
   if (opt.status_fd >= 0 && fcntl(opt.status_fd, F_SETFD, FD_CLOEXEC) < 0) fail("status-fd", "fcntl");
-  if (opt.unshare_flags || opt.map_uid >= 0 || opt.private_mounts) unshare_namespaces();
   read_seccomp_filter();
   read_app_environment();
   sigset_t all, original;
@@ -1042,8 +976,6 @@ static void join_namespaces(void) {
 
 static int exec_in_app(int argc, char **argv) {
   parse_run_options(argc, argv);
-  /* It joins the app's namespaces; it makes none. */
-  if (opt.unshare_flags || opt.map_uid >= 0 || opt.private_mounts) { errno = EINVAL; fail("usage", "exec: --unshare, --map-root and --private-mounts are for run"); }
   if (opt.status_fd >= 0 && fcntl(opt.status_fd, F_SETFD, FD_CLOEXEC) < 0) fail("status-fd", "fcntl");
   read_seccomp_filter();
   read_app_environment();

@@ -8,6 +8,17 @@ export const DEFAULT_NAMESPACES: readonly Namespace[] = ['pid', 'mount', 'uts', 
 
 const ALIASES: Record<string, Namespace> = {mnt: 'mount', network: 'net', cgroupns: 'cgroup', userns: 'user'}
 
+/** util-linux unshare's flag for each namespace. */
+const NAMESPACE_FLAGS: Record<Namespace, string> = {
+  pid: '--pid',
+  mount: '--mount',
+  uts: '--uts',
+  ipc: '--ipc',
+  cgroup: '--cgroup',
+  net: '--net',
+  user: '--user',
+}
+
 function toNamespace(field: string, text: string, name: string): Namespace {
   const namespace = ALIASES[name] ?? name
   if (!(NAMESPACES as readonly string[]).includes(namespace)) {
@@ -33,24 +44,17 @@ export function parseNamespaces(field: string, text: string): Namespace[] {
   return NAMESPACES.filter(namespace => result.has(namespace))
 }
 
-/** Who contain runs as: in a user namespace, root inside is mapped to this uid and gid outside. */
-export interface Caller {
-  uid: number
-  gid: number
+export function namespaceFlag(namespace: Namespace): string {
+  return NAMESPACE_FLAGS[namespace]
 }
 
 /**
- * contain-init run's flags that create the namespaces, in one unshare(2) as util-linux unshare
- * makes them (contain used to exec it; doing it in contain-init saves one program start per
- * launch). No fork here either: contain-init forks PID 1 itself so that the exit status and
- * signals come from contain's own code. A user namespace maps the caller to root, as
- * `unshare --map-root-user`; a mount namespace is made private first, so that no mount made for
- * the app propagates back to the host.
+ * util-linux unshare arguments. No --fork: contain-init forks PID 1 itself so that the exit
+ * status and signals come from contain's own code, not from unshare's.
  */
-export function unshareArguments(namespaces: readonly Namespace[], caller: Caller): string[] {
-  if (namespaces.length === 0) return []
-  const args = ['--unshare', namespaces.join(',')]
-  if (namespaces.includes('user')) args.push('--map-root', String(caller.uid), String(caller.gid))
-  if (namespaces.includes('mount')) args.push('--private-mounts')
+export function unshareArguments(namespaces: readonly Namespace[]): string[] {
+  const args = namespaces.map(namespaceFlag)
+  if (namespaces.includes('user')) args.push('--map-root-user')
+  if (namespaces.includes('mount')) args.push('--propagation', 'private')
   return args
 }

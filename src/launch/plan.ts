@@ -2,14 +2,15 @@ import type {CgroupPlan, ViewMount} from '../cgroup/index.js'
 import {capabilitiesToMask} from '../capabilities.js'
 import {InvalidValueError} from '../errors.js'
 import {compileDeviceProgram} from '../devices/ebpf.js'
-import {unshareArguments, type Caller, type Namespace} from '../namespaces.js'
+import {unshareArguments, type Namespace} from '../namespaces.js'
 import type {RunOptions} from './options.js'
 import {hostView, isUnder, planView, viewArguments, type DeviceBind, type ViewHost, type ViewPlan, type ViewStep} from './view.js'
 
 /** The programs a launch runs before the app. */
 export interface Executables {
-  /** contain's native helper (native/contain-init.c): it also creates the namespaces. */
+  /** contain's native helper (native/contain-init.c). */
   init: string
+  unshare: string
 }
 
 /** The file descriptor on which contain-init reports (see native/contain-init.c). */
@@ -24,7 +25,7 @@ export const DEVICES_FD = 6
 export const FIRST_UNUSED_FD = 7
 
 /**
- * The environment of the helpers (contain-init), which run as root before the app's
+ * The environment of the helpers (contain-init, unshare), which run as root before the app's
  * identity and filter apply: fixed, so an LD_PRELOAD or LD_LIBRARY_PATH of the app's never loads
  * into them. The app's own environment reaches only its execve, through ENV_FD.
  */
@@ -109,8 +110,6 @@ export interface PlanHost {
   procEntry?: (path: string) => 'file' | 'directory' | undefined
   /** The host as the contained view reads it (default: this host). */
   view?: ViewHost
-  /** Who runs contain: root in a user namespace is mapped to it (default: this process). */
-  caller?: Caller
 }
 
 function procMounts(options: RunOptions, procEntry: NonNullable<PlanHost['procEntry']>): ViewMount[] {
@@ -123,8 +122,8 @@ function procMounts(options: RunOptions, procEntry: NonNullable<PlanHost['procEn
   return [...readOnly, ...masked]
 }
 
-function initArguments(options: RunOptions, cgroup: CgroupPlan, seccompFilter: Buffer | undefined, hiddenPaths: string[], procEntry: NonNullable<PlanHost['procEntry']>, view: ViewPlan | undefined, caller: Caller): string[] {
-  const args = ['run', '--status-fd', String(STATUS_FD), ...unshareArguments(options.namespaces, caller)]
+function initArguments(options: RunOptions, cgroup: CgroupPlan, seccompFilter: Buffer | undefined, hiddenPaths: string[], procEntry: NonNullable<PlanHost['procEntry']>, view: ViewPlan | undefined): string[] {
+  const args = ['run', '--status-fd', String(STATUS_FD)]
   // The new root is built first; every mount below is then made inside it.
   if (view) args.push(...viewArguments(view, options.user))
   if (options.namespaces.includes('pid') && !view) args.push('--mount-proc')
@@ -210,8 +209,8 @@ export function cloneIntoArguments(cgroup: Pick<CgroupPlan, 'cloneInto'>): strin
 
 /**
  * The launch sequence as one argv: join the app's cgroup (so the app is inside it before its
- * first instruction and the cgroup namespace is rooted there), then contain-init run unshares
- * the namespaces and forks PID 1, which prepares mounts and hostname and execs the app.
+ * first instruction and the cgroup namespace is rooted there), unshare the namespaces, then
+ * contain-init forks PID 1, which prepares mounts and hostname and execs the app.
  */
 export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables: Executables, seccompFilter?: Buffer, host: PlanHost = {}): LaunchPlan {
   // A fresh tmpfs already hides what was below it, and the path to hide is not there to mount on.
@@ -221,10 +220,10 @@ export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables:
   const inView = (path: string) => !view || view.visible.some(dir => isUnder(path, dir))
   const hidden = options.namespaces.includes('mount') ? [...new Set(host.hiddenPaths ?? [])].filter(path => !coveredByTmpfs(path) && inView(path)) : []
   const procEntry = host.procEntry ?? (() => undefined)
-  const caller = host.caller ?? {uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0}
   const argv = [
     executables.init, ...enterArguments(cgroup, cgroup.deviceProgram), '--',
-    executables.init, ...initArguments(options, cgroup, seccompFilter, hidden, procEntry, view, caller), '--',
+    executables.unshare, ...unshareArguments(options.namespaces), '--',
+    executables.init, ...initArguments(options, cgroup, seccompFilter, hidden, procEntry, view), '--',
     ...options.command,
   ]
   const deviceProgram = cgroup.deviceProgram ? compileDeviceProgram(cgroup.deviceProgram.rules) : undefined

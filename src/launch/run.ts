@@ -7,7 +7,7 @@ import type {RawRunFlags} from '../config/schema.js'
 import {formatBytes} from '../config/units.js'
 import {deviceRules, formatRule} from '../devices/rules.js'
 import {HostError} from '../errors.js'
-import {initPath} from '../paths.js'
+import {findOnPath, initPath} from '../paths.js'
 import {cachedFilterPath, filterHash, filterKey, readCachedFilter, type FilterKey} from '../seccomp/cache.js'
 import {currentKernelVersion, seccompArchOf} from '../seccomp/host.js'
 import {stateRoot} from '../supervisor/state.js'
@@ -112,7 +112,7 @@ export async function planRun(raw: RawRunFlags, command: string[], host: HostFac
     const stat = statSync(path, {throwIfNoEntry: false})
     return stat?.isDirectory() ? 'directory' : stat ? 'file' : undefined
   }
-  const plan = planLaunch(options, cgroup, {init: initPath()}, seccompFilter, {hiddenPaths: hidden, procEntry})
+  const plan = planLaunch(options, cgroup, {init: initPath(), unshare: findOnPath('unshare', host.env.PATH) ?? 'unshare'}, seccompFilter, {hiddenPaths: hidden, procEntry})
   if (options.view === 'host') warnings.push('view host: the app sees and may use the host\'s whole filesystem (its home directories, /root, other apps, /dev); leave --view host / view: host out for a view of its own')
   warnings.push(...(plan.view?.warnings ?? []))
   return {options, plan, warnings}

@@ -132,8 +132,8 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
       const outcome = cgroup.outcome()
       if (report.error) return reject(setupFailure(plan, report.error))
       if (report.pid1 === undefined) {
-        // Nothing from contain-init, which reports every failure it sees: it was killed, or could not start.
-        return reject(new LaunchError(plan.argv, `the launcher ended before it started the app (exit ${code})`, {fix: 'see the message above; contain doctor shows what this host allows'}))
+        // Nothing from contain-init: unshare itself failed, and said why on stderr.
+        return reject(new LaunchError(plan.argv, `unshare failed (exit ${code})`, {fix: 'see the message above; contain doctor shows which namespaces this host allows'}))
       }
       // The app's own status, from PID 1. Without it PID 1 itself was killed (SIGKILL from the
       // OOM group kill or from outside), and so was the app.

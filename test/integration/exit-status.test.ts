@@ -55,7 +55,7 @@ if (requireRoot(t)) {
     t.match(result.stdout, /write \S+contain-plan\/(cpu\.max = 50000 100000|cpu\.cfs_quota_us = 50000)/)
     t.match(result.stdout, /write \S+contain-plan\/(memory\.max|memory\.limit_in_bytes) = 67108864/)
     t.match(result.stdout, /write \S+contain-plan\/pids\.max = 10/)
-    t.match(result.stdout, /exec \S+contain-init enter .* -- \S+contain-init run --status-fd 3 --unshare pid,mount,uts,ipc,cgroup --private-mounts .* -- sh -c 'echo hi'/)
+    t.match(result.stdout, /exec \S+contain-init enter .* -- \S*unshare --pid --mount --uts --ipc --cgroup .* -- sh -c 'echo hi'/)
     const json = JSON.parse((await contain(['run', '--dry-run', '--json', '--memory', '64m', '--', 'true'])).stdout)
     t.ok(Array.isArray(json.argv) && json.cgroup.writes.length > 0)
   })

@@ -53,26 +53,27 @@ t.test('parseNamespaces', async t => {
   })
 })
 
-t.test('unshareArguments: contain-init run creates the namespaces itself', async t => {
-  const caller = {uid: 1000, gid: 1001}
-  t.test('one --unshare list, and private mounts with a mount namespace', async t => {
-    t.strictSame(unshareArguments(DEFAULT_NAMESPACES, caller), ['--unshare', 'pid,mount,uts,ipc,cgroup', '--private-mounts'])
+t.test('unshareArguments', async t => {
+  t.test('one util-linux flag per namespace, and private propagation with a mount namespace', async t => {
+    t.strictSame(unshareArguments(DEFAULT_NAMESPACES), ['--pid', '--mount', '--uts', '--ipc', '--cgroup', '--propagation', 'private'])
   })
 
   t.test('a user namespace maps the caller to root', async t => {
-    t.strictSame(unshareArguments(['user'], caller), ['--unshare', 'user', '--map-root', '1000', '1001'])
-    t.strictSame(unshareArguments(['pid', 'mount', 'net', 'user'], caller), ['--unshare', 'pid,mount,net,user', '--map-root', '1000', '1001', '--private-mounts'])
+    t.strictSame(unshareArguments(['user']), ['--user', '--map-root-user'])
+    t.strictSame(unshareArguments(['pid', 'mount', 'net', 'user']), ['--pid', '--mount', '--net', '--user', '--map-root-user', '--propagation', 'private'])
   })
 
-  t.test('no mount namespace, no --private-mounts', async t => {
-    t.strictSame(unshareArguments(['uts', 'ipc'], caller), ['--unshare', 'uts,ipc'])
+  t.test('no mount namespace, no --propagation', async t => {
+    t.strictSame(unshareArguments(['uts', 'ipc']), ['--uts', '--ipc'])
   })
 
-  t.test('every namespace by the name contain-init knows', async t => {
-    t.strictSame(unshareArguments(NAMESPACES, {uid: 0, gid: 0}).slice(0, 2), ['--unshare', 'pid,mount,uts,ipc,cgroup,net,user'])
+  t.test('never --fork: contain-init forks PID 1 itself', async t => {
+    for (const namespaces of [DEFAULT_NAMESPACES, NAMESPACES, ['pid'] as const]) {
+      t.notOk(unshareArguments(namespaces).includes('--fork'))
+    }
   })
 
   t.test('no namespaces, no arguments', async t => {
-    t.strictSame(unshareArguments([], caller), [])
+    t.strictSame(unshareArguments([]), [])
   })
 })
