@@ -100,7 +100,7 @@ function viewFailure(plan: LaunchPlan, command: string[], error: InitError): Lau
   const named = setting ? ` (${setting})` : ''
   const permanent = retryCannotFix(error)
   if (errnoIs(error, 'ELOOP')) {
-    return new LaunchError(command, `setting up the app's view failed: ${path}${named} has a symbolic link in its path, which contain does not follow for a mount`, {
+    return new LaunchError(command, `setting up the app's view failed: ${path} has a symbolic link in its path, which contain does not follow for a mount${named}`, {
       permanent, fix: 'replace the symbolic link with a directory (an app may have planted it), or give the real path',
     })
   }

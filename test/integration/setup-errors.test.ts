@@ -5,7 +5,7 @@
  * runs; missing tmpfs and writable targets are made, owned by the app's user; contain restart
  * keeps a foreground up supervising, and a restart that fails its setup leaves nothing behind.
  */
-import {chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import t, {type Test} from 'tap'
 import {assertNothingLeftBehind, contain, requireRoot, startContain} from './helpers.js'
@@ -30,6 +30,11 @@ interface PsApp {
 async function ps(file: string, env: Record<string, string>): Promise<PsApp[]> {
   const result = await contain(['ps', '--json', '-f', file], {env})
   return result.exitCode === 0 ? JSON.parse(result.stdout) as PsApp[] : []
+}
+
+/** The unit cgroup a foreground up ran in (the nested cgroup v2 guest), once up has ended. */
+function removeUnit(unit: string | undefined): void {
+  if (unit) rmdirSync(unit)
 }
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
@@ -79,16 +84,21 @@ apps:
     chmodSync(join(dir, 'locked'), 0o700)
     // An app can leave a symbolic link in its own directory for its next start: contain must not follow it.
     symlinkSync('/etc', join(dir, 'tmp'))
-    const up = await contain(['up', '-d', '-f', file], {env})
+    // In the foreground: a unit of its own in the nested cgroup v2 guest, as systemd would run it.
+    const up = startContain(['up', '-f', file], {env})
+    t.teardown(async () => {
+      await up.process
+      removeUnit(up.unit)
+    })
     try {
-      // up -d reports before the apps' setup has run (contain-init reports only failures): ps tells.
-      t.ok(up.exitCode === 0 || up.exitCode === 125, `up -d: ${up.stderr}`)
+      await until(async () => (await ps(file, env)).filter(app => app.state === 'failed').length === 3, 'three apps to fail')
+      // A restart loop would show here: with a 10 ms backoff it makes many attempts in a second.
       await new Promise(resolve => setTimeout(resolve, 1500))
       const apps = Object.fromEntries((await ps(file, env)).map(app => [app.name, app]))
       t.match(apps['setup-steady'], {state: 'running'}, 'the other app runs on')
       for (const [name, reason] of [
-        ['setup-locked', /cannot enter its working directory/],
-        ['setup-planted', /tmp \(writable path \(--writable \/ writable:\)\) has a symbolic link in its path/],
+        ['setup-locked', /cannot enter its working directory .*locked \(-w \/ working_dir:\): Permission denied/],
+        ['setup-planted', /tmp has a symbolic link in its path, which contain does not follow for a mount \(writable path \(--writable \/ writable:\)\)/],
         ['setup-nouser', /cannot switch to the app's user \(uid 1234, gid 0\): setuid: Invalid argument/],
       ] as const) {
         t.match(apps[name], {state: 'failed', restarts: 0, lastExit: {exitCode: 125, error: reason}}, `${name}: failed, with the reason`)
@@ -100,6 +110,8 @@ apps:
       const down = await contain(['down', '-f', file], {env})
       t.equal(down.exitCode, 0, down.stderr)
     }
+    const ended = await up.process
+    t.equal((ended.stdout.match(/contain: setup-locked cannot start/g) ?? []).length, 1, 'the terminal of up got the reason once')
   })
 
   t.test('contain run: a setup error exits 125 once with the setting and the fix', async t => {
@@ -150,7 +162,7 @@ apps:
     t.teardown(async () => {
       await contain(['down', '-f', file], {env})
       await up.process
-      if (up.unit) rmSync(up.unit, {recursive: false, force: true})
+      removeUnit(up.unit)
     })
     await until(async () => (await ps(file, env))[0]?.state === 'running', 'the app to run')
     const [before] = await ps(file, env)
@@ -173,7 +185,7 @@ apps:
     t.teardown(async () => {
       await contain(['down', '-f', file], {env})
       await up.process
-      if (up.unit) rmSync(up.unit, {recursive: false, force: true})
+      removeUnit(up.unit)
     })
     await until(async () => (await ps(file, env))[0]?.state === 'running', 'the app to run')
     // Between two starts the working directory becomes root's and private: the next start cannot enter it.
