@@ -79,7 +79,7 @@ apps:
     restart: always
     ${backoff}
   setup-steady:
-    command: sleep 60
+    command: sleep 600
 `, {locked: {}})
     chmodSync(join(dir, 'locked'), 0o700)
     // An app can leave a symbolic link in its own directory for its next start: contain must not follow it.
@@ -157,7 +157,7 @@ apps:
   })
 
   t.test('contain restart keeps a foreground up supervising its only app', async t => {
-    const {file, env} = project(t, 'apps:\n  setup-only:\n    command: sleep 60\n')
+    const {file, env} = project(t, 'apps:\n  setup-only:\n    command: sleep 600\n')
     const up = startContain(['up', '-f', file], {env})
     t.teardown(async () => {
       await contain(['down', '-f', file], {env})
@@ -179,7 +179,7 @@ apps:
   })
 
   t.test('a restart that fails its setup marks the app failed once and leaves nothing behind', async t => {
-    const {file, dir, env} = project(t, 'apps:\n  setup-again:\n    command: sleep 60\n    working_dir: sub\n    user: nobody\n    restart: always\n    backoff: {initial: 10ms}\n', {sub: {}})
+    const {file, dir, env} = project(t, 'apps:\n  setup-again:\n    command: sleep 600\n    working_dir: sub\n    user: nobody\n    restart: always\n    backoff: {initial: 10ms}\n', {sub: {}})
     chownSync(join(dir, 'sub'), NOBODY, NOBODY)
     const up = startContain(['up', '-f', file], {env})
     t.teardown(async () => {
