@@ -66,10 +66,17 @@ export class AlreadyRunningError extends ContainError {
   }
 }
 
-/** The app could not be started: argv and the reason. */
+/**
+ * The app could not be started: argv and the reason. `permanent` says a retry cannot fix it (the
+ * same configuration on the same host gets the same answer): a supervisor then marks the app
+ * failed at once instead of restarting it by its policy.
+ */
 export class LaunchError extends ContainError {
-  constructor(readonly argv: readonly string[], problem: string, details: ErrorDetails = {}) {
+  readonly permanent: boolean
+
+  constructor(readonly argv: readonly string[], problem: string, details: ErrorDetails & {permanent?: boolean} = {}) {
     super(`${argv[0] ?? '(no command)'}: ${problem}`, details)
+    this.permanent = details.permanent ?? false
   }
 }
 

@@ -84,45 +84,25 @@ function comment(lines: string[]): string {
   return lines.map(line => (line === '' ? '' : `    # ${line}`)).join('\n')
 }
 
-/** A tmpfs at /tmp would hide an app that lives below /tmp, and with it tmp/ and its own code. */
-function underTmp(dir: string): boolean {
-  return dir === '/tmp' || dir.startsWith('/tmp/')
-}
-
-/** read_only with tmp (and log) writable and tmp/pids a tmpfs of its own, as far as they exist. */
+/**
+ * read_only with tmp and log writable and tmp/pids a tmpfs of its own. What a fresh clone lacks
+ * (tmp/ is git-ignored) is made by contain at the first start, owned by the app's user; an app
+ * below /tmp stays visible under the tmpfs at /tmp (its directory is bound back over it).
+ */
 function readOnlyBlock(detection: Detection): string {
   const pids = join(detection.dir, 'tmp/pids')
-  const tmpfsList = (paths: string[]) => `[${paths.map(path => JSON.stringify(path)).join(', ')}]`
-  const base = underTmp(detection.dir) ? [] : ['/tmp']
-  const tmpfs = tmpfsList([...base, pids])
-  const lines: string[] = []
-  if (base.length === 0) lines.push(comment(['No tmpfs at /tmp: this app lives below /tmp, and a tmpfs there would hide it.']))
-  if (!detection.writable.includes('tmp')) {
-    return [
-      ...lines,
-      comment(['read_only needs the app\'s tmp/ to exist (rails s writes tmp/cache, tmp/pids and tmp/sockets):', '  mkdir -p tmp/cache tmp/pids tmp/sockets log, then remove the # of these three lines.']),
-      '    #read_only: true',
-      `    #tmpfs: ${tmpfs}`,
-      '    #writable: [tmp, log]',
-    ].join('\n')
-  }
-  lines.push('    read_only: true')
-  if (detection.pidsDir) {
-    lines.push(
-      comment([
-        'tmp/pids is a tmpfs of each run: a server.pid left by a killed server is gone at the next',
-        'start. (In a pid namespace it would name the new server itself, and Rails would refuse to',
-        'start.) The path is absolute, as tmpfs paths are: change it if the app moves.',
-      ]),
-      `    tmpfs: ${tmpfs}`,
-    )
-  } else {
-    if (base.length > 0) lines.push(`    tmpfs: ${tmpfsList(base)}`)
-    lines.push(comment(['Once tmp/pids exists, make it a tmpfs of each run too, so that a server.pid left by a killed', `server cannot block the next start: tmpfs: ${tmpfs}`]))
-  }
-  lines.push(`    writable: [${detection.writable.join(', ')}]`)
-  if (!detection.writable.includes('log')) lines.push(comment(['log/ too, once the app has one: writable: [tmp, log]']))
-  return lines.join('\n')
+  const missing = ['tmp', 'log'].filter(path => !detection.writable.includes(path)).concat(detection.pidsDir ? [] : ['tmp/pids'])
+  return [
+    '    read_only: true',
+    comment([
+      'tmp/pids is a tmpfs of each run: a server.pid left by a killed server is gone at the next',
+      'start. (In a pid namespace it would name the new server itself, and Rails would refuse to',
+      'start.) The path is absolute, as tmpfs paths are: change it if the app moves.',
+      ...(missing.length > 0 ? [`${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist yet: contain makes ${missing.length === 1 ? 'it' : 'them'} at the first start, owned by the app's user.`] : []),
+    ]),
+    `    tmpfs: ${JSON.stringify(['/tmp', pids]).replace(/","/g, '", "')}`,
+    '    writable: [tmp, log]',
+  ].join('\n')
 }
 
 function railsWeb(detection: Detection, options: RenderOptions, fromProcfile?: ProcfileEntry): string {

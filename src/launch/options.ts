@@ -1,4 +1,4 @@
-import {realpathSync, statSync} from 'node:fs'
+import {lstatSync, realpathSync, statSync} from 'node:fs'
 import {basename, isAbsolute, join, resolve} from 'node:path'
 import type {CgroupLimits} from '../cgroup/limits.js'
 import type {RawRunFlags} from '../config/schema.js'
@@ -10,7 +10,7 @@ import {DEFAULT_NAMESPACES, parseNamespaces, type Namespace} from '../namespaces
 import {resolveSecurity, type SecurityOptions} from './security.js'
 import {appEnvironment} from './environment.js'
 import {chooseUser, passwdEntryOf, type UserIdentity, type UserReason} from './user.js'
-import {DEFAULT_SHM_BYTES, isUnder} from './view.js'
+import {DEFAULT_SHM_BYTES, SYSTEM_DIRS, isUnder} from './view.js'
 
 /** contained: a view built for the app (the default); host: the host's filesystem as it is. */
 export type ViewMode = 'contained' | 'host'
@@ -181,6 +181,40 @@ function parseView(text: string | undefined, namespaces: Namespace[]): ViewMode 
   return text
 }
 
+/** Directories of the contained view in which no mount point can be made: read-only binds of the host, and the kernel's own filesystems. */
+const FIXED_VIEW_DIRS = [...SYSTEM_DIRS, '/proc', '/sys']
+
+/**
+ * Mounts that could only fail at every start, refused at plan time with the reason: a tmpfs that
+ * would hide the app's own directory or a volume, and a mount point that does not exist inside a
+ * directory the view shows read-only (contain-init could not create it there).
+ */
+function checkMountTargets(raw: RawRunFlags, view: ViewMode, workdir: string, volumes: Volume[], tmpfs: TmpfsMount[]): void {
+  for (const [index, mount] of tmpfs.entries()) {
+    const text = raw.tmpfs?.[index]
+    // The host view mounts the tmpfs over the host's tree: the directory below it is gone for the app.
+    if (view === 'host' && workdir !== '/' && isUnder(workdir, mount.path)) {
+      throw new InvalidValueError('--tmpfs', text, `hides the working directory ${workdir}, which is below it, in the host view`, 'leave --view host / view: host out (the contained view keeps the directory visible), or mount the tmpfs elsewhere')
+    }
+    if (view === 'contained' && mount.path === workdir) {
+      throw new InvalidValueError('--tmpfs', text, `is the working directory itself, and would hide the app's own files`, 'mount the tmpfs at a directory inside it (e.g. tmp/pids), or leave it out')
+    }
+    const volume = volumes.find(candidate => candidate.target === mount.path)
+    if (volume) throw new InvalidValueError('--tmpfs', text, `is also the target of the volume ${volume.source}:${volume.target}, which it would hide`, 'give the tmpfs or the volume another path')
+  }
+  if (view !== 'contained') return
+  const ownDirs = [workdir, ...volumes.map(volume => volume.target)].filter(dir => dir !== '/')
+  const targets = [
+    ...volumes.map((volume, index) => ({flag: '--volume', text: raw.volume?.[index], path: volume.target})),
+    ...tmpfs.map((mount, index) => ({flag: '--tmpfs', text: raw.tmpfs?.[index], path: mount.path})),
+  ]
+  for (const {flag, text, path} of targets) {
+    const fixed = FIXED_VIEW_DIRS.find(dir => path !== dir && isUnder(path, dir))
+    if (!fixed || ownDirs.some(dir => dir !== path && isUnder(path, dir)) || lstatSync(path, {throwIfNoEntry: false})) continue
+    throw new InvalidValueError(flag, text, `the mount point ${path} does not exist, and ${fixed} is read-only in the app's view, so contain cannot create it`, 'choose a path that exists there, one inside the app\'s own directory, or one in a new top-level directory such as /srv/data')
+  }
+}
+
 /** Docker's --tmpfs PATH[:OPTIONS]: exec / noexec, size=SIZE. */
 function parseTmpfs(text: string, view: ViewMode): TmpfsMount {
   const separator = text.indexOf(':')
@@ -290,6 +324,7 @@ export async function resolveRunOptions(raw: RawRunFlags, command: string[], hos
   if (writable.length > 0 && !readOnly) {
     throw new InvalidValueError('--writable', raw.writable?.[0], 'only applies with --read-only', 'add --read-only, or leave --writable out')
   }
+  checkMountTargets(raw, view, workdir, volumes, tmpfs)
 
   const callerUid = host.uid ?? process.geteuid?.() ?? 0
   const {user, reason: userReason} = chooseUser({given: raw.user, workdir, userNamespace: namespaces.includes('user'), callerUid, workdirOwner: (host.ownerOf ?? ownerOf)(workdir)}, host.readFile)

@@ -71,6 +71,17 @@ export interface LaunchPlan {
   deviceBinds: DeviceBind[]
   /** The app's filesystem view: absent with view host. */
   view?: ViewPlan
+  /** The paths and user the configuration gave, so that a setup failure names the setting at fault (setup-failure.ts). */
+  configuredPaths?: ConfiguredPaths
+}
+
+/** Where each path the app's setup makes or enters came from. */
+export interface ConfiguredPaths {
+  workdir: string
+  volumes: string[]
+  tmpfs: string[]
+  writable: string[]
+  user?: {uid: number; gid: number}
 }
 
 /**
@@ -228,5 +239,6 @@ export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables:
   ]
   const deviceProgram = cgroup.deviceProgram ? compileDeviceProgram(cgroup.deviceProgram.rules) : undefined
   const deviceBinds = options.devices.map(({host, container}) => ({host, container}))
-  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter, appArguments: appArguments(options, seccompFilter), hiddenPaths: hidden, deviceProgram, deviceBinds, view}
+  const configuredPaths: ConfiguredPaths = {workdir: options.workdir, volumes: options.volumes.map(volume => volume.target), tmpfs: options.tmpfs.map(mount => mount.path), writable: options.writable, user: options.user && {uid: options.user.uid, gid: options.user.gid}}
+  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter, appArguments: appArguments(options, seccompFilter), hiddenPaths: hidden, deviceProgram, deviceBinds, view, configuredPaths}
 }

@@ -1,14 +1,11 @@
 import {spawn, type StdioOptions} from 'node:child_process'
 import {mkdirSync} from 'node:fs'
 import {constants} from 'node:os'
-import {dirname, isAbsolute} from 'node:path'
 import type {Readable} from 'node:stream'
 import {AppCgroup, type CgroupOutcome} from '../cgroup/index.js'
 import {ExitCode, HostError, LaunchError} from '../errors.js'
-import {DEFAULT_PATH} from './environment.js'
 import {DEVICES_FD, ENV_FD, HELPER_ENV, SECCOMP_FD, encodeEnvironment, type LaunchPlan} from './plan.js'
-import {findOnPath} from '../paths.js'
-import {isUnder} from './view.js'
+import {setupFailure} from './setup-failure.js'
 import {parseInitReport} from './status.js'
 
 /** How one app run ended, in the terms contain reports it. */
@@ -47,47 +44,6 @@ function spawnFailure(plan: LaunchPlan, error: NodeJS.ErrnoException): Error {
     return new HostError(`contain's native helper is missing: ${plan.argv[0]}`, {fix: 'build it with: npm run build (needs a C compiler: apt-get install gcc)'})
   }
   return new LaunchError(plan.argv, `cannot start the launcher: ${error.message}`, {cause: error})
-}
-
-/** The host directory holding the command, when it exists on the host but outside the app's view. */
-function outsideView(program: string, plan: LaunchPlan): string | undefined {
-  const path = program.includes('/') ? program : findOnPath(program, plan.env.PATH)
-  if (!path || !isAbsolute(path) || !plan.view || plan.view.visible.some(dir => isUnder(path, dir))) return undefined
-  return dirname(path)
-}
-
-function setupFailure(plan: LaunchPlan, error: {stage: string; errno: number; message: string}): LaunchError {
-  const command = plan.argv.slice(plan.argv.lastIndexOf('--') + 1)
-  if (error.stage === 'exec') {
-    const notFound = error.errno === constants.errno.ENOENT
-    // In the contained view a command (or its interpreter) may exist on the host but outside the view.
-    const outside = notFound && plan.view ? outsideView(command[0], plan) : undefined
-    return new LaunchError(command, notFound ? (outside ? `not found in the app's view (${outside} is outside it)` : 'command not found') : `cannot execute: ${error.message}`, {
-      exitCode: notFound ? ExitCode.commandNotFound : ExitCode.cannotExecute,
-      fix: outside
-        ? `show it to the app: volumes: ["${outside}:${outside}:ro"] in contain.yml, or -v ${outside}:${outside}:ro`
-        : notFound ? `check the command name; the app's PATH is ${plan.env.PATH ?? DEFAULT_PATH} (set it with -e PATH=... or environment: in contain.yml), or give the command's full path` : 'check that the file is an executable the app user may run'
-    })
-  }
-  if (error.stage === 'device') {
-    return new LaunchError(command, `cannot bind the --device node at ${error.message}`, {
-      fix: 'with view: host the app shares the host\'s /dev, where a node is bound only over one that exists: give an existing path after the colon, or the host path alone',
-    })
-  }
-  if (error.stage === 'devices') {
-    return new LaunchError(command, `the kernel refused the app's device allow-list (cgroup v2 device program): ${error.message}`, {
-      fix: 'contain needs root and a kernel with CONFIG_CGROUP_BPF to restrict devices on cgroup v2 (see contain doctor); --privileged runs the app without the restriction',
-    })
-  }
-  if (error.stage === 'view') {
-    const loop = error.errno === constants.errno.ELOOP
-    return new LaunchError(command, loop ? `setting up the app's view failed: ${error.message.replace(/: [^:]*$/, '')} has a symbolic link in its path, which contain does not follow for a mount` : `setting up the app's view failed: ${error.message}`, {
-      fix: loop ? 'replace the symbolic link with a directory (an app may have planted it), or give the real path' : 'check that the path exists and is a directory or file as the config says',
-    })
-  }
-  return new LaunchError(command, `setting up the app failed at ${error.stage}: ${error.message}`, {
-    fix: error.errno === constants.errno.EPERM || error.errno === constants.errno.EACCES ? 'run contain as root, or add --userns' : 'see contain doctor for what this host supports',
-  })
 }
 
 /** Writes what contain-init reads on one of its descriptors, then closes it. */

@@ -1,8 +1,8 @@
 import {EventEmitter} from 'node:events'
-import type {Readable} from 'node:stream'
+import {PassThrough, type Readable} from 'node:stream'
 import {AppCgroup, type CgroupUsage} from '../cgroup/index.js'
 import type {BackoffConfig, HealthcheckConfig, RestartConfig} from '../config/supervision.js'
-import {ContainError, ExitCode} from '../errors.js'
+import {ContainError, ExitCode, LaunchError} from '../errors.js'
 import {execInApp} from '../launch/exec.js'
 import type {LaunchPlan} from '../launch/plan.js'
 import {startApp, type LaunchOutcome, type RunningApp} from '../launch/spawn.js'
@@ -21,7 +21,7 @@ export const AppState = {
   stopped: 'stopped',
   /** Ended and its restart policy says not to restart. */
   exited: 'exited',
-  /** Gave up: on-failure:N ran out, or the app cannot be started at all. */
+  /** Gave up: on-failure:N ran out, or the app cannot be started at all (a setup error a retry cannot fix). */
   failed: 'failed',
 } as const
 export type AppState = (typeof AppState)[keyof typeof AppState]
@@ -99,6 +99,8 @@ export class SupervisedApp extends EventEmitter {
    * (each is bounded by its timeout), or the leaf would still hold one.
    */
   private readonly checks = new Set<Promise<unknown>>()
+  /** remove() has begun: nothing may start the app again (a restart in flight would make a cgroup nobody removes). */
+  private removed = false
 
   constructor(readonly spec: AppSpec, private readonly output: OutputSink) {
     super()
@@ -106,7 +108,7 @@ export class SupervisedApp extends EventEmitter {
 
   /** Starts the app; resolves once its first run has started (or failed to start). */
   async start(): Promise<void> {
-    if (!canStart(this.state)) return
+    if (!canStart(this.state) || this.removed) return
     this.stoppedByUser = false
     this.restartsInARow = 0
     await this.runOnce()
@@ -118,6 +120,7 @@ export class SupervisedApp extends EventEmitter {
   }
 
   private async runOnce(): Promise<void> {
+    if (this.removed) return
     this.setState(AppState.starting)
     this.stoppedUnhealthy = false
     try {
@@ -203,9 +206,11 @@ export class SupervisedApp extends EventEmitter {
   }
 
   /**
-   * The app could not be started. A command that is not there or not executable fails at once:
-   * restarting will not help. Anything else (a helper replaced during an upgrade, a busy kernel)
-   * goes through the restart policy and its backoff like a crash.
+   * The app could not be started. A failure that a retry cannot fix (command not found, a working
+   * directory its user cannot enter, a mount point that cannot be made: see setup-failure.ts)
+   * marks it failed at once, with the reason in ps, inspect and its log. Anything else (a helper
+   * replaced during an upgrade, a busy kernel, a process limit) goes through the restart policy
+   * and its backoff like a crash.
    */
   private failedToStart(error: unknown): void {
     this.healthMonitor?.stop()
@@ -213,10 +218,30 @@ export class SupervisedApp extends EventEmitter {
     this.running = undefined
     const message = error instanceof ContainError ? error.message : String(error)
     const exitCode = error instanceof ContainError ? error.exitCode : ExitCode.containFailed
+    const permanent = error instanceof LaunchError && error.permanent
     this.lastExit = {exitCode, oomKilled: false, error: message, at: new Date().toISOString()}
+    const fix = error instanceof ContainError && error.fix ? ` (fix: ${error.fix})` : ''
+    this.note(permanent
+      ? `contain: ${this.spec.name} cannot start, and retrying cannot fix it, so it is not restarted: ${message}${fix}`
+      : `contain: ${this.spec.name} could not start: ${message}${fix}`)
     this.emit('exit', this.lastExit)
-    if (exitCode === ExitCode.commandNotFound || exitCode === ExitCode.cannotExecute) this.setState(AppState.failed)
+    if (permanent) this.setState(AppState.failed)
     else this.decide({exitCode, stoppedByUser: this.stoppedByUser})
+  }
+
+  /** A line of contain's own in the app's output: its log, the terminal of a foreground up, and its last lines. */
+  private note(line: string): void {
+    const remember = (text: string) => {
+      this.lastLines.push(text)
+      if (this.lastLines.length > LAST_LINES) this.lastLines.shift()
+    }
+    const stream = new PassThrough()
+    try {
+      this.output.attach(this.spec.name, stream, 'err', remember)
+      stream.end(`${line}\n`)
+    } catch {
+      remember(line) // the log is closed (the supervisor is ending): ps and inspect still have it
+    }
   }
 
   /**
@@ -255,6 +280,7 @@ export class SupervisedApp extends EventEmitter {
 
   /** Stops the app and removes its cgroup: nothing of it is left on the host. */
   async remove(): Promise<void> {
+    this.removed = true
     await this.stop()
     await Promise.allSettled([...this.checks])
     await this.cgroup?.remove()

@@ -7,6 +7,8 @@ const FINAL_STATES: AppState[] = [AppState.stopped, AppState.exited, AppState.fa
 /** One process supervises every app of a project: no daemon, and one memory footprint. */
 export class Supervisor extends EventEmitter {
   readonly apps = new Map<string, SupervisedApp>()
+  /** Restarts in flight: an app stopped to be started again has not ended, so up keeps supervising. */
+  private restarting = 0
 
   constructor(specs: AppSpec[], output: OutputSink) {
     super()
@@ -14,7 +16,7 @@ export class Supervisor extends EventEmitter {
       const app = new SupervisedApp(spec, output)
       app.on('state', state => {
         this.emit('state', spec.name, state)
-        if (this.allEnded()) this.emit('all-ended')
+        if (this.restarting === 0 && this.allEnded()) this.emit('all-ended')
       })
       app.on('exit', exit => this.emit('exit', spec.name, exit))
       this.apps.set(spec.name, app)
@@ -40,8 +42,15 @@ export class Supervisor extends EventEmitter {
 
   async restart(names?: readonly string[]): Promise<void> {
     const apps = this.select(names)
-    await Promise.all(apps.map(app => app.stop()))
-    await Promise.all(apps.map(app => app.start()))
+    this.restarting++
+    try {
+      await Promise.all(apps.map(app => app.stop()))
+      await Promise.all(apps.map(app => app.start()))
+    } finally {
+      this.restarting--
+      // A restart that could not start its apps (a setup error) ends them for good.
+      if (this.restarting === 0 && this.allEnded()) this.emit('all-ended')
+    }
   }
 
   /** Stops every app and removes every cgroup. */

@@ -53,21 +53,20 @@ function without(tree: Tree, ...names: string[]): Tree {
   return Object.fromEntries(Object.entries(tree).filter(([name]) => !names.includes(name)))
 }
 
-t.test('a Rails app without tmp/, log/ or an /up route: what is missing is said, and the file still loads', async t => {
+t.test('a Rails app without tmp/, log/ or an /up route (a fresh clone): what is missing is said, and contain makes it', async t => {
   const dir = t.testdir({...without(RAILS_FILES, 'log'), tmp: {}, config: {'routes.rb': 'Rails.application.routes.draw do\nend\n'}})
   const result = await initProject({dir, force: false})
   const text = readFileSync(result.file, 'utf8')
   t.match(text, /config\/routes\.rb has no \/up route/)
-  t.match(text, /Once tmp\/pids exists, make it a tmpfs/)
-  t.match(text, /log\/ too, once the app has one/)
+  t.match(text, /log, tmp\/pids do not exist yet: contain makes them at the first start, owned by the app's user/)
   const [web] = (await loadProject(result.file)).apps
-  t.strictSame(web.flags.tmpfs, ['/tmp'])
-  t.strictSame(web.flags.writable, [join(dir, 'tmp')])
+  t.strictSame(web.flags.tmpfs, ['/tmp', join(dir, 'tmp/pids')])
+  t.strictSame(web.flags.writable, [join(dir, 'tmp'), join(dir, 'log')])
 
   const bare = t.testdir(without(RAILS_FILES, 'tmp', 'log'))
   const [noTmp] = (await loadProject((await initProject({dir: bare, force: false})).file)).apps
-  t.notOk(noTmp.flags['read-only'], 'without tmp/ read_only stays commented out: rails s could not boot')
-  t.match(readFileSync(join(bare, 'contain.yml'), 'utf8'), /#read_only: true/)
+  t.ok(noTmp.flags['read-only'], 'read_only even without tmp/: contain makes tmp/ writable at the first start')
+  t.strictSame(noTmp.flags.writable, [join(bare, 'tmp'), join(bare, 'log')])
 })
 
 t.test('not a Rails app: a Gemfile naming rails alone, or rails commented out', async t => {
@@ -167,12 +166,10 @@ t.test('the example app: init refuses its contain.yml, and on a copy proposes wh
   t.same(withWorker.apps.map(app => app.name), ['web', 'worker'])
 })
 
-t.test('an app below /tmp gets no tmpfs at /tmp, which would hide it', async t => {
+t.test('an app below /tmp gets the tmpfs at /tmp too: its directory stays visible below it', async t => {
   const detection = {dir: '/tmp/shop', rails: {evidence: ['Gemfile names rails', 'config.ru'], upRoute: true}, writable: ['tmp', 'log'], pidsDir: true}
   const options = {cpus: 4, schema: '/schema.json', reference: '/contain.yml'}
-  const below = renderProject(detection, options).text
-  t.match(below, /tmpfs: \["\/tmp\/shop\/tmp\/pids"\]/)
-  t.match(below, /No tmpfs at \/tmp: this app lives below \/tmp/)
+  t.match(renderProject(detection, options).text, /tmpfs: \["\/tmp", "\/tmp\/shop\/tmp\/pids"\]/)
   t.match(renderProject({...detection, dir: '/srv/shop'}, options).text, /tmpfs: \["\/tmp", "\/srv\/shop\/tmp\/pids"\]/)
   t.match(renderProject({...detection, dir: '/srv/shop'}, {...options, cpus: 0.5}).text, /cpus: 0\.5/, 'never more CPUs than the host has')
 })

@@ -280,6 +280,31 @@ t.test('filesystem flags', async t => {
     await rejectsInvalid(t, resolve(t, {tmpfs: [facts.cwd], namespaces: 'uts'}, facts), '--tmpfs', /needs the mount namespace/)
   })
 
+  t.test('a tmpfs that would hide the working directory is refused at plan time, with the reason', async t => {
+    const facts = host(t)
+    await rejectsInvalid(t, resolve(t, {tmpfs: [facts.cwd]}, facts), '--tmpfs', /is the working directory itself/)
+    // The host view mounts over the host's tree: a working directory below the tmpfs would be gone.
+    await rejectsInvalid(t, resolve(t, {tmpfs: ['/tmp'], view: 'host'}, {...facts, cwd: '/tmp'}), '--tmpfs', /hides the working directory \/tmp, which is below it, in the host view/)
+    // The contained view binds the working directory back over a tmpfs above it.
+    t.strictSame((await resolve(t, {tmpfs: [join(facts.cwd, '..')]}, facts)).tmpfs, [{path: join(facts.cwd, '..'), exec: false}])
+  })
+
+  t.test('a tmpfs at a volume\'s target would hide the volume: refused', async t => {
+    const facts = host(t)
+    await rejectsInvalid(t, resolve(t, {tmpfs: ['/srv/data'], volume: ['.:/srv/data']}, facts), '--tmpfs', /also the target of the volume/)
+  })
+
+  t.test('a mount point that cannot be made in a read-only directory of the view is refused at plan time', async t => {
+    const facts = host(t)
+    await rejectsInvalid(t, resolve(t, {volume: ['.:/usr/share/contain-no-such-dir']}, facts), '--volume', /the mount point \/usr\/share\/contain-no-such-dir does not exist, and \/usr is read-only/)
+    await rejectsInvalid(t, resolve(t, {tmpfs: ['/proc/contain-no-such-dir']}, facts), '--tmpfs', /\/proc is read-only/)
+    // One that exists there is mounted over; a new top-level directory is made in the view's own root.
+    t.equal((await resolve(t, {volume: ['.:/usr/share']}, facts)).volumes[0].target, '/usr/share')
+    t.equal((await resolve(t, {volume: ['.:/srv/contain-no-such-dir']}, facts)).volumes[0].target, '/srv/contain-no-such-dir')
+    // With the host view nothing is made: the path must exist anyway.
+    await rejectsInvalid(t, resolve(t, {tmpfs: ['/usr/contain-no-such-dir'], view: 'host'}, facts), '--tmpfs', /is not an existing directory/)
+  })
+
   t.test('--read-only needs a mount namespace', async t => {
     await rejectsInvalid(t, resolve(t, {'read-only': true, namespaces: 'uts'}), '--read-only', /needs the mount namespace/)
   })
