@@ -467,7 +467,7 @@ t.test('AppCgroup.create and remove', async t => {
     t.strictSame(fs.writesTo(join(leaf, 'cgroup.procs')), [PID, HELPER], 'contain first, then its helper')
     const before = fs.calls.length
     await cgroup.remove()
-    t.strictSame(fs.calls.slice(before).filter(call => call.op === 'write' && call.path === join(own, 'cgroup.procs')).map(call => call.value), [PID, HELPER], 'both moved back before the leaf is removed')
+    t.strictSame(fs.calls.slice(before).filter(call => call.op === 'write' && call.path === join(own, 'cgroup.procs')).map(call => (call as {value?: string}).value), [PID, HELPER], 'both moved back before the leaf is removed')
     t.notOk(existsSync(leaf))
   })
 
