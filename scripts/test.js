@@ -15,11 +15,12 @@ import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const vmTool = join(root, 'test/vm/run-in-cgroupv2-vm.sh')
+const systemdVmTool = join(root, 'test/vm/run-in-systemd-vm.sh')
 const vmTests = ['test/integration/limits.test.ts', 'test/integration/controllers.test.ts', 'test/integration/isolation.test.ts', 'test/integration/exit-status.test.ts', 'test/integration/supervisor.test.ts', 'test/integration/security.test.ts', 'test/integration/delegation.test.ts']
 const quick = process.argv.includes('--quick')
-// --only unit,integration,hardening,guests: just those tiers (build and type check always run).
+// --only unit,integration,hardening,guests,systemd: just those tiers (build and type check always run).
 const only = process.argv.find(arg => arg.startsWith('--only='))?.slice('--only='.length).split(',')
-const TIERS = ['unit', 'integration', 'hardening', 'guests']
+const TIERS = ['unit', 'integration', 'hardening', 'guests', 'systemd']
 const unknownTier = only?.find(tier => !TIERS.includes(tier))
 if (unknownTier !== undefined) {
   console.error(`npm test: unknown tier in --only: ${unknownTier} (tiers: ${TIERS.join(', ')})`)
@@ -79,6 +80,7 @@ function missingRequirements() {
   if (!onPath('systemd-analyze')) missing.push('systemd-analyze: the unit check of contain systemd needs it (apt-get install systemd, or ./setup.sh)')
   const rails = join(root, 'examples/rails-app')
   if (!onPath('ruby') || !onPath('bundle') || !existsSync(join(rails, 'Gemfile.lock')) || !existsSync(join(rails, 'tmp/pids'))) missing.push('the Rails example: test/integration/rails.test.ts needs it set up (./setup.sh --no-run, or examples/rails-app/setup.sh)')
+  if (!existsSync('/lib/systemd/systemd')) missing.push('systemd (/lib/systemd/systemd): the systemd guest boots it as PID 1 (apt-get install systemd)')
   if (!hasIpv6Loopback()) missing.push('IPv6 loopback (::1 on lo): the health check\'s IPv6 test needs it')
   return missing
 }
@@ -160,6 +162,21 @@ if (!wanted('guests', guests)) {
     step('integration and hardening tests (pure cgroup v2 guest)', vmTool, ['-t', '1200', '--', 'test/vm/integration.sh', ...vmTests, ...hardening], {...env, CONTAIN_SOAK_CYCLES: cycles ?? '30'}, {buffered: true, rebootGuest: true}),
     step('integration and hardening tests (cgroup v2 guest, nested in system.slice/app.service)', vmTool, ['-t', '1200', '-g', 'system.slice/app.service', '--', 'test/vm/integration.sh', ...vmTests, ...hardening], {...env, CONTAIN_SOAK_CYCLES: cycles ?? '30'}, {buffered: true, rebootGuest: true}),
   ])
+}
+
+// A third guest, with real systemd as PID 1 (pure cgroup v2): the unit `contain systemd` writes,
+// started, restarted, killed, bounded and stopped by systemd, and the apps' journal records. One
+// boot, about 4 minutes; after the two guests above, not beside them (each guest takes a CPU).
+const systemdGuest = 'the systemd guest (test/systemd: the unit contain systemd writes, under systemd 252)'
+if (!wanted('systemd', systemdGuest)) {
+  // Listed by wanted().
+} else if (quick) {
+  notRun(systemdGuest, '--quick')
+} else if (!canBootGuest || !existsSync('/lib/systemd/systemd')) {
+  notRun(systemdGuest, 'it needs root, linux.uml and systemd (apt-get install user-mode-linux systemd)')
+  console.log(`\n=== systemd guest: not run (it needs root, linux.uml and systemd)`)
+} else {
+  await step('systemd tests (systemd guest: systemd 252 as PID 1, pure cgroup v2)', systemdVmTool, ['-t', '900', '--', 'node_modules/.bin/tap', '--reporter=tap', '--jobs=1', '--timeout=800', ...testFiles('test/systemd')], {RUNVM_UML: join(root, 'test/vm/linux-uml')}, {rebootGuest: true})
 }
 
 console.log(`\n${times.join('\n')}\ntotal: ${Math.round((Date.now() - startedAll) / 1000)} s`)

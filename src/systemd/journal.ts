@@ -27,6 +27,8 @@ export const MAX_QUEUED_BYTES = 4 * 2 ** 20
 export const PRIORITY: Record<LogStream, number> = {out: 6, err: 3}
 
 const NEWLINE = 0x0a
+/** contain says how many lines it dropped at most this often, so a slow journal is not also flooded with that. */
+const REPORT_INTERVAL_MS = 10_000
 
 /**
  * Whether stdout is the journal: systemd sets JOURNAL_STREAM=<dev>:<ino> of the stream it
@@ -123,7 +125,8 @@ export class JournalWriter {
   dropped = 0
   /** Records journald's socket refused (journald not running, or restarting). */
   refused = 0
-  private droppingSince = 0
+  private dropping = false
+  private reported = {dropped: 0, at: 0}
 
   constructor(private readonly project: string, options: JournalOptions = {}) {
     this.maxQueuedBytes = options.maxQueuedBytes ?? MAX_QUEUED_BYTES
@@ -148,23 +151,33 @@ export class JournalWriter {
     let fields = this.fields.get(key)
     if (!fields) this.fields.set(key, (fields = lineFields(this.project, app, stream)))
     const {frames, records} = encodeLines(lines, fields)
-    if (this.child.stdin.writableLength + frames.length > this.maxQueuedBytes) {
-      if (this.droppingSince === 0) {
-        this.droppingSince = this.dropped + 1
-        this.warn('contain: the journal is not keeping up: dropping app lines until it does (the apps\' log files keep them)')
-      }
+    const queued = this.child.stdin.writableLength
+    // Once dropping, only a pipe drained to a quarter resumes: a journal just at its limit would
+    // otherwise flip between the two with every batch.
+    if (this.dropping ? queued > this.maxQueuedBytes / 4 : queued + frames.length > this.maxQueuedBytes) {
+      if (!this.dropping && this.dropped === 0) this.warn('contain: the journal is not keeping up: dropping app lines until it does (the apps\' log files keep them)')
+      this.dropping = true
       this.dropped += records
       return
     }
-    if (this.droppingSince > 0) {
-      this.warn(`contain: writing app lines to the journal again (${this.dropped - this.droppingSince + 1} lines were dropped; the apps' log files have them all)`)
-      this.droppingSince = 0
+    if (this.dropping) {
+      this.dropping = false
+      this.reportDropped()
     }
     this.child.stdin.write(frames)
   }
 
+  /** The lines dropped since the last report, at most every REPORT_INTERVAL_MS (and at close). */
+  private reportDropped(force = false): void {
+    const now = Date.now()
+    if (this.dropped === this.reported.dropped || (!force && now - this.reported.at < REPORT_INTERVAL_MS)) return
+    this.warn(`contain: ${this.dropped - this.reported.dropped} app lines were not sent to the journal (${this.dropped} in all; the apps' log files have them)`)
+    this.reported = {dropped: this.dropped, at: now}
+  }
+
   /** Sends what is queued and waits (up to `timeoutMs`) for the forwarder to end. */
   async close(timeoutMs = 2000): Promise<void> {
+    this.reportDropped(true)
     this.child.stdin.end()
     let timer: NodeJS.Timeout | undefined
     await Promise.race([this.exited, new Promise(resolve => (timer = setTimeout(resolve, timeoutMs)))])
