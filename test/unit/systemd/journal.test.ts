@@ -66,6 +66,8 @@ t.test('lines: one record per line, in order, MESSAGE first, each framed by its 
     ['MESSAGE=third \u00e9\r', 'PRIORITY=3', 'SYSLOG_IDENTIFIER=web', 'CONTAIN_PROJECT=shop', 'CONTAIN_APP=web'],
   ], 'an empty line is a record; the bytes of a line are kept, a carriage return too')
   t.equal(encodeLines(Buffer.alloc(0), fields).records, 0, 'no lines, no records')
+  const forged = decodeFrames(encodeLines(Buffer.from('hi\nPRIORITY=0\nSYSLOG_IDENTIFIER=sshd\n'), fields).frames)
+  t.strictSame(forged.map(record => record.filter(([name]) => name !== 'MESSAGE').map(([name, value]) => `${name}=${value}`)), Array(3).fill(['PRIORITY=3', 'SYSLOG_IDENTIFIER=web', 'CONTAIN_PROJECT=shop', 'CONTAIN_APP=web']), 'an app cannot set a field: what looks like one is a MESSAGE of its own')
 })
 
 t.test('a line longer than journald\'s LineMax is split into records of at most that size, as journald splits a stream', async t => {
