@@ -101,6 +101,15 @@
  *       serves a control socket before they trust its reply: Node cannot read SO_PEERCRED.
  *       Exit status 0, or 125 with the reason.
  *
+ *   contain-init datagrams SOCKET
+ *       A forwarder for datagrams Node cannot send (it has no unix datagram sockets): reads frames
+ *       from stdin, each a 4-byte little-endian length and that many bytes (at most 128 KiB), and
+ *       sends each frame as one datagram to the unix socket SOCKET (a path or "@abstract"), many
+ *       per sendmmsg. contain writes the journal's native records through it, already encoded:
+ *       this mode neither reads nor changes them. A datagram the socket refuses (nobody bound,
+ *       journald restarting) is dropped and reported on stdout as "dropped ERRNO"; a full socket
+ *       blocks this process, never contain, whose pipe then fills. Ends at the end of stdin.
+ *
  * Report lines on the status fd (one per line, space separated):
  *   pid N                  host pid of PID 1 (from the monitor)
  *   error STAGE ERRNO MSG  setup failed at STAGE; exit status 125 (126/127 for exec)
@@ -1030,6 +1039,23 @@ static void send_notify(int fd, const struct sockaddr_un *address, socklen_t len
     if (errno != EINTR) fail("notify", errno == EPERM && pid > 0 ? "send (--pid needs root)" : "send");
 }
 
+/* NAME (given as WHAT) as a unix socket address: an absolute path, or "@name" for an abstract one. */
+static socklen_t socket_address(const char *stage, const char *what, const char *name, struct sockaddr_un *address) {
+  size_t name_length = name ? strlen(name) : 0;
+  if (name_length < 2 || (name[0] != '/' && name[0] != '@') || name_length >= sizeof address->sun_path) {
+    char detail[160];
+    snprintf(detail, sizeof detail, "%s must be an absolute path or an @abstract name, of at most 107 bytes", what);
+    errno = EINVAL;
+    fail(stage, detail);
+  }
+  memset(address, 0, sizeof *address);
+  address->sun_family = AF_UNIX;
+  memcpy(address->sun_path, name, name_length);
+  if (name[0] == '@') address->sun_path[0] = 0;
+  /* An abstract name's length is exact; a path's includes its terminating NUL. */
+  return offsetof(struct sockaddr_un, sun_path) + name_length + (name[0] == '/');
+}
+
 static int notify(int argc, char **argv) {
   pid_t pid = 0;
   int barrier = 0, i = 2;
@@ -1039,17 +1065,8 @@ static int notify(int argc, char **argv) {
     else break;
   }
   if (i != argc - 1) { errno = EINVAL; fail("usage", "notify [--pid PID] [--barrier] MESSAGE"); }
-  const char *socket_path = getenv("NOTIFY_SOCKET");
-  struct sockaddr_un address = {.sun_family = AF_UNIX};
-  size_t path_length = socket_path ? strlen(socket_path) : 0;
-  if (path_length < 2 || (socket_path[0] != '/' && socket_path[0] != '@') || path_length >= sizeof address.sun_path) {
-    errno = EINVAL;
-    fail("notify", "NOTIFY_SOCKET must be an absolute path or an @abstract name, of at most 107 bytes");
-  }
-  memcpy(address.sun_path, socket_path, path_length);
-  if (socket_path[0] == '@') address.sun_path[0] = 0;
-  /* An abstract name's length is exact; a path's includes its terminating NUL. */
-  socklen_t length = offsetof(struct sockaddr_un, sun_path) + path_length + (socket_path[0] == '/');
+  struct sockaddr_un address;
+  socklen_t length = socket_address("notify", "NOTIFY_SOCKET", getenv("NOTIFY_SOCKET"), &address);
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) fail("notify", "socket");
   send_notify(fd, &address, length, argv[i], pid, -1);
@@ -1076,6 +1093,61 @@ static int peercred(int argc, char **argv) {
   return fflush(stdout) == 0 ? 0 : 125;
 }
 
+#define MAX_DATAGRAM_BYTES (128 << 10)
+#define DATAGRAM_BATCH 64
+#define DATAGRAM_BUFFER_BYTES (1 << 20)
+
+/* Sends batch[0, count); a datagram the socket refuses is dropped and reported, the rest go on. */
+static void send_datagrams(int fd, struct mmsghdr *batch, int count) {
+  for (int sent = 0; sent < count;) {
+    int done = sendmmsg(fd, batch + sent, (unsigned)(count - sent), MSG_NOSIGNAL);
+    if (done > 0) sent += done;
+    else if (errno != EINTR) {
+      dprintf(STDOUT_FILENO, "dropped %d\n", errno);
+      sent++;
+    }
+  }
+}
+
+static int datagrams(int argc, char **argv) {
+  if (argc != 3) { errno = EINVAL; fail("usage", "datagrams SOCKET"); }
+  struct sockaddr_un address;
+  socklen_t length = socket_address("datagrams", "SOCKET", argv[2], &address);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) fail("datagrams", "socket");
+  unsigned char *buffer = malloc(DATAGRAM_BUFFER_BYTES);
+  if (!buffer) fail("datagrams", "malloc");
+  size_t filled = 0;
+  for (;;) {
+    ssize_t got = read(STDIN_FILENO, buffer + filled, DATAGRAM_BUFFER_BYTES - filled);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) fail("datagrams", "read");
+    filled += (size_t)got;
+    /* Every complete frame read so far, up to DATAGRAM_BATCH per system call. */
+    size_t start = 0;
+    for (;;) {
+      struct mmsghdr batch[DATAGRAM_BATCH];
+      struct iovec data[DATAGRAM_BATCH];
+      int count = 0;
+      while (count < DATAGRAM_BATCH && filled - start >= 4) {
+        const unsigned char *header = buffer + start;
+        uint32_t size = header[0] | header[1] << 8 | header[2] << 16 | (uint32_t)header[3] << 24;
+        if (size > MAX_DATAGRAM_BYTES) { errno = EMSGSIZE; fail("datagrams", "a frame longer than 128 KiB"); }
+        if (filled - start - 4 < size) break;
+        data[count] = (struct iovec){.iov_base = buffer + start + 4, .iov_len = size};
+        batch[count].msg_hdr = (struct msghdr){.msg_name = &address, .msg_namelen = length, .msg_iov = &data[count], .msg_iovlen = 1};
+        count++;
+        start += 4 + size;
+      }
+      if (count == 0) break;
+      send_datagrams(fd, batch, count);
+    }
+    memmove(buffer, buffer + start, filled - start);
+    filled -= start;
+    if (got == 0) return 0; /* a frame cut off by the end of stdin is not sent */
+  }
+}
+
 int main(int argc, char **argv) {
   /* First of all: no process of the app may ptrace this one or read its memory. */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail("prctl", "PR_SET_DUMPABLE");
@@ -1084,6 +1156,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "run") == 0) return run(argc, argv);
   if (argc > 1 && strcmp(argv[1], "notify") == 0) return notify(argc, argv);
   if (argc > 1 && strcmp(argv[1], "peercred") == 0) return peercred(argc, argv);
-  fprintf(stderr, "usage: contain-init enter [--clone-into DIR] ATTACH_FILE... -- CMD... | run [OPTIONS] -- CMD... | exec [OPTIONS] -- CMD... | notify [--pid PID] [--barrier] MESSAGE | peercred FD\n");
+  if (argc > 1 && strcmp(argv[1], "datagrams") == 0) return datagrams(argc, argv);
+  fprintf(stderr, "usage: contain-init enter [--clone-into DIR] ATTACH_FILE... -- CMD... | run [OPTIONS] -- CMD... | exec [OPTIONS] -- CMD... | notify [--pid PID] [--barrier] MESSAGE | peercred FD | datagrams SOCKET\n");
   return 125;
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The test command (`npm test`): build, type check, unit tests, integration and hardening tests on
-// this host's kernel (one file at a time: they share the host's cgroups), and the cgroup
-// integration tests with parts 1 and 3 of the hardening suite (soak, escape attempts) again in a
-// pure cgroup v2 guest, plain and nested (see the guest lists below). Prints each step's time, every skip with its reason, and
-// one closing line "N passed, N failed, N skipped".
+// this host's kernel (one file at a time: they share the host's cgroups), the cgroup integration
+// tests and the escape attempts again in a pure cgroup v2 guest, plain and nested (see the guest
+// lists below), and test/systemd in a guest whose PID 1 is systemd. Prints each step's time,
+// every skip with its reason, and one closing line "N passed, N failed, N skipped".
 //
 // A skip is never a pass. With CI=true (as .ci/run sets it) a run that could not do what CI
 // expects fails, naming what was missing: root, the guest (user-mode-linux), systemd-analyze, the
@@ -22,10 +22,11 @@ const vmTool = join(root, 'test/vm/run-in-cgroupv2-vm.sh')
 // identity, seccomp) run once, in the nested guest, so that the two guests take about as long.
 const cgroupPlacedTests = ['test/integration/limits.test.ts', 'test/integration/controllers.test.ts', 'test/integration/isolation.test.ts', 'test/integration/exit-status.test.ts', 'test/integration/supervisor.test.ts', 'test/integration/delegation.test.ts', 'test/hardening/soak.test.ts', 'test/hardening/escape-devices.test.ts']
 const kernelOnlyTests = ['test/integration/security.test.ts', 'test/hardening/escape.test.ts', 'test/hardening/escape-view.test.ts', 'test/hardening/escape-seccomp.test.ts', 'test/hardening/escape-identity.test.ts']
+const systemdVmTool = join(root, 'test/vm/run-in-systemd-vm.sh')
 const quick = process.argv.includes('--quick')
-// --only unit,integration,hardening,guests: just those tiers (build and type check always run).
+// --only unit,integration,hardening,guests,systemd: just those tiers (build and type check always run).
 const only = process.argv.find(arg => arg.startsWith('--only='))?.slice('--only='.length).split(',')
-const TIERS = ['unit', 'integration', 'hardening', 'guests']
+const TIERS = ['unit', 'integration', 'hardening', 'guests', 'systemd']
 const unknownTier = only?.find(tier => !TIERS.includes(tier))
 if (unknownTier !== undefined) {
   console.error(`npm test: unknown tier in --only: ${unknownTier} (tiers: ${TIERS.join(', ')})`)
@@ -85,6 +86,7 @@ function missingRequirements() {
   if (!onPath('systemd-analyze')) missing.push('systemd-analyze: the unit check of contain systemd needs it (apt-get install systemd, or ./setup.sh)')
   const rails = join(root, 'examples/rails-app')
   if (!onPath('ruby') || !onPath('bundle') || !existsSync(join(rails, 'Gemfile.lock')) || !existsSync(join(rails, 'tmp/pids'))) missing.push('the Rails example: test/integration/rails.test.ts needs it set up (./setup.sh --no-run, or examples/rails-app/setup.sh)')
+  if (!existsSync('/lib/systemd/systemd')) missing.push('systemd (/lib/systemd/systemd): the systemd guest boots it as PID 1 (apt-get install systemd)')
   if (!hasIpv6Loopback()) missing.push('IPv6 loopback (::1 on lo): the health check\'s IPv6 test needs it')
   return missing
 }
@@ -145,8 +147,14 @@ if (wanted('unit', 'the unit tests')) await step('unit tests', 'node_modules/.bi
 if (wanted('integration', 'the integration tests')) await step('integration tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--jobs=1', ...testFiles('test/integration')])
 if (wanted('hardening', 'the hardening tests')) await step('hardening tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--jobs=1', '--timeout=900', ...testFiles('test/hardening')])
 
-const guests = 'the pure cgroup v2 guest and the nested one (system.slice/app.service)'
+// The guests: two boots of a pure cgroup v2 kernel (contain at the guest's root cgroup, and nested in
+// a systemd-like unit cgroup), then one with real systemd 252 as PID 1 (test/systemd: the unit
+// `contain systemd` writes, started, restarted, killed, bounded and stopped by systemd, and the
+// apps' journal records). Each guest runs on one CPU: two at a time, longest first, the next one
+// starting when a CPU is free.
+const guestSteps = []
 const canBootGuest = process.getuid?.() === 0 && onPath('linux.uml')
+const guests = 'the pure cgroup v2 guest and the nested one (system.slice/app.service)'
 if (!wanted('guests', guests)) {
   // Listed by wanted().
 } else if (quick) {
@@ -158,20 +166,29 @@ if (!wanted('guests', guests)) {
   // The soak runs 15 cycles in each guest (200 on the host): every exec is about ten times slower there.
   const env = {RUNVM_UML: join(root, 'test/vm/linux-uml'), CONTAIN_SOAK_CYCLES: process.env.CONTAIN_SOAK_CYCLES ?? '15'}
   const guestRun = (args, tests) => [vmTool, ['-t', '1200', ...args, '--', 'test/vm/integration.sh', '--timeout=800', ...tests], env]
-  // Longest first: each guest runs on one CPU, two at a time, the next one starting when a CPU is free.
-  const guestSteps = [
+  guestSteps.push(
     ['integration and hardening tests (pure cgroup v2 guest, nested in system.slice/app.service)', ...guestRun(['-g', 'system.slice/app.service'], [...cgroupPlacedTests, ...kernelOnlyTests])],
     ['integration and hardening tests (pure cgroup v2 guest)', ...guestRun([], cgroupPlacedTests)],
-  ]
-  const queue = [...guestSteps]
-  const worker = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const [name, command, args, stepEnv] = next
-      await step(name, command, args, stepEnv, {buffered: true, rebootGuest: true})
-    }
-  }
-  await Promise.all([worker(), worker()])
+  )
 }
+const systemdGuest = 'the systemd guest (test/systemd: the unit contain systemd writes, under systemd 252)'
+if (!wanted('systemd', systemdGuest)) {
+  // Listed by wanted().
+} else if (quick) {
+  notRun(systemdGuest, '--quick')
+} else if (!canBootGuest || !existsSync('/lib/systemd/systemd')) {
+  notRun(systemdGuest, 'it needs root, linux.uml and systemd (apt-get install user-mode-linux systemd)')
+  console.log(`\n=== systemd guest: not run (it needs root, linux.uml and systemd)`)
+} else {
+  guestSteps.push(['systemd tests (systemd guest: systemd 252 as PID 1, pure cgroup v2)', systemdVmTool, ['-t', '900', '--', 'node_modules/.bin/tap', '--reporter=tap', '--jobs=1', '--timeout=800', ...testFiles('test/systemd')], {RUNVM_UML: join(root, 'test/vm/linux-uml')}])
+}
+const worker = async () => {
+  for (let next = guestSteps.shift(); next; next = guestSteps.shift()) {
+    const [name, command, args, stepEnv] = next
+    await step(name, command, args, stepEnv, {buffered: true, rebootGuest: true})
+  }
+}
+await Promise.all([worker(), worker()])
 
 console.log(`\n${times.join('\n')}\ntotal: ${Math.round((Date.now() - startedAll) / 1000)} s`)
 if (skips.length > 0) console.log(`\nskipped (${skips.length}):\n${skips.map(line => `  - ${line}`).join('\n')}`)

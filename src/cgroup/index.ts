@@ -267,6 +267,36 @@ function describeWriteError(error: NodeJS.ErrnoException): string {
   }
 }
 
+/**
+ * contain's own helpers (contain-init notify, the journal forwarder) are its children and are born
+ * in its cgroup: they move with it into the delegation leaf and back, or one that is alive at that
+ * moment would fail the app's start ("contain must be the only process") or the leaf's removal.
+ */
+function isOwnChild(fs: CgroupFs, pid: string): boolean {
+  try {
+    // Field 4 of /proc/PID/stat, after the command in parentheses (which may hold spaces).
+    const stat = fs.read(`/proc/${pid}/stat`)
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] === String(process.pid)
+  } catch {
+    return false
+  }
+}
+
+/** A helper that ended meanwhile is not an error. */
+function moveIfAlive(fs: CgroupFs, dir: string, pid: string): void {
+  try {
+    fs.write(join(dir, 'cgroup.procs'), pid)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error
+  }
+}
+
+function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
+  const [passed, failed]: [T[], T[]] = [[], []]
+  for (const item of items) (test(item) ? passed : failed).push(item)
+  return [passed, failed]
+}
+
 interface ActiveDelegation {
   users: number
   enabled: Set<string>
@@ -320,7 +350,7 @@ export class AppCgroup {
     let active = activeDelegations.get(ownDir)
     if (!active) {
       if (leafDir) {
-        const others = readList(this.fs, join(ownDir, 'cgroup.procs')).filter(pid => pid !== String(process.pid))
+        const [helpers, others] = partition(readList(this.fs, join(ownDir, 'cgroup.procs')).filter(pid => pid !== String(process.pid)), pid => isOwnChild(this.fs, pid))
         if (others.length > 0) {
           throw new CgroupError(ownDir, `contain must be the only process in its cgroup to create app cgroups below it (also there: ${others.slice(0, 5).join(', ')})`, {
             fix: 'run contain from a unit with Delegate=yes, or as: systemd-run --scope -p Delegate=yes contain ... (in a unit, run contain up in the foreground: up -d leaves the CLI beside its supervisor until the apps have started)',
@@ -329,6 +359,7 @@ export class AppCgroup {
         this.makeDir(leafDir)
         this.undo.pop() // the leaf is removed with the delegation, not with this app
         this.write(join(leafDir, 'cgroup.procs'), String(process.pid))
+        for (const pid of helpers) moveIfAlive(this.fs, leafDir, pid)
       }
       active = {users: 0, enabled: new Set(), leafDir}
       activeDelegations.set(ownDir, active)
@@ -349,6 +380,7 @@ export class AppCgroup {
     if (active.enabled.size > 0) this.fs.write(join(ownDir, 'cgroup.subtree_control'), [...active.enabled].map(controller => `-${controller}`).join(' '))
     if (active.leafDir) {
       this.fs.write(join(ownDir, 'cgroup.procs'), String(process.pid))
+      for (const pid of readList(this.fs, join(active.leafDir, 'cgroup.procs'))) if (isOwnChild(this.fs, pid)) moveIfAlive(this.fs, ownDir, pid)
       this.fs.rmdir(active.leafDir)
     }
   }

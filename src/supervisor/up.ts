@@ -6,6 +6,7 @@ import {loadProjectIn, loadProject, type Project} from '../config/project.js'
 import {AlreadyRunningError, ContainError, renderError} from '../errors.js'
 import {hostFacts, planRun} from '../launch/run.js'
 import {rootWarning} from '../launch/user.js'
+import {JournalWriter, stdoutIsJournal} from '../systemd/journal.js'
 import {notifySystemd, takeNotifyTarget} from '../systemd/notify.js'
 import {LAST_LINES, type AppSpec, type OutputSink} from './app.js'
 import {serveControl} from './control.js'
@@ -65,8 +66,11 @@ async function planAndWarn(project: Project, options: UpOptions): Promise<AppSpe
   return specs
 }
 
-/** Log files always; in the foreground also the terminal, each line prefixed `app |` as compose does. */
-function outputSink(project: Project, logsDir: string, print: ((text: string) => void) | undefined, color: boolean, onLogError: (message: string) => void): {sink: OutputSink; closeLogs(): Promise<void>} {
+/**
+ * Log files always; in the foreground also the terminal, each line prefixed `app |` as compose
+ * does, or, when stdout is the journal (a systemd unit), one journal record per line instead.
+ */
+function outputSink(project: Project, logsDir: string, print: ((text: string) => void) | undefined, color: boolean, onLogError: (message: string) => void, journal?: JournalWriter): {sink: OutputSink; closeLogs(): Promise<void>} {
   const width = Math.max(...project.apps.map(app => app.name.length))
   const logs = new Map<string, AppLog>()
   const logFor = (name: string) => {
@@ -89,18 +93,26 @@ function outputSink(project: Project, logsDir: string, print: ((text: string) =>
   const lastLines = new Map<string, LastLines>()
   const sink: OutputSink = {
     attach(app: string, stream: Readable, name: 'out' | 'err', onLine: (line: string) => void) {
-      if (!print) {
+      const index = project.apps.findIndex(candidate => candidate.name === app)
+      const prefix = `${app.padEnd(width)} | `
+      const colored = color ? `\u001b[${COLORS[index % COLORS.length]}m${prefix}\u001b[0m` : prefix
+      const printLines = print && ((lines: Buffer) => {
+        for (const line of lines.toString('utf8', 0, lines.length - 1).split('\n')) print(`${colored}${line}`)
+      })
+      if (!print || journal) {
         const keeper = lastLines.get(app) ?? new LastLines(LAST_LINES, onLine)
         lastLines.set(app, keeper)
         keeper.onLine = onLine // each run of the app brings its own
-        logFor(app).attach(stream, name, lines => keeper.add(lines))
+        logFor(app).attach(stream, name, lines => {
+          keeper.add(lines)
+          // A forwarder that is gone leaves stdout, the journal too, in the old form.
+          if (journal?.alive) journal.write(app, name, lines)
+          else printLines?.(lines)
+        })
         // After AppLog's own end handler, which hands over a last partial line.
         stream.once('close', () => keeper.flush())
         return
       }
-      const index = project.apps.findIndex(candidate => candidate.name === app)
-      const prefix = `${app.padEnd(width)} | `
-      const colored = color ? `\u001b[${COLORS[index % COLORS.length]}m${prefix}\u001b[0m` : prefix
       logFor(app).attach(stream, name, lines => {
         for (const line of lines.toString('utf8', 0, lines.length - 1).split('\n')) {
           onLine(line)
@@ -110,7 +122,10 @@ function outputSink(project: Project, logsDir: string, print: ((text: string) =>
     },
   }
   // Closing writes what is still queued and every last partial line.
-  return {sink, closeLogs: async () => void (await Promise.all([...logs.values()].map(log => log.close())))}
+  return {sink, closeLogs: async () => {
+    await Promise.all([...logs.values()].map(log => log.close()))
+    await journal?.close()
+  }}
 }
 
 async function withProgress<T>(title: string, step: () => Promise<T>): Promise<T> {
@@ -254,7 +269,10 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
   const held: string[] | undefined = options.progress ? [] : undefined
   const print = options.print && ((text: string) => (held && !startedUp ? held.push(text) : options.print?.(text)))
   let startedUp = false
-  const {sink, closeLogs} = outputSink(project, join(stateDir, 'logs'), print, options.color, message => process.stderr.write(`${message}\n`))
+  const warn = (message: string) => void process.stderr.write(`${message}\n`)
+  // Only in the foreground: a detached supervisor's stdout is its own log file, never the journal.
+  const journal = print && stdoutIsJournal() ? new JournalWriter(project.name, {warn}) : undefined
+  const {sink, closeLogs} = outputSink(project, join(stateDir, 'logs'), print, options.color, warn, journal)
   const supervisor = new Supervisor(specs, sink)
   const systemd = notifySystemd(supervisor, notifyTarget)
   let exitCode = 0

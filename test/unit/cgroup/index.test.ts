@@ -1,3 +1,4 @@
+import {spawn} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import t from 'tap'
@@ -448,6 +449,26 @@ t.test('AppCgroup.create and remove', async t => {
     t.match(error.message, new RegExp(`must be the only process in its cgroup .*also there: ${OTHER_PID}\\)`))
     t.match((error as CgroupError).fix, /Delegate=yes/)
     t.strictSame(fs.calls, [], 'nothing was created or written')
+  })
+
+  t.test("delegation takes contain's own helpers along (notify, journal forwarder): into the leaf and back", async t => {
+    const root = t.testdir({})
+    const own = join(root, 'app.service')
+    const leaf = join(own, 'contain.supervisor')
+    const helper = spawn('sleep', ['30'], {stdio: 'ignore'})
+    t.teardown(() => helper.kill('SIGKILL'))
+    const HELPER = String(helper.pid)
+    const fs = tempCgroupFs()
+    const plan = planCgroup(v2Host(root, {own: 'app.service', procs: [PID, HELPER, OTHER_PID.replace(/9$/, '8')]}), 'web', {}, fs)
+    // Another process than contain's children still refuses; a child of contain does not.
+    t.match(thrown(() => AppCgroup.create(plan, fs)).message, /also there: 4194998\)/)
+    writeFileSync(join(own, 'cgroup.procs'), `${PID}\n${HELPER}\n`)
+    const cgroup = AppCgroup.create(plan, fs)
+    t.strictSame(fs.writesTo(join(leaf, 'cgroup.procs')), [PID, HELPER], 'contain first, then its helper')
+    const before = fs.calls.length
+    await cgroup.remove()
+    t.strictSame(fs.calls.slice(before).filter(call => call.op === 'write' && call.path === join(own, 'cgroup.procs')).map(call => (call as {value?: string}).value), [PID, HELPER], 'both moved back before the leaf is removed')
+    t.notOk(existsSync(leaf))
   })
 
   t.test('delegation accepts contain alone in its cgroup', async t => {
