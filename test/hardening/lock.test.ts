@@ -7,7 +7,7 @@
 import {readFileSync, readdirSync, readlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import t, {type Test} from 'tap'
-import {appPid, cgroupParents, cli, crashed, figure, requireRoot, settledLeftovers, startCli, token, until} from './helpers.js'
+import {appPid, appCgroupDirs, cli, crashed, figure, requireRoot, settledLeftovers, startCli, token, until} from './helpers.js'
 
 const mark = token('lk')
 const RACERS = 8
@@ -27,9 +27,9 @@ function supervisorsIn(cwd: string, withArg = 'up'): number[] {
 /** App processes (comm sleep) in the app's cgroup, counted once across hierarchies. */
 function appProcesses(app: string): number {
   const pids = new Set<string>()
-  for (const dir of cgroupParents()) {
+  for (const dir of appCgroupDirs(app)) {
     try {
-      for (const pid of readFileSync(join(dir, `contain-${app}`, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+      for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
         if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep') pids.add(pid)
       }
     } catch {
