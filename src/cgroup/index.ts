@@ -314,9 +314,14 @@ function listChildren(dir: string): string[] {
   }
 }
 
-/** rmdir of an empty cgroup: one with processes or children is in use (EBUSY), and stays. */
+/** rmdir of a cgroup left by a killed contain, if nothing runs in it: a live app is never touched. */
 function removeIfUnused(dir: string, fs: CgroupFs): void {
   if (!fs.exists(dir) || readList(fs, join(dir, 'cgroup.procs')).length > 0) return
+  removeQuietly(dir, fs)
+}
+
+/** rmdir where the kernel's refusal is an answer: a cgroup with processes or children is in use (EBUSY), or gone already. */
+function removeQuietly(dir: string, fs: CgroupFs): void {
   try {
     fs.rmdir(dir)
   } catch (error) {
@@ -490,7 +495,7 @@ export class AppCgroup {
 
   /** Bottom-up: a parent another app still uses is busy (EBUSY), or gone already; both are fine. */
   private removeParents(): void {
-    for (const {dir} of [...this.plan.parents].reverse()) removeIfUnused(dir, this.fs)
+    for (const {dir} of [...this.plan.parents].reverse()) removeQuietly(dir, this.fs)
   }
 
   private undoAll(): void {

@@ -146,7 +146,7 @@ export interface KeyDoc {
 export const TOP_KEYS: Record<string, KeyDoc> = {
   apps: {description: 'The apps of this project, by name. Each name: letters, digits, _ . -, starting with a letter or digit, at most 63 characters'},
   services: {description: 'docker-compose\'s name for apps; give one of apps or services'},
-  name: {description: 'Project name (default: the directory name, lowercased, without other characters than a-z 0-9 _ -)', example: 'shop'},
+  name: {description: 'Project name (default: the directory name, lowercased, without other characters than a-z 0-9 _ -). One directory at a time runs under a name on a host: contain up of another directory with the same name is refused', example: 'shop'},
   version: {description: 'Ignored, as docker-compose ignores it'},
 }
 

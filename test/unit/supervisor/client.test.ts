@@ -4,7 +4,7 @@ import type {Project} from '../../../src/config/project.js'
 import {defaultSupervision} from '../../../src/config/supervision.js'
 import {ContainError} from '../../../src/errors.js'
 import type {AppStatus} from '../../../src/supervisor/app.js'
-import {appLogFile, formatInspect, formatStatusTable, requireRunning, type ProjectHandle} from '../../../src/supervisor/client.js'
+import {appLogFile, formatHostProjects, formatInspect, formatStatusTable, requireRunning, type ProjectHandle} from '../../../src/supervisor/client.js'
 import type {ProjectState} from '../../../src/supervisor/state.js'
 import {thrown} from '../helpers/errors.js'
 
@@ -140,4 +140,17 @@ t.test('requireRunning: the state, or an error that says how to start it', async
   t.equal(requireRunning(handle(running)), running)
   t.match(thrown(() => requireRunning(handle())), {message: 'shop is not running', fix: 'start it with contain up (or contain up -d)'})
   t.match(thrown(() => requireRunning(handle(undefined, 4321))), {message: 'shop is not running (its supervisor, pid 4321, was killed; its apps died with it)'})
+})
+
+t.test('formatHostProjects: per project its directory, supervisor and state directory, then its apps indented', async t => {
+  const text = formatHostProjects([
+    {project: 'shop', dir: '/srv/shop', file: '/srv/shop/contain.yml', stateDir: '/run/contain/shop-0123abcd', supervisor: {pid: 42, startedAt: ago(0)}, killed: false, apps: [status({name: 'web', state: 'running', pid: 43, startedAt: ago(5000)})]},
+    {project: 'blog', dir: '/srv/blog', file: '/srv/blog/contain.yml', stateDir: '/run/contain/blog-89abcdef', supervisor: {pid: 50, startedAt: ago(0)}, killed: true, apps: []},
+  ], NOW)
+  const lines = text.split('\n')
+  t.equal(lines[0], 'shop  /srv/shop  supervisor 42  state /run/contain/shop-0123abcd')
+  t.match(lines[1], /^ {2}NAME +STATE/)
+  t.match(lines[2], /^ {2}web +running +43 +5s/)
+  t.equal(lines[3], '')
+  t.equal(lines[4], 'blog  /srv/blog  supervisor 50 (killed; its apps died with it)  state /run/contain/blog-89abcdef')
 })
