@@ -9,6 +9,9 @@ import {join} from 'node:path'
 import t, {type Test} from 'tap'
 import {appPid, appCgroupDirs, cli, crashed, figure, requireRoot, settledLeftovers, startCli, token, until} from './helpers.js'
 
+/** The state root's project directories: beside them, names/ holds one lock per project name. */
+const projectEntries = (stateRoot: string) => readdirSync(stateRoot).filter(name => name !== 'names')
+
 const mark = token('lk')
 const RACERS = 8
 
@@ -41,7 +44,7 @@ function appProcesses(app: string): number {
 
 function lockHolder(stateRoot: string): number | undefined {
   try {
-    const [project] = readdirSync(stateRoot)
+    const [project] = projectEntries(stateRoot)
     return JSON.parse(readFileSync(join(stateRoot, project, 'lock'), 'utf8')).pid
   } catch {
     return undefined
@@ -100,7 +103,7 @@ if (requireRoot(t)) {
       const app0 = appPid(app, 'sleep')
       process.kill(holder, 'SIGKILL')
       await until(() => app0 === undefined || appPid(app, 'sleep') !== app0, 'the app to die with its supervisor')
-      t.ok(readdirSync(join(stateRoot, readdirSync(stateRoot)[0])).includes('lock'), 'the killed supervisor left its lock file')
+      t.ok(readdirSync(join(stateRoot, projectEntries(stateRoot)[0])).includes('lock'), 'the killed supervisor left its lock file')
       // No contain ps in between: the racers find the stale lock and state themselves.
       const second = await race(t, cwd, env, app, stateRoot)
       foreground.push(...second.foreground)
@@ -115,7 +118,7 @@ if (requireRoot(t)) {
       t.equal(down.exitCode, 0, `down: ${down.stderr}`)
       await Promise.all(foreground)
     }
-    const [project] = readdirSync(stateRoot)
+    const [project] = projectEntries(stateRoot)
     t.notOk(readdirSync(join(stateRoot, project)).includes('lock'), 'down removed the lock file')
     t.same(await settledLeftovers(mark, stateRoot), {cgroups: [], processes: [], stateFiles: []}, 'nothing left behind')
     t.same(supervisorsIn(cwd), [], 'no supervisor left')

@@ -9,6 +9,9 @@ import {dirname, join} from 'node:path'
 import t from 'tap'
 import {cli, figure, requireRoot, settledLeftovers, stateFiles, token, until} from './helpers.js'
 
+/** The state root's project directories: beside them, names/ holds one lock per project name. */
+const projectEntries = (stateRoot: string) => readdirSync(stateRoot).filter(name => name !== 'names')
+
 const mark = token('np')
 
 if (requireRoot(t)) {
@@ -41,7 +44,7 @@ if (requireRoot(t)) {
     try {
       const up = await cli(['up', '-d'], {cwd, env})
       t.equal(up.exitCode, 0, up.stderr)
-      const [project] = readdirSync(stateRoot)
+      const [project] = projectEntries(stateRoot)
       t.match(project, /^we-ird-\.\.name-[a-z0-9]+-[0-9a-f]{8}$/, `one safe entry in the state root: ${JSON.stringify(project)}`)
       const stateDir = join(stateRoot, project)
       const socket = join(stateDir, 'control.sock')
