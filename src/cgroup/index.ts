@@ -293,8 +293,10 @@ export function planCgroup(layout: CgroupLayout, app: AppCgroupId, limits: Cgrou
  * Removes what a killed contain left of one scope (a project's apps): its app cgroups, the scope
  * and `contain` itself, and the delegation leaf beside it. Only empty ones, so a live app is never
  * touched. `scopeDirs` are the scope's directories, one per hierarchy (scopeCgroupPath).
+ * False while some of it is still in use (its apps are still dying).
  */
-export function removeStaleScope(scopeDirs: readonly string[], fs: CgroupFs = hostCgroupFs): void {
+export function removeStaleScope(scopeDirs: readonly string[], fs: CgroupFs = hostCgroupFs): boolean {
+  let removed = true
   for (const scopeDir of scopeDirs) {
     const containDir = dirname(scopeDir)
     if (basename(containDir) !== CONTAIN_CGROUP || !fs.exists(scopeDir)) continue
@@ -302,7 +304,9 @@ export function removeStaleScope(scopeDirs: readonly string[], fs: CgroupFs = ho
     removeIfUnused(scopeDir, fs)
     removeIfUnused(containDir, fs)
     removeIfUnused(join(dirname(containDir), DELEGATION_LEAF), fs)
+    removed &&= !fs.exists(scopeDir)
   }
+  return removed
 }
 
 /** Sub-directories of a cgroup: its child cgroups. */

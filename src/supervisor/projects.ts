@@ -100,10 +100,18 @@ function scopeDirsOf(state: ProjectState): string[] {
 
 /**
  * A supervisor that was SIGKILLed left its state; its apps died with it (PR_SET_PDEATHSIG), and
- * what it could not remove were their empty cgroups, its state and its locks.
+ * what it could not remove were their empty cgroups, its state and its locks. While an app is
+ * still dying its cgroup is busy: the state stays, so the next ps finishes the job.
  */
 export function cleanUpAfterKilledSupervisor(stateDir: string, state: ProjectState, env: NodeJS.ProcessEnv = process.env): void {
-  removeStaleScope(scopeDirsOf(state))
+  const scopes = scopeDirsOf(state)
+  // PR_SET_PDEATHSIG kills them at once, but the kernel takes a moment to empty their cgroups.
+  let removed = removeStaleScope(scopes)
+  for (let wait = 0; !removed && wait < 50; wait++) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20)
+    removed = removeStaleScope(scopes)
+  }
+  if (!removed) return
   removeState(stateDir)
   removeUnheldLock(stateDir)
   removeUnheldLock(nameLockDir(state.project, env))

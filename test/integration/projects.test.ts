@@ -85,6 +85,25 @@ if (requireRoot(t)) {
     }
   })
 
+  t.test('ps --all after a SIGKILLed supervisor: listed as killed, and its apps\' cgroups and state removed', async t => {
+    const {dirs: [dir], env} = projects(t, [`${mark}-killed`])
+    const up = await contain(['up', '-d'], dir, env)
+    t.equal(up.exitCode, 0, `up: ${up.all}`)
+    const [listed] = JSON.parse((await contain(['ps', '--all', '--json'], dir, env)).stdout) as Array<{supervisor: {pid: number}; stateDir: string}>
+    process.kill(listed.supervisor.pid, 'SIGKILL')
+    // Its apps die with it (PR_SET_PDEATHSIG); until then their cgroups are in use.
+    const deadline = Date.now() + 10_000
+    let after: Array<{project: string; killed: boolean}> = []
+    while (Date.now() < deadline) {
+      after = JSON.parse((await contain(['ps', '--all', '--json'], dir, env)).stdout) as typeof after
+      if (after.length > 0 && after[0].killed && appCgroupDirs('web').every(cgroup => !cgroup.includes(`${mark}-killed`))) break
+      await new Promise(resolve => setTimeout(resolve, 200))
+    }
+    t.match(after, [{project: `${mark}-killed`, killed: true}], 'listed as killed')
+    t.strictSame(appCgroupDirs('web').filter(cgroup => cgroup.includes(`${mark}-killed`)), [], 'its cgroups were removed')
+    t.strictSame(JSON.parse((await contain(['ps', '--all', '--json'], dir, env)).stdout), [], 'and its state: the next ps --all lists nothing')
+  })
+
   t.test('the same name: in two directories: the second is refused (exit 125) naming both, and nothing stops', async t => {
     const name = `${mark}-same`
     const {dirs: [first, second], env} = projects(t, ['one/app', 'two/app'], () => `name: ${name}\n${APPS}`)

@@ -681,3 +681,14 @@ t.test('projects side by side: contain/<project>/<app>', async t => {
     t.notOk(existsSync(join(root, 'memory/contain/shop-0123abcd/worker')), 'its empty sibling goes')
   })
 })
+
+t.test('removeStaleScope says whether the scope is gone: not while an app in it still has a process', async t => {
+  const root = t.testdir({})
+  const fs = tempCgroupFs()
+  const scope = join(root, 'pids/contain/shop-0123abcd')
+  writeFiles({[join(scope, 'web/cgroup.procs')]: `${OTHER_PID}\n`})
+  t.equal(removeStaleScope([scope], fs), false, 'busy')
+  writeFiles({[join(scope, 'web/cgroup.procs')]: ''})
+  t.equal(removeStaleScope([scope], fs), true, 'gone once empty')
+  t.equal(removeStaleScope([scope], fs), true, 'and stays gone')
+})
