@@ -28,7 +28,7 @@
 import {spawn} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {loadavg} from 'node:os'
-import {dirname, join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 import {cgroupLayout} from './lib/cgroup.js'
 import {Cleanup} from './lib/cleanup.js'
@@ -498,15 +498,16 @@ function ownCgroupDirs(layout) {
   return [...new Set(layout.hierarchies.map((h) => h.ownDir))]
 }
 
-/** Cgroups named after this run (contain-sb<pid>-*), in every hierarchy. */
+/** App cgroups named after this run (contain/<project>/sb<pid>-*), in every hierarchy. */
 function ourCgroups(layout) {
-  return ownCgroupDirs(layout).flatMap((dir) => {
+  const subdirs = (dir) => {
     try {
-      return readdirSync(dir, {withFileTypes: true}).filter((e) => e.isDirectory() && e.name.startsWith(`contain-${PREFIX}`)).map((e) => join(dir, e.name))
+      return readdirSync(dir, {withFileTypes: true}).filter((e) => e.isDirectory()).map((e) => join(dir, e.name))
     } catch {
       return []
     }
-  })
+  }
+  return ownCgroupDirs(layout).flatMap((dir) => subdirs(join(dir, 'contain')).flatMap(subdirs)).filter((dir) => basename(dir).startsWith(PREFIX))
 }
 
 function listDir(dir) {
@@ -721,7 +722,7 @@ function markdown(result) {
   L.push('## Cleanup and host checks')
   L.push('')
   const h = result.hostCheck
-  L.push(`- Leftovers after cleanup: cgroups named contain-${PREFIX}*: ${h.leftoverCgroups.length}, processes: ${h.leftoverProcesses.length}, work dir (state, projects, stamps) removed: ${h.workDirRemoved}, seccomp cache files added and not removed: ${h.seccompCacheAdded.length}${h.leftoverCgroups.length || h.leftoverProcesses.length ? ` — ${JSON.stringify({cgroups: h.leftoverCgroups, processes: h.leftoverProcesses})}` : ''}`)
+  L.push(`- Leftovers after cleanup: app cgroups named ${PREFIX}*: ${h.leftoverCgroups.length}, processes: ${h.leftoverProcesses.length}, work dir (state, projects, stamps) removed: ${h.workDirRemoved}, seccomp cache files added and not removed: ${h.seccompCacheAdded.length}${h.leftoverCgroups.length || h.leftoverProcesses.length ? ` — ${JSON.stringify({cgroups: h.leftoverCgroups, processes: h.leftoverProcesses})}` : ''}`)
   for (const step of result.cleanup ?? []) L.push(`- ${step.step}: ${step.ok ? 'ok' : '**failed**'}${step.detail ? ` — ${typeof step.detail === 'string' ? step.detail : JSON.stringify(step.detail)}` : ''}${step.error ? ` — ${step.error}` : ''}`)
   L.push('')
   return `${L.join('\n')}\n`
@@ -799,7 +800,7 @@ async function main() {
     for (const dir of [SECCOMP_CACHE, '/var/cache/contain']) if (!cacheBefore.dirs.includes(dir) && (listDir(dir) ?? ['x']).length === 0) rmdirSync(dir)
     return added.length ? `removed ${added.join(', ')}` : 'none added'
   })
-  cleanup.add(`remove cgroups named contain-${PREFIX}*`, async () => {
+  cleanup.add(`remove app cgroups named ${PREFIX}*`, async () => {
     for (const cgroup of cgroupsHeld) await cgroup.remove().catch(() => undefined)
     const removed = []
     for (const dir of ourCgroups(layout)) {

@@ -1,6 +1,6 @@
 import {accessSync, constants, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
-import {detectLayout, type CgroupLayout} from './cgroup/index.js'
+import {CONTAIN_CGROUP, detectLayout, type CgroupLayout} from './cgroup/index.js'
 import {hierarchyFor} from './cgroup/layout.js'
 import {findOnPath, initPath, packageRoot} from './paths.js'
 
@@ -31,7 +31,7 @@ function checkCgroups(layout: CgroupLayout): DoctorCheck[] {
     checks.push({
       name: `cgroup ${controller}`,
       ok: hierarchy !== undefined,
-      detail: hierarchy ? `v${hierarchy.version}, app cgroups go below ${hierarchy.ownDir}` : 'not available to contain',
+      detail: hierarchy ? `v${hierarchy.version}, app cgroups go in ${join(hierarchy.ownDir, CONTAIN_CGROUP)}/<project>/<app>` : 'not available to contain',
       fix: hierarchy ? undefined : layout.mode === 'v2' ? 'delegate it: run contain in a unit with Delegate=yes or under systemd-run --scope -p Delegate=yes' : `mount the ${controller} controller`,
     })
   }

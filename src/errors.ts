@@ -66,6 +66,16 @@ export class AlreadyRunningError extends ContainError {
   }
 }
 
+/** Another directory's project runs under the same name: two projects on a host never share one. */
+export class ProjectNameTakenError extends ContainError {
+  constructor(readonly project: string, readonly dir: string, readonly file: string, readonly otherDir?: string, otherPid?: number) {
+    const other = otherDir === undefined ? 'another directory (it is starting)' : `${otherDir}${otherPid === undefined ? '' : ` (supervisor pid ${otherPid})`}`
+    super(`project name ${JSON.stringify(project)} is already used by ${other}; ${dir} cannot run under the same name`, {
+      fix: `give one of them its own name: (e.g. name: ${project}-2 in ${file}), or stop the other first (contain down${otherDir === undefined ? '' : ` in ${otherDir}`})`,
+    })
+  }
+}
+
 /**
  * The app could not be started: argv and the reason. `permanent` says a retry cannot fix it (the
  * same configuration on the same host gets the same answer): a supervisor then marks the app

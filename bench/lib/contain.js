@@ -1,7 +1,7 @@
 // contain itself for the suites: `contain up -d` projects with a state directory of their own under the
 // bench's work dir, their supervisors, and the cleanup of everything they started.
 import {existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {readProcs} from './cgroup.js'
 import {pidAlive, processes, run, stopPid, tail} from './proc.js'
@@ -86,16 +86,17 @@ export class ContainProjects {
   }
 }
 
-/** cgroups named contain-<prefix>* directly below the bench's own cgroup, in every hierarchy. */
+/** App cgroups named <prefix>* in any project below the bench's own cgroup (contain/<project>/<app>), in every hierarchy. */
 export function appCgroups(layout) {
-  const prefix = `contain-${appPrefix()}`
-  return layout.hierarchies.flatMap((h) => {
+  const prefix = appPrefix()
+  const subdirs = (dir) => {
     try {
-      return readdirSync(h.ownDir, {withFileTypes: true}).filter((e) => e.isDirectory() && e.name.startsWith(prefix)).map((e) => join(h.ownDir, e.name))
+      return readdirSync(dir, {withFileTypes: true}).filter((e) => e.isDirectory()).map((e) => join(dir, e.name))
     } catch {
       return []
     }
-  })
+  }
+  return layout.hierarchies.flatMap((h) => subdirs(join(h.ownDir, 'contain')).flatMap(subdirs)).filter((dir) => basename(dir).startsWith(prefix))
 }
 
 async function removeAppCgroups(layout) {
@@ -106,6 +107,12 @@ async function removeAppCgroups(layout) {
       rmdirSync(dir)
       removed.push(dir)
     } catch {}
+    // Its project and the contain parent, once empty (EBUSY while another app uses them).
+    for (const parent of [dirname(dir), dirname(dirname(dir))]) {
+      try {
+        rmdirSync(parent)
+      } catch {}
+    }
   }
   return removed
 }

@@ -1,4 +1,4 @@
-import {existsSync, mkdirSync, readFileSync, rmdirSync, watch, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, watch, writeFileSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import {v1DeviceWrites, type DeviceRule} from '../devices/rules.js'
 import {CgroupError, HostError} from '../errors.js'
@@ -57,10 +57,30 @@ export interface ViewMount {
   data: string
 }
 
+/**
+ * A directory between contain's own cgroup and the app's (`contain`, then the project's), shared
+ * with other apps: made when missing, never given limits, removed when its last app goes.
+ */
+export interface ParentCgroup {
+  dir: string
+  /** v2: controllers its children need, enabled in its cgroup.subtree_control. */
+  enable: string[]
+  /** v1 cpuset: a new cpuset cgroup has no CPUs or memory nodes; it gets its parent's, as runc does. */
+  inheritCpuset: boolean
+}
+
+/** Which app a cgroup is for: its project's scope (see appCgroupPath) and its name. */
+export interface AppCgroupId {
+  scope: string
+  name: string
+}
+
 /** Everything contain will do to cgroupfs for one app, decided before anything is touched. */
 export interface CgroupPlan {
   mode: CgroupMode
   delegation?: Delegation
+  /** Top-down in each hierarchy: the directories above the app's, below contain's own cgroup. */
+  parents: ParentCgroup[]
   /** The app's cgroup, one directory per joined hierarchy. */
   dirs: string[]
   writes: FileWrite[]
@@ -111,6 +131,17 @@ export interface CgroupOutcome {
 }
 
 const DELEGATION_LEAF = 'contain.supervisor'
+/** How often the parents are made again when another project removes one under us (see makeTree). */
+const PARENT_RACE_ATTEMPTS = 20
+
+/** A parent was removed by another project's last app while this one was being made: try again. */
+class ParentVanished extends Error {
+  readonly reported: CgroupError
+  constructor(dir: string, cause: unknown) {
+    super(`${dir} vanished`)
+    this.reported = new CgroupError(dir, 'keeps being removed while contain creates app cgroups below it', {fix: 'check that no other program removes cgroups below contain\'s own', cause})
+  }
+}
 const LIMIT_FLAGS: Record<Controller, string> = {
   cpu: '--cpus/--cpu-shares',
   cpuacct: '--cpus',
@@ -123,8 +154,24 @@ function filesFor(hierarchy: Hierarchy): ControllerFiles {
   return hierarchy.version === 1 ? v1Files : v2Files
 }
 
-export function appCgroupName(name: string): string {
-  return `contain-${name}`
+/**
+ * Every app cgroup is below one `contain` directory in contain's own cgroup, as systemd nests
+ * slices: `<own>/contain/<scope>/<app>`. A project's scope is its key (`<name>-<hash>`, see
+ * projectKey), so two projects with an app named web never meet. `contain run` has no project:
+ * its apps share the scope `run`, where `--name` is what tells them apart, as it always was;
+ * no project key can be `run` (a key always ends in -<hash>).
+ */
+export const CONTAIN_CGROUP = 'contain'
+export const RUN_SCOPE = 'run'
+
+/** The one place an app's cgroup path is computed, in the hierarchy whose own cgroup is `ownDir`. */
+export function appCgroupPath(ownDir: string, app: AppCgroupId): string {
+  return join(scopeCgroupPath(ownDir, app.scope), app.name)
+}
+
+/** The directory of one project's (or `contain run`'s) apps in the hierarchy whose own cgroup is `ownDir`. */
+export function scopeCgroupPath(ownDir: string, scope: string): string {
+  return join(ownDir, CONTAIN_CGROUP, scope)
 }
 
 function requestedControllers(limits: CgroupLimits): Set<Controller> {
@@ -194,7 +241,7 @@ function deviceHierarchy(layout: CgroupLayout): Hierarchy {
  * Decides the app's cgroup: where it goes (below contain's own), and every file to write.
  * `devices` is the app's device allow-list (undefined: no restriction).
  */
-export function planCgroup(layout: CgroupLayout, name: string, limits: CgroupLimits, fs: CgroupFs = hostCgroupFs, devices?: readonly DeviceRule[]): CgroupPlan {
+export function planCgroup(layout: CgroupLayout, app: AppCgroupId, limits: CgroupLimits, fs: CgroupFs = hostCgroupFs, devices?: readonly DeviceRule[]): CgroupPlan {
   const requested = requestedControllers(limits)
   const byHierarchy = new Map<Hierarchy, Controller[]>()
   for (const controller of controllersFor(limits)) {
@@ -213,11 +260,16 @@ export function planCgroup(layout: CgroupLayout, name: string, limits: CgroupLim
   const devicesIn = devices === undefined ? undefined : deviceHierarchy(layout)
   if (devicesIn && !byHierarchy.has(devicesIn)) byHierarchy.set(devicesIn, [])
 
-  const plan: CgroupPlan = {mode: layout.mode, dirs: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: viewMounts(layout)}
+  const plan: CgroupPlan = {mode: layout.mode, parents: [], dirs: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: viewMounts(layout)}
   for (const [hierarchy, controllers] of byHierarchy) {
-    const dir = join(hierarchy.ownDir, appCgroupName(name))
+    const dir = appCgroupPath(hierarchy.ownDir, app)
     const files = filesFor(hierarchy)
     if (hierarchy.version === 2) plan.delegation = planDelegation(hierarchy, controllers, fs)
+    // v2 passes a controller down only where each parent enables it; v1 gives every cgroup all of its hierarchy's.
+    const inheritCpuset = hierarchy.version === 1 && hierarchy.controllers.includes('cpuset')
+    for (const parent of [join(hierarchy.ownDir, CONTAIN_CGROUP), dirname(dir)]) {
+      plan.parents.push({dir: parent, enable: hierarchy.version === 2 ? controllers : [], inheritCpuset})
+    }
     plan.dirs.push(dir)
     plan.procsFiles.push(join(dir, 'cgroup.procs'))
     if (hierarchy.version === 1) plan.attachFiles.push(join(dir, 'tasks'))
@@ -240,19 +292,46 @@ export function planCgroup(layout: CgroupLayout, name: string, limits: CgroupLim
 }
 
 /**
- * Removes the app cgroups (and delegation leaf) that a killed contain left below its own cgroup:
- * only empty ones, so a live app is never touched.
+ * Removes what a killed contain left of one scope (a project's apps): its app cgroups, the scope
+ * and `contain` itself, and the delegation leaf beside it. Only empty ones, so a live app is never
+ * touched. `scopeDirs` are the scope's directories, one per hierarchy (scopeCgroupPath).
+ * False while some of it is still in use (its apps are still dying).
  */
-export function removeStaleAppCgroups(layout: CgroupLayout, names: readonly string[], fs: CgroupFs = hostCgroupFs): void {
-  for (const hierarchy of layout.hierarchies) {
-    for (const dir of [...names.map(name => join(hierarchy.ownDir, appCgroupName(name))), join(hierarchy.ownDir, DELEGATION_LEAF)]) {
-      if (!fs.exists(dir) || readList(fs, join(dir, 'cgroup.procs')).length > 0) continue
-      try {
-        fs.rmdir(dir)
-      } catch {
-        // Still busy or already gone: the next start replaces it.
-      }
-    }
+export function removeStaleScope(scopeDirs: readonly string[], fs: CgroupFs = hostCgroupFs): boolean {
+  let removed = true
+  for (const scopeDir of scopeDirs) {
+    const containDir = dirname(scopeDir)
+    if (basename(containDir) !== CONTAIN_CGROUP || !fs.exists(scopeDir)) continue
+    for (const app of listChildren(scopeDir)) removeIfUnused(join(scopeDir, app), fs)
+    removeIfUnused(scopeDir, fs)
+    removeIfUnused(containDir, fs)
+    removeIfUnused(join(dirname(containDir), DELEGATION_LEAF), fs)
+    removed &&= !fs.exists(scopeDir)
+  }
+  return removed
+}
+
+/** Sub-directories of a cgroup: its child cgroups. */
+function listChildren(dir: string): string[] {
+  try {
+    return readdirSync(dir, {withFileTypes: true}).filter(entry => entry.isDirectory()).map(entry => entry.name)
+  } catch {
+    return []
+  }
+}
+
+/** rmdir of a cgroup left by a killed contain, if nothing runs in it: a live app is never touched. */
+function removeIfUnused(dir: string, fs: CgroupFs): void {
+  if (!fs.exists(dir) || readList(fs, join(dir, 'cgroup.procs')).length > 0) return
+  removeQuietly(dir, fs)
+}
+
+/** rmdir where the kernel's refusal is an answer: a cgroup with processes or children is in use (EBUSY), or gone already. */
+function removeQuietly(dir: string, fs: CgroupFs): void {
+  try {
+    fs.rmdir(dir)
+  } catch (error) {
+    if (!['EBUSY', 'ENOTEMPTY', 'ENOENT'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error
   }
 }
 
@@ -317,7 +396,7 @@ export class AppCgroup {
     const cgroup = new AppCgroup(plan, fs)
     try {
       if (plan.delegation) cgroup.delegate(plan.delegation)
-      for (const dir of plan.dirs) cgroup.makeDir(dir)
+      cgroup.makeTree()
       for (const {path, value} of plan.writes) cgroup.write(path, value)
     } catch (error) {
       cgroup.undoAll()
@@ -376,6 +455,9 @@ export class AppCgroup {
   private releaseDelegation(ownDir: string): void {
     const active = activeDelegations.get(ownDir)
     if (!active || --active.users > 0) return
+    // Another contain's apps (the root cgroup holds many contains) still need the controllers:
+    // disabling them would fail (EBUSY), and the delegation stays as it is for them.
+    if (this.fs.exists(join(ownDir, CONTAIN_CGROUP))) return
     activeDelegations.delete(ownDir)
     if (active.enabled.size > 0) this.fs.write(join(ownDir, 'cgroup.subtree_control'), [...active.enabled].map(controller => `-${controller}`).join(' '))
     if (active.leafDir) {
@@ -385,21 +467,73 @@ export class AppCgroup {
     }
   }
 
+  /**
+   * The parents, then the app's own directories. Another project's last app may remove a shared
+   * parent between our mkdir and the next one (ENOENT): what this attempt made is undone and the
+   * whole chain is made again, a few times, before that counts as a failure.
+   */
+  private makeTree(): void {
+    this.undo.push(() => this.removeParents())
+    for (let attempt = 1; ; attempt++) {
+      const mark = this.undo.length
+      try {
+        for (const parent of this.plan.parents) this.makeParent(parent)
+        for (const dir of this.plan.dirs) this.makeDir(dir)
+        return
+      } catch (error) {
+        if (!(error instanceof ParentVanished) || attempt >= PARENT_RACE_ATTEMPTS) throw error instanceof ParentVanished ? error.reported : error
+        for (const step of this.undo.splice(mark).reverse()) step()
+      }
+    }
+  }
+
+  /** A shared parent: made if missing; controllers enabled (v2) or CPUs and memory nodes given (v1 cpuset). */
+  private makeParent({dir, enable, inheritCpuset}: ParentCgroup): void {
+    let created = true
+    try {
+      this.fs.mkdir(dir)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT') throw new ParentVanished(dirname(dir), error)
+      if (code !== 'EEXIST') throw new CgroupError(dir, `cannot create: ${describeWriteError(error as NodeJS.ErrnoException)}`, {fix: 'run contain as root, or in a cgroup delegated to you', cause: error})
+      created = false
+    }
+    try {
+      // Copied where we made it, or where its maker has not got that far yet (empty): never over a value someone set.
+      if (inheritCpuset) {
+        for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+          if (created || this.fs.read(join(dir, file)).trim() === '') this.write(join(dir, file), this.fs.read(join(dirname(dir), file)).trim())
+        }
+      }
+      if (enable.length > 0) this.write(join(dir, 'cgroup.subtree_control'), enable.map(controller => `+${controller}`).join(' '))
+    } catch (error) {
+      if (!this.fs.exists(dir)) throw new ParentVanished(dir, error)
+      throw error
+    }
+  }
+
   private makeDir(dir: string): void {
     try {
       this.fs.mkdir(dir)
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT') throw new ParentVanished(dirname(dir), error)
+      if (code !== 'EEXIST') {
         throw new CgroupError(dir, `cannot create: ${describeWriteError(error as NodeJS.ErrnoException)}`, {fix: 'run contain as root, or in a cgroup delegated to you', cause: error})
       }
       // Left by a contain that was killed: empty, so nobody uses it. Anything else is a live app.
       if (readList(this.fs, join(dir, 'cgroup.procs')).length > 0) {
-        throw new CgroupError(dir, `an app named ${JSON.stringify(basename(dir).replace(/^contain-/, ''))} is already running`, {fix: 'choose another --name, or stop that app first'})
+        throw new CgroupError(dir, `an app named ${JSON.stringify(basename(dir))} is already running${basename(dirname(dir)) === RUN_SCOPE ? '' : ` in project ${basename(dirname(dir)).replace(/-[0-9a-f]{8}$/, '')}`}`, {fix: basename(dirname(dir)) === RUN_SCOPE ? 'choose another --name, or stop that app first' : 'see contain ps; stop that app first'})
       }
       this.fs.rmdir(dir)
       this.fs.mkdir(dir)
     }
     this.undo.push(() => this.fs.rmdir(dir))
+  }
+
+  /** Bottom-up: a parent another app still uses is busy (EBUSY), or gone already; both are fine. */
+  private removeParents(): void {
+    for (const {dir} of [...this.plan.parents].reverse()) removeQuietly(dir, this.fs)
   }
 
   private undoAll(): void {

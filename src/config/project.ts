@@ -72,8 +72,8 @@ export const PROJECT_FILES = ['contain.yml', 'contain.yaml', 'Procfile'] as cons
 /** compose's app name rule, minus `..` so a name is always a safe path component and cgroup name. */
 export const APP_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/
 
-/** compose's project name rule. */
-export const PROJECT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/
+/** compose's project name rule, at most 63 characters (a cgroup and lock name, with a hash). */
+export const PROJECT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/
 
 type FlagName = keyof RawRunFlags
 type Path = readonly (string | number)[]
@@ -146,7 +146,7 @@ export interface KeyDoc {
 export const TOP_KEYS: Record<string, KeyDoc> = {
   apps: {description: 'The apps of this project, by name. Each name: letters, digits, _ . -, starting with a letter or digit, at most 63 characters'},
   services: {description: 'docker-compose\'s name for apps; give one of apps or services'},
-  name: {description: 'Project name (default: the directory name, lowercased, without other characters than a-z 0-9 _ -)', example: 'shop'},
+  name: {description: 'Project name, at most 63 characters (default: the directory name, lowercased, without other characters than a-z 0-9 _ -). One directory at a time runs under a name on a host: contain up of another directory with the same name is refused', example: 'shop'},
   version: {description: 'Ignored, as docker-compose ignores it'},
 }
 
@@ -302,9 +302,12 @@ export function findProjectFile(dir: string, exists: (path: string) => boolean =
   return found[0]
 }
 
-/** compose's project name: the directory's basename, lowercased, other characters dropped. */
+/**
+ * compose's project name: the directory's basename, lowercased, other characters dropped; at most
+ * 63 characters, as a `name:`, since it names a cgroup and a lock (with a hash, within NAME_MAX).
+ */
 export function projectNameOf(dir: string): string {
-  return basename(dir).toLowerCase().replace(/[^a-z0-9_-]/g, '').replace(/^[_-]+/, '') || 'default'
+  return basename(dir).toLowerCase().replace(/[^a-z0-9_-]/g, '').replace(/^[_-]+/, '').slice(0, 63) || 'default'
 }
 
 /** The host facts validation uses by default: this host, with relative paths from the project dir. */
@@ -1025,7 +1028,7 @@ export async function loadProject(file: string, options: LoadOptions = {}): Prom
   let name = projectNameOf(dir)
   if (top.name !== undefined) {
     name = expectString(source, ['name'], top.name, 'name: shop', false)
-    if (!PROJECT_NAME_PATTERN.test(name)) source.fail(['name'], `not a valid project name (${JSON.stringify(name)})`, 'use lowercase letters, digits, _ and -, starting with a letter or digit')
+    if (!PROJECT_NAME_PATTERN.test(name)) source.fail(['name'], `not a valid project name (${JSON.stringify(name)})`, 'use lowercase letters, digits, _ and -, starting with a letter or digit, at most 63 characters')
   }
   const hostEnv = options.env ?? options.host?.env ?? process.env
   const readFile = options.readFile ?? readUtf8

@@ -1,7 +1,7 @@
 import {accessSync, constants, statSync} from 'node:fs'
 import {availableParallelism, homedir, hostname} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
-import {detectLayout, planCgroup, type CgroupLimits, type CgroupPlan} from '../cgroup/index.js'
+import {detectLayout, planCgroup, RUN_SCOPE, type CgroupLimits, type CgroupPlan} from '../cgroup/index.js'
 import {MAX_HOST_FILE_BYTES, readFileUpTo} from '../config/read-file.js'
 import type {RawRunFlags} from '../config/schema.js'
 import {formatBytes} from '../config/units.js'
@@ -69,7 +69,8 @@ function mayWrite(dir: string): boolean {
  * Limits cannot be had that way, and are refused with the reason.
  */
 function cgroupForUser(cgroup: CgroupPlan, options: RunOptions, warnings: string[]): CgroupPlan {
-  const denied = process.getuid?.() === 0 ? undefined : cgroup.dirs.map(dir => dirname(dir)).find(dir => !mayWrite(dir))
+  // contain's own cgroup, above `contain/<scope>/<app>`: whatever is below it is made by contain.
+  const denied = process.getuid?.() === 0 ? undefined : cgroup.dirs.map(dir => dirname(dirname(dirname(dir)))).find(dir => !mayWrite(dir))
   if (denied === undefined) return cgroup
   const who = `contain (uid ${process.getuid?.()}) may not create cgroups below ${denied}, which is not delegated to this user`
   const flags = [...new Set(Object.keys(options.limits).map(key => LIMIT_FLAGS[key as keyof CgroupLimits]))]
@@ -82,17 +83,20 @@ function cgroupForUser(cgroup: CgroupPlan, options: RunOptions, warnings: string
     throw new HostError(`without the pid namespace contain needs a cgroup to find every process of the app when it ends, and ${who}`, {fix: 'keep the pid namespace (leave -pid out of --namespaces), or run contain as root'})
   }
   warnings.push(`${who}: the app runs without limits, in contain's own cgroup, and ends with its PID 1`)
-  return {...cgroup, delegation: undefined, dirs: [], writes: [], procsFiles: [], attachFiles: [], cloneInto: undefined, deviceProgram: undefined}
+  return {...cgroup, delegation: undefined, parents: [], dirs: [], writes: [], procsFiles: [], attachFiles: [], cloneInto: undefined, deviceProgram: undefined}
 }
 
-/** Validates flags and decides the whole launch, seccomp filter included; touches no cgroup. */
-export async function planRun(raw: RawRunFlags, command: string[], host: HostFacts = hostFacts()): Promise<PlannedRun> {
+/**
+ * Validates flags and decides the whole launch, seccomp filter included; touches no cgroup.
+ * `scope` is the project's key (projectKey) for an app of contain up; contain run's apps share RUN_SCOPE.
+ */
+export async function planRun(raw: RawRunFlags, command: string[], host: HostFacts = hostFacts(), scope = RUN_SCOPE): Promise<PlannedRun> {
   const options = await resolveRunOptions(raw, command, host)
   const warnings: string[] = []
   // Only root can restrict devices (devices.* files, bpf()); an app started by another user opens
   // no more devices than that user may, and cannot create device nodes in its user namespace.
   const devices = process.getuid?.() === 0 ? deviceRules(options.devices, options.security.privileged) : undefined
-  const cgroup = cgroupForUser(planCgroup(detectLayout(), options.name, options.limits, undefined, devices), options, warnings)
+  const cgroup = cgroupForUser(planCgroup(detectLayout(), {scope, name: options.name}, options.limits, undefined, devices), options, warnings)
   if (options.security.privileged) warnings.push('--privileged: the app gets every capability and no seccomp filter; it can undo its own isolation')
   let seccompFilter: Buffer | undefined
   const {seccompProfile, seccompStrict, seccompMode, capabilities} = options.security
@@ -130,6 +134,11 @@ function formatPlan(plan: LaunchPlan, options: RunOptions): string {
   const delegation = plan.cgroup.delegation
   if (delegation?.leafDir) lines.push(`move contain to ${delegation.leafDir}`)
   if (delegation) lines.push(`write ${delegation.ownDir}/cgroup.subtree_control = ${delegation.enable.map(name => `+${name}`).join(' ')}`)
+  for (const parent of plan.cgroup.parents) {
+    lines.push(`mkdir ${parent.dir} (shared, if missing; removed when its last app goes)`)
+    if (parent.inheritCpuset) lines.push(`copy cpuset.cpus and cpuset.mems into ${parent.dir} from its parent, if empty`)
+    if (parent.enable.length > 0) lines.push(`write ${parent.dir}/cgroup.subtree_control = ${parent.enable.map(name => `+${name}`).join(' ')}`)
+  }
   for (const dir of plan.cgroup.dirs) lines.push(`mkdir ${dir}`)
   for (const {path, value} of plan.cgroup.writes) lines.push(`write ${path} = ${value}`)
   if (plan.cgroup.deviceProgram) {

@@ -1,5 +1,4 @@
 import {join} from 'node:path'
-import {detectLayout, removeStaleAppCgroups} from '../cgroup/index.js'
 import type {Project} from '../config/project.js'
 import {formatBytes} from '../config/units.js'
 import {formatRule} from '../devices/rules.js'
@@ -8,7 +7,8 @@ import type {LaunchPlan} from '../launch/plan.js'
 import type {AppStatus} from './app.js'
 import {callControl} from './control.js'
 import {lockHolderAlive, readLockHolder, removeUnheldLock} from './lock.js'
-import {checkStateDirTrusted, isSupervisorAlive, projectDir, readState, removeState, type ProjectState} from './state.js'
+import {cleanUpAfterKilledSupervisor, nameLockDir, type HostProject} from './projects.js'
+import {checkStateDirTrusted, isSupervisorAlive, projectDir, readState, type ProjectState} from './state.js'
 import {findProject} from './up.js'
 
 export interface ProjectHandle {
@@ -30,14 +30,14 @@ export async function openProject(cwd: string, file?: string, {waitForStart = fa
   checkStateDirTrusted(stateDir)
   const state = readState(stateDir) ?? (waitForStart ? await stateOnceStarted(stateDir) : undefined)
   if (state && !isSupervisorAlive(state)) {
-    // Its apps died with it (PR_SET_PDEATHSIG); what it could not remove were their empty cgroups.
-    removeStaleAppCgroups(detectLayout(), project.apps.map(app => app.name))
-    removeState(stateDir)
-    removeUnheldLock(stateDir)
+    cleanUpAfterKilledSupervisor(stateDir, state)
     return {project, name: project.name, file: project.file, stateDir, staleSupervisor: state.supervisor.pid}
   }
   // A lock file without state is a supervisor starting (its lock is held) or one killed first.
-  if (!state) removeUnheldLock(stateDir)
+  if (!state) {
+    removeUnheldLock(stateDir)
+    removeUnheldLock(nameLockDir(project.name))
+  }
   return {project, name: project.name, file: project.file, stateDir, state}
 }
 
@@ -96,6 +96,15 @@ export function formatStatusTable(statuses: AppStatus[], now = Date.now()): stri
   }
   const widths = rows[0].map((_, column) => Math.max(...rows.map(row => row[column].length)))
   return rows.map(row => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()).join('\n')
+}
+
+/** `contain ps --all`: per project a line with where it runs from, then its apps' table, indented. */
+export function formatHostProjects(projects: HostProject[], now = Date.now()): string {
+  return projects.map(project => {
+    const head = `${project.project}  ${project.dir}  supervisor ${project.supervisor.pid}${project.killed ? ' (killed; its apps died with it)' : ''}  state ${project.stateDir}`
+    const table = project.apps.length === 0 ? '' : `\n${formatStatusTable(project.apps, now).split('\n').map(line => `  ${line}`).join('\n')}`
+    return `${head}${table}`
+  }).join('\n\n')
 }
 
 /** `contain inspect`: what the app was configured with and how it is doing. */

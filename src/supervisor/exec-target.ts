@@ -1,10 +1,10 @@
 import {readFileSync} from 'node:fs'
-import {basename, join} from 'node:path'
-import {appCgroupName, type CgroupPlan} from '../cgroup/index.js'
+import {join} from 'node:path'
+import {appCgroupPath, type AppCgroupId, type CgroupPlan} from '../cgroup/index.js'
 import {layoutOfProcess} from '../cgroup/layout.js'
 import {ContainError} from '../errors.js'
 import type {LaunchPlan} from '../launch/plan.js'
-import type {ProjectState} from './state.js'
+import {projectKey, type ProjectState} from './state.js'
 import {planApps} from './up.js'
 
 /** Field 4 of /proc/PID/stat. */
@@ -31,9 +31,14 @@ export function isStartedBy(pid: number, supervisor: number, maxHops = 4): boole
   return false
 }
 
-/** The app's cgroup as the kernel places its PID 1: its directory named for the app in each hierarchy. */
-export function cgroupOfApp(app: string, pid1: number): Pick<CgroupPlan, 'dirs' | 'procsFiles' | 'attachFiles' | 'cloneInto'> {
-  const hierarchies = layoutOfProcess(pid1).hierarchies.filter(hierarchy => basename(hierarchy.ownDir) === appCgroupName(app))
+/**
+ * The app's cgroup as the kernel places its PID 1: in each hierarchy, the directory that ends as
+ * the app's path does (`contain/<project key>/<app>`; the supervisor's own cgroup above it may
+ * differ from this command's).
+ */
+export function cgroupOfApp(app: AppCgroupId, pid1: number): Pick<CgroupPlan, 'dirs' | 'procsFiles' | 'attachFiles' | 'cloneInto'> {
+  const tail = appCgroupPath('/', app)
+  const hierarchies = layoutOfProcess(pid1).hierarchies.filter(hierarchy => hierarchy.ownDir.endsWith(tail))
   const v2 = hierarchies.find(hierarchy => hierarchy.version === 2)
   return {
     dirs: hierarchies.map(hierarchy => hierarchy.ownDir),
@@ -53,9 +58,9 @@ export async function planExecIn(project: Parameters<typeof planApps>[0], state:
     throw new ContainError(`the supervisor of ${project.name} named pid ${pid1} as ${app}'s, and it is not a process that supervisor started`, {fix: 'check contain ps; if it persists, restart the project (contain down && contain up -d)'})
   }
   const [spec] = (await planApps(project, [app])).specs
-  const cgroup = cgroupOfApp(app, pid1)
+  const cgroup = cgroupOfApp({scope: projectKey(project), name: app}, pid1)
   if (spec.plan.cgroup.dirs.length > 0 && cgroup.dirs.length === 0) {
     throw new ContainError(`pid ${pid1} is not in a cgroup of ${app}`, {fix: 'check contain ps; the app may have just restarted: try again'})
   }
-  return {...spec.plan, cgroup: {...spec.plan.cgroup, ...cgroup, writes: [], delegation: undefined}}
+  return {...spec.plan, cgroup: {...spec.plan.cgroup, ...cgroup, parents: [], writes: [], delegation: undefined}}
 }

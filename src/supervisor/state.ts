@@ -11,6 +11,11 @@ export interface ProjectState {
   socket: string
   logsDir: string
   startedAt: string
+  /**
+   * The project's cgroup scope, one directory per hierarchy (`<own>/contain/<key>`) as the
+   * supervisor placed it: a client in another cgroup finds what a killed supervisor left there.
+   */
+  cgroups?: string[]
 }
 
 /** $CONTAIN_STATE_DIR, else /run/contain for root, else the user's runtime directory. */
@@ -22,12 +27,27 @@ export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
 
 /** A project is its contain.yml's directory: its name plus a hash, so two "app" dirs never collide. */
 export function projectDir(projectFile: string, env: NodeJS.ProcessEnv = process.env): string {
-  // The same project through a symlink (a `current` release link) is the same project.
   const dir = realDir(dirname(resolve(projectFile)))
   const name = basename(dir).replace(/[^a-zA-Z0-9_.-]/g, '-').replace(/^[.-]+/, '') || 'project'
-  const hash = createHash('sha256').update(dir).digest('hex').slice(0, 8)
-  return join(stateRoot(env), `${name}-${hash}`)
+  return join(stateRoot(env), `${name}-${directoryHash(projectFile)}`)
 }
+
+/** The same project through a symlink (a `current` release link) is the same project. */
+function directoryHash(projectFile: string): string {
+  return createHash('sha256').update(realDir(dirname(resolve(projectFile)))).digest('hex').slice(0, 8)
+}
+
+/**
+ * The project's key on this host: its name (what ps shows) and its directory's hash, so the
+ * cgroups of two directories never meet even while one of them is being refused (see
+ * acquireNameLock). Always `-` and 8 hex digits at the end, which no other scope has.
+ */
+export function projectKey(project: {name: string; file: string}): string {
+  return `${project.name}-${directoryHash(project.file)}`
+}
+
+/** State directories are `<dir name>-<8 hex>`; anything else in the state root is not one. */
+export const STATE_DIR_PATTERN = /-[0-9a-f]{8}$/
 
 /**
  * The project's state directory holds the control socket: only its user may reach it. It is made

@@ -1,6 +1,6 @@
 import {spawn} from 'node:child_process'
 import {closeSync, mkdirSync, openSync, writeSync} from 'node:fs'
-import {join} from 'node:path'
+import {basename, join} from 'node:path'
 import type {Readable} from 'node:stream'
 import {loadProjectIn, loadProject, type Project} from '../config/project.js'
 import {AlreadyRunningError, ContainError, renderError} from '../errors.js'
@@ -12,7 +12,8 @@ import {LAST_LINES, type AppSpec, type OutputSink} from './app.js'
 import {serveControl} from './control.js'
 import {AppLog, LastLines} from './logs.js'
 import {acquireProjectLock, lockHolderAlive, readLockHolder} from './lock.js'
-import {processStartTime, projectDir, removeState, writeState} from './state.js'
+import {acquireNameLock, checkNameFree} from './projects.js'
+import {processStartTime, projectDir, projectKey, removeState, writeState} from './state.js'
 import {Supervisor} from './supervisor.js'
 
 export interface UpOptions {
@@ -47,7 +48,7 @@ export async function planApps(project: Project, names: string[]): Promise<{spec
   // Apps' stdin is closed and their output goes through pipes: no terminal, so no TERM.
   const host = {...hostFacts(), cwd: project.dir, terminal: false}
   const planned = await Promise.all(apps.map(async app => {
-    const {plan, options, warnings} = await planRun({...app.flags, name: app.name}, app.command, host)
+    const {plan, options, warnings} = await planRun({...app.flags, name: app.name}, app.command, host, projectKey(project))
     const {restart, backoff, healthcheck, stopSignal, stopGraceMs} = app.supervision
     const spec: AppSpec = {name: app.name, plan, restart, backoff, healthcheck, stopSignal, stopGraceMs}
     return {spec, options, warnings}
@@ -56,6 +57,12 @@ export async function planApps(project: Project, names: string[]): Promise<{spec
   const lines = planned.flatMap(({options, warnings}) => warnings.map(warning => `${options.name}: ${warning}`))
   if (asRoot.length > 0) lines.unshift(rootWarning(asRoot.map(options => options.name), asRoot.map(options => options.workdir)))
   return {specs: planned.map(({spec}) => spec), warnings: lines}
+}
+
+/** The project's scope in each hierarchy (`<own>/contain/<key>`), as its apps' plans place it. */
+function scopeDirs(project: Project, specs: AppSpec[]): string[] {
+  const key = projectKey(project)
+  return [...new Set(specs.flatMap(spec => spec.plan.cgroup.parents.map(parent => parent.dir).filter(dir => basename(dir) === key)))]
 }
 
 /** Plans the apps (with progress on a terminal), then prints the warnings to stderr: the terminal, or the detached supervisor's log. */
@@ -232,6 +239,7 @@ export async function up(options: UpOptions): Promise<number> {
     // of many concurrent `up -d` only one supervisor ever runs.
     const holder = readLockHolder(stateDir)
     if (lockHolderAlive(holder)) throw new AlreadyRunningError(project.name, holder.pid, holder.since)
+    checkNameFree(project)
     await planAndWarn(project, options)
     return startDetached(project, options, stateDir)
   }
@@ -250,9 +258,15 @@ export async function up(options: UpOptions): Promise<number> {
   try {
     const lock = acquireProjectLock(stateDir, project.name)
     try {
-      // Whatever state is there belongs to a supervisor that has died: a live one would hold the lock.
-      removeState(stateDir)
-      return await supervise(project, stateDir, options, notifyTarget, report)
+      // After the project's own lock: a second up of this directory is "already running", not a name clash.
+      const nameLock = acquireNameLock(project)
+      try {
+        // Whatever state is there belongs to a supervisor that has died: a live one would hold the lock.
+        removeState(stateDir)
+        return await supervise(project, stateDir, options, notifyTarget, report)
+      } finally {
+        nameLock.release()
+      }
     } finally {
       lock.release()
     }
@@ -313,6 +327,7 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
       socket,
       logsDir: join(stateDir, 'logs'),
       startedAt: new Date().toISOString(),
+      cgroups: scopeDirs(project, specs),
     })
     if (options.progress) await startWithProgress(supervisor, specs)
     else await supervisor.start()

@@ -155,15 +155,33 @@ export function cgroupParents(): string[] {
   return [...new Set([...detectLayout().hierarchies.map(hierarchy => hierarchy.ownDir), ...units.map(unit => unit.dir)])]
 }
 
-/** App cgroups (contain-NAME) whose name holds `mark`, in every hierarchy. */
+/** Child cgroups of `dir`, by name; none when it is not there. */
+function childCgroups(dir: string): string[] {
+  try {
+    return readdirSync(dir, {withFileTypes: true}).filter(entry => entry.isDirectory()).map(entry => entry.name)
+  } catch {
+    return []
+  }
+}
+
+/**
+ * Cgroups of contain whose path holds `mark`, in every hierarchy: app cgroups and project scopes
+ * (`contain/<scope>/<app>`), and a test's own `contain-<mark>...` directories beside them.
+ */
 export function cgroupsWith(mark: string): string[] {
   return cgroupParents().flatMap(dir => {
-    try {
-      return readdirSync(dir, {withFileTypes: true}).filter(entry => entry.isDirectory() && entry.name.startsWith('contain') && entry.name.includes(mark)).map(entry => join(dir, entry.name))
-    } catch {
-      return []
-    }
+    const own = childCgroups(dir).filter(name => name.startsWith('contain-') && name.includes(mark)).map(name => join(dir, name))
+    const nested = childCgroups(join(dir, 'contain')).flatMap(scope => {
+      const apps = childCgroups(join(dir, 'contain', scope)).map(app => join(dir, 'contain', scope, app))
+      return [join(dir, 'contain', scope), ...apps]
+    }).filter(path => path.slice(dir.length).includes(mark))
+    return [...own, ...nested]
   })
+}
+
+/** The directories of an app's cgroup, one per hierarchy (and unit), in any project. */
+export function appCgroupDirs(appName: string): string[] {
+  return cgroupParents().flatMap(dir => childCgroups(join(dir, 'contain')).map(scope => join(dir, 'contain', scope, appName))).filter(dir => existsSync(dir))
 }
 
 /** Processes whose command line holds `mark` (apps, contain-init, supervisors), as "pid argv". */
@@ -229,9 +247,9 @@ export async function settledLeftovers(mark: string, stateRoot?: string, timeout
 
 /** The pid of the app process itself in an app's cgroup: the one whose comm is `comm`. */
 export function appPid(appName: string, comm: string): number | undefined {
-  for (const dir of cgroupParents()) {
+  for (const dir of appCgroupDirs(appName)) {
     try {
-      for (const pid of readFileSync(join(dir, `contain-${appName}`, 'cgroup.procs'), 'utf8').trim().split('\n').filter(Boolean)) {
+      for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim().split('\n').filter(Boolean)) {
         if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) return Number(pid)
       }
     } catch {

@@ -7,7 +7,10 @@
 import {readFileSync, readdirSync, readlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import t, {type Test} from 'tap'
-import {appPid, cgroupParents, cli, crashed, figure, requireRoot, settledLeftovers, startCli, token, until} from './helpers.js'
+import {appPid, appCgroupDirs, cli, crashed, figure, requireRoot, settledLeftovers, startCli, token, until} from './helpers.js'
+
+/** The state root's project directories: beside them, names/ holds one lock per project name. */
+const projectEntries = (stateRoot: string) => readdirSync(stateRoot).filter(name => name !== 'names')
 
 const mark = token('lk')
 const RACERS = 8
@@ -27,9 +30,9 @@ function supervisorsIn(cwd: string, withArg = 'up'): number[] {
 /** App processes (comm sleep) in the app's cgroup, counted once across hierarchies. */
 function appProcesses(app: string): number {
   const pids = new Set<string>()
-  for (const dir of cgroupParents()) {
+  for (const dir of appCgroupDirs(app)) {
     try {
-      for (const pid of readFileSync(join(dir, `contain-${app}`, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+      for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
         if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep') pids.add(pid)
       }
     } catch {
@@ -41,7 +44,7 @@ function appProcesses(app: string): number {
 
 function lockHolder(stateRoot: string): number | undefined {
   try {
-    const [project] = readdirSync(stateRoot)
+    const [project] = projectEntries(stateRoot)
     return JSON.parse(readFileSync(join(stateRoot, project, 'lock'), 'utf8')).pid
   } catch {
     return undefined
@@ -100,7 +103,7 @@ if (requireRoot(t)) {
       const app0 = appPid(app, 'sleep')
       process.kill(holder, 'SIGKILL')
       await until(() => app0 === undefined || appPid(app, 'sleep') !== app0, 'the app to die with its supervisor')
-      t.ok(readdirSync(join(stateRoot, readdirSync(stateRoot)[0])).includes('lock'), 'the killed supervisor left its lock file')
+      t.ok(readdirSync(join(stateRoot, projectEntries(stateRoot)[0])).includes('lock'), 'the killed supervisor left its lock file')
       // No contain ps in between: the racers find the stale lock and state themselves.
       const second = await race(t, cwd, env, app, stateRoot)
       foreground.push(...second.foreground)
@@ -115,7 +118,7 @@ if (requireRoot(t)) {
       t.equal(down.exitCode, 0, `down: ${down.stderr}`)
       await Promise.all(foreground)
     }
-    const [project] = readdirSync(stateRoot)
+    const [project] = projectEntries(stateRoot)
     t.notOk(readdirSync(join(stateRoot, project)).includes('lock'), 'down removed the lock file')
     t.same(await settledLeftovers(mark, stateRoot), {cgroups: [], processes: [], stateFiles: []}, 'nothing left behind')
     t.same(supervisorsIn(cwd), [], 'no supervisor left')

@@ -5,9 +5,12 @@
  * started twice, and a SIGKILLed supervisor's stale state does not block the next start.
  */
 import {lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 import t from 'tap'
 import {cli, figure, requireRoot, settledLeftovers, stateFiles, token, until} from './helpers.js'
+
+/** The state root's project directories: beside them, names/ holds one lock per project name. */
+const projectEntries = (stateRoot: string) => readdirSync(stateRoot).filter(name => name !== 'names')
 
 const mark = token('np')
 
@@ -41,7 +44,7 @@ if (requireRoot(t)) {
     try {
       const up = await cli(['up', '-d'], {cwd, env})
       t.equal(up.exitCode, 0, up.stderr)
-      const [project] = readdirSync(stateRoot)
+      const [project] = projectEntries(stateRoot)
       t.match(project, /^we-ird-\.\.name-[a-z0-9]+-[0-9a-f]{8}$/, `one safe entry in the state root: ${JSON.stringify(project)}`)
       const stateDir = join(stateRoot, project)
       const socket = join(stateDir, 'control.sock')
@@ -50,7 +53,16 @@ if (requireRoot(t)) {
         t.equal((stat.mode & 0o777).toString(8), mode.toString(8), `${path.slice(root.length)} is ${mode.toString(8)}`)
         t.equal(stat.uid, process.getuid?.(), `${path.slice(root.length)} belongs to the invoking user`)
       }
-      for (const file of stateFiles(stateRoot)) t.equal(dirname(file), stateDir, `${file.slice(root.length)} is inside the project's state directory`)
+      // And the project name's lock: names/<name>/lock, as private as the state directory.
+      const names = join(stateRoot, 'names')
+      for (const file of stateFiles(stateRoot)) {
+        if (dirname(dirname(file)) === names) {
+          t.equal(basename(file), 'lock', `${file.slice(root.length)} is the name's lock`)
+          t.equal((lstatSync(dirname(file)).mode & 0o777).toString(8), '700', `${dirname(file).slice(root.length)} is 700`)
+        } else {
+          t.equal(dirname(file), stateDir, `${file.slice(root.length)} is inside the project's state directory`)
+        }
+      }
 
       const second = await cli(['up', '-d'], {cwd, env})
       t.equal(second.exitCode, 125, 'a second up is refused')

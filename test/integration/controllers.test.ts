@@ -10,21 +10,13 @@ import {release} from 'node:os'
 import {join} from 'node:path'
 import t from 'tap'
 import {detectLayout} from '../../src/cgroup/layout.js'
-import {assertNothingLeftBehind, contain, requireRoot, startContain} from './helpers.js'
+import {appCgroupDirs, assertNothingLeftBehind, contain, requireRoot, startContain} from './helpers.js'
 
 const MiB = 2 ** 20
 const inGuest = process.env.RUNVM_GUEST === '1'
-const unitParent = process.env.CONTAIN_TEST_UNIT_PARENT
 const v2 = detectLayout().mode === 'v2'
 const mark = `ctl${process.pid.toString(36)}`
 const hasCpuset = detectLayout().hierarchies.some(hierarchy => hierarchy.controllers.includes('cpuset'))
-
-/** The host's directories of app NAME's cgroup (one per hierarchy; below a unit in the nested guest). */
-function appCgroupDirs(name: string): string[] {
-  const parents = detectLayout().hierarchies.map(hierarchy => hierarchy.ownDir)
-  if (unitParent) parents.push(...readdirSync(unitParent, {withFileTypes: true}).filter(entry => entry.isDirectory()).map(entry => join(unitParent, entry.name)))
-  return [...new Set(parents)].map(dir => join(dir, `contain-${name}`)).filter(dir => existsSync(dir))
-}
 
 /** The first of `files` that exists in one of app NAME's cgroup directories, read on the host. */
 function hostCgroupFile(name: string, files: string[]): string | undefined {

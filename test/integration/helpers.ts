@@ -85,13 +85,38 @@ function ownCgroupDirs(): string[] {
   return [...new Set(detectLayout().hierarchies.map(hierarchy => hierarchy.ownDir)), ...(unitParent ? [unitParent] : [])]
 }
 
+/** Every directory below `dir`, at any depth (a cgroup's child cgroups). */
+function subdirectories(dir: string): string[] {
+  try {
+    return readdirSync(dir, {withFileTypes: true, recursive: true}).filter(entry => entry.isDirectory()).map(entry => join(entry.parentPath, entry.name))
+  } catch {
+    return []
+  }
+}
+
+/**
+ * The host's directories of an app's cgroup, one per hierarchy (below a unit in the nested
+ * guest): `<parent>/contain/<scope>/<app>`, scope `run` for contain run, any project's by default.
+ */
+export function appCgroupDirs(app: string, scope?: string): string[] {
+  const parents = ownCgroupDirs().flatMap(dir => [dir, ...(dir === unitParent ? readdirSync(dir, {withFileTypes: true}).filter(entry => entry.isDirectory()).map(entry => join(dir, entry.name)) : [])])
+  return [...new Set(parents)].flatMap(parent => {
+    const scopes = join(parent, 'contain')
+    if (!existsSync(scopes)) return []
+    const names = scope === undefined ? readdirSync(scopes, {withFileTypes: true}).filter(entry => entry.isDirectory()).map(entry => entry.name) : [scope]
+    return names.map(name => join(scopes, name, app)).filter(dir => existsSync(dir))
+  })
+}
+
 /** Everything contain may leave on the host: app cgroups, contain-init processes, mounts. */
 export function hostTraces(): {cgroups: string[]; processes: string[]; mounts: string[]} {
   const cgroups = ownCgroupDirs().flatMap(dir =>
     readdirSync(dir, {withFileTypes: true})
-      .filter(entry => entry.isDirectory() && /^(contain[-.]|unit-)/.test(entry.name))
-      .map(entry => join(dir, entry.name)),
-  )
+      .filter(entry => entry.isDirectory() && /^(contain$|contain\.|unit-)/.test(entry.name))
+      // Every app cgroup is below contain (contain.supervisor: the v2 delegation leaf); the contain-NAME
+      // directories of older builds are not contain's any more. Each project and app is a trace of its own.
+      .flatMap(entry => [join(dir, entry.name), ...(entry.name === 'contain' ? subdirectories(join(dir, entry.name)) : [])]),
+  ).sort()
   const processes = readdirSync('/proc')
     .filter(name => /^\d+$/.test(name))
     .flatMap(pid => {

@@ -2,7 +2,7 @@ import {spawn} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import t from 'tap'
-import {AppCgroup, appCgroupName, planCgroup, type CgroupLimits} from '../../../src/cgroup/index.js'
+import {AppCgroup, appCgroupPath, planCgroup, removeStaleScope, type CgroupLimits} from '../../../src/cgroup/index.js'
 import type {CgroupLayout, Hierarchy} from '../../../src/cgroup/layout.js'
 import {CgroupError, HostError} from '../../../src/errors.js'
 import {tempCgroupFs, writeFiles} from '../helpers/cgroup-fs.js'
@@ -10,6 +10,8 @@ import {errnoError, rejection, thrown} from '../helpers/errors.js'
 
 const MiB = 2 ** 20
 const PID = String(process.pid)
+/** An app of contain run: the scope every run shares. */
+const WEB = {scope: 'run', name: 'web'}
 /** A pid that cannot exist (above the kernel's pid_max limit), for "someone else is here". */
 const OTHER_PID = '4194999'
 
@@ -41,7 +43,7 @@ function hybridHost(root: string, {swapAccounting = true, coMountCpu = false} = 
   ]
   mkdirSync(join(root, 'unified'))
   hierarchies.push({version: 2, mountPoint: join(root, 'unified'), ownDir: join(root, 'unified'), controllers: []})
-  writeFiles({[join(root, 'cpuset', 'cpuset.mems')]: '0\n', [join(root, 'memory/process_api/abc/memory.limit_in_bytes')]: '9223372036854771712\n'})
+  writeFiles({[join(root, 'cpuset', 'cpuset.mems')]: '0\n', [join(root, 'cpuset', 'cpuset.cpus')]: '0-3\n', [join(root, 'memory/process_api/abc/memory.limit_in_bytes')]: '9223372036854771712\n'})
   if (swapAccounting) writeFiles({[join(root, 'memory/process_api/abc/memory.memsw.limit_in_bytes')]: '9223372036854771712\n'})
   return {mode: 'hybrid', hierarchies}
 }
@@ -73,41 +75,42 @@ function v2Host(root: string, {own = '', controllers = ['cpuset', 'cpu', 'io', '
 
 const read = (path: string) => readFileSync(path, 'utf8')
 
-t.test('appCgroupName prefixes the app name with contain-', async t => {
-  t.equal(appCgroupName('web'), 'contain-web')
+t.test('appCgroupPath nests the app below contain and its scope, as systemd slices nest', async t => {
+  t.equal(appCgroupPath('/sys/fs/cgroup/system.slice/app.service', {scope: 'shop-0123abcd', name: 'web'}), '/sys/fs/cgroup/system.slice/app.service/contain/shop-0123abcd/web')
+  t.equal(appCgroupPath('/sys/fs/cgroup/cpu', WEB), '/sys/fs/cgroup/cpu/contain/run/web')
 })
 
 t.test('planCgroup', async t => {
   t.test('hybrid/v1: one contain-<name> dir below each hierarchy own dir, with v1 files', async t => {
     const root = t.testdir({})
-    const plan = planCgroup(hybridHost(root), 'web', LIMITS, tempCgroupFs())
+    const plan = planCgroup(hybridHost(root), WEB, LIMITS, tempCgroupFs())
 
     t.equal(plan.mode, 'hybrid')
     t.equal(plan.delegation, undefined, 'v1 needs no delegation')
     t.strictSame(plan.dirs, [
-      join(root, 'cpu/contain-web'),
-      join(root, 'cpuacct/contain-web'),
-      join(root, 'memory/process_api/abc/contain-web'),
-      join(root, 'pids/contain-web'),
+      join(root, 'cpu/contain/run/web'),
+      join(root, 'cpuacct/contain/run/web'),
+      join(root, 'memory/process_api/abc/contain/run/web'),
+      join(root, 'pids/contain/run/web'),
     ])
     t.strictSame(plan.procsFiles, plan.dirs.map(dir => join(dir, 'cgroup.procs')))
     t.strictSame(plan.attachFiles, plan.dirs.map(dir => join(dir, 'tasks')), 'v1 joins through tasks: no threadgroup lock')
     t.equal(plan.cloneInto, undefined)
-    const memory = join(root, 'memory/process_api/abc/contain-web')
+    const memory = join(root, 'memory/process_api/abc/contain/run/web')
     t.strictSame(plan.writes, [
-      {path: join(root, 'cpu/contain-web/cpu.cfs_period_us'), value: '100000'},
-      {path: join(root, 'cpu/contain-web/cpu.cfs_quota_us'), value: '50000'},
-      {path: join(root, 'cpu/contain-web/cpu.shares'), value: '1024'},
+      {path: join(root, 'cpu/contain/run/web/cpu.cfs_period_us'), value: '100000'},
+      {path: join(root, 'cpu/contain/run/web/cpu.cfs_quota_us'), value: '50000'},
+      {path: join(root, 'cpu/contain/run/web/cpu.shares'), value: '1024'},
       {path: join(memory, 'memory.limit_in_bytes'), value: String(64 * MiB)},
       {path: join(memory, 'memory.memsw.limit_in_bytes'), value: String(128 * MiB)},
       {path: join(memory, 'memory.soft_limit_in_bytes'), value: String(32 * MiB)},
-      {path: join(root, 'pids/contain-web/pids.max'), value: '100'},
+      {path: join(root, 'pids/contain/run/web/pids.max'), value: '100'},
     ])
   })
 
   t.test('hybrid/v1: the app sees a tmpfs at the cgroup root and a fresh mount of every hierarchy', async t => {
     const root = t.testdir({})
-    const plan = planCgroup(hybridHost(root), 'web', {}, tempCgroupFs())
+    const plan = planCgroup(hybridHost(root), WEB, {}, tempCgroupFs())
     t.strictSame(plan.viewMounts, [
       {fsType: 'tmpfs', target: root, data: 'mode=755'},
       {fsType: 'cgroup', target: join(root, 'cpu'), data: 'cpu'},
@@ -121,13 +124,13 @@ t.test('planCgroup', async t => {
 
   t.test('v1: co-mounted controllers are mounted together', async t => {
     const root = t.testdir({})
-    const plan = planCgroup(hybridHost(root, {coMountCpu: true}), 'web', {}, tempCgroupFs())
+    const plan = planCgroup(hybridHost(root, {coMountCpu: true}), WEB, {}, tempCgroupFs())
     t.strictSame(plan.viewMounts[1], {fsType: 'cgroup', target: join(root, 'cpu,cpuacct'), data: 'cpu,cpuacct'})
   })
 
   t.test('v2: the app sees one fresh cgroup2 mount, and no tmpfs', async t => {
     const root = t.testdir({})
-    const plan = planCgroup(v2Host(root, {own: 'app.service'}), 'web', {}, tempCgroupFs())
+    const plan = planCgroup(v2Host(root, {own: 'app.service'}), WEB, {}, tempCgroupFs())
     t.strictSame(plan.viewMounts, [{fsType: 'cgroup2', target: root, data: ''}])
   })
 
@@ -136,48 +139,48 @@ t.test('planCgroup', async t => {
     const layout = hybridHost(root)
     const before = readdirSync(join(root, 'cpu'))
     const fs = tempCgroupFs()
-    planCgroup(layout, 'web', LIMITS, fs)
+    planCgroup(layout, WEB, LIMITS, fs)
     t.strictSame(fs.calls, [])
     t.strictSame(readdirSync(join(root, 'cpu')), before)
   })
 
   t.test('v1: cpu and cpuacct co-mounted share one dir', async t => {
     const root = t.testdir({})
-    const plan = planCgroup(hybridHost(root, {coMountCpu: true}), 'web', {cpuQuotaMicros: 50_000, cpuPeriodMicros: 100_000}, tempCgroupFs())
+    const plan = planCgroup(hybridHost(root, {coMountCpu: true}), WEB, {cpuQuotaMicros: 50_000, cpuPeriodMicros: 100_000}, tempCgroupFs())
     t.strictSame(plan.dirs, [
-      join(root, 'cpu,cpuacct/contain-web'),
-      join(root, 'memory/process_api/abc/contain-web'),
-      join(root, 'pids/contain-web'),
+      join(root, 'cpu,cpuacct/contain/run/web'),
+      join(root, 'memory/process_api/abc/contain/run/web'),
+      join(root, 'pids/contain/run/web'),
     ])
     t.strictSame(plan.writes.map(write => write.path), [
-      join(root, 'cpu,cpuacct/contain-web/cpu.cfs_period_us'),
-      join(root, 'cpu,cpuacct/contain-web/cpu.cfs_quota_us'),
+      join(root, 'cpu,cpuacct/contain/run/web/cpu.cfs_period_us'),
+      join(root, 'cpu,cpuacct/contain/run/web/cpu.cfs_quota_us'),
     ])
   })
 
   t.test('v1: cpuset is joined only with --cpuset-cpus, and copies the parent mems', async t => {
     const root = t.testdir({})
     const layout = hybridHost(root)
-    const without = planCgroup(layout, 'web', {}, tempCgroupFs())
+    const without = planCgroup(layout, WEB, {}, tempCgroupFs())
     t.notOk(without.dirs.some(dir => dir.startsWith(join(root, 'cpuset'))), 'no cpuset dir without --cpuset-cpus')
 
-    const pinned = planCgroup(layout, 'web', {cpusetCpus: '1'}, tempCgroupFs())
-    t.ok(pinned.dirs.includes(join(root, 'cpuset/contain-web')))
+    const pinned = planCgroup(layout, WEB, {cpusetCpus: '1'}, tempCgroupFs())
+    t.ok(pinned.dirs.includes(join(root, 'cpuset/contain/run/web')))
     t.strictSame(pinned.writes, [
-      {path: join(root, 'cpuset/contain-web/cpuset.cpus'), value: '1'},
-      {path: join(root, 'cpuset/contain-web/cpuset.mems'), value: '0'},
+      {path: join(root, 'cpuset/contain/run/web/cpuset.cpus'), value: '1'},
+      {path: join(root, 'cpuset/contain/run/web/cpuset.mems'), value: '0'},
     ])
   })
 
   t.test('v1: default swap needs memory.memsw.limit_in_bytes in the parent; without it, none is written', async t => {
     const root = t.testdir({})
-    const plan = planCgroup(hybridHost(root, {swapAccounting: false}), 'web', {memoryBytes: 64 * MiB}, tempCgroupFs())
-    t.strictSame(plan.writes.map(write => write.path), [join(root, 'memory/process_api/abc/contain-web/memory.limit_in_bytes')])
+    const plan = planCgroup(hybridHost(root, {swapAccounting: false}), WEB, {memoryBytes: 64 * MiB}, tempCgroupFs())
+    t.strictSame(plan.writes.map(write => write.path), [join(root, 'memory/process_api/abc/contain/run/web/memory.limit_in_bytes')])
   })
 
   t.test('v1: explicit --memory-swap without swap accounting is a CgroupError', async t => {
     const root = t.testdir({})
-    const error = thrown(() => planCgroup(hybridHost(root, {swapAccounting: false}), 'web', {memoryBytes: 64 * MiB, memorySwapBytes: 'unlimited'}, tempCgroupFs()))
+    const error = thrown(() => planCgroup(hybridHost(root, {swapAccounting: false}), WEB, {memoryBytes: 64 * MiB, memorySwapBytes: 'unlimited'}, tempCgroupFs()))
     t.type(error, CgroupError)
     t.match(error.message, /--memory-swap needs swap accounting/)
   })
@@ -186,7 +189,7 @@ t.test('planCgroup', async t => {
     const root = t.testdir({})
     const layout = hybridHost(root)
     layout.hierarchies = layout.hierarchies.filter(hierarchy => !hierarchy.controllers.includes('pids'))
-    const error = thrown(() => planCgroup(layout, 'web', {pidsMax: 10}, tempCgroupFs()))
+    const error = thrown(() => planCgroup(layout, WEB, {pidsMax: 10}, tempCgroupFs()))
     t.type(error, HostError)
     t.match(error.message, /--pids-limit needs the pids cgroup controller/)
     t.match((error as HostError).fix, /mount the pids controller, or leave --pids-limit out/)
@@ -196,22 +199,22 @@ t.test('planCgroup', async t => {
     const root = t.testdir({})
     const layout = hybridHost(root)
     layout.hierarchies = layout.hierarchies.filter(hierarchy => !hierarchy.controllers.includes('pids'))
-    const plan = planCgroup(layout, 'web', {memoryBytes: 64 * MiB}, tempCgroupFs())
+    const plan = planCgroup(layout, WEB, {memoryBytes: 64 * MiB}, tempCgroupFs())
     t.notOk(plan.dirs.some(dir => dir.includes('pids')))
-    t.ok(plan.dirs.includes(join(root, 'memory/process_api/abc/contain-web')))
+    t.ok(plan.dirs.includes(join(root, 'memory/process_api/abc/contain/run/web')))
   })
 
   t.test('v2 root cgroup: app dir below the root, missing controllers enabled, no leaf move', async t => {
     const root = t.testdir({})
-    const plan = planCgroup(v2Host(root, {subtreeControl: 'cpu'}), 'web', LIMITS, tempCgroupFs())
+    const plan = planCgroup(v2Host(root, {subtreeControl: 'cpu'}), WEB, LIMITS, tempCgroupFs())
 
     t.equal(plan.mode, 'v2')
     t.strictSame(plan.delegation, {ownDir: root, enable: ['memory', 'pids']}, 'the root cgroup may hold processes: no leafDir')
-    t.strictSame(plan.dirs, [join(root, 'contain-web')])
-    t.strictSame(plan.procsFiles, [join(root, 'contain-web/cgroup.procs')])
+    t.strictSame(plan.dirs, [join(root, 'contain/run/web')])
+    t.strictSame(plan.procsFiles, [join(root, 'contain/run/web/cgroup.procs')])
     t.strictSame(plan.attachFiles, [], 'v2 is not joined by a write')
-    t.equal(plan.cloneInto, join(root, 'contain-web'), 'the launcher is cloned into it')
-    const dir = join(root, 'contain-web')
+    t.equal(plan.cloneInto, join(root, 'contain/run/web'), 'the launcher is cloned into it')
+    const dir = join(root, 'contain/run/web')
     t.strictSame(plan.writes, [
       {path: join(dir, 'cpu.max'), value: '50000 100000'},
       {path: join(dir, 'cpu.weight'), value: '39'},
@@ -226,16 +229,16 @@ t.test('planCgroup', async t => {
   t.test('v2 non-root own cgroup: delegation moves contain into contain.supervisor', async t => {
     const root = t.testdir({})
     const own = join(root, 'system.slice/app.service')
-    const plan = planCgroup(v2Host(root, {own: 'system.slice/app.service'}), 'web', {memoryBytes: 64 * MiB}, tempCgroupFs())
+    const plan = planCgroup(v2Host(root, {own: 'system.slice/app.service'}), WEB, {memoryBytes: 64 * MiB}, tempCgroupFs())
     t.strictSame(plan.delegation, {ownDir: own, leafDir: join(own, 'contain.supervisor'), enable: ['cpu', 'memory', 'pids']})
-    t.strictSame(plan.dirs, [join(own, 'contain-web')])
+    t.strictSame(plan.dirs, [join(own, 'contain/run/web')])
   })
 
   t.test('v2 cgroup-namespace root (a container): not the real root, so contain still moves to a leaf', async t => {
     const root = t.testdir({})
     const layout = v2Host(root)
     writeFiles({[join(root, 'cgroup.type')]: 'domain\n'}) // only the real root cgroup lacks cgroup.type
-    const plan = planCgroup(layout, 'web', {memoryBytes: 64 * MiB}, tempCgroupFs())
+    const plan = planCgroup(layout, WEB, {memoryBytes: 64 * MiB}, tempCgroupFs())
     t.equal(plan.delegation?.leafDir, join(root, 'contain.supervisor'), 'moves contain out of the namespace root')
   })
 
@@ -243,55 +246,55 @@ t.test('planCgroup', async t => {
     const root = t.testdir({})
     const layout = v2Host(root)
     writeFiles({[join(root, 'cgroup.type')]: 'domain\n', [join(root, 'memory.max')]: 'max\n'})
-    const plan = planCgroup(layout, 'web', {memoryBytes: 64 * MiB}, tempCgroupFs())
+    const plan = planCgroup(layout, WEB, {memoryBytes: 64 * MiB}, tempCgroupFs())
     t.notOk(plan.writes.some(write => write.path.endsWith('memory.swap.max')), 'no swap file the kernel does not offer')
   })
 
   t.test('v2: controllers already enabled in subtree_control need no delegation', async t => {
     const root = t.testdir({})
-    const plan = planCgroup(v2Host(root, {own: 'app.slice', subtreeControl: 'cpu io memory pids'}), 'web', {memoryBytes: 64 * MiB}, tempCgroupFs())
+    const plan = planCgroup(v2Host(root, {own: 'app.slice', subtreeControl: 'cpu io memory pids'}), WEB, {memoryBytes: 64 * MiB}, tempCgroupFs())
     t.equal(plan.delegation, undefined)
   })
 
   t.test('v2: delegation enables only the controllers contain joins', async t => {
     const root = t.testdir({})
-    const plan = planCgroup(v2Host(root, {own: 'app.slice', controllers: ['memory', 'pids', 'io']}), 'web', {}, tempCgroupFs())
+    const plan = planCgroup(v2Host(root, {own: 'app.slice', controllers: ['memory', 'pids', 'io']}), WEB, {}, tempCgroupFs())
     t.strictSame(plan.delegation?.enable, ['memory', 'pids'], 'no cpu (not delegated), no io (not used)')
   })
 
   t.test('v2 non-root: swap is written only when the parent has memory.swap.max', async t => {
-    const withSwap = planCgroup(v2Host(t.testdir({}), {own: 'a'}), 'web', {memoryBytes: 64 * MiB}, tempCgroupFs())
+    const withSwap = planCgroup(v2Host(t.testdir({}), {own: 'a'}), WEB, {memoryBytes: 64 * MiB}, tempCgroupFs())
     t.ok(withSwap.writes.some(write => write.path.endsWith('memory.swap.max')))
-    const withoutSwap = planCgroup(v2Host(t.testdir({}), {own: 'a', swapAccounting: false}), 'web', {memoryBytes: 64 * MiB}, tempCgroupFs())
+    const withoutSwap = planCgroup(v2Host(t.testdir({}), {own: 'a', swapAccounting: false}), WEB, {memoryBytes: 64 * MiB}, tempCgroupFs())
     t.notOk(withoutSwap.writes.some(write => write.path.endsWith('memory.swap.max')))
   })
 
   t.test('v2: a requested limit whose controller is not delegated is a HostError naming the flag and Delegate=yes', async t => {
     const root = t.testdir({})
     const layout = v2Host(root, {own: 'user.slice/session.scope', controllers: ['memory', 'pids']})
-    const error = thrown(() => planCgroup(layout, 'web', {cpuQuotaMicros: 50_000, cpuPeriodMicros: 100_000}, tempCgroupFs()))
+    const error = thrown(() => planCgroup(layout, WEB, {cpuQuotaMicros: 50_000, cpuPeriodMicros: 100_000}, tempCgroupFs()))
     t.type(error, HostError)
     t.match(error.message, /--cpus\/--cpu-shares needs the cpu cgroup controller/)
     t.match((error as HostError).fix, /Delegate=yes/)
 
-    const cpuset = thrown(() => planCgroup(layout, 'web', {cpusetCpus: '0'}, tempCgroupFs()))
+    const cpuset = thrown(() => planCgroup(layout, WEB, {cpusetCpus: '0'}, tempCgroupFs()))
     t.type(cpuset, HostError)
     t.match(cpuset.message, /--cpuset-cpus needs the cpuset cgroup controller/)
   })
 
   t.test('v2 non-root: --cpuset-cpus writes cpuset.cpus only', async t => {
     const root = t.testdir({})
-    const plan = planCgroup(v2Host(root, {own: 'a', subtreeControl: 'cpuset cpu memory pids'}), 'web', {cpusetCpus: '0-1'}, tempCgroupFs())
-    t.strictSame(plan.writes, [{path: join(root, 'a/contain-web/cpuset.cpus'), value: '0-1'}])
+    const plan = planCgroup(v2Host(root, {own: 'a', subtreeControl: 'cpuset cpu memory pids'}), WEB, {cpusetCpus: '0-1'}, tempCgroupFs())
+    t.strictSame(plan.writes, [{path: join(root, 'a/contain/run/web/cpuset.cpus'), value: '0-1'}])
   })
 
   t.test('v2 root: --cpuset-cpus works although the root cgroup has no cpuset.mems', async t => {
     const root = t.testdir({})
     let writes: unknown
     t.doesNotThrow(() => {
-      writes = planCgroup(v2Host(root, {subtreeControl: 'cpuset cpu memory pids'}), 'web', {cpusetCpus: '0-1'}, tempCgroupFs()).writes
+      writes = planCgroup(v2Host(root, {subtreeControl: 'cpuset cpu memory pids'}), WEB, {cpusetCpus: '0-1'}, tempCgroupFs()).writes
     }, 'plans without reading cpuset.mems')
-    t.strictSame(writes, [{path: join(root, 'contain-web/cpuset.cpus'), value: '0-1'}], 'writes cpuset.cpus only')
+    t.strictSame(writes, [{path: join(root, 'contain/run/web/cpuset.cpus'), value: '0-1'}], 'writes cpuset.cpus only')
   })
 })
 
@@ -299,7 +302,7 @@ t.test('AppCgroup.create and remove', async t => {
   t.test('v1: creates every dir, writes every value, and remove() undoes it all', async t => {
     const root = t.testdir({})
     const fs = tempCgroupFs()
-    const plan = planCgroup(hybridHost(root), 'web', LIMITS, fs)
+    const plan = planCgroup(hybridHost(root), WEB, LIMITS, fs)
     const cgroup = AppCgroup.create(plan, fs)
 
     for (const dir of plan.dirs) t.ok(existsSync(dir), `created ${dir}`)
@@ -308,7 +311,8 @@ t.test('AppCgroup.create and remove', async t => {
     await cgroup.remove()
     for (const dir of plan.dirs) t.notOk(existsSync(dir), `removed ${dir}`)
     t.ok(existsSync(join(root, 'memory/process_api/abc')), "contain's own cgroup stays")
-    t.strictSame(fs.calls.filter(call => call.op === 'rmdir').map(call => call.path), [...plan.dirs].reverse(), 'removed in reverse order')
+    t.strictSame(fs.calls.filter(call => call.op === 'rmdir').map(call => call.path), [...plan.dirs].reverse().concat(plan.parents.map(parent => parent.dir).reverse()), 'removed in reverse order, the app dirs, then their parents bottom-up')
+    t.notOk(existsSync(join(root, 'cpu/contain')), 'the empty contain parent is gone')
   })
 
   t.test('v2 with delegation: moves contain to the leaf, enables controllers; remove() reverses it in order', async t => {
@@ -316,36 +320,42 @@ t.test('AppCgroup.create and remove', async t => {
     const own = join(root, 'app.service')
     const leaf = join(own, 'contain.supervisor')
     const fs = tempCgroupFs()
-    const plan = planCgroup(v2Host(root, {own: 'app.service'}), 'web', {memoryBytes: 64 * MiB}, fs)
+    const plan = planCgroup(v2Host(root, {own: 'app.service'}), WEB, {memoryBytes: 64 * MiB}, fs)
     const cgroup = AppCgroup.create(plan, fs)
 
     t.equal(read(join(leaf, 'cgroup.procs')), PID, 'contain moved itself into the leaf')
     t.equal(read(join(own, 'cgroup.subtree_control')), '+cpu +memory +pids')
-    t.strictSame(fs.calls.slice(0, 4), [
+    t.strictSame(fs.calls.slice(0, 8), [
       {op: 'mkdir', path: leaf},
       {op: 'write', path: join(leaf, 'cgroup.procs'), value: PID},
       {op: 'write', path: join(own, 'cgroup.subtree_control'), value: '+cpu +memory +pids'},
-      {op: 'mkdir', path: join(own, 'contain-web')},
-    ], 'leaves its own cgroup before enabling controllers, then creates the app dir')
+      {op: 'mkdir', path: join(own, 'contain')},
+      {op: 'write', path: join(own, 'contain/cgroup.subtree_control'), value: '+cpu +memory +pids'},
+      {op: 'mkdir', path: join(own, 'contain/run')},
+      {op: 'write', path: join(own, 'contain/run/cgroup.subtree_control'), value: '+cpu +memory +pids'},
+      {op: 'mkdir', path: join(own, 'contain/run/web')},
+    ], 'leaves its own cgroup before enabling controllers, passes them down each parent, then creates the app dir')
 
     const before = fs.calls.length
     await cgroup.remove()
     t.strictSame(fs.calls.slice(before), [
-      {op: 'rmdir', path: join(own, 'contain-web')},
+      {op: 'rmdir', path: join(own, 'contain/run/web')},
+      {op: 'rmdir', path: join(own, 'contain/run')},
+      {op: 'rmdir', path: join(own, 'contain')},
       {op: 'write', path: join(own, 'cgroup.subtree_control'), value: '-cpu -memory -pids'},
       {op: 'write', path: join(own, 'cgroup.procs'), value: PID},
       {op: 'rmdir', path: leaf},
-    ], 'disables controllers before moving contain back, then removes the leaf')
+    ], 'removes the parents, disables controllers before moving contain back, then removes the leaf')
     t.notOk(existsSync(leaf))
   })
 
   t.test('v2 root delegation: enables controllers without moving contain', async t => {
     const root = t.testdir({})
     const fs = tempCgroupFs()
-    const plan = planCgroup(v2Host(root, {subtreeControl: 'cpu memory'}), 'web', {pidsMax: 'unlimited'}, fs)
+    const plan = planCgroup(v2Host(root, {subtreeControl: 'cpu memory'}), WEB, {pidsMax: 'unlimited'}, fs)
     const cgroup = AppCgroup.create(plan, fs)
     t.strictSame(fs.writesTo(join(root, 'cgroup.subtree_control')), ['+pids'])
-    t.equal(read(join(root, 'contain-web/pids.max')), 'max')
+    t.equal(read(join(root, 'contain/run/web/pids.max')), 'max')
     t.notOk(existsSync(join(root, 'contain.supervisor')))
     await cgroup.remove()
     t.strictSame(fs.writesTo(join(root, 'cgroup.subtree_control')), ['+pids', '-pids'])
@@ -355,9 +365,9 @@ t.test('AppCgroup.create and remove', async t => {
   t.test('a rejected write rolls back every dir and throws a CgroupError naming the file and value', async t => {
     const root = t.testdir({})
     const layout = hybridHost(root)
-    const failing = join(root, 'memory/process_api/abc/contain-web/memory.limit_in_bytes')
+    const failing = join(root, 'memory/process_api/abc/contain/run/web/memory.limit_in_bytes')
     const fs = tempCgroupFs(path => (path === failing ? errnoError('EINVAL', path) : undefined))
-    const plan = planCgroup(layout, 'web', LIMITS, fs)
+    const plan = planCgroup(layout, WEB, LIMITS, fs)
 
     const error = thrown(() => AppCgroup.create(plan, fs))
     t.type(error, CgroupError)
@@ -372,7 +382,7 @@ t.test('AppCgroup.create and remove', async t => {
     for (const [code, text] of [['EBUSY', 'the cgroup is busy'], ['EACCES', 'permission denied'], ['EPERM', 'permission denied'], ['ENOENT', 'the kernel does not offer this file']]) {
       const root = t.testdir({})
       const fs = tempCgroupFs(path => (path.endsWith('pids.max') ? errnoError(code, path) : undefined))
-      const error = thrown(() => AppCgroup.create(planCgroup(hybridHost(root), 'web', {pidsMax: 5}, fs), fs))
+      const error = thrown(() => AppCgroup.create(planCgroup(hybridHost(root), WEB, {pidsMax: 5}, fs), fs))
       t.match(error.message, new RegExp(`cannot write "5": ${text}$`), code)
     }
   })
@@ -381,12 +391,12 @@ t.test('AppCgroup.create and remove', async t => {
     const root = t.testdir({})
     const own = join(root, 'app.service')
     const fs = tempCgroupFs(path => (path.endsWith('cpu.max') ? errnoError('EINVAL', path) : undefined))
-    const plan = planCgroup(v2Host(root, {own: 'app.service'}), 'web', {cpuQuotaMicros: 50_000, cpuPeriodMicros: 100_000}, fs)
+    const plan = planCgroup(v2Host(root, {own: 'app.service'}), WEB, {cpuQuotaMicros: 50_000, cpuPeriodMicros: 100_000}, fs)
 
     const error = thrown(() => AppCgroup.create(plan, fs))
     t.type(error, CgroupError)
     t.match(error.message, /cpu\.max: cannot write "50000 100000"/)
-    t.notOk(existsSync(join(own, 'contain-web')), 'app dir removed')
+    t.notOk(existsSync(join(own, 'contain/run/web')), 'app dir removed')
     t.notOk(existsSync(join(own, 'contain.supervisor')), 'leaf removed')
     t.strictSame(fs.writesTo(join(own, 'cgroup.subtree_control')), ['+cpu +memory +pids', '-cpu -memory -pids'], 'controllers disabled again')
     t.strictSame(fs.writesTo(join(own, 'cgroup.procs')), [PID], 'contain moved back')
@@ -395,7 +405,7 @@ t.test('AppCgroup.create and remove', async t => {
   t.test('a dir that cannot be created is a CgroupError with the fix, and earlier dirs are rolled back', async t => {
     const root = t.testdir({})
     const fs = tempCgroupFs()
-    const plan = planCgroup(hybridHost(root), 'web', {}, fs)
+    const plan = planCgroup(hybridHost(root), WEB, {}, fs)
     const mkdir = fs.mkdir
     fs.mkdir = path => {
       if (path.includes('/memory/')) throw errnoError('EACCES', path)
@@ -403,18 +413,18 @@ t.test('AppCgroup.create and remove', async t => {
     }
     const error = thrown(() => AppCgroup.create(plan, fs))
     t.type(error, CgroupError)
-    t.match(error.message, /memory\/process_api\/abc\/contain-web: cannot create: permission denied/)
+    t.match(error.message, /memory\/process_api\/abc\/contain: cannot create: permission denied/, 'the first directory the kernel refused')
     t.match((error as CgroupError).fix, /run contain as root/)
-    t.notOk(existsSync(join(root, 'cpu/contain-web')))
-    t.notOk(existsSync(join(root, 'cpuacct/contain-web')))
+    t.notOk(existsSync(join(root, 'cpu/contain')), 'parents made before it are removed too')
+    t.notOk(existsSync(join(root, 'cpuacct/contain')))
   })
 
   t.test('an empty app dir left by a killed contain is replaced', async t => {
     const root = t.testdir({})
-    const stale = join(root, 'pids/contain-web')
+    const stale = join(root, 'pids/contain/run/web')
     writeFiles({[join(stale, 'cgroup.procs')]: '', [join(stale, 'stale-marker')]: 'x'})
     const fs = tempCgroupFs()
-    const plan = planCgroup(hybridHost(root), 'web', {pidsMax: 5}, fs)
+    const plan = planCgroup(hybridHost(root), WEB, {pidsMax: 5}, fs)
     const cgroup = AppCgroup.create(plan, fs)
     t.notOk(existsSync(join(stale, 'stale-marker')), 'the old dir was removed')
     t.equal(read(join(stale, 'pids.max')), '5', 'and the new one written')
@@ -424,24 +434,24 @@ t.test('AppCgroup.create and remove', async t => {
 
   t.test('an app dir with a process in it means the app is already running', async t => {
     const root = t.testdir({})
-    const live = join(root, 'memory/process_api/abc/contain-web')
+    const live = join(root, 'memory/process_api/abc/contain/run/web')
     writeFiles({[join(live, 'cgroup.procs')]: `${OTHER_PID}\n`})
     const fs = tempCgroupFs()
-    const plan = planCgroup(hybridHost(root), 'web', {memoryBytes: 64 * MiB}, fs)
+    const plan = planCgroup(hybridHost(root), WEB, {memoryBytes: 64 * MiB}, fs)
 
     const error = thrown(() => AppCgroup.create(plan, fs))
     t.type(error, CgroupError)
     t.equal(error.message, `cgroup ${live}: an app named "web" is already running`)
     t.match((error as CgroupError).fix, /another --name/)
     t.equal(read(join(live, 'cgroup.procs')), `${OTHER_PID}\n`, "the running app's cgroup is left alone")
-    t.notOk(existsSync(join(root, 'cpu/contain-web')), 'dirs made before it are rolled back')
+    t.notOk(existsSync(join(root, 'cpu/contain/run/web')), 'dirs made before it are rolled back')
   })
 
   t.test('delegation refuses when another process shares contain own cgroup', async t => {
     const root = t.testdir({})
     const own = join(root, 'user.slice/session-1.scope')
     const fs = tempCgroupFs()
-    const plan = planCgroup(v2Host(root, {own: 'user.slice/session-1.scope', procs: [PID, OTHER_PID]}), 'web', {}, fs)
+    const plan = planCgroup(v2Host(root, {own: 'user.slice/session-1.scope', procs: [PID, OTHER_PID]}), WEB, {}, fs)
 
     const error = thrown(() => AppCgroup.create(plan, fs))
     t.type(error, CgroupError)
@@ -459,7 +469,7 @@ t.test('AppCgroup.create and remove', async t => {
     t.teardown(() => helper.kill('SIGKILL'))
     const HELPER = String(helper.pid)
     const fs = tempCgroupFs()
-    const plan = planCgroup(v2Host(root, {own: 'app.service', procs: [PID, HELPER, OTHER_PID.replace(/9$/, '8')]}), 'web', {}, fs)
+    const plan = planCgroup(v2Host(root, {own: 'app.service', procs: [PID, HELPER, OTHER_PID.replace(/9$/, '8')]}), WEB, {}, fs)
     // Another process than contain's children still refuses; a child of contain does not.
     t.match(thrown(() => AppCgroup.create(plan, fs)).message, /also there: 4194998\)/)
     writeFileSync(join(own, 'cgroup.procs'), `${PID}\n${HELPER}\n`)
@@ -474,7 +484,7 @@ t.test('AppCgroup.create and remove', async t => {
   t.test('delegation accepts contain alone in its cgroup', async t => {
     const root = t.testdir({})
     const fs = tempCgroupFs()
-    const cgroup = AppCgroup.create(planCgroup(v2Host(root, {own: 'a', procs: [PID]}), 'web', {}, fs), fs)
+    const cgroup = AppCgroup.create(planCgroup(v2Host(root, {own: 'a', procs: [PID]}), WEB, {}, fs), fs)
     t.ok(existsSync(join(root, 'a/contain.supervisor')))
     await cgroup.remove()
   })
@@ -482,7 +492,7 @@ t.test('AppCgroup.create and remove', async t => {
   t.test('a failed removal is reported and can be retried from where it stopped', async t => {
     const root = t.testdir({})
     const fs = tempCgroupFs()
-    const plan = planCgroup(hybridHost(root, {coMountCpu: true}), 'web', {}, fs)
+    const plan = planCgroup(hybridHost(root, {coMountCpu: true}), WEB, {}, fs)
     const cgroup = AppCgroup.create(plan, fs)
     const rmdir = fs.rmdir
     let busy = true
@@ -494,9 +504,9 @@ t.test('AppCgroup.create and remove', async t => {
     const error = await rejection(cgroup.remove())
     t.type(error, CgroupError)
     t.match(error.message, /cannot remove/)
-    t.notOk(existsSync(join(root, 'pids/contain-web')), 'steps before the failure ran')
-    t.ok(existsSync(join(root, 'memory/process_api/abc/contain-web')))
-    t.ok(existsSync(join(root, 'cpu,cpuacct/contain-web')), 'steps after the failure wait')
+    t.notOk(existsSync(join(root, 'pids/contain/run/web')), 'steps before the failure ran')
+    t.ok(existsSync(join(root, 'memory/process_api/abc/contain/run/web')))
+    t.ok(existsSync(join(root, 'cpu,cpuacct/contain/run/web')), 'steps after the failure wait')
 
     busy = false
     await cgroup.remove()
@@ -508,8 +518,8 @@ t.test('AppCgroup.outcome', async t => {
   t.test('v1: OOM kills from memory.oom_control, peak from max_usage_in_bytes, and the limit', async t => {
     const root = t.testdir({})
     const fs = tempCgroupFs()
-    const cgroup = AppCgroup.create(planCgroup(hybridHost(root), 'web', {memoryBytes: 64 * MiB}, fs), fs)
-    const dir = join(root, 'memory/process_api/abc/contain-web')
+    const cgroup = AppCgroup.create(planCgroup(hybridHost(root), WEB, {memoryBytes: 64 * MiB}, fs), fs)
+    const dir = join(root, 'memory/process_api/abc/contain/run/web')
     writeFiles({
       [join(dir, 'memory.oom_control')]: 'oom_kill_disable 0\nunder_oom 0\noom_kill 1\n',
       [join(dir, 'memory.max_usage_in_bytes')]: `${60 * MiB}\n`,
@@ -520,8 +530,8 @@ t.test('AppCgroup.outcome', async t => {
   t.test('v1: the "unlimited" value of memory.limit_in_bytes is no limit', async t => {
     const root = t.testdir({})
     const fs = tempCgroupFs()
-    const cgroup = AppCgroup.create(planCgroup(hybridHost(root), 'web', {}, fs), fs)
-    const dir = join(root, 'memory/process_api/abc/contain-web')
+    const cgroup = AppCgroup.create(planCgroup(hybridHost(root), WEB, {}, fs), fs)
+    const dir = join(root, 'memory/process_api/abc/contain/run/web')
     writeFiles({
       [join(dir, 'memory.oom_control')]: 'oom_kill_disable 0\nunder_oom 0\noom_kill 0\n',
       [join(dir, 'memory.max_usage_in_bytes')]: '4096\n',
@@ -533,10 +543,10 @@ t.test('AppCgroup.outcome', async t => {
   t.test('v2: OOM kills from memory.events, peak from memory.peak, limit from memory.max', async t => {
     const root = t.testdir({})
     const fs = tempCgroupFs()
-    const cgroup = AppCgroup.create(planCgroup(v2Host(root, {subtreeControl: 'cpu memory pids'}), 'web', {memoryBytes: 64 * MiB}, fs), fs)
+    const cgroup = AppCgroup.create(planCgroup(v2Host(root, {subtreeControl: 'cpu memory pids'}), WEB, {memoryBytes: 64 * MiB}, fs), fs)
     writeFiles({
-      [join(root, 'contain-web/memory.events')]: 'low 0\nhigh 0\nmax 9\noom 2\noom_kill 2\noom_group_kill 1\n',
-      [join(root, 'contain-web/memory.peak')]: `${64 * MiB}\n`,
+      [join(root, 'contain/run/web/memory.events')]: 'low 0\nhigh 0\nmax 9\noom 2\noom_kill 2\noom_group_kill 1\n',
+      [join(root, 'contain/run/web/memory.peak')]: `${64 * MiB}\n`,
     })
     t.strictSame(cgroup.outcome(), {oomKills: 2, peakMemoryBytes: 64 * MiB, memoryLimitBytes: 64 * MiB})
   })
@@ -544,15 +554,15 @@ t.test('AppCgroup.outcome', async t => {
   t.test('v2: memory.max "max" is no limit, and a kernel without memory.peak gives no peak', async t => {
     const root = t.testdir({})
     const fs = tempCgroupFs()
-    const cgroup = AppCgroup.create(planCgroup(v2Host(root, {subtreeControl: 'cpu memory pids'}), 'web', {}, fs), fs)
-    writeFiles({[join(root, 'contain-web/memory.events')]: 'oom_kill 0\n', [join(root, 'contain-web/memory.max')]: 'max\n'})
+    const cgroup = AppCgroup.create(planCgroup(v2Host(root, {subtreeControl: 'cpu memory pids'}), WEB, {}, fs), fs)
+    writeFiles({[join(root, 'contain/run/web/memory.events')]: 'oom_kill 0\n', [join(root, 'contain/run/web/memory.max')]: 'max\n'})
     t.strictSame(cgroup.outcome(), {oomKills: 0, peakMemoryBytes: undefined, memoryLimitBytes: undefined})
   })
 
   t.test('no memory controller files: no OOM kills and nothing else', async t => {
     const root = t.testdir({})
     const fs = tempCgroupFs()
-    const cgroup = AppCgroup.create(planCgroup(hybridHost(root), 'web', {}, fs), fs)
+    const cgroup = AppCgroup.create(planCgroup(hybridHost(root), WEB, {}, fs), fs)
     t.strictSame(cgroup.outcome(), {oomKills: 0})
   })
 })
@@ -560,17 +570,146 @@ t.test('AppCgroup.outcome', async t => {
 t.test('AppCgroup.pids lists each process once across hierarchies', async t => {
   const root = t.testdir({})
   const fs = tempCgroupFs()
-  const cgroup = AppCgroup.create(planCgroup(hybridHost(root), 'web', {}, fs), fs)
-  writeFileSync(join(root, 'cpu/contain-web/cgroup.procs'), `${OTHER_PID}\n4194998\n`)
-  writeFileSync(join(root, 'pids/contain-web/cgroup.procs'), `${OTHER_PID}\n`)
+  const cgroup = AppCgroup.create(planCgroup(hybridHost(root), WEB, {}, fs), fs)
+  writeFileSync(join(root, 'cpu/contain/run/web/cgroup.procs'), `${OTHER_PID}\n4194998\n`)
+  writeFileSync(join(root, 'pids/contain/run/web/cgroup.procs'), `${OTHER_PID}\n`)
   t.strictSame(cgroup.pids().sort(), [4_194_998, Number(OTHER_PID)])
 })
 
 t.test('AppCgroup.killAll uses cgroup.kill where the kernel has it', async t => {
   const root = t.testdir({})
   const fs = tempCgroupFs()
-  const cgroup = AppCgroup.create(planCgroup(v2Host(root, {subtreeControl: 'cpu memory pids'}), 'web', {}, fs), fs)
-  writeFileSync(join(root, 'contain-web/cgroup.kill'), '')
+  const cgroup = AppCgroup.create(planCgroup(v2Host(root, {subtreeControl: 'cpu memory pids'}), WEB, {}, fs), fs)
+  writeFileSync(join(root, 'contain/run/web/cgroup.kill'), '')
   cgroup.killAll()
-  t.strictSame(fs.writesTo(join(root, 'contain-web/cgroup.kill')), ['1'])
+  t.strictSame(fs.writesTo(join(root, 'contain/run/web/cgroup.kill')), ['1'])
+})
+
+t.test('projects side by side: contain/<project>/<app>', async t => {
+  const SHOP = {scope: 'shop-0123abcd', name: 'web'}
+  const BLOG = {scope: 'blog-89abcdef', name: 'web'}
+
+  t.test('two projects with an app named web get two cgroups; the shared parents go with the last app', async t => {
+    const root = t.testdir({})
+    const fs = tempCgroupFs()
+    const layout = hybridHost(root)
+    const shop = AppCgroup.create(planCgroup(layout, SHOP, {pidsMax: 5}, fs), fs)
+    const blog = AppCgroup.create(planCgroup(layout, BLOG, {pidsMax: 7}, fs), fs)
+    t.equal(read(join(root, 'pids/contain/shop-0123abcd/web/pids.max')), '5')
+    t.equal(read(join(root, 'pids/contain/blog-89abcdef/web/pids.max')), '7')
+    t.strictSame(shop.plan.parents.filter(parent => parent.dir.startsWith(join(root, 'pids/'))).map(parent => parent.dir), [join(root, 'pids/contain'), join(root, 'pids/contain/shop-0123abcd')], 'contain, then the project, above the app')
+    t.notOk(fs.writesTo(join(root, 'pids/contain/pids.max')).length > 0, 'no limit on a shared parent')
+
+    await shop.remove()
+    t.notOk(existsSync(join(root, 'pids/contain/shop-0123abcd')), "the project's dir goes with its last app")
+    t.ok(existsSync(join(root, 'pids/contain/blog-89abcdef/web')), "the other project's app is untouched")
+    t.ok(existsSync(join(root, 'pids/contain')), 'contain stays while another project uses it')
+    await blog.remove()
+    t.notOk(existsSync(join(root, 'pids/contain')), 'and goes with the last project')
+  })
+
+  t.test('v1 cpuset: a parent made by contain gets its parent CPUs and memory nodes, an existing one keeps its own', async t => {
+    const root = t.testdir({})
+    const fs = tempCgroupFs()
+    const layout = hybridHost(root)
+    writeFiles({[join(root, 'cpuset/contain/cpuset.cpus')]: '1-2\n', [join(root, 'cpuset/contain/cpuset.mems')]: '0\n'})
+    const cgroup = AppCgroup.create(planCgroup(layout, SHOP, {cpusetCpus: '1'}, fs), fs)
+    t.strictSame(fs.writesTo(join(root, 'cpuset/contain/cpuset.cpus')), [], 'the existing parent is not written')
+    t.strictSame(fs.writesTo(join(root, 'cpuset/contain/shop-0123abcd/cpuset.cpus')), ['1-2'], 'the new one copies its parent')
+    t.strictSame(fs.writesTo(join(root, 'cpuset/contain/shop-0123abcd/cpuset.mems')), ['0'])
+    t.equal(read(join(root, 'cpuset/contain/shop-0123abcd/web/cpuset.cpus')), '1')
+    await cgroup.remove()
+  })
+
+  t.test('v2: an existing parent gets the controllers enabled, and another contain keeps the delegation it needs', async t => {
+    const root = t.testdir({})
+    const fs = tempCgroupFs()
+    // Another contain (another process) runs blog's web below the same root cgroup.
+    writeFiles({[join(root, 'contain/blog-89abcdef/web/cgroup.procs')]: `${OTHER_PID}\n`, [join(root, 'contain/cgroup.subtree_control')]: 'memory\n'})
+    const cgroup = AppCgroup.create(planCgroup(v2Host(root, {subtreeControl: ''}), SHOP, {memoryBytes: 64 * MiB}, fs), fs)
+    t.strictSame(fs.writesTo(join(root, 'contain/cgroup.subtree_control')), ['+cpu +memory +pids'])
+    t.strictSame(fs.writesTo(join(root, 'contain/shop-0123abcd/cgroup.subtree_control')), ['+cpu +memory +pids'])
+    await cgroup.remove()
+    t.ok(existsSync(join(root, 'contain/blog-89abcdef/web')), "the other contain's app is untouched")
+    t.notOk(existsSync(join(root, 'contain/shop-0123abcd')))
+    t.strictSame(fs.writesTo(join(root, 'cgroup.subtree_control')), ['+cpu +memory +pids'], 'controllers stay enabled for the other contain (disabling them would fail with EBUSY)')
+  })
+
+  t.test('a parent removed by another project while the chain is made: made again, not a failure', async t => {
+    const root = t.testdir({})
+    const fs = tempCgroupFs()
+    const layout = hybridHost(root)
+    const mkdir = fs.mkdir
+    let raced = false
+    fs.mkdir = path => {
+      // Between our mkdir of contain (EEXIST or new) and of the project: the other's last app removes contain.
+      if (!raced && path === join(root, 'pids/contain/shop-0123abcd')) {
+        raced = true
+        fs.rmdir(join(root, 'pids/contain'))
+        throw errnoError('ENOENT', path)
+      }
+      mkdir(path)
+    }
+    const cgroup = AppCgroup.create(planCgroup(layout, SHOP, {pidsMax: 5}, fs), fs)
+    t.ok(raced, 'the race happened')
+    t.equal(read(join(root, 'pids/contain/shop-0123abcd/web/pids.max')), '5', 'the chain was made again')
+    await cgroup.remove()
+    for (const hierarchy of ['cpu', 'cpuacct', 'pids', 'memory/process_api/abc']) t.notOk(existsSync(join(root, hierarchy, 'contain')), `nothing left in ${hierarchy}`)
+  })
+
+  t.test('a parent that keeps vanishing is a CgroupError that names it, after a few attempts', async t => {
+    const root = t.testdir({})
+    const fs = tempCgroupFs()
+    const mkdir = fs.mkdir
+    let attempts = 0
+    fs.mkdir = path => {
+      if (path === join(root, 'pids/contain/shop-0123abcd')) {
+        attempts++
+        throw errnoError('ENOENT', path)
+      }
+      mkdir(path)
+    }
+    const error = thrown(() => AppCgroup.create(planCgroup(hybridHost(root), SHOP, {pidsMax: 5}, fs), fs))
+    t.type(error, CgroupError)
+    t.match(error.message, /pids\/contain: keeps being removed/)
+    t.ok(attempts > 1 && attempts <= 20, `tried ${attempts} times`)
+    t.notOk(existsSync(join(root, 'cpu/contain')), 'what was made is removed')
+  })
+
+  t.test('an app of the same project already running is named with its project', async t => {
+    const root = t.testdir({})
+    writeFiles({[join(root, 'pids/contain/shop-0123abcd/web/cgroup.procs')]: `${OTHER_PID}\n`})
+    const fs = tempCgroupFs()
+    const error = thrown(() => AppCgroup.create(planCgroup(hybridHost(root), SHOP, {pidsMax: 5}, fs), fs))
+    t.match(error.message, /an app named "web" is already running in project shop$/)
+    t.ok(existsSync(join(root, 'pids/contain/shop-0123abcd/web')), 'left alone')
+  })
+
+  t.test('removeStaleScope removes the empty app dirs, the scope, contain and the leaf; never a live one', async t => {
+    const root = t.testdir({})
+    const fs = tempCgroupFs()
+    writeFiles({
+      [join(root, 'pids/contain/shop-0123abcd/web/cgroup.procs')]: '',
+      [join(root, 'pids/contain/shop-0123abcd/worker/cgroup.procs')]: '',
+      [join(root, 'pids/contain.supervisor/cgroup.procs')]: '',
+      [join(root, 'memory/contain/shop-0123abcd/web/cgroup.procs')]: `${OTHER_PID}\n`,
+      [join(root, 'memory/contain/shop-0123abcd/worker/cgroup.procs')]: '',
+    })
+    removeStaleScope([join(root, 'pids/contain/shop-0123abcd'), join(root, 'memory/contain/shop-0123abcd'), join(root, 'cpu/not-contain/shop-0123abcd')], fs)
+    t.notOk(existsSync(join(root, 'pids/contain')), 'all of it in pids')
+    t.notOk(existsSync(join(root, 'pids/contain.supervisor')), 'and the leaf')
+    t.ok(existsSync(join(root, 'memory/contain/shop-0123abcd/web')), 'a cgroup with a process stays')
+    t.notOk(existsSync(join(root, 'memory/contain/shop-0123abcd/worker')), 'its empty sibling goes')
+  })
+})
+
+t.test('removeStaleScope says whether the scope is gone: not while an app in it still has a process', async t => {
+  const root = t.testdir({})
+  const fs = tempCgroupFs()
+  const scope = join(root, 'pids/contain/shop-0123abcd')
+  writeFiles({[join(scope, 'web/cgroup.procs')]: `${OTHER_PID}\n`})
+  t.equal(removeStaleScope([scope], fs), false, 'busy')
+  writeFiles({[join(scope, 'web/cgroup.procs')]: ''})
+  t.equal(removeStaleScope([scope], fs), true, 'gone once empty')
+  t.equal(removeStaleScope([scope], fs), true, 'and stays gone')
 })

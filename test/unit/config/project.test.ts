@@ -711,10 +711,14 @@ t.test('the project', async t => {
   t.test('its name is the directory name made safe, or name:', async t => {
     t.equal(projectNameOf('/srv/My Shop.v2'), 'myshopv2')
     t.equal(projectNameOf('/srv/_x'), 'x')
+    t.equal(projectNameOf(`/srv/${'a'.repeat(300)}`), 'a'.repeat(63), 'at most 63 characters: it names a cgroup and a lock')
     t.equal(projectNameOf('/'), 'default')
     t.equal((await load(t, 'name: shop\napps: {web: {command: x}}\n')).name, 'shop')
     const f = await loadError(t, 'name: My Shop\napps: {web: {command: x}}\n')
     t.strictSame([f.text, f.line, f.column], ['name: not a valid project name ("My Shop")', 1, 7])
+    const long = await loadError(t, `name: ${'s'.repeat(64)}\napps: {web: {command: x}}\n`)
+    t.strictSame([long.line, long.column], [1, 7], 'a name longer than 63 characters is refused at its value')
+    t.equal((await load(t, `name: ${'s'.repeat(63)}\napps: {web: {command: x}}\n`)).name, 's'.repeat(63))
   })
 
   t.test('version: is ignored, as compose ignores it', async t => {

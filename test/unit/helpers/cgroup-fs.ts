@@ -1,4 +1,4 @@
-import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname} from 'node:path'
 import type {CgroupFs} from '../../../src/cgroup/index.js'
 
@@ -12,8 +12,8 @@ export interface RecordingCgroupFs extends CgroupFs {
 }
 
 /**
- * A CgroupFs over a plain temp dir. Temp dirs hold regular files, so rmdir removes recursively
- * (cgroupfs directories look empty to rmdir even though they list control files).
+ * A CgroupFs over a plain temp dir. Temp dirs hold regular files, so rmdir removes them with the directory
+ * (cgroupfs directories look empty to rmdir even though they list control files), but not child directories.
  * `failWrite` lets a test make the kernel reject one file.
  */
 export function tempCgroupFs(failWrite?: (path: string, value: string) => NodeJS.ErrnoException | undefined): RecordingCgroupFs {
@@ -33,6 +33,8 @@ export function tempCgroupFs(failWrite?: (path: string, value: string) => NodeJS
       calls.push({op: 'mkdir', path})
     },
     rmdir(path) {
+      // cgroupfs refuses to remove a cgroup that has child cgroups, as the kernel does.
+      if (readdirSync(path, {withFileTypes: true}).some(entry => entry.isDirectory())) throw Object.assign(new Error(`EBUSY: rmdir ${path}`), {code: 'EBUSY', path})
       rmSync(path, {recursive: true})
       calls.push({op: 'rmdir', path})
     },

@@ -10,6 +10,7 @@ const EXECUTABLES = {init: '/opt/contain/contain-init', unshare: '/usr/bin/unsha
 
 const CGROUP: CgroupPlan = {
   mode: 'v2',
+  parents: [],
   dirs: ['/sys/fs/cgroup/contain-web'],
   writes: [{path: '/sys/fs/cgroup/contain-web/memory.max', value: '67108864'}],
   procsFiles: ['/sys/fs/cgroup/contain-web/cgroup.procs'],
@@ -20,6 +21,7 @@ const CGROUP: CgroupPlan = {
 
 const HYBRID: CgroupPlan = {
   mode: 'hybrid',
+  parents: [],
   dirs: ['/sys/fs/cgroup/memory/contain-web'],
   writes: [],
   procsFiles: ['/sys/fs/cgroup/memory/contain-web/cgroup.procs'],
@@ -125,12 +127,12 @@ t.test('the plan carries the name, namespaces, cgroup plan and env through', asy
 })
 
 t.test('enter gets every attach file, one per hierarchy', async t => {
-  const v1: CgroupPlan = {mode: 'v1', dirs: [], writes: [], procsFiles: ['/cg/cpu/contain-web/cgroup.procs', '/cg/memory/contain-web/cgroup.procs'], attachFiles: ['/cg/cpu/contain-web/tasks', '/cg/memory/contain-web/tasks'], viewMounts: []}
+  const v1: CgroupPlan = {mode: 'v1', parents: [], dirs: [], writes: [], procsFiles: ['/cg/cpu/contain-web/cgroup.procs', '/cg/memory/contain-web/cgroup.procs'], attachFiles: ['/cg/cpu/contain-web/tasks', '/cg/memory/contain-web/tasks'], viewMounts: []}
   t.strictSame(plan({}, v1).slice(0, 9), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '7', '/cg/cpu/contain-web/tasks', '/cg/memory/contain-web/tasks', '--'])
 })
 
 t.test('without cgroup dirs, enter goes straight to --', async t => {
-  t.strictSame(plan({}, {mode: 'v2', dirs: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: []}).slice(0, 8), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '7', '--', '/usr/bin/unshare'])
+  t.strictSame(plan({}, {mode: 'v2', parents: [], dirs: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: []}).slice(0, 8), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '7', '--', '/usr/bin/unshare'])
 })
 
 t.test('the run stage reports on the status fd first', async t => {

@@ -4,7 +4,7 @@ import type {Project} from '../../../src/config/project.js'
 import {defaultSupervision} from '../../../src/config/supervision.js'
 import {ContainError} from '../../../src/errors.js'
 import type {AppStatus} from '../../../src/supervisor/app.js'
-import {appLogFile, formatInspect, formatStatusTable, requireRunning, type ProjectHandle} from '../../../src/supervisor/client.js'
+import {appLogFile, formatHostProjects, formatInspect, formatStatusTable, requireRunning, type ProjectHandle} from '../../../src/supervisor/client.js'
 import type {ProjectState} from '../../../src/supervisor/state.js'
 import {thrown} from '../helpers/errors.js'
 
@@ -84,6 +84,7 @@ t.test('formatInspect: with the plan, namespaces, cgroup writes and argv', async
     namespaces: ['pid', 'mount', 'uts', 'ipc'] as ('pid' | 'mount' | 'uts' | 'ipc')[],
     cgroup: {
       mode: 'v2' as const,
+      parents: [],
       dirs: ['/sys/fs/cgroup/contain-web'],
       writes: [{path: '/sys/fs/cgroup/contain-web/memory.max', value: '536870912'}, {path: '/sys/fs/cgroup/contain-web/cpu.max', value: '50000 100000'}],
       procsFiles: ['/sys/fs/cgroup/contain-web/cgroup.procs'],
@@ -103,7 +104,7 @@ t.test('formatInspect: with the plan, namespaces, cgroup writes and argv', async
 })
 
 t.test('formatInspect: on cgroup v2 the device allow-list is the device program\'s rules', async t => {
-  const cgroup = {mode: 'v2' as const, dirs: ['/sys/fs/cgroup/contain-web'], writes: [], procsFiles: [], attachFiles: [], viewMounts: [], deviceProgram: {cgroup: '/sys/fs/cgroup/contain-web', rules: [{type: 'c' as const, major: 1, minor: 3, access: 'rwm'}, {type: 'c' as const, major: 136, minor: '*' as const, access: 'rwm'}]}}
+  const cgroup = {mode: 'v2' as const, parents: [], dirs: ['/sys/fs/cgroup/contain-web'], writes: [], procsFiles: [], attachFiles: [], viewMounts: [], deviceProgram: {cgroup: '/sys/fs/cgroup/contain-web', rules: [{type: 'c' as const, major: 1, minor: 3, access: 'rwm'}, {type: 'c' as const, major: 136, minor: '*' as const, access: 'rwm'}]}}
   const text = formatInspect(status({name: 'web', state: 'stopped'}), {argv: ['x'], namespaces: ['pid'], cgroup})
   t.match(text, 'device program on /sys/fs/cgroup/contain-web: c 1:3 rwm, c 136:* rwm\nargv: x')
 })
@@ -139,4 +140,17 @@ t.test('requireRunning: the state, or an error that says how to start it', async
   t.equal(requireRunning(handle(running)), running)
   t.match(thrown(() => requireRunning(handle())), {message: 'shop is not running', fix: 'start it with contain up (or contain up -d)'})
   t.match(thrown(() => requireRunning(handle(undefined, 4321))), {message: 'shop is not running (its supervisor, pid 4321, was killed; its apps died with it)'})
+})
+
+t.test('formatHostProjects: per project its directory, supervisor and state directory, then its apps indented', async t => {
+  const text = formatHostProjects([
+    {project: 'shop', dir: '/srv/shop', file: '/srv/shop/contain.yml', stateDir: '/run/contain/shop-0123abcd', supervisor: {pid: 42, startedAt: ago(0)}, killed: false, apps: [status({name: 'web', state: 'running', pid: 43, startedAt: ago(5000)})]},
+    {project: 'blog', dir: '/srv/blog', file: '/srv/blog/contain.yml', stateDir: '/run/contain/blog-89abcdef', supervisor: {pid: 50, startedAt: ago(0)}, killed: true, apps: []},
+  ], NOW)
+  const lines = text.split('\n')
+  t.equal(lines[0], 'shop  /srv/shop  supervisor 42  state /run/contain/shop-0123abcd')
+  t.match(lines[1], /^ {2}NAME +STATE/)
+  t.match(lines[2], /^ {2}web +running +43 +5s/)
+  t.equal(lines[3], '')
+  t.equal(lines[4], 'blog  /srv/blog  supervisor 50 (killed; its apps died with it)  state /run/contain/blog-89abcdef')
 })

@@ -2,7 +2,7 @@ import {spawn} from 'node:child_process'
 import {copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import t from 'tap'
-import {isSupervisorAlive, processStartTime, projectDir, readState, removeState, stateFile, stateRoot, waitForSupervisorExit, writeState, type ProjectState} from '../../../src/supervisor/state.js'
+import {isSupervisorAlive, processStartTime, projectDir, projectKey, readState, removeState, stateFile, stateRoot, waitForSupervisorExit, writeState, type ProjectState} from '../../../src/supervisor/state.js'
 
 function state(overrides: Partial<ProjectState> = {}): ProjectState {
   return {
@@ -229,4 +229,15 @@ t.test('projectDir: the same project reached through a symlink is the same proje
   // `contain up -f current/contain.yml` and `contain ps` run inside releases/5 (whose cwd is the
   // resolved path) must find one supervisor.
   t.equal(projectDir(join(root, 'links/current/contain.yml'), env), projectDir(join(root, 'releases/5/contain.yml'), env), 'one state directory')
+})
+
+t.test('projectKey: the name and the hash of the directory, so two directories with one name never share cgroups', async t => {
+  const root = t.testdir({a: {app: {'contain.yml': ''}}, b: {app: {'contain.yml': ''}}})
+  const a = projectKey({name: 'shop', file: join(root, 'a/app/contain.yml')})
+  const b = projectKey({name: 'shop', file: join(root, 'b/app/contain.yml')})
+  t.match(a, /^shop-[0-9a-f]{8}$/)
+  t.not(a, b)
+  t.equal(a.slice(-8), basename(projectDir(join(root, 'a/app/contain.yml'))).slice(-8), 'the same hash as the state directory')
+  symlinkSync(join(root, 'a/app'), join(root, 'current'))
+  t.equal(projectKey({name: 'shop', file: join(root, 'current/contain.yml')}), a, 'the same through a symlink')
 })
