@@ -14,7 +14,8 @@ import {cacheFileContents, cachedFilterPath, filterHash, filterKey, MAX_INSTRUCT
 export {MAX_INSTRUCTIONS} from './cache.js'
 import {parseProfile, readProfileText, type KernelVersion} from './profile.js'
 import {complainPolicy, currentKernelVersion, resolvePolicy, syscallDecisions, type EffectiveCondition, type EffectivePolicy, type SyscallDecision, type Verdict} from './resolve.js'
-import {AUDIT_ARCH, seccompArchOf, X32_SYSCALL_BIT, type SeccompArch} from './syscalls.js'
+import {seccompArchOf} from './host.js'
+import {AUDIT_ARCH, X32_SYSCALL_BIT, type SeccompArch} from './syscalls.js'
 
 /** SECCOMP_RET_* (linux/seccomp.h); the low 16 bits carry the errno / tracer data. */
 export const SECCOMP_RET = {

@@ -3,7 +3,8 @@ import {CAPABILITIES, type CapabilityName} from '../capabilities.js'
 import {evaluateSyscall} from './explain.js'
 import {parseProfile, readProfileText} from './profile.js'
 import {currentKernelVersion, resolvePolicy} from './resolve.js'
-import {AUDIT_ARCH, seccompArchOf, syscallName} from './syscalls.js'
+import {seccompArchOf} from './host.js'
+import {AUDIT_ARCH, syscallName} from './syscalls.js'
 
 /** A syscall the profile would have denied, as the kernel logged it under SECCOMP_RET_LOG. */
 export interface LoggedSyscall {

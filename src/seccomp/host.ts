@@ -1,7 +1,12 @@
 import {release} from 'node:os'
 import {HostError} from '../errors.js'
-import type {KernelVersion} from './profile.js'
 import type {SeccompArch} from './syscalls.js'
+
+/** A kernel's major.minor, as seccomp profiles' minKernel gives it. */
+export interface KernelVersion {
+  major: number
+  minor: number
+}
 
 /** The seccomp architecture of this host; contain compiles filters for x86_64 and aarch64. */
 export function seccompArchOf(nodeArch: string = process.arch): SeccompArch {

@@ -7,6 +7,7 @@ import {parseCapability, type CapabilityName} from '../capabilities.js'
 import {FileError} from '../errors.js'
 import {nearest} from '../suggest.js'
 import {readFileUpTo} from '../config/read-file.js'
+import type {KernelVersion} from './host.js'
 import {allSyscallNames, isKnownSyscallName} from './syscalls.js'
 
 export const SECCOMP_ACTIONS = [
@@ -64,10 +65,7 @@ export interface SeccompArgCondition {
   op: SeccompOperator
 }
 
-export interface KernelVersion {
-  major: number
-  minor: number
-}
+export type {KernelVersion} from './host.js'
 
 export interface RuleFilter {
   caps: CapabilityName[]

@@ -14,7 +14,8 @@ import {compileFilter} from './bpf.js'
 import {explainSyscall, formatVerdict, type Explanation} from './explain.js'
 import {readProfile, ruleLabel, type KernelVersion, type ParsedProfile, type SeccompProfile} from './profile.js'
 import {currentKernelVersion, resolvePolicy, syscallDecisions, verdictOf, type DroppedRule, type EffectivePolicy, type Verdict} from './resolve.js'
-import {allSyscallNames, isKnownSyscallName, seccompArchOf, SECCOMP_ARCHES, syscallTable, type SeccompArch} from './syscalls.js'
+import {seccompArchOf} from './host.js'
+import {allSyscallNames, isKnownSyscallName, SECCOMP_ARCHES, syscallTable, type SeccompArch} from './syscalls.js'
 
 /** What a filter does with one syscall, as a word a person (and a test) can match on. */
 export const Outcome = {

@@ -194,4 +194,3 @@ export function allSyscallNames(): string[] {
   return [...new Set([...tables.x86_64.byName.keys(), ...tables.aarch64.byName.keys(), ...OTHER_ABI_NAMES])]
 }
 
-export {seccompArchOf} from './host.js'

@@ -9,7 +9,7 @@ import t from 'tap'
 import Check from '../../../src/commands/seccomp/check.js'
 import Explain from '../../../src/commands/seccomp/explain.js'
 import type {ProfileSummary, SyscallReport} from '../../../src/seccomp/summary.js'
-import {seccompArchOf} from '../../../src/seccomp/syscalls.js'
+import {seccompArchOf} from '../../../src/seccomp/host.js'
 import type {TestContext} from '../helpers/tap.js'
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url))

@@ -1,7 +1,8 @@
 import {existsSync, readFileSync} from 'node:fs'
 import t from 'tap'
 import {HostError} from '../../../src/errors.js'
-import {AUDIT_ARCH, isKnownSyscallName, seccompArchOf, syscallName, syscallNumber, syscallTable, X32_SYSCALL_BIT} from '../../../src/seccomp/syscalls.js'
+import {seccompArchOf} from '../../../src/seccomp/host.js'
+import {AUDIT_ARCH, isKnownSyscallName, syscallName, syscallNumber, syscallTable, X32_SYSCALL_BIT} from '../../../src/seccomp/syscalls.js'
 
 const DOCKER_DEFAULT = new URL('../../fixtures/seccomp/docker-default.json', import.meta.url).pathname
 
