@@ -50,6 +50,7 @@ function options(overrides: Partial<RunOptions> = {}): RunOptions {
     volumes: [],
     shmSizeBytes: 64 * 2 ** 20,
     security: {capabilities: [], grantedToNonRoot: [], seccompMode: 'enforce', seccompStrict: false, noNewPrivileges: true, privileged: false},
+    listen: [],
     ...overrides,
   }
 }
