@@ -1,4 +1,4 @@
-import {closeSync, constants, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, unlinkSync} from 'node:fs'
+import {closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, unlinkSync} from 'node:fs'
 import {connect} from 'node:net'
 import {basename, dirname} from 'node:path'
 import {getSystemErrorName} from 'node:util'
@@ -130,9 +130,19 @@ function bindTcp(address: Extract<ListenAddress, {kind: 'tcp'}>, binding: Bindin
   throw inUse(address, '', field)
 }
 
-/** Opens each directory of `path` without following a symbolic link: a directory the app owns cannot redirect root's socket elsewhere. */
-function openDirectoryNoFollow(path: string, address: ListenAddress, field: string): number {
+/**
+ * Opens each directory of `path` without following a symbolic link: a directory the app owns
+ * cannot redirect root's socket elsewhere. `settled`: every directory is root's and no one else
+ * may rename in it (not group/other writable, or sticky), so the path means the same at bind and
+ * at the unlink on close.
+ */
+function openDirectoryNoFollow(path: string, address: ListenAddress, field: string): {fd: number; settled: boolean} {
+  const settledDir = (fd: number) => {
+    const {uid, mode} = fstatSync(fd)
+    return uid === 0 && ((mode & 0o022) === 0 || (mode & 0o1000) !== 0)
+  }
   let fd = openSync('/', constants.O_RDONLY | constants.O_DIRECTORY)
+  let settled = settledDir(fd)
   for (const part of path.split('/').filter(Boolean)) {
     let next: number
     try {
@@ -146,8 +156,9 @@ function openDirectoryNoFollow(path: string, address: ListenAddress, field: stri
     }
     closeSync(fd)
     fd = next
+    settled &&= settledDir(fd)
   }
-  return fd
+  return {fd, settled}
 }
 
 /** A socket file no one listens on (left by a contain that was killed): connect is refused. */
@@ -164,9 +175,10 @@ function isStale(path: string): Promise<boolean> {
 
 async function bindUnix(address: Extract<ListenAddress, {kind: 'unix'}>, binding: Binding, field: string): Promise<{fd: number; close(): void}> {
   const {Pipe, constants: pipe} = binding('pipe_wrap') as {Pipe: new (type: number) => UvPipe; constants: {SERVER: number}}
-  const dir = openDirectoryNoFollow(dirname(address.path), address, field)
-  // Through the directory's descriptor: the name is the last component, and bind never follows it.
-  const at = `/proc/self/fd/${dir}/${basename(address.path)}`
+  const {fd: dir, settled} = openDirectoryNoFollow(dirname(address.path), address, field)
+  // In a directory someone else could change, through the directory's descriptor: the name is
+  // then the last component, which bind never follows (the app's getsockname shows that path).
+  const at = settled ? address.path : `/proc/self/fd/${dir}/${basename(address.path)}`
   const bindOnce = (): {handle: UvPipe; code: number} => {
     const handle = new Pipe(pipe.SERVER)
     // As systemd's SocketMode=0666: any local user may connect (the file is root's; its directory decides who reaches it).

@@ -5,7 +5,7 @@
  * Everything is tried for real: a python server inside the app accepts on fd 3.
  */
 import {execa} from 'execa'
-import {chmodSync, existsSync, mkdtempSync, rmSync} from 'node:fs'
+import {chmodSync, existsSync, mkdtempSync, rmSync, symlinkSync} from 'node:fs'
 import {connect, createServer} from 'node:net'
 import {join} from 'node:path'
 import t, {type Test} from 'tap'
@@ -129,6 +129,19 @@ if (requireRoot(t)) {
     } finally {
       busy.close()
     }
+  })
+
+  t.test('contain run --listen: root never follows a symbolic link in a unix socket\'s path', async t => {
+    const socketDir = mkdtempSync('/tmp/listen-')
+    t.teardown(() => rmSync(socketDir, {recursive: true, force: true}))
+    // What an app that owns its directory could plant: a link to a directory of root's.
+    const target = mkdtempSync('/tmp/listen-target-')
+    t.teardown(() => rmSync(target, {recursive: true, force: true}))
+    symlinkSync(target, join(socketDir, 'link'))
+    const result = await contain(['run', '--name', `listen-link-${mark}`, '-u', '0', '--listen', `unix://${socketDir}/link/web.sock`, '--', 'true'], socketDir)
+    t.equal(result.exitCode, 125, 'exit 125')
+    t.match(result.all, /link in .* is not a directory \(a symbolic link is not followed\)/, result.all.split('\n')[0])
+    t.notOk(existsSync(join(target, 'web.sock')), 'no socket was made where the link points')
   })
 
   t.test('contain up: a crashed app restarts on the same socket; connections made meanwhile wait and are answered, none refused', async t => {
