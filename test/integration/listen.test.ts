@@ -144,6 +144,27 @@ if (requireRoot(t)) {
     t.notOk(existsSync(join(target, 'web.sock')), 'no socket was made where the link points')
   })
 
+  t.test('contain run --listen unix: a socket file left by a killed contain is replaced, a live one is not', async t => {
+    const socketDir = mkdtempSync('/tmp/listen-')
+    t.teardown(() => rmSync(socketDir, {recursive: true, force: true}))
+    const path = join(socketDir, 'web.sock')
+    // A bound socket whose process is gone: the file stays, nothing listens.
+    await execa(python, ['-c', `import socket; s = socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(path)}); s.listen()`])
+    t.ok(existsSync(path), 'the stale socket file is there')
+    const stale = await contain(['run', '--name', `listen-stale-${mark}`, '-u', '0', '--listen', `unix://${path}`, '--', 'true'], socketDir)
+    t.equal(stale.exitCode, 0, `a stale socket is replaced: ${stale.all}`)
+    t.notOk(existsSync(path), 'and removed after')
+    const live = createServer().listen(path)
+    try {
+      await new Promise(resolve => live.once('listening', resolve))
+      const busy = await contain(['run', '--name', `listen-live-${mark}`, '-u', '0', '--listen', `unix://${path}`, '--', 'true'], socketDir)
+      t.equal(busy.exitCode, 125, 'a live one: exit 125')
+      t.match(busy.all, /the address is in use \(a socket something listens on\)/, busy.all.split('\n')[0])
+    } finally {
+      live.close()
+    }
+  })
+
   t.test('contain up: a crashed app restarts on the same socket; connections made meanwhile wait and are answered, none refused', async t => {
     const port = await freePort()
     const app = `listen-up-${mark}`
