@@ -110,6 +110,26 @@ if (requireRoot(t)) {
     t.equal((await request({port}, 'hello', 2000)).error, 'ECONNREFUSED', 'the port is closed once contain run has ended')
   })
 
+  t.test('contain run --listen: a port below 1024 serves an app that runs as nobody, without NET_BIND_SERVICE', async t => {
+    let port = 0
+    for (let candidate = 700; candidate < 1000 && port === 0; candidate++) {
+      const probe = createServer()
+      port = await new Promise<number>(resolve => probe.once('error', () => resolve(0)).listen(candidate, '127.0.0.1', () => probe.close(() => resolve(candidate))))
+    }
+    if (port === 0) return t.skip('no free port from 700 to 999')
+    const dir = project(t, {'server.py': SERVER})
+    const run = contain(['run', '--name', `listen-low-${mark}`, '-u', 'nobody', '--listen', `tcp://127.0.0.1:${port}`, '--', python, 'server.py'], dir)
+    try {
+      const answer = await firstAnswer(port)
+      t.match(answer.answer, /^2 1 2 /, `port ${port} answered by the app: ${JSON.stringify(answer)}`)
+      const status = await contain(['run', '--name', `listen-low2-${mark}`, '-u', 'nobody', '--', python, '-c', `import socket; s = socket.socket(); s.bind(("127.0.0.1", ${port + 1})); print("bound")`], dir)
+      t.not(status.exitCode, 0, `the same user may not bind a low port itself: ${status.all.split('\n').at(-1)}`)
+    } finally {
+      run.kill('SIGTERM')
+      await run
+    }
+  })
+
   t.test('contain run --listen: a busy port, a malformed address and a missing directory exit 125 naming the flag', async t => {
     const busy = createServer()
     await new Promise<void>(resolve => busy.listen(0, '127.0.0.1', resolve))
