@@ -129,7 +129,15 @@ export class SupervisedApp extends EventEmitter {
     this.stoppedUnhealthy = false
     try {
       const listen = this.spec.plan.listen
-      if (listen.length > 0) this.sockets ??= await (await import('../launch/sockets.js')).bindSockets(listen, `apps.${this.spec.name}.listen`)
+      if (listen.length > 0 && !this.sockets) {
+        this.sockets = await (await import('../launch/sockets.js')).bindSockets(listen, `apps.${this.spec.name}.listen`)
+        // Stopped while binding (the only wait before the launch): no run.
+        if (this.stoppedByUser) {
+          this.releaseSockets()
+          this.setState(AppState.stopped)
+          return
+        }
+      }
       this.cgroup ??= AppCgroup.create(this.spec.plan.cgroup)
       const running = startApp(this.spec.plan, this.cgroup, ['ignore', 'pipe', 'pipe'], this.sockets?.fds)
       this.running = running
