@@ -68,6 +68,11 @@
  *         --no-new-privs       set no_new_privs before exec
  *         --env-fd N           read CMD's environment from fd N (NUL-separated KEY=VALUE); the
  *                              helpers themselves run with the minimal environment they were given
+ *         --listen-fds N --listen-backlog B --listen-fdnames A:B:...
+ *                              the N sockets at fds 7..6+N (bound by contain) are listen()ed with
+ *                              backlog B and become CMD's fds 3..2+N, with LISTEN_FDS=N,
+ *                              LISTEN_PID=<CMD's pid> and LISTEN_FDNAMES in its environment
+ *                              (systemd's protocol); enter's --close-from must be 7+N
  *
  *   contain-init exec [OPTIONS] --target PID --target-start TICKS --join NS,... -- CMD ARGS...
  *       For `contain exec` and command health checks. Opens /proc/PID/ns/NS for each NS (user,
@@ -83,7 +88,7 @@
  * Every mode makes itself non-dumpable first (PR_SET_DUMPABLE 0): an app cannot ptrace or read the
  * memory of a helper that holds capabilities the app has not and no seccomp filter yet; the
  * kernel makes the app dumpable again at its execve. Before exec of CMD every descriptor above 2
- * is closed (close_range), so the app starts with 0, 1 and 2 only.
+ * is closed (close_range), so the app starts with 0, 1 and 2 only (and its --listen-fds sockets).
  *
  *   contain-init notify [--pid PID] [--barrier] MESSAGE
  *       sd_notify(3) for contain, which as a systemd unit's main process must tell systemd when
@@ -200,6 +205,9 @@ struct options {
   int no_new_privs;
   int env_fd;
   char **env;
+  int listen_fds;
+  int listen_backlog;
+  const char *listen_fdnames;
   long target;
   const char *target_start;
   const char *join;
@@ -286,6 +294,9 @@ static void parse_run_options(int argc, char **argv) {
     else if (strcmp(flag, "--status-fd") == 0) opt.status_fd = atoi(value);
     else if (strcmp(flag, "--seccomp-fd") == 0) opt.seccomp_fd = atoi(value);
     else if (strcmp(flag, "--env-fd") == 0) opt.env_fd = atoi(value);
+    else if (strcmp(flag, "--listen-fds") == 0) opt.listen_fds = (int)parse_id(flag, value);
+    else if (strcmp(flag, "--listen-backlog") == 0) opt.listen_backlog = (int)parse_id(flag, value);
+    else if (strcmp(flag, "--listen-fdnames") == 0) opt.listen_fdnames = value;
     else if (strcmp(flag, "--target") == 0) opt.target = parse_id(flag, value);
     else if (strcmp(flag, "--target-start") == 0) opt.target_start = value;
     else if (strcmp(flag, "--join") == 0) opt.join = value;
@@ -389,6 +400,57 @@ static void close_inherited_fds(void) {
   struct rlimit limit;
   int last = getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < 1048576 ? (int)limit.rlim_cur : 1048576;
   for (int fd = 3; fd < last; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+#define FIRST_LISTEN_FD 7
+#define MAX_LISTEN_FDS 64
+
+/* systemd's socket activation (sd_listen_fds(3)). Runs after close_inherited_fds, so every other
+ * descriptor stays close-on-exec. The N sockets contain passed at fds 7.. are put in listening
+ * state and become the app's fds 3..3+N-1 (dup2 leaves them open across exec); the status fd
+ * moves above them first, so an exec failure is still reported. LISTEN_PID is this process's pid
+ * in its own pid namespace: the app's, since exec keeps it. */
+static void pass_listen_fds(void) {
+  if (opt.listen_fds <= 0) return;
+  if (opt.listen_fds > MAX_LISTEN_FDS) { errno = EINVAL; fail("usage", "--listen-fds"); }
+  int above = FIRST_LISTEN_FD + opt.listen_fds;
+  if (opt.status_fd >= 0 && opt.status_fd < above) {
+    int moved = fcntl(opt.status_fd, F_DUPFD_CLOEXEC, above);
+    if (moved < 0) fail("listen", "move the status fd");
+    close(opt.status_fd);
+    opt.status_fd = moved;
+  }
+  for (int i = 0; i < opt.listen_fds; i++) {
+    /* Already listening when the app ran before (the socket outlives it): listen() only sets the backlog again. */
+    if (listen(FIRST_LISTEN_FD + i, opt.listen_backlog > 0 ? opt.listen_backlog : SOMAXCONN) < 0) fail("listen", "listen");
+    /* Blocking, as systemd passes them (NonBlocking=no): contain's side bound them non-blocking. */
+    int flags = fcntl(FIRST_LISTEN_FD + i, F_GETFL);
+    if (flags < 0 || fcntl(FIRST_LISTEN_FD + i, F_SETFL, flags & ~O_NONBLOCK) < 0) fail("listen", "fcntl O_NONBLOCK");
+    /* In order: target 3+i is below source 7+i, and a target above 6 is a source already moved. */
+    if (dup2(FIRST_LISTEN_FD + i, 3 + i) < 0) fail("listen", "dup2");
+  }
+  char **base = opt.env ? opt.env : environ;
+  size_t count = 0;
+  while (base[count]) count++;
+  char **env = calloc(count + 4, sizeof *env);
+  static char fds[32], pid[32];
+  if (!env) fail("listen", "calloc");
+  size_t used = 0;
+  for (size_t i = 0; i < count; i++)
+    if (strncmp(base[i], "LISTEN_", 7) != 0) env[used++] = base[i];
+  snprintf(fds, sizeof fds, "LISTEN_FDS=%d", opt.listen_fds);
+  snprintf(pid, sizeof pid, "LISTEN_PID=%ld", (long)getpid());
+  env[used++] = fds;
+  env[used++] = pid;
+  if (opt.listen_fdnames) {
+    char *names = malloc(strlen(opt.listen_fdnames) + sizeof "LISTEN_FDNAMES=");
+    if (!names) fail("listen", "malloc");
+    strcpy(names, "LISTEN_FDNAMES=");
+    strcat(names, opt.listen_fdnames);
+    env[used++] = names;
+  }
+  env[used] = NULL;
+  opt.env = env;
 }
 
 /* Closes every descriptor from `first` up, for helpers that exec further helpers. */
@@ -714,6 +776,7 @@ static void exec_app(const sigset_t *original_mask, int die_with_monitor) {
   if (die_with_monitor && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor)) fail("prctl", "PR_SET_PDEATHSIG");
   if (opt.chdir && chdir(opt.chdir) < 0) fail("chdir", opt.chdir);
   close_inherited_fds();
+  pass_listen_fds();
   if (opt.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("no-new-privs", "prctl");
   if (opt.no_new_privs) install_seccomp();
   /* execvp looks CMD up on the PATH of the environment it runs in: the app's. */

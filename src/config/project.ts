@@ -119,6 +119,7 @@ const FLAG_EXAMPLES: Record<string, string> = {
   shm_size: '128m',
   writable: '[tmp, log]',
   devices: '["/dev/fuse:/dev/fuse:rwm"]',
+  listen: '["tcp://127.0.0.1:3000"]',
   cap_add: '[NET_BIND_SERVICE]',
   cap_drop: '[ALL]',
   privileged: 'false',

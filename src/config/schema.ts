@@ -26,6 +26,7 @@ export const RUN_OPTIONS = [
   {flag: 'hostname', composeKey: 'hostname', kind: 'string', helpValue: 'NAME', description: 'Hostname inside the app (default: the app name)'},
   {flag: 'namespaces', kind: 'string', helpValue: 'LIST', description: 'Namespaces to create: an exact list (pid,mount,uts,ipc,cgroup,net,user), or edits of the default such as -ipc,+net'},
   {flag: 'network', composeKey: 'network_mode', kind: 'string', helpValue: 'host|none', description: 'host shares the host network (default); none gives the app only a loopback device'},
+  {flag: 'listen', composeKey: 'listen', kind: 'string', multiple: true, helpValue: '[NAME=]ADDRESS', description: 'A socket contain binds (as root, before the launch) and holds across restarts: tcp://IP:PORT or unix:///PATH; the app gets it as fd 3 and up with LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES (systemd socket activation)'},
   {flag: 'userns', kind: 'boolean', description: 'Create a user namespace that maps the caller to root inside (the path for non-root users)'},
   {flag: 'env', char: 'e', composeKey: 'environment', kind: 'string', multiple: true, helpValue: 'KEY=VALUE', description: 'Set an environment variable (KEY alone passes the host value through)'},
   {flag: 'env-file', composeKey: 'env_file', kind: 'string', multiple: true, helpValue: 'PATH', description: 'Read environment variables from a dotenv file'},

@@ -7,6 +7,7 @@ import {parseDevice} from '../devices/parse.js'
 import type {DeviceOption} from '../devices/rules.js'
 import {FileError, InvalidValueError} from '../errors.js'
 import {DEFAULT_NAMESPACES, parseNamespaces, type Namespace} from '../namespaces.js'
+import {parseListenAddresses, type ListenAddress} from './listen-address.js'
 import {resolveSecurity, type SecurityOptions} from './security.js'
 import {appEnvironment} from './environment.js'
 import {chooseUser, passwdEntryOf, type UserIdentity, type UserReason} from './user.js'
@@ -52,6 +53,8 @@ export interface RunOptions {
   volumes: Volume[]
   shmSizeBytes: number
   security: SecurityOptions
+  /** Sockets contain binds before the launch and passes as fds 3.. (systemd's LISTEN_FDS). */
+  listen: ListenAddress[]
 }
 
 /** What validation needs to know about the host; injectable for tests. */
@@ -351,5 +354,6 @@ export async function resolveRunOptions(raw: RawRunFlags, command: string[], hos
     volumes,
     shmSizeBytes,
     security: resolveSecurity(raw),
+    listen: parseListenAddresses('--listen', raw.listen ?? []),
   }
 }

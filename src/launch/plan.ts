@@ -3,6 +3,7 @@ import {capabilitiesToMask} from '../capabilities.js'
 import {InvalidValueError} from '../errors.js'
 import {compileDeviceProgram} from '../devices/ebpf.js'
 import {unshareArguments, type Namespace} from '../namespaces.js'
+import {LISTEN_BACKLOG, type ListenAddress} from './listen-address.js'
 import type {RunOptions} from './options.js'
 import {hostView, isUnder, planView, viewArguments, type DeviceBind, type ViewHost, type ViewPlan, type ViewStep} from './view.js'
 
@@ -23,6 +24,11 @@ export const ENV_FD = 5
 export const DEVICES_FD = 6
 /** contain-init enter closes every descriptor from here up: the chain gets only the ones below. */
 export const FIRST_UNUSED_FD = 7
+/**
+ * The sockets of --listen reach contain-init at fds 7.. (one each, in order); enter's --close-from
+ * moves above them, and `run` places them at fds 3.. of the app just before its exec.
+ */
+export const FIRST_LISTEN_FD = FIRST_UNUSED_FD
 
 /**
  * The environment of the helpers (contain-init, unshare), which run as root before the app's
@@ -43,9 +49,9 @@ export function encodeEnvironment(env: Record<string, string>): Buffer {
  * contain-init enter's own flags: report on STATUS_FD, close what the chain does not need, and
  * (for a launch, not for `exec`, which joins an app that has it already) attach the device program.
  */
-export function enterArguments(cgroup: Pick<CgroupPlan, 'cloneInto' | 'attachFiles'>, deviceProgram?: CgroupPlan['deviceProgram']): string[] {
+export function enterArguments(cgroup: Pick<CgroupPlan, 'cloneInto' | 'attachFiles'>, deviceProgram?: CgroupPlan['deviceProgram'], listenCount = 0): string[] {
   const devices = deviceProgram ? ['--devices-fd', String(DEVICES_FD), '--devices-cgroup', deviceProgram.cgroup] : []
-  return ['enter', '--status-fd', String(STATUS_FD), '--close-from', String(FIRST_UNUSED_FD), ...devices, ...cloneIntoArguments(cgroup), ...cgroup.attachFiles]
+  return ['enter', '--status-fd', String(STATUS_FD), '--close-from', String(FIRST_LISTEN_FD + listenCount), ...devices, ...cloneIntoArguments(cgroup), ...cgroup.attachFiles]
 }
 
 /** One app's launch, fully decided: what to write to cgroupfs and what to execute. */
@@ -71,6 +77,8 @@ export interface LaunchPlan {
   deviceBinds: DeviceBind[]
   /** The app's filesystem view: absent with view host. */
   view?: ViewPlan
+  /** Sockets bound before the launch (by `run`, or once by the supervisor) and passed at FIRST_LISTEN_FD.. */
+  listen: ListenAddress[]
   /** The paths and user the configuration gave, so that a setup failure names the setting at fault (setup-failure.ts). */
   configuredPaths?: ConfiguredPaths
 }
@@ -147,7 +155,13 @@ function initArguments(options: RunOptions, cgroup: CgroupPlan, seccompFilter: B
   }
   const sys = viewMounts(options, cgroup).filter(mount => !(view && (mount.fsType === 'bind' || mount.fsType === 'rbind' || mount.fsType === 'sysfs')))
   for (const mount of [...sys, ...procMounts(options, procEntry), ...hidingMounts(options, hiddenPaths), ...(view ? [] : deviceMounts(options))]) args.push('--mount', mount.fsType, mount.target, mount.data)
-  return [...args, ...appArguments(options, seccompFilter)]
+  return [...args, ...appArguments(options, seccompFilter), ...listenArguments(options.listen)]
+}
+
+/** systemd's socket activation: N sockets at FIRST_LISTEN_FD.., named in LISTEN_FDNAMES (':'-separated, as sd_listen_fds_with_names reads it). */
+function listenArguments(listen: ListenAddress[]): string[] {
+  if (listen.length === 0) return []
+  return ['--listen-fds', String(listen.length), '--listen-backlog', String(LISTEN_BACKLOG), '--listen-fdnames', listen.map(address => address.name).join(':')]
 }
 
 /**
@@ -232,7 +246,7 @@ export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables:
   const hidden = options.namespaces.includes('mount') ? [...new Set(host.hiddenPaths ?? [])].filter(path => !coveredByTmpfs(path) && inView(path)) : []
   const procEntry = host.procEntry ?? (() => undefined)
   const argv = [
-    executables.init, ...enterArguments(cgroup, cgroup.deviceProgram), '--',
+    executables.init, ...enterArguments(cgroup, cgroup.deviceProgram, options.listen.length), '--',
     executables.unshare, ...unshareArguments(options.namespaces), '--',
     executables.init, ...initArguments(options, cgroup, seccompFilter, hidden, procEntry, view), '--',
     ...options.command,
@@ -240,5 +254,5 @@ export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables:
   const deviceProgram = cgroup.deviceProgram ? compileDeviceProgram(cgroup.deviceProgram.rules) : undefined
   const deviceBinds = options.devices.map(({host, container}) => ({host, container}))
   const configuredPaths: ConfiguredPaths = {workdir: options.workdir, volumes: options.volumes.map(volume => volume.target), tmpfs: options.tmpfs.map(mount => mount.path), writable: options.writable, user: options.user && {uid: options.user.uid, gid: options.user.gid}}
-  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter, appArguments: appArguments(options, seccompFilter), hiddenPaths: hidden, deviceProgram, deviceBinds, view, configuredPaths}
+  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter, appArguments: appArguments(options, seccompFilter), hiddenPaths: hidden, deviceProgram, deviceBinds, view, configuredPaths, listen: options.listen}
 }

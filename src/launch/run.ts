@@ -147,6 +147,7 @@ function formatPlan(plan: LaunchPlan, options: RunOptions): string {
     for (const rule of rules) lines.push(`  ${formatRule(rule)}${rule.note ? `  (${rule.note})` : ''}`)
   }
   for (const bind of plan.deviceBinds) lines.push(`device ${bind.host} -> ${bind.container}`)
+  for (const [index, address] of plan.listen.entries()) lines.push(`listen ${address.text} as fd ${3 + index} (${address.name})`)
   if (plan.seccompFilter) lines.push(`seccomp filter: ${plan.seccompFilter.length / 8} BPF instructions`)
   for (const step of plan.view?.steps ?? []) lines.push(`view ${describeStep(step)}`)
   lines.push(`exec ${plan.argv.map(arg => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ')}`)
@@ -188,7 +189,7 @@ export async function runApp(raw: RawRunFlags, command: string[], io: RunIo): Pr
   if (options.userReason === 'directory-root') io.stderr(`contain: warning: ${rootWarning([options.name], [options.workdir])}`)
   for (const warning of warnings) io.stderr(`contain: warning: ${warning}`)
   if (raw['dry-run']) {
-    io.stdout(raw.json ? JSON.stringify({name: plan.name, namespaces: plan.namespaces, cgroup: plan.cgroup, view: plan.view?.steps, argv: plan.argv, seccompInstructions: (plan.seccompFilter?.length ?? 0) / 8, user: {...(options.user ?? {}), reason: options.userReason}, environment: Object.keys(plan.env), deviceBinds: plan.deviceBinds, deviceProgramInstructions: (plan.deviceProgram?.length ?? 0) / 8}, null, 2) : formatPlan(plan, options))
+    io.stdout(raw.json ? JSON.stringify({name: plan.name, namespaces: plan.namespaces, cgroup: plan.cgroup, view: plan.view?.steps, argv: plan.argv, seccompInstructions: (plan.seccompFilter?.length ?? 0) / 8, user: {...(options.user ?? {}), reason: options.userReason}, environment: Object.keys(plan.env), deviceBinds: plan.deviceBinds, listen: plan.listen, deviceProgramInstructions: (plan.deviceProgram?.length ?? 0) / 8}, null, 2) : formatPlan(plan, options))
     return 0
   }
   const complain = options.security.seccompMode === 'complain'

@@ -58,7 +58,8 @@ export function sendToInit(stream: unknown, data: Buffer | undefined): void {
  * Starts one run of the app in its (existing) cgroup. The cgroup outlives the run, so a
  * supervisor restarts an app without recreating it; OOM kills are counted per run.
  */
-export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOptions = 'inherit'): RunningApp {
+export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOptions = 'inherit', listenFds: number[] = []): RunningApp {
+  if (listenFds.length !== plan.listen.length) throw new LaunchError(plan.argv, `${plan.listen.length} listen sockets planned, ${listenFds.length} bound`)
   const oomKillsBefore = cgroup.outcome().oomKills
   // contain-init mounts over the hidden paths, and cannot create them under --read-only.
   for (const dir of plan.hiddenPaths ?? []) {
@@ -72,7 +73,7 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
   // detached: the launcher gets its own session, so a terminal's Ctrl-C reaches only contain,
   // which forwards it exactly once.
   const environment = encodeEnvironment(plan.env)
-  const child = spawn(plan.argv[0], plan.argv.slice(1), {env: HELPER_ENV, stdio: [...streams, 'pipe', plan.seccompFilter ? 'pipe' : 'ignore', 'pipe', plan.deviceProgram ? 'pipe' : 'ignore'], detached: true})
+  const child = spawn(plan.argv[0], plan.argv.slice(1), {env: HELPER_ENV, stdio: [...streams, 'pipe', plan.seccompFilter ? 'pipe' : 'ignore', 'pipe', plan.deviceProgram ? 'pipe' : 'ignore', ...listenFds], detached: true})
   // contain-init reads the device program, the filter and the environment whole before it goes on;
   // a launcher that died early closes the pipes.
   sendToInit((child.stdio as unknown[])[DEVICES_FD], plan.deviceProgram)
@@ -117,13 +118,23 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
 }
 
 /**
- * `contain run`: creates the cgroup, runs the app once in the foreground with signals forwarded,
+ * `contain run`: binds its --listen sockets, creates the cgroup, runs the app once in the foreground with signals forwarded,
  * and removes the cgroup at the end whatever happened.
  */
 export async function launch(plan: LaunchPlan, stdio: StdioOptions = 'inherit'): Promise<LaunchOutcome> {
+  // Bound first, as root: a port in use fails before anything is created.
+  const sockets = plan.listen.length > 0 ? await (await import('./sockets.js')).bindSockets(plan.listen) : undefined
+  try {
+    return await launchWith(plan, stdio, sockets?.fds ?? [])
+  } finally {
+    sockets?.close()
+  }
+}
+
+async function launchWith(plan: LaunchPlan, stdio: StdioOptions, listenFds: number[]): Promise<LaunchOutcome> {
   const cgroup = AppCgroup.create(plan.cgroup)
   try {
-    const app = startApp(plan, cgroup, stdio)
+    const app = startApp(plan, cgroup, stdio, listenFds)
     const forward = (signal: NodeJS.Signals) => app.signal(signal)
     for (const signal of FORWARDED_SIGNALS) process.on(signal, forward)
     try {

@@ -5,6 +5,7 @@ import type {BackoffConfig, HealthcheckConfig, RestartConfig} from '../config/su
 import {ContainError, ExitCode, LaunchError} from '../errors.js'
 import {execInApp} from '../launch/exec.js'
 import type {LaunchPlan} from '../launch/plan.js'
+import type {HeldSockets} from '../launch/sockets.js'
 import {startApp, type LaunchOutcome, type RunningApp} from '../launch/spawn.js'
 import {initPath} from '../paths.js'
 import {Health, HealthMonitor, httpProbe, tcpProbe, type Probe} from './health.js'
@@ -101,6 +102,12 @@ export class SupervisedApp extends EventEmitter {
   private readonly checks = new Set<Promise<unknown>>()
   /** remove() has begun: nothing may start the app again (a restart in flight would make a cgroup nobody removes). */
   private removed = false
+  /**
+   * The app's listen: sockets, bound by its first run and held across its restarts (a crash, a
+   * failed health check): connections made meanwhile wait in their queues. Closed when the app
+   * is stopped or removed.
+   */
+  private sockets?: HeldSockets
 
   constructor(readonly spec: AppSpec, private readonly output: OutputSink) {
     super()
@@ -124,8 +131,18 @@ export class SupervisedApp extends EventEmitter {
     this.setState(AppState.starting)
     this.stoppedUnhealthy = false
     try {
+      const listen = this.spec.plan.listen
+      if (listen.length > 0 && !this.sockets) {
+        this.sockets = await (await import('../launch/sockets.js')).bindSockets(listen, `apps.${this.spec.name}.listen`)
+        // Stopped while binding (the only wait before the launch): no run.
+        if (this.stoppedByUser) {
+          this.releaseSockets()
+          this.setState(AppState.stopped)
+          return
+        }
+      }
       this.cgroup ??= AppCgroup.create(this.spec.plan.cgroup)
-      const running = startApp(this.spec.plan, this.cgroup, ['ignore', 'pipe', 'pipe'])
+      const running = startApp(this.spec.plan, this.cgroup, ['ignore', 'pipe', 'pipe'], this.sockets?.fds)
       this.running = running
       this.startedAt = Date.now()
       this.cpuSample = {at: this.startedAt, micros: this.cgroup.usage().cpuMicros}
@@ -189,6 +206,7 @@ export class SupervisedApp extends EventEmitter {
 
   private decide(end: RunEnd): void {
     const decision = decideRestart(this.spec.restart, this.spec.backoff, end, this.restartsInARow)
+    if (!decision.restart) this.releaseSockets()
     if (decision.restart) {
       this.setState(AppState.backoff)
       const restart = () => {
@@ -225,7 +243,10 @@ export class SupervisedApp extends EventEmitter {
       ? `contain: ${this.spec.name} cannot start, and retrying cannot fix it, so it is not restarted: ${message}${fix}`
       : `contain: ${this.spec.name} could not start: ${message}${fix}`)
     this.emit('exit', this.lastExit)
-    if (permanent) this.setState(AppState.failed)
+    if (permanent || exitCode === ExitCode.commandNotFound || exitCode === ExitCode.cannotExecute) {
+      this.releaseSockets()
+      this.setState(AppState.failed)
+    }
     else this.decide({exitCode, stoppedByUser: this.stoppedByUser})
   }
 
@@ -254,6 +275,7 @@ export class SupervisedApp extends EventEmitter {
       if (this.restartTimer.kind === 'timer') clearTimeout(this.restartTimer.handle)
       else clearImmediate(this.restartTimer.handle)
       this.restartTimer = undefined
+      this.releaseSockets()
       this.setState(AppState.stopped)
       return
     }
@@ -265,6 +287,12 @@ export class SupervisedApp extends EventEmitter {
     const inTime = await Promise.race([ended, new Promise<boolean>(resolve => setTimeout(resolve, this.spec.stopGraceMs, false).unref())])
     if (!inTime) this.cgroup?.killAll()
     await ended
+  }
+
+  /** Closes the listen sockets: no run follows soon, and a connection refused says so better than one that waits. */
+  private releaseSockets(): void {
+    this.sockets?.close()
+    this.sockets = undefined
   }
 
   /** Host pid of the running app's PID 1, for `contain exec` and command health checks. */
@@ -283,6 +311,7 @@ export class SupervisedApp extends EventEmitter {
     this.removed = true
     await this.stop()
     await Promise.allSettled([...this.checks])
+    this.releaseSockets()
     await this.cgroup?.remove()
     this.cgroup = undefined
   }

@@ -6,7 +6,7 @@
  * one must fail, and the suite says how many were tried and how many held.
  */
 import {execa} from 'execa'
-import {chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import t, {type Test} from 'tap'
 import {cli, figure, inGuest, nested, requireRoot, settledLeftovers, sleep, startCli, testdir, token, until, skipFile} from './helpers.js'
@@ -155,6 +155,18 @@ if (process.arch !== 'x64') {
     rmSync(poc, {force: true})
     const fds = await cli(['run', '--name', `f${mark}`, '--', python, '-c', COUNT_FDS], {wrap: ['bash', '-c', 'exec 300</ 301>/dev/null && exec "$@"', 'bash']})
     attempt(t, fds.stdout.trim() === '0,1,2', `contain run: the app starts with fds 0,1,2 only (${fds.stdout.trim()})`)
+    // With two listen sockets: exactly 0-2 and the two sockets at 3 and 4, nothing of the helpers' (status, seccomp, env, devices) nor the caller's.
+    const listenDir = mkdtempSync('/tmp/eh-listen-')
+    try {
+      const port = 20_000 + Math.floor(Math.random() * 20_000)
+      const described = `${COUNT_FDS}\nimport socket, stat\nprint(",".join("%d:%s" % (fd, stat.S_ISSOCK(os.fstat(fd).st_mode) and socket.socket(fileno=os.dup(fd)).getsockname()) for fd in fds if fd > 2))`
+      const listened = await cli(['run', '--name', `f${mark}`, '--listen', `tcp://127.0.0.1:${port}`, '--listen', `unix://${listenDir}/s.sock`, '--', python, '-c', described], {wrap: ['bash', '-c', 'exec 300</ 301>/dev/null && exec "$@"', 'bash']})
+      const [all, sockets] = listened.stdout.trim().split('\n')
+      attempt(t, all === '0,1,2,3,4', `contain run --listen (2 sockets): the app starts with fds 0,1,2,3,4 only (${all}; ${listened.stderr.trim()})`)
+      attempt(t, sockets === `3:('127.0.0.1', ${port}),4:${listenDir}/s.sock`, `fds 3 and 4 are the listen sockets, in order (${sockets})`)
+    } finally {
+      rmSync(listenDir, {recursive: true, force: true})
+    }
     // The control: helpers are non-dumpable, the app is dumpable again after its execve (core dumps, its own /proc).
     for (const user of [[], ['-u', 'nobody']]) {
       const dumpable = await cli(['run', '--name', `f${mark}`, ...user, '--', python, '-c', 'import ctypes; print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))'])

@@ -68,7 +68,9 @@ async function railsProject(t: Test, edit: (doc: Document, web: string) => void 
   const url = String(doc.getIn(['apps', 'web', 'healthcheck', 'test', 'http']))
   t.equal(command, 'bundle exec rails s -b 127.0.0.1 -p 3000', 'the example serves on port 3000')
   t.equal(url, 'http://127.0.0.1:3000/up', 'and checks /up there')
+  t.strictSame((doc.getIn(['apps', 'web', 'listen']) as {toJSON(): unknown} | undefined)?.toJSON(), ['tcp://127.0.0.1:3000'], 'contain holds that port for it (listen:)')
   doc.setIn(['apps', 'web', 'command'], command.replace('3000', String(port)))
+  doc.setIn(['apps', 'web', 'listen'], [`tcp://127.0.0.1:${port}`])
   doc.setIn(['apps', 'web', 'healthcheck', 'test', 'http'], url.replace('3000', String(port)))
   for (const app of ['web', 'worker'] as const) {
     doc.setIn(['apps', app, 'working_dir'], exampleDir)

@@ -52,6 +52,7 @@ function options(overrides: Partial<RunOptions> = {}): RunOptions {
     volumes: [],
     shmSizeBytes: 64 * 2 ** 20,
     security: {capabilities: [], grantedToNonRoot: [], seccompMode: 'enforce', seccompStrict: false, noNewPrivileges: true, privileged: false},
+    listen: [],
     ...overrides,
   }
 }
@@ -65,6 +66,7 @@ const RUN_FLAG_ARITY: Record<string, number> = {
   '--new-root': 0, '--view-bind': 3, '--view-fs': 4, '--view-symlink': 2, '--view-owner': 2,
   '--chdir': 1, '--uid': 1, '--gid': 1, '--groups': 1, '--caps-bounding': 1, '--caps-permitted': 1, '--caps-effective': 1,
   '--caps-inheritable': 1, '--caps-ambient': 1, '--no-new-privs': 0, '--seccomp-fd': 1, '--env-fd': 1,
+  '--listen-fds': 1, '--listen-backlog': 1, '--listen-fdnames': 1,
 }
 
 /** The arguments of the `contain-init run` stage, between `run` and the `--` before the app. */
@@ -115,6 +117,19 @@ t.test('argv: enter the cgroup, unshare, then contain-init run, then the command
     '--env-fd', '5', '--chdir', '/srv/app', '--',
     'bundle', 'exec', 'rails', 's',
   ])
+})
+
+t.test('listen sockets: enter closes from 7+N, the run stage places N sockets with their names, the app stage (exec) has none', async t => {
+  const listen: RunOptions['listen'] = [
+    {kind: 'tcp', text: 'tcp://127.0.0.1:3000', name: 'web', host: '127.0.0.1', port: 3000},
+    {kind: 'unix', text: 'unix:///run/app/web.sock', name: 'unix-run-app-web.sock', path: '/run/app/web.sock'},
+  ]
+  const launch = planLaunch(options({listen}), CGROUP, EXECUTABLES)
+  t.strictSame(launch.argv.slice(0, 6), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '9'])
+  t.strictSame(only(launch.argv, '--listen-fds', '--listen-backlog', '--listen-fdnames'), [['--listen-fds', '2'], ['--listen-backlog', '4096'], ['--listen-fdnames', 'web:unix-run-app-web.sock']])
+  t.notOk(launch.appArguments.some(arg => arg.startsWith('--listen')), 'contain exec and health checks get no sockets')
+  t.equal(launch.listen, listen)
+  t.notOk(plan().some(arg => arg.startsWith('--listen')), 'no listen flags without sockets')
 })
 
 t.test('the plan carries the name, namespaces, cgroup plan and env through', async t => {

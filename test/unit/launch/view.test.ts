@@ -32,6 +32,7 @@ function options(overrides: Partial<RunOptions> = {}): RunOptions {
     name: 'web', command: ['/bin/sh'], limits: {}, hostname: 'web', namespaces: ['pid', 'mount', 'uts', 'ipc', 'cgroup'], env: {PATH: '/usr/bin'},
     workdir: '/srv/app', userReason: 'given', readOnly: false, tmpfs: [], writable: [], devices: [], view: 'contained', volumes: [], shmSizeBytes: 64 * 2 ** 20,
     security: {capabilities: [], grantedToNonRoot: [], seccompMode: 'enforce', seccompStrict: false, noNewPrivileges: true, privileged: false},
+    listen: [],
     ...overrides,
   }
 }
