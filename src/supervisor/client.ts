@@ -9,7 +9,7 @@ import type {AppStatus} from './app.js'
 import {callControl} from './control.js'
 import {lockHolderAlive, readLockHolder, removeUnheldLock} from './lock.js'
 import {checkStateDirTrusted, isSupervisorAlive, projectDir, readState, removeState, type ProjectState} from './state.js'
-import {findProject} from './up.js'
+import {findProject} from './plan-apps.js'
 
 export interface ProjectHandle {
   project: Project
@@ -42,7 +42,7 @@ export async function openProject(cwd: string, file?: string, {waitForStart = fa
 }
 
 /** A supervisor holds the lock but has not written its state yet: its state, once it has, or undefined if it dies first. */
-async function stateOnceStarted(stateDir: string, timeoutMs = 30_000): Promise<ProjectState | undefined> {
+export async function stateOnceStarted(stateDir: string, timeoutMs = 30_000): Promise<ProjectState | undefined> {
   const deadline = Date.now() + timeoutMs
   while (lockHolderAlive(readLockHolder(stateDir)) && Date.now() < deadline) {
     const state = readState(stateDir)

@@ -19,7 +19,8 @@ function fakeSupervisor(apps: Record<string, {healthcheck?: HealthcheckConfig}>)
     app.state = state
     app.emit('state', state)
   }
-  return {supervisor: {apps: map} as unknown as Supervisor, set, emit: (name: string, event: string, value: unknown) => map.get(name)?.emit(event, value)}
+  // The supervisor itself emits app-added and app-removed when a changed contain.yml is applied.
+  return {supervisor: Object.assign(new EventEmitter(), {apps: map}) as unknown as Supervisor, set, emit: (name: string, event: string, value: unknown) => map.get(name)?.emit(event, value)}
 }
 
 /** A send that records each message; `hold` keeps the next sends pending until `release`. */
