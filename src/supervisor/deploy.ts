@@ -45,15 +45,27 @@ export interface DeployerHooks {
 export class Deployer {
   /** What each app runs with now: its configuration as read, for describing what changed. */
   private readonly configs = new Map<string, AppConfig>()
-  /** One apply at a time, in the order asked. */
-  private queue: Promise<unknown> = Promise.resolve()
+  /** One apply at a time, in the order asked; the first waits until the project has started. */
+  private queue: Promise<unknown>
+  /** The project is stopping: nothing is started any more. */
+  private closed = false
 
-  constructor(private readonly supervisor: Supervisor, private readonly file: string, started: readonly AppConfig[], private readonly hooks: DeployerHooks) {
+  constructor(private readonly supervisor: Supervisor, private readonly file: string, started: readonly AppConfig[], startedUp: Promise<unknown>, private readonly hooks: DeployerHooks) {
     for (const config of started) this.configs.set(config.name, config)
+    this.queue = startedUp.catch(() => undefined)
+  }
+
+  /** No apply after this; resolves once the one under way (if any) is done, so that down sees every app. */
+  async close(): Promise<void> {
+    this.closed = true
+    await this.queue
   }
 
   apply(request: ApplyRequest): Promise<ApplyResult> {
-    const run = this.queue.then(() => this.applyNow(request))
+    const run = this.queue.then(() => {
+      if (this.closed) throw new ContainError('the project is stopping: nothing was changed', {fix: 'start it again with contain up once it has stopped'})
+      return this.applyNow(request)
+    })
     this.queue = run.catch(() => undefined)
     return run
   }

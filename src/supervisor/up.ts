@@ -13,7 +13,7 @@ import {Deployer, parseApplyRequest, type ApplyResult} from './deploy.js'
 import {AppLog, LastLines} from './logs.js'
 import {acquireProjectLock, lockHolderAlive, readLockHolder} from './lock.js'
 import {findProject, planApps} from './plan-apps.js'
-import {checkStateDirTrusted, isSupervisorAlive, processStartTime, projectDir, readState, removeState, writeState} from './state.js'
+import {checkStateDirTrusted, isSupervisorAlive, processStartTime, projectDir, readState, removeState, writeState, type ProjectState} from './state.js'
 import {Supervisor} from './supervisor.js'
 
 export interface UpOptions {
@@ -216,8 +216,10 @@ function checkApplyResult(value: unknown): ApplyResult {
 async function applyToRunning(project: Project, options: UpOptions, stateDir: string): Promise<number | undefined> {
   // Before anything in it is believed, as for every client command.
   checkStateDirTrusted(stateDir)
-  const state = readState(stateDir) ?? (await stateOnceStarted(stateDir))
-  if (!state || !isSupervisorAlive(state)) return undefined
+  const live = (state: ProjectState | undefined) => (state && isSupervisorAlive(state) ? state : undefined)
+  // A killed supervisor's state may still be there while its successor starts: wait for the successor's.
+  const state = live(readState(stateDir)) ?? live(await stateOnceStarted(stateDir))
+  if (!state) return undefined
   const reply = await callControl<unknown>(join(stateDir, 'control.sock'), 'apply', {apps: options.apps, recreate: options.recreate})
   const {outcomes, warnings} = checkApplyResult(reply)
   for (const warning of warnings) process.stderr.write(`contain: warning: ${printable(String(warning))}\n`)
@@ -303,7 +305,10 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
   const current = {project}
   const {sink, closeLogs, releaseLog} = outputSink(current, join(stateDir, 'logs'), print, options.color, message => process.stderr.write(`${message}\n`))
   const supervisor = new Supervisor(specs, sink)
-  const deployer = new Deployer(supervisor, project.file, project.apps.filter(app => specs.some(spec => spec.name === app.name)), {
+  // Applies of a changed contain.yml wait until the first start is done.
+  let firstStartDone = () => {}
+  const started = new Promise<void>(resolve => (firstStartDone = resolve))
+  const deployer = new Deployer(supervisor, project.file, project.apps.filter(app => specs.some(spec => spec.name === app.name)), started, {
     projectRead: read => (current.project = read),
     releaseLog,
     warn: line => process.stderr.write(`${line}\n`),
@@ -321,7 +326,8 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
   const shutdown = () => {
     systemd?.stopping()
     stopRequested()
-    return (stopping ??= supervisor.down())
+    // An apply under way finishes first, so that down stops every app it may have started.
+    return (stopping ??= deployer.close().then(() => supervisor.down()))
   }
 
   mkdirSync(stateDir, {recursive: true, mode: 0o700})
@@ -351,6 +357,7 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
     if (options.progress) await startWithProgress(supervisor, specs)
     else await supervisor.start()
     startedUp = true
+    firstStartDone()
     for (const line of held?.splice(0) ?? []) options.print?.(line)
     // Like compose, up -d fails when any app could not be started, and says which others run on.
     const notStarted = supervisor.status().filter(app => app.state === 'failed' || app.lastExit?.error !== undefined)
@@ -367,6 +374,7 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    firstStartDone()
     await shutdown().catch(() => undefined)
     await closeLogs()
     server.close()

@@ -7,7 +7,7 @@
 import {execa} from 'execa'
 import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import t, {type Test} from 'tap'
+import t from 'tap'
 import {callControl} from '../../src/supervisor/control.js'
 import {assertNothingLeftBehind, containBin, requireRoot} from './helpers.js'
 
