@@ -7,7 +7,7 @@
 import {loadProject, type AppConfig, type Project} from '../config/project.js'
 import {ContainError} from '../errors.js'
 import {canStop} from './app.js'
-import {AppAction, decideActions, type AppOutcome, type AppVersion, type DeployedApp, type RecreatePolicy} from './apply.js'
+import {AppAction, decideActions, formatOutcome, type AppOutcome, type AppVersion, type DeployedApp, type RecreatePolicy} from './apply.js'
 import {planApps} from './plan-apps.js'
 import type {Supervisor} from './supervisor.js'
 
@@ -39,7 +39,8 @@ export interface DeployerHooks {
   projectRead(project: Project): void
   /** An app is gone, or its logging changed: close its log, so the next run opens it anew. */
   releaseLog(app: string): Promise<void>
-  warn(line: string): void
+  /** A line for the supervisor's own output: its terminal, its log (-d) or the journal. */
+  say(line: string): void
 }
 
 export class Deployer {
@@ -75,7 +76,7 @@ export class Deployer {
     // values (file:line:col), an app name it lacks, and each app's plan as `contain run` makes it.
     const project = await loadProject(this.file)
     const {specs, warnings} = await planApps(project, request.apps)
-    for (const warning of warnings) this.hooks.warn(`contain: warning: ${warning}`)
+    for (const warning of warnings) this.hooks.say(`contain: warning: ${warning}`)
     const next: AppVersion[] = specs.map(spec => ({spec, config: project.apps.find(app => app.name === spec.name) as AppConfig}))
     const current = new Map<string, DeployedApp>()
     for (const [name, app] of this.supervisor.apps) {
@@ -111,6 +112,8 @@ export class Deployer {
       if (exit?.error !== undefined && exit.at >= since) outcome.error = exit.error
     })))
     this.supervisor.reorder(project.apps.map(app => app.name))
+    // What changed stays on record where the supervisor's output goes, not only in the caller's terminal.
+    for (const outcome of outcomes) if (outcome.action !== AppAction.unchanged) this.hooks.say(`contain: ${this.file} applied: ${formatOutcome(outcome)}`)
     return {outcomes, warnings}
   }
 }

@@ -311,7 +311,7 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
   const deployer = new Deployer(supervisor, project.file, project.apps.filter(app => specs.some(spec => spec.name === app.name)), started, {
     projectRead: read => (current.project = read),
     releaseLog,
-    warn: line => process.stderr.write(`${line}\n`),
+    say: line => process.stderr.write(`${line}\n`),
   })
   const systemd = notifySystemd(supervisor, notifyTarget)
   let exitCode = 0
