@@ -55,8 +55,9 @@ const app = (name: string, more = '') => `  ${name}:\n    command: sleep 300\n  
 
 if (requireRoot(t)) {
   assertNothingLeftBehind(t)
-  // About 30 contain commands, each a Node start: a minute on a busy host, more than tap's default.
-  t.setTimeout(300_000)
+  // About 30 contain commands, each a Node start: a minute on a busy host, more than tap's default
+  // (never less than a --timeout given, as the cgroup v2 guest needs).
+  t.setTimeout(Math.max(300_000, Number(process.env.TAP_TIMEOUT ?? 0) * 1000))
 
   t.test('up -d again applies contain.yml: recreated, unchanged, started, removed; bad input changes nothing', async t => {
     const [a, b, c] = [`deploya${mark}`, `deployb${mark}`, `deployc${mark}`]
