@@ -2,7 +2,7 @@ import {existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, watch, writ
 import {basename, dirname, join} from 'node:path'
 import {v1DeviceWrites, type DeviceRule} from '../devices/rules.js'
 import {CgroupError, HostError} from '../errors.js'
-import {hierarchyFor, type CgroupLayout, type CgroupMode, type Hierarchy} from './layout.js'
+import {detectLayout, hierarchyFor, type CgroupLayout, type CgroupMode, type Hierarchy} from './layout.js'
 import {controllersFor, type CgroupLimits, type Controller, type ControllerFiles} from './limits.js'
 import {parseOomKills, v1Files} from './v1.js'
 import {parseMemoryEvents, v2Files} from './v2.js'
@@ -200,7 +200,10 @@ function readList(fs: CgroupFs, path: string): string[] {
 
 function planDelegation(v2: Hierarchy, controllers: string[], fs: CgroupFs): Delegation | undefined {
   const enabled = readList(fs, join(v2.ownDir, 'cgroup.subtree_control'))
-  const enable = controllers.filter(controller => !enabled.includes(controller))
+  // Controllers this process enabled for its running apps still need a delegation: the new app
+  // holds it too, or the last of the others to go would disable them under it.
+  const ours = activeDelegations.get(v2.ownDir)?.enabled
+  const enable = controllers.filter(controller => !enabled.includes(controller) || ours?.has(controller))
   if (enable.length === 0) return undefined
   // The root cgroup is exempt from the no-internal-processes rule.
   if (isRootCgroup(v2, fs)) return {ownDir: v2.ownDir, enable}
@@ -384,6 +387,17 @@ interface ActiveDelegation {
 
 /** This process's delegations, by the cgroup delegated to it. */
 const activeDelegations = new Map<string, ActiveDelegation>()
+
+/**
+ * The layout to plan app cgroups in: where this process sits, except that a supervisor that has
+ * moved itself into its delegation leaf (contain.supervisor) plans in the delegated cgroup, as it
+ * did for its first apps. A changed contain.yml applied later plans its apps beside those.
+ */
+export function planningLayout(layout: CgroupLayout = detectLayout()): CgroupLayout {
+  const delegatedByLeaf = new Map([...activeDelegations].flatMap(([ownDir, active]) => (active.leafDir ? [[active.leafDir, ownDir] as const] : [])))
+  if (delegatedByLeaf.size === 0) return layout
+  return {...layout, hierarchies: layout.hierarchies.map(hierarchy => ({...hierarchy, ownDir: delegatedByLeaf.get(hierarchy.ownDir) ?? hierarchy.ownDir}))}
+}
 
 /** A created app cgroup. Every step that changed the host is undone by remove(). */
 export class AppCgroup {

@@ -15,10 +15,13 @@ export async function upFast(argv: string[]): Promise<number> {
       file: args.file,
       apps: args.apps,
       detach: args.detach,
+      recreate: args.recreate,
+      json: args.json,
+      reload: args.reload,
       supervise: args.supervise,
       print: args.supervise ? undefined : print,
       color: !args.noColor && process.stdout.isTTY === true,
-      progress: !args.supervise && process.stdout.isTTY === true,
+      progress: !args.supervise && !args.json && process.stdout.isTTY === true,
     })
   } catch (error) {
     const {message, exitCode} = renderError(error, process.env.CONTAIN_DEBUG === '1')

@@ -1,7 +1,7 @@
 import {accessSync, constants, statSync} from 'node:fs'
 import {availableParallelism, homedir, hostname} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
-import {detectLayout, planCgroup, RUN_SCOPE, type CgroupLimits, type CgroupPlan} from '../cgroup/index.js'
+import {planCgroup, planningLayout, RUN_SCOPE, type CgroupLimits, type CgroupPlan} from '../cgroup/index.js'
 import {MAX_HOST_FILE_BYTES, readFileUpTo} from '../config/read-file.js'
 import type {RawRunFlags} from '../config/schema.js'
 import {formatBytes} from '../config/units.js'
@@ -96,7 +96,7 @@ export async function planRun(raw: RawRunFlags, command: string[], host: HostFac
   // Only root can restrict devices (devices.* files, bpf()); an app started by another user opens
   // no more devices than that user may, and cannot create device nodes in its user namespace.
   const devices = process.getuid?.() === 0 ? deviceRules(options.devices, options.security.privileged) : undefined
-  const cgroup = cgroupForUser(planCgroup(detectLayout(), {scope, name: options.name}, options.limits, undefined, devices), options, warnings)
+  const cgroup = cgroupForUser(planCgroup(planningLayout(), {scope, name: options.name}, options.limits, undefined, devices), options, warnings)
   if (options.security.privileged) warnings.push('--privileged: the app gets every capability and no seccomp filter; it can undo its own isolation')
   let seccompFilter: Buffer | undefined
   const {seccompProfile, seccompStrict, seccompMode, capabilities} = options.security

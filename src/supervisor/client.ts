@@ -9,7 +9,7 @@ import {callControl} from './control.js'
 import {lockHolderAlive, readLockHolder, removeUnheldLock} from './lock.js'
 import {cleanUpAfterKilledSupervisor, nameLockDir, type HostProject} from './projects.js'
 import {checkStateDirTrusted, isSupervisorAlive, projectDir, readState, type ProjectState} from './state.js'
-import {findProject} from './up.js'
+import {findProject} from './plan-apps.js'
 
 export interface ProjectHandle {
   project: Project
@@ -41,12 +41,15 @@ export async function openProject(cwd: string, file?: string, {waitForStart = fa
   return {project, name: project.name, file: project.file, stateDir, state}
 }
 
-/** A supervisor holds the lock but has not written its state yet: its state, once it has, or undefined if it dies first. */
-async function stateOnceStarted(stateDir: string, timeoutMs = 30_000): Promise<ProjectState | undefined> {
+/**
+ * A supervisor holds the lock but has not written its state yet: its state, once it has, or
+ * undefined if it dies first. A killed supervisor's state is not it: the new one replaces it.
+ */
+export async function stateOnceStarted(stateDir: string, timeoutMs = 30_000): Promise<ProjectState | undefined> {
   const deadline = Date.now() + timeoutMs
   while (lockHolderAlive(readLockHolder(stateDir)) && Date.now() < deadline) {
     const state = readState(stateDir)
-    if (state) return state
+    if (state && isSupervisorAlive(state)) return state
     await new Promise(resolve => setTimeout(resolve, 20))
   }
   return readState(stateDir)

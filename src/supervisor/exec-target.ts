@@ -5,7 +5,7 @@ import {layoutOfProcess} from '../cgroup/layout.js'
 import {ContainError} from '../errors.js'
 import type {LaunchPlan} from '../launch/plan.js'
 import {projectKey, type ProjectState} from './state.js'
-import {planApps} from './up.js'
+import {planApps} from './plan-apps.js'
 
 /** Field 4 of /proc/PID/stat. */
 function parentOf(pid: number): number | undefined {

@@ -10,17 +10,63 @@ export class Supervisor extends EventEmitter {
   /** Restarts in flight: an app stopped to be started again has not ended, so up keeps supervising. */
   private restarting = 0
 
-  constructor(specs: AppSpec[], output: OutputSink) {
+  /** Applying a changed contain.yml: an app stopped on the way to its new version has not ended. */
+  private holding = 0
+
+  constructor(specs: AppSpec[], private readonly output: OutputSink) {
     super()
-    for (const spec of specs) {
-      const app = new SupervisedApp(spec, output)
-      app.on('state', state => {
-        this.emit('state', spec.name, state)
-        if (this.restarting === 0 && this.allEnded()) this.emit('all-ended')
-      })
-      app.on('exit', exit => this.emit('exit', spec.name, exit))
-      this.apps.set(spec.name, app)
+    for (const spec of specs) this.add(spec)
+  }
+
+  /** A new app (or an app's new version), stopped until started. Emits `app-added`. */
+  add(spec: AppSpec): SupervisedApp {
+    if (this.apps.has(spec.name)) throw new ContainError(`an app named ${JSON.stringify(spec.name)} is already supervised`)
+    const app = new SupervisedApp(spec, this.output)
+    app.on('state', state => {
+      this.emit('state', spec.name, state)
+      if (this.settled() && this.allEnded()) this.emit('all-ended')
+    })
+    app.on('exit', exit => this.emit('exit', spec.name, exit))
+    this.apps.set(spec.name, app)
+    this.emit('app-added', spec.name, app)
+    return app
+  }
+
+  /** Stops the app gracefully, removes its cgroup and forgets it. Emits `app-removed`. */
+  async removeApp(name: string): Promise<void> {
+    const [app] = this.select([name])
+    await app.remove()
+    app.removeAllListeners()
+    this.apps.delete(name)
+    this.emit('app-removed', name)
+  }
+
+  /**
+   * Runs `change` (apps removed, replaced, added) without `all-ended` on the way: an app's old
+   * version stopping is not the project ending. Once done, the project may have ended after all.
+   */
+  async hold<T>(change: () => Promise<T>): Promise<T> {
+    this.holding++
+    try {
+      return await change()
+    } finally {
+      this.holding--
+      if (this.settled() && this.allEnded()) this.emit('all-ended')
     }
+  }
+
+  /** No restart and no apply in flight: only then may the apps' ending be the project's. */
+  private settled(): boolean {
+    return this.restarting === 0 && this.holding === 0
+  }
+
+  /** Lists the apps in this order (contain.yml's, after a change), the ones not named last. */
+  reorder(names: readonly string[]): void {
+    const apps = [...this.apps]
+    const rank = (name: string) => (names.includes(name) ? names.indexOf(name) : names.length)
+    apps.sort(([a], [b]) => rank(a) - rank(b))
+    this.apps.clear()
+    for (const [name, app] of apps) this.apps.set(name, app)
   }
 
   select(names: readonly string[] = []): SupervisedApp[] {
@@ -49,7 +95,7 @@ export class Supervisor extends EventEmitter {
     } finally {
       this.restarting--
       // A restart that could not start its apps (a setup error) ends them for good.
-      if (this.restarting === 0 && this.allEnded()) this.emit('all-ended')
+      if (this.settled() && this.allEnded()) this.emit('all-ended')
     }
   }
 

@@ -2,18 +2,20 @@ import {spawn} from 'node:child_process'
 import {closeSync, mkdirSync, openSync, writeSync} from 'node:fs'
 import {basename, join} from 'node:path'
 import type {Readable} from 'node:stream'
-import {loadProjectIn, loadProject, type Project} from '../config/project.js'
-import {AlreadyRunningError, ContainError, renderError} from '../errors.js'
-import {hostFacts, planRun} from '../launch/run.js'
-import {rootWarning} from '../launch/user.js'
+import type {Project} from '../config/project.js'
+import {AlreadyRunningError, ContainError, printable, renderError} from '../errors.js'
 import {JournalWriter, stdoutIsJournal} from '../systemd/journal.js'
 import {notifySystemd, takeNotifyTarget} from '../systemd/notify.js'
 import {LAST_LINES, type AppSpec, type OutputSink} from './app.js'
-import {serveControl} from './control.js'
+import {AppAction, formatOutcome, type AppOutcome, type RecreatePolicy} from './apply.js'
+import {stateOnceStarted} from './client.js'
+import {callControl, serveControl} from './control.js'
+import {Deployer, parseApplyRequest, type ApplyResult} from './deploy.js'
 import {AppLog, LastLines} from './logs.js'
 import {acquireProjectLock, lockHolderAlive, readLockHolder} from './lock.js'
+import {findProject, planApps} from './plan-apps.js'
 import {acquireNameLock, checkNameFree} from './projects.js'
-import {processStartTime, projectDir, projectKey, removeState, writeState} from './state.js'
+import {checkStateDirTrusted, isSupervisorAlive, processStartTime, projectDir, projectKey, readState, removeState, writeState, type ProjectState} from './state.js'
 import {Supervisor} from './supervisor.js'
 
 export interface UpOptions {
@@ -28,36 +30,15 @@ export interface UpOptions {
   color: boolean
   /** Show start-up progress (listr2): on a terminal. */
   progress: boolean
+  /** For a project that runs: which changed apps to recreate (--no-recreate, --force-recreate). */
+  recreate: RecreatePolicy
+  /** Print what was done to each app as JSON. */
+  json: boolean
+  /** Only apply contain.yml to the project that runs, never start it (systemd's ExecReload). */
+  reload: boolean
 }
 
 const COLORS = [36, 33, 32, 35, 34, 91, 92, 93, 94, 95, 96]
-
-export async function findProject(cwd: string, file?: string): Promise<Project> {
-  return file ? loadProject(file) : loadProjectIn(cwd)
-}
-
-/**
- * Each app's options go through the same validation and planning as `contain run`. Apps that run
- * as host root because their directory is root's share one warning line.
- */
-export async function planApps(project: Project, names: string[]): Promise<{specs: AppSpec[]; warnings: string[]}> {
-  const known = new Set(project.apps.map(app => app.name))
-  const unknown = names.filter(name => !known.has(name))
-  if (unknown.length > 0) throw new ContainError(`no app named ${unknown.map(name => JSON.stringify(name)).join(', ')} in ${project.file}`, {fix: `use one of: ${[...known].join(', ')}`})
-  const apps = names.length === 0 ? project.apps : project.apps.filter(app => names.includes(app.name))
-  // Apps' stdin is closed and their output goes through pipes: no terminal, so no TERM.
-  const host = {...hostFacts(), cwd: project.dir, terminal: false}
-  const planned = await Promise.all(apps.map(async app => {
-    const {plan, options, warnings} = await planRun({...app.flags, name: app.name}, app.command, host, projectKey(project))
-    const {restart, backoff, healthcheck, stopSignal, stopGraceMs} = app.supervision
-    const spec: AppSpec = {name: app.name, plan, restart, backoff, healthcheck, stopSignal, stopGraceMs}
-    return {spec, options, warnings}
-  }))
-  const asRoot = planned.filter(({options}) => options.userReason === 'directory-root').map(({options}) => options)
-  const lines = planned.flatMap(({options, warnings}) => warnings.map(warning => `${options.name}: ${warning}`))
-  if (asRoot.length > 0) lines.unshift(rootWarning(asRoot.map(options => options.name), asRoot.map(options => options.workdir)))
-  return {specs: planned.map(({spec}) => spec), warnings: lines}
-}
 
 /** The project's scope in each hierarchy (`<own>/contain/<key>`), as its apps' plans place it. */
 function scopeDirs(project: Project, specs: AppSpec[]): string[] {
@@ -77,13 +58,14 @@ async function planAndWarn(project: Project, options: UpOptions): Promise<AppSpe
  * Log files always; in the foreground also the terminal, each line prefixed `app |` as compose
  * does, or, when stdout is the journal (a systemd unit), one journal record per line instead.
  */
-function outputSink(project: Project, logsDir: string, print: ((text: string) => void) | undefined, color: boolean, onLogError: (message: string) => void, journal?: JournalWriter): {sink: OutputSink; closeLogs(): Promise<void>} {
-  const width = Math.max(...project.apps.map(app => app.name.length))
+function outputSink(current: {project: Project}, logsDir: string, print: ((text: string) => void) | undefined, color: boolean, onLogError: (message: string) => void, journal?: JournalWriter): {sink: OutputSink; closeLogs(): Promise<void>; releaseLog(app: string): Promise<void>} {
+  // The project as last read: a changed contain.yml brings new names, and logging settings.
+  const project = () => current.project
   const logs = new Map<string, AppLog>()
   const logFor = (name: string) => {
     let log = logs.get(name)
     if (!log) {
-      const logging = project.apps.find(app => app.name === name)?.supervision.logging
+      const logging = project().apps.find(app => app.name === name)?.supervision.logging
       log = new AppLog({
         file: join(logging?.dir ?? logsDir, `${name}.log`),
         maxSizeBytes: logging?.maxSizeBytes,
@@ -100,7 +82,8 @@ function outputSink(project: Project, logsDir: string, print: ((text: string) =>
   const lastLines = new Map<string, LastLines>()
   const sink: OutputSink = {
     attach(app: string, stream: Readable, name: 'out' | 'err', onLine: (line: string) => void) {
-      const index = project.apps.findIndex(candidate => candidate.name === app)
+      const index = Math.max(0, project().apps.findIndex(candidate => candidate.name === app))
+      const width = Math.max(...project().apps.map(candidate => candidate.name.length))
       const prefix = `${app.padEnd(width)} | `
       const colored = color ? `\u001b[${COLORS[index % COLORS.length]}m${prefix}\u001b[0m` : prefix
       const printLines = print && ((lines: Buffer) => {
@@ -129,7 +112,13 @@ function outputSink(project: Project, logsDir: string, print: ((text: string) =>
     },
   }
   // Closing writes what is still queued and every last partial line.
-  return {sink, closeLogs: async () => {
+  const releaseLog = async (app: string) => {
+    const log = logs.get(app)
+    logs.delete(app)
+    lastLines.delete(app)
+    await log?.close()
+  }
+  return {sink, releaseLog, closeLogs: async () => {
     await Promise.all([...logs.values()].map(log => log.close()))
     await journal?.close()
   }}
@@ -181,8 +170,10 @@ async function startWithProgress(supervisor: Supervisor, specs: AppSpec[]): Prom
 }
 
 /** What the other commands (ps, stop, exec, down...) may ask a running supervisor. */
-function controlHandlers(supervisor: Supervisor, down: () => void) {
+function controlHandlers(supervisor: Supervisor, deployer: Deployer, down: () => void) {
   return {
+    // contain up on the running project: the supervisor reads contain.yml itself.
+    apply: (params: Record<string, unknown>) => deployer.apply(parseApplyRequest(params)),
     status: ({apps}: Record<string, unknown>) => supervisor.status(apps as string[] | undefined),
     stop: ({apps}: Record<string, unknown>) => supervisor.stop(apps as string[]),
     start: ({apps}: Record<string, unknown>) => supervisor.start(apps as string[]),
@@ -220,10 +211,51 @@ async function startDetached(project: Project, options: UpOptions, stateDir: str
     child.once('exit', () => resolve())
   })
   child.unref()
-  const result = JSON.parse(report || '{"error":{"message":"the supervisor exited before it started the apps","exitCode":125}}') as {ready?: string[]; error?: {message: string; fix?: string; exitCode: number}}
+  const result = JSON.parse(report || '{"error":{"message":"the supervisor exited before it started the apps","exitCode":125}}') as {ready?: string[]; error?: {message: string; fix?: string; exitCode: number; alreadyRunning?: boolean}}
+  if (result.error?.alreadyRunning) {
+    // Another contain up won the lock first: the caller applies the file to its supervisor instead.
+    const holder = readLockHolder(stateDir)
+    throw new AlreadyRunningError(project.name, holder?.pid, holder?.since)
+  }
   if (result.error) throw new ContainError(result.error.message.replace(/^contain: /, ''), {exitCode: result.error.exitCode, fix: result.error.fix ?? `see ${join(stateDir, 'supervisor.log')}`})
-  options.print?.(`contain: started ${result.ready?.join(', ')} in the background (supervisor pid ${child.pid}); see contain ps, contain logs APP, contain down`)
+  if (options.json) options.print?.(JSON.stringify((result.ready ?? []).map((name): AppOutcome => ({name, action: AppAction.started, changes: []}))))
+  else options.print?.(`contain: started ${result.ready?.join(', ')} in the background (supervisor pid ${child.pid}); see contain ps, contain logs APP, contain down`)
   return 0
+}
+
+/** The reply to `apply`, checked: a client believes a socket's answer only as far as it prints it. */
+function checkApplyResult(value: unknown): ApplyResult {
+  const result = value as ApplyResult
+  const isOutcome = (outcome: AppOutcome) => typeof outcome?.name === 'string' && Object.values(AppAction).includes(outcome.action) && Array.isArray(outcome.changes) && outcome.changes.every(change => typeof change === 'string') && (outcome.error === undefined || typeof outcome.error === 'string')
+  if (!Array.isArray(result?.outcomes) || !result.outcomes.every(isOutcome) || !Array.isArray(result.warnings)) throw new ContainError('the supervisor answered apply with something that is not a list of app outcomes', {fix: 'restart the project with contain down and contain up: its supervisor may be of another contain version'})
+  return result
+}
+
+/**
+ * contain up of a project that runs: asks its supervisor to apply contain.yml and prints what it
+ * did to each app. Undefined when no supervisor runs it after all (it ended meanwhile).
+ */
+async function applyToRunning(project: Project, options: UpOptions, stateDir: string): Promise<number | undefined> {
+  // Before anything in it is believed, as for every client command.
+  checkStateDirTrusted(stateDir)
+  const live = (state: ProjectState | undefined) => (state && isSupervisorAlive(state) ? state : undefined)
+  // A killed supervisor's state may still be there while its successor starts: wait for the successor's.
+  const state = live(readState(stateDir)) ?? live(await stateOnceStarted(stateDir))
+  if (!state) return undefined
+  const reply = await callControl<unknown>(join(stateDir, 'control.sock'), 'apply', {apps: options.apps, recreate: options.recreate})
+  const {outcomes, warnings} = checkApplyResult(reply)
+  for (const warning of warnings) process.stderr.write(`contain: warning: ${printable(String(warning))}\n`)
+  if (options.json) options.print?.(JSON.stringify(outcomes))
+  else for (const outcome of outcomes) options.print?.(printable(formatOutcome(outcome)))
+  const failed = outcomes.filter(outcome => outcome.error !== undefined)
+  if (failed.length === 0) return 0
+  process.stderr.write(`contain: ${failed.map(outcome => outcome.name).join(', ')} could not be started\n  fix: see contain ps and contain logs APP\n`)
+  return 125
+}
+
+/** contain up --reload of a project that does not run. */
+function notRunning(project: Project): ContainError {
+  return new ContainError(`${project.name} is not running: --reload only applies ${project.file} to a project that runs`, {fix: 'start it with contain up (or contain up -d, or systemctl start)'})
 }
 
 /**
@@ -231,18 +263,34 @@ async function startDetached(project: Project, options: UpOptions, stateDir: str
  * The first Ctrl-C (or SIGTERM) stops every app gracefully; a second one kills them.
  */
 export async function up(options: UpOptions): Promise<number> {
+  // Under systemd's ExecReload= the variables are the unit's: never this process's to answer.
   const notifyTarget = takeNotifyTarget()
+  // A broken file fails here, with its line and column, before any supervisor is asked anything.
   const project = await findProject(options.cwd, options.file)
   const stateDir = projectDir(project.file)
-  if (options.detach && !options.supervise) {
-    // Fails fast for a project that runs; the supervisor started below takes the lock itself, so
-    // of many concurrent `up -d` only one supervisor ever runs.
-    const holder = readLockHolder(stateDir)
-    if (lockHolderAlive(holder)) throw new AlreadyRunningError(project.name, holder.pid, holder.since)
-    checkNameFree(project)
-    await planAndWarn(project, options)
-    return startDetached(project, options, stateDir)
+  if (options.supervise) return superviseHere(project, stateDir, options, notifyTarget)
+  // A project that runs gets the file applied by its supervisor. Of many concurrent contain up only
+  // one supervisor ever runs (it takes the lock itself): a loser applies the file to the winner.
+  for (let attempt = 0; ; attempt++) {
+    if (options.reload || lockHolderAlive(readLockHolder(stateDir))) {
+      const applied = await applyToRunning(project, options, stateDir)
+      if (applied !== undefined) return applied
+      if (options.reload) throw notRunning(project)
+    }
+    if (options.json && !options.detach) throw new ContainError('--json needs -d or a project that runs: a foreground contain up prints its apps\' output', {fix: 'contain up -d --json'})
+    try {
+      if (!options.detach) return await superviseHere(project, stateDir, options, notifyTarget)
+      checkNameFree(project)
+      await planAndWarn(project, options)
+      return await startDetached(project, options, stateDir)
+    } catch (error) {
+      if (!(error instanceof AlreadyRunningError) || attempt >= 2) throw error
+    }
   }
+}
+
+/** Takes the project's lock and supervises its apps in this process (the foreground, or the detached supervisor). */
+async function superviseHere(project: Project, stateDir: string, options: UpOptions, notifyTarget: ReturnType<typeof takeNotifyTarget>): Promise<number> {
   // The detached supervisor tells the `contain up -d` that started it how the start went, on fd 3.
   let reported = false
   const report = (value: unknown) => {
@@ -272,7 +320,7 @@ export async function up(options: UpOptions): Promise<number> {
     }
   } catch (error) {
     const {message, exitCode} = renderError(error)
-    report({error: error instanceof ContainError ? {message: error.message, fix: error.fix, exitCode} : {message, exitCode}})
+    report({error: error instanceof ContainError ? {message: error.message, fix: error.fix, exitCode, alreadyRunning: error instanceof AlreadyRunningError} : {message, exitCode}})
     throw error
   }
 }
@@ -283,11 +331,20 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
   const held: string[] | undefined = options.progress ? [] : undefined
   const print = options.print && ((text: string) => (held && !startedUp ? held.push(text) : options.print?.(text)))
   let startedUp = false
+  const current = {project}
   const warn = (message: string) => void process.stderr.write(`${message}\n`)
   // Only in the foreground: a detached supervisor's stdout is its own log file, never the journal.
   const journal = print && stdoutIsJournal() ? new JournalWriter(project.name, {warn}) : undefined
-  const {sink, closeLogs} = outputSink(project, join(stateDir, 'logs'), print, options.color, warn, journal)
+  const {sink, closeLogs, releaseLog} = outputSink(current, join(stateDir, 'logs'), print, options.color, warn, journal)
   const supervisor = new Supervisor(specs, sink)
+  // Applies of a changed contain.yml wait until the first start is done.
+  let firstStartDone = () => {}
+  const started = new Promise<void>(resolve => (firstStartDone = resolve))
+  const deployer = new Deployer(supervisor, project.file, project.apps.filter(app => specs.some(spec => spec.name === app.name)), started, {
+    projectRead: read => (current.project = read),
+    releaseLog,
+    say: line => process.stderr.write(`${line}\n`),
+  })
   const systemd = notifySystemd(supervisor, notifyTarget)
   let exitCode = 0
   let stopRequested = () => {}
@@ -301,12 +358,13 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
   const shutdown = () => {
     systemd?.stopping()
     stopRequested()
-    return (stopping ??= supervisor.down())
+    // An apply under way finishes first, so that down stops every app it may have started.
+    return (stopping ??= deployer.close().then(() => supervisor.down()))
   }
 
   mkdirSync(stateDir, {recursive: true, mode: 0o700})
   const socket = join(stateDir, 'control.sock')
-  const server = await serveControl(socket, controlHandlers(supervisor, () => void shutdown()))
+  const server = await serveControl(socket, controlHandlers(supervisor, deployer, () => void shutdown()))
   let interrupts = 0
   const onSignal = () => {
     interrupts++
@@ -332,6 +390,7 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
     if (options.progress) await startWithProgress(supervisor, specs)
     else await supervisor.start()
     startedUp = true
+    firstStartDone()
     for (const line of held?.splice(0) ?? []) options.print?.(line)
     // Like compose, up -d fails when any app could not be started, and says which others run on.
     const notStarted = supervisor.status().filter(app => app.state === 'failed' || app.lastExit?.error !== undefined)
@@ -348,6 +407,7 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    firstStartDone()
     await shutdown().catch(() => undefined)
     await closeLogs()
     server.close()

@@ -6,7 +6,7 @@
  * `contain-init notify` (native/contain-init.c).
  */
 import {execFile} from 'node:child_process'
-import type {LastExit} from '../supervisor/app.js'
+import type {LastExit, SupervisedApp} from '../supervisor/app.js'
 import type {Supervisor} from '../supervisor/supervisor.js'
 import {initPath} from '../paths.js'
 
@@ -116,30 +116,40 @@ export class SystemdNotifier {
     private readonly options: {watchdogIntervalMs?: number; warn?: (message: string) => void} = {},
   ) {}
 
-  /** Follows every app of `supervisor` and starts the watchdog. */
+  /** Follows every app of `supervisor`, also those a changed contain.yml adds or replaces, and starts the watchdog. */
   watch(supervisor: Supervisor): this {
-    for (const [name, app] of supervisor.apps) {
-      const view: AppView = {name, state: app.state, healthcheck: app.spec.healthcheck !== undefined, health: app.spec.healthcheck ? 'starting' : 'none', restarts: 0, wasUp: false}
-      this.apps.set(name, view)
-      app.on('state', (state: string) => {
-        if (state === 'starting' && view.state === 'backoff') view.restarts++
-        if (state === 'starting') view.health = view.healthcheck ? 'starting' : 'none'
-        view.state = state
-        if (state === 'running' && !view.healthcheck) view.wasUp = true
-        this.changed()
-      })
-      app.on('health', (health: string) => {
-        view.health = health
-        if (health === 'healthy') view.wasUp = true
-        this.changed()
-      })
-      app.on('exit', (exit: LastExit) => (view.lastExit = exit))
-    }
+    for (const [name, app] of supervisor.apps) this.follow(name, app)
+    supervisor.on('app-added', (name: string, app: SupervisedApp) => {
+      this.follow(name, app)
+      this.changed()
+    })
+    supervisor.on('app-removed', (name: string) => {
+      this.apps.delete(name)
+      this.changed()
+    })
     if (this.options.watchdogIntervalMs !== undefined) {
       this.watchdog = setInterval(() => this.enqueue('WATCHDOG=1'), this.options.watchdogIntervalMs)
       this.watchdog.unref()
     }
     return this
+  }
+
+  private follow(name: string, app: SupervisedApp): void {
+    const view: AppView = {name, state: app.state, healthcheck: app.spec.healthcheck !== undefined, health: app.spec.healthcheck ? 'starting' : 'none', restarts: 0, wasUp: false}
+    this.apps.set(name, view)
+    app.on('state', (state: string) => {
+      if (state === 'starting' && view.state === 'backoff') view.restarts++
+      if (state === 'starting') view.health = view.healthcheck ? 'starting' : 'none'
+      view.state = state
+      if (state === 'running' && !view.healthcheck) view.wasUp = true
+      this.changed()
+    })
+    app.on('health', (health: string) => {
+      view.health = health
+      if (health === 'healthy') view.wasUp = true
+      this.changed()
+    })
+    app.on('exit', (exit: LastExit) => (view.lastExit = exit))
   }
 
   /** contain is stopping: STOPPING=1 (systemd then stops expecting the watchdog). */

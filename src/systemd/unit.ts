@@ -1,5 +1,6 @@
 /**
- * A systemd unit that runs `contain up APP...` in the foreground as its main process: rendered
+ * A systemd unit that runs `contain up APP...` in the foreground as its main process, and
+ * `contain up --reload APP...` for `systemctl reload`: rendered
  * from templates/systemd/contain.service, whose comments say why each setting is what it is.
  */
 import type {Project} from '../config/project.js'
@@ -115,11 +116,12 @@ export function renderUnit(options: UnitOptions): RenderedUnit {
     notifyAccess: user ? 'all' : 'main',
     notifyAccessComment: (user ? USER_NOTIFY_ACCESS : SYSTEM_NOTIFY_ACCESS).map(line => `# ${line}`).join('\n'),
     execStart: [options.node, options.containBin, 'up', '--file', project.file, ...apps].map(execArgument).join(' '),
+    execReload: [options.node, options.containBin, 'up', '--reload', '--file', project.file, ...apps].map(execArgument).join(' '),
     workingDirectory: literal('WorkingDirectory', project.dir),
     environmentFiles: envFiles.length === 0 ? '' : [...ENV_FILES_COMMENT.map(line => `# ${line}`), ...envFiles.map(file => `EnvironmentFile=-${literal('EnvironmentFile', file)}`)].join('\n'),
     gracePeriods: selected.map(app => `${app.name} ${seconds(app.supervision.stopGraceMs)}`).join(', '),
     timeoutStopSec: `${stopTimeoutSeconds(selected.map(app => app.supervision.stopGraceMs))}s`,
-    timeoutStartSec: `${startTimeoutSeconds(project, apps)}s`,
+    timeoutStartSec: `${Math.max(startTimeoutSeconds(project, apps), stopTimeoutSeconds(selected.map(app => app.supervision.stopGraceMs)) + START_MARGIN_S)}s`,
     wantedBy: user ? 'default.target' : 'multi-user.target',
   })
   return {name, text}

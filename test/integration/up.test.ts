@@ -90,12 +90,16 @@ apps:
     t.match((await contain(['ps'], dir, env)).stdout, /is not running/)
   })
 
-  t.test('a second up of a running project says so instead of starting twice', async t => {
+  // Since issue 12 a second up applies contain.yml to the running project (test/integration/deploy.test.ts).
+  t.test('a second up of a running project starts nothing twice: an unchanged app is left alone', async t => {
     const {dir, env} = project(t, 'apps:\n  sleeper:\n    command: sleep 30\n')
     await whileUp(t, dir, env, async () => {
+      const [before] = JSON.parse((await contain(['ps', '--json'], dir, env)).stdout)
       const second = await contain(['up', '-d'], dir, env)
-      t.equal(second.exitCode, 125)
-      t.match(second.stderr, /is already running \(supervisor pid \d+/)
+      t.equal(second.exitCode, 0, second.all)
+      t.equal(second.stdout, 'sleeper: unchanged')
+      const [after] = JSON.parse((await contain(['ps', '--json'], dir, env)).stdout)
+      t.equal(after.pid, before.pid, 'the same process')
     })
   })
 

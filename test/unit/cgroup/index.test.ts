@@ -2,7 +2,7 @@ import {spawn} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import t from 'tap'
-import {AppCgroup, appCgroupPath, planCgroup, removeStaleScope, type CgroupLimits} from '../../../src/cgroup/index.js'
+import {AppCgroup, appCgroupPath, planCgroup, planningLayout, removeStaleScope, type CgroupLimits} from '../../../src/cgroup/index.js'
 import type {CgroupLayout, Hierarchy} from '../../../src/cgroup/layout.js'
 import {CgroupError, HostError} from '../../../src/errors.js'
 import {tempCgroupFs, writeFiles} from '../helpers/cgroup-fs.js'
@@ -347,6 +347,30 @@ t.test('AppCgroup.create and remove', async t => {
       {op: 'rmdir', path: leaf},
     ], 'removes the parents, disables controllers before moving contain back, then removes the leaf')
     t.notOk(existsSync(leaf))
+  })
+
+  t.test('v2: a supervisor in its leaf plans a later app (a changed contain.yml) in the delegated cgroup, and the app holds the delegation', async t => {
+    const root = t.testdir({})
+    const own = join(root, 'app.service')
+    const leaf = join(own, 'contain.supervisor')
+    const fs = tempCgroupFs()
+    const layout = v2Host(root, {own: 'app.service'})
+    const web = AppCgroup.create(planCgroup(planningLayout(layout), WEB, {memoryBytes: 64 * MiB}, fs), fs)
+    // Now contain sits in the leaf (as /proc/self/cgroup says), next to web's launcher; the kernel shows the enabled controllers.
+    writeFiles({[join(own, 'cgroup.subtree_control')]: 'cpu memory pids\n', [join(leaf, 'cgroup.procs')]: `${PID}\n${OTHER_PID}\n`, [join(leaf, 'cgroup.controllers')]: 'cpu memory pids\n'})
+    const seen: CgroupLayout = {mode: 'v2', hierarchies: [{...layout.hierarchies[0], ownDir: leaf}]}
+    t.equal(planningLayout(seen).hierarchies[0].ownDir, own, 'the leaf is seen through to the delegated cgroup')
+    const plan = planCgroup(planningLayout(seen), {scope: 'run', name: 'cron'}, {memoryBytes: 32 * MiB}, fs)
+    t.strictSame(plan.dirs, [join(own, 'contain/run/cron')], 'beside web, not below the leaf')
+    t.strictSame(plan.delegation, {ownDir: own, leafDir: leaf, enable: ['cpu', 'memory', 'pids']}, 'controllers enabled by this process still take the delegation')
+    const cron = AppCgroup.create(plan, fs)
+    const before = fs.calls.length
+    await web.remove()
+    t.strictSame(fs.calls.slice(before), [{op: 'rmdir', path: join(own, 'contain/run/web')}], 'web gone: cron still holds the delegation, nothing disabled')
+    await cron.remove()
+    t.strictSame(fs.writesTo(join(own, 'cgroup.subtree_control')).at(-1), '-cpu -memory -pids', 'the last app undoes it')
+    t.notOk(existsSync(leaf))
+    t.equal(planningLayout(seen).hierarchies[0].ownDir, leaf, 'no delegation left: the layout as it is')
   })
 
   t.test('v2 root delegation: enables controllers without moving contain', async t => {

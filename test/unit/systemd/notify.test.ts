@@ -19,7 +19,8 @@ function fakeSupervisor(apps: Record<string, {healthcheck?: HealthcheckConfig}>)
     app.state = state
     app.emit('state', state)
   }
-  return {supervisor: {apps: map} as unknown as Supervisor, set, emit: (name: string, event: string, value: unknown) => map.get(name)?.emit(event, value)}
+  // The supervisor itself emits app-added and app-removed when a changed contain.yml is applied.
+  return {supervisor: Object.assign(new EventEmitter(), {apps: map}) as unknown as Supervisor, set, emit: (name: string, event: string, value: unknown) => map.get(name)?.emit(event, value)}
 }
 
 /** A send that records each message; `hold` keeps the next sends pending until `release`. */
@@ -103,6 +104,32 @@ t.test('READY=1 once every app is up: after the first passing check, or once run
   await notifier.flushed()
   t.equal(sent.at(-1), 'STATUS=stopping: web stopping (1 restart), worker running')
   t.equal(sent.filter(message => message.startsWith('STOPPING=1')).length, 1, 'STOPPING=1 once')
+})
+
+t.test('a changed contain.yml applied: STATUS follows apps added, replaced and removed', async t => {
+  const {supervisor, set} = fakeSupervisor({web: {}, old: {}})
+  const {sent, send} = recorder()
+  const notifier = new SystemdNotifier(send).watch(supervisor)
+  set('web', 'running')
+  set('old', 'running')
+  await notifier.flushed()
+  t.equal(sent.at(-1), 'READY=1\nSTATUS=web running, old running')
+  supervisor.emit('app-removed', 'old')
+  await notifier.flushed()
+  t.equal(sent.at(-1), 'STATUS=web running', 'a removed app leaves the status')
+  // web recreated: its old version removed, its new one added and started.
+  supervisor.emit('app-removed', 'web')
+  const web = Object.assign(new EventEmitter(), {state: 'stopped', spec: {}})
+  supervisor.emit('app-added', 'web', web)
+  const cron = Object.assign(new EventEmitter(), {state: 'stopped', spec: {}})
+  supervisor.emit('app-added', 'cron', cron)
+  web.emit('state', 'running')
+  cron.emit('state', 'running')
+  await notifier.flushed()
+  t.equal(sent.at(-1), 'STATUS=web running, cron running', 'new versions and new apps are followed')
+  t.equal(sent.filter(message => message.startsWith('READY=1')).length, 1, 'READY=1 once')
+  notifier.stopping()
+  await notifier.flushed()
 })
 
 t.test('an app that ends before it was up keeps READY=1 back; stopping before ready sends none', async t => {

@@ -55,6 +55,7 @@ t.test('a system unit for one app: notify, delegation, mixed kill, timeouts from
   t.equal(unit.name, 'contain-shop-web.service')
   const s = settings(unit.text)
   t.same(s.ExecStart, [`${NODE} ${BIN} up --file ${shop.file} web`], 'contain up in the foreground, the app named')
+  t.same(s.ExecReload, [`${NODE} ${BIN} up --reload --file ${shop.file} web`], 'systemctl reload: contain up --reload applies the file to the supervisor that runs')
   t.same(s.Type, ['notify'])
   t.same(s.NotifyAccess, ['main'])
   t.same(s.Delegate, ['yes'])
@@ -79,6 +80,7 @@ t.test('one unit for several apps, and a user unit', async t => {
   const both = renderUnit({project: shop, apps: ['web', 'worker'], user: false, node: NODE, containBin: BIN})
   t.equal(both.name, 'contain-shop.service')
   t.same(settings(both.text).ExecStart, [`${NODE} ${BIN} up --file ${shop.file} web worker`])
+  t.same(settings(both.text).ExecReload, [`${NODE} ${BIN} up --reload --file ${shop.file} web worker`], 'the reload names the unit\'s apps: others of the file are not its to start')
   t.match(both.text, /\(web: on-failure:3, worker: always\)/)
 
   const user = renderUnit({project: shop, apps: ['worker'], user: true, node: NODE, containBin: BIN})
@@ -100,6 +102,14 @@ t.test('timeouts', async t => {
   t.equal(startTimeoutSeconds(shop, ['web', 'worker']), 165)
 })
 
+t.test('a long stop_grace_period lengthens TimeoutStartSec, which bounds a reload that waits it out', async t => {
+  const dir = t.testdir({'contain.yml': 'apps:\n  slow:\n    command: sleep 1\n    stop_grace_period: 2m\n'})
+  const slow = await loadProject(join(dir, 'contain.yml'))
+  const s = settings(renderUnit({project: slow, apps: ['slow'], user: false, node: NODE, containBin: BIN}).text)
+  t.same(s.TimeoutStopSec, ['135s'])
+  t.same(s.TimeoutStartSec, ['165s'], 'TimeoutStopSec + 30s for the new version to start')
+})
+
 t.test('ExecStart words: specifiers, variables, escapes and blanks are taken literally', async t => {
   t.equal(execArgument('/usr/bin/node'), '/usr/bin/node')
   t.equal(execArgument('/srv/my app/contain.yml'), '"/srv/my app/contain.yml"')
@@ -119,6 +129,7 @@ t.test('a project in a directory with blanks and % renders them escaped', async 
   const s = settings(unit.text)
   t.same(s.WorkingDirectory, [dir.replace('%', '%%')])
   t.same(s.ExecStart, [`${NODE} ${BIN} up --file "${join(dir, 'contain.yml').replace('%', '%%')}" web`])
+  t.same(s.ExecReload, [`${NODE} ${BIN} up --reload --file "${join(dir, 'contain.yml').replace('%', '%%')}" web`])
 })
 
 t.test('systemdUnit: apps are checked, --output is written whole', async t => {

@@ -1,0 +1,38 @@
+/**
+ * The apps of a project, planned for the supervisor: each through the same validation and
+ * planning as `contain run`. Used to start a project and to apply a changed contain.yml to one
+ * that runs.
+ */
+import {loadProjectIn, loadProject, type Project} from '../config/project.js'
+import {ContainError} from '../errors.js'
+import {hostFacts, planRun} from '../launch/run.js'
+import {rootWarning} from '../launch/user.js'
+import type {AppSpec} from './app.js'
+import {projectKey} from './state.js'
+
+export async function findProject(cwd: string, file?: string): Promise<Project> {
+  return file ? loadProject(file) : loadProjectIn(cwd)
+}
+
+/**
+ * Each app's options go through the same validation and planning as `contain run`. Apps that run
+ * as host root because their directory is root's share one warning line.
+ */
+export async function planApps(project: Project, names: string[]): Promise<{specs: AppSpec[]; warnings: string[]}> {
+  const known = new Set(project.apps.map(app => app.name))
+  const unknown = names.filter(name => !known.has(name))
+  if (unknown.length > 0) throw new ContainError(`no app named ${unknown.map(name => JSON.stringify(name)).join(', ')} in ${project.file}`, {fix: `use one of: ${[...known].join(', ')}`})
+  const apps = names.length === 0 ? project.apps : project.apps.filter(app => names.includes(app.name))
+  // Apps' stdin is closed and their output goes through pipes: no terminal, so no TERM.
+  const host = {...hostFacts(), cwd: project.dir, terminal: false}
+  const planned = await Promise.all(apps.map(async app => {
+    const {plan, options, warnings} = await planRun({...app.flags, name: app.name}, app.command, host, projectKey(project))
+    const {restart, backoff, healthcheck, stopSignal, stopGraceMs} = app.supervision
+    const spec: AppSpec = {name: app.name, plan, restart, backoff, healthcheck, stopSignal, stopGraceMs}
+    return {spec, options, warnings}
+  }))
+  const asRoot = planned.filter(({options}) => options.userReason === 'directory-root').map(({options}) => options)
+  const lines = planned.flatMap(({options, warnings}) => warnings.map(warning => `${options.name}: ${warning}`))
+  if (asRoot.length > 0) lines.unshift(rootWarning(asRoot.map(options => options.name), asRoot.map(options => options.workdir)))
+  return {specs: planned.map(({spec}) => spec), warnings: lines}
+}
