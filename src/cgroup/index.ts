@@ -149,6 +149,21 @@ function readList(fs: CgroupFs, path: string): string[] {
   return fs.exists(path) ? fs.read(path).trim().split(/\s+/).filter(Boolean) : []
 }
 
+/** Runs `step`, taking a file or directory that is not there (ENOENT) as done. */
+function ignoreMissing<T>(step: () => T): T | undefined {
+  try {
+    return step()
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    return undefined
+  }
+}
+
+/** readList of a file whose directory may vanish while it is read (a reaper removing it). */
+function readListIfThere(fs: CgroupFs, path: string): string[] {
+  return ignoreMissing(() => readList(fs, path)) ?? []
+}
+
 function planDelegation(v2: Hierarchy, controllers: string[], fs: CgroupFs): Delegation | undefined {
   const enabled = readList(fs, join(v2.ownDir, 'cgroup.subtree_control'))
   const enable = controllers.filter(controller => !enabled.includes(controller))
@@ -244,7 +259,7 @@ export function planCgroup(layout: CgroupLayout, name: string, limits: CgroupLim
 export function removeStaleAppCgroups(layout: CgroupLayout, names: readonly string[], fs: CgroupFs = hostCgroupFs): void {
   for (const hierarchy of layout.hierarchies) {
     for (const dir of [...names.map(name => join(hierarchy.ownDir, appCgroupName(name))), join(hierarchy.ownDir, DELEGATION_LEAF)]) {
-      if (!fs.exists(dir) || readList(fs, join(dir, 'cgroup.procs')).length > 0) continue
+      if (!fs.exists(dir) || readListIfThere(fs, join(dir, 'cgroup.procs')).length > 0) continue
       try {
         fs.rmdir(dir)
       } catch {
@@ -277,6 +292,11 @@ const activeDelegations = new Map<string, ActiveDelegation>()
 /** A created app cgroup. Every step that changed the host is undone by remove(). */
 export class AppCgroup {
   private readonly undo: Array<() => void> = []
+  /**
+   * The pid of the reaper (contain-init enter --reap) that the first run into this cgroup left
+   * waiting for contain's process to end: it removes the cgroup if contain dies without doing so.
+   */
+  reaper?: number
 
   private constructor(readonly plan: CgroupPlan, private readonly fs: CgroupFs) {}
 
@@ -359,10 +379,11 @@ export class AppCgroup {
         throw new CgroupError(dir, `cannot create: ${describeWriteError(error as NodeJS.ErrnoException)}`, {fix: 'run contain as root, or in a cgroup delegated to you', cause: error})
       }
       // Left by a contain that was killed: empty, so nobody uses it. Anything else is a live app.
-      if (readList(this.fs, join(dir, 'cgroup.procs')).length > 0) {
+      // The killed contain's reaper may be removing it at this very moment: gone is fine.
+      if (readListIfThere(this.fs, join(dir, 'cgroup.procs')).length > 0) {
         throw new CgroupError(dir, `an app named ${JSON.stringify(basename(dir).replace(/^contain-/, ''))} is already running`, {fix: 'choose another --name, or stop that app first'})
       }
-      this.fs.rmdir(dir)
+      ignoreMissing(() => this.fs.rmdir(dir))
       this.fs.mkdir(dir)
     }
     this.undo.push(() => this.fs.rmdir(dir))

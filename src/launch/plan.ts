@@ -41,11 +41,28 @@ export function encodeEnvironment(env: Record<string, string>): Buffer {
 
 /**
  * contain-init enter's own flags: report on STATUS_FD, close what the chain does not need, and
- * (for a launch, not for `exec`, which joins an app that has it already) attach the device program.
+ * (for a launch, not for `exec`, which joins an app that has it already) attach the device
+ * program and start the reaper (`reap`, from reaperArguments).
  */
-export function enterArguments(cgroup: Pick<CgroupPlan, 'cloneInto' | 'attachFiles'>, deviceProgram?: CgroupPlan['deviceProgram']): string[] {
+export function enterArguments(cgroup: Pick<CgroupPlan, 'cloneInto' | 'attachFiles'>, deviceProgram?: CgroupPlan['deviceProgram'], reap: string[] = []): string[] {
   const devices = deviceProgram ? ['--devices-fd', String(DEVICES_FD), '--devices-cgroup', deviceProgram.cgroup] : []
-  return ['enter', '--status-fd', String(STATUS_FD), '--close-from', String(FIRST_UNUSED_FD), ...devices, ...cloneIntoArguments(cgroup), ...cgroup.attachFiles]
+  return ['enter', '--status-fd', String(STATUS_FD), '--close-from', String(FIRST_UNUSED_FD), ...devices, ...reap, ...cloneIntoArguments(cgroup), ...cgroup.attachFiles]
+}
+
+/**
+ * What the reaper removes if contain's process dies without removing the app's cgroup itself
+ * (SIGKILL, OOM kill of contain): every directory of the app's cgroup, then the undo of a v2
+ * delegation on a root cgroup (the controllers contain enabled). The reaper waits in contain's
+ * own cgroup, so where contain has moved itself into a delegation leaf there is none: it would
+ * keep the leaf busy, and that cgroup was delegated by a service manager (systemd, Delegate=yes),
+ * which removes the whole tree when contain's unit ends.
+ */
+export function reaperArguments(cgroup: Pick<CgroupPlan, 'dirs' | 'delegation'>): string[] {
+  if (cgroup.dirs.length === 0 || cgroup.delegation?.leafDir !== undefined) return []
+  const args = cgroup.dirs.flatMap(dir => ['--reap', dir])
+  const delegation = cgroup.delegation
+  if (delegation) args.push('--reap-write', `${delegation.ownDir}/cgroup.subtree_control`, delegation.enable.map(controller => `-${controller}`).join(' '))
+  return args
 }
 
 /** One app's launch, fully decided: what to write to cgroupfs and what to execute. */
@@ -71,6 +88,11 @@ export interface LaunchPlan {
   deviceBinds: DeviceBind[]
   /** The app's filesystem view: absent with view host. */
   view?: ViewPlan
+  /**
+   * `argv` without the reaper, for a later run into the same cgroup (a supervisor's restart): the
+   * reaper the first run started watches the cgroup for as long as contain runs. Absent: `argv`.
+   */
+  restartArgv?: string[]
 }
 
 /**
@@ -220,13 +242,15 @@ export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables:
   const inView = (path: string) => !view || view.visible.some(dir => isUnder(path, dir))
   const hidden = options.namespaces.includes('mount') ? [...new Set(host.hiddenPaths ?? [])].filter(path => !coveredByTmpfs(path) && inView(path)) : []
   const procEntry = host.procEntry ?? (() => undefined)
-  const argv = [
-    executables.init, ...enterArguments(cgroup, cgroup.deviceProgram), '--',
-    executables.unshare, ...unshareArguments(options.namespaces), '--',
+  const chain = [
+    '--', executables.unshare, ...unshareArguments(options.namespaces), '--',
     executables.init, ...initArguments(options, cgroup, seccompFilter, hidden, procEntry, view), '--',
     ...options.command,
   ]
+  const reap = reaperArguments(cgroup)
+  const argv = [executables.init, ...enterArguments(cgroup, cgroup.deviceProgram, reap), ...chain]
+  const restartArgv = reap.length > 0 ? [executables.init, ...enterArguments(cgroup, cgroup.deviceProgram), ...chain] : undefined
   const deviceProgram = cgroup.deviceProgram ? compileDeviceProgram(cgroup.deviceProgram.rules) : undefined
   const deviceBinds = options.devices.map(({host, container}) => ({host, container}))
-  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter, appArguments: appArguments(options, seccompFilter), hiddenPaths: hidden, deviceProgram, deviceBinds, view}
+  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter, appArguments: appArguments(options, seccompFilter), hiddenPaths: hidden, deviceProgram, deviceBinds, view, restartArgv}
 }

@@ -116,14 +116,19 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
   // detached: the launcher gets its own session, so a terminal's Ctrl-C reaches only contain,
   // which forwards it exactly once.
   const environment = encodeEnvironment(plan.env)
-  const child = spawn(plan.argv[0], plan.argv.slice(1), {env: HELPER_ENV, stdio: [...streams, 'pipe', plan.seccompFilter ? 'pipe' : 'ignore', 'pipe', plan.deviceProgram ? 'pipe' : 'ignore'], detached: true})
+  // The first run into a cgroup starts its reaper; a supervisor's later runs find it there.
+  const argv = cgroup.reaper !== undefined && plan.restartArgv ? plan.restartArgv : plan.argv
+  const child = spawn(argv[0], argv.slice(1), {env: HELPER_ENV, stdio: [...streams, 'pipe', plan.seccompFilter ? 'pipe' : 'ignore', 'pipe', plan.deviceProgram ? 'pipe' : 'ignore'], detached: true})
   // contain-init reads the device program, the filter and the environment whole before it goes on;
   // a launcher that died early closes the pipes.
   sendToInit((child.stdio as unknown[])[DEVICES_FD], plan.deviceProgram)
   sendToInit((child.stdio as unknown[])[SECCOMP_FD], plan.seccompFilter)
   sendToInit((child.stdio as unknown[])[ENV_FD], environment)
   let statusText = ''
-  child.stdio[3]?.on('data', chunk => (statusText += chunk))
+  child.stdio[3]?.on('data', chunk => {
+    statusText += chunk
+    cgroup.reaper ??= parseInitReport(statusText).reaper
+  })
 
   const exited = new Promise<LaunchOutcome>((resolve, reject) => {
     child.once('error', error => reject(spawnFailure(plan, error)))
