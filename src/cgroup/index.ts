@@ -300,18 +300,39 @@ export class AppCgroup {
 
   private constructor(readonly plan: CgroupPlan, private readonly fs: CgroupFs) {}
 
+  private isMade = false
+
   /** Creates the cgroup and writes its limits; on any failure removes what it made and throws. */
   static create(plan: CgroupPlan, fs: CgroupFs = hostCgroupFs): AppCgroup {
-    const cgroup = new AppCgroup(plan, fs)
+    const cgroup = AppCgroup.prepare(plan, fs)
+    cgroup.make()
+    return cgroup
+  }
+
+  /**
+   * The app's cgroup, not made yet: startApp makes it (make()) once the launcher's reaper is
+   * there, so that no moment is left in which a killed contain leaves a directory behind.
+   */
+  static prepare(plan: CgroupPlan, fs: CgroupFs = hostCgroupFs): AppCgroup {
+    return new AppCgroup(plan, fs)
+  }
+
+  /** Whether make() has made the cgroup (and remove() has not removed it). */
+  get made(): boolean {
+    return this.isMade
+  }
+
+  /** Makes the cgroup and writes its limits; on any failure removes what it made and throws. */
+  make(): void {
     try {
-      if (plan.delegation) cgroup.delegate(plan.delegation)
-      for (const dir of plan.dirs) cgroup.makeDir(dir)
-      for (const {path, value} of plan.writes) cgroup.write(path, value)
+      if (this.plan.delegation) this.delegate(this.plan.delegation)
+      for (const dir of this.plan.dirs) this.makeDir(dir)
+      for (const {path, value} of this.plan.writes) this.write(path, value)
     } catch (error) {
-      cgroup.undoAll()
+      this.undoAll()
       throw error
     }
-    return cgroup
+    this.isMade = true
   }
 
   private write(path: string, value: string): void {
@@ -494,6 +515,8 @@ export class AppCgroup {
 
   /** Kills what is left, waits for the cgroup to empty, removes it and undoes the delegation. */
   async remove(timeoutMs = 5000): Promise<void> {
+    if (!this.isMade) return
+
     const deadline = Date.now() + timeoutMs
     if (this.pids().length > 0) this.killAll()
     for (const dir of this.plan.dirs) await this.waitUntilEmpty(dir, deadline)
@@ -506,6 +529,7 @@ export class AppCgroup {
         throw new CgroupError(this.plan.dirs[0] ?? '', `cannot remove: ${(error as Error).message}`, {fix: 'remove the directory by hand once its processes have exited', cause: error})
       }
     }
+    this.isMade = false
   }
 
   /** The kernel frees a cgroup shortly after its last process is reaped; v2 announces it in cgroup.events. */

@@ -21,8 +21,10 @@ export const SECCOMP_FD = 4
 export const ENV_FD = 5
 /** The file descriptor from which contain-init `enter` reads the cgroup v2 device program (struct bpf_insn[]). */
 export const DEVICES_FD = 6
+/** The file descriptor on which contain-init enter --reap waits for contain's go: one byte once the app's cgroup is made. */
+export const REAP_GO_FD = 7
 /** contain-init enter closes every descriptor from here up: the chain gets only the ones below. */
-export const FIRST_UNUSED_FD = 7
+export const FIRST_UNUSED_FD = 8
 
 /**
  * The environment of the helpers (contain-init, unshare), which run as root before the app's
@@ -51,7 +53,8 @@ export function enterArguments(cgroup: Pick<CgroupPlan, 'cloneInto' | 'attachFil
 
 /**
  * What the reaper removes if contain's process dies without removing the app's cgroup itself
- * (SIGKILL, OOM kill of contain): every directory of the app's cgroup, then the undo of a v2
+ * (SIGKILL, OOM kill of contain). It is started before the cgroup is made, and contain sends its
+ * go on REAP_GO_FD once the cgroup is made (see startApp). Every directory of the app's cgroup, then the undo of a v2
  * delegation on a root cgroup (the controllers contain enabled). The reaper waits in contain's
  * own cgroup, so where contain has moved itself into a delegation leaf there is none: it would
  * keep the leaf busy, and that cgroup was delegated by a service manager (systemd, Delegate=yes),
@@ -59,7 +62,7 @@ export function enterArguments(cgroup: Pick<CgroupPlan, 'cloneInto' | 'attachFil
  */
 export function reaperArguments(cgroup: Pick<CgroupPlan, 'dirs' | 'delegation'>): string[] {
   if (cgroup.dirs.length === 0 || cgroup.delegation?.leafDir !== undefined) return []
-  const args = cgroup.dirs.flatMap(dir => ['--reap', dir])
+  const args = [...cgroup.dirs.flatMap(dir => ['--reap', dir]), '--reap-go-fd', String(REAP_GO_FD)]
   const delegation = cgroup.delegation
   if (delegation) args.push('--reap-write', `${delegation.ownDir}/cgroup.subtree_control`, delegation.enable.map(controller => `-${controller}`).join(' '))
   return args

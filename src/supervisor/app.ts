@@ -121,7 +121,8 @@ export class SupervisedApp extends EventEmitter {
     this.setState(AppState.starting)
     this.stoppedUnhealthy = false
     try {
-      this.cgroup ??= AppCgroup.create(this.spec.plan.cgroup)
+      // Made by startApp's first run, once the reaper that removes it if contain is killed is there.
+      this.cgroup ??= AppCgroup.prepare(this.spec.plan.cgroup)
       const running = startApp(this.spec.plan, this.cgroup, ['ignore', 'pipe', 'pipe'])
       this.running = running
       this.startedAt = Date.now()

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type {CgroupPlan} from '../../../src/cgroup/index.js'
 import type {RunOptions} from '../../../src/launch/options.js'
-import {DEVICES_FD, ENV_FD, FIRST_UNUSED_FD, HELPER_ENV, encodeEnvironment, planLaunch, reaperArguments, SECCOMP_FD, STATUS_FD} from '../../../src/launch/plan.js'
+import {DEVICES_FD, ENV_FD, FIRST_UNUSED_FD, HELPER_ENV, encodeEnvironment, planLaunch, REAP_GO_FD, reaperArguments, SECCOMP_FD, STATUS_FD} from '../../../src/launch/plan.js'
 import {decodeProgram} from '../devices/ebpf-interpreter.js'
 import {deviceProgram} from '../../../src/devices/ebpf.js'
 import {DEFAULT_DEVICE_RULES} from '../../../src/devices/rules.js'
@@ -89,12 +89,13 @@ const only = (argv: string[], ...flags: string[]) => runFlags(argv).filter(([fla
 const mounts = (argv: string[]) => only(argv, '--mount').map(([, ...values]) => values)
 const plan = (overrides: Partial<RunOptions> = {}, cgroup = CGROUP, filter?: Buffer) => planLaunch(options(overrides), cgroup, EXECUTABLES, filter).argv
 
-t.test('status fd is 3, seccomp fd is 4, env fd is 5, device program fd is 6; enter closes the rest', async t => {
+t.test('status fd is 3, seccomp fd is 4, env fd is 5, device program fd is 6, reaper go fd is 7; enter closes the rest', async t => {
   t.equal(STATUS_FD, 3)
   t.equal(SECCOMP_FD, 4)
   t.equal(ENV_FD, 5)
   t.equal(DEVICES_FD, 6)
-  t.equal(FIRST_UNUSED_FD, 7)
+  t.equal(REAP_GO_FD, 7)
+  t.equal(FIRST_UNUSED_FD, 8)
 })
 
 t.test('the helpers run with a fixed PATH only; the app gets its environment on ENV_FD', async t => {
@@ -105,7 +106,7 @@ t.test('the helpers run with a fixed PATH only; the app gets its environment on 
 
 t.test('argv: enter the cgroup (leaving a reaper behind), unshare, then contain-init run, then the command', async t => {
   t.strictSame(plan(), [
-    '/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '7', '--reap', '/sys/fs/cgroup/contain-web', '--clone-into', '/sys/fs/cgroup/contain-web', '--',
+    '/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '8', '--reap', '/sys/fs/cgroup/contain-web', '--reap-go-fd', '7', '--clone-into', '/sys/fs/cgroup/contain-web', '--',
     '/usr/bin/unshare', '--pid', '--mount', '--uts', '--ipc', '--cgroup', '--propagation', 'private', '--',
     '/opt/contain/contain-init', 'run', '--status-fd', '3', '--mount-proc', '--hostname', 'web',
     '--mount', 'bind', '/sys', '/sys', '--mount', 'cgroup2', '/sys/fs/cgroup', '',
@@ -126,19 +127,19 @@ t.test('the plan carries the name, namespaces, cgroup plan and env through', asy
 
 t.test('enter gets every attach file, one per hierarchy', async t => {
   const v1: CgroupPlan = {mode: 'v1', dirs: [], writes: [], procsFiles: ['/cg/cpu/contain-web/cgroup.procs', '/cg/memory/contain-web/cgroup.procs'], attachFiles: ['/cg/cpu/contain-web/tasks', '/cg/memory/contain-web/tasks'], viewMounts: []}
-  t.strictSame(plan({}, v1).slice(0, 9), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '7', '/cg/cpu/contain-web/tasks', '/cg/memory/contain-web/tasks', '--'])
+  t.strictSame(plan({}, v1).slice(0, 9), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '8', '/cg/cpu/contain-web/tasks', '/cg/memory/contain-web/tasks', '--'])
 })
 
 t.test('the reaper gets every directory of the app\'s cgroup; a later run into the same cgroup starts none', async t => {
   const v1: CgroupPlan = {mode: 'v1', dirs: ['/cg/cpu/contain-web', '/cg/memory/contain-web'], writes: [], procsFiles: [], attachFiles: ['/cg/cpu/contain-web/tasks', '/cg/memory/contain-web/tasks'], viewMounts: []}
   const launch = planLaunch(options(), v1, EXECUTABLES)
-  t.strictSame(launch.argv.slice(0, 13), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '7', '--reap', '/cg/cpu/contain-web', '--reap', '/cg/memory/contain-web', '/cg/cpu/contain-web/tasks', '/cg/memory/contain-web/tasks', '--'])
-  t.strictSame(launch.restartArgv, launch.argv.filter((_, index) => index < 6 || index > 9), 'restartArgv is argv without --reap')
+  t.strictSame(launch.argv.slice(0, 15), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '8', '--reap', '/cg/cpu/contain-web', '--reap', '/cg/memory/contain-web', '--reap-go-fd', '7', '/cg/cpu/contain-web/tasks', '/cg/memory/contain-web/tasks', '--'])
+  t.strictSame(launch.restartArgv, launch.argv.filter((_, index) => index < 6 || index > 11), 'restartArgv is argv without --reap')
 })
 
 t.test('the reaper undoes a delegation on a root cgroup, and is not started where contain sits in a delegation leaf', async t => {
   const dirs = ['/sys/fs/cgroup/contain-web']
-  t.strictSame(reaperArguments({dirs, delegation: {ownDir: '/sys/fs/cgroup', enable: ['memory', 'pids']}}), ['--reap', '/sys/fs/cgroup/contain-web', '--reap-write', '/sys/fs/cgroup/cgroup.subtree_control', '-memory -pids'])
+  t.strictSame(reaperArguments({dirs, delegation: {ownDir: '/sys/fs/cgroup', enable: ['memory', 'pids']}}), ['--reap', '/sys/fs/cgroup/contain-web', '--reap-go-fd', '7', '--reap-write', '/sys/fs/cgroup/cgroup.subtree_control', '-memory -pids'])
   t.strictSame(reaperArguments({dirs, delegation: {ownDir: '/sys/fs/cgroup/app.service', leafDir: '/sys/fs/cgroup/app.service/contain.supervisor', enable: ['memory']}}), [], 'the service manager that delegated the cgroup removes it')
   t.strictSame(reaperArguments({dirs: [], delegation: undefined}), [], 'no cgroup (a user without delegation): no reaper')
   const leaf: CgroupPlan = {...CGROUP, delegation: {ownDir: '/sys/fs/cgroup/app.service', leafDir: '/sys/fs/cgroup/app.service/contain.supervisor', enable: ['memory']}}
@@ -146,7 +147,7 @@ t.test('the reaper undoes a delegation on a root cgroup, and is not started wher
 })
 
 t.test('without cgroup dirs, enter goes straight to --', async t => {
-  t.strictSame(plan({}, {mode: 'v2', dirs: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: []}).slice(0, 8), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '7', '--', '/usr/bin/unshare'])
+  t.strictSame(plan({}, {mode: 'v2', dirs: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: []}).slice(0, 8), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '8', '--', '/usr/bin/unshare'])
 })
 
 t.test('the run stage reports on the status fd first', async t => {

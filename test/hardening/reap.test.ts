@@ -1,0 +1,155 @@
+/**
+ * Nothing left behind however contain dies (issue 12, item 3): `contain run` SIGKILLed at random
+ * moments (while it plans, while the app starts, while it runs, while it exits), several at once,
+ * then a count of the directories left below contain's cgroups and of the processes left (both
+ * must be 0 once the apps are gone), with no later run of the same name to clean up: contain-init's
+ * reaper (`enter --reap`) removes them. Then the cases one by one: a SIGKILLed supervisor, a
+ * cgroup the app's cgroup holds (made by root from outside, with a process in it), and a
+ * supervisor's restarts, which keep one reaper per app.
+ *
+ * CONTAIN_REAP_CYCLES sets the count (default 200 on the host, 20 in the cgroup v2 guest, where
+ * every exec is about ten times slower; else CONTAIN_SOAK_CYCLES), CONTAIN_REAP_SEED the seed,
+ * printed so that a run reproduces.
+ */
+import {spawn} from 'node:child_process'
+import {mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import t from 'tap'
+import {cgroupParents, cli, figure, inGuest, killContain, nested, processesWith, requireRoot, seededRandom, settledLeftovers, skipFile, sleep, startCli, testdir, token, until} from './helpers.js'
+
+const seed = Number(process.env.CONTAIN_REAP_SEED ?? 20261207)
+const cycles = Number(process.env.CONTAIN_REAP_CYCLES ?? process.env.CONTAIN_SOAK_CYCLES ?? (inGuest ? 20 : 200))
+/** contain runs killed side by side. */
+const WORKERS = inGuest ? 2 : 4
+const mark = token('rp')
+
+/** The apps: one that ends at once, one that ends soon, one that runs until it is killed. */
+const APPS: string[][] = [['true'], ['sleep', '0.05'], ['sleep', '30']]
+
+/** The app cgroups of `name`, in every hierarchy. */
+function appCgroups(name: string): string[] {
+  return cgroupParents().filter(dir => {
+    try {
+      return readdirSync(dir).includes(`contain-${name}`)
+    } catch {
+      return false
+    }
+  }).map(dir => join(dir, `contain-${name}`))
+}
+
+/** Where a SIGKILL found `contain run`: before its app cgroup existed, with the cgroup made but no process in it yet (or none left), with the app in it, or after contain had ended by itself. */
+type Moment = 'planning' | 'cgroup empty' | 'app in it' | 'ended'
+
+function momentOf(name: string): Moment {
+  const dirs = appCgroups(name)
+  if (dirs.length === 0) return 'planning'
+  try {
+    return readFileSync(join(dirs[0], 'cgroup.procs'), 'utf8').trim() === '' ? 'cgroup empty' : 'app in it'
+  } catch {
+    return 'cgroup empty'
+  }
+}
+
+if (nested) skipFile(t, 'nested in a delegated unit contain shares the delegation leaf with nothing else: the service manager (here the test runner) removes what a killed contain leaves, and contain starts no reaper there')
+else if (requireRoot(t)) {
+  t.test(`${cycles} contain runs SIGKILLed at random moments leave no cgroup and no process (seed ${seed})`, async t => {
+    figure(t, `reap: seed ${seed}, ${cycles} cycles, ${WORKERS} at once (CONTAIN_REAP_SEED=${seed} CONTAIN_REAP_CYCLES=${cycles} reproduces it)`)
+    const dir = testdir(t)
+    const moments: Record<Moment, number> = {planning: 0, 'cgroup empty': 0, 'app in it': 0, ended: 0}
+    // How long a whole `contain run true` takes here with as many side by side: the kills are drawn
+    // from 0 to 1.5 times that, so they fall before, during and after the app's start and end.
+    const calibration = await Promise.all(Array.from({length: WORKERS}, async (_, worker) => (await cli(['run', '--name', `k${worker}${mark}`, '--', 'true'], {cwd: dir})).ms))
+    const span = Math.round(1.5 * calibration.sort((a, b) => a - b)[Math.floor(WORKERS / 2)])
+    const started = Date.now()
+    let next = 0
+    await Promise.all(Array.from({length: WORKERS}, async () => {
+      while (next < cycles) {
+        const cycle = next++
+        const random = seededRandom(seed * 7919 + cycle)
+        const name = `c${cycle}${mark}`
+        // A third of the kills at a random moment of the whole run; a third just as the app's
+        // cgroup appears (the app starting); a third just as the app has left it (the app exiting).
+        const when = (['random', 'starting', 'exiting'] as const)[Math.floor(random() * 3)]
+        const app = when === 'exiting' ? ['sleep', '0.1'] : APPS[Math.floor(random() * APPS.length)]
+        const delay = Math.floor(random() * (when === 'random' ? span : 5))
+        const running = startCli(['run', '--name', name, '--', ...app], {cwd: dir})
+        let ended = false
+        void running.then(() => (ended = true))
+        if (when === 'starting') await until(() => ended || momentOf(name) !== 'planning', 'the app cgroup', 15_000, 1).catch(() => undefined)
+        if (when === 'exiting') {
+          await until(() => ended || momentOf(name) === 'app in it', 'the app in its cgroup', 15_000, 1).catch(() => undefined)
+          await until(() => ended || momentOf(name) !== 'app in it', 'the app to leave its cgroup', 15_000, 1).catch(() => undefined)
+        }
+        await sleep(delay)
+        const moment: Moment = ended ? 'ended' : momentOf(name)
+        try {
+          if (!ended && running.pid !== undefined) killContain(running.pid)
+        } catch {
+          // It ended in the meantime, and removed its cgroup itself.
+        }
+        await running
+        moments[moment]++
+      }
+    }))
+    // The reapers see contain's end at once; killing, emptying and removing takes a few ms each.
+    const left = await settledLeftovers(mark, undefined, 10_000)
+    t.same(left.cgroups, [], 'no cgroup directory left below contain\'s cgroups')
+    t.same(left.processes, [], 'no process left: no app, no contain-init, no reaper')
+    figure(t, `reap: ${cycles} contain runs in ${((Date.now() - started) / 1000).toFixed(1)} s, kills drawn from 0 to ${span} ms: ${moments.planning} before the app's cgroup was made, ${moments['cgroup empty']} with it made and empty (the app starting or gone), ${moments['app in it']} with the app in it, ${moments.ended} after contain had ended; ${left.cgroups.length} directories and ${left.processes.length} processes left`)
+  })
+
+  t.test('a SIGKILLed supervisor leaves no cgroup, without a contain ps', async t => {
+    const dir = testdir(t)
+    const env = {CONTAIN_STATE_DIR: join(dir, 'state')}
+    const app = `s${mark}`
+    writeFileSync(join(dir, 'contain.yml'), `apps:\n  ${app}:\n    command: sleep 30\n`)
+    const up = await cli(['up', '-d'], {cwd: dir, env})
+    t.equal(up.exitCode, 0, `up -d: ${up.stderr}`)
+    await until(() => appCgroups(app).length > 0, 'the app\'s cgroup')
+    const stateFile = readdirSync(env.CONTAIN_STATE_DIR, {recursive: true}).map(String).find(file => file.endsWith('state.json'))
+    const supervisor = JSON.parse(readFileSync(join(env.CONTAIN_STATE_DIR, stateFile ?? ''), 'utf8')).supervisor.pid as number
+    killContain(supervisor)
+    const left = await settledLeftovers(mark, undefined, 10_000)
+    t.same(left, {cgroups: [], processes: [], stateFiles: []}, 'its apps, their reapers and their cgroups are gone')
+  })
+
+  t.test('a cgroup below the app\'s, with a process in it, is killed and removed deepest first', async t => {
+    const dir = testdir(t)
+    const name = `n${mark}`
+    const running = startCli(['run', '--name', name, '--', 'sleep', '30'], {cwd: dir})
+    await until(() => appCgroups(name).length > 0 && readFileSync(join(appCgroups(name)[0], 'cgroup.procs'), 'utf8').trim() !== '', 'the app in its cgroup')
+    // Made from outside as root: the app itself sees cgroupfs read-only, but a privileged one could nest.
+    const nestedDirs = appCgroups(name).map(appDir => join(appDir, 'inner', 'deeper'))
+    for (const inner of nestedDirs) mkdirSync(inner, {recursive: true})
+    // The first hierarchy's deepest cgroup takes a process that is not the app's (cgroup.procs is writable on v1 and v2).
+    // A shell waiting on its own builtin read: one process, the mark in its argv.
+    const sleeper = spawn('sh', ['-c', 'read line', mark], {stdio: ['pipe', 'ignore', 'ignore']})
+    const killedBy = new Promise(resolve => sleeper.once('exit', (code, signal) => resolve(signal ?? code)))
+    writeFileSync(join(nestedDirs[0], 'cgroup.procs'), String(sleeper.pid))
+    if (running.pid !== undefined) killContain(running.pid)
+    await running
+    const left = await settledLeftovers(mark, undefined, 10_000)
+    t.same(left.cgroups, [], 'the app\'s cgroups and those below them are gone')
+    t.same(left.processes, [], 'the process in the inner cgroup was killed')
+    t.equal(await killedBy, 'SIGKILL', 'killed by the reaper')
+  })
+
+  t.test('a supervisor\'s restarts keep one reaper per app', async t => {
+    const dir = testdir(t)
+    const env = {CONTAIN_STATE_DIR: join(dir, 'state')}
+    const app = `l${mark}`
+    writeFileSync(join(dir, 'contain.yml'), `apps:\n  ${app}:\n    command: sleep 0.05\n    restart: always\n    backoff: {initial: 10ms, max: 20ms, jitter: 0}\n`)
+    const up = await cli(['up', '-d'], {cwd: dir, env})
+    t.equal(up.exitCode, 0, `up -d: ${up.stderr}`)
+    // Only the first run's contain-init enter had --reap: the reaper it forked keeps that argv.
+    const reapers = () => processesWith(mark).filter(line => line.includes(' enter ') && line.includes('--reap'))
+    await sleep(1500)
+    const ps = JSON.parse((await cli(['ps', '--json'], {cwd: dir, env})).stdout || '[]')
+    t.ok(ps[0]?.restarts >= 3, `the app restarted (${ps[0]?.restarts} times)`)
+    t.equal(reapers().length, 1, `one reaper watches the app's cgroup: ${reapers().join('; ')}`)
+    const down = await cli(['down'], {cwd: dir, env})
+    t.equal(down.exitCode, 0, `down: ${down.stderr}`)
+    const left = await settledLeftovers(mark, env.CONTAIN_STATE_DIR, 10_000)
+    t.same(left, {cgroups: [], processes: [], stateFiles: []}, 'down leaves nothing, the reaper included')
+  })
+}
