@@ -129,6 +129,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -876,8 +877,9 @@ static void attach_device_program(int program_fd, const char *dir) {
  * writes it was given (the undo of a v2 delegation), and exits. A directory that is gone, or that
  * is not the one it opened at the start (same device and inode: another run may have made a new
  * one with the name), is left alone: contain removed it itself, and the reaper has nothing to do.
- * A supervisor runs on after it removed an app's cgroup (`contain stop`, `down` of one app): the
- * reaper then ends within REAP_CHECK_MS, and the app's next start brings its own.
+ * A supervisor runs on after it removed an app's cgroup (`down`, a recreated app): the reaper
+ * sees the rmdir (inotify on the parent; at the latest after REAP_CHECK_MS) and ends, and the
+ * app's next start brings its own.
  */
 #define MAX_REAP 16
 #ifndef CGROUP_SUPER_MAGIC
@@ -1026,11 +1028,23 @@ static int still_there(const struct reap_dir *entry) {
  * removed, nothing is killed and nothing waited for. */
 static void reap(int owner, int known) __attribute__((noreturn));
 static void reap(int owner, int known) {
-  struct pollfd ended = {.fd = owner, .events = POLLIN};
+  /* An rmdir in contain's own cgroup (IN_DELETE on the parent: rmdir notifies it through the VFS)
+   * wakes the reaper to look whether contain removed the app's cgroup itself. */
+  int removals = known ? inotify_init1(IN_CLOEXEC | IN_NONBLOCK) : -1;
+  for (int i = 0; removals >= 0 && i < reap_dir_count; i++) {
+    char parent[32];
+    snprintf(parent, sizeof parent, "/proc/self/fd/%d", reap_dirs[i].parent);
+    inotify_add_watch(removals, parent, IN_DELETE | IN_ONLYDIR);
+  }
+  struct pollfd waited[2] = {{.fd = owner, .events = POLLIN}, {.fd = removals, .events = POLLIN}};
   for (;;) {
-    int ready = poll(&ended, 1, REAP_CHECK_MS);
-    if (ready > 0) break;
+    int ready = poll(waited, removals >= 0 ? 2 : 1, REAP_CHECK_MS);
+    if (ready > 0 && waited[0].revents) break;
     if (ready < 0) continue;
+    if (ready > 0) {
+      char events[4096];
+      while (read(removals, events, sizeof events) > 0) {}
+    }
     /* contain removed the cgroup itself (a supervisor's `stop` or `down`) and runs on: done. */
     int left = 0;
     for (int i = 0; i < reap_dir_count; i++) left |= !reap_dirs[i].done && still_there(&reap_dirs[i]);

@@ -464,6 +464,26 @@ export class AppCgroup {
     return undefined
   }
 
+  /**
+   * Resolves once the reaper has seen the cgroup removed and ended (or after `timeoutMs`): a
+   * supervisor that runs on leaves no reaper of a removed cgroup behind. Only waits: a pid is
+   * never signalled on the strength of an old number.
+   */
+  async reaperEnded(timeoutMs = 1000): Promise<void> {
+    const pid = this.reaper
+    if (pid === undefined) return
+    const deadline = Date.now() + timeoutMs
+    const running = () => {
+      try {
+        return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+      } catch {
+        return false
+      }
+    }
+    while (running() && Date.now() < deadline) await sleep(5)
+    this.reaper = undefined
+  }
+
   /** Current usage. v1 and v2 spell each figure differently; the first file that exists wins. */
   usage(): CgroupUsage {
     const field = (text: string | undefined, name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text ?? '')?.[1] ?? 0)

@@ -33,6 +33,8 @@ export interface RunningApp {
   stderr: Readable | null
   /** Settles when the app and its PID 1 have ended; rejects with a ContainError on setup failure. */
   exited: Promise<LaunchOutcome>
+  /** Resolves once the app's cgroup is made (at once when it was), or the launch has failed (see `exited`). */
+  cgroupMade: Promise<void>
   signal(signal: NodeJS.Signals): void
 }
 
@@ -132,6 +134,8 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
   let statusText = ''
   let makeError: unknown
   let sentGo = !withReaper
+  let settleMade = () => {}
+  const cgroupMade = withReaper ? new Promise<void>(resolve => (settleMade = resolve)) : Promise.resolve()
   /** The reaper is there: make the cgroup, then let the launcher join it (or, failing, end it). */
   const go = () => {
     sentGo = true
@@ -143,6 +147,8 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
       makeError = error
       sendToInit(pipe, Buffer.from('n'))
       return
+    } finally {
+      settleMade()
     }
     sendToInit(pipe, Buffer.from('g'))
   }
@@ -156,8 +162,12 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
   })
 
   const exited = new Promise<LaunchOutcome>((resolve, reject) => {
-    child.once('error', error => reject(spawnFailure(plan, error)))
+    child.once('error', error => {
+      settleMade()
+      reject(spawnFailure(plan, error))
+    })
     child.once('close', code => {
+      settleMade()
       const report = parseInitReport(statusText)
       if (makeError !== undefined) return reject(makeError)
       const outcome = cgroup.outcome()
@@ -185,6 +195,7 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
     stdout: child.stdout,
     stderr: child.stderr,
     exited,
+    cgroupMade,
     signal: signal => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
     },

@@ -125,6 +125,8 @@ export class SupervisedApp extends EventEmitter {
       this.cgroup ??= AppCgroup.prepare(this.spec.plan.cgroup)
       const running = startApp(this.spec.plan, this.cgroup, ['ignore', 'pipe', 'pipe'])
       this.running = running
+      // The first run makes the cgroup once its reaper is there: started means in its cgroup.
+      await running.cgroupMade
       this.startedAt = Date.now()
       this.cpuSample = {at: this.startedAt, micros: this.cgroup.usage().cpuMicros}
       const remember = (line: string) => {
@@ -259,6 +261,7 @@ export class SupervisedApp extends EventEmitter {
     await this.stop()
     await Promise.allSettled([...this.checks])
     await this.cgroup?.remove()
+    await this.cgroup?.reaperEnded()
     this.cgroup = undefined
   }
 
