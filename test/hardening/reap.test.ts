@@ -7,15 +7,17 @@
  * cgroup the app's cgroup holds (made by root from outside, with a process in it), and a
  * supervisor's restarts, which keep one reaper per app.
  *
- * CONTAIN_REAP_CYCLES sets the count (default 200 on the host, 20 in the cgroup v2 guest, where
- * every exec is about ten times slower; else CONTAIN_SOAK_CYCLES), CONTAIN_REAP_SEED the seed,
- * printed so that a run reproduces.
+ * CONTAIN_REAP_CYCLES sets the count (else CONTAIN_SOAK_CYCLES; by default 200 on the host and 20
+ * in the cgroup v2 guest, where every exec is about ten times slower), CONTAIN_REAP_SEED the seed,
+ * printed so that a run reproduces. Nested in a delegated unit (test/vm/integration.sh -g) contain
+ * starts no reaper, by design, and only the killed runs are checked: what a killed unit leaves is
+ * the service manager's to remove, as systemd does.
  */
 import {spawn} from 'node:child_process'
 import {mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import t from 'tap'
-import {cgroupParents, cli, figure, inGuest, killContain, nested, processesWith, requireRoot, seededRandom, settledLeftovers, skipFile, sleep, startCli, testdir, token, until} from './helpers.js'
+import {cgroupParents, cli, figure, inGuest, killContain, nested, processesWith, requireRoot, seededRandom, settledLeftovers, sleep, startCli, testdir, token, until} from './helpers.js'
 
 const seed = Number(process.env.CONTAIN_REAP_SEED ?? 20261207)
 const cycles = Number(process.env.CONTAIN_REAP_CYCLES ?? process.env.CONTAIN_SOAK_CYCLES ?? (inGuest ? 20 : 200))
@@ -50,8 +52,11 @@ function momentOf(name: string): Moment {
   }
 }
 
-if (nested) skipFile(t, 'nested in a delegated unit contain shares the delegation leaf with nothing else: the service manager (here the test runner) removes what a killed contain leaves, and contain starts no reaper there')
-else if (requireRoot(t)) {
+if (requireRoot(t)) {
+  // Nested in a delegated unit contain sits in a delegation leaf and starts no reaper: the service
+  // manager (here the test runner, as systemd) removes what a killed contain's unit leaves. The
+  // killed runs must still leave nothing of contain's; the cases of the reaper itself need it.
+  if (nested) t.comment('reap: nested in a delegated unit: no reaper by design (the service manager removes a killed unit\'s cgroups); the killed runs only')
   t.test(`${cycles} contain runs SIGKILLed at random moments leave no cgroup and no process (seed ${seed})`, async t => {
     figure(t, `reap: seed ${seed}, ${cycles} cycles, ${WORKERS} at once (CONTAIN_REAP_SEED=${seed} CONTAIN_REAP_CYCLES=${cycles} reproduces it)`)
     const dir = testdir(t)
@@ -107,11 +112,11 @@ else if (requireRoot(t)) {
     const left = await settledLeftovers(mark, undefined, 10_000)
     t.same(left.cgroups, [], 'no cgroup directory left below contain\'s cgroups')
     t.same(left.processes, [], 'no process left: no app, no contain-init, no reaper')
-    t.same(subtreeControl(), controlBefore, 'the controllers enabled for the apps are disabled again (cgroup.subtree_control as before)')
+    if (!nested) t.same(subtreeControl(), controlBefore, 'the controllers enabled for the apps are disabled again (cgroup.subtree_control as before)')
     figure(t, `reap: ${cycles} contain runs in ${((Date.now() - started) / 1000).toFixed(1)} s, kills drawn from 0 to ${span} ms: ${moments.planning} before the app's cgroup was made, ${moments['cgroup empty']} with it made and empty (the app starting or gone), ${moments['app in it']} with the app in it, ${moments.ended} after contain had ended; ${left.cgroups.length} directories and ${left.processes.length} processes left`)
   })
 
-  t.test('a SIGKILLed supervisor leaves no cgroup, without a contain ps', async t => {
+  if (!nested) t.test('a SIGKILLed supervisor leaves no cgroup, without a contain ps', async t => {
     const dir = testdir(t)
     const env = {CONTAIN_STATE_DIR: join(dir, 'state')}
     const app = `s${mark}`
@@ -126,7 +131,7 @@ else if (requireRoot(t)) {
     t.same(left, {cgroups: [], processes: [], stateFiles: []}, 'its apps, their reapers and their cgroups are gone')
   })
 
-  t.test('a cgroup below the app\'s, with a process in it, is killed and removed deepest first', async t => {
+  if (!nested) t.test('a cgroup below the app\'s, with a process in it, is killed and removed deepest first', async t => {
     const dir = testdir(t)
     const name = `n${mark}`
     const running = startCli(['run', '--name', name, '--', 'sleep', '30'], {cwd: dir})
@@ -147,7 +152,7 @@ else if (requireRoot(t)) {
     t.equal(await killedBy, 'SIGKILL', 'killed by the reaper')
   })
 
-  t.test('a supervisor\'s restarts keep one reaper per app', async t => {
+  if (!nested) t.test('a supervisor\'s restarts keep one reaper per app', async t => {
     const dir = testdir(t)
     const env = {CONTAIN_STATE_DIR: join(dir, 'state')}
     const app = `l${mark}`
@@ -167,10 +172,12 @@ else if (requireRoot(t)) {
     // Only the first run's contain-init enter had --reap: the reaper it forked keeps that argv.
     const reapers = () => processesWith(mark).filter(line => line.includes(' enter ') && line.includes('--reap'))
     const restarts = async () => JSON.parse((await cli(['ps', '--json'], {cwd: dir, env})).stdout || '[]')[0]?.restarts ?? 0
-    await until(async () => (await restarts()) >= 3, 'three restarts', 60_000, 200).catch(() => undefined)
-    t.ok((await restarts()) >= 3, 'the app restarted at least three times')
+    // In the guest every exec is about ten times slower: two restarts are enough there.
+    const wanted = inGuest ? 2 : 3
+    await until(async () => (await restarts()) >= wanted, `${wanted} restarts`, 120_000, 200).catch(() => undefined)
+    t.ok((await restarts()) >= wanted, `the app restarted at least ${wanted} times`)
     t.equal(reapers().length, 1, `one reaper watches the app's cgroup: ${reapers().join('; ')}`)
-    const down = await cli(['down'], {cwd: dir, env})
+    const down = await cli(['down'], {cwd: dir, env, timeoutMs: 180_000})
     t.ok(down.exitCode === 0 && !/is not running/.test(down.stdout), `down: ${down.exitCode} ${down.stdout} ${down.stderr}`)
     const left = await settledLeftovers(mark, env.CONTAIN_STATE_DIR, 10_000)
     t.same(left, {cgroups: [], processes: [], stateFiles: []}, 'down leaves nothing, the reaper included')
