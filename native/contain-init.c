@@ -870,13 +870,13 @@ static void attach_device_program(int program_fd, const char *dir) {
  *
  * contain (Node) removes the app's cgroup when the app ends. If contain itself is SIGKILLed, the
  * app dies with it (PR_SET_PDEATHSIG along the chain), but nobody is left to rmdir. So `enter`
- * forks a small process that stays outside the app's cgroup, in contain's own, and waits on a
- * pidfd of contain's process (enter's parent). When contain has ended, for normally or not,
- * the reaper kills what is left in each directory it was given, waits until the directory is
- * empty, removes it and every cgroup the app made below it (deepest first), then makes the
- * writes it was given (the undo of a v2 delegation), and exits. A directory that is gone, or that
- * is not the one it opened at the start (same device and inode: another run may have made a new
- * one with the name), is left alone: contain removed it itself, and the reaper has nothing to do.
+ * forks, before contain makes the app's cgroup, a small process that stays outside it, in
+ * contain's own, and waits on a pidfd of contain's process (enter's parent). When contain has
+ * ended, normally or not, the reaper kills what is left in each directory it was given, waits
+ * until the directory is empty, removes it and every cgroup below it (deepest first), then makes
+ * the writes it was given (the undo of a v2 delegation), and exits. A directory that is gone, or
+ * that is not the one contain had made at its go (same device and inode: another run may have
+ * made a new one with the name), is left alone: contain removed it itself.
  * A supervisor runs on after it removed an app's cgroup (`down`, a recreated app): the reaper
  * sees the rmdir (inotify on the parent; at the latest after REAP_CHECK_MS) and ends, and the
  * app's next start brings its own.
