@@ -198,6 +198,21 @@ function readList(fs: CgroupFs, path: string): string[] {
   return fs.exists(path) ? fs.read(path).trim().split(/\s+/).filter(Boolean) : []
 }
 
+/** Runs `step`, taking a file or directory that is not there (ENOENT) as done. */
+function ignoreMissing<T>(step: () => T): T | undefined {
+  try {
+    return step()
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    return undefined
+  }
+}
+
+/** readList of a file whose directory may vanish while it is read (a reaper removing it). */
+function readListIfThere(fs: CgroupFs, path: string): string[] {
+  return ignoreMissing(() => readList(fs, path)) ?? []
+}
+
 function planDelegation(v2: Hierarchy, controllers: string[], fs: CgroupFs): Delegation | undefined {
   const enabled = readList(fs, join(v2.ownDir, 'cgroup.subtree_control'))
   // Controllers this process enabled for its running apps still need a delegation: the new app
@@ -325,7 +340,7 @@ function listChildren(dir: string): string[] {
 
 /** rmdir of a cgroup left by a killed contain, if nothing runs in it: a live app is never touched. */
 function removeIfUnused(dir: string, fs: CgroupFs): void {
-  if (!fs.exists(dir) || readList(fs, join(dir, 'cgroup.procs')).length > 0) return
+  if (!fs.exists(dir) || readListIfThere(fs, join(dir, 'cgroup.procs')).length > 0) return
   removeQuietly(dir, fs)
 }
 
@@ -402,21 +417,47 @@ export function planningLayout(layout: CgroupLayout = detectLayout()): CgroupLay
 /** A created app cgroup. Every step that changed the host is undone by remove(). */
 export class AppCgroup {
   private readonly undo: Array<() => void> = []
+  /**
+   * The pid of the reaper (contain-init enter --reap) that the first run into this cgroup left
+   * waiting for contain's process to end: it removes the cgroup if contain dies without doing so.
+   */
+  reaper?: number
 
   private constructor(readonly plan: CgroupPlan, private readonly fs: CgroupFs) {}
 
+  private isMade = false
+
   /** Creates the cgroup and writes its limits; on any failure removes what it made and throws. */
   static create(plan: CgroupPlan, fs: CgroupFs = hostCgroupFs): AppCgroup {
-    const cgroup = new AppCgroup(plan, fs)
+    const cgroup = AppCgroup.prepare(plan, fs)
+    cgroup.make()
+    return cgroup
+  }
+
+  /**
+   * The app's cgroup, not made yet: startApp makes it (make()) once the launcher's reaper is
+   * there, so that no moment is left in which a killed contain leaves a directory behind.
+   */
+  static prepare(plan: CgroupPlan, fs: CgroupFs = hostCgroupFs): AppCgroup {
+    return new AppCgroup(plan, fs)
+  }
+
+  /** Whether make() has made the cgroup (and remove() has not removed it). */
+  get made(): boolean {
+    return this.isMade
+  }
+
+  /** Makes the cgroup and writes its limits; on any failure removes what it made and throws. */
+  make(): void {
     try {
-      if (plan.delegation) cgroup.delegate(plan.delegation)
-      cgroup.makeTree()
-      for (const {path, value} of plan.writes) cgroup.write(path, value)
+      if (this.plan.delegation) this.delegate(this.plan.delegation)
+      this.makeTree()
+      for (const {path, value} of this.plan.writes) this.write(path, value)
     } catch (error) {
-      cgroup.undoAll()
+      this.undoAll()
       throw error
     }
-    return cgroup
+    this.isMade = true
   }
 
   private write(path: string, value: string): void {
@@ -536,10 +577,11 @@ export class AppCgroup {
         throw new CgroupError(dir, `cannot create: ${describeWriteError(error as NodeJS.ErrnoException)}`, {fix: 'run contain as root, or in a cgroup delegated to you', cause: error})
       }
       // Left by a contain that was killed: empty, so nobody uses it. Anything else is a live app.
-      if (readList(this.fs, join(dir, 'cgroup.procs')).length > 0) {
+      // The killed contain's reaper may be removing it at this very moment: gone is fine.
+      if (readListIfThere(this.fs, join(dir, 'cgroup.procs')).length > 0) {
         throw new CgroupError(dir, `an app named ${JSON.stringify(basename(dir))} is already running${basename(dirname(dir)) === RUN_SCOPE ? '' : ` in project ${basename(dirname(dir)).replace(/-[0-9a-f]{8}$/, '')}`}`, {fix: basename(dirname(dir)) === RUN_SCOPE ? 'choose another --name, or stop that app first' : 'see contain ps; stop that app first'})
       }
-      this.fs.rmdir(dir)
+      ignoreMissing(() => this.fs.rmdir(dir))
       this.fs.mkdir(dir)
     }
     this.undo.push(() => this.fs.rmdir(dir))
@@ -609,6 +651,26 @@ export class AppCgroup {
     return undefined
   }
 
+  /**
+   * Resolves once the reaper has seen the cgroup removed and ended (or after `timeoutMs`): a
+   * supervisor that runs on leaves no reaper of a removed cgroup behind. Only waits: a pid is
+   * never signalled on the strength of an old number.
+   */
+  async reaperEnded(timeoutMs = 1000): Promise<void> {
+    const pid = this.reaper
+    if (pid === undefined) return
+    const deadline = Date.now() + timeoutMs
+    const running = () => {
+      try {
+        return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+      } catch {
+        return false
+      }
+    }
+    while (running() && Date.now() < deadline) await sleep(5)
+    this.reaper = undefined
+  }
+
   /** Current usage. v1 and v2 spell each figure differently; the first file that exists wins. */
   usage(): CgroupUsage {
     const field = (text: string | undefined, name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text ?? '')?.[1] ?? 0)
@@ -660,6 +722,8 @@ export class AppCgroup {
 
   /** Kills what is left, waits for the cgroup to empty, removes it and undoes the delegation. */
   async remove(timeoutMs = 5000): Promise<void> {
+    if (!this.isMade) return
+
     const deadline = Date.now() + timeoutMs
     // Usually the app has ended and the cgroup is empty already: nothing to kill or wait for.
     if (this.pids().length > 0) {
@@ -675,6 +739,7 @@ export class AppCgroup {
         throw new CgroupError(this.plan.dirs[0] ?? '', `cannot remove: ${(error as Error).message}`, {fix: 'remove the directory by hand once its processes have exited', cause: error})
       }
     }
+    this.isMade = false
   }
 
   /** The kernel frees a cgroup shortly after its last process is reaped; v2 announces it in cgroup.events. */

@@ -22,10 +22,12 @@ export const SECCOMP_FD = 4
 export const ENV_FD = 5
 /** The file descriptor from which contain-init `enter` reads the cgroup v2 device program (struct bpf_insn[]). */
 export const DEVICES_FD = 6
+/** The file descriptor on which contain-init enter --reap waits for contain's go: one byte once the app's cgroup is made. */
+export const REAP_GO_FD = 7
 /** contain-init enter closes every descriptor from here up: the chain gets only the ones below. */
-export const FIRST_UNUSED_FD = 7
+export const FIRST_UNUSED_FD = 8
 /**
- * The sockets of --listen reach contain-init at fds 7.. (one each, in order); enter's --close-from
+ * The sockets of --listen reach contain-init at fds 8.. (one each, in order); enter's --close-from
  * moves above them, and `run` places them at fds 3.. of the app just before its exec.
  */
 export const FIRST_LISTEN_FD = FIRST_UNUSED_FD
@@ -47,11 +49,34 @@ export function encodeEnvironment(env: Record<string, string>): Buffer {
 
 /**
  * contain-init enter's own flags: report on STATUS_FD, close what the chain does not need, and
- * (for a launch, not for `exec`, which joins an app that has it already) attach the device program.
+ * (for a launch, not for `exec`, which joins an app that has it already) attach the device
+ * program and start the reaper (`reap`, from reaperArguments).
  */
-export function enterArguments(cgroup: Pick<CgroupPlan, 'cloneInto' | 'attachFiles'>, deviceProgram?: CgroupPlan['deviceProgram'], listenCount = 0): string[] {
+export function enterArguments(cgroup: Pick<CgroupPlan, 'cloneInto' | 'attachFiles'>, deviceProgram?: CgroupPlan['deviceProgram'], reap: string[] = [], listenCount = 0): string[] {
   const devices = deviceProgram ? ['--devices-fd', String(DEVICES_FD), '--devices-cgroup', deviceProgram.cgroup] : []
-  return ['enter', '--status-fd', String(STATUS_FD), '--close-from', String(FIRST_LISTEN_FD + listenCount), ...devices, ...cloneIntoArguments(cgroup), ...cgroup.attachFiles]
+  return ['enter', '--status-fd', String(STATUS_FD), '--close-from', String(FIRST_LISTEN_FD + listenCount), ...devices, ...reap, ...cloneIntoArguments(cgroup), ...cgroup.attachFiles]
+}
+
+/**
+ * What the reaper removes if contain's process dies without removing the app's cgroup itself
+ * (SIGKILL, OOM kill of contain). It is started before the cgroup is made, and contain sends its
+ * go on REAP_GO_FD once the cgroup is made (see startApp). Every directory of the app's cgroup, then the undo of a v2
+ * delegation on a root cgroup (the controllers contain enabled). The reaper waits in contain's
+ * own cgroup, so where contain has moved itself into a delegation leaf there is none: it would
+ * keep the leaf busy, and that cgroup was delegated by a service manager (systemd, Delegate=yes),
+ * which removes the whole tree when contain's unit ends.
+ */
+export function reaperArguments(cgroup: Pick<CgroupPlan, 'dirs' | 'delegation'>): string[] {
+  if (cgroup.dirs.length === 0 || cgroup.delegation?.leafDir !== undefined) return []
+  // Each app directory is <own cgroup>/contain/<scope>/<app>: the reaper opens the own cgroup (it
+  // exists) and finds the rest once contain has made it, removing the parents too when empty.
+  const args = [...cgroup.dirs.flatMap(dir => {
+    const parts = dir.split('/')
+    return ['--reap', parts.slice(0, -3).join('/'), parts.slice(-3).join('/')]
+  }), '--reap-go-fd', String(REAP_GO_FD)]
+  const delegation = cgroup.delegation
+  if (delegation) args.push('--reap-write', `${delegation.ownDir}/cgroup.subtree_control`, delegation.enable.map(controller => `-${controller}`).join(' '))
+  return args
 }
 
 /** One app's launch, fully decided: what to write to cgroupfs and what to execute. */
@@ -81,6 +106,11 @@ export interface LaunchPlan {
   listen: ListenAddress[]
   /** The paths and user the configuration gave, so that a setup failure names the setting at fault (setup-failure.ts). */
   configuredPaths?: ConfiguredPaths
+  /**
+   * `argv` without the reaper, for a later run into the same cgroup (a supervisor's restart): the
+   * reaper the first run started watches the cgroup for as long as contain runs. Absent: `argv`.
+   */
+  restartArgv?: string[]
 }
 
 /** Where each path the app's setup makes or enters came from. */
@@ -245,14 +275,16 @@ export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables:
   const inView = (path: string) => !view || view.visible.some(dir => isUnder(path, dir))
   const hidden = options.namespaces.includes('mount') ? [...new Set(host.hiddenPaths ?? [])].filter(path => !coveredByTmpfs(path) && inView(path)) : []
   const procEntry = host.procEntry ?? (() => undefined)
-  const argv = [
-    executables.init, ...enterArguments(cgroup, cgroup.deviceProgram, options.listen.length), '--',
-    executables.unshare, ...unshareArguments(options.namespaces), '--',
+  const chain = [
+    '--', executables.unshare, ...unshareArguments(options.namespaces), '--',
     executables.init, ...initArguments(options, cgroup, seccompFilter, hidden, procEntry, view), '--',
     ...options.command,
   ]
+  const reap = reaperArguments(cgroup)
+  const argv = [executables.init, ...enterArguments(cgroup, cgroup.deviceProgram, reap, options.listen.length), ...chain]
+  const restartArgv = reap.length > 0 ? [executables.init, ...enterArguments(cgroup, cgroup.deviceProgram, [], options.listen.length), ...chain] : undefined
   const deviceProgram = cgroup.deviceProgram ? compileDeviceProgram(cgroup.deviceProgram.rules) : undefined
   const deviceBinds = options.devices.map(({host, container}) => ({host, container}))
   const configuredPaths: ConfiguredPaths = {workdir: options.workdir, volumes: options.volumes.map(volume => volume.target), tmpfs: options.tmpfs.map(mount => mount.path), writable: options.writable, user: options.user && {uid: options.user.uid, gid: options.user.gid}}
-  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter, appArguments: appArguments(options, seccompFilter), hiddenPaths: hidden, deviceProgram, deviceBinds, view, configuredPaths, listen: options.listen}
+  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter, appArguments: appArguments(options, seccompFilter), hiddenPaths: hidden, deviceProgram, deviceBinds, view, configuredPaths, listen: options.listen, restartArgv}
 }

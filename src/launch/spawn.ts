@@ -1,10 +1,11 @@
 import {spawn, type StdioOptions} from 'node:child_process'
+import type {Socket} from 'node:net'
 import {mkdirSync} from 'node:fs'
 import {constants} from 'node:os'
 import type {Readable} from 'node:stream'
 import {AppCgroup, type CgroupOutcome} from '../cgroup/index.js'
 import {ExitCode, HostError, LaunchError} from '../errors.js'
-import {DEVICES_FD, ENV_FD, HELPER_ENV, SECCOMP_FD, encodeEnvironment, type LaunchPlan} from './plan.js'
+import {DEVICES_FD, ENV_FD, HELPER_ENV, REAP_GO_FD, SECCOMP_FD, encodeEnvironment, type LaunchPlan} from './plan.js'
 import {setupFailure} from './setup-failure.js'
 import {parseInitReport} from './status.js'
 
@@ -29,6 +30,8 @@ export interface RunningApp {
   stderr: Readable | null
   /** Settles when the app and its PID 1 have ended; rejects with a ContainError on setup failure. */
   exited: Promise<LaunchOutcome>
+  /** Resolves once the app's cgroup is made (at once when it was), or the launch has failed (see `exited`). */
+  cgroupMade: Promise<void>
   signal(signal: NodeJS.Signals): void
 }
 
@@ -55,12 +58,18 @@ export function sendToInit(stream: unknown, data: Buffer | undefined): void {
 }
 
 /**
- * Starts one run of the app in its (existing) cgroup. The cgroup outlives the run, so a
- * supervisor restarts an app without recreating it; OOM kills are counted per run.
+ * Starts one run of the app in its cgroup. The cgroup outlives the run, so a supervisor restarts
+ * an app without recreating it; OOM kills are counted per run. The first run into a cgroup starts
+ * the reaper (contain-init enter --reap) before the cgroup is made, then makes it and sends the
+ * go: whenever contain is killed, the reaper is there to remove what was made. A cgroup that
+ * cannot be made rejects `exited` with the reason.
  */
 export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOptions = 'inherit', listenFds: number[] = []): RunningApp {
   if (listenFds.length !== plan.listen.length) throw new LaunchError(plan.argv, `${plan.listen.length} listen sockets planned, ${listenFds.length} bound`)
-  const oomKillsBefore = cgroup.outcome().oomKills
+  const withReaper = !cgroup.made && plan.restartArgv !== undefined
+  if (!cgroup.made && !withReaper) cgroup.make()
+  const argv = withReaper || plan.restartArgv === undefined ? plan.argv : plan.restartArgv
+  const oomKillsBefore = cgroup.made ? cgroup.outcome().oomKills : 0
   // contain-init mounts over the hidden paths, and cannot create them under --read-only.
   for (const dir of plan.hiddenPaths ?? []) {
     try {
@@ -73,19 +82,51 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
   // detached: the launcher gets its own session, so a terminal's Ctrl-C reaches only contain,
   // which forwards it exactly once.
   const environment = encodeEnvironment(plan.env)
-  const child = spawn(plan.argv[0], plan.argv.slice(1), {env: HELPER_ENV, stdio: [...streams, 'pipe', plan.seccompFilter ? 'pipe' : 'ignore', 'pipe', plan.deviceProgram ? 'pipe' : 'ignore', ...listenFds], detached: true})
+  const child = spawn(argv[0], argv.slice(1), {env: HELPER_ENV, stdio: [...streams, 'pipe', plan.seccompFilter ? 'pipe' : 'ignore', 'pipe', plan.deviceProgram ? 'pipe' : 'ignore', withReaper ? 'pipe' : 'ignore', ...listenFds], detached: true})
   // contain-init reads the device program, the filter and the environment whole before it goes on;
   // a launcher that died early closes the pipes.
   sendToInit((child.stdio as unknown[])[DEVICES_FD], plan.deviceProgram)
   sendToInit((child.stdio as unknown[])[SECCOMP_FD], plan.seccompFilter)
   sendToInit((child.stdio as unknown[])[ENV_FD], environment)
   let statusText = ''
-  child.stdio[3]?.on('data', chunk => (statusText += chunk))
+  let makeError: unknown
+  let sentGo = !withReaper
+  let settleMade = () => {}
+  const cgroupMade = withReaper ? new Promise<void>(resolve => (settleMade = resolve)) : Promise.resolve()
+  /** The reaper is there: make the cgroup, then let the launcher join it (or, failing, end it). */
+  const go = () => {
+    sentGo = true
+    const pipe = (child.stdio as unknown[])[REAP_GO_FD] as Socket | undefined
+    try {
+      cgroup.make()
+    } catch (error) {
+      // "n": the reaper has nothing to remove; contain undid what it made and reports why.
+      makeError = error
+      sendToInit(pipe, Buffer.from('n'))
+      return
+    } finally {
+      settleMade()
+    }
+    sendToInit(pipe, Buffer.from('g'))
+  }
+  child.stdio[3]?.on('data', chunk => {
+    statusText += chunk
+    const reaper = parseInitReport(statusText).reaper
+    if (reaper !== undefined && !sentGo) {
+      if (reaper > 0) cgroup.reaper = reaper
+      go()
+    }
+  })
 
   const exited = new Promise<LaunchOutcome>((resolve, reject) => {
-    child.once('error', error => reject(spawnFailure(plan, error)))
+    child.once('error', error => {
+      settleMade()
+      reject(spawnFailure(plan, error))
+    })
     child.once('close', code => {
+      settleMade()
       const report = parseInitReport(statusText)
+      if (makeError !== undefined) return reject(makeError)
       const outcome = cgroup.outcome()
       if (report.error) return reject(setupFailure(plan, report.error))
       if (report.pid1 === undefined) {
@@ -111,6 +152,7 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
     stdout: child.stdout,
     stderr: child.stderr,
     exited,
+    cgroupMade,
     signal: signal => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
     },
@@ -132,7 +174,7 @@ export async function launch(plan: LaunchPlan, stdio: StdioOptions = 'inherit'):
 }
 
 async function launchWith(plan: LaunchPlan, stdio: StdioOptions, listenFds: number[]): Promise<LaunchOutcome> {
-  const cgroup = AppCgroup.create(plan.cgroup)
+  const cgroup = AppCgroup.prepare(plan.cgroup)
   try {
     const app = startApp(plan, cgroup, stdio, listenFds)
     const forward = (signal: NodeJS.Signals) => app.signal(signal)

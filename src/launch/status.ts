@@ -2,6 +2,8 @@
 export interface InitReport {
   /** Host pid of PID 1 inside the app's pid namespace. */
   pid1?: number
+  /** The reaper contain-init enter left watching the app's cgroup (see --reap). */
+  reaper?: number
   exitCode?: number
   signal?: number
   error?: {stage: string; errno: number; message: string}
@@ -14,6 +16,7 @@ export function parseInitReport(text: string): InitReport {
     // A line cut before its number reports nothing (Number('') would be 0, a success).
     const number = /^\d+$/.test(value ?? '') ? Number(value) : undefined
     if (word === 'pid' && number !== undefined) report.pid1 = number
+    else if (word === 'reaper' && number !== undefined) report.reaper = number
     else if (word === 'exit' && number !== undefined) report.exitCode = number
     else if (word === 'signal' && number !== undefined) report.signal = number
     // The first error is the cause; later ones are consequences.

@@ -141,9 +141,12 @@ export class SupervisedApp extends EventEmitter {
           return
         }
       }
-      this.cgroup ??= AppCgroup.create(this.spec.plan.cgroup)
+      // Made by startApp's first run, once the reaper that removes it if contain is killed is there.
+      this.cgroup ??= AppCgroup.prepare(this.spec.plan.cgroup)
       const running = startApp(this.spec.plan, this.cgroup, ['ignore', 'pipe', 'pipe'], this.sockets?.fds)
       this.running = running
+      // The first run makes the cgroup once its reaper is there: started means in its cgroup.
+      await running.cgroupMade
       this.startedAt = Date.now()
       this.cpuSample = {at: this.startedAt, micros: this.cgroup.usage().cpuMicros}
       const remember = (line: string) => {
@@ -313,6 +316,7 @@ export class SupervisedApp extends EventEmitter {
     await Promise.allSettled([...this.checks])
     this.releaseSockets()
     await this.cgroup?.remove()
+    await this.cgroup?.reaperEnded()
     this.cgroup = undefined
   }
 

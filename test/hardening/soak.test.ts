@@ -13,7 +13,7 @@
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import t, {type Test} from 'tap'
-import {appPid, cli, figure, hostMounts, inGuest, killContain, nested, newMounts, requireRoot, seededRandom, settledLeftovers, sleep, startCli, stateFiles, testdir, token, until} from './helpers.js'
+import {appPid, cgroupsWith, cli, figure, hostMounts, inGuest, killContain, nested, newMounts, requireRoot, seededRandom, settledLeftovers, sleep, startCli, stateFiles, testdir, token, until} from './helpers.js'
 
 const seed = Number(process.env.CONTAIN_SOAK_SEED ?? 20261129)
 const cycles = Number(process.env.CONTAIN_SOAK_CYCLES ?? (process.env.CONTAIN_SOAK === '1' ? 1000 : inGuest ? 15 : 200))
@@ -102,8 +102,10 @@ async function runCycle(soak: Soak, cycle: number, fault: Fault): Promise<void> 
     } else {
       running.kill('SIGKILL')
       await running
-      // The app dies with contain (PR_SET_PDEATHSIG); the empty cgroup waits for the next run of the name.
+      // The app dies with contain (PR_SET_PDEATHSIG), and the reaper removes its cgroup (nested in a
+      // delegated unit there is none: the service manager removes what the unit leaves).
       await until(() => !processAlive(app as number), `the app of a SIGKILLed contain run to die`, 5000).catch(() => check(false, `the app (pid ${app}) outlived its contain run`))
+      if (!nested) await until(() => cgroupsWith(name).length === 0, 'the reaper to remove the cgroup', 5000).catch(() => check(false, `the cgroup of a SIGKILLed contain run was left: ${cgroupsWith(name).join(', ')}`))
       const recovery = await cli(['run', '--name', name, '--', 'true'])
       check(recovery.exitCode === 0, `the next run with the same name: exit ${recovery.exitCode} ${recovery.stderr}`)
     }

@@ -7,7 +7,7 @@ const cgroup: CgroupPlan = {mode: 'v2', parents: [], dirs: ['/sys/fs/cgroup/cont
 t.test('exec: enter the cgroup, then contain-init joins the namespaces itself (no nsenter, nothing loaded from the app)', async t => {
   const argv = planExec({namespaces: ['pid', 'mount', 'uts', 'ipc', 'cgroup', 'net', 'user'], cgroup, appArguments: ['--uid', '1000', '--env-fd', '5', '--chdir', '/srv/app']}, {pid1: 4242, startTime: '777'}, ['ls', '-l'], {init: '/opt/contain/contain-init'})
   t.strictSame(argv, [
-    '/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '7', '--clone-into', '/sys/fs/cgroup/contain-web', '--',
+    '/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '8', '--clone-into', '/sys/fs/cgroup/contain-web', '--',
     '/opt/contain/contain-init', 'exec', '--status-fd', '3', '--target', '4242', '--target-start', '777', '--join', 'user,cgroup,ipc,uts,net,pid,mnt',
     '--uid', '1000', '--env-fd', '5', '--chdir', '/srv/app', '--',
     'ls', '-l',

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type {CgroupPlan} from '../../../src/cgroup/index.js'
 import type {RunOptions} from '../../../src/launch/options.js'
-import {DEVICES_FD, ENV_FD, FIRST_UNUSED_FD, HELPER_ENV, encodeEnvironment, planLaunch, SECCOMP_FD, STATUS_FD} from '../../../src/launch/plan.js'
+import {DEVICES_FD, ENV_FD, FIRST_UNUSED_FD, HELPER_ENV, encodeEnvironment, planLaunch, REAP_GO_FD, reaperArguments, SECCOMP_FD, STATUS_FD} from '../../../src/launch/plan.js'
 import {decodeProgram} from '../devices/ebpf-interpreter.js'
 import {deviceProgram} from '../../../src/devices/ebpf.js'
 import {DEFAULT_DEVICE_RULES} from '../../../src/devices/rules.js'
@@ -11,21 +11,21 @@ const EXECUTABLES = {init: '/opt/contain/contain-init', unshare: '/usr/bin/unsha
 const CGROUP: CgroupPlan = {
   mode: 'v2',
   parents: [],
-  dirs: ['/sys/fs/cgroup/contain-web'],
-  writes: [{path: '/sys/fs/cgroup/contain-web/memory.max', value: '67108864'}],
-  procsFiles: ['/sys/fs/cgroup/contain-web/cgroup.procs'],
+  dirs: ['/sys/fs/cgroup/contain/run/web'],
+  writes: [{path: '/sys/fs/cgroup/contain/run/web/memory.max', value: '67108864'}],
+  procsFiles: ['/sys/fs/cgroup/contain/run/web/cgroup.procs'],
   attachFiles: [],
-  cloneInto: '/sys/fs/cgroup/contain-web',
+  cloneInto: '/sys/fs/cgroup/contain/run/web',
   viewMounts: [{fsType: 'cgroup2', target: '/sys/fs/cgroup', data: ''}],
 }
 
 const HYBRID: CgroupPlan = {
   mode: 'hybrid',
   parents: [],
-  dirs: ['/sys/fs/cgroup/memory/contain-web'],
+  dirs: ['/sys/fs/cgroup/memory/contain/run/web'],
   writes: [],
-  procsFiles: ['/sys/fs/cgroup/memory/contain-web/cgroup.procs'],
-  attachFiles: ['/sys/fs/cgroup/memory/contain-web/tasks'],
+  procsFiles: ['/sys/fs/cgroup/memory/contain/run/web/cgroup.procs'],
+  attachFiles: ['/sys/fs/cgroup/memory/contain/run/web/tasks'],
   viewMounts: [
     {fsType: 'tmpfs', target: '/sys/fs/cgroup', data: 'mode=755'},
     {fsType: 'cgroup', target: '/sys/fs/cgroup/memory', data: 'memory'},
@@ -93,12 +93,13 @@ const only = (argv: string[], ...flags: string[]) => runFlags(argv).filter(([fla
 const mounts = (argv: string[]) => only(argv, '--mount').map(([, ...values]) => values)
 const plan = (overrides: Partial<RunOptions> = {}, cgroup = CGROUP, filter?: Buffer) => planLaunch(options(overrides), cgroup, EXECUTABLES, filter).argv
 
-t.test('status fd is 3, seccomp fd is 4, env fd is 5, device program fd is 6; enter closes the rest', async t => {
+t.test('status fd is 3, seccomp fd is 4, env fd is 5, device program fd is 6, reaper go fd is 7; enter closes the rest', async t => {
   t.equal(STATUS_FD, 3)
   t.equal(SECCOMP_FD, 4)
   t.equal(ENV_FD, 5)
   t.equal(DEVICES_FD, 6)
-  t.equal(FIRST_UNUSED_FD, 7)
+  t.equal(REAP_GO_FD, 7)
+  t.equal(FIRST_UNUSED_FD, 8)
 })
 
 t.test('the helpers run with a fixed PATH only; the app gets its environment on ENV_FD', async t => {
@@ -107,9 +108,9 @@ t.test('the helpers run with a fixed PATH only; the app gets its environment on 
   t.throws(() => encodeEnvironment({A: 'x\0y'}), /NUL/)
 })
 
-t.test('argv: enter the cgroup, unshare, then contain-init run, then the command', async t => {
+t.test('argv: enter the cgroup (leaving a reaper behind), unshare, then contain-init run, then the command', async t => {
   t.strictSame(plan(), [
-    '/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '7', '--clone-into', '/sys/fs/cgroup/contain-web', '--',
+    '/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '8', '--reap', '/sys/fs/cgroup', 'contain/run/web', '--reap-go-fd', '7', '--clone-into', '/sys/fs/cgroup/contain/run/web', '--',
     '/usr/bin/unshare', '--pid', '--mount', '--uts', '--ipc', '--cgroup', '--propagation', 'private', '--',
     '/opt/contain/contain-init', 'run', '--status-fd', '3', '--mount-proc', '--hostname', 'web',
     '--mount', 'bind', '/sys', '/sys', '--mount', 'cgroup2', '/sys/fs/cgroup', '',
@@ -119,13 +120,13 @@ t.test('argv: enter the cgroup, unshare, then contain-init run, then the command
   ])
 })
 
-t.test('listen sockets: enter closes from 7+N, the run stage places N sockets with their names, the app stage (exec) has none', async t => {
+t.test('listen sockets: enter closes from 8+N, the run stage places N sockets with their names, the app stage (exec) has none', async t => {
   const listen: RunOptions['listen'] = [
     {kind: 'tcp', text: 'tcp://127.0.0.1:3000', name: 'web', host: '127.0.0.1', port: 3000},
     {kind: 'unix', text: 'unix:///run/app/web.sock', name: 'unix-run-app-web.sock', path: '/run/app/web.sock'},
   ]
   const launch = planLaunch(options({listen}), CGROUP, EXECUTABLES)
-  t.strictSame(launch.argv.slice(0, 6), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '9'])
+  t.strictSame(launch.argv.slice(0, 6), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '10'])
   t.strictSame(only(launch.argv, '--listen-fds', '--listen-backlog', '--listen-fdnames'), [['--listen-fds', '2'], ['--listen-backlog', '4096'], ['--listen-fdnames', 'web:unix-run-app-web.sock']])
   t.notOk(launch.appArguments.some(arg => arg.startsWith('--listen')), 'contain exec and health checks get no sockets')
   t.equal(launch.listen, listen)
@@ -142,12 +143,28 @@ t.test('the plan carries the name, namespaces, cgroup plan and env through', asy
 })
 
 t.test('enter gets every attach file, one per hierarchy', async t => {
-  const v1: CgroupPlan = {mode: 'v1', parents: [], dirs: [], writes: [], procsFiles: ['/cg/cpu/contain-web/cgroup.procs', '/cg/memory/contain-web/cgroup.procs'], attachFiles: ['/cg/cpu/contain-web/tasks', '/cg/memory/contain-web/tasks'], viewMounts: []}
-  t.strictSame(plan({}, v1).slice(0, 9), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '7', '/cg/cpu/contain-web/tasks', '/cg/memory/contain-web/tasks', '--'])
+  const v1: CgroupPlan = {mode: 'v1', parents: [], dirs: [], writes: [], procsFiles: ['/cg/cpu/contain/run/web/cgroup.procs', '/cg/memory/contain/run/web/cgroup.procs'], attachFiles: ['/cg/cpu/contain/run/web/tasks', '/cg/memory/contain/run/web/tasks'], viewMounts: []}
+  t.strictSame(plan({}, v1).slice(0, 9), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '8', '/cg/cpu/contain/run/web/tasks', '/cg/memory/contain/run/web/tasks', '--'])
+})
+
+t.test('the reaper gets every directory of the app\'s cgroup; a later run into the same cgroup starts none', async t => {
+  const v1: CgroupPlan = {mode: 'v1', parents: [], dirs: ['/cg/cpu/contain/run/web', '/cg/memory/contain/run/web'], writes: [], procsFiles: [], attachFiles: ['/cg/cpu/contain/run/web/tasks', '/cg/memory/contain/run/web/tasks'], viewMounts: []}
+  const launch = planLaunch(options(), v1, EXECUTABLES)
+  t.strictSame(launch.argv.slice(0, 17), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '8', '--reap', '/cg/cpu', 'contain/run/web', '--reap', '/cg/memory', 'contain/run/web', '--reap-go-fd', '7', '/cg/cpu/contain/run/web/tasks', '/cg/memory/contain/run/web/tasks', '--'])
+  t.strictSame(launch.restartArgv, launch.argv.filter((_, index) => index < 6 || index > 13), 'restartArgv is argv without --reap')
+})
+
+t.test('the reaper undoes a delegation on a root cgroup, and is not started where contain sits in a delegation leaf', async t => {
+  const dirs = ['/sys/fs/cgroup/contain/run/web']
+  t.strictSame(reaperArguments({dirs, delegation: {ownDir: '/sys/fs/cgroup', enable: ['memory', 'pids']}}), ['--reap', '/sys/fs/cgroup', 'contain/run/web', '--reap-go-fd', '7', '--reap-write', '/sys/fs/cgroup/cgroup.subtree_control', '-memory -pids'])
+  t.strictSame(reaperArguments({dirs, delegation: {ownDir: '/sys/fs/cgroup/app.service', leafDir: '/sys/fs/cgroup/app.service/contain.supervisor', enable: ['memory']}}), [], 'the service manager that delegated the cgroup removes it')
+  t.strictSame(reaperArguments({dirs: [], delegation: undefined}), [], 'no cgroup (a user without delegation): no reaper')
+  const leaf: CgroupPlan = {...CGROUP, delegation: {ownDir: '/sys/fs/cgroup/app.service', leafDir: '/sys/fs/cgroup/app.service/contain.supervisor', enable: ['memory']}}
+  t.equal(planLaunch(options(), leaf, EXECUTABLES).restartArgv, undefined, 'without a reaper every run has the same argv')
 })
 
 t.test('without cgroup dirs, enter goes straight to --', async t => {
-  t.strictSame(plan({}, {mode: 'v2', parents: [], dirs: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: []}).slice(0, 8), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '7', '--', '/usr/bin/unshare'])
+  t.strictSame(plan({}, {mode: 'v2', parents: [], dirs: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: []}).slice(0, 8), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '8', '--', '/usr/bin/unshare'])
 })
 
 t.test('the run stage reports on the status fd first', async t => {
@@ -290,12 +307,12 @@ t.test('hidden paths: an empty tmpfs over each, except below a --tmpfs, which hi
 })
 
 t.test('devices: the v2 program is attached by enter before the cgroup is joined; binds only where the app path differs', async t => {
-  const cgroup: CgroupPlan = {...CGROUP, deviceProgram: {cgroup: '/sys/fs/cgroup/contain-web', rules: [...DEFAULT_DEVICE_RULES]}}
+  const cgroup: CgroupPlan = {...CGROUP, deviceProgram: {cgroup: '/sys/fs/cgroup/contain/run/web', rules: [...DEFAULT_DEVICE_RULES]}}
   const fuse = {host: '/dev/fuse', container: '/dev/fuse', type: 'c' as const, major: 10, minor: 229, access: 'rwm'}
   const renamed = {host: '/dev/sdb', container: '/dev/xvdb', type: 'b' as const, major: 8, minor: 16, access: 'r'}
   const plan = planLaunch(options({devices: [fuse, renamed]}), cgroup, EXECUTABLES)
   const enter = plan.argv.slice(0, plan.argv.indexOf('--'))
-  t.same(enter.slice(0, 10), [EXECUTABLES.init, 'enter', '--status-fd', String(STATUS_FD), '--close-from', String(FIRST_UNUSED_FD), '--devices-fd', String(DEVICES_FD), '--devices-cgroup', '/sys/fs/cgroup/contain-web'])
+  t.same(enter.slice(0, 10), [EXECUTABLES.init, 'enter', '--status-fd', String(STATUS_FD), '--close-from', String(FIRST_UNUSED_FD), '--devices-fd', String(DEVICES_FD), '--devices-cgroup', '/sys/fs/cgroup/contain/run/web'])
   t.ok(enter.indexOf('--devices-fd') < enter.indexOf('--clone-into'), 'attached before the launcher is born into the cgroup')
   t.same(decodeProgram(plan.deviceProgram ?? Buffer.alloc(0)), deviceProgram(DEFAULT_DEVICE_RULES))
   t.same(plan.deviceBinds, [{host: '/dev/fuse', container: '/dev/fuse'}, {host: '/dev/sdb', container: '/dev/xvdb'}])

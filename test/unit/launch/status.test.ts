@@ -43,3 +43,8 @@ t.test('a truncated line without its number does not invent a status', async t =
   t.equal(parseInitReport('pid\n').pid1, undefined, '"pid" alone is no pid')
   t.equal(parseInitReport('pid 7\nsignal x\n').signal, undefined, 'a garbage signal is no signal')
 })
+
+t.test('reads the pid of the reaper contain-init enter left watching the cgroup', async t => {
+  t.strictSame(parseInitReport('reaper 77\npid 4321\nexit 0\n'), {reaper: 77, pid1: 4321, exitCode: 0})
+  t.strictSame(parseInitReport('reaper \npid 4321\n'), {pid1: 4321}, 'a line cut before its number reports nothing')
+})
