@@ -11,7 +11,7 @@ import {parseListenAddresses, type ListenAddress} from './listen-address.js'
 import {resolveSecurity, type SecurityOptions} from './security.js'
 import {appEnvironment} from './environment.js'
 import {chooseUser, passwdEntryOf, type UserIdentity, type UserReason} from './user.js'
-import {DEFAULT_SHM_BYTES, SYSTEM_DIRS, isUnder} from './view.js'
+import {DEFAULT_SHM_BYTES, SYSTEM_DIRS, isUnder} from './view-paths.js'
 
 /** contained: a view built for the app (the default); host: the host's filesystem as it is. */
 export type ViewMode = 'contained' | 'host'

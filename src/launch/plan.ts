@@ -5,7 +5,8 @@ import {compileDeviceProgram} from '../devices/ebpf.js'
 import {unshareArguments, type Namespace} from '../namespaces.js'
 import {LISTEN_BACKLOG, type ListenAddress} from './listen-address.js'
 import type {RunOptions} from './options.js'
-import {hostView, isUnder, planView, viewArguments, type DeviceBind, type ViewHost, type ViewPlan, type ViewStep} from './view.js'
+import {isUnder} from './view-paths.js'
+import {hostView, planView, viewArguments, type DeviceBind, type ViewHost, type ViewPlan, type ViewStep} from './view.js'
 
 /** The programs a launch runs before the app. */
 export interface Executables {

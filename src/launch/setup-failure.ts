@@ -12,7 +12,7 @@ import {ExitCode, LaunchError} from '../errors.js'
 import {findOnPath} from '../paths.js'
 import {DEFAULT_PATH} from './environment.js'
 import type {LaunchPlan} from './plan.js'
-import {isUnder} from './view.js'
+import {isUnder} from './view-paths.js'
 
 /** One `error` line of contain-init (see native/contain-init.c, fail()). */
 export interface InitError {

@@ -8,6 +8,7 @@
 import {closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync} from 'node:fs'
 import {basename, dirname, isAbsolute, join, posix, resolve} from 'node:path'
 import type {RunOptions} from './options.js'
+import {SYSTEM_DIRS, isUnder} from './view-paths.js'
 
 /** One step of the view, in the order contain-init makes it. */
 export type ViewStep =
@@ -23,17 +24,11 @@ export interface DeviceBind {
   container: string
 }
 
-/** The host directories every program needs, shown read-only (whichever exist). */
-export const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc']
-
 /** Docker's device set, bound from the host's nodes into a fresh /dev. */
 export const DEFAULT_DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty']
 
 /** Host secrets inside /etc that no app needs: an empty /dev/null in their place. */
 const MASKED_FILES = ['/etc/shadow', '/etc/shadow-', '/etc/gshadow', '/etc/gshadow-']
-
-/** Docker's default /dev/shm size. */
-export const DEFAULT_SHM_BYTES = 64 * 2 ** 20
 
 /** What the view needs to know about the host; injectable for tests. */
 export interface ViewHost {
@@ -104,7 +99,6 @@ function terminalOfStdin(): string | undefined {
   }
 }
 
-export const isUnder = (path: string, dir: string) => dir === '/' || path === dir || path.startsWith(`${dir}/`)
 
 /** Path components: parents are mounted before what is below them (Docker sorts mounts the same way). */
 const depth = (path: string) => path.split('/').filter(Boolean).length

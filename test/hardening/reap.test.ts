@@ -17,7 +17,7 @@ import {spawn} from 'node:child_process'
 import {mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import t from 'tap'
-import {cgroupParents, cli, figure, inGuest, killContain, nested, processesWith, requireRoot, seededRandom, settledLeftovers, sleep, startCli, testdir, token, until} from './helpers.js'
+import {appCgroupDirs, cgroupParents, cli, figure, inGuest, killContain, nested, processesWith, requireRoot, seededRandom, settledLeftovers, sleep, startCli, testdir, token, until} from './helpers.js'
 
 const seed = Number(process.env.CONTAIN_REAP_SEED ?? 20261207)
 const cycles = Number(process.env.CONTAIN_REAP_CYCLES ?? process.env.CONTAIN_SOAK_CYCLES ?? (inGuest ? 20 : 200))
@@ -28,15 +28,9 @@ const mark = token('rp')
 /** The apps: one that ends at once, one that ends soon, one that runs until it is killed. */
 const APPS: string[][] = [['true'], ['sleep', '0.05'], ['sleep', '30']]
 
-/** The app cgroups of `name`, in every hierarchy. */
+/** The app cgroups of `name`, in every hierarchy (contain/<scope>/<name>). */
 function appCgroups(name: string): string[] {
-  return cgroupParents().filter(dir => {
-    try {
-      return readdirSync(dir).includes(`contain-${name}`)
-    } catch {
-      return false
-    }
-  }).map(dir => join(dir, `contain-${name}`))
+  return appCgroupDirs(name)
 }
 
 /** Where a SIGKILL found `contain run`: before its app cgroup existed, with the cgroup made but no process in it yet (or none left), with the app in it, or after contain had ended by itself. */

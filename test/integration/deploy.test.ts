@@ -47,7 +47,8 @@ async function memoryLimit(app: string, cwd: string, env: Record<string, string>
 }
 
 function controlSocket(stateRoot: string): string {
-  const [project] = readdirSync(stateRoot)
+  // Project directories end in -<8 hex>; names/ holds the project-name locks.
+  const [project] = readdirSync(stateRoot).filter(name => /-[0-9a-f]{8}$/.test(name))
   return join(stateRoot, project, 'control.sock')
 }
 

@@ -52,9 +52,9 @@ if (requireRoot(t)) {
   t.test('--dry-run prints every cgroup write and the argv, and creates nothing', async t => {
     const result = await contain(['run', '--dry-run', '--name', 'plan', '--cpus', '0.5', '--memory', '64m', '--pids-limit', '10', '--', 'sh', '-c', 'echo hi'])
     t.equal(result.exitCode, 0, result.stderr)
-    t.match(result.stdout, /write \S+contain-plan\/(cpu\.max = 50000 100000|cpu\.cfs_quota_us = 50000)/)
-    t.match(result.stdout, /write \S+contain-plan\/(memory\.max|memory\.limit_in_bytes) = 67108864/)
-    t.match(result.stdout, /write \S+contain-plan\/pids\.max = 10/)
+    t.match(result.stdout, /write \S+contain\/run\/plan\/(cpu\.max = 50000 100000|cpu\.cfs_quota_us = 50000)/)
+    t.match(result.stdout, /write \S+contain\/run\/plan\/(memory\.max|memory\.limit_in_bytes) = 67108864/)
+    t.match(result.stdout, /write \S+contain\/run\/plan\/pids\.max = 10/)
     t.match(result.stdout, /exec \S+contain-init enter .* -- \S*unshare --pid --mount --uts --ipc --cgroup .* -- sh -c 'echo hi'/)
     const json = JSON.parse((await contain(['run', '--dry-run', '--json', '--memory', '64m', '--', 'true'])).stdout)
     t.ok(Array.isArray(json.argv) && json.cgroup.writes.length > 0)
