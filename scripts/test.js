@@ -142,18 +142,31 @@ if (missing.length > 0) console.log(`Not on this host (${ci ? 'CI=true: the run 
 
 if ((await step('build', 'node', ['scripts/build.js'])) !== 0) process.exit(1)
 await step('type check (tsc --noEmit)', 'node_modules/.bin/tsc', ['--noEmit'])
-if (wanted('unit', 'the unit tests')) await step('unit tests', 'node_modules/.bin/tap', ['--reporter=tap', ...testFiles('test/unit')])
+// The guests: two boots of a pure cgroup v2 kernel (contain at the guest's root cgroup, and nested in
+// a systemd-like unit cgroup), and one with real systemd 252 as PID 1 (test/systemd: the unit
+// `contain systemd` writes, started, restarted, killed, bounded and stopped by systemd, and the
+// apps' journal records). Each guest runs on one CPU. The systemd guest runs beside the unit tests,
+// which measure nothing against the clock; the two v2 guests run side by side at the end, after
+// the root tiers, whose tests time and limit real processes on this host's CPUs.
+const canBootGuest = process.getuid?.() === 0 && onPath('linux.uml')
+const systemdGuest = 'the systemd guest (test/systemd: the unit contain systemd writes, under systemd 252)'
+let systemdStep
+if (!wanted('systemd', systemdGuest)) {
+  // Listed by wanted().
+} else if (quick) {
+  notRun(systemdGuest, '--quick')
+} else if (!canBootGuest || !existsSync('/lib/systemd/systemd')) {
+  notRun(systemdGuest, 'it needs root, linux.uml and systemd (apt-get install user-mode-linux systemd)')
+  console.log(`\n=== systemd guest: not run (it needs root, linux.uml and systemd)`)
+} else {
+  systemdStep = step('systemd tests (systemd guest: systemd 252 as PID 1, pure cgroup v2)', systemdVmTool, ['-t', '900', '--', 'node_modules/.bin/tap', '--reporter=tap', '--jobs=1', '--timeout=800', ...testFiles('test/systemd')], {RUNVM_UML: join(root, 'test/vm/linux-uml')}, {buffered: true, rebootGuest: true})
+}
+if (wanted('unit', 'the unit tests')) await step('unit tests', 'node_modules/.bin/tap', ['--reporter=tap', ...testFiles('test/unit')], {}, {buffered: systemdStep !== undefined})
+await systemdStep
 // One file at a time: root tests share the host's cgroup directories, which the leak checks snapshot.
 if (wanted('integration', 'the integration tests')) await step('integration tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--jobs=1', ...testFiles('test/integration')])
 if (wanted('hardening', 'the hardening tests')) await step('hardening tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--jobs=1', '--timeout=900', ...testFiles('test/hardening')])
 
-// The guests: two boots of a pure cgroup v2 kernel (contain at the guest's root cgroup, and nested in
-// a systemd-like unit cgroup), then one with real systemd 252 as PID 1 (test/systemd: the unit
-// `contain systemd` writes, started, restarted, killed, bounded and stopped by systemd, and the
-// apps' journal records). Each guest runs on one CPU: two at a time, longest first, the next one
-// starting when a CPU is free.
-const guestSteps = []
-const canBootGuest = process.getuid?.() === 0 && onPath('linux.uml')
 const guests = 'the pure cgroup v2 guest and the nested one (system.slice/app.service)'
 if (!wanted('guests', guests)) {
   // Listed by wanted().
@@ -165,30 +178,12 @@ if (!wanted('guests', guests)) {
 } else {
   // The soak runs 15 cycles in each guest (200 on the host): every exec is about ten times slower there.
   const env = {RUNVM_UML: join(root, 'test/vm/linux-uml'), CONTAIN_SOAK_CYCLES: process.env.CONTAIN_SOAK_CYCLES ?? '15'}
-  const guestRun = (args, tests) => [vmTool, ['-t', '1200', ...args, '--', 'test/vm/integration.sh', '--timeout=800', ...tests], env]
-  guestSteps.push(
-    ['integration and hardening tests (pure cgroup v2 guest, nested in system.slice/app.service)', ...guestRun(['-g', 'system.slice/app.service'], [...cgroupPlacedTests, ...kernelOnlyTests])],
-    ['integration and hardening tests (pure cgroup v2 guest)', ...guestRun([], cgroupPlacedTests)],
-  )
+  const guestRun = (name, args, tests) => step(name, vmTool, ['-t', '1200', ...args, '--', 'test/vm/integration.sh', '--timeout=800', ...tests], env, {buffered: true, rebootGuest: true})
+  await Promise.all([
+    guestRun('integration and hardening tests (pure cgroup v2 guest, nested in system.slice/app.service)', ['-g', 'system.slice/app.service'], [...cgroupPlacedTests, ...kernelOnlyTests]),
+    guestRun('integration and hardening tests (pure cgroup v2 guest)', [], cgroupPlacedTests),
+  ])
 }
-const systemdGuest = 'the systemd guest (test/systemd: the unit contain systemd writes, under systemd 252)'
-if (!wanted('systemd', systemdGuest)) {
-  // Listed by wanted().
-} else if (quick) {
-  notRun(systemdGuest, '--quick')
-} else if (!canBootGuest || !existsSync('/lib/systemd/systemd')) {
-  notRun(systemdGuest, 'it needs root, linux.uml and systemd (apt-get install user-mode-linux systemd)')
-  console.log(`\n=== systemd guest: not run (it needs root, linux.uml and systemd)`)
-} else {
-  guestSteps.push(['systemd tests (systemd guest: systemd 252 as PID 1, pure cgroup v2)', systemdVmTool, ['-t', '900', '--', 'node_modules/.bin/tap', '--reporter=tap', '--jobs=1', '--timeout=800', ...testFiles('test/systemd')], {RUNVM_UML: join(root, 'test/vm/linux-uml')}])
-}
-const worker = async () => {
-  for (let next = guestSteps.shift(); next; next = guestSteps.shift()) {
-    const [name, command, args, stepEnv] = next
-    await step(name, command, args, stepEnv, {buffered: true, rebootGuest: true})
-  }
-}
-await Promise.all([worker(), worker()])
 
 console.log(`\n${times.join('\n')}\ntotal: ${Math.round((Date.now() - startedAll) / 1000)} s`)
 if (skips.length > 0) console.log(`\nskipped (${skips.length}):\n${skips.map(line => `  - ${line}`).join('\n')}`)
