@@ -1,5 +1,6 @@
 import {execa, type ResultPromise} from 'execa'
 import {existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmdirSync} from 'node:fs'
+import {createServer} from 'node:net'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import type {Test} from 'tap'
@@ -161,4 +162,13 @@ export function assertNothingLeftBehind(t: Test): void {
 /** Reads a namespace's identity, for comparing the app's with the host's. */
 export function hostNamespace(kind: string): string {
   return readlinkSync(`/proc/self/ns/${kind}`)
+}
+
+/** A port nothing listens on now (the kernel picks it). */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const {port} = server.address() as {port: number}
+  await new Promise(resolve => server.close(resolve))
+  return port
 }

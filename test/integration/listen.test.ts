@@ -9,7 +9,7 @@ import {chmodSync, existsSync, mkdtempSync, rmSync, symlinkSync} from 'node:fs'
 import {connect, createServer} from 'node:net'
 import {join} from 'node:path'
 import t, {type Test} from 'tap'
-import {assertNothingLeftBehind, containBin, requireRoot} from './helpers.js'
+import {assertNothingLeftBehind, containBin, freePort, requireRoot} from './helpers.js'
 
 const mark = Math.floor(Math.random() * 0xffffff).toString(16)
 const python = '/usr/bin/python3'
@@ -32,15 +32,6 @@ while True:
         connection.sendall(("%d %s %s %s\\n" % (os.getpid(), os.environ["LISTEN_FDS"], os.environ["LISTEN_PID"], os.environ.get("LISTEN_FDNAMES", ""))).encode())
         connection.close()
 `
-
-/** A port nothing listens on now (the kernel picks it). */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const {port} = server.address() as {port: number}
-  await new Promise(resolve => server.close(resolve))
-  return port
-}
 
 /** One request: sends `line`, resolves with the answer, or with the connect error's code. */
 function request(target: {port: number} | {path: string}, line: string, timeoutMs = 30_000): Promise<{answer?: string; error?: string}> {

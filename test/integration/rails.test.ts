@@ -11,13 +11,12 @@
  */
 import {execa} from 'execa'
 import {existsSync, readFileSync, rmSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import t, {type Test} from 'tap'
 import {parseDocument, type Document} from 'yaml'
 import {findOnPath} from '../../src/paths.js'
-import {assertNothingLeftBehind, containBin, requireRoot, root, skipFile} from './helpers.js'
+import {assertNothingLeftBehind, containBin, freePort, requireRoot, root, skipFile} from './helpers.js'
 
 const exampleDir = join(root, 'examples/rails-app')
 const exampleFile = join(exampleDir, 'contain.yml')
@@ -35,14 +34,6 @@ async function requireRails(t: Test): Promise<boolean> {
   const check = await execa('bundle', ['check'], {cwd: exampleDir, reject: false, all: true})
   if (check.exitCode !== 0) return skip(`the example's gems are missing (bundle check: ${check.all?.trim().split('\n')[0]}); run examples/rails-app/setup.sh`)
   return true
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const {port} = server.address() as {port: number}
-  await new Promise(resolve => server.close(resolve))
-  return port
 }
 
 interface RailsProject {
