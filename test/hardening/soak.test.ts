@@ -6,7 +6,7 @@
  * nothing may be left: no cgroup, process, mount or state file.
  *
  * CI runs 200 cycles on the host; in the cgroup v2 guests, where every exec is about ten times
- * slower, scripts/test.js sets the count per guest (CONTAIN_SOAK_CYCLES; 15 by default there).
+ * slower, scripts/test.js sets the count per guest (CONTAIN_SOAK_CYCLES: 15 nested, 8 plain).
  * CONTAIN_SOAK=1 runs 1,000. CONTAIN_SOAK_SEED and CONTAIN_SOAK_CYCLES override the seed and the
  * count; the seed is printed so that a failure reproduces.
  */
