@@ -8,6 +8,7 @@
 import {closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync} from 'node:fs'
 import {basename, dirname, isAbsolute, join, posix, resolve} from 'node:path'
 import type {RunOptions} from './options.js'
+import {packageRoot} from '../paths.js'
 import {SYSTEM_DIRS, isUnder} from './view-paths.js'
 
 /** One step of the view, in the order contain-init makes it. */
@@ -44,9 +45,12 @@ export interface ViewHost {
   links(path: string): string[]
   /** The terminal on stdin (/dev/pts/N), bound as /dev/console; undefined without one. */
   terminal?: string
+  /** Where contain's own code lives when root runs it: an app must not be able to change it. */
+  rootsCode?: string
 }
 
 export const hostView = (): ViewHost => ({
+  rootsCode: process.getuid?.() === 0 ? packageRoot() : undefined,
   entry(path) {
     const stat = lstatSync(path, {throwIfNoEntry: false})
     if (!stat) return undefined
@@ -232,7 +236,20 @@ export function planView(options: RunOptions, host: ViewHost, devices: DeviceBin
 
   // Parents before children (a working directory below a tmpfs stays visible), in plan order otherwise.
   const ordered = steps.map((step, index) => ({step, index})).sort((a, b) => depth(a.step.target) - depth(b.step.target) || a.index - b.index).map(({step}) => step)
-  return {steps: ordered, visible, warnings: [...warnings, ...outsideLinks(workdir, visible, host)]}
+  return {steps: ordered, visible, warnings: [...warnings, ...ownCodeWritable(steps, host), ...outsideLinks(workdir, visible, host)]}
+}
+
+/**
+ * A writable bind that holds contain's own code (an app run from the root of contain's clone):
+ * the app could rewrite what root runs at the next contain command. Said, not refused: it is
+ * what a developer does in the clone, and `-w`/working_dir elsewhere ends it.
+ */
+function ownCodeWritable(steps: ViewStep[], host: ViewHost): string[] {
+  const code = host.rootsCode
+  if (code === undefined) return []
+  const holder = steps.find(step => step.kind === 'bind' && step.appDir && !step.readOnly && isUnder(code, step.source))
+  if (holder?.kind !== 'bind') return []
+  return [`the app can write ${holder.source}, which holds contain's own code (${code}) that root runs: a compromised app could change what the next contain command does; give the app a directory of its own (-w/working_dir), or make this one read-only (--read-only, read_only: true)`]
 }
 
 /** A fresh /dev as Docker's: device nodes bound from the host, a devpts of its own, private shm and mqueue. */

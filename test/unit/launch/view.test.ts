@@ -124,3 +124,12 @@ t.test('contain-init arguments: one flag per step, in order, with the owner', as
   ], visible: [], warnings: []}, {uid: 1000, gid: 100})
   t.strictSame(args, ['--new-root', '--view-owner', '1000', '100', '--view-bind', 'ro,suid', '/usr', '/usr', '--view-fs', 'tmpfs', 'noexec,own', '/srv/app/tmp', 'mode=1777', '--view-symlink', 'usr/bin', '/bin'])
 })
+
+t.test("contain's own code in a writable bind is said; read-only, elsewhere or not root's, it is not", async t => {
+  const warns = (overrides: Partial<RunOptions>, rootsCode: string | undefined) => planView(options(overrides), fakeHost({rootsCode})).warnings.filter(line => line.includes("contain's own code"))
+  t.match(warns({}, '/srv/app'), [/the app can write \/srv\/app, which holds contain's own code \(\/srv\/app\) that root runs.*-w\/working_dir/], 'the app runs in the clone')
+  t.match(warns({volumes: [{source: '/opt', target: '/data', readOnly: false}]}, '/opt/contain'), [/the app can write \/opt, which holds contain's own code \(\/opt\/contain\)/], 'a volume above the clone')
+  t.strictSame(warns({readOnly: true}, '/srv/app'), [], 'read-only')
+  t.strictSame(warns({}, '/opt/contain'), [], 'elsewhere')
+  t.strictSame(warns({}, undefined), [], 'contain not run by root')
+})
