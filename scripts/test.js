@@ -21,10 +21,18 @@ const vmTool = join(root, 'test/vm/run-in-cgroupv2-vm.sh')
 // cleanup) run in both; the tests that depend only on the kernel (namespaces, the view, identity,
 // seccomp) run once, split so that the two guests take about as long.
 const cgroupPlacedTests = ['test/integration/limits.test.ts', 'test/integration/controllers.test.ts', 'test/integration/isolation.test.ts', 'test/integration/exit-status.test.ts', 'test/integration/supervisor.test.ts', 'test/integration/delegation.test.ts', 'test/hardening/soak.test.ts', 'test/hardening/escape-devices.test.ts']
+// Projects side by side (contain/<project>/<app>) and setup errors that fail once: the plain guest runs
+// the cases where the cgroup version matters and leaves the rest of these files to the host
+// (guestCase in test/integration/helpers.ts). A deploy's apply on v2 (a recreated app's real
+// cgroup limit) is tested under real systemd, in the systemd guest (test/systemd: reload).
+const projectTests = {
+  files: ['test/integration/projects.test.ts', 'test/integration/setup-errors.test.ts'],
+  cases: ['side-by-side', 'run-fails-once', 'tmp-clone'],
+}
 // The plain guest runs the same files about 1.5 to 2.5 times slower than the nested one (measured in
 // CI), so it takes the smaller share.
 const kernelOnlyTests = {
-  pure: ['test/hardening/escape-seccomp.test.ts', 'test/hardening/escape-identity.test.ts'],
+  pure: ['test/hardening/escape-seccomp.test.ts', 'test/hardening/escape-identity.test.ts', ...projectTests.files],
   nested: ['test/integration/security.test.ts', 'test/hardening/escape.test.ts', 'test/hardening/escape-view.test.ts'],
 }
 const systemdVmTool = join(root, 'test/vm/run-in-systemd-vm.sh')
@@ -183,11 +191,11 @@ if (!wanted('guests', guests)) {
 } else {
   // The soak runs 15 cycles in the nested guest and 8 in the plain one (200 on the host): every exec
   // is about ten times slower there, and the plain guest slower still.
-  const env = (cycles) => ({RUNVM_UML: join(root, 'test/vm/linux-uml'), CONTAIN_SOAK_CYCLES: process.env.CONTAIN_SOAK_CYCLES ?? cycles})
-  const guestRun = (name, args, tests, cycles) => step(name, vmTool, ['-t', '1200', ...args, '--', 'test/vm/integration.sh', '--timeout=800', ...tests], env(cycles), {buffered: true, rebootGuest: true})
+  const env = (cycles, cases) => ({RUNVM_UML: join(root, 'test/vm/linux-uml'), CONTAIN_SOAK_CYCLES: process.env.CONTAIN_SOAK_CYCLES ?? cycles, ...(cases && {CONTAIN_GUEST_CASES: cases.join(',')})})
+  const guestRun = (name, args, tests, cycles, cases) => step(name, vmTool, ['-t', '1200', ...args, '--', 'test/vm/integration.sh', '--timeout=800', ...tests], env(cycles, cases), {buffered: true, rebootGuest: true})
   await Promise.all([
     guestRun('integration and hardening tests (pure cgroup v2 guest, nested in system.slice/app.service)', ['-g', 'system.slice/app.service'], [...cgroupPlacedTests, ...kernelOnlyTests.nested], '15'),
-    guestRun('integration and hardening tests (pure cgroup v2 guest)', [], [...cgroupPlacedTests, ...kernelOnlyTests.pure], '8'),
+    guestRun('integration and hardening tests (pure cgroup v2 guest)', [], [...cgroupPlacedTests, ...kernelOnlyTests.pure], '8', projectTests.cases),
   ])
 }
 

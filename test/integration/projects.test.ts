@@ -2,7 +2,7 @@ import {execa} from 'execa'
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {basename, join} from 'node:path'
 import t, {type Test} from 'tap'
-import {appCgroupDirs, assertNothingLeftBehind, containBin, requireRoot} from './helpers.js'
+import {appCgroupDirs, assertNothingLeftBehind, containBin, guestCase, requireRoot} from './helpers.js'
 
 /** Apps named as in nearly every Rails project: each project below has both. */
 const APPS = `
@@ -39,7 +39,7 @@ interface Status {
 if (requireRoot(t)) {
   assertNothingLeftBehind(t)
 
-  t.test('two projects with apps named web and worker run side by side, each ps shows its own, down leaves nothing', async t => {
+  t.test('two projects with apps named web and worker run side by side, each ps shows its own, down leaves nothing', guestCase('side-by-side'), async t => {
     const {dirs: [shop, blog], env} = projects(t, [`${mark}-shop`, `${mark}-blog`])
     try {
       for (const dir of [shop, blog]) {
@@ -85,7 +85,7 @@ if (requireRoot(t)) {
     }
   })
 
-  t.test('ps --all after a SIGKILLed supervisor: listed as killed, and its apps\' cgroups and state removed', async t => {
+  t.test('ps --all after a SIGKILLed supervisor: listed as killed, and its apps\' cgroups and state removed', guestCase('ps-all-killed'), async t => {
     const {dirs: [dir], env} = projects(t, [`${mark}-killed`])
     const up = await contain(['up', '-d'], dir, env)
     t.equal(up.exitCode, 0, `up: ${up.all}`)
@@ -104,7 +104,7 @@ if (requireRoot(t)) {
     t.strictSame(JSON.parse((await contain(['ps', '--all', '--json'], dir, env)).stdout), [], 'and its state: the next ps --all lists nothing')
   })
 
-  t.test('the same name: in two directories: the second is refused (exit 125) naming both, and nothing stops', async t => {
+  t.test('the same name: in two directories: the second is refused (exit 125) naming both, and nothing stops', guestCase('same-name'), async t => {
     const name = `${mark}-same`
     const {dirs: [first, second], env} = projects(t, ['one/app', 'two/app'], () => `name: ${name}\n${APPS}`)
     try {

@@ -8,7 +8,7 @@
 import {chmodSync, chownSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import t, {type Test} from 'tap'
-import {assertNothingLeftBehind, contain, requireRoot, startContain} from './helpers.js'
+import {assertNothingLeftBehind, contain, guestCase, requireRoot, startContain} from './helpers.js'
 
 /** nobody: an app user without a home and without rights to root's directories. */
 const NOBODY = 65534
@@ -55,7 +55,7 @@ async function attempts(file: string, env: Record<string, string>, app: string):
 if (requireRoot(t)) {
   assertNothingLeftBehind(t)
 
-  t.test('contain up: an app whose working directory, mount target or user cannot exist fails once; the others run on', async t => {
+  t.test('contain up: an app whose working directory, mount target or user cannot exist fails once; the others run on', guestCase('up-fails-once'), async t => {
     // A fast backoff: a restart loop would show as many attempts within the wait below.
     const backoff = 'backoff: {initial: 10ms, max: 20ms}'
     const {file, dir, env} = project(t, `
@@ -114,7 +114,7 @@ apps:
     t.equal((ended.stdout.match(/contain: setup-locked cannot start/g) ?? []).length, 1, 'the terminal of up got the reason once')
   })
 
-  t.test('contain run: a setup error exits 125 once with the setting and the fix', async t => {
+  t.test('contain run: a setup error exits 125 once with the setting and the fix', guestCase('run-fails-once'), async t => {
     const dir = t.testdir({locked: {}})
     chmodSync(join(dir, 'locked'), 0o700)
     const locked = await contain(['run', '-u', 'nobody', '-w', join(dir, 'locked'), '--', 'true'])
@@ -127,7 +127,7 @@ apps:
     t.equal(notFound.exitCode, 127)
   })
 
-  t.test('a clone below /tmp with tmpfs: [/tmp] runs, and missing tmp, log and tmp/pids are made, owned by the app\'s user', async t => {
+  t.test('a clone below /tmp with tmpfs: [/tmp] runs, and missing tmp, log and tmp/pids are made, owned by the app\'s user', guestCase('tmp-clone'), async t => {
     const base = mkdtempSync('/tmp/contain-setup-')
     t.teardown(() => rmSync(base, {recursive: true, force: true}))
     chmodSync(base, 0o755)
@@ -156,7 +156,7 @@ apps:
     t.equal(statSync(join(dir, 'log/app.log')).uid, NOBODY, 'log/ is the app\'s own directory on the host')
   })
 
-  t.test('contain restart keeps a foreground up supervising its only app', async t => {
+  t.test('contain restart keeps a foreground up supervising its only app', guestCase('restart-foreground'), async t => {
     const {file, env} = project(t, 'apps:\n  setup-only:\n    command: sleep 600\n')
     const up = startContain(['up', '-f', file], {env})
     t.teardown(async () => {
@@ -178,7 +178,7 @@ apps:
     t.equal((await up.process).exitCode, 0, 'up ends with contain down')
   })
 
-  t.test('a restart that fails its setup marks the app failed once and leaves nothing behind', async t => {
+  t.test('a restart that fails its setup marks the app failed once and leaves nothing behind', guestCase('restart-fails'), async t => {
     const {file, dir, env} = project(t, 'apps:\n  setup-again:\n    command: sleep 600\n    working_dir: sub\n    user: nobody\n    restart: always\n    backoff: {initial: 10ms}\n', {sub: {}})
     chownSync(join(dir, 'sub'), NOBODY, NOBODY)
     const up = startContain(['up', '-f', file], {env})
