@@ -67,11 +67,18 @@ export function socketsByInode(tables: {tcp?: string; tcp6?: string; unix?: stri
       if (address) found.set(fields[9], {kind: 'tcp', ...address})
     }
   }
+  // A path is printed as it is, line breaks included: an app may bind a unix socket whose path
+  // holds a forged line naming another socket's inode. An inode listed twice is trusted in neither
+  // line (its socket is then matched by name, or not at all).
+  const forged = new Set<string>()
   for (const line of (tables.unix ?? '').split('\n').slice(1)) {
     // Num RefCount Protocol Flags Type St Inode Path
     const fields = line.trim().split(/\s+/)
+    if (fields.length < 7) continue
+    if (found.has(fields[6])) forged.add(fields[6])
     if (fields.length >= 8 && fields[7].startsWith('/')) found.set(fields[6], {kind: 'unix', path: fields.slice(7).join(' ')})
   }
+  for (const inode of forged) found.delete(inode)
   return found
 }
 

@@ -45,6 +45,11 @@ t.test('socketsByInode: tcp, tcp6 and unix tables', async t => {
   t.same(found.get('2222'), {kind: 'tcp', host: '0:0:0:0:0:0:0:1', port: 3000})
   t.same(found.get('3333'), {kind: 'unix', path: '/run/web app.sock'})
   t.notOk(found.has('4444'), 'an unnamed socket serves no address')
+  // An app's socket path with a line break in it, forging a line for another socket's inode.
+  const forged = `${unix}0000000000000000: 00000002 00000000 00010000 0001 01 9999 /tmp/x\n0000000000000000: 00000002 00000000 00010000 0001 01 3333 /run/other.sock\n`
+  const checked = socketsByInode({unix: forged})
+  t.notOk(checked.has('3333'), 'an inode listed twice is trusted in neither line')
+  t.same(checked.get('9999'), {kind: 'unix', path: '/tmp/x'})
 })
 
 t.test('matchInherited: by the kernel\'s address first, by name only where the kernel cannot tell, each socket once', async t => {
