@@ -31,6 +31,7 @@ const suites = {
   limits: () => import('./suites/limits.js'),
   rails: () => import('./suites/rails.js'),
   isolation: () => import('./suites/isolation.js'),
+  deploy: () => import('./suites/deploy.js'),
 }
 
 const benchDir = dirname(fileURLToPath(import.meta.url))

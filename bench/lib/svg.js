@@ -121,3 +121,83 @@ export function barChartSvg(chart) {
   out.push('</svg>')
   return `${out.join('\n')}\n`
 }
+
+/**
+ * Latency over time: one panel per case, stacked, sharing a logarithmic latency axis; in each panel one
+ * colour per tool (contain and docker side by side), p99 as a solid line, max dashed, p50 dotted, and a
+ * red bar under the axis for every second with failed requests (its count beside it). Seconds are counted
+ * from the action's start (0, dashed vertical line). A second without any answer breaks the lines.
+ * @param {{title: string, subtitle: string, panels: {label: string, series: {id: string, label: string, points: {x: number, p50: number|null, p99: number|null, max: number|null, failed: number}[]}[]}[], unit?: string, footer?: string}} chart
+ */
+export function timeSeriesSvg(chart) {
+  const left = 70
+  const plotW = 760
+  const right = 230
+  const width = left + plotW + right
+  const top = 70
+  const panelH = 170
+  const failH = 14
+  const panelGap = 52
+  const panels = chart.panels.filter((p) => p.series.length)
+  const height = top + panels.length * (panelH + failH + panelGap) + 30
+  const unit = chart.unit ?? 'ms'
+  const points = panels.flatMap((p) => p.series.flatMap((s) => s.points))
+  const values = points.flatMap((pt) => [pt.p50, pt.p99, pt.max]).filter((v) => typeof v === 'number' && v > 0)
+  const lo = 10 ** Math.floor(Math.log10(Math.max(0.1, Math.min(...values, 1))))
+  const hi = 10 ** Math.ceil(Math.log10(Math.max(...values, 10)))
+  const xs = points.map((pt) => pt.x)
+  const [x0, x1] = [Math.min(...xs, 0), Math.max(...xs, 1) + 1]
+  const X = (s) => left + ((s - x0) / (x1 - x0)) * plotW
+  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`, `<rect width="100%" height="100%" fill="#fff"/>`]
+  out.push(`<text x="16" y="26" font-size="17" font-weight="bold" fill="#111">${esc(chart.title)}</text>`)
+  out.push(`<text x="16" y="46" font-size="11.5" fill="#555">${esc(chart.subtitle)}</text>`)
+  panels.forEach((panel, pi) => {
+    const py = top + pi * (panelH + failH + panelGap)
+    const Y = (v) => py + panelH - ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * panelH
+    out.push(`<text x="${left}" y="${py - 10}" font-size="13" font-weight="bold" fill="#111">${esc(panel.label)}</text>`)
+    for (const t of niceTicks(lo, hi)) {
+      const major = Math.abs(Math.log10(t) - Math.round(Math.log10(t))) < 1e-9
+      out.push(`<line x1="${left}" y1="${Y(t).toFixed(1)}" x2="${left + plotW}" y2="${Y(t).toFixed(1)}" stroke="${major ? '#d0d0d0' : '#efefef'}"/>`)
+      if (major) out.push(`<text x="${left - 6}" y="${(Y(t) + 4).toFixed(1)}" text-anchor="end" font-size="10.5" fill="#444">${t} ${unit}</text>`)
+    }
+    for (let s = Math.ceil(x0); s <= x1; s += Math.max(1, Math.round((x1 - x0) / 15))) {
+      out.push(`<text x="${X(s).toFixed(1)}" y="${py + panelH + failH + 16}" text-anchor="middle" font-size="10.5" fill="#444">${s}</text>`)
+    }
+    out.push(`<line x1="${X(0).toFixed(1)}" y1="${py}" x2="${X(0).toFixed(1)}" y2="${py + panelH + failH}" stroke="#c0392b" stroke-dasharray="5,4"/>`)
+    out.push(`<text x="${X(0).toFixed(1)}" y="${py + 12}" dx="4" font-size="10.5" fill="#c0392b">action</text>`)
+    out.push(`<rect x="${left}" y="${py}" width="${plotW}" height="${panelH}" fill="none" stroke="#888"/>`)
+    panel.series.forEach((series, si) => {
+      const color = palette[si % palette.length]
+      const mid = (pt) => X(pt.x + 0.5).toFixed(1)
+      for (const [key, dash, widthPx] of [['p99', '', 1.8], ['max', '5,3', 1.1], ['p50', '1,3', 1.4]]) {
+        let d = ''
+        let pen = 'M'
+        for (const pt of series.points) {
+          const v = pt[key]
+          if (!(typeof v === 'number' && v > 0)) {
+            pen = 'M'
+            continue
+          }
+          d += `${pen}${mid(pt)},${Y(Math.min(hi, Math.max(lo, v))).toFixed(1)} `
+          pen = 'L'
+        }
+        if (d) out.push(`<path d="${d.trim()}" fill="none" stroke="${color}" stroke-width="${widthPx}"${dash ? ` stroke-dasharray="${dash}"` : ''}><title>${esc(`${series.label}: ${key}`)}</title></path>`)
+      }
+      // Failed requests: a red bar per second under the plot, one band per tool.
+      const band = failH / panel.series.length
+      for (const pt of series.points.filter((p) => p.failed > 0)) {
+        out.push(`<rect x="${X(pt.x).toFixed(1)}" y="${(py + panelH + si * band).toFixed(1)}" width="${Math.max(1, X(pt.x + 1) - X(pt.x) - 1).toFixed(1)}" height="${band.toFixed(1)}" fill="#c0392b" fill-opacity="${si === 0 ? 0.85 : 0.5}"><title>${esc(`${series.label}, second ${pt.x}: ${pt.failed} failed`)}</title></rect>`)
+      }
+      const failed = series.points.reduce((sum, p) => sum + p.failed, 0)
+      const ly = py + 16 + si * 40
+      out.push(`<line x1="${left + plotW + 12}" y1="${ly - 4}" x2="${left + plotW + 36}" y2="${ly - 4}" stroke="${color}" stroke-width="2"/>`)
+      out.push(`<text x="${left + plotW + 42}" y="${ly}" font-size="11.5" fill="${color}">${esc(series.label)}</text>`)
+      out.push(`<text x="${left + plotW + 42}" y="${ly + 15}" font-size="10.5" fill="${failed ? '#c0392b' : '#3a9a5b'}">${failed} failed request${failed === 1 ? '' : 's'}</text>`)
+    })
+  })
+  const ly = height - 40
+  out.push(`<text x="${left}" y="${ly}" font-size="11" fill="#333">seconds from the action's start · latency of answered requests per second: solid p99, dashed max, dotted p50 (log scale) · red under a panel: seconds with failed requests</text>`)
+  if (chart.footer) out.push(`<text x="16" y="${height - 12}" font-size="11" fill="#555">${esc(chart.footer)}</text>`)
+  out.push('</svg>')
+  return `${out.join('\n')}\n`
+}

@@ -20,7 +20,7 @@ import {roundsFor, runRounds, statCells} from '../lib/suite.js'
 export const name = 'rails'
 export const title = 'Rails: time to first 200 on /up'
 
-const rubyImage = 'contain-bench-ruby:latest'
+export const rubyImage = 'contain-bench-ruby:latest'
 const rubyPackages = ['ruby-railties', 'puma', 'bundler', 'coreutils', 'dash']
 
 /**
@@ -28,7 +28,7 @@ const rubyPackages = ['ruby-railties', 'puma', 'bundler', 'coreutils', 'dash']
  * dependency closure of ruby-railties, puma and bundler (`apt-cache depends --recurse`, `dpkg -L`),
  * paths resolved through the host's merged-/usr symlinks, `docker import`ed. The app is bind-mounted.
  */
-async function buildRubyImage(ctx, d) {
+export async function buildRubyImage(ctx, d) {
   const deps = await exec('apt-cache', ['depends', '--recurse', '--no-recommends', '--no-suggests', '--no-conflicts', '--no-breaks', '--no-replaces', '--no-enhances', ...rubyPackages])
   if (!deps.ok) throw new Unavailable(`apt-cache depends: ${tail(deps.all, 200)}`)
   const names = [...new Set([...rubyPackages, ...deps.stdout.split('\n').filter((l) => l && !l.startsWith(' ') && !l.startsWith('<'))])]

@@ -10,6 +10,7 @@ export default class Systemd extends ContainCommand {
     '<%= config.bin %> systemd web',
     '<%= config.bin %> systemd web worker --output /etc/systemd/system/contain-shop.service',
     '<%= config.bin %> systemd web --user --output ~/.config/systemd/user/contain-shop-web.service',
+    '<%= config.bin %> systemd web --socket-units --output /etc/systemd/system/contain-shop-web.service',
   ]
   static override strict = false
   static override args = {apps: Args.string({required: true, description: 'The app(s) the unit runs'})}
@@ -17,12 +18,17 @@ export default class Systemd extends ContainCommand {
     ...projectFlags,
     user: Flags.boolean({description: 'A user unit (systemctl --user) instead of a system one'}),
     output: Flags.string({char: 'o', description: 'Write the unit to FILE instead of printing it', helpValue: 'FILE'}),
+    'socket-units': Flags.boolean({description: 'Also a .socket unit (beside --output FILE) in which systemd holds the apps\' listen: sockets; contain takes them from it, so ports stay open across a restart of contain or a reload'}),
   }
 
   async run(): Promise<void> {
     const {flags, argv} = await this.parse(Systemd)
-    const unit = await systemdUnit({cwd: process.cwd(), file: flags.file, apps: argv as string[], user: flags.user, output: flags.output})
-    if (unit.file === undefined) this.log(unit.text.trimEnd())
-    else this.log(`contain: wrote ${unit.file}; start it with: systemctl${flags.user ? ' --user' : ''} daemon-reload && systemctl${flags.user ? ' --user' : ''} enable --now ${unit.name}`)
+    const unit = await systemdUnit({cwd: process.cwd(), file: flags.file, apps: argv as string[], user: flags.user, output: flags.output, socketUnits: flags['socket-units']})
+    const systemctl = `systemctl${flags.user ? ' --user' : ''}`
+    const units = [unit.socket?.name, unit.name].filter(Boolean).join(' ')
+    if (unit.file === undefined) {
+      this.log(unit.text.trimEnd())
+      if (unit.socket) this.log(`\n# ---- ${unit.socket.name} ----\n${unit.socket.text.trimEnd()}`)
+    } else this.log(`contain: wrote ${[unit.socketFile, unit.file].filter(Boolean).join(' and ')}; start it with: ${systemctl} daemon-reload && ${systemctl} enable --now ${units}`)
   }
 }

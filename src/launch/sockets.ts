@@ -3,6 +3,7 @@ import {connect} from 'node:net'
 import {basename, dirname} from 'node:path'
 import {getSystemErrorName} from 'node:util'
 import {HostError} from '../errors.js'
+import {inheritedSockets, matchInherited, type InheritedSocket} from './inherited-sockets.js'
 import type {ListenAddress} from './listen-address.js'
 
 /**
@@ -235,4 +236,22 @@ export async function bindSockets(addresses: ListenAddress[], field = '--listen'
     throw error
   }
   return {sockets: bound.map(entry => entry.socket), fds: bound.map(entry => entry.socket.fd), close}
+}
+
+/**
+ * The supervisor's sockets for an app: those systemd passed to contain (a .socket unit) where one
+ * serves the address, bound here for the rest. An inherited socket is never bound again and never
+ * closed: close() closes only what was bound here, so the port systemd holds stays open while the
+ * app is stopped, recreated or reloaded.
+ */
+export async function holdSockets(addresses: ListenAddress[], field: string, inherited: readonly InheritedSocket[] = inheritedSockets()): Promise<HeldSockets> {
+  const given = inherited.length > 0 ? matchInherited(addresses, inherited) : addresses.map(() => undefined)
+  const rest = addresses.filter((_, index) => !given[index])
+  const bound = rest.length > 0 ? await bindSockets(rest, field) : undefined
+  let next = 0
+  const sockets = addresses.map((address, index): HeldSocket => {
+    const socket = given[index]
+    return socket ? {address, fd: socket.fd} : bound!.sockets[next++]
+  })
+  return {sockets, fds: sockets.map(socket => socket.fd), close: () => bound?.close()}
 }

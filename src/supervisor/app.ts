@@ -133,7 +133,8 @@ export class SupervisedApp extends EventEmitter {
     try {
       const listen = this.spec.plan.listen
       if (listen.length > 0 && !this.sockets) {
-        this.sockets = await (await import('../launch/sockets.js')).bindSockets(listen, `apps.${this.spec.name}.listen`)
+        // Sockets a .socket unit passed to contain are taken, not bound again (launch/inherited-sockets.ts).
+        this.sockets = await (await import('../launch/sockets.js')).holdSockets(listen, `apps.${this.spec.name}.listen`)
         // Stopped while binding (the only wait before the launch): no run.
         if (this.stoppedByUser) {
           this.releaseSockets()

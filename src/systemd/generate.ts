@@ -19,11 +19,15 @@ export interface SystemdOptions {
   /** The Node.js binary and bin/run.js the unit runs (default: this contain's). */
   node?: string
   containBin?: string
+  /** Also write a .socket unit for the apps' listen: addresses, beside the service (socket-unit.ts). */
+  socketUnits?: boolean
 }
 
 export interface SystemdResult extends RenderedUnit {
   /** The file written, absolute; undefined when the unit is to be printed. */
   file?: string
+  /** The .socket unit's file, written beside it (same directory, its own name). */
+  socketFile?: string
 }
 
 function checkApps(project: Project, apps: string[]): void {
@@ -57,9 +61,14 @@ export async function systemdUnit(options: SystemdOptions): Promise<SystemdResul
     user: options.user,
     node: options.node ?? process.execPath,
     containBin: options.containBin ?? join(packageRoot(), 'bin/run.js'),
+    socketUnits: options.socketUnits,
   })
+  if (options.socketUnits && !unit.socket) throw new ContainError(`--socket-units: no app of ${apps.join(', ')} has listen: addresses`, {fix: 'add listen: to the app (listen: ["tcp://127.0.0.1:3000"]), or leave --socket-units out'})
   if (options.output === undefined) return unit
   const file = resolve(options.cwd, options.output)
+  // The socket first: a service written alone would name a socket unit that is not there.
+  const socketFile = unit.socket ? join(dirname(file), unit.socket.name) : undefined
+  if (unit.socket && socketFile) writeUnit(socketFile, unit.socket.text)
   writeUnit(file, unit.text)
-  return {...unit, file}
+  return {...unit, file, socketFile}
 }

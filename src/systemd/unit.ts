@@ -7,6 +7,7 @@ import type {Project} from '../config/project.js'
 import type {RestartConfig} from '../config/supervision.js'
 import {ContainError} from '../errors.js'
 import {fillTemplate, readTemplate} from '../init/template.js'
+import {renderSocketUnit} from './socket-unit.js'
 
 export interface UnitOptions {
   project: Project
@@ -19,12 +20,16 @@ export interface UnitOptions {
   containBin: string
   /** Where templates/ is (default: the package's). */
   templateRoot?: string
+  /** Also a .socket unit that holds the apps' listen: addresses (socket-unit.ts). */
+  socketUnits?: boolean
 }
 
 export interface RenderedUnit {
   /** contain-PROJECT-APP.service, or contain-PROJECT.service for several apps. */
   name: string
   text: string
+  /** With socketUnits, when the apps listen on something: the .socket unit of the same name. */
+  socket?: {name: string; text: string}
 }
 
 const SYSTEM_NOTIFY_ACCESS = [
@@ -99,7 +104,11 @@ export function renderUnit(options: UnitOptions): RenderedUnit {
   const name = unitName(project, apps)
   const systemctl = user ? 'systemctl --user' : 'systemctl'
   const unitDir = user ? '~/.config/systemd/user' : '/etc/systemd/system'
-  const command = ['contain', 'systemd', '-f', project.file, ...apps, ...(user ? ['--user'] : [])].join(' ')
+  const command = ['contain', 'systemd', '-f', project.file, ...apps, ...(user ? ['--user'] : []), ...(options.socketUnits ? ['--socket-units'] : [])].join(' ')
+  const socket = options.socketUnits ? renderSocketUnit(project, apps, name, command) : undefined
+  // The service needs its sockets: started alone it would bind them itself, and the socket unit
+  // started later could not. After=: the sockets exist before contain looks for them.
+  const socketDependencies = socket ? `Requires=${socket.name}\nAfter=${socket.name}` : ''
   const envFiles = [...new Set(selected.flatMap(app => app.envFiles))]
   const text = fillTemplate(readTemplate('systemd/contain.service', options.templateRoot), {
     unitName: name,
@@ -112,7 +121,7 @@ export function renderUnit(options: UnitOptions): RenderedUnit {
     systemctl,
     journalUser: user ? ' --user' : '',
     restartPolicies: selected.map(app => `${app.name}: ${describeRestart(app.supervision.restart)}`).join(', '),
-    dependencies: user ? '' : 'Wants=network-online.target\nAfter=network-online.target',
+    dependencies: [user ? '' : 'Wants=network-online.target\nAfter=network-online.target', socketDependencies].filter(Boolean).join('\n'),
     notifyAccess: user ? 'all' : 'main',
     notifyAccessComment: (user ? USER_NOTIFY_ACCESS : SYSTEM_NOTIFY_ACCESS).map(line => `# ${line}`).join('\n'),
     execStart: [options.node, options.containBin, 'up', '--file', project.file, ...apps].map(execArgument).join(' '),
@@ -124,5 +133,5 @@ export function renderUnit(options: UnitOptions): RenderedUnit {
     timeoutStartSec: `${Math.max(startTimeoutSeconds(project, apps), stopTimeoutSeconds(selected.map(app => app.supervision.stopGraceMs)) + START_MARGIN_S)}s`,
     wantedBy: user ? 'default.target' : 'multi-user.target',
   })
-  return {name, text}
+  return socket ? {name, text, socket} : {name, text}
 }

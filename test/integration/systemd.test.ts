@@ -96,7 +96,7 @@ apps:
 `
 
 t.test('systemd-analyze verify accepts the units contain systemd writes', {skip: findOnPath('systemd-analyze') ? false : 'systemd-analyze is not installed (apt-get install systemd)'}, async t => {
-  const dir = t.testdir({'contain.yml': PROJECT, '.env.production': 'RAILS_ENV=production\n', 'odd dir 100%': {'contain.yml': 'apps:\n  web:\n    command: sleep 60\n'}})
+  const dir = t.testdir({'contain.yml': PROJECT, '.env.production': 'RAILS_ENV=production\n', 'odd dir 100%': {'contain.yml': 'apps:\n  web:\n    command: sleep 60\n'}, sockets: {'contain.yml': 'apps:\n  web:\n    command: sleep 60\n    listen: ["tcp://127.0.0.1:3000", "tcp://[::1]:3000", "unix:///tmp/sockets-web.sock"]\n'}})
   // The user manager puts its sockets here: the path must be short.
   const runtime = shortDir(t)
   for (const [apps, user] of [[['web'], false], [['web', 'worker'], false], [['worker'], true]] as const) {
@@ -106,6 +106,11 @@ t.test('systemd-analyze verify accepts the units contain systemd writes', {skip:
   }
   const odd = await systemdUnit({cwd: join(dir, 'odd dir 100%'), apps: ['web'], user: false, output: 'odd.service'})
   await verify(t, odd.file as string, false, runtime)
+  // --socket-units: the .socket beside the service, named as the service, both accepted.
+  const sockets = await systemdUnit({cwd: join(dir, 'sockets'), apps: ['web'], user: false, socketUnits: true, output: 'contain-sockets-web.service'})
+  t.equal(sockets.socketFile, join(dir, 'sockets', 'contain-sockets-web.socket'))
+  await verify(t, sockets.socketFile as string, false, runtime)
+  await verify(t, sockets.file as string, false, runtime)
 
   const example = join(root, 'examples/rails-app')
   if (existsSync(join(example, 'tmp'))) {

@@ -13,9 +13,14 @@
  * contain.yml (when the unit has ExecReload=), systemctl kill -s KILL of the main process makes
  * systemd restart the unit with no app of the old one left, and systemctl stop is graceful and
  * leaves no cgroup.
+ *
+ * Then, on a second unit written with --socket-units: its .socket unit holds the port before the
+ * service runs, a first connection starts the service and is answered by the app on the socket
+ * systemd bound (contain passes it on, never binds it again), and systemctl reload recreates the
+ * app while connections made meanwhile are accepted and wait: none is refused.
  */
 import {execa} from 'execa'
-import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import t from 'tap'
 import {containBin, skipFile} from '../integration/helpers.js'
@@ -52,10 +57,34 @@ ${reloaded ? '    environment: {RELOADED: "yes"}\n' : ''}    healthcheck: {test:
     mem_limit: 1g
 `
 
+const SOCKET_PROJECT = '/srv/contain-sdsock'
+const SOCKET_SERVICE = 'contain-sdsock-web.service'
+const SOCKET_UNIT = 'contain-sdsock-web.socket'
+const SOCKET_PORT = 8090
+// Serves on the socket it is given (fd 3) after a short boot, answering "RELOADED=..." and the inode of its socket.
+const SOCKET_SERVER = `const http = require('http')
+const fs = require('fs')
+if (process.env.LISTEN_FDS !== '1') throw new Error('no socket passed: LISTEN_FDS=' + process.env.LISTEN_FDS)
+const inode = fs.readlinkSync('/proc/self/fd/3')
+process.on('SIGTERM', () => process.exit(0))
+setTimeout(() => http.createServer((request, response) => response.end(process.env.RELOADED + ' ' + inode + '\\n')).listen({fd: 3}), 500)
+`
+const socketProjectFile = (reloaded: string) => `name: sdsock
+apps:
+  web:
+    command: node server.js
+    listen: ["tcp://127.0.0.1:${SOCKET_PORT}"]
+    environment: {RELOADED: "${reloaded}"}
+    restart: always
+    stop_grace_period: 5s
+    healthcheck: {test: {http: "http://127.0.0.1:${SOCKET_PORT}/"}, interval: 500ms, timeout: 2s, retries: 60}
+`
+
 if (process.env.RUNVM_SYSTEMD !== '1') {
   skipFile(t, 'runs only inside the systemd guest: npm test -- --only=systemd (test/vm/run-in-systemd-vm.sh)')
 } else {
   run()
+  runSocketUnits()
 }
 
 async function systemctl(...args: string[]): Promise<string> {
@@ -275,6 +304,87 @@ function run(): void {
       const stopping = await until('web\'s goodbye in the journal', async () => (await journal('-t', 'web', '--since', since)).some(entry => entry.MESSAGE === 'web stopping gracefully'))
       t.ok(stopping, 'web got its stop_signal and ended by itself')
       t.notOk(statSync('/run/contain', {throwIfNoEntry: false})?.isDirectory() && readdirSync('/run/contain').some(name => name.includes('sdtest') && existsSync(join('/run/contain', name, 'state.json'))), 'no state left')
+    })
+  })
+}
+
+/** One GET on a fresh connection: the body, or the error's code. */
+async function getOnce(port: number): Promise<{body?: string; error?: string}> {
+  const http = await import('node:http')
+  return new Promise(resolve => {
+    const request = http.request({host: '127.0.0.1', port, path: '/', agent: false, timeout: 60_000}, response => {
+      let body = ''
+      response.on('data', chunk => (body += chunk))
+      response.on('end', () => resolve({body: body.trim()}))
+      response.on('error', error => resolve({error: (error as NodeJS.ErrnoException).code ?? error.message}))
+    })
+    request.on('timeout', () => request.destroy(Object.assign(new Error('timeout'), {code: 'TIMEOUT'})))
+    request.on('error', error => resolve({error: (error as NodeJS.ErrnoException).code ?? error.message}))
+    request.end()
+  })
+}
+
+/** The socket inodes PID 1 (systemd) holds. */
+function systemdSockets(): Set<string> {
+  const found = new Set<string>()
+  for (const fd of readdirSync('/proc/1/fd')) {
+    try {
+      const link = readlinkSync(`/proc/1/fd/${fd}`)
+      if (link.startsWith('socket:')) found.add(link)
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return found
+}
+
+function runSocketUnits(): void {
+  t.teardown(async () => {
+    await execa('systemctl', ['stop', SOCKET_SERVICE, SOCKET_UNIT], {reject: false})
+    rmSync(`/etc/systemd/system/${SOCKET_SERVICE}`, {force: true})
+    rmSync(`/etc/systemd/system/${SOCKET_UNIT}`, {force: true})
+    await execa('systemctl', ['daemon-reload'], {reject: false})
+    rmSync(SOCKET_PROJECT, {recursive: true, force: true})
+  })
+
+  t.test('contain systemd --socket-units: systemd holds the port, contain passes it on', async t => {
+    mkdirSync(SOCKET_PROJECT, {recursive: true, mode: 0o755})
+    writeFileSync(join(SOCKET_PROJECT, 'server.js'), SOCKET_SERVER)
+    writeFileSync(join(SOCKET_PROJECT, 'contain.yml'), socketProjectFile('no'))
+    await execa('node', [containBin, 'systemd', '-f', join(SOCKET_PROJECT, 'contain.yml'), 'web', '--socket-units', '--output', `/etc/systemd/system/${SOCKET_SERVICE}`])
+    t.ok(existsSync(`/etc/systemd/system/${SOCKET_UNIT}`), 'the .socket unit is written beside the service')
+    await systemctl('daemon-reload')
+
+    await t.test('the socket unit holds the port; a first connection starts the service and is answered on systemd\'s socket', async t => {
+      await systemctl('start', SOCKET_UNIT)
+      t.equal(await systemctl('show', '-p', 'ActiveState', '--value', SOCKET_SERVICE), 'inactive', 'only the socket runs')
+      const answer = await getOnce(SOCKET_PORT)
+      t.match(answer.body ?? '', /^no socket:\[\d+\]$/, `the app answered the connection that started it: ${JSON.stringify(answer)}`)
+      const inode = answer.body?.split(' ')[1] ?? ''
+      t.ok(systemdSockets().has(inode), `the app serves on the socket systemd bound (${inode}): contain did not bind it again`)
+      t.equal(await systemctl('show', '-p', 'ActiveState', '--value', SOCKET_SERVICE), 'active')
+    })
+
+    await t.test('systemctl reload recreates the app; connections made meanwhile are accepted, none refused', async t => {
+      writeFileSync(join(SOCKET_PROJECT, 'contain.yml'), socketProjectFile('yes'))
+      const outcomes: Array<{body?: string; error?: string}> = []
+      let running = true
+      const client = async () => {
+        while (running) {
+          const result = await getOnce(SOCKET_PORT)
+          outcomes.push(result)
+          if (result.body?.startsWith('yes ')) running = false
+          if (result.error) await new Promise(resolve => setTimeout(resolve, 50))
+        }
+      }
+      const clients = [client(), client()]
+      await systemctl('reload', SOCKET_SERVICE)
+      const deadline = setTimeout(() => (running = false), 120_000)
+      await Promise.all(clients)
+      clearTimeout(deadline)
+      const refused = outcomes.filter(result => result.error === 'ECONNREFUSED').length
+      t.ok(outcomes.some(result => result.body?.startsWith('yes ')), `the recreated app answers (${outcomes.length} requests)`)
+      t.equal(refused, 0, `no connection refused during the reload (other failures: ${JSON.stringify(outcomes.filter(result => result.error && result.error !== 'ECONNREFUSED'))})`)
     })
   })
 }
