@@ -6,12 +6,13 @@
  */
 import {statSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
-import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
+import {basename, dirname, join, resolve} from 'node:path'
 import {parse as parseDotenv} from 'dotenv'
 import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type YAMLMap} from 'yaml'
 import {ContainError, FileError, InvalidValueError} from '../errors.js'
+import {anchoredProfile} from '../seccomp/profile-file.js'
 import {nearest} from '../suggest.js'
-import {MAX_HOST_FILE_BYTES, UntrustedFileError, readFileUpTo} from './read-file.js'
+import {MAX_HOST_FILE_BYTES, UntrustedFileError, readFileUpTo} from '../trusted-file.js'
 import {resolveRunOptions, type HostFacts} from '../launch/options.js'
 import {RUN_OPTIONS, type OptionSpec, type RawRunFlags} from './schema.js'
 import {
@@ -742,10 +743,6 @@ function parseEnvironment(source: YamlSource, appPath: Path, app: YamlMap, layer
 // Flags
 // ---------------------------------------------------------------------------------------------
 
-/** Relative seccomp profile paths start at the directory of contain.yml, as every path there. */
-function resolveProfile(profile: string, dir: string): string {
-  return profile === 'default' || profile === 'unconfined' || profile === '' || isAbsolute(profile) ? profile : resolve(dir, profile)
-}
 
 /** Sets each flag key the app has into flags, as the strings and booleans the CLI would give. */
 function readFlags(source: YamlSource, appPath: Path, app: YamlMap, flags: RawRunFlags, dir: string): void {
@@ -765,13 +762,13 @@ function readFlags(source: YamlSource, appPath: Path, app: YamlMap, flags: RawRu
       let list = expectStringList(source, path, value, example)
       // Paths in the project (tmp/pids, log) are relative to its working directory; absolute ones stay.
       if (option.flag === 'writable' || option.flag === 'tmpfs') list = list.map(entry => resolve(workdir, entry))
-      if (option.flag === 'security-opt') list = list.map(entry => entry.replace(/^(seccomp[=:])(.+)$/s, (_, prefix: string, profile: string) => prefix + resolveProfile(profile, dir)))
+      if (option.flag === 'security-opt') list = list.map(entry => entry.replace(/^(seccomp[=:])(.+)$/s, (_, prefix: string, profile: string) => prefix + anchoredProfile(profile, dir)))
       target[option.flag] = list
     } else if (option.flag === 'namespaces' && Array.isArray(value)) {
       target[option.flag] = expectStringList(source, path, value, example).join(',')
     } else {
       const text = expectString(source, path, value, example)
-      target[option.flag] = option.flag === 'seccomp' ? resolveProfile(text, dir) : text
+      target[option.flag] = option.flag === 'seccomp' ? anchoredProfile(text, dir) : text
     }
   }
 }

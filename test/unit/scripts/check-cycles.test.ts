@@ -1,11 +1,12 @@
 // The cycle check of `npm test` (scripts/check-cycles.js): it finds every cycle, also one through a
-// type-only or dynamic import, and src/ as it is has none but the known exceptions.
+// type-only or dynamic import, also one between folders (layers) that no two modules close, and
+// src/ as it is has none but the known exceptions.
 import {mkdtempSync, mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import t from 'tap'
 // @ts-expect-error: scripts/ is plain JavaScript, outside the TypeScript project
-import {cycles, importGraph, KNOWN} from '../../../scripts/check-cycles.js'
+import {cycles, importGraph, KNOWN, KNOWN_LAYERS, layerGraph} from '../../../scripts/check-cycles.js'
 
 function tree(t: {teardown(fn: () => void): void}, files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'contain-cycles-'))
@@ -43,5 +44,24 @@ t.test('a module importing itself is a cycle; a diamond is not', async t => {
 t.test('src/ has no import cycle but the known exceptions', async t => {
   const known = new Set((KNOWN as string[][]).map(component => [...component].sort().join(' ')))
   const found = (cycles(importGraph()) as string[][]).map(component => component.join(' '))
+  t.same(found.filter(component => !known.has(component)), [])
+})
+
+t.test('two folders that import each other are a layer cycle, though no module cycle is', async t => {
+  const graph = new Map([
+    ['launch/run.ts', ['supervisor/state.ts']],
+    ['supervisor/state.ts', []],
+    ['supervisor/app.ts', ['launch/spawn.ts']],
+    ['launch/spawn.ts', ['paths.ts']],
+    ['paths.ts', []],
+  ])
+  t.same(cycles(graph), [])
+  t.same(layerGraph(graph), new Map([['launch', ['paths', 'supervisor']], ['supervisor', ['launch']], ['paths', []]]))
+  t.same(cycles(layerGraph(graph)), [['launch', 'supervisor']])
+})
+
+t.test('src/ has no layer cycle but the known exceptions', async t => {
+  const known = new Set((KNOWN_LAYERS as string[][]).map(component => [...component].sort().join(' ')))
+  const found = (cycles(layerGraph(importGraph())) as string[][]).map(component => component.join(' '))
   t.same(found.filter(component => !known.has(component)), [])
 })
