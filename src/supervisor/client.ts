@@ -1,3 +1,4 @@
+import {existsSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import {findProjectFile, MAX_CONFIG_BYTES, PROJECT_FILES, projectNameOf, type Project} from '../config/project.js'
@@ -10,7 +11,7 @@ import type {AppStatus} from './app.js'
 import {callControl} from './control.js'
 import {lockHolderAlive, readLockHolder, removeUnheldLock} from './lock.js'
 import {cleanUpAfterKilledSupervisor, nameLockDir, type HostProject} from './projects.js'
-import {checkStateDirTrusted, isSupervisorAlive, projectDir, readState, type AppLogLocation, type ProjectState} from './state.js'
+import {checkStateDirTrusted, isSupervisorAlive, projectDir, readState, stateFile, type AppLogLocation, type ProjectState} from './state.js'
 
 /**
  * A project as the client commands (ps, logs, stop, down, exec, ...) know it: its state directory
@@ -38,7 +39,7 @@ function projectFileIn(cwd: string, file?: string): string {
   if (found) return found
   // None here any more: the project that ran here, if one does.
   const here = join(cwd, PROJECT_FILES[0])
-  if (readState(projectDir(here))) return here
+  if (existsSync(stateFile(projectDir(here)))) return here
   throw new ContainError(`no contain.yml, contain.yaml or Procfile in ${cwd}`, {fix: 'run contain init to write a contain.yml, or run contain up in the directory of your project'})
 }
 
