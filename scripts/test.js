@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The test command (`npm test`): build, type check, unit tests, integration and hardening tests on
+// The test command (`npm test`): build, type check, import cycle check, unit tests, integration and hardening tests on
 // this host's kernel (one file at a time: they share the host's cgroups), the cgroup integration
 // tests and the escape attempts again in a pure cgroup v2 guest, plain and nested (see the guest
 // lists below), and test/systemd in a guest whose PID 1 is systemd. Prints each step's time,
@@ -37,7 +37,7 @@ const kernelOnlyTests = {
 }
 const systemdVmTool = join(root, 'test/vm/run-in-systemd-vm.sh')
 const quick = process.argv.includes('--quick')
-// --only unit,integration,hardening,guests,systemd: just those tiers (build and type check always run).
+// --only unit,integration,hardening,guests,systemd: just those tiers (build, type check and cycle check always run).
 const only = process.argv.find(arg => arg.startsWith('--only='))?.slice('--only='.length).split(',')
 const TIERS = ['unit', 'integration', 'hardening', 'guests', 'systemd']
 const unknownTier = only?.find(tier => !TIERS.includes(tier))
@@ -155,6 +155,7 @@ if (missing.length > 0) console.log(`Not on this host (${ci ? 'CI=true: the run 
 
 if ((await step('build', 'node', ['scripts/build.js'])) !== 0) process.exit(1)
 await step('type check (tsc --noEmit)', 'node_modules/.bin/tsc', ['--noEmit'])
+await step('import cycles (scripts/check-cycles.js)', 'node', ['scripts/check-cycles.js'])
 // The guests: two boots of a pure cgroup v2 kernel (contain at the guest's root cgroup, and nested in
 // a systemd-like unit cgroup), and one with real systemd 252 as PID 1 (test/systemd: the unit
 // `contain systemd` writes, started, restarted, killed, bounded and stopped by systemd, and the

@@ -1,5 +1,6 @@
 import {renderError} from '../errors.js'
 import {up} from '../supervisor/up.js'
+import {systemdServiceManager} from '../systemd/service-manager.js'
 import {parseUpArgv} from './up-argv.js'
 
 /**
@@ -8,6 +9,8 @@ import {parseUpArgv} from './up-argv.js'
  */
 export async function upFast(argv: string[]): Promise<number> {
   try {
+    // First: under systemd's ExecReload= the variables are the unit's, never this process's to answer.
+    const serviceManager = systemdServiceManager()
     const args = parseUpArgv(argv)
     const print = (text: string) => void process.stdout.write(`${text}\n`)
     return await up({
@@ -22,6 +25,7 @@ export async function upFast(argv: string[]): Promise<number> {
       print: args.supervise ? undefined : print,
       color: !args.noColor && process.stdout.isTTY === true,
       progress: !args.supervise && !args.json && process.stdout.isTTY === true,
+      serviceManager,
     })
   } catch (error) {
     const {message, exitCode} = renderError(error, process.env.CONTAIN_DEBUG === '1')

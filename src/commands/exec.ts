@@ -1,4 +1,5 @@
 import {Args} from '@oclif/core'
+import {loadProject} from '../config/project.js'
 import {execInApp} from '../launch/exec.js'
 import {initPath} from '../paths.js'
 import {callSupervisor, openProject, requireRunning} from '../supervisor/client.js'
@@ -21,9 +22,11 @@ export default class Exec extends ContainCommand {
     const command = typed === -1 ? (argv as string[]).slice(1) : process.argv.slice(typed + 1)
     if (command.length === 0) this.error('no command given', {exit: 125, suggestions: ['contain exec APP -- COMMAND']})
     const handle = await openProject(process.cwd(), flags.file)
-    // Only the pid comes from the supervisor; what runs, and how, is planned here (see planExecIn).
+    // Only the pid comes from the supervisor; what runs, and how, is planned here (see planExecIn)
+    // from the project file the running supervisor was started with.
     const {pid1} = await callSupervisor<{pid1: number}>(handle, 'exec', {app: args.app})
-    const plan = await planExecIn(handle.project, requireRunning(handle), args.app, Number(pid1))
+    const state = requireRunning(handle)
+    const plan = await planExecIn(await loadProject(state.file), state, args.app, Number(pid1))
     const result = await execInApp(plan, Number(pid1), command, {init: initPath()})
     process.exitCode = result.exitCode
   }

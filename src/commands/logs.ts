@@ -3,7 +3,7 @@ import {parseDuration} from '../config/supervision.js'
 import {InvalidValueError} from '../errors.js'
 import {followLog, readLog} from '../supervisor/log-follow.js'
 import {printLogRecords} from '../supervisor/logs.js'
-import {appLogFile, openProject} from '../supervisor/client.js'
+import {appLogFile, loggedFile, openProject} from '../supervisor/client.js'
 import {ContainCommand} from './base.js'
 import {projectFlagsWithoutShort} from './project-flags.js'
 
@@ -31,7 +31,9 @@ export default class Logs extends ContainCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Logs)
-    const {file, maxFiles} = appLogFile(await openProject(process.cwd(), flags.file), args.app)
+    const handle = await openProject(process.cwd(), flags.file)
+    // The running supervisor's word on where it writes; contain.yml only for a project that does not run.
+    const {file, maxFiles} = loggedFile(handle, args.app) ?? appLogFile(await (await import('../config/project.js')).loadProject(handle.file), handle.stateDir, args.app)
     const options = {lines: flags.tail, since: flags.since === undefined ? undefined : parseSince(flags.since), maxFiles}
     const abort = new AbortController()
     // The app's stderr lines go to stderr, as docker logs does; a slow terminal slows the reader,

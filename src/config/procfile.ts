@@ -7,7 +7,8 @@ import {availableParallelism} from 'node:os'
 import {dirname, resolve} from 'node:path'
 import {FileError, InvalidValueError} from '../errors.js'
 import {resolveRunOptions, type HostFacts} from '../launch/options.js'
-import {APP_NAME_PATTERN, projectNameOf, readConfigText, readProjectDotenv, type AppConfig, type LoadOptions, type Project} from './project.js'
+import {APP_NAME_RULE, isAppName} from '../names.js'
+import {projectNameOf, readConfigText, readProjectDotenv, type AppConfig, type LoadOptions, type Project} from './project.js'
 import type {RawRunFlags} from './schema.js'
 import {defaultSupervision} from './supervision.js'
 
@@ -39,8 +40,8 @@ export function parseProcfile(file: string, text: string): ProcfileEntry[] {
       throw new FileError(file, `not a process line (${JSON.stringify(trimmed.slice(0, 60))})`, {line, column: indent + 1, fix: 'write NAME: COMMAND, e.g. web: bundle exec rails s -p $PORT; start comments with #'})
     }
     const [, name, command] = match
-    if (!APP_NAME_PATTERN.test(name) || name.includes('..')) {
-      throw new FileError(file, `${JSON.stringify(name)} is not a valid process name`, {line, column: indent + 1, fix: 'use letters, digits, _, . and -, starting with a letter or digit, at most 63 characters'})
+    if (!isAppName(name)) {
+      throw new FileError(file, `${JSON.stringify(name)} is not a valid process name`, {line, column: indent + 1, fix: APP_NAME_RULE})
     }
     const column = indent + trimmed.length - command.length + 1
     if (command.trim() === '') throw new FileError(file, `${name}: has no command`, {line, column, fix: `write the command after "${name}:"`})

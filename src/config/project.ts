@@ -6,12 +6,14 @@
  */
 import {statSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
-import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
-import {parse as parseDotenv} from 'dotenv'
+import {basename, dirname, join, resolve} from 'node:path'
 import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type YAMLMap} from 'yaml'
 import {ContainError, FileError, InvalidValueError} from '../errors.js'
+import {anchoredProfile} from '../seccomp/profile-file.js'
 import {nearest} from '../suggest.js'
-import {MAX_HOST_FILE_BYTES, UntrustedFileError, readFileUpTo} from './read-file.js'
+import {EnvFileError, readEnvFile} from '../env-file.js'
+import {APP_NAME_RULE, ENV_KEY_PATTERN, isAppName} from '../names.js'
+import {MAX_HOST_FILE_BYTES, readFileUpTo} from '../trusted-file.js'
 import {resolveRunOptions, type HostFacts} from '../launch/options.js'
 import {RUN_OPTIONS, type OptionSpec, type RawRunFlags} from './schema.js'
 import {
@@ -69,8 +71,7 @@ export const MAX_CONFIG_BYTES = 2 ** 20
 /** The file names `contain up` looks for, in order. */
 export const PROJECT_FILES = ['contain.yml', 'contain.yaml', 'Procfile'] as const
 
-/** compose's app name rule, minus `..` so a name is always a safe path component and cgroup name. */
-export const APP_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/
+export {APP_NAME_PATTERN} from '../names.js'
 
 /** compose's project name rule, at most 63 characters (a cgroup and lock name, with a hash). */
 export const PROJECT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/
@@ -642,23 +643,18 @@ function parseCommand(source: YamlSource, appPath: Path, value: unknown): string
 // environment
 // ---------------------------------------------------------------------------------------------
 
-const ENV_KEY_PATTERN = /^[^=\0]+$/
-
-/** Reads one dotenv file; undefined when it does not exist and is optional. */
-function readEnvFile(path: string, readFile: (path: string) => string, optional: boolean, report: (problem: string, fix: string, cause?: unknown) => never): Record<string, string> | undefined {
-  let text: string
+/** Reads one dotenv file (env-file.ts); undefined when it does not exist and is optional. */
+function readEnvFileFor(path: string, readFile: (path: string) => string, optional: boolean, report: (problem: string, fix: string, cause?: unknown) => never): Record<string, string> | undefined {
   try {
-    text = readFile(path)
+    return readEnvFile(path, readFile)
   } catch (error) {
-    if (error instanceof UntrustedFileError) return report(`${path} ${error.problem}`, error.fix ?? '')
-    const code = errnoCode(error)
-    if (optional && (code === 'ENOENT' || code === 'ENOTDIR')) return undefined
-    if (code === 'EFBIG') return report(`${path} is larger than 1 MiB, not an env file`, 'give a dotenv file of KEY=VALUE lines')
-    return report(code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path} (${code})`, code === 'ENOENT' ? 'create the file or fix the path (relative paths start at the directory of contain.yml), or mark it required: false' : 'make the file readable', error)
+    if (!(error instanceof EnvFileError)) throw error
+    if (error.failure === 'missing' && optional) return undefined
+    if (error.failure === 'untrusted') return report(error.message, error.fix ?? '')
+    if (error.failure === 'too-large' || error.failure === 'not-text') return report(error.message, 'give a dotenv file of KEY=VALUE lines')
+    if (error.code === 'ENOENT') return report(error.message, 'create the file or fix the path (relative paths start at the directory of contain.yml), or mark it required: false', error.cause)
+    return report(`cannot read ${path} (${error.code})`, 'make the file readable', error.cause)
   }
-  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) return report(`${path} is larger than 1 MiB, not an env file`, 'give a dotenv file of KEY=VALUE lines')
-  if (text.includes('\0')) return report(`${path} is not a text file (it holds NUL bytes)`, 'give a dotenv file of KEY=VALUE lines')
-  return parseDotenv(text)
 }
 
 interface EnvLayers {
@@ -706,7 +702,7 @@ function parseEnvironment(source: YamlSource, appPath: Path, app: YamlMap, layer
       const report = (problem: string, fix: string, cause?: unknown): never => {
         throw source.error(entry.at, problem, fix, source.locate(entry.at), cause)
       }
-      const values = readEnvFile(file, layers.readFile, !entry.required, report)
+      const values = readEnvFileFor(file, layers.readFile, !entry.required, report)
       if (values === undefined) continue
       Object.assign(env, values)
       if (!files.includes(file)) files.push(file)
@@ -742,10 +738,6 @@ function parseEnvironment(source: YamlSource, appPath: Path, app: YamlMap, layer
 // Flags
 // ---------------------------------------------------------------------------------------------
 
-/** Relative seccomp profile paths start at the directory of contain.yml, as every path there. */
-function resolveProfile(profile: string, dir: string): string {
-  return profile === 'default' || profile === 'unconfined' || profile === '' || isAbsolute(profile) ? profile : resolve(dir, profile)
-}
 
 /** Sets each flag key the app has into flags, as the strings and booleans the CLI would give. */
 function readFlags(source: YamlSource, appPath: Path, app: YamlMap, flags: RawRunFlags, dir: string): void {
@@ -765,13 +757,13 @@ function readFlags(source: YamlSource, appPath: Path, app: YamlMap, flags: RawRu
       let list = expectStringList(source, path, value, example)
       // Paths in the project (tmp/pids, log) are relative to its working directory; absolute ones stay.
       if (option.flag === 'writable' || option.flag === 'tmpfs') list = list.map(entry => resolve(workdir, entry))
-      if (option.flag === 'security-opt') list = list.map(entry => entry.replace(/^(seccomp[=:])(.+)$/s, (_, prefix: string, profile: string) => prefix + resolveProfile(profile, dir)))
+      if (option.flag === 'security-opt') list = list.map(entry => entry.replace(/^(seccomp[=:])(.+)$/s, (_, prefix: string, profile: string) => prefix + anchoredProfile(profile, dir)))
       target[option.flag] = list
     } else if (option.flag === 'namespaces' && Array.isArray(value)) {
       target[option.flag] = expectStringList(source, path, value, example).join(',')
     } else {
       const text = expectString(source, path, value, example)
-      target[option.flag] = option.flag === 'seccomp' ? resolveProfile(text, dir) : text
+      target[option.flag] = option.flag === 'seccomp' ? anchoredProfile(text, dir) : text
     }
   }
 }
@@ -967,7 +959,7 @@ function parseSupervision(source: YamlSource, appPath: Path, app: YamlMap, dir: 
 /** The project's .env: read when it exists; other failures (a directory, no permission) are errors. */
 export function readProjectDotenv(dir: string, readFile: (path: string) => string): {path: string; values: Record<string, string>} | undefined {
   const path = join(dir, '.env')
-  const values = readEnvFile(path, readFile, true, (problem, fix, cause) => {
+  const values = readEnvFileFor(path, readFile, true, (problem, fix, cause) => {
     throw new FileError(path, problem, {fix, cause})
   })
   return values && {path, values}
@@ -976,8 +968,8 @@ export function readProjectDotenv(dir: string, readFile: (path: string) => strin
 async function loadApp(source: YamlSource, appsKey: string, name: string, value: unknown, context: {dir: string; layers: EnvLayers; host: HostFacts; validate: NonNullable<LoadOptions['validate']>}): Promise<AppConfig> {
   const appPath = [appsKey, name]
   const location = source.locate(appPath, 'key')
-  if (!APP_NAME_PATTERN.test(name) || name.includes('..')) {
-    source.fail(appPath, 'not a valid app name', 'use letters, digits, _, . and -, starting with a letter or digit, at most 63 characters', 'key')
+  if (!isAppName(name)) {
+    source.fail(appPath, 'not a valid app name', APP_NAME_RULE, 'key')
   }
   if (value === null) source.fail(appPath, 'is empty', 'give the app a command, e.g. command: bundle exec rails s', 'key')
   const app = expectMap(source, appPath, value, `${name}: {command: bundle exec rails s}`)

@@ -8,7 +8,7 @@ import {renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {basename, join} from 'node:path'
 import {loadProject, type LoadOptions} from '../config/project.js'
 import {ContainError} from '../errors.js'
-import {packageRoot} from '../paths.js'
+import {packageRoot, templatePath} from '../paths.js'
 import {detectProject, hostDetectFs, type DetectFs} from './detect.js'
 import {renderProject, type AppOrigin} from './render.js'
 
@@ -48,8 +48,8 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
   const root = packageRoot()
   const {text, apps} = renderProject(detection, {
     cpus: options.cpus ?? availableParallelism(),
-    schema: join(root, 'templates/contain.schema.json'),
-    reference: join(root, 'templates/contain.yml'),
+    schema: templatePath('contain.schema.json', root),
+    reference: templatePath('contain.yml', root),
   })
   // Loaded before it replaces anything: a proposal contain up would refuse is a bug of init's.
   const temporary = join(options.dir, `.${basename(file)}.${process.pid}.tmp`)

@@ -3,12 +3,11 @@
  * the user will read them, with {{name}} placeholders: the comments stay in one readable place.
  */
 import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
-import {packageRoot} from '../paths.js'
+import {packageRoot, templatePath} from '../paths.js'
 
 /** The text of templates/NAME. */
 export function readTemplate(name: string, root = packageRoot()): string {
-  return readFileSync(join(root, 'templates', name), 'utf8')
+  return readFileSync(templatePath(name, root), 'utf8')
 }
 
 /**

@@ -1,12 +1,12 @@
-import {spawn} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {constants} from 'node:os'
-import {ExitCode, LaunchError} from '../errors.js'
+import {LaunchError} from '../errors.js'
 import {isTerminal, terminalEnvironment} from './environment.js'
 import type {Namespace} from '../namespaces.js'
-import {isProcessAlive, processStartTime} from '../supervisor/state.js'
-import {ENV_FD, HELPER_ENV, SECCOMP_FD, STATUS_FD, encodeEnvironment, enterArguments, type Executables, type LaunchPlan} from './plan.js'
-import {sendToInit} from './spawn.js'
+import {isProcessAlive, processStartTime} from '../process.js'
+import {startHelper} from './helper-process.js'
+import {STATUS_FD, encodeEnvironment, enterArguments, type Executables, type LaunchPlan} from './plan.js'
+import {commandFailure} from './setup-failure.js'
 import {parseInitReport} from './status.js'
 
 /**
@@ -85,13 +85,10 @@ export function execInApp(app: LaunchPlan, pid1: number, command: string[], opti
     return Promise.reject(error)
   }
   const captured = options.capture ? 'pipe' : 'inherit'
-  const child = spawn(argv[0], argv.slice(1), {env: HELPER_ENV, stdio: [options.capture ? 'ignore' : 'inherit', captured, captured, 'pipe', app.seccompFilter ? 'pipe' : 'ignore', 'pipe'], timeout: options.timeoutMs, killSignal: 'SIGKILL'})
-  sendToInit((child.stdio as unknown[])[SECCOMP_FD], app.seccompFilter)
-  sendToInit((child.stdio as unknown[])[ENV_FD], environment)
-  let status = ''
+  const helper = startHelper(argv, {stdio: [options.capture ? 'ignore' : 'inherit', captured, captured], seccompFilter: app.seccompFilter, environment, timeoutMs: options.timeoutMs})
+  const child = helper.child
   const kept: Buffer[] = []
   let keptBytes = 0
-  child.stdio[STATUS_FD]?.on('data', chunk => (status.length < MAX_CAPTURED_BYTES ? (status += chunk) : undefined))
   child.stdout?.on('data', (chunk: Buffer) => {
     if (keptBytes >= MAX_CAPTURED_BYTES) return
     kept.push(chunk.subarray(0, MAX_CAPTURED_BYTES - keptBytes))
@@ -120,11 +117,8 @@ export function execInApp(app: LaunchPlan, pid1: number, command: string[], opti
     child.once('exit', () => timers.push(setTimeout(abandon, KILL_MARGIN_MS)))
     child.once('error', error => settle(() => reject(error)))
     child.once('close', (code, signal) => {
-      const error = parseInitReport(status).error
-      if (error?.stage === 'exec') {
-        const notFound = error.errno === constants.errno.ENOENT
-        return settle(() => reject(new LaunchError(command, notFound ? 'command not found in the app' : `cannot execute: ${error.message}`, {exitCode: notFound ? ExitCode.commandNotFound : ExitCode.cannotExecute})))
-      }
+      const error = parseInitReport(helper.status()).error
+      if (error?.stage === 'exec') return settle(() => reject(commandFailure(app, command, error)))
       if (error) return settle(() => reject(new LaunchError(command, `cannot enter the app at ${error.stage}: ${error.message}`, {fix: 'check that the app is running: contain ps'})))
       const exitCode = code ?? 128 + (signal ? constants.signals[signal] : 9)
       settle(() => resolve({exitCode, stdout: options.capture ? Buffer.concat(kept).toString() : undefined}))

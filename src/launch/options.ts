@@ -7,6 +7,7 @@ import {parseDevice} from '../devices/parse.js'
 import type {DeviceOption} from '../devices/rules.js'
 import {FileError, InvalidValueError} from '../errors.js'
 import {DEFAULT_NAMESPACES, parseNamespaces, type Namespace} from '../namespaces.js'
+import {APP_NAME_RULE, ENV_KEY_PATTERN, isAppName} from '../names.js'
 import {parseListenAddresses, type ListenAddress} from './listen-address.js'
 import {resolveSecurity, type SecurityOptions} from './security.js'
 import {appEnvironment} from './environment.js'
@@ -79,12 +80,9 @@ function ownerOf(path: string): {uid: number; gid: number} {
   return {uid: stat?.uid ?? 0, gid: stat?.gid ?? 0}
 }
 
-const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/
 const HOSTNAME_PATTERN = /^(?=.{1,64}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/
-const ENV_KEY_PATTERN = /^[^=\0]+$/
 const CPU_PERIOD_MICROS = 100_000
 /** The largest env file read, as for contain.yml. */
-const MAX_ENV_FILE_BYTES = 2 ** 20
 
 function defaultName(command: string[]): string {
   const base = basename(command[0] ?? 'app').replace(/[^a-zA-Z0-9_.-]/g, '').replace(/^[^a-zA-Z0-9]+/, '') || 'app'
@@ -96,8 +94,8 @@ function defaultName(command: string[]): string {
 
 function parseName(text: string): string {
   // No "..", as in contain.yml: a name is a path component of cgroups, logs and state.
-  if (!NAME_PATTERN.test(text) || text.includes('..')) {
-    throw new InvalidValueError('--name', text, 'not a valid name', 'use letters, digits, _, . and -, starting with a letter or digit, at most 63 characters')
+  if (!isAppName(text)) {
+    throw new InvalidValueError('--name', text, 'not a valid name', APP_NAME_RULE)
   }
   return text
 }
@@ -253,26 +251,22 @@ function parseVolume(text: string, cwd: string, home: string | undefined): Volum
   return {source: real, target: resolve(target), readOnly: mode === 'ro'}
 }
 
-const tooLarge = (path: string) => new FileError(path, `is larger than ${MAX_ENV_FILE_BYTES / 2 ** 20} MiB, not an env file`, {fix: 'give --env-file a dotenv file of KEY=VALUE lines'})
 
 async function readEnvFiles(paths: string[], host: HostFacts): Promise<Record<string, string>> {
   if (paths.length === 0) return {}
-  const dotenv = await import('dotenv')
+  // Loaded only when there are env files: dotenv is not on the launch path otherwise.
+  const {EnvFileError, MAX_ENV_FILE_BYTES, readEnvFile} = await import('../env-file.js')
   const env: Record<string, string> = {}
   for (const path of paths) {
-    let text: string
     try {
-      text = host.readFile(resolve(host.cwd, path))
+      Object.assign(env, readEnvFile(resolve(host.cwd, path), host.readFile))
     } catch (error) {
-      if (error instanceof FileError) throw error
-      const code = (error as NodeJS.ErrnoException).code
-      if (code === 'EFBIG') throw tooLarge(path)
-      throw new FileError(path, `cannot read env file: ${code ?? String(error)}`, {fix: 'give the path of an existing, readable dotenv file to --env-file'})
+      if (!(error instanceof EnvFileError)) throw error
+      if (error.failure === 'untrusted') throw error.cause
+      if (error.failure === 'too-large') throw new FileError(path, `is larger than ${MAX_ENV_FILE_BYTES / 2 ** 20} MiB, not an env file`, {fix: 'give --env-file a dotenv file of KEY=VALUE lines'})
+      if (error.failure === 'not-text') throw new FileError(path, 'is not a text file', {fix: 'give --env-file a dotenv file of KEY=VALUE lines'})
+      throw new FileError(path, `cannot read env file: ${error.code ?? String(error.cause)}`, {fix: 'give the path of an existing, readable dotenv file to --env-file'})
     }
-    // A dotenv file is a few kB; more is the wrong file (and /dev/urandom would never end).
-    if (Buffer.byteLength(text) > MAX_ENV_FILE_BYTES) throw tooLarge(path)
-    if (text.includes('\0')) throw new FileError(path, 'is not a text file', {fix: 'give --env-file a dotenv file of KEY=VALUE lines'})
-    Object.assign(env, dotenv.parse(text))
   }
   return env
 }

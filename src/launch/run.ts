@@ -1,16 +1,14 @@
 import {accessSync, constants, statSync} from 'node:fs'
-import {availableParallelism, homedir, hostname} from 'node:os'
-import {dirname, join, resolve} from 'node:path'
+import {availableParallelism, hostname} from 'node:os'
+import {dirname, resolve} from 'node:path'
 import {planCgroup, planningLayout, RUN_SCOPE, type CgroupLimits, type CgroupPlan} from '../cgroup/index.js'
-import {MAX_HOST_FILE_BYTES, readFileUpTo} from '../config/read-file.js'
+import {MAX_HOST_FILE_BYTES, readFileUpTo} from '../trusted-file.js'
 import type {RawRunFlags} from '../config/schema.js'
 import {formatBytes} from '../config/units.js'
 import {deviceRules, formatRule} from '../devices/rules.js'
 import {HostError} from '../errors.js'
-import {findOnPath, initPath} from '../paths.js'
-import {cachedFilterPath, filterHash, filterKey, readCachedFilter, type FilterKey} from '../seccomp/cache.js'
-import {currentKernelVersion, seccompArchOf} from '../seccomp/host.js'
-import {stateRoot} from '../supervisor/state.js'
+import {findOnPath, initPath, stateRoot} from '../paths.js'
+import {launchFilter} from '../seccomp/launch-filter.js'
 import {resolveRunOptions, type HostFacts, type RunOptions} from './options.js'
 import {isTerminal} from './environment.js'
 import {planLaunch, type LaunchPlan} from './plan.js'
@@ -21,25 +19,6 @@ import {describeUser, rootWarning} from './user.js'
 export function hostFacts(): HostFacts {
   // contain run passes its stdio to the app: TERM goes along when that is a terminal.
   return {cpus: availableParallelism(), env: process.env, cwd: process.cwd(), readFile: path => readFileUpTo(path, MAX_HOST_FILE_BYTES).toString('utf8'), terminal: isTerminal(0) || isTerminal(1), hostname: hostname()}
-}
-
-/** Compiled filters are kept where only this user can write: a cached filter is loaded as it is. */
-function seccompCacheDir(): string {
-  if (process.getuid?.() === 0) return '/var/cache/contain/seccomp'
-  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'contain/seccomp')
-}
-
-/** A filter compiled before for the same profile and inputs, without loading the compiler. */
-function cachedFilterFor(profile: string, inputs: Pick<FilterKey, 'capabilities' | 'strict' | 'complain'>): Buffer | undefined {
-  let text: string
-  try {
-    // Bounded as the profile reader is: --seccomp /dev/zero must not read forever here.
-    text = readFileUpTo(profile, 2 ** 20).toString('utf8')
-  } catch {
-    return undefined // the compiler reports it properly
-  }
-  const key = filterKey({text, arch: seccompArchOf(), kernel: currentKernelVersion(), ...inputs})
-  return readCachedFilter(cachedFilterPath(seccompCacheDir(), filterHash(key)), key)
 }
 
 export interface PlannedRun {
@@ -101,14 +80,9 @@ export async function planRun(raw: RawRunFlags, command: string[], host: HostFac
   let seccompFilter: Buffer | undefined
   const {seccompProfile, seccompStrict, seccompMode, capabilities} = options.security
   if (seccompProfile !== undefined) {
-    const complain = seccompMode === 'complain'
-    seccompFilter = cachedFilterFor(seccompProfile, {capabilities, strict: seccompStrict, complain})
-    if (!seccompFilter) {
-      const {compileProfile} = await import('../seccomp/bpf.js')
-      const compiled = await compileProfile({file: seccompProfile, capabilities, strict: seccompStrict, complain, cacheDir: seccompCacheDir()})
-      seccompFilter = compiled.filter
-      warnings.push(...compiled.warnings)
-    }
+    const filter = await launchFilter({file: seccompProfile, capabilities, strict: seccompStrict, complain: seccompMode === 'complain'})
+    seccompFilter = filter.filter
+    warnings.push(...filter.warnings)
   }
   // Where this user's supervisors keep their control sockets, configured and default: hidden from the app.
   const hidden = [stateRoot(host.env as NodeJS.ProcessEnv), stateRoot({...host.env, CONTAIN_STATE_DIR: undefined} as NodeJS.ProcessEnv)].map(dir => resolve(dir))

@@ -1,9 +1,9 @@
 import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
 import {maskToCapabilities, resolveCapabilities, type CapabilityName} from '../capabilities.js'
 import type {RawRunFlags} from '../config/schema.js'
 import {InvalidValueError} from '../errors.js'
-import {packageRoot} from '../paths.js'
+import {defaultSeccompProfile} from '../paths.js'
+import {DEFAULT_PROFILE, profileFile, UNCONFINED} from '../seccomp/profile-file.js'
 
 /** How the app is confined beyond namespaces and cgroups. */
 export interface SecurityOptions {
@@ -17,10 +17,6 @@ export interface SecurityOptions {
   seccompStrict: boolean
   noNewPrivileges: boolean
   privileged: boolean
-}
-
-export function defaultSeccompProfile(packageRoot: string): string {
-  return join(packageRoot, 'templates/seccomp/default.json')
 }
 
 /** The capabilities contain itself holds: an app can be given no more. */
@@ -55,19 +51,19 @@ function parseSecurityOpts(entries: string[]): {seccomp?: string; noNewPrivilege
  * capabilities asked for with --cap-add, as ambient ones, so `--user 1000 --cap-add
  * NET_BIND_SERVICE` can bind port 80 (as with podman and systemd's AmbientCapabilities).
  */
-export function resolveSecurity(raw: RawRunFlags, defaultProfile = defaultSeccompProfile(packageRoot()), held: readonly CapabilityName[] = heldCapabilities()): SecurityOptions {
+export function resolveSecurity(raw: RawRunFlags, defaultProfile = defaultSeccompProfile(), held: readonly CapabilityName[] = heldCapabilities()): SecurityOptions {
   const opts = parseSecurityOpts(raw['security-opt'] ?? [])
   if (raw.seccomp !== undefined && opts.seccomp !== undefined && raw.seccomp !== opts.seccomp) {
     throw new InvalidValueError('--seccomp', raw.seccomp, `conflicts with --security-opt seccomp=${opts.seccomp}`, 'give the profile once')
   }
   const privileged = raw.privileged ?? false
-  const choice = raw.seccomp ?? opts.seccomp ?? (privileged ? 'unconfined' : 'default')
+  const choice = raw.seccomp ?? opts.seccomp ?? (privileged ? UNCONFINED : DEFAULT_PROFILE)
   if (choice === '') throw new InvalidValueError('--seccomp', choice, 'is empty', 'use default, unconfined or the path of a profile')
   const mode = raw['seccomp-mode'] ?? 'enforce'
   if (mode !== 'enforce' && mode !== 'complain') {
     throw new InvalidValueError('--seccomp-mode', mode, 'unknown mode', 'use enforce (deny what the profile denies) or complain (only log it)')
   }
-  const seccompProfile = choice === 'unconfined' ? undefined : choice === 'default' ? defaultProfile : choice
+  const seccompProfile = profileFile(choice, defaultProfile)
   if (mode === 'complain' && seccompProfile === undefined) {
     throw new InvalidValueError('--seccomp-mode', mode, 'needs a seccomp profile, but the app runs unconfined', 'leave out --seccomp unconfined (or --privileged), or leave out --seccomp-mode')
   }

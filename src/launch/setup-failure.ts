@@ -68,7 +68,8 @@ const errnoIs = (error: InitError, ...names: (keyof typeof constants.errno)[]) =
 /** contain-init's detail without its trailing ": strerror". */
 const detailOf = (error: InitError) => error.message.replace(/: [^:]*$/, '')
 
-function execFailure(plan: LaunchPlan, command: string[], error: InitError): LaunchError {
+/** The command could not be executed (by `contain run`, an app's start, `contain exec` or a health check). */
+export function commandFailure(plan: LaunchPlan, command: string[], error: InitError): LaunchError {
   const notFound = errnoIs(error, 'ENOENT')
   // In the contained view a command (or its interpreter) may exist on the host but outside the view.
   const outside = notFound && plan.view ? outsideView(command[0], plan) : undefined
@@ -131,7 +132,7 @@ export function setupFailure(plan: LaunchPlan, error: InitError): LaunchError {
   const command = plan.argv.slice(plan.argv.lastIndexOf('--') + 1)
   const permanent = retryCannotFix(error)
   switch (error.stage) {
-    case 'exec': return execFailure(plan, command, error)
+    case 'exec': return commandFailure(plan, command, error)
     case 'chdir': return chdirFailure(plan, command, error)
     case 'view': return viewFailure(plan, command, error)
     case 'user': return userFailure(plan, command, error)

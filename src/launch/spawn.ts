@@ -1,11 +1,11 @@
-import {spawn, type StdioOptions} from 'node:child_process'
-import type {Socket} from 'node:net'
+import type {StdioOptions} from 'node:child_process'
 import {mkdirSync} from 'node:fs'
 import {constants} from 'node:os'
 import type {Readable} from 'node:stream'
 import {AppCgroup, type CgroupOutcome} from '../cgroup/index.js'
 import {ExitCode, HostError, LaunchError} from '../errors.js'
-import {DEVICES_FD, ENV_FD, HELPER_ENV, REAP_GO_FD, SECCOMP_FD, encodeEnvironment, type LaunchPlan} from './plan.js'
+import {startHelper} from './helper-process.js'
+import {encodeEnvironment, type LaunchPlan} from './plan.js'
 import {setupFailure} from './setup-failure.js'
 import {parseInitReport} from './status.js'
 
@@ -49,14 +49,6 @@ function spawnFailure(plan: LaunchPlan, error: NodeJS.ErrnoException): Error {
   return new LaunchError(plan.argv, `cannot start the launcher: ${error.message}`, {cause: error})
 }
 
-/** Writes what contain-init reads on one of its descriptors, then closes it. */
-export function sendToInit(stream: unknown, data: Buffer | undefined): void {
-  if (!data || !stream) return
-  const pipe = stream as NodeJS.WritableStream
-  pipe.on('error', () => undefined)
-  pipe.end(data)
-}
-
 /**
  * Starts one run of the app in its cgroup. The cgroup outlives the run, so a supervisor restarts
  * an app without recreating it; OOM kills are counted per run. The first run into a cgroup starts
@@ -81,14 +73,16 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
   const streams = Array.isArray(stdio) ? stdio.slice(0, 3) : [stdio, stdio, stdio]
   // detached: the launcher gets its own session, so a terminal's Ctrl-C reaches only contain,
   // which forwards it exactly once.
-  const environment = encodeEnvironment(plan.env)
-  const child = spawn(argv[0], argv.slice(1), {env: HELPER_ENV, stdio: [...streams, 'pipe', plan.seccompFilter ? 'pipe' : 'ignore', 'pipe', plan.deviceProgram ? 'pipe' : 'ignore', withReaper ? 'pipe' : 'ignore', ...listenFds], detached: true})
-  // contain-init reads the device program, the filter and the environment whole before it goes on;
-  // a launcher that died early closes the pipes.
-  sendToInit((child.stdio as unknown[])[DEVICES_FD], plan.deviceProgram)
-  sendToInit((child.stdio as unknown[])[SECCOMP_FD], plan.seccompFilter)
-  sendToInit((child.stdio as unknown[])[ENV_FD], environment)
-  let statusText = ''
+  const helper = startHelper(argv, {
+    stdio: [streams[0], streams[1], streams[2]],
+    seccompFilter: plan.seccompFilter,
+    environment: encodeEnvironment(plan.env),
+    deviceProgram: plan.deviceProgram,
+    reapGo: withReaper,
+    listenFds,
+    detached: true,
+  })
+  const child = helper.child
   let makeError: unknown
   let sentGo = !withReaper
   let settleMade = () => {}
@@ -96,21 +90,19 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
   /** The reaper is there: make the cgroup, then let the launcher join it (or, failing, end it). */
   const go = () => {
     sentGo = true
-    const pipe = (child.stdio as unknown[])[REAP_GO_FD] as Socket | undefined
     try {
       cgroup.make()
     } catch (error) {
       // "n": the reaper has nothing to remove; contain undid what it made and reports why.
       makeError = error
-      sendToInit(pipe, Buffer.from('n'))
+      helper.sendReapGo('n')
       return
     } finally {
       settleMade()
     }
-    sendToInit(pipe, Buffer.from('g'))
+    helper.sendReapGo('g')
   }
-  child.stdio[3]?.on('data', chunk => {
-    statusText += chunk
+  helper.onStatus(statusText => {
     const reaper = parseInitReport(statusText).reaper
     if (reaper !== undefined && !sentGo) {
       if (reaper > 0) cgroup.reaper = reaper
@@ -125,7 +117,7 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
     })
     child.once('close', code => {
       settleMade()
-      const report = parseInitReport(statusText)
+      const report = parseInitReport(helper.status())
       if (makeError !== undefined) return reject(makeError)
       const outcome = cgroup.outcome()
       if (report.error) return reject(setupFailure(plan, report.error))
@@ -148,7 +140,7 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
   })
   return {
     pid: child.pid ?? -1,
-    pid1: () => parseInitReport(statusText).pid1,
+    pid1: () => parseInitReport(helper.status()).pid1,
     stdout: child.stdout,
     stderr: child.stderr,
     exited,

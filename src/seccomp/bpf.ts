@@ -6,13 +6,12 @@
  * Layout: check the arch (libseccomp's bad-arch action otherwise), reject x32 on x86_64, then a
  * binary search over the syscall number whose leaves return a verdict or test the arguments.
  */
-import {mkdir, rename, rm, writeFile} from 'node:fs/promises'
-import {join} from 'node:path'
 import type {CapabilityName} from '../capabilities.js'
 import {FileError} from '../errors.js'
-import {cacheFileContents, cachedFilterPath, filterHash, filterKey, MAX_INSTRUCTIONS, readCachedFilter} from './cache.js'
+import {cacheFileContents, cachedFilterPath, filterHash, filterKey, MAX_INSTRUCTIONS, readCachedFilter, writeCachedFilter} from './cache.js'
 export {MAX_INSTRUCTIONS} from './cache.js'
-import {parseProfile, readProfileText, type KernelVersion} from './profile.js'
+import {parseProfile, type KernelVersion} from './profile.js'
+import {readProfileText} from './profile-file.js'
 import {complainPolicy, currentKernelVersion, resolvePolicy, syscallDecisions, type EffectiveCondition, type EffectivePolicy, type SyscallDecision, type Verdict} from './resolve.js'
 import {seccompArchOf} from './host.js'
 import {AUDIT_ARCH, X32_SYSCALL_BIT, type SeccompArch} from './syscalls.js'
@@ -403,29 +402,20 @@ export async function compileProfile(options: CompileProfileOptions): Promise<Co
     return {filter: Buffer.from(onDisk), hash, cache: 'disk', warnings: []}
   }
 
-  const {profile, warnings} = parseProfile(text, {file: options.file, strict: options.strict})
-  const policy = resolvePolicy(profile, {arch, capabilities: options.capabilities, kernel})
-  const filter = compileFilter(options.complain ? complainPolicy(policy) : policy)
+  const {filter, warnings} = compileProfileText(text, {...options, arch, kernel})
   memoryCache.set(key, {filter, warnings: [...warnings]})
-  // The cache only saves compile time: a read-only or full disk costs that, and is no warning.
   if (cacheFile) await writeCachedFilter(cacheFile, cacheFileContents(filter, key))
   return {filter: Buffer.from(filter), hash, cache: 'miss', warnings: [...warnings]}
+}
+
+/** Profile text -> filter bytes, with no cache at all: the compile itself, for callers that keep their own. */
+export function compileProfileText(text: string, options: Omit<CompileProfileOptions, 'text' | 'cacheDir'> & {arch: SeccompArch; kernel: KernelVersion}): {filter: Buffer; warnings: string[]} {
+  const {profile, warnings} = parseProfile(text, {file: options.file, strict: options.strict})
+  const policy = resolvePolicy(profile, {arch: options.arch, capabilities: options.capabilities, kernel: options.kernel})
+  return {filter: compileFilter(options.complain ? complainPolicy(policy) : policy), warnings}
 }
 
 /** Forget the in-memory cache (tests, and long-running processes that reload profiles). */
 export function clearCompileCache(): void {
   memoryCache.clear()
-}
-
-
-/** Write then rename, so a concurrent launch never reads half a filter; only this user may write there. */
-async function writeCachedFilter(file: string, contents: Buffer): Promise<void> {
-  const temporary = `${file}.${process.pid}.tmp`
-  try {
-    await mkdir(join(file, '..'), {recursive: true, mode: 0o700})
-    await writeFile(temporary, contents, {mode: 0o600})
-    await rename(temporary, file)
-  } catch {
-    await rm(temporary, {force: true}).catch(() => undefined)
-  }
 }

@@ -3,6 +3,7 @@
  * compiler so that a launch with a cached filter does not load the compiler at all.
  */
 import {readFileSync} from 'node:fs'
+import {mkdir, rename, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {CapabilityName} from '../capabilities.js'
 import type {KernelVersion} from './profile.js'
@@ -75,5 +76,20 @@ export function readCachedFilter(file: string, key: string): Buffer | undefined 
     return contents.subarray(0, length)
   } catch {
     return undefined
+  }
+}
+
+/**
+ * Write then rename, so a concurrent launch never reads half a filter; only this user may write there.
+ * The cache only saves compile time: a read-only or full disk costs that, and is no warning.
+ */
+export async function writeCachedFilter(file: string, contents: Buffer): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`
+  try {
+    await mkdir(join(file, '..'), {recursive: true, mode: 0o700})
+    await writeFile(temporary, contents, {mode: 0o600})
+    await rename(temporary, file)
+  } catch {
+    await rm(temporary, {force: true}).catch(() => undefined)
   }
 }

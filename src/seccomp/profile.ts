@@ -6,8 +6,8 @@
 import {parseCapability, type CapabilityName} from '../capabilities.js'
 import {FileError} from '../errors.js'
 import {nearest} from '../suggest.js'
-import {readFileUpTo} from '../config/read-file.js'
 import type {KernelVersion} from './host.js'
+import {readProfileText} from './profile-file.js'
 import {allSyscallNames, isKnownSyscallName} from './syscalls.js'
 
 export const SECCOMP_ACTIONS = [
@@ -116,25 +116,6 @@ export interface ParsedProfile {
 /** Read and validate a profile file. */
 export async function readProfile(file: string, options: Omit<ParseOptions, 'file'> = {}): Promise<ParsedProfile> {
   return parseProfile(await readProfileText(file), {...options, file})
-}
-
-/** Docker's default profile is 20 kB; a file beyond this is not a profile (or is /dev/zero). */
-const MAX_PROFILE_BYTES = 2 ** 20
-
-/** The profile's text; a missing, unreadable or oversized file is a FileError with the path. */
-export async function readProfileText(file: string): Promise<string> {
-  try {
-    return readFileUpTo(file, MAX_PROFILE_BYTES).toString('utf8')
-  } catch (error) {
-    if (error instanceof FileError) throw error
-    if ((error as NodeJS.ErrnoException).code === 'EFBIG') {
-      throw new FileError(file, 'is larger than 1 MiB, not a seccomp profile', {fix: 'give the path of a seccomp profile in Docker\'s JSON format (Docker\'s default is 20 kB)'})
-    }
-    throw new FileError(file, `cannot read the seccomp profile: ${(error as Error).message}`, {
-      fix: 'check the path given for the seccomp profile',
-      cause: error,
-    })
-  }
 }
 
 /** Validate profile text; throws FileError on the first problem. */

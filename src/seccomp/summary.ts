@@ -4,12 +4,12 @@
  * arguments; the rules includes/excludes drop and why; unknown names; the compiled size.
  * Everything down to "Entry points" is pure; the entry points read the file and the host.
  */
-import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {capabilityNumber, resolveCapabilities, type CapabilityName} from '../capabilities.js'
 import {InvalidValueError} from '../errors.js'
 import {nearest} from '../suggest.js'
-import {packageRoot} from '../paths.js'
+import {defaultSeccompProfile, packageRoot} from '../paths.js'
+import {profileFile} from './profile-file.js'
 import {compileFilter} from './bpf.js'
 import {explainSyscall, formatVerdict, type Explanation} from './explain.js'
 import {readProfile, ruleLabel, type KernelVersion, type ParsedProfile, type SeccompProfile} from './profile.js'
@@ -437,9 +437,9 @@ function formatArgs(args: readonly string[]): string {
 // ---------------------------------------------------------------------------------------------
 // Entry points the commands call: they read the profile file and the host, the rest is pure.
 
-/** `default` is contain's template; anything else is a path. */
+/** `default` is contain's template; anything else is a path (`unconfined` too: there is no profile to check). */
 export function profilePath(profile: string, root: string = packageRoot()): string {
-  return profile === 'default' ? join(root, 'templates/seccomp/default.json') : profile
+  return profileFile(profile, defaultSeccompProfile(root)) ?? profile
 }
 
 export interface SeccompCommandOptions {

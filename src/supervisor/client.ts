@@ -1,5 +1,8 @@
-import {join} from 'node:path'
-import type {Project} from '../config/project.js'
+import {existsSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
+import {parse as parseYaml} from 'yaml'
+import {findProjectFile, MAX_CONFIG_BYTES, PROJECT_FILES, projectNameOf, type Project} from '../config/project.js'
+import {readFileUpTo} from '../trusted-file.js'
 import {formatBytes} from '../config/units.js'
 import {formatRule} from '../devices/rules.js'
 import {ContainError} from '../errors.js'
@@ -8,11 +11,15 @@ import type {AppStatus} from './app.js'
 import {callControl} from './control.js'
 import {lockHolderAlive, readLockHolder, removeUnheldLock} from './lock.js'
 import {cleanUpAfterKilledSupervisor, nameLockDir, type HostProject} from './projects.js'
-import {checkStateDirTrusted, isSupervisorAlive, projectDir, readState, type ProjectState} from './state.js'
-import {findProject} from './plan-apps.js'
+import {checkStateDirTrusted, isSupervisorAlive, projectDir, readState, stateFile, type AppLogLocation, type ProjectState} from './state.js'
 
+/**
+ * A project as the client commands (ps, logs, stop, down, exec, ...) know it: its state directory
+ * and what the supervisor wrote there. contain.yml is not read, let alone checked against the
+ * host: a project whose env file was deleted after `up` still stops.
+ */
 export interface ProjectHandle {
-  project: Project
+  /** The running project's name (its state's); when none runs, the name contain.yml gives, or the directory's. */
   name: string
   file: string
   stateDir: string
@@ -22,23 +29,52 @@ export interface ProjectHandle {
   staleSupervisor?: number
 }
 
+/**
+ * The project file of this directory (or -f FILE) by name only: its state directory is its
+ * directory's (projectDir), so a deleted contain.yml still finds the project it started.
+ */
+function projectFileIn(cwd: string, file?: string): string {
+  if (file !== undefined) return resolve(cwd, file)
+  const found = findProjectFile(cwd)
+  if (found) return found
+  // None here any more: the project that ran here, if one does.
+  const here = join(cwd, PROJECT_FILES[0])
+  if (existsSync(stateFile(projectDir(here)))) return here
+  throw new ContainError(`no contain.yml, contain.yaml or Procfile in ${cwd}`, {fix: 'run contain init to write a contain.yml, or run contain up in the directory of your project'})
+}
+
+/**
+ * The name of a project that does not run, for messages: its `name:` if the file says one plainly,
+ * else the directory's. Nothing else in the file is read or checked.
+ */
+function quietProjectName(file: string): string {
+  try {
+    const top: unknown = parseYaml(readFileUpTo(file, MAX_CONFIG_BYTES).toString('utf8'))
+    const name = (top as {name?: unknown} | null)?.name
+    if (typeof name === 'string' && name !== '') return name
+  } catch {
+    // Unreadable or not YAML (a Procfile): the directory's name.
+  }
+  return projectNameOf(dirname(file))
+}
+
 /** The project of this directory (or -f FILE) and its running supervisor, if any. */
 export async function openProject(cwd: string, file?: string, {waitForStart = false} = {}): Promise<ProjectHandle> {
-  const project = await findProject(cwd, file)
-  const stateDir = projectDir(project.file)
+  const projectFile = projectFileIn(cwd, file)
+  const stateDir = projectDir(projectFile)
   // Before anything in it is believed: the state names the pid to enter and the socket to ask.
   checkStateDirTrusted(stateDir)
   const state = readState(stateDir) ?? (waitForStart ? await stateOnceStarted(stateDir) : undefined)
   if (state && !isSupervisorAlive(state)) {
     cleanUpAfterKilledSupervisor(stateDir, state)
-    return {project, name: project.name, file: project.file, stateDir, staleSupervisor: state.supervisor.pid}
+    return {name: state.project, file: state.file, stateDir, staleSupervisor: state.supervisor.pid}
   }
+  if (state) return {name: state.project, file: state.file, stateDir, state}
   // A lock file without state is a supervisor starting (its lock is held) or one killed first.
-  if (!state) {
-    removeUnheldLock(stateDir)
-    removeUnheldLock(nameLockDir(project.name))
-  }
-  return {project, name: project.name, file: project.file, stateDir, state}
+  const name = quietProjectName(projectFile)
+  removeUnheldLock(stateDir)
+  removeUnheldLock(nameLockDir(name))
+  return {name, file: projectFile, stateDir}
 }
 
 /**
@@ -55,11 +91,16 @@ export async function stateOnceStarted(stateDir: string, timeoutMs = 30_000): Pr
   return readState(stateDir)
 }
 
-/** Where an app's log is: its logging.dir, else the project's state directory. */
-export function appLogFile(handle: ProjectHandle, app: string): {file: string; maxFiles: number} {
-  const config = handle.project.apps.find(candidate => candidate.name === app)
-  if (!config) throw new ContainError(`no app named ${JSON.stringify(app)} in ${handle.file}`, {fix: `use one of: ${handle.project.apps.map(candidate => candidate.name).join(', ')}`})
-  return {file: join(config.supervision.logging.dir ?? join(handle.stateDir, 'logs'), `${app}.log`), maxFiles: config.supervision.logging.maxFiles}
+/** Where a running project's supervisor writes an app's log, as its state says; undefined if it has not opened one. */
+export function loggedFile(handle: ProjectHandle, app: string): AppLogLocation | undefined {
+  return Object.hasOwn(handle.state?.logs ?? {}, app) ? handle.state?.logs?.[app] : undefined
+}
+
+/** Where an app's log is by contain.yml (for a project that is not running): its logging.dir, else the state directory's logs/. */
+export function appLogFile(project: Pick<Project, 'apps' | 'file'>, stateDir: string, app: string): AppLogLocation {
+  const config = project.apps.find(candidate => candidate.name === app)
+  if (!config) throw new ContainError(`no app named ${JSON.stringify(app)} in ${project.file}`, {fix: `use one of: ${project.apps.map(candidate => candidate.name).join(', ')}`})
+  return {file: join(config.supervision.logging.dir ?? join(stateDir, 'logs'), `${app}.log`), maxFiles: config.supervision.logging.maxFiles}
 }
 
 export function requireRunning(handle: ProjectHandle): ProjectState {

@@ -13,7 +13,8 @@ import {spawnSync} from 'node:child_process'
 import {closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 import {AlreadyRunningError, HostError} from '../errors.js'
-import {isProcessAlive, processStartTime, securePrivateDir} from './state.js'
+import {isProcessAlive, processStartTime} from '../process.js'
+import {securePrivateDir} from './state.js'
 
 export interface LockHolder {
   pid: number

@@ -10,7 +10,8 @@ import {AlreadyRunningError, ProjectNameTakenError} from '../errors.js'
 import type {AppStatus} from './app.js'
 import {callControl} from './control.js'
 import {acquireProjectLock, lockHolderAlive, readLockHolder, removeUnheldLock, type ProjectLock} from './lock.js'
-import {checkStateDirTrusted, isSupervisorAlive, projectKey, readState, removeState, stateRoot, STATE_DIR_PATTERN, type ProjectState} from './state.js'
+import {stateRoot} from '../paths.js'
+import {checkStateDirTrusted, isSupervisorAlive, projectKey, readState, removeState, STATE_DIR_PATTERN, type ProjectState} from './state.js'
 
 /** One lock per project name below the state root (`names/<name>/lock`), held by the supervisor running it. */
 const NAMES_DIR = 'names'

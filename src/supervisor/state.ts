@@ -2,6 +2,8 @@ import {createHash} from 'node:crypto'
 import {chmodSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {basename, dirname, join, resolve} from 'node:path'
 import {ContainError} from '../errors.js'
+import {stateRoot} from '../paths.js'
+import {isProcessAlive} from '../process.js'
 
 /** What a running supervisor leaves for the other commands to find it. */
 export interface ProjectState {
@@ -16,13 +18,16 @@ export interface ProjectState {
    * supervisor placed it: a client in another cgroup finds what a killed supervisor left there.
    */
   cgroups?: string[]
+  /**
+   * Each app's log as the supervisor opened it (its logging.dir and max_file then): `contain logs`
+   * reads these, not what contain.yml says today.
+   */
+  logs?: Record<string, AppLogLocation>
 }
 
-/** $CONTAIN_STATE_DIR, else /run/contain for root, else the user's runtime directory. */
-export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.CONTAIN_STATE_DIR) return env.CONTAIN_STATE_DIR
-  if (process.getuid?.() === 0) return '/run/contain'
-  return join(env.XDG_RUNTIME_DIR ?? `/tmp/contain-${process.getuid?.()}`, 'contain')
+export interface AppLogLocation {
+  file: string
+  maxFiles: number
 }
 
 /** A project is its contain.yml's directory: its name plus a hash, so two "app" dirs never collide. */
@@ -106,35 +111,8 @@ function realDir(dir: string): string {
   }
 }
 
-/** Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // The command name may hold spaces and parentheses: fields count from the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
-  } catch {
-    return undefined
-  }
-}
-
-/** A stored pid names the process only if that process started when stored, and has not died. */
-export function isProcessAlive(pid: number, startTime: string): boolean {
-  // A SIGKILLed process stays a zombie until reaped, with its start time: dead all the same.
-  return processStartTime(pid) === startTime && !isZombie(pid)
-}
-
 export function isSupervisorAlive(state: ProjectState): boolean {
   return isProcessAlive(state.supervisor.pid, state.supervisor.startTime)
-}
-
-/** Field 3 of /proc/PID/stat: Z (zombie) or X (dead) once the process has exited. */
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))
-  } catch {
-    return true
-  }
 }
 
 export function stateFile(dir: string): string {

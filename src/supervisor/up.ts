@@ -4,18 +4,17 @@ import {basename, join} from 'node:path'
 import type {Readable} from 'node:stream'
 import type {Project} from '../config/project.js'
 import {AlreadyRunningError, ContainError, printable, renderError} from '../errors.js'
-import {JournalWriter, stdoutIsJournal} from '../systemd/journal.js'
-import {notifySystemd, takeNotifyTarget} from '../systemd/notify.js'
 import {LAST_LINES, type AppSpec, type OutputSink} from './app.js'
 import {AppAction, formatOutcome, type AppOutcome, type RecreatePolicy} from './apply.js'
 import {stateOnceStarted} from './client.js'
 import {callControl, serveControl} from './control.js'
 import {Deployer, parseApplyRequest, type ApplyResult} from './deploy.js'
-import {AppLog, LastLines} from './logs.js'
+import {AppLog, DEFAULT_MAX_FILES, LastLines, type LogStream} from './logs.js'
 import {acquireProjectLock, lockHolderAlive, readLockHolder} from './lock.js'
 import {findProject, planApps} from './plan-apps.js'
 import {acquireNameLock, checkNameFree} from './projects.js'
-import {checkStateDirTrusted, isSupervisorAlive, processStartTime, projectDir, projectKey, readState, removeState, writeState, type ProjectState} from './state.js'
+import {processStartTime} from '../process.js'
+import {checkStateDirTrusted, isSupervisorAlive, projectDir, projectKey, readState, removeState, writeState, type AppLogLocation, type ProjectState} from './state.js'
 import {Supervisor} from './supervisor.js'
 
 export interface UpOptions {
@@ -36,6 +35,31 @@ export interface UpOptions {
   json: boolean
   /** Only apply contain.yml to the project that runs, never start it (systemd's ExecReload). */
   reload: boolean
+  /** The service manager contain runs under, if any (systemd: src/systemd/service-manager.ts). */
+  serviceManager?: ServiceManager
+}
+
+/**
+ * What the supervisor tells the service manager it runs under (systemd, for a unit of `contain
+ * systemd`), given to it by the command so that the supervisor depends on no service manager.
+ */
+export interface ServiceManager {
+  /** Follows the supervisor's apps (readiness, status, watchdog); undefined when nothing listens. */
+  watch(supervisor: Supervisor, warn: (message: string) => void): ServiceNotifier | undefined
+  /** Where the apps' lines go instead of stdout, when stdout is the manager's log (the journal). */
+  journal(project: string, warn: (message: string) => void): AppLineWriter | undefined
+}
+
+export interface ServiceNotifier {
+  /** contain is stopping. */
+  stopping(): void
+}
+
+/** Receives each app's lines as they come; `alive` false once it can take no more (the caller prints them itself). */
+export interface AppLineWriter {
+  readonly alive: boolean
+  write(app: string, stream: LogStream, lines: Buffer): void
+  close(): Promise<void>
 }
 
 const COLORS = [36, 33, 32, 35, 34, 91, 92, 93, 94, 95, 96]
@@ -58,7 +82,7 @@ async function planAndWarn(project: Project, options: UpOptions): Promise<AppSpe
  * Log files always; in the foreground also the terminal, each line prefixed `app |` as compose
  * does, or, when stdout is the journal (a systemd unit), one journal record per line instead.
  */
-function outputSink(current: {project: Project}, logsDir: string, print: ((text: string) => void) | undefined, color: boolean, onLogError: (message: string) => void, journal?: JournalWriter): {sink: OutputSink; closeLogs(): Promise<void>; releaseLog(app: string): Promise<void>} {
+function outputSink(current: {project: Project}, logsDir: string, print: ((text: string) => void) | undefined, color: boolean, onLogError: (message: string) => void, journal?: AppLineWriter, onLogOpened?: (app: string, location: AppLogLocation) => void): {sink: OutputSink; closeLogs(): Promise<void>; releaseLog(app: string): Promise<void>} {
   // The project as last read: a changed contain.yml brings new names, and logging settings.
   const project = () => current.project
   const logs = new Map<string, AppLog>()
@@ -66,10 +90,12 @@ function outputSink(current: {project: Project}, logsDir: string, print: ((text:
     let log = logs.get(name)
     if (!log) {
       const logging = project().apps.find(app => app.name === name)?.supervision.logging
+      const location = {file: join(logging?.dir ?? logsDir, `${name}.log`), maxFiles: logging?.maxFiles ?? DEFAULT_MAX_FILES}
+      onLogOpened?.(name, location)
       log = new AppLog({
-        file: join(logging?.dir ?? logsDir, `${name}.log`),
+        file: location.file,
         maxSizeBytes: logging?.maxSizeBytes,
-        maxFiles: logging?.maxFiles,
+        maxFiles: location.maxFiles,
         onError: error => onLogError(`contain: ${name}: cannot write its log: ${error.message}; the app keeps running, lines are dropped until it can`),
         onRecovered: dropped => onLogError(`contain: ${name}: writing its log again (${dropped} lines were dropped)`),
       })
@@ -263,12 +289,10 @@ function notRunning(project: Project): ContainError {
  * The first Ctrl-C (or SIGTERM) stops every app gracefully; a second one kills them.
  */
 export async function up(options: UpOptions): Promise<number> {
-  // Under systemd's ExecReload= the variables are the unit's: never this process's to answer.
-  const notifyTarget = takeNotifyTarget()
   // A broken file fails here, with its line and column, before any supervisor is asked anything.
   const project = await findProject(options.cwd, options.file)
   const stateDir = projectDir(project.file)
-  if (options.supervise) return superviseHere(project, stateDir, options, notifyTarget)
+  if (options.supervise) return superviseHere(project, stateDir, options)
   // A project that runs gets the file applied by its supervisor. Of many concurrent contain up only
   // one supervisor ever runs (it takes the lock itself): a loser applies the file to the winner.
   for (let attempt = 0; ; attempt++) {
@@ -279,7 +303,7 @@ export async function up(options: UpOptions): Promise<number> {
     }
     if (options.json && !options.detach) throw new ContainError('--json needs -d or a project that runs: a foreground contain up prints its apps\' output', {fix: 'contain up -d --json'})
     try {
-      if (!options.detach) return await superviseHere(project, stateDir, options, notifyTarget)
+      if (!options.detach) return await superviseHere(project, stateDir, options)
       checkNameFree(project)
       await planAndWarn(project, options)
       return await startDetached(project, options, stateDir)
@@ -290,7 +314,7 @@ export async function up(options: UpOptions): Promise<number> {
 }
 
 /** Takes the project's lock and supervises its apps in this process (the foreground, or the detached supervisor). */
-async function superviseHere(project: Project, stateDir: string, options: UpOptions, notifyTarget: ReturnType<typeof takeNotifyTarget>): Promise<number> {
+async function superviseHere(project: Project, stateDir: string, options: UpOptions): Promise<number> {
   // The detached supervisor tells the `contain up -d` that started it how the start went, on fd 3.
   let reported = false
   const report = (value: unknown) => {
@@ -311,7 +335,7 @@ async function superviseHere(project: Project, stateDir: string, options: UpOpti
       try {
         // Whatever state is there belongs to a supervisor that has died: a live one would hold the lock.
         removeState(stateDir)
-        return await supervise(project, stateDir, options, notifyTarget, report)
+        return await supervise(project, stateDir, options, report)
       } finally {
         nameLock.release()
       }
@@ -325,7 +349,7 @@ async function superviseHere(project: Project, stateDir: string, options: UpOpti
   }
 }
 
-async function supervise(project: Project, stateDir: string, options: UpOptions, notifyTarget: ReturnType<typeof takeNotifyTarget>, report: (value: unknown) => void): Promise<number> {
+async function supervise(project: Project, stateDir: string, options: UpOptions, report: (value: unknown) => void): Promise<number> {
   const specs = await planAndWarn(project, options)
   // While the progress display draws, app output waits, so the two never interleave.
   const held: string[] | undefined = options.progress ? [] : undefined
@@ -334,8 +358,15 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
   const current = {project}
   const warn = (message: string) => void process.stderr.write(`${message}\n`)
   // Only in the foreground: a detached supervisor's stdout is its own log file, never the journal.
-  const journal = print && stdoutIsJournal() ? new JournalWriter(project.name, {warn}) : undefined
-  const {sink, closeLogs, releaseLog} = outputSink(current, join(stateDir, 'logs'), print, options.color, warn, journal)
+  const journal = print ? options.serviceManager?.journal(project.name, warn) : undefined
+  // Where each app's log is, as opened: in the state, for contain logs (contain.yml may have changed since).
+  const logs: Record<string, AppLogLocation> = {}
+  let state: ProjectState | undefined
+  const onLogOpened = (app: string, location: AppLogLocation) => {
+    logs[app] = location
+    if (state) writeState(stateDir, (state = {...state, logs}))
+  }
+  const {sink, closeLogs, releaseLog} = outputSink(current, join(stateDir, 'logs'), print, options.color, warn, journal, onLogOpened)
   const supervisor = new Supervisor(specs, sink)
   // Applies of a changed contain.yml wait until the first start is done.
   let firstStartDone = () => {}
@@ -345,7 +376,7 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
     releaseLog,
     say: line => process.stderr.write(`${line}\n`),
   })
-  const systemd = notifySystemd(supervisor, notifyTarget)
+  const systemd = options.serviceManager?.watch(supervisor, warn)
   let exitCode = 0
   let stopRequested = () => {}
   // In the foreground up ends once every app has ended, as compose's does; a detached
@@ -378,7 +409,7 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   try {
-    writeState(stateDir, {
+    state = {
       project: project.name,
       file: project.file,
       supervisor: {pid: process.pid, startTime: processStartTime(process.pid) ?? ''},
@@ -386,7 +417,9 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
       logsDir: join(stateDir, 'logs'),
       startedAt: new Date().toISOString(),
       cgroups: scopeDirs(project, specs),
-    })
+      logs,
+    }
+    writeState(stateDir, state)
     if (options.progress) await startWithProgress(supervisor, specs)
     else await supervisor.start()
     startedUp = true
@@ -411,6 +444,7 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
     await shutdown().catch(() => undefined)
     await closeLogs()
     server.close()
+    state = undefined // no log opened from here on brings the state back
     removeState(stateDir)
   }
   return exitCode

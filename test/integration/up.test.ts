@@ -1,5 +1,5 @@
 import {execa} from 'execa'
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import t, {type Test} from 'tap'
 import {assertNothingLeftBehind, containBin, requireRoot} from './helpers.js'
@@ -115,6 +115,43 @@ apps:
     const ps = await contain(['ps'], dir, env)
     t.match(ps.stderr, /was killed; its apps died with it/)
     t.same(stateFiles(stateRoot), [], 'the stale state is removed')
+  })
+
+  // Issue 13 item 5: ps, logs, stop and down find the project by its state directory and socket;
+  // contain.yml is not checked against the host again.
+  t.test('ps, stop and down work after an env file of the running project is deleted', async t => {
+    const {dir, env, stateRoot} = project(t, 'apps:\n  owners-envfile:\n    command: sleep 60\n    env_file: app.env\n')
+    writeFileSync(join(dir, 'app.env'), 'GREETING=hello\n')
+    await whileUp(t, dir, env, async () => {
+      rmSync(join(dir, 'app.env'))
+      const ps = await contain(['ps', '--json'], dir, env)
+      t.equal(ps.exitCode, 0, ps.all)
+      t.match(JSON.parse(ps.stdout), [{name: 'owners-envfile', state: 'running'}])
+      const stop = await contain(['stop', 'owners-envfile'], dir, env)
+      t.equal(stop.exitCode, 0, stop.all)
+      const down = await contain(['down'], dir, env)
+      t.equal(down.exitCode, 0, down.all)
+    })
+    t.same(stateFiles(stateRoot), [], 'no state or socket left')
+    const again = await contain(['up', '-d'], dir, env)
+    t.equal(again.exitCode, 125, 'while contain up itself still checks the file against the host')
+    t.match(again.stderr, /app\.env/)
+  })
+
+  t.test('logs reads the log the supervisor writes, not the one today\'s contain.yml names', async t => {
+    const {dir, env} = project(t, 'apps:\n  owners-logs:\n    command: sh -c \'echo from-the-start; exec sleep 60\'\n    logging: {dir: then}\n')
+    await whileUp(t, dir, env, async () => {
+      await until(() => existsSync(join(dir, 'then/owners-logs.log')) && readFileSync(join(dir, 'then/owners-logs.log'), 'utf8').includes('from-the-start'), 'the first line in its log')
+      // Edited, not applied: the running app still writes to then/.
+      writeFileSync(join(dir, 'contain.yml'), 'apps:\n  owners-logs:\n    command: sh -c \'echo from-the-start; exec sleep 60\'\n    logging: {dir: now}\n')
+      const logs = await contain(['logs', 'owners-logs'], dir, env)
+      t.equal(logs.exitCode, 0, logs.all)
+      t.equal(logs.stdout, 'from-the-start')
+      rmSync(join(dir, 'contain.yml'))
+      const without = await contain(['logs', 'owners-logs'], dir, env)
+      t.equal(without.stdout, 'from-the-start', 'even with contain.yml gone')
+      writeFileSync(join(dir, 'contain.yml'), 'apps:\n  owners-logs:\n    command: sleep 60\n')
+    })
   })
 
   t.test('an http health check makes the app healthy', async t => {

@@ -1,7 +1,7 @@
 import {chmodSync, chownSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import t from 'tap'
-import {UntrustedFileError, checkFileTrusted, readFileUpTo} from '../../../src/config/read-file.js'
+import {UntrustedFileError, checkFileTrusted, readFileUpTo} from '../../../src/trusted-file.js'
 
 const file = (uid: number, gid: number, mode: number) => ({uid, gid, mode: 0o100000 | mode, isFile: () => true})
 

@@ -4,7 +4,7 @@ import type {Project} from '../../../src/config/project.js'
 import {defaultSupervision} from '../../../src/config/supervision.js'
 import {ContainError} from '../../../src/errors.js'
 import type {AppStatus} from '../../../src/supervisor/app.js'
-import {appLogFile, formatHostProjects, formatInspect, formatStatusTable, requireRunning, type ProjectHandle} from '../../../src/supervisor/client.js'
+import {appLogFile, formatHostProjects, formatInspect, formatStatusTable, loggedFile, requireRunning, type ProjectHandle} from '../../../src/supervisor/client.js'
 import type {ProjectState} from '../../../src/supervisor/state.js'
 import {thrown} from '../helpers/errors.js'
 
@@ -113,8 +113,12 @@ t.test('formatInspect: on cgroup v2 the device allow-list is the device program\
 // The handle helpers: pure over a ProjectHandle.
 
 function handle(state?: ProjectState, staleSupervisor?: number): ProjectHandle {
+  return {name: 'shop', file: '/srv/shop/contain.yml', stateDir: '/run/contain/shop-12345678', state, staleSupervisor}
+}
+
+function shop(): Project {
   const supervision = defaultSupervision()
-  const project: Project = {
+  return {
     file: '/srv/shop/contain.yml',
     dir: '/srv/shop',
     name: 'shop',
@@ -123,17 +127,25 @@ function handle(state?: ProjectState, staleSupervisor?: number): ProjectHandle {
       {name: 'worker', command: ['sidekiq'], flags: {name: 'worker'}, supervision: {...supervision, logging: {maxSizeBytes: 1024, maxFiles: 2, dir: '/var/log/shop'}}, envFiles: [], location: {line: 4, column: 3}},
     ],
   }
-  return {project, name: 'shop', file: project.file, stateDir: '/run/contain/shop-12345678', state, staleSupervisor}
 }
 
 const running: ProjectState = {project: 'shop', file: '/srv/shop/contain.yml', supervisor: {pid: 1, startTime: '1'}, socket: '/run/contain/shop-12345678/control.sock', logsDir: '/run/contain/shop-12345678/logs', startedAt: ago(0)}
 
 t.test('appLogFile: the state directory by default, logging.dir when set', async t => {
-  t.strictSame(appLogFile(handle(), 'web'), {file: '/run/contain/shop-12345678/logs/web.log', maxFiles: 5})
-  t.strictSame(appLogFile(handle(), 'worker'), {file: '/var/log/shop/worker.log', maxFiles: 2})
-  const error = thrown(() => appLogFile(handle(), 'nope'))
+  t.strictSame(appLogFile(shop(), '/run/contain/shop-12345678', 'web'), {file: '/run/contain/shop-12345678/logs/web.log', maxFiles: 5})
+  t.strictSame(appLogFile(shop(), '/run/contain/shop-12345678', 'worker'), {file: '/var/log/shop/worker.log', maxFiles: 2})
+  const error = thrown(() => appLogFile(shop(), '/run/contain/shop-12345678', 'nope'))
   t.type(error, ContainError)
   t.match(error, {message: 'no app named "nope" in /srv/shop/contain.yml', fix: 'use one of: web, worker'})
+})
+
+t.test('loggedFile: a running project\'s log as its supervisor opened it, whatever contain.yml says today', async t => {
+  const logs = {web: {file: '/var/log/then/web.log', maxFiles: 3}}
+  t.strictSame(loggedFile(handle({...running, logs}), 'web'), {file: '/var/log/then/web.log', maxFiles: 3})
+  t.equal(loggedFile(handle({...running, logs}), 'worker'), undefined, 'an app without a log yet: contain.yml decides')
+  t.equal(loggedFile(handle({...running, logs}), 'constructor'), undefined, 'only the state\'s own entries')
+  t.equal(loggedFile(handle(running), 'web'), undefined, 'a state of an older supervisor')
+  t.equal(loggedFile(handle(), 'web'), undefined, 'not running')
 })
 
 t.test('requireRunning: the state, or an error that says how to start it', async t => {

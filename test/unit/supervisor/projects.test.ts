@@ -3,7 +3,8 @@ import {join} from 'node:path'
 import t from 'tap'
 import {ProjectNameTakenError} from '../../../src/errors.js'
 import {acquireNameLock, checkNameFree, listProjects, projectStateDirs} from '../../../src/supervisor/projects.js'
-import {processStartTime, stateFile, writeState, type ProjectState} from '../../../src/supervisor/state.js'
+import {processStartTime} from '../../../src/process.js'
+import {stateFile, writeState, type ProjectState} from '../../../src/supervisor/state.js'
 import {thrown} from '../helpers/errors.js'
 
 function state(overrides: Partial<ProjectState> = {}): ProjectState {

@@ -2,7 +2,9 @@ import {spawn} from 'node:child_process'
 import {copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import t from 'tap'
-import {isSupervisorAlive, processStartTime, projectDir, projectKey, readState, removeState, stateFile, stateRoot, waitForSupervisorExit, writeState, type ProjectState} from '../../../src/supervisor/state.js'
+import {stateRoot} from '../../../src/paths.js'
+import {processStartTime} from '../../../src/process.js'
+import {isSupervisorAlive, projectDir, projectKey, readState, removeState, stateFile, waitForSupervisorExit, writeState, type ProjectState} from '../../../src/supervisor/state.js'
 
 function state(overrides: Partial<ProjectState> = {}): ProjectState {
   return {

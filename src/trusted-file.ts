@@ -1,7 +1,7 @@
 import {closeSync, fstatSync, openSync, readSync, statSync, type Stats} from 'node:fs'
-import {join, resolve, sep} from 'node:path'
-import {FileError} from '../errors.js'
-import {packageRoot} from '../paths.js'
+import {resolve, sep} from 'node:path'
+import {FileError} from './errors.js'
+import {packageRoot, templatePath} from './paths.js'
 
 /**
  * A file contain reads its instructions from (contain.yml, .env, env files, a seccomp profile)
@@ -39,7 +39,7 @@ export function checkFileTrusted(path: string, stat: Pick<Stats, 'uid' | 'gid' |
  */
 function shippedWithContain(path: string, stat: Pick<Stats, 'uid' | 'mode'>): boolean {
   const root = packageRoot()
-  return resolve(path).startsWith(join(root, 'templates') + sep) && stat.uid === statSync(root).uid && (stat.mode & 0o022) === 0
+  return resolve(path).startsWith(templatePath('', root) + sep) && stat.uid === statSync(root).uid && (stat.mode & 0o022) === 0
 }
 
 /**
