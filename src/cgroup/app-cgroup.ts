@@ -6,37 +6,21 @@ import {activeDelegations, isOwnChild, moveIfAlive, partition} from './delegatio
 import {describeWriteError, hostCgroupFs, ignoreMissing, readList, readListIfThere, removeQuietly, type CgroupFs} from './fs.js'
 import {CONTAIN_CGROUP, RUN_SCOPE} from './paths.js'
 import type {CgroupPlan, Delegation, ParentCgroup} from './plan.js'
-import {parseOomKills} from './v1.js'
-import {parseMemoryEvents} from './v2.js'
+import type {CgroupOutcome, CgroupReaders, CgroupUsage, JoinedHierarchy} from './readings.js'
+import {v1Readers} from './v1.js'
+import {v2Readers} from './v2.js'
 
 /** Not node:timers/promises: one module fewer for contain run to load. */
 const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms))
 
-/** What the app uses now, from its cgroup, for `contain ps` and `contain stats`. */
-export interface CgroupUsage {
-  cpuMicros: number
-  /** CFS periods and how many of them were throttled by the CPU limit. */
-  periods: number
-  throttledPeriods: number
-  memoryBytes: number
-  memoryLimitBytes?: number
-  anonBytes?: number
-  fileBytes?: number
-  pids: number
-  /** Share of the last 10 s in which some task waited for CPU / memory (PSI), where the kernel has it. */
-  cpuPressure?: number
-  memoryPressure?: number
-}
-
-/** What the cgroup saw of the app, read before the cgroup is removed. */
-export interface CgroupOutcome {
-  oomKills: number
-  peakMemoryBytes?: number
-  memoryLimitBytes?: number
-}
-
 /** How often the parents are made again when another project removes one under us (see makeTree). */
 const PARENT_RACE_ATTEMPTS = 20
+
+export type {CgroupOutcome, CgroupUsage} from './readings.js'
+
+function readersOf(hierarchy: JoinedHierarchy): CgroupReaders {
+  return hierarchy.version === 1 ? v1Readers : v2Readers
+}
 
 /** A parent was removed by another project's last app while this one was being made: try again. */
 class ParentVanished extends Error {
@@ -236,53 +220,16 @@ export class AppCgroup {
     }
   }
 
-  private memory: {dir: string; version: 1 | 2} | undefined | null = null
-
-  /** Looked up once: outcome() runs before and after every run of the app. */
-  private memoryDir(): {dir: string; version: 1 | 2} | undefined {
-    if (this.memory !== null) return this.memory
-    this.memory = undefined
-    for (const dir of this.plan.dirs) {
-      if (this.fs.exists(join(dir, 'memory.events'))) return (this.memory = {dir, version: 2})
-      if (this.fs.exists(join(dir, 'memory.oom_control'))) return (this.memory = {dir, version: 1})
-    }
-    return undefined
+  /** The readers of the hierarchy that serves `controller`; on v2 the one hierarchy, whose core files (cpu.stat, pressure) are there whatever is enabled. */
+  private served(controller: string): {dir: string; readers: CgroupReaders} | undefined {
+    const joined = this.plan.joined.find(hierarchy => hierarchy.controllers.includes(controller)) ?? this.plan.joined.find(hierarchy => hierarchy.version === 2)
+    return joined && {dir: joined.dir, readers: readersOf(joined)}
   }
 
   /** OOM kills and peak memory, as the kernel counted them. */
   outcome(): CgroupOutcome {
-    const memory = this.memoryDir()
-    if (!memory) return {oomKills: 0}
-    const readNumber = (file: string): number | undefined => {
-      const path = join(memory.dir, file)
-      if (!this.fs.exists(path)) return undefined
-      const text = this.fs.read(path).trim()
-      return text === 'max' ? undefined : Number(text)
-    }
-    if (memory.version === 2) {
-      return {
-        oomKills: parseMemoryEvents(this.fs.read(join(memory.dir, 'memory.events'))).oomKills,
-        peakMemoryBytes: readNumber('memory.peak'),
-        memoryLimitBytes: readNumber('memory.max'),
-      }
-    }
-    const limit = readNumber('memory.limit_in_bytes')
-    return {
-      oomKills: parseOomKills(this.fs.read(join(memory.dir, 'memory.oom_control'))),
-      peakMemoryBytes: readNumber('memory.max_usage_in_bytes'),
-      // v1 reports "no limit" as the largest page-aligned 64-bit value.
-      memoryLimitBytes: limit !== undefined && limit < 2 ** 60 ? limit : undefined,
-    }
-  }
-
-  private readFirst(files: string[]): string | undefined {
-    for (const file of files) {
-      for (const dir of this.plan.dirs) {
-        const path = join(dir, file)
-        if (this.fs.exists(path)) return this.fs.read(path)
-      }
-    }
-    return undefined
+    const memory = this.plan.joined.find(hierarchy => hierarchy.controllers.includes('memory'))
+    return memory ? readersOf(memory).outcome(memory.dir, this.fs) : {oomKills: 0}
   }
 
   /**
@@ -305,29 +252,19 @@ export class AppCgroup {
     this.reaper = undefined
   }
 
-  /** Current usage. v1 and v2 spell each figure differently; the first file that exists wins. */
+  /** Current usage, each figure from the hierarchy of its controller, in that version's spelling. */
   usage(): CgroupUsage {
-    const field = (text: string | undefined, name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text ?? '')?.[1] ?? 0)
-    const cpuStat = this.readFirst(['cpu.stat'])
-    const memoryStat = this.readFirst(['memory.stat'])
-    const v2 = memoryStat?.includes('\nanon ') || memoryStat?.startsWith('anon ')
-    const cpuAcct = this.readFirst(['cpuacct.usage'])
-    const limit = Number(this.readFirst(['memory.max', 'memory.limit_in_bytes'])?.trim() ?? Number.NaN)
-    const pressure = (file: string) => {
-      const text = this.readFirst([file])
-      return text === undefined ? undefined : Number(/^some avg10=([\d.]+)/m.exec(text)?.[1] ?? 0) / 100
-    }
+    const cpu = this.served('cpu')
+    const cpuTime = this.served('cpuacct')
+    const memory = this.plan.joined.find(hierarchy => hierarchy.controllers.includes('memory'))
+    const pids = this.served('pids')
+    const v2 = this.plan.joined.find(hierarchy => hierarchy.version === 2)
     return {
-      cpuMicros: cpuAcct === undefined ? field(cpuStat, 'usage_usec') : Math.round(Number(cpuAcct) / 1000),
-      periods: field(cpuStat, 'nr_periods'),
-      throttledPeriods: field(cpuStat, 'nr_throttled'),
-      memoryBytes: Number(this.readFirst(['memory.current', 'memory.usage_in_bytes'])?.trim() ?? 0),
-      memoryLimitBytes: Number.isFinite(limit) && limit < 2 ** 60 ? limit : undefined,
-      anonBytes: memoryStat === undefined ? undefined : field(memoryStat, v2 ? 'anon' : 'total_rss'),
-      fileBytes: memoryStat === undefined ? undefined : field(memoryStat, v2 ? 'file' : 'total_cache'),
-      pids: Number(this.readFirst(['pids.current'])?.trim() ?? 0),
-      cpuPressure: pressure('cpu.pressure'),
-      memoryPressure: pressure('memory.pressure'),
+      cpuMicros: cpuTime ? cpuTime.readers.cpuMicros(cpuTime.dir, this.fs) : 0,
+      ...(cpu ? cpu.readers.throttling(cpu.dir, this.fs) : {periods: 0, throttledPeriods: 0}),
+      ...(memory ? readersOf(memory).memory(memory.dir, this.fs) : {memoryBytes: 0, memoryLimitBytes: undefined, anonBytes: undefined, fileBytes: undefined}),
+      pids: pids ? pids.readers.pids(pids.dir, this.fs) : 0,
+      ...(v2 ? v2Readers.pressure(v2.dir, this.fs) : {cpuPressure: undefined, memoryPressure: undefined}),
     }
   }
 
@@ -340,7 +277,7 @@ export class AppCgroup {
 
   /** SIGKILLs everything left in the cgroup: cgroup.kill on v2, pid by pid on v1. */
   killAll(): void {
-    const killFile = this.plan.dirs.map(dir => join(dir, 'cgroup.kill')).find(path => this.fs.exists(path))
+    const killFile = this.plan.joined.map(hierarchy => readersOf(hierarchy).killFile(hierarchy.dir, this.fs)).find(path => path !== undefined)
     if (killFile) {
       this.fs.write(killFile, '1')
       return

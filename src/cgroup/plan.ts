@@ -7,6 +7,7 @@ import {hostCgroupFs, readList, type CgroupFs} from './fs.js'
 import {hierarchyFor, type CgroupLayout, type CgroupMode, type Hierarchy} from './layout.js'
 import {controllersFor, type CgroupLimits, type Controller, type ControllerFiles} from './limits.js'
 import {appCgroupPath, CONTAIN_CGROUP, type AppCgroupId} from './paths.js'
+import type {JoinedHierarchy} from './readings.js'
 import {v1Files} from './v1.js'
 import {v2Files} from './v2.js'
 
@@ -57,6 +58,8 @@ export interface CgroupPlan {
   parents: ParentCgroup[]
   /** The app's cgroup, one directory per joined hierarchy. */
   dirs: string[]
+  /** The same directories with their hierarchy's version and the controllers it serves the app: what the readers need. */
+  joined: JoinedHierarchy[]
   writes: FileWrite[]
   /** Every process of the app is listed here (cgroup.procs), one file per hierarchy. */
   procsFiles: string[]
@@ -178,7 +181,7 @@ export function planCgroup(layout: CgroupLayout, app: AppCgroupId, limits: Cgrou
   const devicesIn = devices === undefined ? undefined : deviceHierarchy(layout)
   if (devicesIn && !byHierarchy.has(devicesIn)) byHierarchy.set(devicesIn, [])
 
-  const plan: CgroupPlan = {mode: layout.mode, parents: [], dirs: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: viewMounts(layout)}
+  const plan: CgroupPlan = {mode: layout.mode, parents: [], dirs: [], joined: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: viewMounts(layout)}
   for (const [hierarchy, controllers] of byHierarchy) {
     const dir = appCgroupPath(hierarchy.ownDir, app)
     const files = filesFor(hierarchy)
@@ -189,6 +192,7 @@ export function planCgroup(layout: CgroupLayout, app: AppCgroupId, limits: Cgrou
       plan.parents.push({dir: parent, enable: hierarchy.version === 2 ? controllers : [], inheritCpuset})
     }
     plan.dirs.push(dir)
+    plan.joined.push({dir, version: hierarchy.version, controllers})
     plan.procsFiles.push(join(dir, 'cgroup.procs'))
     if (hierarchy.version === 1) plan.attachFiles.push(join(dir, 'tasks'))
     else plan.cloneInto = dir
