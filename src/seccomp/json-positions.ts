@@ -101,7 +101,7 @@ function scanJson(text: string): {value: JsonValue; locations: WeakMap<object, L
   }
 
   function object(): JsonObject {
-    const result: JsonObject = Object.create(null)
+    const result = Object.create(null) as JsonObject
     const keys = new Map<string, number>()
     locations.set(result, {start: pos, keys})
     pos++

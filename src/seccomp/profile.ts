@@ -362,7 +362,7 @@ class ProfileReader {
   }
 
   private object(value: JsonValue | undefined, place: Place): JsonObject {
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as JsonObject
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value
     return this.fail(place, `must be an object (got ${describe(value)})`, 'write it as {"key": value, …}')
   }
 

@@ -65,7 +65,7 @@ export function openLogFiles(file: string, maxFiles: number): OpenLogFile[] {
           if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue
           const code = (error as NodeJS.ErrnoException).code
           const planted = code === 'ELOOP' || code === 'EINVAL' || code === 'EMLINK'
-          throw new FileError(path, `cannot read the log: ${planted ? `${(error as Error).message.replace(/^ELOOP.*/, 'it is a symlink')}, not a log file contain wrote` : code ?? error}`, {fix: planted ? `remove ${path} (something other than contain put it there)` : 'run as a user who may read the app logs (root)', cause: error})
+          throw new FileError(path, `cannot read the log: ${planted ? `${(error as Error).message.replace(/^ELOOP.*/, 'it is a symlink')}, not a log file contain wrote` : code ?? String(error)}`, {fix: planted ? `remove ${path} (something other than contain put it there)` : 'run as a user who may read the app logs (root)', cause: error})
         }
         const stat = fstatSync(fd)
         files.unshift({path, index, fd, dev: stat.dev, ino: stat.ino, size: stat.size})

@@ -107,9 +107,9 @@ export function textOfRecords(records: Buffer, timestamps: boolean): {stream: Lo
  */
 export async function printLogRecords(records: Buffer, timestamps: boolean, streams: {out: NodeJS.WritableStream; err: NodeJS.WritableStream} = {out: process.stdout, err: process.stderr}): Promise<boolean> {
   for (const {stream, text} of textOfRecords(records, timestamps)) {
-    const error = await new Promise<Error | null | undefined>(resolve => streams[stream].write(text, resolve))
+    const error = await new Promise<NodeJS.ErrnoException | null | undefined>(resolve => streams[stream].write(text, resolve))
     // The reader went away (contain logs web | head): nothing more to print, as for tail.
-    if ((error as NodeJS.ErrnoException | null | undefined)?.code === 'EPIPE') return false
+    if (error?.code === 'EPIPE') return false
     if (error) throw error
   }
   return true

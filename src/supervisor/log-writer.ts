@@ -25,9 +25,9 @@ export interface LogOptions {
   /** Pause the app's pipes while this much formatted output waits for the disk. Default 64 MiB. */
   maxQueuedBytes?: number
   /** Called once when writing starts failing (ENOSPC, EIO, ...); lines are dropped until it recovers. */
-  onError?(error: FileError): void
+  onError?: (error: FileError) => void
   /** Called when writing works again, with the number of lines dropped meanwhile. */
-  onRecovered?(droppedLines: number): void
+  onRecovered?: (droppedLines: number) => void
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number
   fs?: LogFileSystem
@@ -88,7 +88,7 @@ export class AppLog {
   private idleWaiters: (() => void)[] = []
   private readonly formatter = new LineFormatter()
   private readonly emit = (formatted: Buffer) => this.enqueue(formatted)
-  private readonly attached = new Map<LineSplitter, {stream: NodeJS.ReadableStream; detach(): void}>()
+  private readonly attached = new Map<LineSplitter, {stream: NodeJS.ReadableStream; detach: () => void}>()
 
   constructor(options: LogOptions) {
     this.file = options.file
