@@ -10,7 +10,35 @@ const eslintRecommended = Object.fromEntries([...builtinRules].filter(([, rule])
 
 /** Node's globals for the plain JavaScript files (bin, scripts, bench), which tsc does not check. */
 const nodeGlobals = Object.fromEntries(
-  ['process', 'Buffer', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'queueMicrotask', 'structuredClone', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder', 'AbortController', 'AbortSignal', 'fetch', 'performance', 'require', 'module', '__dirname', '__filename', 'globalThis', 'SharedArrayBuffer', 'Atomics', 'WebAssembly'].map(name => [name, 'readonly']),
+  [
+    'process',
+    'Buffer',
+    'console',
+    'setTimeout',
+    'clearTimeout',
+    'setInterval',
+    'clearInterval',
+    'setImmediate',
+    'clearImmediate',
+    'queueMicrotask',
+    'structuredClone',
+    'URL',
+    'URLSearchParams',
+    'TextEncoder',
+    'TextDecoder',
+    'AbortController',
+    'AbortSignal',
+    'fetch',
+    'performance',
+    'require',
+    'module',
+    '__dirname',
+    '__filename',
+    'globalThis',
+    'SharedArrayBuffer',
+    'Atomics',
+    'WebAssembly',
+  ].map(name => [name, 'readonly']),
 )
 
 export default tseslint.config(

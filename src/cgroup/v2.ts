@@ -62,7 +62,11 @@ export const v2Readers: CgroupReaders = {
     const events = readIfThere(fs, dir, 'memory.events')
     if (events === undefined) return {oomKills: 0}
     // memory.peak came with Linux 5.19.
-    return {oomKills: parseMemoryEvents(events).oomKills, peakMemoryBytes: readNumber(fs, dir, 'memory.peak'), memoryLimitBytes: readNumber(fs, dir, 'memory.max')}
+    return {
+      oomKills: parseMemoryEvents(events).oomKills,
+      peakMemoryBytes: readNumber(fs, dir, 'memory.peak'),
+      memoryLimitBytes: readNumber(fs, dir, 'memory.max'),
+    }
   },
 
   cpuMicros: (dir, fs) => statField(readIfThere(fs, dir, 'cpu.stat'), 'usage_usec'),

@@ -8,7 +8,37 @@
  */
 export {LastLines, lastLinesOf} from './last-lines.js'
 export {LineFormatter} from './line-formatter.js'
-export {DEFAULT_MAX_FILES, DEFAULT_MAX_SIZE_BYTES, directoryLogFileSystem, nodeLogFileSystem, openLogDirectory, openLogFileNoFollow, rotatedPath, type LogFileSystem} from './log-files.js'
-export {closeLogFiles, collectLastLines, collectLastRecords, completeEnd, openLogFiles, readAt, readLastLines, validateReadOptions, type OpenLogFile, type ReadOptions} from './log-reader.js'
-export {firstRecordSince, formatLogLine, parseLogLine, parseRecords, printLogRecords, textOfRecords, type LogLine, type LogStream, type Prefix} from './log-record.js'
+export {
+  DEFAULT_MAX_FILES,
+  DEFAULT_MAX_SIZE_BYTES,
+  directoryLogFileSystem,
+  nodeLogFileSystem,
+  openLogDirectory,
+  openLogFileNoFollow,
+  rotatedPath,
+  type LogFileSystem,
+} from './log-files.js'
+export {
+  closeLogFiles,
+  collectLastLines,
+  collectLastRecords,
+  completeEnd,
+  openLogFiles,
+  readAt,
+  readLastLines,
+  validateReadOptions,
+  type OpenLogFile,
+  type ReadOptions,
+} from './log-reader.js'
+export {
+  firstRecordSince,
+  formatLogLine,
+  parseLogLine,
+  parseRecords,
+  printLogRecords,
+  textOfRecords,
+  type LogLine,
+  type LogStream,
+  type Prefix,
+} from './log-record.js'
 export {AppLog, DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_QUEUED_BYTES, type LogOptions} from './log-writer.js'

@@ -9,12 +9,13 @@ import {assertNothingLeftBehind, containBin, requireRoot} from './helpers.js'
 const MiB = 2 ** 20
 
 /** Burns CPU for 300 ms, then holds 24 MB of touched memory until stopped. */
-const APP = 'const end = Date.now() + 300; while (Date.now() < end); globalThis.held = Buffer.alloc(24 * 2 ** 20, 1); console.log("holding"); setInterval(() => {}, 1000)'
+const APP =
+  'const end = Date.now() + 300; while (Date.now() < end); globalThis.held = Buffer.alloc(24 * 2 ** 20, 1); console.log("holding"); setInterval(() => {}, 1000)'
 
 if (requireRoot(t)) {
   assertNothingLeftBehind(t)
 
-  t.test('ps --json: memory, limit, CPU time and pids from the app\'s cgroup', async t => {
+  t.test("ps --json: memory, limit, CPU time and pids from the app's cgroup", async t => {
     const dir = t.testdir({state: {}})
     const env = {CONTAIN_STATE_DIR: join(dir, 'state')}
     const yml = `apps:\n  splits-usage:\n    command: ${JSON.stringify([process.execPath, '-e', APP])}\n    mem_limit: 64m\n    pids_limit: 50\n`

@@ -13,16 +13,29 @@ function hierarchy(root: string, version: 1 | 2, mount: string, controllers: str
   return {version, mountPoint, ownDir: mountPoint, controllers}
 }
 
-t.test('hybrid host: each figure from its v1 controller\'s hierarchy, in v1 spelling; v2 spellings there are not read', async t => {
+t.test("hybrid host: each figure from its v1 controller's hierarchy, in v1 spelling; v2 spellings there are not read", async t => {
   const root = t.testdir({})
   const fs = tempCgroupFs()
   const layout: CgroupLayout = {
     mode: 'hybrid',
-    hierarchies: [hierarchy(root, 1, 'cpu,cpuacct', ['cpu', 'cpuacct']), hierarchy(root, 1, 'memory', ['memory']), hierarchy(root, 1, 'pids', ['pids']), hierarchy(root, 2, 'unified', [])],
+    hierarchies: [
+      hierarchy(root, 1, 'cpu,cpuacct', ['cpu', 'cpuacct']),
+      hierarchy(root, 1, 'memory', ['memory']),
+      hierarchy(root, 1, 'pids', ['pids']),
+      hierarchy(root, 2, 'unified', []),
+    ],
   }
   writeFiles({[join(root, 'memory/memory.memsw.limit_in_bytes')]: '0\n'})
   const cgroup = AppCgroup.create(planCgroup(layout, WEB, {}, fs), fs)
-  t.strictSame(cgroup.plan.joined.map(joined => [joined.version, joined.controllers]), [[1, ['cpu', 'cpuacct']], [1, ['memory']], [1, ['pids']]], 'the plan says which version each directory is')
+  t.strictSame(
+    cgroup.plan.joined.map(joined => [joined.version, joined.controllers]),
+    [
+      [1, ['cpu', 'cpuacct']],
+      [1, ['memory']],
+      [1, ['pids']],
+    ],
+    'the plan says which version each directory is',
+  )
   const cpu = join(root, 'cpu,cpuacct/contain/run/web')
   const memory = join(root, 'memory/contain/run/web')
   writeFiles({
@@ -54,7 +67,12 @@ t.test('v2 host: one directory, v2 spelling, pressure and cgroup.kill', async t 
   const root = t.testdir({})
   const fs = tempCgroupFs()
   const v2 = hierarchy(root, 2, '', ['cpu', 'memory', 'pids'])
-  writeFiles({[join(root, 'cgroup.subtree_control')]: 'cpu memory pids\n', [join(root, 'cgroup.procs')]: `${process.pid}\n`, [join(root, 'cgroup.type')]: 'domain\n', [join(root, 'memory.swap.max')]: 'max\n'})
+  writeFiles({
+    [join(root, 'cgroup.subtree_control')]: 'cpu memory pids\n',
+    [join(root, 'cgroup.procs')]: `${process.pid}\n`,
+    [join(root, 'cgroup.type')]: 'domain\n',
+    [join(root, 'memory.swap.max')]: 'max\n',
+  })
   const cgroup = AppCgroup.create(planCgroup({mode: 'v2', hierarchies: [v2]}, WEB, {memoryBytes: 1 << 20}, fs), fs)
   const dir = join(root, 'contain/run/web')
   t.strictSame(cgroup.plan.joined, [{dir, version: 2, controllers: ['cpu', 'memory', 'pids']}])
