@@ -36,7 +36,7 @@ const suites = {
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
 const repoRoot = join(benchDir, '..')
-// bench/work/ is git-ignored scratch shared with other bench scripts (e.g. bench/logs.js uses bench/work/logs):
+// bench/work/ is git-ignored scratch shared with other bench scripts (e.g. bench/lib/log-writer.js uses bench/work/logs):
 // run.js keeps everything in its own subdirectory and never touches the rest.
 const workRoot = join(benchDir, 'work')
 const workDir = join(workRoot, 'run')

@@ -149,7 +149,7 @@ function timeLaunch(argv, {env, launcher = false, filter} = {}) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// contain's own modules, bundled from src/ as bench/logs.js does
+// contain's own modules, bundled from src/ as bench/lib/log-writer.js does
 
 async function buildBundle() {
   const esbuild = await import('esbuild')

@@ -2,7 +2,7 @@
 // how fast the lines reach the log file and a live follower, whether any is lost, and what the
 // supervisor spends on it. Per round, after one warm-up round, in a rotating order:
 //   floor    sh -c 'seq N | cat > file'                          the pipe floor of the issue
-//   contain  node bench/logs.js --rounds 1 --no-reference         contain's log writer alone (src/supervisor/
+//   contain  node bench/lib/log-writer.js --rounds 1 --no-reference         contain's log writer alone (src/supervisor/
 //            logs.ts, the code the supervisor runs) as that script measures it: its own floor, the writer
 //            (10 files kept, every line counted), and a live follower process across rotation (5 files kept)
 //   containUp      contain up -d + contain logs -f, the whole path through a running supervisor
@@ -43,11 +43,11 @@ function floor(ctx, lines) {
   })
 }
 
-/** bench/logs.js for one round (after its own warm-up round); its JSON result. */
+/** bench/lib/log-writer.js for one round (after its own warm-up round); its JSON result. */
 async function containRound(ctx, lines) {
-  const script = join(ctx.benchDir, 'logs.js')
+  const script = join(ctx.benchDir, 'lib/log-writer.js')
   const r = await exec(process.execPath, [script, '--rounds', '1', '--lines', String(lines), '--no-reference'], {cwd: ctx.repoRoot, timeout: 600_000})
-  if (!r.ok) throw new Error(`node bench/logs.js failed (exit ${r.exitCode}): ${tail(r.all, 600)}`)
+  if (!r.ok) throw new Error(`node bench/lib/log-writer.js failed (exit ${r.exitCode}): ${tail(r.all, 600)}`)
   const out = JSON.parse(readFileSync(join(ctx.benchDir, 'work/logs-results.json'), 'utf8'))
   const row = (key) => out.rows.find((x) => x.case === key)
   const contain = row('contain')
@@ -268,16 +268,16 @@ export async function run(ctx) {
   const peers = [{id: 'floor', label: 'seq N | cat > file', available: true, command: ['sh', '-c', `seq ${lines} | cat > FILE`]}]
   const cases = [{id: 'floor', run: () => floor(ctx, lines)}]
 
-  // bench/logs.js leaves its scratch in bench/work/: removed after the suite unless it was there before.
+  // bench/lib/log-writer.js leaves its scratch in bench/work/: removed after the suite unless it was there before.
   const logsScratch = ['work/logs', 'work/logs-bundle.mjs', 'work/logs-results.json'].map((p) => join(ctx.benchDir, p)).filter((p) => !existsSync(p))
-  ctx.cleanup.add('remove bench/logs.js scratch', async () => {
+  ctx.cleanup.add('remove bench/lib/log-writer.js scratch', async () => {
     for (const p of logsScratch) rmSync(p, {recursive: true, force: true})
     return logsScratch.length ? `removed ${logsScratch.map((p) => p.slice(ctx.benchDir.length + 1)).join(', ')}` : 'none'
   })
-  if (existsSync(join(ctx.benchDir, 'logs.js'))) {
+  if (existsSync(join(ctx.benchDir, 'lib/log-writer.js'))) {
     cases.push({id: 'contain', run: () => containRound(ctx, lines)})
-    peers.push({id: 'contain', label: 'contain log writer alone (bench/logs.js)', available: true, command: [process.execPath, 'bench/logs.js', '--rounds', '1', '--lines', String(lines), '--no-reference'], note: 'a component, not a peer of docker: the writer code on a pipe from seq in one process, no limits, no container'})
-  } else peers.push({id: 'contain', label: 'contain log writer alone', available: false, reason: 'bench/logs.js is missing'})
+    peers.push({id: 'contain', label: 'contain log writer alone (bench/lib/log-writer.js)', available: true, command: [process.execPath, 'bench/lib/log-writer.js', '--rounds', '1', '--lines', String(lines), '--no-reference'], note: 'a component, not a peer of docker: the writer code on a pipe from seq in one process, no limits, no container'})
+  } else peers.push({id: 'contain', label: 'contain log writer alone', available: false, reason: 'bench/lib/log-writer.js is missing'})
 
   const seq = which('seq', ['/usr/bin', '/bin'])
   try {
@@ -311,7 +311,7 @@ export async function run(ctx) {
   })
 
   // Every "× floor" is the median of per-round ratios: each case against the floor of its own round
-  // (bench/logs.js's rows against the floor it measured itself in the same invocation).
+  // (bench/lib/log-writer.js's rows against the floor it measured itself in the same invocation).
   const perRound = (id, f) => (samples[id] ?? []).map((s, i) => (s && samples.floor[i] ? f(s, samples.floor[i]) : null))
   const ratioOf = (id, f) => pairedRatio(perRound(id, f), perRound(id, () => 1))
   const values = (id, f) => samples[id]?.filter(Boolean).map(f).filter((x) => x !== undefined && Number.isFinite(x)) ?? []
@@ -327,7 +327,7 @@ export async function run(ctx) {
     chartRows.push({id, label, stats: {ratio: ratio ? {...summarize(ratio.ratios)} : undefined}})
   }
   addRow('floor: seq N | cat > file', 'floor', values('floor', (s) => s.ms), ratioOf('floor', () => 1), undefined, '–', 'bench process, spawn to exit')
-  addRow('contain writer alone → log file (10 files kept)', 'contain', values('contain', (s) => s.ms), ratioOf('contain', (s) => s.ms / s.floorMs), med(values('contain', (s) => s.cpuSecondsPer100MB)), String(sum(values('contain', (s) => lines - s.linesInFiles))), 'component (bench/logs.js): no container, no limits; against its own floor of that round')
+  addRow('contain writer alone → log file (10 files kept)', 'contain', values('contain', (s) => s.ms), ratioOf('contain', (s) => s.ms / s.floorMs), med(values('contain', (s) => s.cpuSecondsPer100MB)), String(sum(values('contain', (s) => lines - s.linesInFiles))), 'component (bench/lib/log-writer.js): no container, no limits; against its own floor of that round')
   addRow('contain writer alone → live follower (5 files kept)', 'containFollower', values('contain', (s) => s.followerMs + (s.followerCatchUpMs ?? 0)), ratioOf('contain', (s) => (s.followerMs + (s.followerCatchUpMs ?? 0)) / s.floorMs), undefined, String(sum(values('contain', (s) => s.followerMissing))), `component; across ${samples.contain?.find(Boolean)?.followerRotations ?? '?'} rotations; writer + follower catch-up`)
   addRow('contain up → log file (supervisor)', 'containUp', values('containUp', (s) => s.ms), ratioOf('containUp', (s, f) => s.ms / f.ms), med(values('containUp', (s) => s.cpuSeconds / mb * 100)), String(sum(values('containUp', (s) => lines - s.linesInFiles))), `app stamp → last line in the file; ${limits}; CPU of the supervisor (all threads)`)
   addRow('contain up → contain logs -f', 'containUpFollower', values('containUp', (s) => s.followerMs), ratioOf('containUp', (s, f) => s.followerMs / f.ms), undefined, String(sum(values('containUp', (s) => s.followerMissing))), 'app stamp → last line at the follower')
@@ -358,12 +358,12 @@ export async function run(ctx) {
   const writer = samples.contain?.some(Boolean)
   const verdict = (ok) => (ok ? 'met' : 'missed')
   // Judged on the whole path through a running supervisor when it was measured; the writer alone
-  // (bench/logs.js) is the component figure beside it.
+  // (bench/lib/log-writer.js) is the component figure beside it.
   if (up.n) {
-    targets.push({text: 'log path ≤ 1.5× the pipe floor (contain up, end to end)', value: up.ratio, unit: '×', status: verdict(up.ratio <= 1.5), detail: `${RATIO_STATISTIC}${writer ? `; the log writer alone (bench/logs.js): ${round(contain.ratio, 2)}×` : ''}`})
+    targets.push({text: 'log path ≤ 1.5× the pipe floor (contain up, end to end)', value: up.ratio, unit: '×', status: verdict(up.ratio <= 1.5), detail: `${RATIO_STATISTIC}${writer ? `; the log writer alone (bench/lib/log-writer.js): ${round(contain.ratio, 2)}×` : ''}`})
     targets.push({text: '≤ 5 CPU-seconds per 100 MB (the supervisor process)', value: up.cpu, unit: 'CPU-s', status: verdict(up.cpu <= 5), detail: `per 100 MB of app output, all its threads${writer ? `; the writer alone: ${round(contain.cpu, 2)}` : ''}`})
   } else if (writer) {
-    targets.push({text: 'log path ≤ 1.5× the pipe floor (the log writer, bench/logs.js)', value: contain.ratio, unit: '×', status: verdict(contain.ratio <= 1.5), detail: RATIO_STATISTIC})
+    targets.push({text: 'log path ≤ 1.5× the pipe floor (the log writer, bench/lib/log-writer.js)', value: contain.ratio, unit: '×', status: verdict(contain.ratio <= 1.5), detail: RATIO_STATISTIC})
     targets.push({text: '≤ 5 CPU-seconds per 100 MB (the writer process)', value: contain.cpu, unit: 'CPU-s', status: verdict(contain.cpu <= 5), detail: 'main thread + libuv, per 100 MB of app output'})
   }
   if (writer || up.n) {
@@ -374,9 +374,9 @@ export async function run(ctx) {
   if (dockerOverContain) targets.push({text: 'docker / contain up, app stamp → last line in the log file', value: dockerOverContain.median, unit: '×', status: 'info', detail: `same app, limits (${limits}) and clock; ${RATIO_STATISTIC} (${roundsText(dockerOverContain.n)})`})
 
   const profile = []
-  if (up.n && writer) profile.push(`end to end, contain up takes ${round(up.ratio, 2)}× the floor and its supervisor ${round(up.cpu, 2)} CPU-s per 100 MB; the log writer alone, on a pipe from seq in one process (bench/logs.js), ${round(contain.ratio, 2)}× and ${round(contain.cpu, 2)} CPU-s. The difference is the supervisor process around the same writer code: the app's output crosses a socket pair into a process that also serves the control socket and keeps the last lines for ps, and the app runs under ${ctx.limits.cpus} CPU of quota.`)
+  if (up.n && writer) profile.push(`end to end, contain up takes ${round(up.ratio, 2)}× the floor and its supervisor ${round(up.cpu, 2)} CPU-s per 100 MB; the log writer alone, on a pipe from seq in one process (bench/lib/log-writer.js), ${round(contain.ratio, 2)}× and ${round(contain.cpu, 2)} CPU-s. The difference is the supervisor process around the same writer code: the app's output crosses a socket pair into a process that also serves the control socket and keeps the last lines for ps, and the app runs under ${ctx.limits.cpus} CPU of quota.`)
   else if (writer && contain.ratio > 1.5) profile.push(`the log writer takes ${round(contain.ratio, 2)}× the floor: the app's bytes cross one more pipe into Node, are split into lines, timestamped and written (and rotated at 10 MiB).`)
-  if (writer) profile.push('`node bench/logs.js` (without --no-reference) also runs the issue\'s reference reader, to show what part of the writer is the line splitting.')
+  if (writer) profile.push('`node bench/lib/log-writer.js` (without --no-reference) also runs the issue\'s reference reader, to show what part of the writer is the line splitting.')
   if (up.n && up.followerMs !== undefined && up.ms !== undefined && up.followerMs > 2 * up.ms) profile.push(`contain logs -f had the last line ${round(up.followerMs - up.ms, 0)} ms after the file did (median): the follower is a second Node process that inotify wakes as the file grows, reading and writing whole runs of records.`)
   const shortFollows = values('dockerFollowed', (s) => s).filter((s) => s.followerLines < followLines)
   if (shortFollows.length) profile.push(`docker logs -f ended before the last line in ${shortFollows.length} of ${values('dockerFollowed', (s) => s).length} rounds (${shortFollows.map((s) => s.followerLines.toLocaleString('en')).join(', ')} of ${followLines.toLocaleString('en')} lines): it stops when the container has exited, caught up or not. Those are the lines lost in its row.`)
@@ -390,7 +390,7 @@ export async function run(ctx) {
     peers,
     intro: [
       `The app prints \`seq ${lines.toLocaleString('en')}\` (${round(mb, 1)} MB) as fast as it can. Each round runs every case once, in a rotating order, after one warm-up round; "× floor" is the ${RATIO_STATISTIC} to the floor of the same round. Lines/s and MB/s are computed from the median time.`,
-      `Equal work for contain up and docker: the same static app (\`benchtool go GO STAMP seq N\`), the same limits (${limits}), each follower watching before the app starts printing, and the same clock: from the app's own CLOCK_REALTIME stamp, taken when the bench creates GO (after the container or app has started), to the last line in the log file (read every 5 ms) or at the follower. No container start is in any time. Daemon CPU is read from GO to the end: contain's supervisor (every thread), docker's dockerd + containerd + shim (their cgroup). Where the work differs, the row says so: \`contain writer alone\` is a component (bench/logs.js, one round per invocation after its own warm-up, no container and no limits), and docker logs -f runs fewer lines, scaled.`,
+      `Equal work for contain up and docker: the same static app (\`benchtool go GO STAMP seq N\`), the same limits (${limits}), each follower watching before the app starts printing, and the same clock: from the app's own CLOCK_REALTIME stamp, taken when the bench creates GO (after the container or app has started), to the last line in the log file (read every 5 ms) or at the follower. No container start is in any time. Daemon CPU is read from GO to the end: contain's supervisor (every thread), docker's dockerd + containerd + shim (their cgroup). Where the work differs, the row says so: \`contain writer alone\` is a component (bench/lib/log-writer.js, one round per invocation after its own warm-up, no container and no limits), and docker logs -f runs fewer lines, scaled.`,
     ],
     sections: [
       {title: 'Lines reaching the file and the follower', columns: ['path', 'median ms', 'min', 'max', 'p90', 'n', 'lines/s', 'MB/s', '× floor', 'CPU-s per 100 MB', 'lines lost', 'note'], rows},

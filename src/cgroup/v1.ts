@@ -1,9 +1,10 @@
 import {CgroupError} from '../errors.js'
 import {swapTotal, type ControllerFiles, type Setting} from './limits.js'
+import {readIfThere, readNumber, realLimit, statField, type CgroupReaders} from './readings.js'
 
 const setting = (controller: string, file: string, value: number | string): Setting => ({controller, file, value: String(value)})
 
-/** Limits in cgroup v1 files. */
+/** Limits in cgroup v1 files; the readers below read them back. */
 export const v1Files: ControllerFiles = {
   cpu(limits) {
     const settings: Setting[] = []
@@ -47,4 +48,44 @@ export const v1Files: ControllerFiles = {
 /** memory.oom_control holds "oom_kill N" since Linux 4.13. */
 export function parseOomKills(oomControl: string): number {
   return Number(/^oom_kill (\d+)$/m.exec(oomControl)?.[1] ?? 0)
+}
+
+/** What a v1 app cgroup reports, each figure from the hierarchy of its controller. */
+export const v1Readers: CgroupReaders = {
+  outcome(dir, fs) {
+    const oomControl = readIfThere(fs, dir, 'memory.oom_control')
+    if (oomControl === undefined) return {oomKills: 0}
+    return {
+      oomKills: parseOomKills(oomControl),
+      peakMemoryBytes: readNumber(fs, dir, 'memory.max_usage_in_bytes'),
+      memoryLimitBytes: realLimit(readNumber(fs, dir, 'memory.limit_in_bytes')),
+    }
+  },
+
+  // cpuacct.usage counts nanoseconds.
+  cpuMicros(dir, fs) {
+    const usage = readIfThere(fs, dir, 'cpuacct.usage')
+    return usage === undefined ? 0 : Math.round(Number(usage) / 1000)
+  },
+
+  throttling(dir, fs) {
+    const cpuStat = readIfThere(fs, dir, 'cpu.stat')
+    return {periods: statField(cpuStat, 'nr_periods'), throttledPeriods: statField(cpuStat, 'nr_throttled')}
+  },
+
+  // memory.stat's total_* lines count the cgroup and its children, as v2's figures do.
+  memory(dir, fs) {
+    const memoryStat = readIfThere(fs, dir, 'memory.stat')
+    return {
+      memoryBytes: readNumber(fs, dir, 'memory.usage_in_bytes') ?? 0,
+      memoryLimitBytes: realLimit(readNumber(fs, dir, 'memory.limit_in_bytes')),
+      anonBytes: memoryStat === undefined ? undefined : statField(memoryStat, 'total_rss'),
+      fileBytes: memoryStat === undefined ? undefined : statField(memoryStat, 'total_cache'),
+    }
+  },
+
+  pids: (dir, fs) => readNumber(fs, dir, 'pids.current') ?? 0,
+  pressure: () => ({}),
+  // v1 has no cgroup.kill: the caller signals pid by pid.
+  killFile: () => undefined,
 }

@@ -1,4 +1,6 @@
+import {join} from 'node:path'
 import {swapTotal, type ControllerFiles, type Setting} from './limits.js'
+import {readIfThere, readNumber, realLimit, statField, type CgroupReaders} from './readings.js'
 
 const setting = (controller: string, file: string, value: number | string): Setting => ({controller, file, value: String(value)})
 
@@ -7,7 +9,7 @@ export function sharesToWeight(shares: number): number {
   return 1 + Math.floor(((shares - 2) * 9999) / 262_142)
 }
 
-/** Limits in cgroup v2 files. */
+/** Limits in cgroup v2 files; the readers below read them back. */
 export const v2Files: ControllerFiles = {
   cpu(limits) {
     const settings: Setting[] = []
@@ -47,4 +49,52 @@ export const v2Files: ControllerFiles = {
 /** memory.events: "oom_kill N" counts kills by this cgroup's limit. */
 export function parseMemoryEvents(events: string): {oomKills: number} {
   return {oomKills: Number(/^oom_kill (\d+)$/m.exec(events)?.[1] ?? 0)}
+}
+
+/** PSI's "some avg10=" share, as a fraction; undefined where the kernel has no pressure file. */
+function pressure(text: string | undefined): number | undefined {
+  return text === undefined ? undefined : Number(/^some avg10=([\d.]+)/m.exec(text)?.[1] ?? 0) / 100
+}
+
+/** What a v2 app cgroup reports. cpu.stat, the pressure files and cgroup.kill are core files, there whatever is enabled. */
+export const v2Readers: CgroupReaders = {
+  outcome(dir, fs) {
+    const events = readIfThere(fs, dir, 'memory.events')
+    if (events === undefined) return {oomKills: 0}
+    // memory.peak came with Linux 5.19.
+    return {
+      oomKills: parseMemoryEvents(events).oomKills,
+      peakMemoryBytes: readNumber(fs, dir, 'memory.peak'),
+      memoryLimitBytes: readNumber(fs, dir, 'memory.max'),
+    }
+  },
+
+  cpuMicros: (dir, fs) => statField(readIfThere(fs, dir, 'cpu.stat'), 'usage_usec'),
+
+  throttling(dir, fs) {
+    const cpuStat = readIfThere(fs, dir, 'cpu.stat')
+    return {periods: statField(cpuStat, 'nr_periods'), throttledPeriods: statField(cpuStat, 'nr_throttled')}
+  },
+
+  memory(dir, fs) {
+    const memoryStat = readIfThere(fs, dir, 'memory.stat')
+    return {
+      memoryBytes: readNumber(fs, dir, 'memory.current') ?? 0,
+      memoryLimitBytes: realLimit(readNumber(fs, dir, 'memory.max')),
+      anonBytes: memoryStat === undefined ? undefined : statField(memoryStat, 'anon'),
+      fileBytes: memoryStat === undefined ? undefined : statField(memoryStat, 'file'),
+    }
+  },
+
+  pids: (dir, fs) => readNumber(fs, dir, 'pids.current') ?? 0,
+
+  pressure(dir, fs) {
+    return {cpuPressure: pressure(readIfThere(fs, dir, 'cpu.pressure')), memoryPressure: pressure(readIfThere(fs, dir, 'memory.pressure'))}
+  },
+
+  // cgroup.kill came with Linux 5.14.
+  killFile(dir, fs) {
+    const path = join(dir, 'cgroup.kill')
+    return fs.exists(path) ? path : undefined
+  },
 }

@@ -2,7 +2,7 @@ import t from 'tap'
 import {planExec, validateTarget} from '../../../src/launch/exec.js'
 import type {CgroupPlan} from '../../../src/cgroup/index.js'
 
-const cgroup: CgroupPlan = {mode: 'v2', parents: [], dirs: ['/sys/fs/cgroup/contain-web'], writes: [], procsFiles: ['/sys/fs/cgroup/contain-web/cgroup.procs'], attachFiles: [], cloneInto: '/sys/fs/cgroup/contain-web', viewMounts: []}
+const cgroup: CgroupPlan = {mode: 'v2', parents: [], dirs: ['/sys/fs/cgroup/contain-web'], joined: [], writes: [], procsFiles: ['/sys/fs/cgroup/contain-web/cgroup.procs'], attachFiles: [], cloneInto: '/sys/fs/cgroup/contain-web', viewMounts: []}
 
 t.test('exec: enter the cgroup, then contain-init joins the namespaces itself (no nsenter, nothing loaded from the app)', async t => {
   const argv = planExec({namespaces: ['pid', 'mount', 'uts', 'ipc', 'cgroup', 'net', 'user'], cgroup, appArguments: ['--uid', '1000', '--env-fd', '5', '--chdir', '/srv/app']}, {pid1: 4242, startTime: '777'}, ['ls', '-l'], {init: '/opt/contain/contain-init'})

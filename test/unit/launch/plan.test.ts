@@ -12,6 +12,7 @@ const CGROUP: CgroupPlan = {
   mode: 'v2',
   parents: [],
   dirs: ['/sys/fs/cgroup/contain/run/web'],
+  joined: [],
   writes: [{path: '/sys/fs/cgroup/contain/run/web/memory.max', value: '67108864'}],
   procsFiles: ['/sys/fs/cgroup/contain/run/web/cgroup.procs'],
   attachFiles: [],
@@ -23,6 +24,7 @@ const HYBRID: CgroupPlan = {
   mode: 'hybrid',
   parents: [],
   dirs: ['/sys/fs/cgroup/memory/contain/run/web'],
+  joined: [],
   writes: [],
   procsFiles: ['/sys/fs/cgroup/memory/contain/run/web/cgroup.procs'],
   attachFiles: ['/sys/fs/cgroup/memory/contain/run/web/tasks'],
@@ -143,12 +145,12 @@ t.test('the plan carries the name, namespaces, cgroup plan and env through', asy
 })
 
 t.test('enter gets every attach file, one per hierarchy', async t => {
-  const v1: CgroupPlan = {mode: 'v1', parents: [], dirs: [], writes: [], procsFiles: ['/cg/cpu/contain/run/web/cgroup.procs', '/cg/memory/contain/run/web/cgroup.procs'], attachFiles: ['/cg/cpu/contain/run/web/tasks', '/cg/memory/contain/run/web/tasks'], viewMounts: []}
+  const v1: CgroupPlan = {mode: 'v1', parents: [], dirs: [], joined: [], writes: [], procsFiles: ['/cg/cpu/contain/run/web/cgroup.procs', '/cg/memory/contain/run/web/cgroup.procs'], attachFiles: ['/cg/cpu/contain/run/web/tasks', '/cg/memory/contain/run/web/tasks'], viewMounts: []}
   t.strictSame(plan({}, v1).slice(0, 9), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '8', '/cg/cpu/contain/run/web/tasks', '/cg/memory/contain/run/web/tasks', '--'])
 })
 
 t.test('the reaper gets every directory of the app\'s cgroup; a later run into the same cgroup starts none', async t => {
-  const v1: CgroupPlan = {mode: 'v1', parents: [], dirs: ['/cg/cpu/contain/run/web', '/cg/memory/contain/run/web'], writes: [], procsFiles: [], attachFiles: ['/cg/cpu/contain/run/web/tasks', '/cg/memory/contain/run/web/tasks'], viewMounts: []}
+  const v1: CgroupPlan = {mode: 'v1', parents: [], dirs: ['/cg/cpu/contain/run/web', '/cg/memory/contain/run/web'], joined: [], writes: [], procsFiles: [], attachFiles: ['/cg/cpu/contain/run/web/tasks', '/cg/memory/contain/run/web/tasks'], viewMounts: []}
   const launch = planLaunch(options(), v1, EXECUTABLES)
   t.strictSame(launch.argv.slice(0, 17), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '8', '--reap', '/cg/cpu', 'contain/run/web', '--reap', '/cg/memory', 'contain/run/web', '--reap-go-fd', '7', '/cg/cpu/contain/run/web/tasks', '/cg/memory/contain/run/web/tasks', '--'])
   t.strictSame(launch.restartArgv, launch.argv.filter((_, index) => index < 6 || index > 13), 'restartArgv is argv without --reap')
@@ -164,7 +166,7 @@ t.test('the reaper undoes a delegation on a root cgroup, and is not started wher
 })
 
 t.test('without cgroup dirs, enter goes straight to --', async t => {
-  t.strictSame(plan({}, {mode: 'v2', parents: [], dirs: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: []}).slice(0, 8), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '8', '--', '/usr/bin/unshare'])
+  t.strictSame(plan({}, {mode: 'v2', parents: [], dirs: [], joined: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: []}).slice(0, 8), ['/opt/contain/contain-init', 'enter', '--status-fd', '3', '--close-from', '8', '--', '/usr/bin/unshare'])
 })
 
 t.test('the run stage reports on the status fd first', async t => {

@@ -86,6 +86,7 @@ t.test('formatInspect: with the plan, namespaces, cgroup writes and argv', async
       mode: 'v2' as const,
       parents: [],
       dirs: ['/sys/fs/cgroup/contain-web'],
+      joined: [],
       writes: [{path: '/sys/fs/cgroup/contain-web/memory.max', value: '536870912'}, {path: '/sys/fs/cgroup/contain-web/cpu.max', value: '50000 100000'}],
       procsFiles: ['/sys/fs/cgroup/contain-web/cgroup.procs'],
       attachFiles: [],
@@ -104,7 +105,7 @@ t.test('formatInspect: with the plan, namespaces, cgroup writes and argv', async
 })
 
 t.test('formatInspect: on cgroup v2 the device allow-list is the device program\'s rules', async t => {
-  const cgroup = {mode: 'v2' as const, parents: [], dirs: ['/sys/fs/cgroup/contain-web'], writes: [], procsFiles: [], attachFiles: [], viewMounts: [], deviceProgram: {cgroup: '/sys/fs/cgroup/contain-web', rules: [{type: 'c' as const, major: 1, minor: 3, access: 'rwm'}, {type: 'c' as const, major: 136, minor: '*' as const, access: 'rwm'}]}}
+  const cgroup = {mode: 'v2' as const, parents: [], dirs: ['/sys/fs/cgroup/contain-web'], joined: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: [], deviceProgram: {cgroup: '/sys/fs/cgroup/contain-web', rules: [{type: 'c' as const, major: 1, minor: 3, access: 'rwm'}, {type: 'c' as const, major: 136, minor: '*' as const, access: 'rwm'}]}}
   const text = formatInspect(status({name: 'web', state: 'stopped'}), {argv: ['x'], namespaces: ['pid'], cgroup})
   t.match(text, 'device program on /sys/fs/cgroup/contain-web: c 1:3 rwm, c 136:* rwm\nargv: x')
 })

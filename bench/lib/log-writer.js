@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The log path benchmark (the log-path issue): an app prints `seq N` (default 2,000,000 short lines) as
-// fast as it can, and contain's supervisor (src/supervisor/logs.ts, bundled on the fly by esbuild into
+// The log writer alone, a component of the logs suite (bench/suites/logs.js runs it as a child process:
+// it measures its own process's CPU, which the bench's own work must not blur). An app prints `seq N`
+// (default 2,000,000 short lines) as fast as it can, and contain's supervisor (src/supervisor/logs.ts, bundled on the fly by esbuild into
 // bench/work/) timestamps and writes every line, rotating 10 MiB x 5 files. Measured interleaved against
 // the pipe floor `seq N | cat > file`, round by round, medians reported:
 //
@@ -14,8 +15,8 @@
 // The `contain` case keeps 10 files (nothing deleted), so every line can be counted in the files; the
 // `+follower` case keeps the default 5, so the oldest files are deleted under the follower.
 //
-// Usage: node bench/logs.js [--rounds 9] [--lines 2000000] [--no-reference] [--no-follower]
-//        (internal) node bench/logs.js --follower FILE N
+// Usage: node bench/lib/log-writer.js [--rounds 9] [--lines 2000000] [--no-reference] [--no-follower]
+//        (internal) node bench/lib/log-writer.js --follower FILE N
 import {spawn} from 'node:child_process'
 import {closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync} from 'node:fs'
 import {loadavg} from 'node:os'
@@ -23,9 +24,9 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 import v8 from 'node:v8'
 import vm from 'node:vm'
-import {RATIO_STATISTIC, pairedRatio} from './lib/stats.js'
+import {RATIO_STATISTIC, pairedRatio} from './stats.js'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..')
 const work = join(root, 'bench/work/logs')
 const bundle = join(root, 'bench/work/logs-bundle.mjs')
 
@@ -77,7 +78,7 @@ function parseArgs(argv) {
     else if (argv[i] === '--lines') args.lines = Number(argv[++i])
     else if (argv[i] === '--no-reference') args.reference = false
     else if (argv[i] === '--no-follower') args.follower = false
-    else throw new Error(`unknown argument ${argv[i]}; usage: node bench/logs.js [--rounds 9] [--lines 2000000] [--no-reference] [--no-follower]`)
+    else throw new Error(`unknown argument ${argv[i]}; usage: node bench/lib/log-writer.js [--rounds 9] [--lines 2000000] [--no-reference] [--no-follower]`)
   }
   if (!(args.rounds >= 1) || !(args.lines >= 1)) throw new Error('--rounds and --lines must be at least 1')
   return args
@@ -320,7 +321,7 @@ function report(args, appBytes, cases, samples, load) {
   })
   const followed = samples['+follower'] ?? []
   const result = {
-    command: `node bench/logs.js${args.rounds !== 9 ? ` --rounds ${args.rounds}` : ''}${args.lines !== 2_000_000 ? ` --lines ${args.lines}` : ''}`,
+    command: `node bench/lib/log-writer.js${args.rounds !== 9 ? ` --rounds ${args.rounds}` : ''}${args.lines !== 2_000_000 ? ` --lines ${args.lines}` : ''}`,
     date: new Date().toISOString(),
     node: process.version,
     lines: args.lines,
