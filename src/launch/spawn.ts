@@ -1,11 +1,12 @@
-import {spawn, type StdioOptions} from 'node:child_process'
+import {spawn, type ChildProcess, type StdioOptions} from 'node:child_process'
 import type {Socket} from 'node:net'
-import {mkdirSync} from 'node:fs'
+import {closeSync, mkdirSync} from 'node:fs'
 import {constants} from 'node:os'
 import type {Readable} from 'node:stream'
 import {AppCgroup, type CgroupOutcome} from '../cgroup/index.js'
 import {ExitCode, HostError, LaunchError} from '../errors.js'
 import {DEVICES_FD, ENV_FD, HELPER_ENV, REAP_GO_FD, SECCOMP_FD, encodeEnvironment, type LaunchPlan} from './plan.js'
+import {initDataFile} from './init-data.js'
 import {setupFailure} from './setup-failure.js'
 import {parseInitReport} from './status.js'
 
@@ -81,13 +82,22 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
   const streams = Array.isArray(stdio) ? stdio.slice(0, 3) : [stdio, stdio, stdio]
   // detached: the launcher gets its own session, so a terminal's Ctrl-C reaches only contain,
   // which forwards it exactly once.
-  const environment = encodeEnvironment(plan.env)
-  const child = spawn(argv[0], argv.slice(1), {env: HELPER_ENV, stdio: [...streams, 'pipe', plan.seccompFilter ? 'pipe' : 'ignore', 'pipe', plan.deviceProgram ? 'pipe' : 'ignore', withReaper ? 'pipe' : 'ignore', ...listenFds], detached: true})
-  // contain-init reads the device program, the filter and the environment whole before it goes on;
-  // a launcher that died early closes the pipes.
-  sendToInit((child.stdio as unknown[])[DEVICES_FD], plan.deviceProgram)
-  sendToInit((child.stdio as unknown[])[SECCOMP_FD], plan.seccompFilter)
-  sendToInit((child.stdio as unknown[])[ENV_FD], environment)
+  // contain-init reads the device program, the filter and the environment whole before it goes on:
+  // each an unnamed file written now, or a pipe written after the spawn where the host lacks them.
+  const data = new Map<number, Buffer | undefined>([[SECCOMP_FD, plan.seccompFilter], [ENV_FD, encodeEnvironment(plan.env)], [DEVICES_FD, plan.deviceProgram]])
+  const files = new Map([...data].flatMap(([fd, bytes]) => {
+    const file = bytes && initDataFile(bytes)
+    return file === undefined ? [] : [[fd, file] as const]
+  }))
+  const dataStdio = (fd: number) => files.get(fd) ?? (data.get(fd) ? 'pipe' : 'ignore')
+  let child: ChildProcess
+  try {
+    child = spawn(argv[0], argv.slice(1), {env: HELPER_ENV, stdio: [...streams, 'pipe', dataStdio(SECCOMP_FD), dataStdio(ENV_FD), dataStdio(DEVICES_FD), withReaper ? 'pipe' : 'ignore', ...listenFds], detached: true})
+  } finally {
+    for (const file of files.values()) closeSync(file)
+  }
+  // A launcher that died early closes the pipes.
+  for (const [fd, bytes] of data) if (!files.has(fd)) sendToInit((child.stdio as unknown[])[fd], bytes)
   let statusText = ''
   let makeError: unknown
   let sentGo = !withReaper
