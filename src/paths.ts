@@ -2,11 +2,14 @@ import {accessSync, constants, existsSync} from 'node:fs'
 import {delimiter, dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-/** The package root: the nearest folder above this module that holds package.json. */
+let root: string | undefined
+
+/** The package root: the nearest folder above this module that holds package.json (looked up once: a launch asks several times). */
 export function packageRoot(): string {
+  if (root !== undefined) return root
   let dir = dirname(fileURLToPath(import.meta.url))
   while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir)
-  return dir
+  return (root = dir)
 }
 
 /** contain's native helper; CONTAIN_INIT overrides it (for packagers). */
