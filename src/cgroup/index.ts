@@ -749,21 +749,33 @@ export class AppCgroup {
     if (!this.isMade) return
 
     const deadline = Date.now() + timeoutMs
-    // Usually the app has ended and the cgroup is empty already: nothing to kill or wait for.
-    if (this.pids().length > 0) {
+    // Usually the app has ended and the cgroup is empty already: its directories go at the first
+    // attempt, without reading every cgroup.procs first. One still busy (EBUSY: processes left in
+    // it) is emptied, killing what is left, and the rest is tried again.
+    if (!this.undoSteps(error => (error as NodeJS.ErrnoException).code === 'EBUSY')) {
       this.killAll()
       for (const dir of this.plan.dirs) await this.waitUntilEmpty(dir, deadline)
+      this.undoSteps()
     }
+    this.isMade = false
+  }
+
+  /**
+   * The undo steps, last first. A step that fails keeps itself and those after it for another
+   * attempt: false where `retry` takes the error, a CgroupError otherwise.
+   */
+  private undoSteps(retry: (error: unknown) => boolean = () => false): boolean {
     const steps = this.undo.splice(0).reverse()
     for (const [index, step] of steps.entries()) {
       try {
         step()
       } catch (error) {
         this.undo.push(...steps.slice(index).reverse())
+        if (retry(error)) return false
         throw new CgroupError(this.plan.dirs[0] ?? '', `cannot remove: ${(error as Error).message}`, {fix: 'remove the directory by hand once its processes have exited', cause: error})
       }
     }
-    this.isMade = false
+    return true
   }
 
   /** The kernel frees a cgroup shortly after its last process is reaped; v2 announces it in cgroup.events. */
