@@ -633,7 +633,7 @@ export class AppCgroup {
     if (this.memory !== null) return this.memory
     this.memory = undefined
     // The v1 memory hierarchy's directory first (mounted at .../memory): fewer files probed per run.
-    const likelyFirst = [...this.plan.dirs].sort((a, b) => Number(!a.includes('/memory/')) - Number(!b.includes('/memory/')))
+    const likelyFirst = [...this.plan.dirs.filter(dir => dir.includes('/memory/')), ...this.plan.dirs.filter(dir => !dir.includes('/memory/'))]
     for (const dir of likelyFirst) {
       if (this.fs.exists(join(dir, 'memory.events'))) return (this.memory = {dir, version: 2})
       if (this.fs.exists(join(dir, 'memory.oom_control'))) return (this.memory = {dir, version: 1})
