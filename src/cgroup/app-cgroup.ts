@@ -5,7 +5,7 @@ import {CgroupError} from '../errors.js'
 import {activeDelegations, isOwnChild, moveIfAlive, partition} from './delegation.js'
 import {describeWriteError, hostCgroupFs, ignoreMissing, readList, readListIfThere, removeQuietly, type CgroupFs} from './fs.js'
 import {CONTAIN_CGROUP, RUN_SCOPE} from './paths.js'
-import type {CgroupPlan, Delegation, ParentCgroup} from './plan.js'
+import type {CgroupPlan, Delegation, FileWrite, ParentCgroup} from './plan.js'
 import type {CgroupOutcome, CgroupReaders, CgroupUsage, JoinedHierarchy} from './readings.js'
 import {v1Readers} from './v1.js'
 import {v2Readers} from './v2.js'
@@ -70,7 +70,7 @@ export class AppCgroup {
     try {
       if (this.plan.delegation) this.delegate(this.plan.delegation)
       this.makeTree()
-      for (const {path, value} of this.plan.writes) this.write(path, value)
+      for (const [path, values] of consecutiveByPath(this.plan.writes)) this.writeValues(path, values)
     } catch (error) {
       this.undoAll()
       throw error
@@ -82,16 +82,22 @@ export class AppCgroup {
     try {
       this.fs.write(path, value)
     } catch (error) {
-      // A child devices cgroup may allow only what its parent allows.
-      const deviceRule = basename(path) === 'devices.allow'
-      throw new CgroupError(path, `cannot write ${JSON.stringify(value)}: ${describeWriteError(error as NodeJS.ErrnoException)}`, {
-        fix: deviceRule
-          ? `contain's own devices cgroup (${dirname(dirname(path))}) does not allow this device, so the app cannot be given it: allow it there, leave the --device out, or use --privileged`
-          : 'check the value against the kernel documentation for this file, or leave the limit out',
-        cause: error,
-      })
+      throw writeError(path, value, error)
     }
   }
+
+  private writeValues(path: string, values: string[]): void {
+    if (values.length === 1 || !this.fs.writeEach) {
+      for (const value of values) this.write(path, value)
+      return
+    }
+    try {
+      this.fs.writeEach(path, values)
+    } catch (error) {
+      throw writeError(path, (error as {value?: string}).value ?? values[0], error)
+    }
+  }
+
 
   /**
    * The delegation belongs to contain's process, not to one app: the first app moves contain
@@ -296,21 +302,33 @@ export class AppCgroup {
     if (!this.isMade) return
 
     const deadline = Date.now() + timeoutMs
-    // Usually the app has ended and the cgroup is empty already: nothing to kill or wait for.
-    if (this.pids().length > 0) {
+    // Usually the app has ended and the cgroup is empty already: its directories go at the first
+    // attempt, without reading every cgroup.procs first. One still busy (EBUSY: processes left in
+    // it) is emptied, killing what is left, and the rest is tried again.
+    if (!this.undoSteps(error => (error as NodeJS.ErrnoException).code === 'EBUSY')) {
       this.killAll()
       for (const dir of this.plan.dirs) await this.waitUntilEmpty(dir, deadline)
+      this.undoSteps()
     }
+    this.isMade = false
+  }
+
+  /**
+   * The undo steps, last first. A step that fails keeps itself and those after it for another
+   * attempt: false where `retry` takes the error, a CgroupError otherwise.
+   */
+  private undoSteps(retry: (error: unknown) => boolean = () => false): boolean {
     const steps = this.undo.splice(0).reverse()
     for (const [index, step] of steps.entries()) {
       try {
         step()
       } catch (error) {
         this.undo.push(...steps.slice(index).reverse())
+        if (retry(error)) return false
         throw new CgroupError(this.plan.dirs[0] ?? '', `cannot remove: ${(error as Error).message}`, {fix: 'remove the directory by hand once its processes have exited', cause: error})
       }
     }
-    this.isMade = false
+    return true
   }
 
   /** The kernel frees a cgroup shortly after its last process is reaped; v2 announces it in cgroup.events. */
@@ -322,6 +340,28 @@ export class AppCgroup {
       else await sleep(2)
     }
   }
+}
+
+function writeError(path: string, value: string, error: unknown): CgroupError {
+  // A child devices cgroup may allow only what its parent allows.
+  const deviceRule = basename(path) === 'devices.allow'
+  return new CgroupError(path, `cannot write ${JSON.stringify(value)}: ${describeWriteError(error as NodeJS.ErrnoException)}`, {
+    fix: deviceRule
+      ? `contain's own devices cgroup (${dirname(dirname(path))}) does not allow this device, so the app cannot be given it: allow it there, leave the --device out, or use --privileged`
+      : 'check the value against the kernel documentation for this file, or leave the limit out',
+    cause: error,
+  })
+}
+
+/** Writes in plan order, runs of the same file together (v1's devices.allow takes ten in a row). */
+function consecutiveByPath(writes: readonly FileWrite[]): Array<[string, string[]]> {
+  const runs: Array<[string, string[]]> = []
+  for (const {path, value} of writes) {
+    const last = runs.at(-1)
+    if (last?.[0] === path) last[1].push(value)
+    else runs.push([path, [value]])
+  }
+  return runs
 }
 
 function waitForChange(path: string, timeoutMs: number): Promise<void> {

@@ -1,10 +1,15 @@
 // The one seam between contain and cgroupfs, and the small readers and removers every step shares.
-import {existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync, writeSync} from 'node:fs'
 
 /** The one seam between contain and cgroupfs, so unit tests can use a temp dir. */
 export interface CgroupFs {
   read(path: string): string
   write(path: string, value: string): void
+  /**
+   * Each value as one write(2) through one open descriptor (v1's device rules: one rule per
+   * write), which saves an open and a close per value. A failed write's error carries `value`.
+   */
+  writeEach?(path: string, values: readonly string[]): void
   mkdir(path: string): void
   rmdir(path: string): void
   exists(path: string): boolean
@@ -13,6 +18,20 @@ export interface CgroupFs {
 export const hostCgroupFs: CgroupFs = {
   read: path => readFileSync(path, 'utf8'),
   write: (path, value) => writeFileSync(path, value),
+  writeEach: (path, values) => {
+    const fd = openSync(path, 'w')
+    try {
+      for (const value of values) {
+        try {
+          writeSync(fd, value)
+        } catch (error) {
+          throw Object.assign(error as Error, {value})
+        }
+      }
+    } finally {
+      closeSync(fd)
+    }
+  },
   mkdir: path => mkdirSync(path),
   rmdir: path => rmdirSync(path),
   exists: path => existsSync(path),

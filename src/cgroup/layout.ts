@@ -65,6 +65,12 @@ function ownDirIn(mount: CgroupMount, ownPath: string): string {
  */
 export function parseLayout(mountinfo: string, selfCgroup: string, readControllers: (dir: string) => string[]): CgroupLayout {
   const own = parseSelfCgroup(selfCgroup)
+  // Keyed by the sorted controller list, as each mount's is compared: one sort per line, not one per pair.
+  const ownBySortedControllers = new Map<string, string>()
+  for (const [key, path] of own) {
+    const sorted = key.split(',').sort().join(',')
+    if (!ownBySortedControllers.has(sorted)) ownBySortedControllers.set(sorted, path)
+  }
   const hierarchies: Hierarchy[] = []
   for (const mount of parseCgroupMounts(mountinfo)) {
     if (mount.fsType === 'cgroup2') {
@@ -75,7 +81,7 @@ export function parseLayout(mountinfo: string, selfCgroup: string, readControlle
       continue
     }
     const controllers = mount.superOptions.filter(option => !option.includes('=') && !['rw', 'ro', 'relatime', 'noexec', 'nosuid', 'nodev', 'xattr', 'clone_children', 'noprefix', 'cpuset_v2_mode'].includes(option))
-    const ownPath = [...own].find(([key]) => key.split(',').sort().join(',') === [...controllers].sort().join(','))?.[1]
+    const ownPath = ownBySortedControllers.get([...controllers].sort().join(','))
     if (ownPath === undefined || controllers.length === 0) continue
     hierarchies.push({version: 1, mountPoint: mount.mountPoint, ownDir: ownDirIn(mount, ownPath), controllers})
   }

@@ -6,7 +6,9 @@
  * and its report on STATUS_FD.
  */
 import {spawn, type ChildProcess, type IOType, type StdioNull, type StdioPipe} from 'node:child_process'
+import {closeSync} from 'node:fs'
 import type {Stream} from 'node:stream'
+import {initDataFile} from './init-data.js'
 import {DEVICES_FD, ENV_FD, FIRST_LISTEN_FD, HELPER_ENV, REAP_GO_FD, SECCOMP_FD, STATUS_FD} from './plan.js'
 
 type StdioEntry = IOType | StdioNull | StdioPipe | 'ipc' | Stream | number | null | undefined
@@ -52,26 +54,35 @@ export function sendToInit(stream: unknown, data: Buffer | undefined): void {
 }
 
 export function startHelper(argv: readonly string[], inputs: HelperInputs): HelperProcess {
+  // contain-init reads the device program, the filter and the environment whole before it goes on:
+  // each an unnamed file written now (init-data.ts), or a pipe written after the spawn where the
+  // host lacks them.
+  const data = new Map<number, Buffer | undefined>([[SECCOMP_FD, inputs.seccompFilter], [ENV_FD, inputs.environment], [DEVICES_FD, inputs.deviceProgram]])
+  const files = new Map<number, number>()
+  for (const [fd, bytes] of data) {
+    const file = bytes && initDataFile(bytes)
+    if (file !== undefined) files.set(fd, file)
+  }
   const fds: StdioEntry[] = [...inputs.stdio]
   fds[STATUS_FD] = 'pipe'
-  fds[SECCOMP_FD] = inputs.seccompFilter ? 'pipe' : 'ignore'
-  fds[ENV_FD] = 'pipe'
-  fds[DEVICES_FD] = inputs.deviceProgram ? 'pipe' : 'ignore'
+  for (const [fd, bytes] of data) fds[fd] = files.get(fd) ?? (bytes ? 'pipe' : 'ignore')
   fds[REAP_GO_FD] = inputs.reapGo ? 'pipe' : 'ignore'
   for (const [index, fd] of (inputs.listenFds ?? []).entries()) fds[FIRST_LISTEN_FD + index] = fd
-  const child = spawn(argv[0], argv.slice(1), {
-    env: HELPER_ENV,
-    stdio: fds as never,
-    detached: inputs.detached,
-    timeout: inputs.timeoutMs,
-    killSignal: inputs.timeoutMs === undefined ? undefined : 'SIGKILL',
-  })
+  let child: ChildProcess
+  try {
+    child = spawn(argv[0], argv.slice(1), {
+      env: HELPER_ENV,
+      stdio: fds as never,
+      detached: inputs.detached,
+      timeout: inputs.timeoutMs,
+      killSignal: inputs.timeoutMs === undefined ? undefined : 'SIGKILL',
+    })
+  } finally {
+    for (const file of files.values()) closeSync(file)
+  }
   const pipes = child.stdio as unknown[]
-  // contain-init reads the device program, the filter and the environment whole before it goes on;
-  // a launcher that died early closes the pipes.
-  sendToInit(pipes[DEVICES_FD], inputs.deviceProgram)
-  sendToInit(pipes[SECCOMP_FD], inputs.seccompFilter)
-  sendToInit(pipes[ENV_FD], inputs.environment)
+  // A launcher that died early closes the pipes.
+  for (const [fd, bytes] of data) if (!files.has(fd)) sendToInit(pipes[fd], bytes)
   let status = ''
   const listeners: Array<(status: string) => void> = []
   child.stdio[STATUS_FD]?.on('data', chunk => {

@@ -107,6 +107,19 @@ function terminalOfStdin(): string | undefined {
 /** Path components: parents are mounted before what is below them (Docker sorts mounts the same way). */
 const depth = (path: string) => path.split('/').filter(Boolean).length
 
+/**
+ * Parents before children (a working directory below a tmpfs stays visible), in plan order
+ * otherwise: the steps grouped by depth, which is a stable sort without a comparator. A
+ * comparator sort of some forty steps cost a launch a millisecond in code that runs cold.
+ */
+function parentsFirst(steps: ViewStep[]): ViewStep[] {
+  const byDepth: ViewStep[][] = []
+  for (const step of steps) (byDepth[depth(step.target)] ??= []).push(step)
+  const ordered: ViewStep[] = []
+  for (const group of byDepth) if (group) ordered.push(...group)
+  return ordered
+}
+
 /** Where a program lives: the prefix above its bin/ (an rbenv or asdf Ruby needs its lib/ too), else its directory. */
 function programDir(file: string): string {
   const dir = dirname(file)
@@ -234,9 +247,7 @@ export function planView(options: RunOptions, host: ViewHost, devices: DeviceBin
   const sshKeys = host.list('/etc/ssh').filter(name => /^ssh_host_.*_key$/.test(name)).map(name => `/etc/ssh/${name}`)
   for (const path of [...MASKED_FILES, ...sshKeys]) if (host.entry(path)?.type === 'file') steps.push({kind: 'bind', source: '/dev/null', target: path, readOnly: true})
 
-  // Parents before children (a working directory below a tmpfs stays visible), in plan order otherwise.
-  const ordered = steps.map((step, index) => ({step, index})).sort((a, b) => depth(a.step.target) - depth(b.step.target) || a.index - b.index).map(({step}) => step)
-  return {steps: ordered, visible, warnings: [...warnings, ...ownCodeWritable(steps, host), ...outsideLinks(workdir, visible, host)]}
+  return {steps: parentsFirst(steps), visible, warnings: [...warnings, ...ownCodeWritable(steps, host), ...outsideLinks(workdir, visible, host)]}
 }
 
 /**
