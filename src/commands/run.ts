@@ -1,10 +1,10 @@
 import {Flags, type Interfaces} from '@oclif/core'
-import {RUN_OPTIONS, type OptionSpec, type RawRunFlags} from '../config/schema.js'
-import {runApp} from '../launch/run.js'
+import {describeOption, RUN_OPTIONS, type OptionSpec, type RawRunFlags} from '../config/schema.js'
+import {runFlags} from '../config/run-flags.js'
 import {ContainCommand} from './base.js'
 
 function toOclifFlag(spec: OptionSpec): Interfaces.FlagInput[string] {
-  const common = {description: spec.description, char: spec.char as Interfaces.AlphabetLowercase | undefined}
+  const common = {description: describeOption(spec, id => `--${id}`), char: spec.char as Interfaces.AlphabetLowercase | undefined}
   if (spec.kind === 'boolean') return Flags.boolean(common)
   return spec.multiple ? Flags.string({...common, helpValue: spec.helpValue, multiple: true}) : Flags.string({...common, helpValue: spec.helpValue})
 }
@@ -23,6 +23,6 @@ export default class Run extends ContainCommand {
 
   async run(): Promise<void> {
     const {flags, argv} = await this.parse(Run)
-    process.exitCode = await runApp(flags as RawRunFlags, argv as string[], {stdout: text => this.log(text), stderr: text => this.logToStderr(text)})
+    process.exitCode = await runFlags(flags as RawRunFlags, argv as string[], {stdout: text => this.log(text), stderr: text => this.logToStderr(text)})
   }
 }
