@@ -1,7 +1,7 @@
 import {writeSync} from 'node:fs'
 import {runFlags} from '../config/run-flags.js'
 import {renderError} from '../errors.js'
-import {parseRunArgv} from './run-argv.js'
+import {parseRunArgv} from '../config/run-argv.js'
 
 /**
  * One line straight to fd 1 or 2. process.stdout and process.stderr are built on first use
