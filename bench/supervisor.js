@@ -157,7 +157,10 @@ async function buildBundle() {
     stdin: {
       contents: [
         "export {compileProfile, clearCompileCache} from './src/seccomp/bpf.ts'",
-        "export {planRun} from './src/launch/run.ts'",
+        // Flags to a plan as contain run makes it: the one resolver, then the launch plan.
+        "import {hostFacts, planRun as planOptions} from './src/launch/run.ts'",
+        "import {resolveRunOptions} from './src/config/resolve.ts'",
+        'export async function planRun(flags, command) { const host = hostFacts(); return planOptions(await resolveRunOptions(flags, command, host), host) }',
         "export {resolveSecurity} from './src/launch/security.ts'",
         "export {defaultSeccompProfile} from './src/paths.ts'",
         "export {packageRoot} from './src/paths.ts'",
@@ -835,7 +838,7 @@ async function main() {
     bundle = await buildBundle()
     const machine = await machineFacts(layout)
 
-    const security = bundle.resolveSecurity({})
+    const security = bundle.resolveSecurity({}, (id) => `--${id}`)
     const compileOptions = {file: bundle.defaultSeccompProfile(bundle.packageRoot()), capabilities: security.capabilities}
     const diskCacheDir = join(work, 'seccomp-cache')
     await bundle.compileProfile({...compileOptions, cacheDir: diskCacheDir})

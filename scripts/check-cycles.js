@@ -18,16 +18,10 @@ const src = join(root, 'src')
  * if one of them is gone (so the list shrinks) or any other cycle appears. Each entry is the sorted
  * member list of one strongly connected component.
  */
-export const KNOWN = [
-  // Issue 13 item 1 (the option model) removes it: procfile.ts imports project.ts's env layering.
-  ['config/procfile.ts', 'config/project.ts'],
-]
+export const KNOWN = []
 
 /** Layer cycles another piece of work is removing, as KNOWN (sorted member lists). */
-export const KNOWN_LAYERS = [
-  // Issue 13 item 1 (the option model): config/project.ts and procfile.ts validate with launch/options.ts.
-  ['config', 'launch'],
-]
+export const KNOWN_LAYERS = []
 
 /** A module's layer: its folder below src/, or the module itself at the top. */
 export function layerOf(module) {

@@ -105,6 +105,8 @@ export interface CapabilityOptions {
   privileged?: boolean
   /** The starting set; contain's default 11 (DEFAULT_CAPABILITIES) unless given. */
   base?: readonly CapabilityName[]
+  /** How the user wrote the add and drop options, for errors: contain.yml's keys from config/resolve.ts; the seccomp commands' flags by default. */
+  fields?: {add: string; drop: string}
 }
 
 /**
@@ -114,8 +116,8 @@ export interface CapabilityOptions {
  */
 export function resolveCapabilities(options: CapabilityOptions = {}): CapabilityName[] {
   if (options.privileged) return [...CAPABILITIES]
-  const add = parseCapabilityList(options.add ?? [], '--cap-add')
-  const drop = parseCapabilityList(options.drop ?? [], '--cap-drop')
+  const add = parseCapabilityList(options.add ?? [], options.fields?.add ?? '--cap-add')
+  const drop = parseCapabilityList(options.drop ?? [], options.fields?.drop ?? '--cap-drop')
   const base = options.base ?? DEFAULT_CAPABILITIES
 
   let result: Set<CapabilityName>

@@ -32,10 +32,24 @@ export class ContainError extends Error {
   }
 }
 
-/** A flag or config field has a value contain cannot use. `field` is `--cpus` or `apps.web.cpus`. */
+/** Which option a value belongs to (its id in config/schema.ts), and which item of a list. */
+export interface OptionRef {
+  option: string
+  index?: number
+}
+
+/**
+ * A flag or config field has a value contain cannot use. `field` is `--cpus` or `apps.web.cpus`
+ * (what the user wrote, as an OptionNaming names it); `ref` says which option it was, so
+ * contain.yml's loader can point at the value's line and column.
+ */
 export class InvalidValueError extends ContainError {
-  constructor(readonly field: string, readonly value: unknown, problem: string, fix: string) {
+  /** The message without the field: what is wrong, and the value. */
+  readonly problem: string
+
+  constructor(readonly field: string, readonly value: unknown, problem: string, fix: string, public ref?: OptionRef) {
     super(`${field}: ${problem} (got ${formatValue(value)})`, {fix})
+    this.problem = `${problem} (got ${formatValue(value)})`
   }
 }
 
@@ -57,6 +71,19 @@ export class CgroupError extends ContainError {
 
 /** The host lacks something contain needs (a tool, a kernel feature, privileges). */
 export class HostError extends ContainError {}
+
+/**
+ * A problem found below config/ (at plan time, by the cgroup layer) with some options, known there
+ * only by the RunOptions fields they set (`memoryBytes`). config/naming.ts tells it again with
+ * the names the user wrote (`--memory`, or mem_limit at its line). `tell` words the problem for
+ * the names it is given, which are the fields themselves until then.
+ */
+export class OptionFieldsError extends HostError {
+  constructor(readonly fields: readonly string[], readonly tell: (names: readonly string[]) => {problem: string; fix: string}, details: ErrorDetails = {}) {
+    const {problem, fix} = tell(fields)
+    super(`${fields.join(', ')} ${problem}`, {...details, fix})
+  }
+}
 
 /** `contain up` of a project whose supervisor already runs (or is starting): the project's lock is held. */
 export class AlreadyRunningError extends ContainError {

@@ -31,13 +31,13 @@ function toNamespace(field: string, text: string, name: string): Namespace {
  * "pid,mount" is the exact set; "-ipc,+net" edits the default set, so each default can be
  * turned off without retyping the rest.
  */
-export function parseNamespaces(field: string, text: string): Namespace[] {
-  const entries = text.split(',').map(entry => entry.trim()).filter(Boolean)
+export function parseNamespaces(field: string, text: string | readonly string[]): Namespace[] {
+  const entries = (typeof text === 'string' ? text.split(',') : text).map(entry => entry.trim()).filter(Boolean)
   const edits = entries.every(entry => entry.startsWith('-') || entry.startsWith('+'))
   const result = new Set<Namespace>(edits ? DEFAULT_NAMESPACES : [])
   for (const entry of entries) {
     const removing = entry.startsWith('-')
-    const namespace = toNamespace(field, text, entry.replace(/^[+-]/, ''))
+    const namespace = toNamespace(field, typeof text === 'string' ? text : entry, entry.replace(/^[+-]/, ''))
     if (removing) result.delete(namespace)
     else result.add(namespace)
   }

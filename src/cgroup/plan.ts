@@ -1,7 +1,7 @@
 // Planning: every directory and file contain will touch for one app, decided before anything is.
 import {dirname, join} from 'node:path'
 import {v1DeviceWrites, type DeviceRule} from '../devices/rules.js'
-import {HostError} from '../errors.js'
+import {HostError, OptionFieldsError} from '../errors.js'
 import {activeDelegations, DELEGATION_LEAF} from './delegation.js'
 import {hostCgroupFs, readList, type CgroupFs} from './fs.js'
 import {hierarchyFor, type CgroupLayout, type CgroupMode, type Hierarchy} from './layout.js'
@@ -84,12 +84,13 @@ export interface CgroupPlan {
   deviceProgram?: {cgroup: string; rules: DeviceRule[]}
 }
 
-const LIMIT_FLAGS: Record<Controller, string> = {
-  cpu: '--cpus/--cpu-shares',
-  cpuacct: '--cpus',
-  cpuset: '--cpuset-cpus',
-  memory: '--memory',
-  pids: '--pids-limit',
+/** The limits each controller enforces: an error names the ones set (config/ says how the user wrote them). */
+const CONTROLLER_LIMITS: Record<Controller, (keyof CgroupLimits)[]> = {
+  cpu: ['cpuQuotaMicros', 'cpuShares'],
+  cpuacct: ['cpuQuotaMicros'],
+  cpuset: ['cpusetCpus'],
+  memory: ['memoryBytes', 'memorySwapBytes', 'memoryReservationBytes'],
+  pids: ['pidsMax'],
 }
 
 function filesFor(hierarchy: Hierarchy): ControllerFiles {
@@ -169,11 +170,13 @@ export function planCgroup(layout: CgroupLayout, app: AppCgroupId, limits: Cgrou
     const hierarchy = hierarchyFor(layout, controller)
     if (!hierarchy) {
       if (!requested.has(controller)) continue
-      throw new HostError(`${LIMIT_FLAGS[controller]} needs the ${controller} cgroup controller, which is not available to contain here`, {
+      const fields = CONTROLLER_LIMITS[controller].filter(field => limits[field] !== undefined)
+      throw new OptionFieldsError(fields, names => ({
+        problem: `need${names.length === 1 ? 's' : ''} the ${controller} cgroup controller, which is not available to contain here`,
         fix: layout.mode === 'v2'
-          ? `delegate it to contain's cgroup (systemd: Delegate=yes, or run under systemd-run --scope -p Delegate=yes), or leave ${LIMIT_FLAGS[controller]} out`
-          : `mount the ${controller} controller, or leave ${LIMIT_FLAGS[controller]} out`,
-      })
+          ? `delegate it to contain's cgroup (systemd: Delegate=yes, or run under systemd-run --scope -p Delegate=yes), or leave ${names.join(' and ')} out`
+          : `mount the ${controller} controller, or leave ${names.join(' and ')} out`,
+      }))
     }
     byHierarchy.set(hierarchy, [...(byHierarchy.get(hierarchy) ?? []), controller])
   }

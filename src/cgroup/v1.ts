@@ -1,4 +1,4 @@
-import {CgroupError} from '../errors.js'
+import {OptionFieldsError} from '../errors.js'
 import {swapTotal, type ControllerFiles, type Setting} from './limits.js'
 import {readIfThere, readNumber, realLimit, statField, type CgroupReaders} from './readings.js'
 
@@ -29,9 +29,10 @@ export const v1Files: ControllerFiles = {
     if (swap !== undefined && hasSwapAccounting) {
       settings.push(setting('memory', 'memory.memsw.limit_in_bytes', swap === 'unlimited' ? -1 : swap))
     } else if (limits.memorySwapBytes !== undefined && !hasSwapAccounting) {
-      throw new CgroupError('memory.memsw.limit_in_bytes', '--memory-swap needs swap accounting, which this kernel has off', {
-        fix: 'boot with swapaccount=1, or leave --memory-swap out',
-      })
+      throw new OptionFieldsError(['memorySwapBytes'], ([name]) => ({
+        problem: 'needs swap accounting (cgroup memory.memsw.limit_in_bytes), which this kernel has off',
+        fix: `boot with swapaccount=1, or leave ${name} out`,
+      }))
     }
     if (limits.memoryReservationBytes !== undefined) {
       settings.push(setting('memory', 'memory.soft_limit_in_bytes', limits.memoryReservationBytes))

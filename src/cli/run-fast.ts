@@ -1,7 +1,7 @@
 import {writeSync} from 'node:fs'
+import {runFlags} from '../config/run-flags.js'
 import {renderError} from '../errors.js'
-import {runApp} from '../launch/run.js'
-import {parseRunArgv} from './run-argv.js'
+import {parseRunArgv} from '../config/run-argv.js'
 
 /**
  * One line straight to fd 1 or 2. process.stdout and process.stderr are built on first use
@@ -30,7 +30,7 @@ export function writeLine(fd: 1 | 2, text: string): void {
 export async function runFast(argv: string[]): Promise<number> {
   try {
     const {flags, command} = parseRunArgv(argv)
-    return await runApp(flags, command, {stdout: text => writeLine(1, text), stderr: text => writeLine(2, text)})
+    return await runFlags(flags, command, {stdout: text => writeLine(1, text), stderr: text => writeLine(2, text)})
   } catch (error) {
     const {message, exitCode} = renderError(error, process.env.CONTAIN_DEBUG === '1')
     writeLine(2, message)

@@ -1,10 +1,11 @@
 import {Flags, type Interfaces} from '@oclif/core'
-import {RUN_OPTIONS, type OptionSpec, type RawRunFlags} from '../config/schema.js'
-import {runApp} from '../launch/run.js'
+import {parseRunArgv} from '../config/run-argv.js'
+import {describeOption, RUN_OPTIONS, type OptionSpec} from '../config/schema.js'
+import {runFlags} from '../config/run-flags.js'
 import {ContainCommand} from './base.js'
 
 function toOclifFlag(spec: OptionSpec): Interfaces.FlagInput[string] {
-  const common = {description: spec.description, char: spec.char as Interfaces.AlphabetLowercase | undefined}
+  const common = {description: describeOption(spec, id => `--${id}`), char: spec.char as Interfaces.AlphabetLowercase | undefined}
   if (spec.kind === 'boolean') return Flags.boolean(common)
   return spec.multiple ? Flags.string({...common, helpValue: spec.helpValue, multiple: true}) : Flags.string({...common, helpValue: spec.helpValue})
 }
@@ -21,8 +22,12 @@ export default class Run extends ContainCommand {
   static override strict = false
   static override flags: Interfaces.FlagInput = Object.fromEntries(RUN_OPTIONS.map(spec => [spec.flag, toOclifFlag(spec)]))
 
+  /**
+   * The fast path's grammar (config/run-argv.ts), not oclif's: one grammar whatever the entry. The
+   * flags above are oclif's help and completion, read from the same table.
+   */
   async run(): Promise<void> {
-    const {flags, argv} = await this.parse(Run)
-    process.exitCode = await runApp(flags as RawRunFlags, argv as string[], {stdout: text => this.log(text), stderr: text => this.logToStderr(text)})
+    const {flags, command} = parseRunArgv(this.argv)
+    process.exitCode = await runFlags(flags, command, {stdout: text => this.log(text), stderr: text => this.logToStderr(text)})
   }
 }

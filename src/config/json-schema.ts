@@ -1,6 +1,6 @@
 /**
  * The JSON Schema of contain.yml, generated from the same tables the loader reads (RUN_OPTIONS
- * through FILE_OPTIONS, and the key tables of project.ts), so editors complete and check exactly
+ * with a key, and the key tables of app-keys.ts), so editors complete and check exactly
  * what contain accepts. Draft-07: the newest draft the YAML language server (VS Code's YAML
  * extension, Neovim's yamlls) fully supports. templates/contain.schema.json is this, rendered; a
  * unit test keeps the two equal.
@@ -8,22 +8,9 @@
 import {parse as parseYaml} from 'yaml'
 import {CAPABILITIES} from '../capabilities.js'
 import {NAMESPACES} from '../namespaces.js'
-import {
-  APP_KEYS,
-  APP_NAME_PATTERN,
-  appKeys,
-  BACKOFF_KEYS,
-  ENV_FILE_KEYS,
-  FILE_OPTIONS,
-  flagsToKeys,
-  HEALTHCHECK_KEYS,
-  LOGGING_KEYS,
-  LOGGING_OPTION_KEYS,
-  PROJECT_NAME_PATTERN,
-  TOP_KEYS,
-  type FileOption,
-  type KeyDoc,
-} from './project.js'
+import {APP_KEYS, appKeys, BACKOFF_KEYS, ENV_FILE_KEYS, HEALTHCHECK_KEYS, LOGGING_KEYS, LOGGING_OPTION_KEYS, TOP_KEYS, type KeyDoc} from './app-keys.js'
+import {APP_NAME_PATTERN, PROJECT_NAME_PATTERN} from './project-file.js'
+import {describeOption, FILE_OPTIONS, optionSpec} from './schema.js'
 import {DURATION_PATTERN, RESTART_POLICIES} from './supervision.js'
 
 export type JsonSchema = {[key: string]: unknown}
@@ -64,8 +51,8 @@ function object(keys: Record<string, KeyDoc>, properties: Record<string, JsonSch
 const capabilityNames = ['ALL', ...CAPABILITIES.map(name => name.replace(/^CAP_/, ''))]
 
 /** The value schema of a key that holds a `contain run` flag, by the flag's kind. */
-function flagSchema(option: FileOption): JsonSchema {
-  const {spec, key} = option
+function flagSchema(spec: (typeof FILE_OPTIONS)[number]): JsonSchema {
+  const {key} = spec
   switch (key) {
     case 'environment':
       return {anyOf: [{type: 'object', additionalProperties: {type: ['string', 'number', 'boolean', 'null']}}, {type: 'array', items: string}]}
@@ -88,6 +75,11 @@ function flagSchema(option: FileOption): JsonSchema {
   // helpValue "host|none" lists every value the flag takes.
   if (spec.helpValue && /^[a-z]+(\|[a-z]+)+$/.test(spec.helpValue)) return {enum: spec.helpValue.split('|')}
   return stringOrNumber
+}
+
+/** How contain.yml's docs name an option: its key, or its flag when the file has none. */
+export function fileName(id: string): string {
+  return optionSpec(id)?.key ?? `--${id}`
 }
 
 function appSchema(): JsonSchema {
@@ -118,7 +110,7 @@ function appSchema(): JsonSchema {
   for (const key of appKeys()) {
     const option = FILE_OPTIONS.find(candidate => candidate.key === key)
     if (option) {
-      properties[key] = {description: `${flagsToKeys(option.spec.description)} (contain run --${option.flag})`, ...flagSchema(option), examples: [parseYaml(option.example)]}
+      properties[key] = {description: `${describeOption(option, fileName)} (contain run --${option.flag})`, ...flagSchema(option), examples: [parseYaml(option.example)]}
     } else if (key in own) {
       properties[key] = described(APP_KEYS[key], own[key])
     } else {

@@ -3,13 +3,15 @@
  * `name: command` line, run through `sh -c` so $PORT and the rest expand as under foreman.
  */
 import {readFileSync} from 'node:fs'
-import {availableParallelism} from 'node:os'
 import {dirname, resolve} from 'node:path'
-import {FileError, InvalidValueError} from '../errors.js'
-import {resolveRunOptions, type HostFacts} from '../launch/options.js'
+import {FileError, InvalidValueError, type ContainError} from '../errors.js'
+import type {HostFacts} from '../launch/options.js'
 import {APP_NAME_RULE, isAppName} from '../names.js'
-import {projectNameOf, readConfigText, readProjectDotenv, type AppConfig, type LoadOptions, type Project} from './project.js'
-import type {RawRunFlags} from './schema.js'
+import {readProjectDotenv} from './env-layers.js'
+import type {OptionNaming} from './naming.js'
+import {defaultHost, projectNameOf, readConfigText, type AppConfig, type LoadOptions, type Project} from './project-file.js'
+import {resolveRunOptions} from './resolve.js'
+import {FILE_OPTIONS, type OptionInput} from './schema.js'
 import {defaultSupervision} from './supervision.js'
 
 /** One process type of a Procfile. */
@@ -65,6 +67,19 @@ function basePort(file: string, dotenv: Record<string, string> | undefined, host
 }
 
 /**
+ * A Procfile sets no options but the ones above: a problem with one (the environment, the
+ * directory) is reported at the process's line, with contain.yml's key names.
+ */
+function procfileNaming(file: string, entry: ProcfileEntry): OptionNaming {
+  const at = (message: string, fix: string | undefined, cause: ContainError) => new FileError(file, `${entry.name}: ${message}`, {line: entry.line, column: entry.column, fix, cause})
+  return {
+    name: id => FILE_OPTIONS.find(option => option.flag === id)?.key ?? id,
+    at: error => at(error.message, error.fix, error),
+    about: (_ids, message, fix, cause) => at(message, fix, cause),
+  }
+}
+
+/**
  * Reads a Procfile into apps. Each app runs `sh -c COMMAND` in the Procfile's directory with
  * PORT set as foreman sets it; its environment is the host's < .env < PORT. Supervision takes the
  * defaults (foreman restarts nothing either).
@@ -75,23 +90,24 @@ export async function loadProcfile(file: string, options: LoadOptions = {}): Pro
   const readFile = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'))
   const entries = parseProcfile(file, readConfigText(file, options.readFile))
   const hostEnv = options.env ?? options.host?.env ?? process.env
-  const host: HostFacts = options.host ?? {cpus: availableParallelism(), env: hostEnv, cwd: dir, readFile}
-  const validate = options.validate ?? resolveRunOptions
+  const host: HostFacts = options.host ?? defaultHost(dir, hostEnv, readFile)
+  const resolveOptions = options.resolve ?? resolveRunOptions
   const dotenv = readProjectDotenv(dir, readFile)
   const firstPort = basePort(file, dotenv?.values, hostEnv)
   const apps: AppConfig[] = []
   for (const [index, entry] of entries.entries()) {
     const port = firstPort + index * FOREMAN_PORT_STEP
-    const env = {...dotenv?.values, PORT: String(port)}
-    const flags: RawRunFlags = {name: entry.name, workdir: dir, env: Object.entries(env).map(([key, value]) => `${key}=${value}`)}
+    const input: OptionInput = {name: entry.name, workdir: dir, environment: {...dotenv?.values, PORT: String(port)}}
     const command = ['sh', '-c', entry.command]
+    const naming = procfileNaming(file, entry)
+    let resolved
     try {
-      await validate(flags, command, host)
+      resolved = await resolveOptions(input, command, host, naming)
     } catch (error) {
       if (!(error instanceof InvalidValueError)) throw error
-      throw new FileError(file, `${entry.name}: ${error.message}`, {line: entry.line, column: entry.column, fix: error.fix, cause: error})
+      throw naming.at(error)
     }
-    apps.push({name: entry.name, command, flags, supervision: defaultSupervision(), envFiles: dotenv ? [dotenv.path] : [], location: {line: entry.line, column: 1}})
+    apps.push({name: entry.name, command, input, options: resolved, naming, supervision: defaultSupervision(), envFiles: dotenv ? [dotenv.path] : [], location: {line: entry.line, column: 1}})
   }
   return {file: absolute, dir, name: projectNameOf(dir), apps}
 }

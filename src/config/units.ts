@@ -68,14 +68,4 @@ export function parseCpuList(field: string, text: string, hostCpus: number): str
   return list
 }
 
-/** Human form of a byte count for messages: 64 MiB, 1.5 GiB. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`
-}
+export {formatBytes} from '../format-bytes.js'

@@ -1,15 +1,14 @@
 import {accessSync, constants, statSync} from 'node:fs'
 import {availableParallelism, hostname} from 'node:os'
 import {dirname, resolve} from 'node:path'
-import {planCgroup, planningLayout, RUN_SCOPE, type CgroupLimits, type CgroupPlan} from '../cgroup/index.js'
+import {planCgroup, planningLayout, RUN_SCOPE, type CgroupPlan} from '../cgroup/index.js'
 import {MAX_HOST_FILE_BYTES, readFileUpTo} from '../trusted-file.js'
-import type {RawRunFlags} from '../config/schema.js'
-import {formatBytes} from '../config/units.js'
+import {formatBytes} from '../format-bytes.js'
 import {deviceRules, formatRule} from '../devices/rules.js'
-import {HostError} from '../errors.js'
+import {HostError, OptionFieldsError} from '../errors.js'
 import {findOnPath, initPath, stateRoot} from '../paths.js'
 import {launchFilter} from '../seccomp/launch-filter.js'
-import {resolveRunOptions, type HostFacts, type RunOptions} from './options.js'
+import type {HostFacts, RunOptions} from './options.js'
 import {isTerminal} from './environment.js'
 import {planLaunch, type LaunchPlan} from './plan.js'
 import type {ViewStep} from './view.js'
@@ -25,11 +24,6 @@ export interface PlannedRun {
   options: RunOptions
   plan: LaunchPlan
   warnings: string[]
-}
-
-const LIMIT_FLAGS: Record<keyof CgroupLimits, string> = {
-  cpuQuotaMicros: '--cpus', cpuPeriodMicros: '--cpus', cpuShares: '--cpu-shares', cpusetCpus: '--cpuset-cpus', memoryBytes: '--memory',
-  memorySwapBytes: '--memory-swap', memoryReservationBytes: '--memory-reservation', pidsMax: '--pids-limit',
 }
 
 /** Root may create cgroups anywhere; another user only below a cgroup delegated to it (chown'd by systemd). */
@@ -52,11 +46,13 @@ function cgroupForUser(cgroup: CgroupPlan, options: RunOptions, warnings: string
   const denied = process.getuid?.() === 0 ? undefined : cgroup.dirs.map(dir => dirname(dirname(dirname(dir)))).find(dir => !mayWrite(dir))
   if (denied === undefined) return cgroup
   const who = `contain (uid ${process.getuid?.()}) may not create cgroups below ${denied}, which is not delegated to this user`
-  const flags = [...new Set(Object.keys(options.limits).map(key => LIMIT_FLAGS[key as keyof CgroupLimits]))]
-  if (flags.length > 0) {
-    throw new HostError(`${flags.join(', ')} need${flags.length === 1 ? 's' : ''} a cgroup of the app's own, and ${who}`, {
+  // The limits' fields; config/naming.ts names them as the user wrote them (--memory, mem_limit).
+  const fields = Object.keys(options.limits).filter(key => key !== 'cpuPeriodMicros')
+  if (fields.length > 0) {
+    throw new OptionFieldsError(fields, names => ({
+      problem: `need${names.length === 1 ? 's' : ''} a cgroup of the app's own, and ${who}`,
       fix: 'run contain as root, or in a delegated cgroup (systemd-run --user --scope -p Delegate=yes contain run ...), or leave the limits out',
-    })
+    }))
   }
   if (!options.namespaces.includes('pid')) {
     throw new HostError(`without the pid namespace contain needs a cgroup to find every process of the app when it ends, and ${who}`, {fix: 'keep the pid namespace (leave -pid out of --namespaces), or run contain as root'})
@@ -66,11 +62,11 @@ function cgroupForUser(cgroup: CgroupPlan, options: RunOptions, warnings: string
 }
 
 /**
- * Validates flags and decides the whole launch, seccomp filter included; touches no cgroup.
- * `scope` is the project's key (projectKey) for an app of contain up; contain run's apps share RUN_SCOPE.
+ * Decides the whole launch of validated options (config/resolve.ts), seccomp filter included;
+ * touches no cgroup. `scope` is the project's key (projectKey) for an app of contain up; contain
+ * run's apps share RUN_SCOPE.
  */
-export async function planRun(raw: RawRunFlags, command: string[], host: HostFacts = hostFacts(), scope = RUN_SCOPE): Promise<PlannedRun> {
-  const options = await resolveRunOptions(raw, command, host)
+export async function planRun(options: RunOptions, host: HostFacts = hostFacts(), scope = RUN_SCOPE): Promise<PlannedRun> {
   const warnings: string[] = []
   // Only root can restrict devices (devices.* files, bpf()); an app started by another user opens
   // no more devices than that user may, and cannot create device nodes in its user namespace.
@@ -153,17 +149,23 @@ export interface RunIo {
   stderr(text: string): void
 }
 
+/** What `contain run` does besides the app's options: only plan (--dry-run), and print JSON. */
+export interface RunMode {
+  dryRun?: boolean
+  json?: boolean
+}
+
 /** `contain run`: the app's exit status becomes contain's. Errors are thrown as ContainError. */
-export async function runApp(raw: RawRunFlags, command: string[], io: RunIo): Promise<number> {
-  const {options, plan, warnings} = await planRun(raw, command)
-  if (!raw['dry-run'] && process.getuid?.() !== 0 && !plan.namespaces.includes('user')) {
+export async function runApp(resolved: RunOptions, mode: RunMode, io: RunIo, host: HostFacts = hostFacts()): Promise<number> {
+  const {options, plan, warnings} = await planRun(resolved, host)
+  if (!mode.dryRun && process.getuid?.() !== 0 && !plan.namespaces.includes('user')) {
     throw new HostError('contain run needs root to create cgroups and namespaces', {fix: 'run it as root (sudo), or add --userns to run in a user namespace'})
   }
   // The root warning is not among planRun's warnings: `contain up` gives all its root apps one line.
   if (options.userReason === 'directory-root') io.stderr(`contain: warning: ${rootWarning([options.name], [options.workdir])}`)
   for (const warning of warnings) io.stderr(`contain: warning: ${warning}`)
-  if (raw['dry-run']) {
-    io.stdout(raw.json ? JSON.stringify({name: plan.name, namespaces: plan.namespaces, cgroup: plan.cgroup, view: plan.view?.steps, argv: plan.argv, seccompInstructions: (plan.seccompFilter?.length ?? 0) / 8, user: {...(options.user ?? {}), reason: options.userReason}, environment: Object.keys(plan.env), deviceBinds: plan.deviceBinds, listen: plan.listen, deviceProgramInstructions: (plan.deviceProgram?.length ?? 0) / 8}, null, 2) : formatPlan(plan, options))
+  if (mode.dryRun) {
+    io.stdout(mode.json ? JSON.stringify({name: plan.name, namespaces: plan.namespaces, cgroup: plan.cgroup, view: plan.view?.steps, argv: plan.argv, seccompInstructions: (plan.seccompFilter?.length ?? 0) / 8, user: {...(options.user ?? {}), reason: options.userReason}, environment: Object.keys(plan.env), deviceBinds: plan.deviceBinds, listen: plan.listen, deviceProgramInstructions: (plan.deviceProgram?.length ?? 0) / 8}, null, 2) : formatPlan(plan, options))
     return 0
   }
   const complain = options.security.seccompMode === 'complain'
@@ -172,6 +174,6 @@ export async function runApp(raw: RawRunFlags, command: string[], io: RunIo): Pr
   const message = describeOutcome(outcome)
   if (message) io.stderr(message)
   if (complain) io.stderr(await reportComplaints(options, startedAt))
-  if (raw.json) io.stdout(JSON.stringify(outcome))
+  if (mode.json) io.stdout(JSON.stringify(outcome))
   return outcome.exitCode
 }

@@ -101,6 +101,8 @@ export interface UserChoice {
 export interface UserInputs {
   /** The -u/--user value, when given. */
   given?: string
+  /** How the user wrote that value's option, for messages (`--user`, `user`). */
+  givenField?: string
   workdir: string
   userNamespace: boolean
   /** contain's own effective uid. */
@@ -116,7 +118,7 @@ export interface UserInputs {
  * root-owned directory, and the warning says how to choose someone else.
  */
 export function chooseUser(inputs: UserInputs, readFile: (path: string) => string): UserChoice {
-  if (inputs.given !== undefined) return {user: resolveUser('--user', inputs.given, readFile), reason: 'given'}
+  if (inputs.given !== undefined) return {user: resolveUser(inputs.givenField ?? 'user', inputs.given, readFile), reason: 'given'}
   if (inputs.userNamespace) return {reason: 'user-namespace'}
   if (inputs.callerUid !== 0) return {reason: 'caller'}
   const {uid, gid} = inputs.workdirOwner

@@ -5,7 +5,7 @@
  * (src/supervisor/deploy.ts), and tests check every decision and description here.
  */
 import type {AppConfig} from '../config/project.js'
-import {FILE_OPTIONS} from '../config/project.js'
+import {FILE_OPTIONS} from '../config/schema.js'
 import type {RestartConfig, SupervisionConfig} from '../config/supervision.js'
 import type {AppSpec} from './app.js'
 
@@ -121,16 +121,6 @@ export function environmentChange(before: Record<string, string>, after: Record<
   return parts.length === 0 ? undefined : `${label}: ${parts.join('; ')}`
 }
 
-/** `KEY=VALUE` entries (the flags' form) as a map; later entries win, as they do for the app. */
-function envEntries(entries: readonly string[] | undefined): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const entry of entries ?? []) {
-    const separator = entry.indexOf('=')
-    env[separator === -1 ? entry : entry.slice(0, separator)] = separator === -1 ? '' : entry.slice(separator + 1)
-  }
-  return env
-}
-
 function describeRestart(restart: RestartConfig): string {
   return restart.maxRetries === undefined ? restart.policy : `${restart.policy}:${restart.maxRetries}`
 }
@@ -158,15 +148,14 @@ export function describeChanges(before: AppVersion, after: AppVersion): string[]
   const changes: string[] = []
   if (!same(before.config.command, after.config.command)) changes.push(`command ${shown(before.config.command.join(' '))} -> ${shown(after.config.command.join(' '))}`)
   for (const option of FILE_OPTIONS) {
-    const was = before.config.flags[option.flag]
-    const now = after.config.flags[option.flag]
-    if (same(was, now)) continue
     if (option.flag === 'env') {
-      const change = environmentChange(envEntries(was as string[] | undefined), envEntries(now as string[] | undefined), option.key)
+      const change = environmentChange(before.config.input.environment ?? {}, after.config.input.environment ?? {}, option.key)
       if (change) changes.push(change)
-    } else {
-      changes.push(`${option.key} ${shown(was)} -> ${shown(now)}`)
+      continue
     }
+    const was = (before.config.input as Record<string, unknown>)[option.flag]
+    const now = (after.config.input as Record<string, unknown>)[option.flag]
+    if (!same(was, now)) changes.push(`${option.key} ${shown(was)} -> ${shown(now)}`)
   }
   for (const [key, value, show] of SUPERVISION_KEYS) {
     const was = before.config.supervision

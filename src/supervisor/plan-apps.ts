@@ -1,8 +1,9 @@
 /**
- * The apps of a project, planned for the supervisor: each through the same validation and
- * planning as `contain run`. Used to start a project and to apply a changed contain.yml to one
- * that runs.
+ * The apps of a project, planned for the supervisor: each app's options, resolved when the
+ * project was loaded, planned as `contain run` plans them. Used to start a project and to apply a
+ * changed contain.yml to one that runs.
  */
+import {nameFields} from '../config/naming.js'
 import {loadProjectIn, loadProject, type Project} from '../config/project.js'
 import {ContainError} from '../errors.js'
 import {hostFacts, planRun} from '../launch/run.js'
@@ -15,8 +16,9 @@ export async function findProject(cwd: string, file?: string): Promise<Project> 
 }
 
 /**
- * Each app's options go through the same validation and planning as `contain run`. Apps that run
- * as host root because their directory is root's share one warning line.
+ * Each app's resolved options go through the same planning as `contain run`; a problem found
+ * there (a cgroup controller this host lacks) is told at the key in contain.yml that asked for
+ * it. Apps that run as host root because their directory is root's share one warning line.
  */
 export async function planApps(project: Project, names: string[]): Promise<{specs: AppSpec[]; warnings: string[]}> {
   const known = new Set(project.apps.map(app => app.name))
@@ -26,7 +28,13 @@ export async function planApps(project: Project, names: string[]): Promise<{spec
   // Apps' stdin is closed and their output goes through pipes: no terminal, so no TERM.
   const host = {...hostFacts(), cwd: project.dir, terminal: false}
   const planned = await Promise.all(apps.map(async app => {
-    const {plan, options, warnings} = await planRun({...app.flags, name: app.name}, app.command, host, projectKey(project))
+    let run
+    try {
+      run = await planRun(app.options, host, projectKey(project))
+    } catch (error) {
+      throw nameFields(error, app.naming)
+    }
+    const {plan, options, warnings} = run
     const {restart, backoff, healthcheck, stopSignal, stopGraceMs} = app.supervision
     const spec: AppSpec = {name: app.name, plan, restart, backoff, healthcheck, stopSignal, stopGraceMs}
     return {spec, options, warnings}

@@ -1,4 +1,4 @@
-import {formatBytes} from '../config/units.js'
+import {formatBytes} from '../format-bytes.js'
 import type {AppStatus} from './app.js'
 
 export interface StatsRow {

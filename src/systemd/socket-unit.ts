@@ -6,13 +6,13 @@
  */
 import type {Project} from '../config/project.js'
 import {ContainError} from '../errors.js'
-import {LISTEN_BACKLOG, parseListenAddresses, type ListenAddress} from '../launch/listen-address.js'
+import {LISTEN_BACKLOG, type ListenAddress} from '../launch/listen-address.js'
 
 /** The listen: addresses of the unit's apps, in the apps' order, each once. */
 export function unitListenAddresses(project: Project, apps: readonly string[]): ListenAddress[] {
   const addresses: ListenAddress[] = []
   for (const app of project.apps.filter(candidate => apps.includes(candidate.name))) {
-    for (const address of parseListenAddresses(`apps.${app.name}.listen`, app.flags.listen ?? [])) {
+    for (const address of app.options.listen) {
       const twice = addresses.find(seen => seen.text === address.text)
       if (twice) throw new ContainError(`${address.text} is in listen: of two apps of the unit`, {fix: 'give each app its own address: one socket serves one app'})
       addresses.push(address)

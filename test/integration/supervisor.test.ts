@@ -4,7 +4,8 @@ import {join} from 'node:path'
 import type {Readable} from 'node:stream'
 import t, {type Test} from 'tap'
 import type {RawRunFlags} from '../../src/config/schema.js'
-import {planRun} from '../../src/launch/run.js'
+import {resolveRunOptions} from '../../src/config/resolve.js'
+import {hostFacts, planRun} from '../../src/launch/run.js'
 import {AppState, type AppSpec, type LastExit, type OutputSink} from '../../src/supervisor/app.js'
 import type {RestartConfig as RestartPolicy} from '../../src/config/supervision.js'
 import {Supervisor} from '../../src/supervisor/supervisor.js'
@@ -28,7 +29,7 @@ function collectingSink(lines: string[]): OutputSink {
 }
 
 async function spec(name: string, command: string[], restart: RestartPolicy, flags: RawRunFlags = {}): Promise<AppSpec> {
-  const {plan} = await planRun({name, ...flags}, command)
+  const {plan} = await planRun(await resolveRunOptions({name, ...flags}, command, hostFacts()))
   return {name, plan, restart, backoff: {initialMs: 50, maxMs: 1000, factor: 2, jitter: 0, resetAfterMs: 10_000}, stopSignal: 'SIGTERM', stopGraceMs: 2000}
 }
 

@@ -4,9 +4,13 @@ import {join} from 'node:path'
 import t from 'tap'
 import {AppCgroup, appCgroupPath, planCgroup, planningLayout, removeStaleScope, type CgroupLimits} from '../../../src/cgroup/index.js'
 import type {CgroupLayout, Hierarchy} from '../../../src/cgroup/layout.js'
-import {CgroupError, HostError} from '../../../src/errors.js'
+import {flagNaming, nameFields} from '../../../src/config/naming.js'
+import {CgroupError, HostError, OptionFieldsError} from '../../../src/errors.js'
 import {tempCgroupFs, writeFiles} from '../helpers/cgroup-fs.js'
 import {errnoError, rejection, thrown} from '../helpers/errors.js'
+
+/** The cgroup layer names limits by their fields; contain run's config names them by their flags. */
+const named = (error: Error) => nameFields(error, flagNaming) as HostError
 
 const MiB = 2 ** 20
 const PID = String(process.pid)
@@ -178,18 +182,19 @@ t.test('planCgroup', async t => {
     t.strictSame(plan.writes.map(write => write.path), [join(root, 'memory/process_api/abc/contain/run/web/memory.limit_in_bytes')])
   })
 
-  t.test('v1: explicit --memory-swap without swap accounting is a CgroupError', async t => {
+  t.test('v1: explicit --memory-swap without swap accounting names the limit, which config names as the user wrote it', async t => {
     const root = t.testdir({})
     const error = thrown(() => planCgroup(hybridHost(root, {swapAccounting: false}), WEB, {memoryBytes: 64 * MiB, memorySwapBytes: 'unlimited'}, tempCgroupFs()))
-    t.type(error, CgroupError)
-    t.match(error.message, /--memory-swap needs swap accounting/)
+    t.type(error, OptionFieldsError)
+    t.strictSame((error as OptionFieldsError).fields, ['memorySwapBytes'])
+    t.match(named(error).message, /^--memory-swap needs swap accounting/)
   })
 
   t.test('v1: a requested limit whose hierarchy is not mounted is a HostError naming the flag', async t => {
     const root = t.testdir({})
     const layout = hybridHost(root)
     layout.hierarchies = layout.hierarchies.filter(hierarchy => !hierarchy.controllers.includes('pids'))
-    const error = thrown(() => planCgroup(layout, WEB, {pidsMax: 10}, tempCgroupFs()))
+    const error = named(thrown(() => planCgroup(layout, WEB, {pidsMax: 10}, tempCgroupFs())))
     t.type(error, HostError)
     t.match(error.message, /--pids-limit needs the pids cgroup controller/)
     t.match((error as HostError).fix, /mount the pids controller, or leave --pids-limit out/)
@@ -272,12 +277,14 @@ t.test('planCgroup', async t => {
   t.test('v2: a requested limit whose controller is not delegated is a HostError naming the flag and Delegate=yes', async t => {
     const root = t.testdir({})
     const layout = v2Host(root, {own: 'user.slice/session.scope', controllers: ['memory', 'pids']})
-    const error = thrown(() => planCgroup(layout, WEB, {cpuQuotaMicros: 50_000, cpuPeriodMicros: 100_000}, tempCgroupFs()))
+    const error = named(thrown(() => planCgroup(layout, WEB, {cpuQuotaMicros: 50_000, cpuPeriodMicros: 100_000}, tempCgroupFs())))
     t.type(error, HostError)
-    t.match(error.message, /--cpus\/--cpu-shares needs the cpu cgroup controller/)
+    t.match(error.message, /^--cpus needs the cpu cgroup controller/, 'names only the limit that was set')
     t.match((error as HostError).fix, /Delegate=yes/)
+    const both = named(thrown(() => planCgroup(layout, WEB, {cpuQuotaMicros: 50_000, cpuPeriodMicros: 100_000, cpuShares: 512}, tempCgroupFs())))
+    t.match(both.message, /^--cpus, --cpu-shares need the cpu cgroup controller/)
 
-    const cpuset = thrown(() => planCgroup(layout, WEB, {cpusetCpus: '0'}, tempCgroupFs()))
+    const cpuset = named(thrown(() => planCgroup(layout, WEB, {cpusetCpus: '0'}, tempCgroupFs())))
     t.type(cpuset, HostError)
     t.match(cpuset.message, /--cpuset-cpus needs the cpuset cgroup controller/)
   })

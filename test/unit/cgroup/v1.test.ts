@@ -1,7 +1,8 @@
 import t from 'tap'
 import type {Setting} from '../../../src/cgroup/limits.js'
 import {parseOomKills, v1Files} from '../../../src/cgroup/v1.js'
-import {CgroupError} from '../../../src/errors.js'
+import {flagNaming, nameFields} from '../../../src/config/naming.js'
+import {OptionFieldsError} from '../../../src/errors.js'
 import {thrown} from '../helpers/errors.js'
 
 const MiB = 2 ** 20
@@ -62,13 +63,15 @@ t.test('memory: without swap accounting the default swap is silently skipped', a
   t.strictSame(files(v1Files.memory({memoryBytes: 64 * MiB}, false)), [`memory:memory.limit_in_bytes=${64 * MiB}`])
 })
 
-t.test('memory: without swap accounting an explicit --memory-swap is a CgroupError with the fix', async t => {
+t.test('memory: without swap accounting an explicit --memory-swap is an error about that limit, with the fix', async t => {
   for (const memorySwapBytes of [128 * MiB, 'unlimited'] as const) {
     const error = thrown(() => v1Files.memory({memoryBytes: 64 * MiB, memorySwapBytes}, false))
-    t.type(error, CgroupError)
-    t.equal((error as CgroupError).path, 'memory.memsw.limit_in_bytes')
-    t.match(error.message, /--memory-swap needs swap accounting/)
-    t.match((error as CgroupError).fix, /swapaccount=1/)
+    t.type(error, OptionFieldsError)
+    t.strictSame((error as OptionFieldsError).fields, ['memorySwapBytes'], 'the limit, which config/ names as the user wrote it')
+    t.match(error.message, /memory\.memsw\.limit_in_bytes/)
+    const named = nameFields(error, flagNaming) as OptionFieldsError
+    t.match(named.message, /^--memory-swap needs swap accounting/)
+    t.match(named.fix, /swapaccount=1, or leave --memory-swap out/)
   }
 })
 

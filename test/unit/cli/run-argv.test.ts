@@ -1,5 +1,5 @@
 import t from 'tap'
-import {parseRunArgv} from '../../../src/cli/run-argv.js'
+import {parseRunArgv} from '../../../src/config/run-argv.js'
 import {InvalidValueError} from '../../../src/errors.js'
 import {thrown} from '../helpers/errors.js'
 

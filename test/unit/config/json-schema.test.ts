@@ -6,7 +6,7 @@ import {parse as parseYaml} from 'yaml'
 import {containJsonSchema, JSON_SCHEMA_DRAFT, renderJsonSchema, type JsonSchema} from '../../../src/config/json-schema.js'
 import {appKeys, BACKOFF_KEYS, FILE_OPTIONS, HEALTHCHECK_KEYS, loadProject, LOGGING_KEYS, type LoadOptions} from '../../../src/config/project.js'
 import {DURATION_PATTERN, parseDuration} from '../../../src/config/supervision.js'
-import {resolveRunOptions} from '../../../src/launch/options.js'
+import {resolveRunOptions} from '../../../src/config/resolve.js'
 import {heldCapabilities} from '../../../src/launch/security.js'
 import {packageRoot} from '../../../src/paths.js'
 import type {TestContext} from '../helpers/tap.js'
@@ -22,7 +22,7 @@ function options(dir: string): LoadOptions {
   return {
     env: {},
     host: {cpus: 4, env: {}, cwd: dir, readFile: path => readFileSync(path, 'utf8')},
-    validate: (flags, command, host) => resolveRunOptions(canGrant ? flags : {...flags, 'cap-add': undefined}, command, host),
+    resolve: (input, command, host, naming) => resolveRunOptions(canGrant ? input : {...input, 'cap-add': undefined}, command, host, naming),
   }
 }
 
@@ -216,6 +216,6 @@ t.test('templates/contain.yml', async t => {
     t.teardown(() => rmSync(dir, {recursive: true, force: true}))
     cpSync(templateFile, join(dir, 'contain.yml'))
     const project = await loadProject(join(dir, 'contain.yml'), options(dir))
-    t.equal(project.apps[0].flags.workdir, dir)
+    t.equal(project.apps[0].input.workdir, dir)
   })
 })

@@ -40,17 +40,17 @@ t.test('one app per process type, in order, with foreman\'s ports', async t => {
   t.equal(project.dir, fixtures.replace(/\/$/, ''))
   t.equal(project.name, 'config')
   t.strictSame(
-    project.apps.map(app => [app.name, app.command, app.flags.env, app.location]),
+    project.apps.map(app => [app.name, app.command, app.input.environment, app.location]),
     [
-      ['web', ['sh', '-c', 'bundle exec rails s -p $PORT'], ['PORT=5000'], {line: 2, column: 1}],
-      ['worker', ['sh', '-c', 'bundle exec sidekiq'], ['PORT=5100'], {line: 4, column: 1}],
-      ['clock', ['sh', '-c', 'bundle exec clockwork clock.rb'], ['PORT=5200'], {line: 5, column: 1}],
+      ['web', ['sh', '-c', 'bundle exec rails s -p $PORT'], {PORT: '5000'}, {line: 2, column: 1}],
+      ['worker', ['sh', '-c', 'bundle exec sidekiq'], {PORT: '5100'}, {line: 4, column: 1}],
+      ['clock', ['sh', '-c', 'bundle exec clockwork clock.rb'], {PORT: '5200'}, {line: 5, column: 1}],
     ],
   )
   t.equal(FOREMAN_BASE_PORT, 5000)
   for (const app of project.apps) {
-    t.equal(app.flags.name, app.name)
-    t.equal(app.flags.workdir, project.dir, 'apps run in the Procfile\'s directory')
+    t.equal(app.input.name, app.name)
+    t.equal(app.input.workdir, project.dir, 'apps run in the Procfile\'s directory')
     t.strictSame(app.supervision, defaultSupervision())
     t.strictSame(app.envFiles, [])
   }
@@ -60,10 +60,10 @@ t.test('the environment: the host\'s < .env < PORT', async t => {
   const file = procfile(t, 'web: rackup\nworker: sidekiq\n', {'.env': 'RACK_ENV=production\nPORT=3000\n'})
   const project = await loadProcfile(file, options(join(file, '..'), {PORT: '8000'}))
   t.strictSame(
-    project.apps.map(app => app.flags.env),
+    project.apps.map(app => app.input.environment),
     [
-      ['RACK_ENV=production', 'PORT=3000'],
-      ['RACK_ENV=production', 'PORT=3100'],
+      {RACK_ENV: 'production', PORT: '3000'},
+      {RACK_ENV: 'production', PORT: '3100'},
     ],
     '.env PORT is the first port, as foreman takes it',
   )
@@ -73,7 +73,7 @@ t.test('the environment: the host\'s < .env < PORT', async t => {
 t.test('the host\'s PORT is the first port when .env has none', async t => {
   const file = procfile(t, 'web: rackup\nworker: sidekiq\n')
   const project = await loadProcfile(file, options(join(file, '..'), {PORT: '8000'}))
-  t.strictSame(project.apps.map(app => app.flags.env), [['PORT=8000'], ['PORT=8100']])
+  t.strictSame(project.apps.map(app => app.input.environment), [{PORT: '8000'}, {PORT: '8100'}])
 })
 
 t.test('a PORT that is not a port is an error', async t => {
@@ -123,11 +123,11 @@ t.test('loadProject reads a file named Procfile as one', async t => {
 
 t.test('values contain run refuses are reported at the line', async t => {
   const file = procfile(t, '# web\nweb: rackup\n')
-  const validate: LoadOptions['validate'] = async () => {
-    throw new InvalidValueError('--workdir', '/gone', 'is not an existing directory', 'create the directory first')
+  const resolve: LoadOptions['resolve'] = async (_input, _command, _host, naming) => {
+    throw new InvalidValueError(naming.name('workdir'), '/gone', 'is not an existing directory', 'create the directory first')
   }
-  const error = await rejection(loadProcfile(file, {...options(join(file, '..')), validate}))
+  const error = await rejection(loadProcfile(file, {...options(join(file, '..')), resolve}))
   t.type(error, FileError)
-  t.equal(error.message, `${file}:2:6: web: --workdir: is not an existing directory (got "/gone")`)
+  t.equal(error.message, `${file}:2:6: web: working_dir: is not an existing directory (got "/gone")`)
   t.equal((error as FileError).fix, 'create the directory first')
 })

@@ -4,10 +4,12 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import t from 'tap'
 import {closestKey, findProjectFile, loadProject, MAX_CONFIG_BYTES, projectNameOf, splitCommand, type LoadOptions, type Project} from '../../../src/config/project.js'
-import type {RawRunFlags} from '../../../src/config/schema.js'
+import type {OptionNaming} from '../../../src/config/naming.js'
+import type {OptionInput} from '../../../src/config/schema.js'
 import {DEFAULT_HEALTHCHECK_TIMING, defaultSupervision, parseDuration, parseRestart, parseSignal} from '../../../src/config/supervision.js'
 import {FileError, InvalidValueError} from '../../../src/errors.js'
-import {resolveRunOptions, type HostFacts} from '../../../src/launch/options.js'
+import {resolveRunOptions} from '../../../src/config/resolve.js'
+import type {HostFacts, RunOptions} from '../../../src/launch/options.js'
 import {heldCapabilities} from '../../../src/launch/security.js'
 import {rejection, thrown} from '../helpers/errors.js'
 import type {TestContext} from '../helpers/tap.js'
@@ -22,7 +24,7 @@ function host(cwd: string, env: Record<string, string | undefined> = {}): HostFa
 
 /** cap_add needs contain to hold the capability; where it does not (non-root), skip that check. */
 const canGrant = heldCapabilities().includes('CAP_NET_BIND_SERVICE')
-const validate: LoadOptions['validate'] = (flags, command, facts) => resolveRunOptions(canGrant ? flags : {...flags, 'cap-add': undefined}, command, facts)
+const resolve: LoadOptions['resolve'] = (input, command, facts, naming) => resolveRunOptions(canGrant ? input : {...input, 'cap-add': undefined}, command, facts, naming)
 
 type Tree = {[name: string]: string | Buffer | Tree}
 
@@ -44,7 +46,7 @@ function tempDir(t: TestContext, tree: Tree): string {
 }
 
 function options(dir: string, env: Record<string, string | undefined> = {}): LoadOptions {
-  return {env, host: host(dir, env), validate}
+  return {env, host: host(dir, env), resolve}
 }
 
 /** Writes contain.yml (and `files`) to a fresh dir and loads it. */
@@ -91,7 +93,7 @@ t.test('the example with every key', async t => {
   const [web, worker] = project.apps
 
   t.strictSame(web.command, ['bundle', 'exec', 'rails', 's', '-p', '3000'])
-  t.strictSame(web.flags, {
+  t.strictSame(web.input, {
     name: 'web',
     workdir: dir,
     cpus: '0.5',
@@ -99,7 +101,7 @@ t.test('the example with every key', async t => {
     'memory-swap': '1g',
     'pids-limit': '200',
     hostname: 'web',
-    namespaces: 'pid,mount,uts,ipc,cgroup',
+    namespaces: ['pid', 'mount', 'uts', 'ipc', 'cgroup'],
     network: 'none',
     'read-only': true,
     tmpfs: ['/tmp'],
@@ -109,8 +111,8 @@ t.test('the example with every key', async t => {
     seccomp: 'default',
     'security-opt': ['no-new-privileges'],
     user: '1000:1000',
-    env: ['RAILS_ENV=production', 'SECRET_KEY_BASE=from-dotenv', 'DATABASE_URL=postgres://db/prod'],
-  } satisfies RawRunFlags)
+    environment: {RAILS_ENV: 'production', SECRET_KEY_BASE: 'from-dotenv', DATABASE_URL: 'postgres://db/prod'},
+  } satisfies OptionInput)
   t.strictSame(web.envFiles, [join(dir, '.env'), join(dir, '.env.production')])
   t.strictSame(web.location, {line: 3, column: 3})
   t.strictSame(web.supervision, {
@@ -123,7 +125,7 @@ t.test('the example with every key', async t => {
   })
 
   t.strictSame(worker.command, ['bundle', 'exec', 'ruby', 'worker.rb'])
-  t.strictSame(worker.flags.env, ['RAILS_ENV=production', 'SECRET_KEY_BASE=from-dotenv', 'DATABASE_URL=postgres://localhost/dev', 'QUEUE=default'])
+  t.strictSame(worker.input.environment, {RAILS_ENV: 'production', SECRET_KEY_BASE: 'from-dotenv', DATABASE_URL: 'postgres://localhost/dev', QUEUE: 'default'})
   t.equal(worker.supervision.restart.policy, 'always')
   t.equal(worker.location.line, 29)
 })
@@ -149,9 +151,9 @@ privileged: false
 seccomp: unconfined
 seccomp_strict: true`),
   )
-  t.strictSame(apps[0].flags, {
+  t.strictSame(apps[0].input, {
     name: 'web',
-    workdir: apps[0].flags.workdir,
+    workdir: apps[0].input.workdir,
     cpus: '1.5',
     'cpu-shares': '512',
     'cpuset-cpus': '0-1',
@@ -174,7 +176,7 @@ seccomp_strict: true`),
 
 t.test('numbers become the strings the CLI would see', async t => {
   const {apps} = await load(t, app('cpus: 2\nmem_limit: 536870912\npids_limit: 100\nuser: 1000\ncpuset: 1'))
-  t.match(apps[0].flags, {cpus: '2', memory: '536870912', 'pids-limit': '100', user: '1000', 'cpuset-cpus': '1'})
+  t.match(apps[0].input, {cpus: '2', memory: '536870912', 'pids-limit': '100', user: '1000', 'cpuset-cpus': '1'})
 })
 
 t.test('services: is accepted for apps:', async t => {
@@ -190,22 +192,22 @@ t.test('paths', async t => {
       config: {'app.env': 'A=1\n'},
     })
     const [web] = (await loadProject(join(dir, 'contain.yml'), options(dir))).apps
-    t.equal(web.flags.workdir, join(dir, 'app'))
-    t.strictSame(web.flags.writable, [join(dir, 'app/tmp'), '/var/tmp'], 'writable starts at working_dir')
-    t.equal(web.flags.seccomp, join(dir, 'profiles/strict.json'))
+    t.equal(web.input.workdir, join(dir, 'app'))
+    t.strictSame(web.input.writable, [join(dir, 'app/tmp'), '/var/tmp'], 'writable starts at working_dir')
+    t.equal(web.input.seccomp, join(dir, 'profiles/strict.json'))
     t.strictSame(web.envFiles, [join(dir, 'config/app.env')])
     t.equal(web.supervision.logging.dir, join(dir, 'log/contain'))
   })
 
   t.test('apps run in the project directory by default', async t => {
     const dir = tempDir(t, {'contain.yml': app('')})
-    t.equal((await loadProject(join(dir, 'contain.yml'), options(dir))).apps[0].flags.workdir, dir)
+    t.equal((await loadProject(join(dir, 'contain.yml'), options(dir))).apps[0].input.workdir, dir)
   })
 
   t.test('a seccomp= profile in security_opt is resolved too; default and unconfined are kept', async t => {
     const {apps} = await load(t, app('security_opt: ["seccomp=p.json", "no-new-privileges:false"]'))
-    t.strictSame(apps[0].flags['security-opt'], [`seccomp=${join(apps[0].flags.workdir as string, 'p.json')}`, 'no-new-privileges:false'])
-    t.equal((await load(t, app('seccomp: unconfined'))).apps[0].flags.seccomp, 'unconfined')
+    t.strictSame(apps[0].input['security-opt'], [`seccomp=${join(apps[0].input.workdir as string, 'p.json')}`, 'no-new-privileges:false'])
+    t.equal((await load(t, app('seccomp: unconfined'))).apps[0].input.seccomp, 'unconfined')
   })
 
   t.test('a relative file path is relative to the current directory', async t => {
@@ -337,7 +339,7 @@ t.test('values contain run refuses are reported at the compose key', async t => 
     ['pids_limit: lots', 'apps.web.pids_limit: must be a whole number from -1 to 4194304 (got "lots")', 4, 17],
     ['network_mode: bridge', 'apps.web.network_mode: unknown network mode (got "bridge")', 4, 19],
     ['hostname: "-bad"', 'apps.web.hostname: not a valid hostname (got "-bad")', 4, 15],
-    ['namespaces: [pid, mount, bogus]', 'apps.web.namespaces: unknown namespace "bogus" (got "pid,mount,bogus")', 4, 17],
+    ['namespaces: [pid, mount, bogus]', 'apps.web.namespaces[2]: unknown namespace "bogus" (got "bogus")', 4, 30],
     ['cap_drop: [NET_RAW, NOT_A_CAP]', 'apps.web.cap_drop[1]: unknown capability', 4, 25],
     ['security_opt: [apparmor=x]', 'apps.web.security_opt[0]: contain does not apply AppArmor profiles (got "apparmor=x")', 4, 20],
     ['security_opt: [no-new-privileges=maybe]', 'apps.web.security_opt: no-new-privileges=maybe: must be true or false (got "maybe")', 4, 19],
@@ -447,7 +449,7 @@ t.test('YAML itself', async t => {
     const f = failure(await rejection(loadProject(file, options(fixtures))), file)
     t.strictSame([f.text, f.line, f.column], ['apps.web.mem_limit: the minimum memory limit is 6 MiB (got "5m")', 3, 14])
     const project = await load(t, readFileSync(file, 'utf8').replace('5m', '64m'))
-    t.match(project.apps[0].flags, {cpus: '0.5', memory: '64m'})
+    t.match(project.apps[0].input, {cpus: '0.5', memory: '64m'})
   })
 
   t.test('a YAML bomb is refused', async t => {
@@ -531,9 +533,9 @@ t.test('the environment', async t => {
       },
     )
     const [web] = project.apps
-    t.strictSame(web.flags.env, ['FROM_DOTENV=1', 'SHARED=environment', 'IN_ONE=one', 'IN_BOTH=two', 'FROM_ENVIRONMENT=yes'])
+    t.strictSame(web.input.environment, {FROM_DOTENV: '1', SHARED: 'environment', IN_ONE: 'one', IN_BOTH: 'two', FROM_ENVIRONMENT: 'yes'})
     t.strictSame(web.envFiles.map(path => path.slice(project.dir.length + 1)), ['.env', 'one.env', 'two.env'])
-    const resolved = await resolveRunOptions(web.flags, web.command, host(project.dir, {SHARED: 'host', HOST_ONLY: 'h'}))
+    const resolved = await resolveRunOptions(web.input, web.command, host(project.dir, {SHARED: 'host', HOST_ONLY: 'h'}))
     t.notOk('HOST_ONLY' in resolved.env, 'the host environment is not passed (only KEY alone takes a host value)')
     t.equal(resolved.env.SHARED, 'environment')
     t.equal(resolved.env.PWD, project.dir, 'PWD is the working directory')
@@ -541,13 +543,13 @@ t.test('the environment', async t => {
 
   t.test('the list form, values of other types and KEY alone', async t => {
     const {apps} = await load(t, app('environment: [A=1, "B=x=y", C=, FROM_HOST, NOT_ON_HOST]'), {files: {'.env': 'NOT_ON_HOST=dotenv\n'}, env: {FROM_HOST: 'h'}})
-    t.strictSame(apps[0].flags.env, ['NOT_ON_HOST=dotenv', 'A=1', 'B=x=y', 'C=', 'FROM_HOST=h'])
+    t.strictSame(apps[0].input.environment, {NOT_ON_HOST: 'dotenv', A: '1', B: 'x=y', C: '', FROM_HOST: 'h'})
     const map = await load(t, app('environment: {PORT: 3000, DEBUG: true, RATIO: 0.5, EMPTY: "", FROM_HOST: ~}'), {env: {FROM_HOST: 'h'}})
-    t.strictSame(map.apps[0].flags.env, ['PORT=3000', 'DEBUG=true', 'RATIO=0.5', 'EMPTY=', 'FROM_HOST=h'])
+    t.strictSame(map.apps[0].input.environment, {PORT: '3000', DEBUG: 'true', RATIO: '0.5', EMPTY: '', FROM_HOST: 'h'})
   })
 
   t.test('no .env and no environment: no env flag', async t => {
-    t.equal((await load(t, app(''))).apps[0].flags.env, undefined)
+    t.equal((await load(t, app(''))).apps[0].input.environment, undefined)
   })
 
   t.test('env_file errors point at the entry', async t => {
@@ -561,7 +563,7 @@ t.test('the environment', async t => {
 
   t.test('an optional env_file may be missing', async t => {
     const {apps} = await load(t, app('env_file: [{path: missing.env, required: false}, {path: b.env}]'), {files: {'b.env': 'B=1\n'}})
-    t.strictSame(apps[0].flags.env, ['B=1'])
+    t.strictSame(apps[0].input.environment, {B: '1'})
     t.equal(apps[0].envFiles.length, 1)
   })
 
@@ -741,13 +743,16 @@ t.test('the project', async t => {
     t.strictSame(project.apps.map(app => app.name), ['web', 'worker', 'clock'])
   })
 
-  t.test('validate is called with each app\'s flags, command and the host', async t => {
+  t.test('the resolver is called with each app\'s input, command, the host and the file\'s naming', async t => {
     const dir = tempDir(t, {'contain.yml': 'apps:\n  a: {command: x, cpus: 1}\n  b: {command: [y, z]}\n'})
-    const calls: [RawRunFlags, string[], HostFacts][] = []
+    const calls: [OptionInput, string[], HostFacts, OptionNaming][] = []
     const facts = host(dir)
-    await loadProject(join(dir, 'contain.yml'), {env: {}, host: facts, validate: async (...args) => void calls.push(args)})
-    t.strictSame(calls.map(([flags, command]) => [flags.name, flags.cpus, command]), [['a', '1', ['x']], ['b', undefined, ['y', 'z']]])
+    const resolved = {} as RunOptions
+    const project = await loadProject(join(dir, 'contain.yml'), {env: {}, host: facts, resolve: async (...args) => (calls.push(args), resolved)})
+    t.strictSame(calls.map(([input, command]) => [input.name, input.cpus, command]), [['a', '1', ['x']], ['b', undefined, ['y', 'z']]])
     t.equal(calls[0][2], facts)
+    t.equal(calls[0][3].name('memory'), 'mem_limit', 'the naming names options by their keys')
+    t.equal(project.apps[0].options, resolved, 'the loaded app holds the resolved options')
   })
 
   t.test('loading leaves the project directory as it was', async t => {
@@ -768,9 +773,9 @@ t.test('the project', async t => {
 t.test('volumes, view and shm_size', async t => {
   t.test('short and long forms become -v values; relative host paths start at contain.yml', async t => {
     const project = await load(t, app('volumes:\n  - ./:/srv/data:ro\n  - {type: bind, source: ., target: /srv/again}\nview: contained\nshm_size: 128m'))
-    t.strictSame(project.apps[0].flags.volume, ['./:/srv/data:ro', '.:/srv/again:rw'])
-    t.equal(project.apps[0].flags.view, 'contained')
-    t.equal(project.apps[0].flags['shm-size'], '128m')
+    t.strictSame(project.apps[0].input.volume, ['./:/srv/data:ro', '.:/srv/again:rw'])
+    t.equal(project.apps[0].input.view, 'contained')
+    t.equal(project.apps[0].input['shm-size'], '128m')
   })
 
   t.test('bad volumes are reported at their item, with the fix', async t => {

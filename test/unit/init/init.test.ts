@@ -42,9 +42,9 @@ t.test('a Rails app: web with limits, a read-only root, tmp/pids a tmpfs, the /u
   t.equal(project.apps.length, 1)
   const [web] = project.apps
   t.strictSame(web.command, ['bundle', 'exec', 'rails', 's', '-b', '127.0.0.1', '-p', '3000'])
-  t.match(web.flags, {cpus: '1', memory: '512m', 'pids-limit': '200', seccomp: 'default', 'read-only': true})
-  t.strictSame(web.flags.tmpfs, ['/tmp', join(dir, 'tmp/pids')])
-  t.strictSame(web.flags.writable, [join(dir, 'tmp'), join(dir, 'log')])
+  t.match(web.input, {cpus: '1', memory: '512m', 'pids-limit': '200', seccomp: 'default', 'read-only': true})
+  t.strictSame(web.input.tmpfs, ['/tmp', join(dir, 'tmp/pids')])
+  t.strictSame(web.input.writable, [join(dir, 'tmp'), join(dir, 'log')])
   t.match(web.supervision, {restart: {policy: 'on-failure'}, healthcheck: {kind: 'http', target: 'http://127.0.0.1:3000/up', intervalMs: 5000, startPeriodMs: 30_000}, stopGraceMs: 10_000})
 })
 
@@ -60,13 +60,13 @@ t.test('a Rails app without tmp/, log/ or an /up route (a fresh clone): what is 
   t.match(text, /config\/routes\.rb has no \/up route/)
   t.match(text, /log, tmp\/pids do not exist yet: contain makes them at the first start, owned by the app's user/)
   const [web] = (await loadProject(result.file)).apps
-  t.strictSame(web.flags.tmpfs, ['/tmp', join(dir, 'tmp/pids')])
-  t.strictSame(web.flags.writable, [join(dir, 'tmp'), join(dir, 'log')])
+  t.strictSame(web.input.tmpfs, ['/tmp', join(dir, 'tmp/pids')])
+  t.strictSame(web.input.writable, [join(dir, 'tmp'), join(dir, 'log')])
 
   const bare = t.testdir(without(RAILS_FILES, 'tmp', 'log'))
   const [noTmp] = (await loadProject((await initProject({dir: bare, force: false})).file)).apps
-  t.ok(noTmp.flags['read-only'], 'read_only even without tmp/: contain makes tmp/ writable at the first start')
-  t.strictSame(noTmp.flags.writable, [join(bare, 'tmp'), join(bare, 'log')])
+  t.ok(noTmp.input['read-only'], 'read_only even without tmp/: contain makes tmp/ writable at the first start')
+  t.strictSame(noTmp.input.writable, [join(bare, 'tmp'), join(bare, 'log')])
 })
 
 t.test('not a Rails app: a Gemfile naming rails alone, or rails commented out', async t => {
@@ -86,9 +86,9 @@ t.test('a Procfile: one app per process type, $PORT as foreman sets it, release 
 
   const [web, worker, clock] = (await loadProject(result.file)).apps
   t.strictSame(web.command, ['sh', '-c', 'exec bundle exec puma -p $PORT'], 'a shell for $PORT; exec so that puma gets the stop signal')
-  t.ok(web.flags.env?.includes('PORT=5000'), 'foreman\'s first port')
+  t.equal(web.input.environment?.PORT, '5000', 'foreman\'s first port')
   t.strictSame(worker.command, ['ruby', 'worker.rb'], 'no shell where none is needed')
-  t.notOk(worker.flags.env?.some(entry => entry.startsWith('PORT=')), 'no PORT for a command that does not use it')
+  t.notOk(worker.input.environment && 'PORT' in worker.input.environment, 'no PORT for a command that does not use it')
   t.strictSame(clock.command, ['sh', '-c', 'sleep 1 && echo tick'], 'quoted operators need no shell of contain\'s')
 })
 
@@ -105,7 +105,7 @@ t.test('a Rails app with a Procfile: web is the Rails app with the Procfile\'s c
   t.same(result.apps, [{name: 'web', from: 'rails'}, {name: 'worker', from: 'procfile'}])
   const [web, worker] = (await loadProject(result.file)).apps
   t.strictSame(web.command, ['sh', '-c', 'exec bin/rails server -p $PORT'])
-  t.ok(web.flags.env?.includes('PORT=3000'), 'the port the /up check uses')
+  t.equal(web.input.environment?.PORT, '3000', 'the port the /up check uses')
   t.equal(web.supervision.healthcheck?.target, 'http://127.0.0.1:3000/up')
   t.strictSame(worker.command, ['bundle', 'exec', 'sidekiq'])
   t.notMatch(readFileSync(result.file, 'utf8'), /#worker:/, 'no example worker when the Procfile has one')
@@ -160,7 +160,7 @@ t.test('the example app: init refuses its contain.yml, and on a copy proposes wh
   t.strictSame(proposed.command, splitCommand(example.command), 'the same command as the example')
   t.equal(proposed.supervision.healthcheck?.target, example.healthcheck.test.http, 'the same health check')
   t.equal(proposed.supervision.restart.policy, example.restart)
-  t.same([proposed.flags['read-only'], proposed.flags.memory, proposed.flags.cpus, proposed.flags.seccomp], [example.read_only, example.mem_limit, String(example.cpus), example.seccomp], 'the same limits and isolation')
+  t.same([proposed.input['read-only'], proposed.input.memory, proposed.input.cpus, proposed.input.seccomp], [example.read_only, example.mem_limit, String(example.cpus), example.seccomp], 'the same limits and isolation')
   writeFileSync(join(dir, 'Procfile'), 'worker: ruby worker.rb\n')
   const withWorker = await initProject({dir, force: true})
   t.same(withWorker.apps.map(app => app.name), ['web', 'worker'])

@@ -1,8 +1,10 @@
 import t from 'tap'
 import type {CgroupUsage} from '../../../src/cgroup/index.js'
+import {flagNaming} from '../../../src/config/naming.js'
 import type {Project} from '../../../src/config/project.js'
 import {defaultSupervision} from '../../../src/config/supervision.js'
 import {ContainError} from '../../../src/errors.js'
+import type {RunOptions} from '../../../src/launch/options.js'
 import type {AppStatus} from '../../../src/supervisor/app.js'
 import {appLogFile, formatHostProjects, formatInspect, formatStatusTable, loggedFile, requireRunning, type ProjectHandle} from '../../../src/supervisor/client.js'
 import type {ProjectState} from '../../../src/supervisor/state.js'
@@ -124,8 +126,8 @@ function shop(): Project {
     dir: '/srv/shop',
     name: 'shop',
     apps: [
-      {name: 'web', command: ['rails', 's'], flags: {name: 'web'}, supervision, envFiles: [], location: {line: 2, column: 3}},
-      {name: 'worker', command: ['sidekiq'], flags: {name: 'worker'}, supervision: {...supervision, logging: {maxSizeBytes: 1024, maxFiles: 2, dir: '/var/log/shop'}}, envFiles: [], location: {line: 4, column: 3}},
+      {name: 'web', command: ['rails', 's'], input: {name: 'web'}, options: {} as RunOptions, naming: flagNaming, supervision, envFiles: [], location: {line: 2, column: 3}},
+      {name: 'worker', command: ['sidekiq'], input: {name: 'worker'}, options: {} as RunOptions, naming: flagNaming, supervision: {...supervision, logging: {maxSizeBytes: 1024, maxFiles: 2, dir: '/var/log/shop'}}, envFiles: [], location: {line: 4, column: 3}},
     ],
   }
 }

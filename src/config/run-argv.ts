@@ -1,5 +1,5 @@
 import {parseArgs, type ParseArgsConfig} from 'node:util'
-import {RUN_OPTIONS, type RawRunFlags} from '../config/schema.js'
+import {RUN_OPTIONS, type RawRunFlags} from './schema.js'
 import {InvalidValueError} from '../errors.js'
 
 const PARSE_OPTIONS: NonNullable<ParseArgsConfig['options']> = Object.fromEntries(
