@@ -13,7 +13,7 @@ import {parseArgs, usage} from './lib/args.js'
 import {CgroupJanitor, cgroupLayout, commonParentPath} from './lib/cgroup.js'
 import {Cleanup} from './lib/cleanup.js'
 import {appCgroups} from './lib/contain.js'
-import {hostLimits, machineFacts} from './lib/facts.js'
+import {clearNodeStartVariables, hostLimits, machineFacts} from './lib/facts.js'
 import {mountsUnder, networkFingerprint, removeNewPaths, restoreSysctls, snapshotPaths, snapshotSysctls, stopProcessesReferencing, unmountUnder} from './lib/host.js'
 import {log} from './lib/log.js'
 import {abortMeasurements} from './lib/measure.js'
@@ -106,6 +106,8 @@ async function recoverStale(layout) {
 }
 
 async function main() {
+  // Before anything is spawned: every peer, node -e 0 among them, starts without them.
+  const nodeStartVariablesRemoved = clearNodeStartVariables()
   let opts
   try {
     opts = parseArgs(process.argv.slice(2))
@@ -212,7 +214,7 @@ async function main() {
     log.step('installing peers from Debian (missing ones only)')
     const packages = await ensurePackages(debianPackages, {install: opts.install})
     for (const [name, s] of Object.entries(packages)) if (s.status === 'failed' || s.status === 'missing') log.warn(`${name}: ${s.reason}`)
-    const machine = await machineFacts(layout)
+    const machine = await machineFacts(layout, nodeStartVariablesRemoved)
     let rootfsPromise
     for (const suiteName of selected) {
       cleanup.assertNotStopping()

@@ -21,7 +21,26 @@ export function hostLimits() {
   return {nofile: Math.min(hard('Max open files'), 1_048_576), nproc: Math.min(hard('Max processes'), 4_194_304)}
 }
 
-export async function machineFacts(layout) {
+/**
+ * Variables that change what Node does at every start. NODE_EXTRA_CA_CERTS (set on some hosts,
+ * this one among them) makes each node process load a CA bundle: about 40 ms here, which would
+ * raise the `node -e 0` floor that every launch ratio is taken against, and flatter contain.
+ * Every suite measures without them; the result files name the ones removed.
+ */
+export const NODE_START_VARIABLES = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS']
+
+/** Removes NODE_START_VARIABLES from this process's environment (every peer inherits it); returns what was set. */
+export function clearNodeStartVariables(env = process.env) {
+  const removed = {}
+  for (const name of NODE_START_VARIABLES) {
+    if (env[name] === undefined) continue
+    removed[name] = env[name]
+    delete env[name]
+  }
+  return removed
+}
+
+export async function machineFacts(layout, nodeStartVariablesRemoved = {}) {
   const osRelease = read('/etc/os-release').match(/^PRETTY_NAME="?([^"\n]*)"?/m)?.[1]
   return {
     kernel: release(),
@@ -33,6 +52,7 @@ export async function machineFacts(layout) {
     cgroupMode: layout.mode,
     ownCgroups: Object.fromEntries(layout.hierarchies.map((h) => [h.version === 2 ? 'unified (v2)' : h.controllers.join(','), h.ownPath])),
     node: process.version,
+    nodeStartVariablesRemoved,
     uid: process.getuid?.(),
     loadAverageAtStart: loadavg().map((x) => Number(x.toFixed(2))),
     virtualization: (await run('systemd-detect-virt', [])).stdout || undefined,

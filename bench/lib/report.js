@@ -161,7 +161,7 @@ function header(L, result, {measured = 'figures'} = {}) {
   L.push(`Command: \`${result.command}\` · ${result.config.rounds === 1 ? 'one run' : `${result.config.rounds} interleaved rounds`}${warmup} · started ${result.startedAt} · took ${Math.round(result.durationSeconds)} s`)
   L.push('')
   if (result.ratioStatistic) L.push(ratioStatement(result), '')
-  L.push(`Machine: ${m.cpuModel} × ${m.cpuCount}, ${m.memoryMiB} MiB, ${m.os}, Linux ${m.kernel}, cgroup ${m.cgroupMode}${m.virtualization ? ` (systemd-detect-virt: ${m.virtualization})` : ''}, node ${m.node}; load average at start ${m.loadAverageAtStart.join(' ')}, at end ${m.loadAverageAtEnd?.join(' ') ?? '–'}.`)
+  L.push(`Machine: ${m.cpuModel} × ${m.cpuCount}, ${m.memoryMiB} MiB, ${m.os}, Linux ${m.kernel}, cgroup ${m.cgroupMode}${m.virtualization ? ` (systemd-detect-virt: ${m.virtualization})` : ''}, node ${m.node}; load average at start ${m.loadAverageAtStart.join(' ')}, at end ${m.loadAverageAtEnd?.join(' ') ?? '–'}.${Object.keys(m.nodeStartVariablesRemoved ?? {}).length ? ` Measured without ${Object.keys(m.nodeStartVariablesRemoved).join(' and ')}, which this host sets (each node start, node -e 0's too, would pay for it).` : ''}`)
   L.push('')
   const loads = [...(result.loadAverage1mPerRound ?? []), m.loadAverageAtStart?.[0]].filter((x) => typeof x === 'number')
   const peak = loads.length ? Math.max(...loads) : 0
