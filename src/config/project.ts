@@ -21,7 +21,9 @@ import {
   parseHttpTarget,
   parseLogSize,
   parseNumberInRange,
+  parseReplicas,
   parseRestart,
+  parseRestartMode,
   parseSignal,
   parseTcpTarget,
   type HealthcheckConfig,
@@ -159,6 +161,18 @@ export const APP_KEYS: Record<string, KeyDoc> = {
   stop_grace_period: {description: 'Time from stop_signal to SIGKILL (default 10s)', example: '30s'},
   logging: {description: 'Log files of the app: rotated at max_size, max_files kept (default 10m x 5)'},
   backoff: {description: 'Delay between restarts: initial, doubled (factor) up to max, +/- jitter; reset after a run of reset_after'},
+  restart_mode: {description: 'How contain restart, a restart by policy after a failed health check and contain up with a changed app replace a running instance: rolling starts the new one beside the old one on the same listen: sockets and stops the old one once the new one is healthy; stop-first stops, then starts. Default: rolling with listen:, else stop-first', example: 'rolling'},
+  replicas: {description: 'Instances of the app, at least 1 (default 1): each its own process tree and cgroup, all on the same listen: sockets; rolled one at a time', example: '2'},
+}
+
+/** docker-compose's other spellings of replicas: read, and shown in the JSON Schema, but not in the template (one spelling is enough). */
+export const COMPOSE_REPLICA_KEYS: Record<string, KeyDoc> = {
+  scale: {description: 'docker-compose\'s name for replicas', example: '2'},
+  deploy: {description: 'docker-compose\'s deploy: only replicas is read (limits go directly under the app)'},
+}
+
+export const DEPLOY_KEYS: Record<string, KeyDoc> = {
+  replicas: {description: 'Same as replicas', example: '2'},
 }
 
 export const HEALTHCHECK_KEYS: Record<string, KeyDoc> = {
@@ -209,7 +223,6 @@ const COMPOSE_UNSUPPORTED: Record<string, {problem: string; fix: string}> = {
   expose: {problem: 'apps share the host network (or have none), so there are no ports to expose', fix: 'remove expose'},
   entrypoint: {problem: 'there is no image entrypoint to override', fix: 'put the whole command line in command'},
   container_name: {problem: 'the app\'s name is its key under apps', fix: 'rename the app\'s key instead'},
-  deploy: {problem: 'contain reads limits directly under the app', fix: 'use cpus, mem_limit, mem_reservation and pids_limit under the app'},
   networks: {problem: 'apps use the host network or none', fix: 'use network_mode: host or network_mode: none'},
   userns_mode: {problem: 'contain chooses the user namespace with its own key', fix: 'use userns: true for a user namespace'},
   pid: {problem: 'contain chooses namespaces with its own key', fix: 'use namespaces, e.g. namespaces: [-pid] to share the host\'s pids'},
@@ -225,7 +238,7 @@ const COMPOSE_SERVICE_KEYS = new Set([
   'develop', 'device_cgroup_rules', 'devices', 'dns', 'dns_opt', 'dns_search', 'domainname', 'entrypoint', 'expose',
   'extends', 'external_links', 'extra_hosts', 'gpus', 'group_add', 'image', 'init', 'ipc', 'isolation', 'labels', 'links',
   'mac_address', 'mem_swappiness', 'networks', 'oom_kill_disable', 'oom_score_adj', 'pid', 'platform', 'ports',
-  'post_start', 'pre_stop', 'profiles', 'pull_policy', 'runtime', 'scale', 'secrets', 'stdin_open',
+  'post_start', 'pre_stop', 'profiles', 'pull_policy', 'runtime', 'secrets', 'stdin_open',
   'storage_opt', 'sysctls', 'tty', 'ulimits', 'userns_mode', 'uts', 'volumes_from',
 ])
 
@@ -957,7 +970,32 @@ function parseSupervision(source: YamlSource, appPath: Path, app: YamlMap, dir: 
   if (app.healthcheck !== undefined) supervision.healthcheck = parseHealthcheck(source, at('healthcheck'), app.healthcheck)
   if (app.logging !== undefined) parseLogging(source, at('logging'), app.logging, dir, supervision.logging)
   if (app.backoff !== undefined) parseBackoff(source, at('backoff'), app.backoff, supervision.backoff)
+  if (app.restart_mode !== undefined) {
+    const text = expectString(source, at('restart_mode'), app.restart_mode, 'restart_mode: rolling', false)
+    supervision.restartMode = source.check(at('restart_mode'), field => parseRestartMode(field, text))
+  }
+  parseReplicasAt(source, appPath, app, supervision)
   return supervision
+}
+
+/** replicas, compose's scale, or compose's deploy.replicas: one of them, a whole number of at least 1. */
+function parseReplicasAt(source: YamlSource, appPath: Path, app: YamlMap, supervision: SupervisionConfig): void {
+  const given: Path[] = []
+  if (app.deploy !== undefined) {
+    const path = [...appPath, 'deploy']
+    const deploy = expectMap(source, path, app.deploy, 'deploy: {replicas: 2}')
+    const limits = {problem: 'contain reads limits directly under the app', fix: 'use cpus, mem_limit, mem_reservation and pids_limit under the app'}
+    checkKeys(source, path, deploy, Object.keys(DEPLOY_KEYS), {unsupported: {resources: limits}, foreign: new Set(['mode', 'placement', 'endpoint_mode', 'labels', 'restart_policy', 'rollback_config', 'update_config'])})
+    if (deploy.replicas !== undefined) given.push([...path, 'replicas'])
+  }
+  if (app.replicas !== undefined) given.push([...appPath, 'replicas'])
+  if (app.scale !== undefined) given.push([...appPath, 'scale'])
+  if (given.length > 1) source.fail(given[1], `${given.map(path => path.slice(2).join('.')).join(' and ')} both give the number of instances`, 'keep one of them', 'key')
+  if (given.length === 0) return
+  const path = given[0]
+  const value = path.length === 4 ? (app.deploy as YamlMap).replicas : app[path[2]]
+  const text = expectString(source, path, value, `${path.slice(2).join('.')}: 2`)
+  supervision.replicas = source.check(path, field => parseReplicas(field, text))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -981,7 +1019,7 @@ async function loadApp(source: YamlSource, appsKey: string, name: string, value:
   }
   if (value === null) source.fail(appPath, 'is empty', 'give the app a command, e.g. command: bundle exec rails s', 'key')
   const app = expectMap(source, appPath, value, `${name}: {command: bundle exec rails s}`)
-  checkKeys(source, appPath, app, appKeys(), {extensions: true, unsupported: COMPOSE_UNSUPPORTED, foreign: COMPOSE_SERVICE_KEYS, aliases: KEY_ALIASES})
+  checkKeys(source, appPath, app, [...appKeys(), ...Object.keys(COMPOSE_REPLICA_KEYS)], {extensions: true, unsupported: COMPOSE_UNSUPPORTED, foreign: COMPOSE_SERVICE_KEYS, aliases: KEY_ALIASES})
   const command = parseCommand(source, appPath, app.command)
   const flags: RawRunFlags = {name}
   readFlags(source, appPath, app, flags, context.dir)
