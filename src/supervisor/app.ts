@@ -239,8 +239,16 @@ export class SupervisedApp extends EventEmitter {
         fresh.on('state', check)
         fresh.on('health', check)
       })
+      // A bound for a new instance that the probes never reach (it never accepts: the old one takes every connection).
+      const check = next.healthcheck
+      const patienceMs = check ? check.startPeriodMs + 4 * check.retries * (check.intervalMs + check.timeoutMs) + 10_000 : 0
+      let timer: NodeJS.Timeout | undefined
+      const expired = new Promise<string>(resolve => {
+        if (check) timer = setTimeout(() => resolve(`no health check reached it within ${Math.round(patienceMs / 1000)}s`), patienceMs)
+      })
       await fresh.start()
-      const failure = await ready
+      const failure = await Promise.race([ready, expired])
+      clearTimeout(timer)
       if (failure !== undefined) {
         await fresh.remove()
         fresh.removeAllListeners()

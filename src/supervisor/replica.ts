@@ -13,7 +13,8 @@ import type {LaunchPlan} from '../launch/plan.js'
 import {startApp, type LaunchOutcome, type RunningApp} from '../launch/spawn.js'
 import {initPath} from '../paths.js'
 import {AppState, canStop, type AppSpec, type AppStatus, type LastExit, type OutputSink} from './app-types.js'
-import {Health, HealthMonitor, httpProbe, tcpProbe, type Probe} from './health.js'
+import {Health, HealthMonitor, httpProbe, tcpProbe, type Probe, type ProbeOwner} from './health.js'
+import {acceptedByInstance} from './probe-owner.js'
 import {planInstance} from './instance-plan.js'
 import {decideRestart, type RunEnd} from './restart-policy.js'
 
@@ -139,9 +140,11 @@ export class Replica extends EventEmitter {
     if (this.instance?.cgroup === cgroup) this.instance = undefined
   }
 
-  private probeFor(check: HealthcheckConfig, running: RunningApp, plan: LaunchPlan): Probe {
-    if (check.kind === 'http') return httpProbe(String(check.target))
-    if (check.kind === 'tcp') return tcpProbe(String(check.target))
+  private probeFor(check: HealthcheckConfig, running: RunningApp, plan: LaunchPlan, cgroup: AppCgroup): Probe {
+    // With listen: sockets every instance accepts from the same queue: only an answer from this one counts.
+    const owner: ProbeOwner | undefined = plan.listen.length > 0 ? (socket, deadline) => acceptedByInstance(socket.remotePort ?? 0, socket.localPort ?? 0, () => cgroup.pids(), deadline) : undefined
+    if (check.kind === 'http') return httpProbe(String(check.target), owner)
+    if (check.kind === 'tcp') return tcpProbe(String(check.target), owner)
     const command = check.kind === 'shell' ? ['/bin/sh', '-c', String(check.target)] : (check.target as string[])
     return async timeoutMs => {
       const pid1 = running.pid1()
@@ -158,14 +161,12 @@ export class Replica extends EventEmitter {
 
   /**
    * Healthy once a probe passes; unhealthy past `retries` restarts the replica when its policy
-   * allows: beside the old one when the app rolls, else by stopping it first. An http or tcp
-   * probe reaches the shared socket, so with replicas it may be answered by another instance:
-   * a command check (run inside this instance) tells the instances apart.
+   * allows: beside the old one when the app rolls, else by stopping it first.
    */
   private watchHealth(running: RunningApp): void {
     const check = this.spec.healthcheck
     if (!check || !this.instance) return
-    this.healthMonitor = new HealthMonitor(check, this.probeFor(check, running, this.instance.plan), health => {
+    this.healthMonitor = new HealthMonitor(check, this.probeFor(check, running, this.instance.plan, this.instance.cgroup), health => {
       this.emit('health', health)
       if (health === Health.healthy) this.restartsInARow = 0
       if (health !== Health.unhealthy || this.trial || this.spec.restart.policy === 'no' || this.running !== running) return
