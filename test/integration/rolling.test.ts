@@ -100,6 +100,8 @@ async function liveInstances(app: string, dir: string, env: Record<string, strin
 
 if (requireRoot(t)) {
   assertNothingLeftBehind(t)
+  // About 40 s per test on the host; the cgroup v2 guest is some ten times slower (never less than a --timeout given).
+  t.setTimeout(Math.max(300_000, Number(process.env.TAP_TIMEOUT ?? 0) * 1000))
 
   t.test('rolling restarts serve every request: contain restart, then contain up -d with a changed contain.yml, then a version that never gets healthy', async t => {
     const port = await freePort()
