@@ -6,6 +6,7 @@ import type {LaunchPlan} from '../launch/plan.js'
 import type {HeldSockets} from '../launch/sockets.js'
 import {AppState, LAST_LINES, type AppSpec, type AppStatus, type OutputSink, type Rollout} from './app-types.js'
 import {Health} from './health.js'
+import {stableJson} from './apply.js'
 import {Replica, type ReplicaHost} from './replica.js'
 
 export {AppState, canStart, canStop, LAST_LINES, type AppSpec, type AppStatus, type LastExit, type OutputSink, type Rollout} from './app-types.js'
@@ -189,9 +190,15 @@ export class SupervisedApp extends EventEmitter {
     const count = next.replicas ?? 1
     this.rollout = {state: 'rolling', at: new Date().toISOString()}
     const previous = [...this.replicas]
+    // Only the number changed (compose's scale): the running replicas stay, as compose leaves them.
+    const scaleOnly = next !== this.spec && stableJson({...next, replicas: 0}) === stableJson({...this.spec, replicas: 0})
     try {
       for (let slot = 1; slot <= count; slot++) {
         const current = previous[slot - 1]
+        if (scaleOnly && current) {
+          current.spec = next
+          continue
+        }
         // A replica that is not running (stopped, crashed, in backoff) is simply replaced.
         const fresh = current && current.state === AppState.running ? await this.trial(slot, next) : this.follow(new Replica(slot, next, this.host))
         fresh.restarts = current ? current.restarts + 1 : 0

@@ -7,7 +7,7 @@
 import type {AppConfig} from '../config/project.js'
 import {FILE_OPTIONS} from '../config/project.js'
 import type {RestartConfig, SupervisionConfig} from '../config/supervision.js'
-import type {AppSpec} from './app.js'
+import type {AppSpec} from './app-types.js'
 
 /** compose's --no-recreate (never), default (changed), --force-recreate (always). */
 export type RecreatePolicy = 'changed' | 'never' | 'always'

@@ -67,7 +67,7 @@ export class Replica extends EventEmitter {
   /** Settles once the current run has ended and its cgroup is gone. */
   private settled: Promise<void> = Promise.resolve()
 
-  constructor(readonly slot: number, readonly spec: AppSpec, private readonly host: ReplicaHost, {trial = false} = {}) {
+  constructor(readonly slot: number, public spec: AppSpec, private readonly host: ReplicaHost, {trial = false} = {}) {
     super()
     this.trial = trial
   }

@@ -186,6 +186,15 @@ if (requireRoot(t)) {
       const after = JSON.parse((await contain(['ps', '--json'], dir, env)).stdout)[0]
       t.equal(after.replicas.length, 2, 'still two')
       t.notOk(after.replicas.some((replica: {pid: number}) => status.replicas.some((old: {pid: number}) => old.pid === replica.pid)), 'both replaced')
+
+      // Only the number changes (compose's scale): the running two stay, a third starts.
+      writeFileSync(join(dir, 'contain.yml'), configFor(app, port, {version: 1, replicas: 3}))
+      const scaled = await contain(['up', '-d'], dir, env)
+      t.equal(scaled.exitCode, 0, `contain up -d with replicas: 3: ${scaled.all}`)
+      t.match(scaled.stdout, /replicas 2 -> 3/)
+      const three = JSON.parse((await contain(['ps', '--json'], dir, env)).stdout)[0]
+      t.equal(three.replicas.length, 3, 'three instances')
+      t.strictSame(three.replicas.slice(0, 2).map((replica: {pid: number}) => replica.pid), after.replicas.map((replica: {pid: number}) => replica.pid), 'the first two kept running')
     } finally {
       const down = await contain(['down'], dir, env)
       t.equal(down.exitCode, 0, `contain down: ${down.all}`)
