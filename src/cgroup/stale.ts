@@ -16,7 +16,11 @@ export function removeStaleScope(scopeDirs: readonly string[], fs: CgroupFs = ho
   for (const scopeDir of scopeDirs) {
     const containDir = dirname(scopeDir)
     if (basename(containDir) !== CONTAIN_CGROUP || !fs.exists(scopeDir)) continue
-    for (const app of listChildren(scopeDir)) removeIfUnused(join(scopeDir, app), fs)
+    for (const app of listChildren(scopeDir)) {
+      // A supervised app's instances are below it (see instance.ts): they go first.
+      for (const instance of listChildren(join(scopeDir, app))) removeIfUnused(join(scopeDir, app, instance), fs)
+      removeIfUnused(join(scopeDir, app), fs)
+    }
     removeIfUnused(scopeDir, fs)
     removeIfUnused(containDir, fs)
     removeIfUnused(join(dirname(containDir), DELEGATION_LEAF), fs)

@@ -26,6 +26,18 @@ export const APP_KEYS: Record<string, KeyDoc> = {
   stop_grace_period: {description: 'Time from stop_signal to SIGKILL (default 10s)', example: '30s'},
   logging: {description: 'Log files of the app: rotated at max_size, max_files kept (default 10m x 5)'},
   backoff: {description: 'Delay between restarts: initial, doubled (factor) up to max, +/- jitter; reset after a run of reset_after'},
+  restart_mode: {description: 'How contain restart, a restart by policy after a failed health check and contain up with a changed app replace a running instance: rolling starts the new one beside the old one on the same listen: sockets and stops the old one once the new one is healthy; stop-first stops, then starts. Default: rolling with listen:, else stop-first', example: 'rolling'},
+  replicas: {description: 'Instances of the app, at least 1 (default 1): each its own process tree and cgroup, all on the same listen: sockets; rolled one at a time', example: '2'},
+}
+
+/** docker-compose's other spellings of replicas: read, and shown in the JSON Schema, but not in the template (one spelling is enough). */
+export const COMPOSE_REPLICA_KEYS: Record<string, KeyDoc> = {
+  scale: {description: 'docker-compose\'s name for replicas', example: '2'},
+  deploy: {description: 'docker-compose\'s deploy: only replicas is read (limits go directly under the app)'},
+}
+
+export const DEPLOY_KEYS: Record<string, KeyDoc> = {
+  replicas: {description: 'Same as replicas', example: '2'},
 }
 
 export const HEALTHCHECK_KEYS: Record<string, KeyDoc> = {
@@ -76,7 +88,6 @@ export const COMPOSE_UNSUPPORTED: Record<string, {problem: string; fix: string}>
   expose: {problem: 'apps share the host network (or have none), so there are no ports to expose', fix: 'remove expose'},
   entrypoint: {problem: 'there is no image entrypoint to override', fix: 'put the whole command line in command'},
   container_name: {problem: 'the app\'s name is its key under apps', fix: 'rename the app\'s key instead'},
-  deploy: {problem: 'contain reads limits directly under the app', fix: 'use cpus, mem_limit, mem_reservation and pids_limit under the app'},
   networks: {problem: 'apps use the host network or none', fix: 'use network_mode: host or network_mode: none'},
   userns_mode: {problem: 'contain chooses the user namespace with its own key', fix: 'use userns: true for a user namespace'},
   pid: {problem: 'contain chooses namespaces with its own key', fix: 'use namespaces, e.g. namespaces: [-pid] to share the host\'s pids'},
@@ -92,7 +103,7 @@ export const COMPOSE_SERVICE_KEYS = new Set([
   'develop', 'device_cgroup_rules', 'devices', 'dns', 'dns_opt', 'dns_search', 'domainname', 'entrypoint', 'expose',
   'extends', 'external_links', 'extra_hosts', 'gpus', 'group_add', 'image', 'init', 'ipc', 'isolation', 'labels', 'links',
   'mac_address', 'mem_swappiness', 'networks', 'oom_kill_disable', 'oom_score_adj', 'pid', 'platform', 'ports',
-  'post_start', 'pre_stop', 'profiles', 'pull_policy', 'runtime', 'scale', 'secrets', 'stdin_open',
+  'post_start', 'pre_stop', 'profiles', 'pull_policy', 'runtime', 'secrets', 'stdin_open',
   'storage_opt', 'sysctls', 'tty', 'ulimits', 'userns_mode', 'uts', 'volumes_from',
 ])
 

@@ -8,10 +8,10 @@
 import {parse as parseYaml} from 'yaml'
 import {CAPABILITIES} from '../capabilities.js'
 import {NAMESPACES} from '../namespaces.js'
-import {APP_KEYS, appKeys, BACKOFF_KEYS, ENV_FILE_KEYS, HEALTHCHECK_KEYS, LOGGING_KEYS, LOGGING_OPTION_KEYS, TOP_KEYS, type KeyDoc} from './app-keys.js'
+import {APP_KEYS, appKeys, BACKOFF_KEYS, COMPOSE_REPLICA_KEYS, DEPLOY_KEYS, ENV_FILE_KEYS, HEALTHCHECK_KEYS, LOGGING_KEYS, LOGGING_OPTION_KEYS, TOP_KEYS, type KeyDoc} from './app-keys.js'
 import {APP_NAME_PATTERN, PROJECT_NAME_PATTERN} from './project-file.js'
 import {describeOption, FILE_OPTIONS, optionSpec} from './schema.js'
-import {DURATION_PATTERN, RESTART_POLICIES} from './supervision.js'
+import {DURATION_PATTERN, MAX_REPLICAS, RESTART_MODES, RESTART_POLICIES} from './supervision.js'
 
 export type JsonSchema = {[key: string]: unknown}
 
@@ -91,6 +91,7 @@ function appSchema(): JsonSchema {
       {type: 'object', properties: {tcp: {type: ['string', 'integer'], description: 'HOST:PORT, or a port on 127.0.0.1; healthy when it accepts a connection'}}, required: ['tcp'], additionalProperties: false},
     ],
   }
+  const replicaCount: JsonSchema = {type: ['integer', 'string'], minimum: 1, maximum: MAX_REPLICAS}
   const own: Record<string, JsonSchema> = {
     command: {anyOf: [{type: 'string', minLength: 1}, {type: 'array', minItems: 1, items: stringOrNumber}]},
     restart: {anyOf: [{enum: [...RESTART_POLICIES]}, {type: 'string', pattern: '^on-failure:[1-9][0-9]*$'}]},
@@ -105,6 +106,10 @@ function appSchema(): JsonSchema {
       options: object(LOGGING_OPTION_KEYS, {'max-size': stringOrNumber, 'max-file': {type: ['string', 'integer']}}),
     }),
     backoff: object(BACKOFF_KEYS, {initial: duration, max: duration, factor: {type: 'number', minimum: 1, maximum: 100}, jitter: {type: 'number', minimum: 0, maximum: 1}, reset_after: duration}),
+    restart_mode: {enum: [...RESTART_MODES, 'start-first']},
+    replicas: replicaCount,
+    scale: replicaCount,
+    deploy: object(DEPLOY_KEYS, {replicas: replicaCount}),
   }
   const properties: Record<string, JsonSchema> = {}
   for (const key of appKeys()) {
@@ -117,6 +122,8 @@ function appSchema(): JsonSchema {
       throw new Error(`JSON Schema: no schema for app key ${key}`)
     }
   }
+  properties.scale = described(COMPOSE_REPLICA_KEYS.scale, own.scale)
+  properties.deploy = described(COMPOSE_REPLICA_KEYS.deploy, own.deploy)
   return {type: 'object', properties, required: ['command'], patternProperties: extensions, additionalProperties: false}
 }
 

@@ -8,7 +8,7 @@
 import {basename, dirname, resolve} from 'node:path'
 import {ContainError, FileError, InvalidValueError} from '../errors.js'
 import {APP_NAME_RULE, isAppName} from '../names.js'
-import {COMPOSE_SERVICE_KEYS, COMPOSE_UNSUPPORTED, KEY_ALIASES, TOP_KEYS, appKeys} from './app-keys.js'
+import {COMPOSE_REPLICA_KEYS, COMPOSE_SERVICE_KEYS, COMPOSE_UNSUPPORTED, KEY_ALIASES, TOP_KEYS, appKeys} from './app-keys.js'
 import {readOptionInput, yamlNaming} from './app-options.js'
 import {parseCommand} from './command.js'
 import {parseEnvironment, readProjectDotenv, type EnvLayers} from './env-layers.js'
@@ -44,7 +44,7 @@ async function loadApp(source: YamlSource, appsKey: string, name: string, value:
   }
   if (value === null) source.fail(appPath, 'is empty', 'give the app a command, e.g. command: bundle exec rails s', 'key')
   const app = expectMap(source, appPath, value, `${name}: {command: bundle exec rails s}`)
-  checkKeys(source, appPath, app, appKeys(), {extensions: true, unsupported: COMPOSE_UNSUPPORTED, foreign: COMPOSE_SERVICE_KEYS, aliases: KEY_ALIASES})
+  checkKeys(source, appPath, app, [...appKeys(), ...Object.keys(COMPOSE_REPLICA_KEYS)], {extensions: true, unsupported: COMPOSE_UNSUPPORTED, foreign: COMPOSE_SERVICE_KEYS, aliases: KEY_ALIASES})
   const command = parseCommand(source, appPath, app.command)
   const input = {name, ...readOptionInput(source, appPath, app, context.dir)}
   const {env, files} = parseEnvironment(source, appPath, app, context.layers)

@@ -1,6 +1,6 @@
 /** The supervision keys of an app in contain.yml (restart, healthcheck, logging, ...) read into a SupervisionConfig. */
 import {resolve} from 'node:path'
-import {BACKOFF_KEYS, HEALTHCHECK_KEYS, HEALTHCHECK_UNSUPPORTED, LOGGING_KEYS, LOGGING_OPTION_KEYS} from './app-keys.js'
+import {BACKOFF_KEYS, DEPLOY_KEYS, HEALTHCHECK_KEYS, HEALTHCHECK_UNSUPPORTED, LOGGING_KEYS, LOGGING_OPTION_KEYS} from './app-keys.js'
 import {
   defaultSupervision,
   DEFAULT_HEALTHCHECK_TIMING,
@@ -8,7 +8,9 @@ import {
   parseHttpTarget,
   parseLogSize,
   parseNumberInRange,
+  parseReplicas,
   parseRestart,
+  parseRestartMode,
   parseSignal,
   parseTcpTarget,
   type HealthcheckConfig,
@@ -148,5 +150,30 @@ export function parseSupervision(source: YamlSource, appPath: Path, app: YamlMap
   if (app.healthcheck !== undefined) supervision.healthcheck = parseHealthcheck(source, at('healthcheck'), app.healthcheck)
   if (app.logging !== undefined) parseLogging(source, at('logging'), app.logging, dir, supervision.logging)
   if (app.backoff !== undefined) parseBackoff(source, at('backoff'), app.backoff, supervision.backoff)
+  if (app.restart_mode !== undefined) {
+    const text = expectString(source, at('restart_mode'), app.restart_mode, 'restart_mode: rolling', false)
+    supervision.restartMode = source.check(at('restart_mode'), field => parseRestartMode(field, text))
+  }
+  parseReplicasAt(source, appPath, app, supervision)
   return supervision
+}
+
+/** replicas, compose's scale, or compose's deploy.replicas: one of them, a whole number of at least 1. */
+function parseReplicasAt(source: YamlSource, appPath: Path, app: YamlMap, supervision: SupervisionConfig): void {
+  const given: Path[] = []
+  if (app.deploy !== undefined) {
+    const path = [...appPath, 'deploy']
+    const deploy = expectMap(source, path, app.deploy, 'deploy: {replicas: 2}')
+    const limits = {problem: 'contain reads limits directly under the app', fix: 'use cpus, mem_limit, mem_reservation and pids_limit under the app'}
+    checkKeys(source, path, deploy, Object.keys(DEPLOY_KEYS), {unsupported: {resources: limits}, foreign: new Set(['mode', 'placement', 'endpoint_mode', 'labels', 'restart_policy', 'rollback_config', 'update_config'])})
+    if (deploy.replicas !== undefined) given.push([...path, 'replicas'])
+  }
+  if (app.replicas !== undefined) given.push([...appPath, 'replicas'])
+  if (app.scale !== undefined) given.push([...appPath, 'scale'])
+  if (given.length > 1) source.fail(given[1], `${given.map(path => path.slice(2).join('.')).join(' and ')} both give the number of instances`, 'keep one of them', 'key')
+  if (given.length === 0) return
+  const path = given[0]
+  const value = path.length === 4 ? (app.deploy as YamlMap).replicas : app[path[2]]
+  const text = expectString(source, path, value, `${path.slice(2).join('.')}: 2`)
+  supervision.replicas = source.check(path, field => parseReplicas(field, text))
 }

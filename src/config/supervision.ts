@@ -56,8 +56,21 @@ export interface LoggingConfig {
   dir?: string
 }
 
+/**
+ * How a restart replaces a running instance. rolling (compose's update order start-first): the
+ * new instance starts beside the old one on the same listen: sockets, and the old one is stopped
+ * once the new one is healthy (running, without a health check). stop-first: the old one is
+ * stopped, then the new one started (docker restart, compose up).
+ */
+export const RESTART_MODES = ['rolling', 'stop-first'] as const
+export type RestartMode = (typeof RESTART_MODES)[number]
+
 export interface SupervisionConfig {
   restart: RestartConfig
+  /** Undefined: not set, and the app's listen: decides (see restartModeOf). */
+  restartMode?: RestartMode
+  /** Instances of the app (replicas, compose's deploy.replicas or scale), at least 1. */
+  replicas: number
   backoff: BackoffConfig
   /** Undefined: no healthcheck (the default, and what test: NONE asks for). */
   healthcheck?: HealthcheckConfig
@@ -87,12 +100,39 @@ export const DEFAULT_LOGGING: Readonly<LoggingConfig> = {maxSizeBytes: 10 * 2 **
 export function defaultSupervision(): SupervisionConfig {
   return {
     restart: {...DEFAULT_RESTART},
+    replicas: 1,
     backoff: {...DEFAULT_BACKOFF},
     stopSignal: DEFAULT_STOP_SIGNAL,
     stopGraceMs: DEFAULT_STOP_GRACE_MS,
     logging: {...DEFAULT_LOGGING},
   }
 }
+
+/**
+ * The default is rolling for an app with listen: sockets and stop-first otherwise. Only sockets
+ * that contain holds can be shared by two instances at once: an app that binds its own port
+ * would see the new instance fail with EADDRINUSE beside the old one, and two instances of a
+ * worker (a queue consumer, a cron) overlapping is a change of behaviour nobody asked for.
+ */
+export function restartModeOf(mode: RestartMode | undefined, listens: boolean): RestartMode {
+  return mode ?? (listens ? 'rolling' : 'stop-first')
+}
+
+/** restart_mode: rolling, or stop-first; compose's update_config order names (start-first) are taken too. */
+export function parseRestartMode(field: string, text: string): RestartMode {
+  const value = text.trim()
+  if (value === 'start-first') return 'rolling'
+  if ((RESTART_MODES as readonly string[]).includes(value)) return value as RestartMode
+  throw new InvalidValueError(field, text, 'unknown restart mode', 'use rolling (start the new instance beside the old one, then stop the old one) or stop-first (stop, then start)')
+}
+
+/** replicas: a whole number of instances, at least 1. */
+export function parseReplicas(field: string, text: string): number {
+  return parseInteger(field, text, 1, MAX_REPLICAS, `give at least 1 instance, e.g. ${field.split('.').pop()}: 2; to run none, stop the app (contain stop APP) or remove it from the file`)
+}
+
+/** A bound well above any host's use (each instance is a process tree and a cgroup). */
+export const MAX_REPLICAS = 256
 
 const DURATION_UNITS_MS: Record<string, number> = {h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ns: 1e-6}
 const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)([a-zA-Zµμ]*)/gy

@@ -67,13 +67,14 @@ export function enterArguments(cgroup: Pick<CgroupPlan, 'cloneInto' | 'attachFil
  * keep the leaf busy, and that cgroup was delegated by a service manager (systemd, Delegate=yes),
  * which removes the whole tree when contain's unit ends.
  */
-export function reaperArguments(cgroup: Pick<CgroupPlan, 'dirs' | 'delegation'>): string[] {
+export function reaperArguments(cgroup: Pick<CgroupPlan, 'dirs' | 'delegation'>, depth = 3): string[] {
   if (cgroup.dirs.length === 0 || cgroup.delegation?.leafDir !== undefined) return []
-  // Each app directory is <own cgroup>/contain/<scope>/<app>: the reaper opens the own cgroup (it
-  // exists) and finds the rest once contain has made it, removing the parents too when empty.
+  // Each app directory is <own cgroup>/contain/<scope>/<app> (`depth` 3; a supervised app's
+  // instance is one deeper): the reaper opens the own cgroup (it exists) and finds the rest once
+  // contain has made it, removing the parents too when empty.
   const args = [...cgroup.dirs.flatMap(dir => {
     const parts = dir.split('/')
-    return ['--reap', parts.slice(0, -3).join('/'), parts.slice(-3).join('/')]
+    return ['--reap', parts.slice(0, -depth).join('/'), parts.slice(-depth).join('/')]
   }), '--reap-go-fd', String(REAP_GO_FD)]
   const delegation = cgroup.delegation
   if (delegation) args.push('--reap-write', `${delegation.ownDir}/cgroup.subtree_control`, delegation.enable.map(controller => `-${controller}`).join(' '))

@@ -1,345 +1,335 @@
 import {EventEmitter} from 'node:events'
-import {PassThrough, type Readable} from 'node:stream'
-import {AppCgroup, type CgroupUsage} from '../cgroup/index.js'
-import type {BackoffConfig, HealthcheckConfig, RestartConfig} from '../config/supervision.js'
-import {ContainError, ExitCode, LaunchError} from '../errors.js'
-import {execInApp} from '../launch/exec.js'
+import {PassThrough} from 'node:stream'
+import {restartModeOf} from '../config/supervision.js'
+import {ContainError} from '../errors.js'
 import type {LaunchPlan} from '../launch/plan.js'
 import type {HeldSockets} from '../launch/sockets.js'
-import {startApp, type LaunchOutcome, type RunningApp} from '../launch/spawn.js'
-import {initPath} from '../paths.js'
-import {Health, HealthMonitor, httpProbe, tcpProbe, type Probe} from './health.js'
-import {decideRestart, type RunEnd} from './restart-policy.js'
+import {AppState, LAST_LINES, type AppSpec, type AppStatus, type OutputSink, type Rollout} from './app-types.js'
+import {Health} from './health.js'
+import {stableJson} from './apply.js'
+import {Replica, type ReplicaHost} from './replica.js'
 
-/** An app's life under the supervisor, as `contain ps` shows it. */
-export const AppState = {
-  starting: 'starting',
-  running: 'running',
-  /** Waiting out the restart delay after an exit. */
-  backoff: 'backoff',
-  stopping: 'stopping',
-  /** Stopped by contain stop/down. */
-  stopped: 'stopped',
-  /** Ended and its restart policy says not to restart. */
-  exited: 'exited',
-  /** Gave up: on-failure:N ran out, or the app cannot be started at all (a setup error a retry cannot fix). */
-  failed: 'failed',
-} as const
-export type AppState = (typeof AppState)[keyof typeof AppState]
+export {AppState, canStart, canStop, LAST_LINES, type AppSpec, type AppStatus, type LastExit, type OutputSink, type Rollout} from './app-types.js'
 
-export function canStart(state: AppState): boolean {
-  return state === AppState.stopped || state === AppState.exited || state === AppState.failed
-}
+/** How the app's state is read from its replicas': the first that any of them is in, in this order. */
+const STATE_ORDER: AppState[] = [AppState.running, AppState.starting, AppState.backoff, AppState.stopping, AppState.failed, AppState.exited, AppState.stopped]
 
-export function canStop(state: AppState): boolean {
-  return state === AppState.starting || state === AppState.running || state === AppState.backoff
-}
+/** The rolling restart's new instance did not become ready: the old one keeps serving. */
+export class RolloutError extends ContainError {}
 
-export interface AppSpec {
-  name: string
-  plan: LaunchPlan
-  restart: RestartConfig
-  backoff: BackoffConfig
-  healthcheck?: HealthcheckConfig
-  stopSignal: NodeJS.Signals
-  stopGraceMs: number
-}
-
-export interface LastExit {
-  exitCode: number
-  signal?: NodeJS.Signals
-  oomKilled: boolean
-  /** Why contain could not run it at all (command not found, a setup step refused). */
-  error?: string
-  at: string
-}
-
-export interface AppStatus {
-  name: string
-  state: AppState
-  pid?: number
-  startedAt?: string
-  restarts: number
-  health: Health
-  usage?: CgroupUsage
-  /** CPU use in % of one CPU since the previous status (or since the run started). */
-  cpuPercent?: number
-  lastExit?: LastExit
-  /** The last lines the app printed, for `ps` and `inspect` after a crash. */
-  lastLines: string[]
-}
-
-/** Where an app's output goes: the log file and, in the foreground, the terminal. */
-export interface OutputSink {
-  attach(app: string, stream: Readable, name: 'out' | 'err', onLine: (line: string) => void): void
-}
-
-/** Lines of output kept for `ps` and `inspect`. */
-export const LAST_LINES = 20
-
-/** One app under supervision: starts it, restarts it by its policy, stops it, reports it. */
+/**
+ * One app under supervision: its replicas (one unless `replicas:` says more), the listen sockets
+ * they share, its log lines; restarts them by policy, rolls them one at a time, stops them.
+ */
 export class SupervisedApp extends EventEmitter {
-  state: AppState = AppState.stopped
-  private cgroup?: AppCgroup
-  private running?: RunningApp
-  private startedAt?: number
-  private restarts = 0
-  private restartsInARow = 0
-  private stoppedByUser = false
-  /** The pending restart while in backoff. */
-  private restartTimer?: {kind: 'timer'; handle: NodeJS.Timeout} | {kind: 'immediate'; handle: NodeJS.Immediate}
-  private lastExit?: LastExit
+  /** The version that runs (a rolling restart to a new version replaces it once done). */
+  spec: AppSpec
+  private replicas: Replica[] = []
+  /** A rolling restart's new instances, on trial beside the replica they are to replace. */
+  private readonly candidates = new Set<Replica>()
   private readonly lastLines: string[] = []
-  private healthMonitor?: HealthMonitor
-  private cpuSample?: {at: number; micros: number}
-  /** The current run was stopped because its health check failed. */
-  private stoppedUnhealthy = false
-  /**
-   * Command checks in flight. Their first helper runs in contain's own cgroup (the delegation
-   * leaf on v2) until its child is born in the app's: the cgroup is removed only after they end
-   * (each is bounded by its timeout), or the leaf would still hold one.
-   */
-  private readonly checks = new Set<Promise<unknown>>()
-  /** remove() has begun: nothing may start the app again (a restart in flight would make a cgroup nobody removes). */
+  private instances = 0
+  /** remove() has begun: nothing may start the app again. */
   private removed = false
   /**
    * The app's listen: sockets, bound by its first run and held across its restarts (a crash, a
-   * failed health check): connections made meanwhile wait in their queues. Closed when the app
-   * is stopped or removed.
+   * failed health check) and rolling restarts: connections made meanwhile wait in their queues,
+   * and both instances of a rolling restart accept from the same queue. Closed when no replica
+   * runs or is about to.
    */
   private sockets?: HeldSockets
+  private binding?: Promise<HeldSockets>
+  /** Restarts and rolls of this app, one at a time. */
+  private queue: Promise<unknown> = Promise.resolve()
+  private rollout?: Rollout
+  private readonly host: ReplicaHost
 
-  constructor(readonly spec: AppSpec, private readonly output: OutputSink) {
+  constructor(spec: AppSpec, readonly output: OutputSink) {
     super()
+    this.spec = spec
+    this.host = {
+      output,
+      sockets: () => this.heldSockets(),
+      nextInstance: () => ++this.instances,
+      remember: line => this.remember(line),
+      note: line => this.note(line),
+      rollUnhealthy: replica => this.rollUnhealthy(replica),
+      idle: () => this.releaseIfIdle(),
+    }
+    this.replicas = this.makeReplicas(spec)
   }
 
-  /** Starts the app; resolves once its first run has started (or failed to start). */
-  async start(): Promise<void> {
-    if (!canStart(this.state) || this.removed) return
-    this.stoppedByUser = false
-    this.restartsInARow = 0
-    await this.runOnce()
+  private makeReplicas(spec: AppSpec, from = 1): Replica[] {
+    return Array.from({length: Math.max(0, (spec.replicas ?? 1) - from + 1)}, (_, index) => this.follow(new Replica(from + index, spec, this.host)))
   }
 
-  private setState(state: AppState): void {
-    this.state = state
-    this.emit('state', state)
+  /** The replica's events are the app's: ps, up's progress and sd_notify follow the app. */
+  private follow(replica: Replica): Replica {
+    replica.on('state', () => this.emit('state', this.state))
+    replica.on('health', () => this.emit('health', this.health))
+    replica.on('exit', exit => this.emit('exit', exit))
+    return replica
   }
 
-  private async runOnce(): Promise<void> {
-    if (this.removed) return
-    this.setState(AppState.starting)
-    this.stoppedUnhealthy = false
+  private all(): Replica[] {
+    return [...this.replicas, ...this.candidates]
+  }
+
+  get state(): AppState {
+    const states = new Set(this.all().map(replica => replica.state))
+    return STATE_ORDER.find(state => states.has(state)) ?? AppState.stopped
+  }
+
+  get health(): Health {
+    const healths = this.replicas.map(replica => replica.health)
+    if (healths.includes(Health.unhealthy)) return Health.unhealthy
+    if (healths.includes(Health.starting)) return Health.starting
+    return healths.includes(Health.healthy) ? Health.healthy : Health.none
+  }
+
+  private async heldSockets(): Promise<number[] | undefined> {
+    const listen = this.spec.plan.listen
+    if (listen.length === 0) return undefined
+    if (this.sockets) return this.sockets.fds
+    // Sockets a .socket unit passed to contain are taken, not bound again (launch/inherited-sockets.ts).
+    this.binding ??= import('../launch/sockets.js').then(sockets => sockets.holdSockets(listen, `apps.${this.spec.name}.listen`))
     try {
-      const listen = this.spec.plan.listen
-      if (listen.length > 0 && !this.sockets) {
-        // Sockets a .socket unit passed to contain are taken, not bound again (launch/inherited-sockets.ts).
-        this.sockets = await (await import('../launch/sockets.js')).holdSockets(listen, `apps.${this.spec.name}.listen`)
-        // Stopped while binding (the only wait before the launch): no run.
-        if (this.stoppedByUser) {
-          this.releaseSockets()
-          this.setState(AppState.stopped)
-          return
-        }
-      }
-      // Made by startApp's first run, once the reaper that removes it if contain is killed is there.
-      this.cgroup ??= AppCgroup.prepare(this.spec.plan.cgroup)
-      const running = startApp(this.spec.plan, this.cgroup, ['ignore', 'pipe', 'pipe'], this.sockets?.fds)
-      this.running = running
-      // The first run makes the cgroup once its reaper is there: started means in its cgroup.
-      await running.cgroupMade
-      this.startedAt = Date.now()
-      this.cpuSample = {at: this.startedAt, micros: this.cgroup.usage().cpuMicros}
-      const remember = (line: string) => {
-        this.lastLines.push(line)
-        if (this.lastLines.length > LAST_LINES) this.lastLines.shift()
-      }
-      if (running.stdout) this.output.attach(this.spec.name, running.stdout, 'out', remember)
-      if (running.stderr) this.output.attach(this.spec.name, running.stderr, 'err', remember)
-      this.setState(AppState.running)
-      this.watchHealth(running)
-      running.exited.then(outcome => this.ended(outcome), error => this.failedToStart(error))
-    } catch (error) {
-      this.failedToStart(error)
+      this.sockets = await this.binding
+    } finally {
+      this.binding = undefined
+    }
+    return this.sockets.fds
+  }
+
+  /** No replica runs or is about to: a connection refused says so better than one that waits. */
+  private releaseIfIdle(): void {
+    const final = (state: AppState) => state === AppState.stopped || state === AppState.exited || state === AppState.failed
+    if (this.all().every(replica => final(replica.state))) {
+      this.sockets?.close()
+      this.sockets = undefined
     }
   }
 
-  private probeFor(check: HealthcheckConfig, running: RunningApp): Probe {
-    if (check.kind === 'http') return httpProbe(String(check.target))
-    if (check.kind === 'tcp') return tcpProbe(String(check.target))
-    const command = check.kind === 'shell' ? ['/bin/sh', '-c', String(check.target)] : (check.target as string[])
-    return async timeoutMs => {
-      const pid1 = running.pid1()
-      if (pid1 === undefined) return false
-      const check = execInApp(this.spec.plan, pid1, command, {capture: true, timeoutMs, init: initPath()})
-      this.checks.add(check)
-      try {
-        return (await check).exitCode === 0
-      } finally {
-        this.checks.delete(check)
-      }
-    }
-  }
-
-  /** Healthy once a probe passes; unhealthy past `retries` restarts the app when its policy allows. */
-  private watchHealth(running: RunningApp): void {
-    const check = this.spec.healthcheck
-    if (!check) return
-    this.healthMonitor = new HealthMonitor(check, this.probeFor(check, running), health => {
-      this.emit('health', health)
-      if (health === Health.healthy) this.restartsInARow = 0
-      if (health === Health.unhealthy && this.spec.restart.policy !== 'no' && this.running === running) {
-        this.lastLines.push(`contain: ${this.spec.name} is unhealthy after ${check.retries} failed checks: restarting it`)
-        this.stoppedUnhealthy = true
-        running.signal(this.spec.stopSignal)
-        setTimeout(() => this.running === running && this.cgroup?.killAll(), this.spec.stopGraceMs).unref()
-      }
-    })
-    this.healthMonitor.start()
-  }
-
-  private ended(outcome: LaunchOutcome): void {
-    this.healthMonitor?.stop()
-    this.healthMonitor = undefined
-    this.running = undefined
-    this.lastExit = {exitCode: outcome.exitCode, signal: outcome.signal, oomKilled: outcome.oomKilled, at: new Date().toISOString()}
-    if (this.startedAt !== undefined && Date.now() - this.startedAt >= this.spec.backoff.resetAfterMs) this.restartsInARow = 0
-    this.emit('exit', this.lastExit)
-    this.decide({exitCode: outcome.exitCode, stoppedByUser: this.stoppedByUser, unhealthy: this.stoppedUnhealthy})
-  }
-
-  private decide(end: RunEnd): void {
-    const decision = decideRestart(this.spec.restart, this.spec.backoff, end, this.restartsInARow)
-    if (!decision.restart) this.releaseSockets()
-    if (decision.restart) {
-      this.setState(AppState.backoff)
-      const restart = () => {
-        this.restartTimer = undefined
-        this.restarts++
-        this.restartsInARow++
-        void this.runOnce()
-      }
-      // Node clamps a 0 ms timer to 1 ms: a zero backoff restarts in this turn of the event loop
-      // instead. Still not synchronously, so an app that fails to start at once cannot recurse.
-      this.restartTimer = decision.delayMs > 0 ? {kind: 'timer', handle: setTimeout(restart, decision.delayMs)} : {kind: 'immediate', handle: setImmediate(restart)}
-      return
-    }
-    this.setState(decision.reason === 'stopped' ? AppState.stopped : decision.reason === 'gave-up' ? AppState.failed : AppState.exited)
-  }
-
-  /**
-   * The app could not be started. A failure that a retry cannot fix (command not found, a working
-   * directory its user cannot enter, a mount point that cannot be made: see setup-failure.ts)
-   * marks it failed at once, with the reason in ps, inspect and its log. Anything else (a helper
-   * replaced during an upgrade, a busy kernel, a process limit) goes through the restart policy
-   * and its backoff like a crash.
-   */
-  private failedToStart(error: unknown): void {
-    this.healthMonitor?.stop()
-    this.healthMonitor = undefined
-    this.running = undefined
-    const message = error instanceof ContainError ? error.message : String(error)
-    const exitCode = error instanceof ContainError ? error.exitCode : ExitCode.containFailed
-    const permanent = error instanceof LaunchError && error.permanent
-    this.lastExit = {exitCode, oomKilled: false, error: message, at: new Date().toISOString()}
-    const fix = error instanceof ContainError && error.fix ? ` (fix: ${error.fix})` : ''
-    this.note(permanent
-      ? `contain: ${this.spec.name} cannot start, and retrying cannot fix it, so it is not restarted: ${message}${fix}`
-      : `contain: ${this.spec.name} could not start: ${message}${fix}`)
-    this.emit('exit', this.lastExit)
-    if (permanent || exitCode === ExitCode.commandNotFound || exitCode === ExitCode.cannotExecute) {
-      this.releaseSockets()
-      this.setState(AppState.failed)
-    }
-    else this.decide({exitCode, stoppedByUser: this.stoppedByUser})
+  private remember(line: string): void {
+    this.lastLines.push(line)
+    if (this.lastLines.length > LAST_LINES) this.lastLines.shift()
   }
 
   /** A line of contain's own in the app's output: its log, the terminal of a foreground up, and its last lines. */
   private note(line: string): void {
-    const remember = (text: string) => {
-      this.lastLines.push(text)
-      if (this.lastLines.length > LAST_LINES) this.lastLines.shift()
-    }
     const stream = new PassThrough()
     try {
-      this.output.attach(this.spec.name, stream, 'err', remember)
+      this.output.attach(this.spec.name, stream, 'err', text => this.remember(text))
       stream.end(`${line}\n`)
     } catch {
-      remember(line) // the log is closed (the supervisor is ending): ps and inspect still have it
+      this.remember(line) // the log is closed (the supervisor is ending): ps and inspect still have it
     }
   }
 
-  /**
-   * stop_signal to the app, up to stop_grace_period to end, then SIGKILL to everything left in
-   * its cgroup. The cgroup stays for a later start; remove() deletes it.
-   */
+  /** Starts the replicas that are not running; resolves once each has started (or failed to start). */
+  async start(): Promise<void> {
+    if (this.removed) return
+    await Promise.all(this.replicas.map(replica => replica.start()))
+  }
+
   async stop(): Promise<void> {
-    this.stoppedByUser = true
-    if (this.restartTimer) {
-      if (this.restartTimer.kind === 'timer') clearTimeout(this.restartTimer.handle)
-      else clearImmediate(this.restartTimer.handle)
-      this.restartTimer = undefined
-      this.releaseSockets()
-      this.setState(AppState.stopped)
-      return
-    }
-    const running = this.running
-    if (!running || !canStop(this.state)) return
-    this.setState(AppState.stopping)
-    running.signal(this.spec.stopSignal)
-    const ended = running.exited.then(() => true, () => true)
-    const inTime = await Promise.race([ended, new Promise<boolean>(resolve => setTimeout(resolve, this.spec.stopGraceMs, false).unref())])
-    if (!inTime) this.cgroup?.killAll()
-    await ended
+    await Promise.all(this.all().map(replica => replica.stop()))
   }
 
-  /** Closes the listen sockets: no run follows soon, and a connection refused says so better than one that waits. */
-  private releaseSockets(): void {
+  /** SIGKILL to every instance, now (the second Ctrl-C). */
+  kill(): void {
+    for (const replica of this.all()) replica.kill()
+  }
+
+  /** Stops the app and removes its cgroups: nothing of it is left on the host. */
+  async remove(): Promise<void> {
+    this.removed = true
+    await Promise.all(this.all().map(replica => replica.remove()))
     this.sockets?.close()
     this.sockets = undefined
   }
 
-  /** Host pid of the running app's PID 1, for `contain exec` and command health checks. */
+  /** How this app restarts: rolling needs held sockets to share (see restartModeOf). */
+  mode(spec: AppSpec = this.spec): 'rolling' | 'stop-first' {
+    return restartModeOf(spec.restartMode, spec.plan.listen.length > 0)
+  }
+
+  /**
+   * contain restart: rolling (each replica replaced by a new instance once that is ready) when
+   * the app rolls and runs; otherwise stop, then start. Throws a RolloutError when a new instance
+   * did not become ready: the old one keeps serving.
+   */
+  restart(): Promise<void> {
+    return this.serially(async () => {
+      if (this.mode() === 'rolling' && this.replicas.some(replica => replica.state === AppState.running)) return this.rollNow(this.spec)
+      await this.stop()
+      await this.start()
+    })
+  }
+
+  /**
+   * Replaces the running replicas by instances of `next` (a new version of the app, or the same
+   * one), one at a time, then starts or stops replicas to reach `next.replicas`. Only for a
+   * version with the same listen: addresses: the sockets are the ones held now.
+   */
+  roll(next: AppSpec): Promise<void> {
+    return this.serially(() => this.rollNow(next))
+  }
+
+  /** Whether `next` can replace this version without a gap: it rolls, and listens where this one does. */
+  canRollTo(next: AppSpec): boolean {
+    return this.mode(next) === 'rolling' && JSON.stringify(next.plan.listen) === JSON.stringify(this.spec.plan.listen) && this.replicas.some(replica => replica.state === AppState.running)
+  }
+
+  private serially<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(step)
+    this.queue = run.catch(() => undefined)
+    return run
+  }
+
+  private async rollNow(next: AppSpec): Promise<void> {
+    const count = next.replicas ?? 1
+    this.rollout = {state: 'rolling', at: new Date().toISOString()}
+    const previous = [...this.replicas]
+    // Only the number changed (compose's scale): the running replicas stay, as compose leaves them.
+    const scaleOnly = next !== this.spec && stableJson({...next, replicas: 0}) === stableJson({...this.spec, replicas: 0})
+    try {
+      for (let slot = 1; slot <= count; slot++) {
+        const current = previous[slot - 1]
+        if (scaleOnly && current) {
+          current.spec = next
+          continue
+        }
+        // A replica that is not running (stopped, crashed, in backoff) is simply replaced.
+        const fresh = current && current.state === AppState.running ? await this.trial(slot, next) : this.follow(new Replica(slot, next, this.host))
+        fresh.restarts = current ? current.restarts + 1 : 0
+        this.replicas[slot - 1] = fresh
+        if (!fresh.trial && fresh.state === AppState.stopped) await fresh.start()
+        // The old instance stops as contain stop stops it: stop_signal, in-flight requests finish, then SIGKILL after the grace period.
+        await current?.remove()
+        current?.removeAllListeners()
+      }
+      for (const surplus of previous.slice(count)) {
+        await surplus.remove()
+        surplus.removeAllListeners()
+      }
+      this.replicas = this.replicas.slice(0, count)
+      this.spec = next
+      this.rollout = {state: 'done', at: new Date().toISOString()}
+    } catch (error) {
+      this.rollout = {state: 'failed', at: new Date().toISOString(), reason: (error as Error).message}
+      throw error
+    } finally {
+      this.emit('state', this.state)
+    }
+  }
+
+  /**
+   * Starts a new instance of `slot` beside the running one and waits until it is ready: healthy
+   * with a health check, running without one. One that exits or turns unhealthy first is stopped
+   * and the rolling restart fails with the reason.
+   */
+  private async trial(slot: number, next: AppSpec): Promise<Replica> {
+    const fresh = this.follow(new Replica(slot, next, this.host, {trial: true}))
+    this.candidates.add(fresh)
+    try {
+      const ready = new Promise<string | undefined>(resolve => {
+        const check = () => {
+          if (fresh.state === AppState.failed || fresh.state === AppState.exited || fresh.state === AppState.stopped) {
+            const exit = fresh.lastExit
+            resolve(exit?.error ?? `it exited (${exit?.signal ?? `exit ${exit?.exitCode}`}) before it was ready`)
+          } else if (fresh.health === Health.unhealthy) {
+            resolve(`its health check failed ${next.healthcheck?.retries} times in a row`)
+          } else if (fresh.state === AppState.running && (!next.healthcheck || fresh.health === Health.healthy)) {
+            resolve(undefined)
+          }
+        }
+        fresh.on('state', check)
+        fresh.on('health', check)
+      })
+      // A bound for a new instance that the probes never reach (it never accepts: the old one takes every connection).
+      const check = next.healthcheck
+      const patienceMs = check ? check.startPeriodMs + 4 * check.retries * (check.intervalMs + check.timeoutMs) + 10_000 : 0
+      let timer: NodeJS.Timeout | undefined
+      const expired = new Promise<string>(resolve => {
+        if (check) timer = setTimeout(() => resolve(`no health check reached it within ${Math.round(patienceMs / 1000)}s`), patienceMs)
+      })
+      await fresh.start()
+      const failure = await Promise.race([ready, expired])
+      clearTimeout(timer)
+      if (failure !== undefined) {
+        await fresh.remove()
+        fresh.removeAllListeners()
+        const message = `${next.name}: the new instance did not become ready: ${failure}; the old one keeps serving`
+        this.note(`contain: ${message}`)
+        throw new RolloutError(message, {fix: `see contain logs ${next.name}; the old instance runs on (contain ps)`})
+      }
+      fresh.trial = false
+      return fresh
+    } finally {
+      this.candidates.delete(fresh)
+    }
+  }
+
+  /**
+   * An unhealthy replica whose policy restarts it, in an app that rolls: its new instance starts
+   * beside it, and it is stopped once that one is ready. If that fails it runs on, unhealthy (ps
+   * says so), rather than leaving no instance at all.
+   */
+  private rollUnhealthy(replica: Replica): boolean {
+    if (this.mode() !== 'rolling' || this.removed) return false
+    this.remember(`contain: ${this.spec.name} is unhealthy after ${replica.spec.healthcheck?.retries} failed checks: rolling it`)
+    void this.serially(async () => {
+      const slot = this.replicas.indexOf(replica) + 1
+      if (slot === 0 || replica.state !== AppState.running) return
+      const fresh = await this.trial(slot, this.spec)
+      fresh.restarts = replica.restarts + 1
+      this.replicas[slot - 1] = fresh
+      await replica.remove()
+      replica.removeAllListeners()
+      this.emit('state', this.state)
+    }).catch(() => undefined) // noted in the app's output by trial()
+    return true
+  }
+
+  /** Host pid of a running instance's PID 1, for `contain exec`. */
   pid1(): number | undefined {
-    return this.running?.pid1()
+    return this.replicas.map(replica => replica.pid1()).find(pid => pid !== undefined)
   }
 
-  /** SIGKILL to everything in the app's cgroup, now (the second Ctrl-C). */
-  kill(): void {
-    this.stoppedByUser = true
-    this.cgroup?.killAll()
-  }
-
-  /** Stops the app and removes its cgroup: nothing of it is left on the host. */
-  async remove(): Promise<void> {
-    this.removed = true
-    await this.stop()
-    await Promise.allSettled([...this.checks])
-    this.releaseSockets()
-    await this.cgroup?.remove()
-    await this.cgroup?.reaperEnded()
-    this.cgroup = undefined
+  /** The launch plan of a running instance (its cgroup), or the app's when none runs. */
+  currentPlan(): LaunchPlan {
+    return this.replicas.map(replica => replica.instancePlan()).find(plan => plan !== undefined) ?? this.spec.plan
   }
 
   status(): AppStatus {
-    const usage = this.cgroup?.usage()
-    let cpuPercent: number | undefined
-    if (usage && this.running && this.cpuSample) {
-      const now = Date.now()
-      if (now > this.cpuSample.at) cpuPercent = ((usage.cpuMicros - this.cpuSample.micros) / 1000 / (now - this.cpuSample.at)) * 100
-      this.cpuSample = {at: now, micros: usage.cpuMicros}
-    }
+    const rows = this.replicas.flatMap(replica => [
+      {replica, next: false},
+      ...[...this.candidates].filter(candidate => candidate.slot === replica.slot).map(candidate => ({replica: candidate, next: true})),
+    ])
+    const statuses = rows.map(({replica, next}) => ({...replica.status(`${this.spec.name}.${replica.slot}`), ...(next ? {next} : {})}))
+    const shared = {lastLines: [...this.lastLines], ...(this.rollout ? {rollout: this.rollout} : {})}
+    if (statuses.length === 1) return {...statuses[0], name: this.spec.name, ...shared}
+    const running = statuses.filter(status => status.usage)
+    const sum = (value: (status: AppStatus) => number | undefined) => running.reduce((total, status) => total + (value(status) ?? 0), 0)
+    const exits = statuses.flatMap(status => (status.lastExit ? [status.lastExit] : [])).sort((a, b) => (a.at < b.at ? 1 : -1))
     return {
       name: this.spec.name,
       state: this.state,
-      pid: this.running?.pid,
-      startedAt: this.running && this.startedAt !== undefined ? new Date(this.startedAt).toISOString() : undefined,
-      restarts: this.restarts,
-      health: this.healthMonitor?.health ?? Health.none,
-      usage,
-      cpuPercent,
-      lastExit: this.lastExit,
-      lastLines: [...this.lastLines],
+      pid: statuses.find(status => status.pid !== undefined)?.pid,
+      startedAt: statuses.map(status => status.startedAt).filter(Boolean).sort()[0],
+      restarts: statuses.reduce((total, status) => total + status.restarts, 0),
+      health: this.health,
+      usage: running.length === 0 ? undefined : {
+        cpuMicros: sum(status => status.usage?.cpuMicros), periods: sum(status => status.usage?.periods), throttledPeriods: sum(status => status.usage?.throttledPeriods),
+        memoryBytes: sum(status => status.usage?.memoryBytes), pids: sum(status => status.usage?.pids),
+        // Each instance has the app's limit (see cgroup/instance.ts): the app's is N of them.
+        memoryLimitBytes: running[0].usage?.memoryLimitBytes === undefined ? undefined : running[0].usage.memoryLimitBytes * running.length,
+      },
+      cpuPercent: running.some(status => status.cpuPercent !== undefined) ? sum(status => status.cpuPercent) : undefined,
+      lastExit: exits[0],
+      replicas: statuses,
+      ...shared,
     }
   }
 }

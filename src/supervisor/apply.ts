@@ -7,7 +7,7 @@
 import type {AppConfig} from '../config/project.js'
 import {FILE_OPTIONS} from '../config/schema.js'
 import type {RestartConfig, SupervisionConfig} from '../config/supervision.js'
-import type {AppSpec} from './app.js'
+import type {AppSpec} from './app-types.js'
 
 /** compose's --no-recreate (never), default (changed), --force-recreate (always). */
 export type RecreatePolicy = 'changed' | 'never' | 'always'
@@ -33,6 +33,8 @@ export interface AppOutcome {
   changes: string[]
   /** It was to be started but could not be (the reason). */
   error?: string
+  /** Recreated by a rolling restart (the new version beside the old one); failed: the old version keeps serving. */
+  rolled?: 'done' | 'failed'
 }
 
 /** An app as it runs, or as the file now describes it. */
@@ -80,7 +82,9 @@ export function formatOutcome(outcome: AppOutcome): string {
   const line = outcome.action === AppAction.kept
     ? `${outcome.name}: changed, not recreated (--no-recreate): ${changes}`
     : `${outcome.name}: ${outcome.action}${changes && outcome.action !== AppAction.unchanged ? ` (${changes})` : ''}`
-  return outcome.error === undefined ? line : `${line}, but it could not be started: ${outcome.error}`
+  if (outcome.rolled === 'failed') return `${outcome.name}: not recreated, the running version keeps serving (${changes}): ${outcome.error}`
+  const rolled = outcome.rolled === 'done' ? `${line} by a rolling restart` : line
+  return outcome.error === undefined ? rolled : `${rolled}, but it could not be started: ${outcome.error}`
 }
 
 const MAX_VALUE = 40
@@ -137,6 +141,8 @@ const SUPERVISION_KEYS: ReadonlyArray<[string, (config: SupervisionConfig) => un
   ['stop_grace_period', config => config.stopGraceMs, config => seconds(config.stopGraceMs)],
   ['backoff', config => config.backoff],
   ['logging', config => config.logging],
+  ['replicas', config => config.replicas, config => String(config.replicas)],
+  ['restart_mode', config => config.restartMode, config => config.restartMode ?? 'unset'],
 ]
 
 /**

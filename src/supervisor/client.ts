@@ -127,16 +127,28 @@ function formatDuration(ms: number): string {
   return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`
 }
 
-/** `contain ps`: one row per app. */
+/**
+ * The state column: a rolling restart under way or failed is said there (the old instance keeps
+ * serving). Only what the supervisor reported, and only the two states it has.
+ */
+function stateCell(app: AppStatus): string {
+  if (app.next) return `${app.state} (new, on trial)`
+  if (app.rollout?.state === 'rolling') return `${app.state} (rolling)`
+  if (app.rollout?.state === 'failed') return `${app.state} (rolling restart failed: old instance kept)`
+  return app.state
+}
+
+/** `contain ps`: one row per app; an app with more than one instance gets a row per instance (web.1, web.2), as compose does. */
 export function formatStatusTable(statuses: AppStatus[], now = Date.now()): string {
   const rows = [['NAME', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'CPU %', 'MEM / LIMIT', 'HEALTH', 'LAST EXIT']]
-  for (const app of statuses) {
+  const each = statuses.flatMap(app => (app.replicas && app.replicas.length > 0 ? app.replicas.map(replica => ({...replica, rollout: app.rollout})) : [app]))
+  for (const app of each) {
     const usage = app.usage
     const uptime = app.startedAt ? formatDuration(now - Date.parse(app.startedAt)) : '-'
     const cpu = app.cpuPercent === undefined ? '-' : app.cpuPercent.toFixed(1)
     const memory = usage ? `${formatBytes(usage.memoryBytes)} / ${usage.memoryLimitBytes === undefined ? 'none' : formatBytes(usage.memoryLimitBytes)}` : '-'
     const exit = app.lastExit ? (app.lastExit.error ?? (app.lastExit.oomKilled ? 'OOM-killed' : app.lastExit.signal ?? `exit ${app.lastExit.exitCode}`)) : '-'
-    rows.push([app.name, app.state, app.pid === undefined ? '-' : String(app.pid), uptime, String(app.restarts), cpu, memory, app.health, exit])
+    rows.push([app.name, stateCell(app), app.pid === undefined ? '-' : String(app.pid), uptime, String(app.restarts), cpu, memory, app.health, exit])
   }
   const widths = rows[0].map((_, column) => Math.max(...rows.map(row => row[column].length)))
   return rows.map(row => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()).join('\n')
@@ -159,6 +171,8 @@ export function formatInspect(status: AppStatus, plan?: Pick<LaunchPlan, 'argv' 
     const exit = status.lastExit
     lines.push(`last exit: code ${exit.exitCode}${exit.signal ? `, signal ${exit.signal}` : ''}, oomKilled ${exit.oomKilled}, at ${exit.at}${exit.error ? `, ${exit.error}` : ''}`)
   }
+  if (status.rollout) lines.push(`rolling restart: ${status.rollout.state} at ${status.rollout.at}${status.rollout.reason ? `: ${status.rollout.reason}` : ''}`)
+  for (const replica of status.replicas ?? []) lines.push(`instance ${replica.name}${replica.next ? ' (new, on trial)' : ''}: ${replica.state}, pid ${replica.pid ?? '-'}, health ${replica.health}, restarts ${replica.restarts}`)
   if (plan) {
     lines.push(`namespaces: ${plan.namespaces.join(', ')}`, `cgroup: ${plan.cgroup.dirs.join(' ')}`, ...plan.cgroup.writes.map(write => `  ${write.path} = ${write.value}`))
     // cgroup v2 has no devices files: its allow-list is the device program's rules.

@@ -101,6 +101,18 @@ export class Deployer {
       // A stopped app that is unchanged (or kept by --no-recreate) starts as it was configured.
       if (existing && outcome.action === AppAction.started) {
         await existing.start()
+      } else if (existing && !logChanged && existing.canRollTo(version.spec)) {
+        // The new version starts beside the old one on the same sockets; the old one stops once
+        // the new one is ready. If it never is, the old version keeps serving, and stays the one on record.
+        try {
+          await existing.roll(version.spec)
+          this.configs.set(outcome.name, version.config)
+          outcome.rolled = 'done'
+        } catch (error) {
+          outcome.rolled = 'failed'
+          outcome.error = error instanceof ContainError ? error.message : String(error)
+        }
+        return
       } else {
         if (existing) await this.supervisor.removeApp(outcome.name)
         if (logChanged) await this.hooks.releaseLog(outcome.name)

@@ -1,5 +1,5 @@
 import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {appCgroupPath, type AppCgroupId, type CgroupPlan} from '../cgroup/index.js'
 import {layoutOfProcess} from '../cgroup/layout.js'
 import {ContainError} from '../errors.js'
@@ -38,7 +38,8 @@ export function isStartedBy(pid: number, supervisor: number, maxHops = 4): boole
  */
 export function cgroupOfApp(app: AppCgroupId, pid1: number): Pick<CgroupPlan, 'dirs' | 'procsFiles' | 'attachFiles' | 'cloneInto'> {
   const tail = appCgroupPath('/', app)
-  const hierarchies = layoutOfProcess(pid1).hierarchies.filter(hierarchy => hierarchy.ownDir.endsWith(tail))
+  // A supervised app's PID 1 is in one of its instances' cgroups, right below the app's.
+  const hierarchies = layoutOfProcess(pid1).hierarchies.filter(hierarchy => hierarchy.ownDir.endsWith(tail) || dirname(hierarchy.ownDir).endsWith(tail))
   const v2 = hierarchies.find(hierarchy => hierarchy.version === 2)
   return {
     dirs: hierarchies.map(hierarchy => hierarchy.ownDir),

@@ -35,8 +35,11 @@ export async function planApps(project: Project, names: string[]): Promise<{spec
       throw nameFields(error, app.naming)
     }
     const {plan, options, warnings} = run
-    const {restart, backoff, healthcheck, stopSignal, stopGraceMs} = app.supervision
-    const spec: AppSpec = {name: app.name, plan, restart, backoff, healthcheck, stopSignal, stopGraceMs}
+    const {restart, backoff, healthcheck, stopSignal, stopGraceMs, restartMode, replicas} = app.supervision
+    const spec: AppSpec = {name: app.name, plan, restart, backoff, healthcheck, stopSignal, stopGraceMs, restartMode, replicas}
+    // Asked for in so many words: the default (rolling with listen:) says nothing of it.
+    if (restartMode === 'rolling' && !healthcheck) warnings.push('restart_mode: rolling without a healthcheck: the old instance is stopped as soon as the new one runs, not when it is ready to serve; add a healthcheck (e.g. {http: "http://127.0.0.1:3000/up"}) so the switch waits for it')
+    if (restartMode === 'rolling' && plan.listen.length === 0) warnings.push('restart_mode: rolling without listen:: the new instance runs beside the old one, and if it binds the port itself it fails with EADDRINUSE; give the app its sockets with listen: so both share them')
     return {spec, options, warnings}
   }))
   const asRoot = planned.filter(({options}) => options.userReason === 'directory-root').map(({options}) => options)

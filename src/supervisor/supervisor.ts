@@ -90,8 +90,11 @@ export class Supervisor extends EventEmitter {
     const apps = this.select(names)
     this.restarting++
     try {
-      await Promise.all(apps.map(app => app.stop()))
-      await Promise.all(apps.map(app => app.start()))
+      // Each app as its restart mode says (rolling or stop-first); one app's failed roll does not stop the others'.
+      const results = await Promise.allSettled(apps.map(app => app.restart()))
+      const failed = results.flatMap(result => (result.status === 'rejected' ? [result.reason as Error] : []))
+      if (failed.length === 1) throw failed[0]
+      if (failed.length > 1) throw new ContainError(failed.map(error => error.message).join('; '), {fix: 'see contain ps and contain logs APP'})
     } finally {
       this.restarting--
       // A restart that could not start its apps (a setup error) ends them for good.

@@ -206,7 +206,8 @@ function controlHandlers(supervisor: Supervisor, deployer: Deployer, down: () =>
     restart: ({apps}: Record<string, unknown>) => supervisor.restart(apps as string[]),
     inspect: ({app}: Record<string, unknown>) => {
       const target = supervisor.select([String(app)])[0]
-      const {argv, cgroup, namespaces} = target.spec.plan
+      // The running instance's plan: its cgroup is the one the kernel holds it in.
+      const {argv, cgroup, namespaces} = target.currentPlan()
       return {status: target.status(), plan: {argv, cgroup, namespaces}}
     },
     // contain exec runs the command itself (its terminal, its exit code).
@@ -252,7 +253,7 @@ async function startDetached(project: Project, options: UpOptions, stateDir: str
 /** The reply to `apply`, checked: a client believes a socket's answer only as far as it prints it. */
 function checkApplyResult(value: unknown): ApplyResult {
   const result = value as ApplyResult
-  const isOutcome = (outcome: AppOutcome) => typeof outcome?.name === 'string' && Object.values(AppAction).includes(outcome.action) && Array.isArray(outcome.changes) && outcome.changes.every(change => typeof change === 'string') && (outcome.error === undefined || typeof outcome.error === 'string')
+  const isOutcome = (outcome: AppOutcome) => typeof outcome?.name === 'string' && Object.values(AppAction).includes(outcome.action) && Array.isArray(outcome.changes) && outcome.changes.every(change => typeof change === 'string') && (outcome.error === undefined || typeof outcome.error === 'string') && (outcome.rolled === undefined || outcome.rolled === 'done' || outcome.rolled === 'failed')
   if (!Array.isArray(result?.outcomes) || !result.outcomes.every(isOutcome) || !Array.isArray(result.warnings)) throw new ContainError('the supervisor answered apply with something that is not a list of app outcomes', {fix: 'restart the project with contain down and contain up: its supervisor may be of another contain version'})
   return result
 }
@@ -275,7 +276,11 @@ async function applyToRunning(project: Project, options: UpOptions, stateDir: st
   else for (const outcome of outcomes) options.print?.(printable(formatOutcome(outcome)))
   const failed = outcomes.filter(outcome => outcome.error !== undefined)
   if (failed.length === 0) return 0
-  process.stderr.write(`contain: ${failed.map(outcome => outcome.name).join(', ')} could not be started\n  fix: see contain ps and contain logs APP\n`)
+  const notStarted = failed.filter(outcome => outcome.rolled !== 'failed').map(outcome => outcome.name)
+  const notRolled = failed.filter(outcome => outcome.rolled === 'failed').map(outcome => outcome.name)
+  if (notStarted.length > 0) process.stderr.write(`contain: ${notStarted.join(', ')} could not be started\n`)
+  if (notRolled.length > 0) process.stderr.write(`contain: the new version of ${notRolled.join(', ')} did not become ready; the old one keeps serving\n`)
+  process.stderr.write('  fix: see contain ps and contain logs APP\n')
   return 125
 }
 

@@ -146,7 +146,7 @@ if (requireRoot(t)) {
     t.equal(await killedBy, 'SIGKILL', 'killed by the reaper')
   })
 
-  if (!nested) t.test('a supervisor\'s restarts keep one reaper per app', async t => {
+  if (!nested) t.test('a supervisor\'s restarts keep one reaper at a time per app', async t => {
     const dir = testdir(t)
     const env = {CONTAIN_STATE_DIR: join(dir, 'state')}
     const app = `l${mark}`
@@ -163,14 +163,17 @@ if (requireRoot(t)) {
         // Ended by down.
       }
     })
-    // Only the first run's contain-init enter had --reap: the reaper it forked keeps that argv.
+    // Each run is an instance with a cgroup of its own below the app's, and its contain-init enter
+    // forks a reaper for it (which keeps enter's argv, --reap included); that reaper ends once the
+    // instance's cgroup is removed, before the next run starts. (Premise changed with instances:
+    // it was one reaper for the app's whole life.)
     const reapers = () => processesWith(mark).filter(line => line.includes(' enter ') && line.includes('--reap'))
     const restarts = async () => JSON.parse((await cli(['ps', '--json'], {cwd: dir, env})).stdout || '[]')[0]?.restarts ?? 0
     // In the guest every exec is about ten times slower: two restarts are enough there.
     const wanted = inGuest ? 2 : 3
     await until(async () => (await restarts()) >= wanted, `${wanted} restarts`, 120_000, 200).catch(() => undefined)
     t.ok((await restarts()) >= wanted, `the app restarted at least ${wanted} times`)
-    t.equal(reapers().length, 1, `one reaper watches the app's cgroup: ${reapers().join('; ')}`)
+    t.equal(reapers().length, 1, `one reaper watches the running instance's cgroup: ${reapers().join('; ')}`)
     const down = await cli(['down'], {cwd: dir, env, timeoutMs: 180_000})
     t.ok(down.exitCode === 0 && !/is not running/.test(down.stdout), `down: ${down.exitCode} ${down.stdout} ${down.stderr}`)
     const left = await settledLeftovers(mark, env.CONTAIN_STATE_DIR, 10_000)

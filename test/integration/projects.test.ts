@@ -1,5 +1,5 @@
 import {execa} from 'execa'
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {basename, join} from 'node:path'
 import t, {type Test} from 'tap'
 import {appCgroupDirs, assertNothingLeftBehind, containBin, guestCase, requireRoot} from './helpers.js'
@@ -58,7 +58,9 @@ if (requireRoot(t)) {
       for (const dir of [shop, blog]) {
         // The kernel's word: its web's cgroup below contain/<this project's key>, with processes in it.
         const own = appCgroupDirs('web').filter(cgroup => new RegExp(`/contain/${basename(dir)}-[0-9a-f]{8}/web$`).test(cgroup))
-        t.ok(own.length > 0 && own.every(cgroup => readFileSync(join(cgroup, 'cgroup.procs'), 'utf8').trim() !== ''), `${basename(dir)}'s web runs in contain/<its project>/web: ${own.join(' ')}`)
+        // Its processes are in its running instance's cgroup, right below the app's (web/i<n>).
+        const running = (cgroup: string) => readdirSync(cgroup, {withFileTypes: true}).some(entry => entry.isDirectory() && readFileSync(join(cgroup, entry.name, 'cgroup.procs'), 'utf8').trim() !== '')
+        t.ok(own.length > 0 && own.every(running), `${basename(dir)}'s web runs in contain/<its project>/web: ${own.join(' ')}`)
       }
 
       // exec finds its own project's web, not the other one.

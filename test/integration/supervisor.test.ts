@@ -109,7 +109,7 @@ if (requireRoot(t)) {
     const app = supervisor.apps.get('victim')
     const firstPid = app?.status().pid
     // The app itself: the cgroup's process that is neither contain-init nor unshare.
-    const procs = app?.spec.plan.cgroup.procsFiles[0] ?? ''
+    const procs = app?.currentPlan().cgroup.procsFiles[0] ?? '' // the running instance's cgroup, below the app's
     // Polled, not a fixed wait: in the cgroup v2 guest every exec is about ten times slower.
     const sleeper = () => readFileSync(procs, 'utf8').trim().split('\n').filter(Boolean).map(Number).find(pid => {
       try {

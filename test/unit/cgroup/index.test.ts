@@ -3,6 +3,7 @@ import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'n
 import {join} from 'node:path'
 import t from 'tap'
 import {AppCgroup, appCgroupPath, planCgroup, planningLayout, removeStaleScope, type CgroupLimits} from '../../../src/cgroup/index.js'
+import {instanceCgroupPlan} from '../../../src/cgroup/instance.js'
 import type {CgroupLayout, Hierarchy} from '../../../src/cgroup/layout.js'
 import {flagNaming, nameFields} from '../../../src/config/naming.js'
 import {CgroupError, HostError, OptionFieldsError} from '../../../src/errors.js'
@@ -743,4 +744,65 @@ t.test('removeStaleScope says whether the scope is gone: not while an app in it 
   writeFiles({[join(scope, 'web/cgroup.procs')]: ''})
   t.equal(removeStaleScope([scope], fs), true, 'gone once empty')
   t.equal(removeStaleScope([scope], fs), true, 'and stays gone')
+})
+
+t.test('instanceCgroupPlan: a supervised app\'s instance is a leaf below the app\'s cgroup, with the app\'s limits', async t => {
+  const SHOP = {scope: 'shop-0123abcd', name: 'web'}
+  t.test('v2: the app\'s cgroup becomes a parent that enables the controllers; limits, procs and devices go to the instance', async t => {
+    const root = t.testdir({})
+    const app = planCgroup(v2Host(root, {own: 'app.service', subtreeControl: 'memory pids'}), SHOP, {memoryBytes: 64 * MiB, pidsMax: 100}, tempCgroupFs(), [])
+    const instance = instanceCgroupPlan(app, 'i3')
+    const appDir = join(root, 'app.service/contain/shop-0123abcd/web')
+    t.strictSame(instance.dirs, [join(appDir, 'i3')])
+    t.strictSame(instance.parents.map(parent => parent.dir), [...app.parents.map(parent => parent.dir), appDir], 'the app\'s cgroup is the last parent')
+    t.strictSame(instance.parents.at(-1)?.enable, app.parents.at(-1)?.enable, 'it enables what the scope enables, so each instance has the controllers')
+    t.ok(instance.writes.length > 0 && instance.writes.every(write => write.path.startsWith(`${appDir}/i3/`)), 'every limit is the instance\'s')
+    t.strictSame(instance.writes.map(write => write.value), app.writes.map(write => write.value), 'the same values as the app\'s')
+    t.equal(instance.cloneInto, join(appDir, 'i3'))
+    t.strictSame(instance.procsFiles, [join(appDir, 'i3/cgroup.procs')])
+    t.equal(instance.deviceProgram?.cgroup, join(appDir, 'i3'), 'the device program is attached to the instance')
+    t.strictSame(app.dirs, [appDir], 'the app\'s plan is left as it was')
+
+    const fs = tempCgroupFs()
+    const made = AppCgroup.create(instance, fs)
+    t.ok(existsSync(join(appDir, 'i3')), 'made')
+    t.ok(fs.writesTo(join(appDir, 'cgroup.subtree_control')).length > 0, 'the app\'s cgroup passes its controllers down')
+    t.equal(read(join(appDir, 'i3/memory.max')), String(64 * MiB))
+    await made.remove()
+    t.notOk(existsSync(appDir), 'the last instance removes the app\'s cgroup too')
+  })
+
+  t.test('hybrid/v1: the same below every hierarchy; the cpuset parent gets its CPUs from above', async t => {
+    const root = t.testdir({})
+    const app = planCgroup(hybridHost(root), SHOP, {...LIMITS, cpusetCpus: '1'}, tempCgroupFs())
+    const instance = instanceCgroupPlan(app, 'i1')
+    t.strictSame(instance.dirs, app.dirs.map(dir => join(dir, 'i1')))
+    t.strictSame(instance.attachFiles, app.attachFiles.map(file => file.replace(/\/tasks$/, '/i1/tasks')))
+    const cpusetParent = instance.parents.find(parent => parent.dir === join(root, 'cpuset/contain/shop-0123abcd/web'))
+    t.equal(cpusetParent?.inheritCpuset, true)
+    const fs = tempCgroupFs()
+    const first = AppCgroup.create(instance, fs)
+    const second = AppCgroup.create(instanceCgroupPlan(app, 'i2'), fs)
+    t.equal(read(join(root, 'memory/process_api/abc/contain/shop-0123abcd/web/i2/memory.limit_in_bytes')), String(64 * MiB), 'each instance has the limit')
+    await first.remove()
+    t.ok(existsSync(join(root, 'memory/process_api/abc/contain/shop-0123abcd/web/i2')), 'one instance going leaves the other')
+    await second.remove()
+    t.notOk(existsSync(join(root, 'memory/process_api/abc/contain/shop-0123abcd')), 'the last one takes the parents')
+  })
+
+  t.test('an app without a cgroup of its own has no instance cgroups either', async t => {
+    const plan = {mode: 'v2' as const, parents: [], dirs: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: [], joined: []}
+    t.equal(instanceCgroupPlan(plan, 'i1'), plan)
+  })
+
+  t.test('removeStaleScope removes a killed supervisor\'s empty instance cgroups first', async t => {
+    const root = t.testdir({})
+    writeFiles({
+      [join(root, 'pids/contain/shop-0123abcd/web/i1/cgroup.procs')]: '',
+      [join(root, 'pids/contain/shop-0123abcd/web/i2/cgroup.procs')]: '',
+      [join(root, 'pids/contain/shop-0123abcd/web/cgroup.procs')]: '',
+    })
+    t.ok(removeStaleScope([join(root, 'pids/contain/shop-0123abcd')], tempCgroupFs()))
+    t.notOk(existsSync(join(root, 'pids/contain')))
+  })
 })

@@ -6,7 +6,7 @@ import t from 'tap'
 import {closestKey, findProjectFile, loadProject, MAX_CONFIG_BYTES, projectNameOf, splitCommand, type LoadOptions, type Project} from '../../../src/config/project.js'
 import type {OptionNaming} from '../../../src/config/naming.js'
 import type {OptionInput} from '../../../src/config/schema.js'
-import {DEFAULT_HEALTHCHECK_TIMING, defaultSupervision, parseDuration, parseRestart, parseSignal} from '../../../src/config/supervision.js'
+import {DEFAULT_HEALTHCHECK_TIMING, defaultSupervision, parseDuration, parseRestart, parseSignal, restartModeOf} from '../../../src/config/supervision.js'
 import {FileError, InvalidValueError} from '../../../src/errors.js'
 import {resolveRunOptions} from '../../../src/config/resolve.js'
 import type {HostFacts, RunOptions} from '../../../src/launch/options.js'
@@ -117,6 +117,7 @@ t.test('the example with every key', async t => {
   t.strictSame(web.location, {line: 3, column: 3})
   t.strictSame(web.supervision, {
     restart: {policy: 'on-failure', maxRetries: 3},
+    replicas: 1,
     backoff: {initialMs: 100, maxMs: 60_000, factor: 2, jitter: 0.1, resetAfterMs: 10_000},
     healthcheck: {kind: 'command', target: ['curl', '-f', 'http://127.0.0.1:3000/up'], intervalMs: 5000, timeoutMs: 2000, retries: 3, startPeriodMs: 10_000},
     stopSignal: 'SIGTERM',
@@ -584,6 +585,7 @@ t.test('supervision', async t => {
       stopSignal: 'SIGTERM',
       stopGraceMs: 10_000,
       logging: {maxSizeBytes: 10 * MiB, maxFiles: 5},
+      replicas: 1,
     })
     t.strictSame(DEFAULT_HEALTHCHECK_TIMING, {intervalMs: 30_000, timeoutMs: 30_000, retries: 3, startPeriodMs: 0})
   })
@@ -600,6 +602,40 @@ t.test('supervision', async t => {
     t.match(thrown(() => parseRestart('restart', 'on-failure:x')).message, /whole number from 1/)
     const f = await loadError(t, app('restart: never'))
     t.strictSame([f.text, f.column], ['apps.web.restart: unknown restart policy (got "never")', 14])
+  })
+
+  t.test('replicas: replicas, scale or deploy.replicas, at least 1', async t => {
+    const replicas = async (body: string) => (await load(t, app(body))).apps[0].supervision.replicas
+    t.equal(await replicas(''), 1)
+    t.equal(await replicas('replicas: 3'), 3)
+    t.equal(await replicas('scale: 2'), 2, 'compose\'s scale')
+    t.equal(await replicas('deploy: {replicas: 4}'), 4, 'compose\'s deploy.replicas')
+    for (const [body, column] of [['replicas: 0', 15], ['replicas: -2', 15], ['scale: 0', 12]] as const) {
+      const f = await loadError(t, app(body))
+      t.match(f.text, /must be a whole number from 1 to 256 \(got "-?\d"\)/, `${body} is refused`)
+      t.equal(f.line, 4, `${body}: its line`)
+      t.equal(f.column, column, `${body}: its column`)
+      t.match(f.fix, /at least 1 instance/)
+    }
+    const zero = await loadError(t, app('deploy: {replicas: 0}'))
+    t.match(zero.text, /^apps\.web\.deploy\.replicas: must be a whole number from 1/)
+    const both = await loadError(t, app('replicas: 2\nscale: 2'))
+    t.match(both.text, /replicas and scale both give the number of instances/)
+    const resources = await loadError(t, app('deploy: {resources: {limits: {memory: 1g}}}'))
+    t.match(resources.text, /deploy\.resources: docker-compose's resources does not apply: contain reads limits directly under the app/)
+  })
+
+  t.test('restart_mode', async t => {
+    const mode = async (body: string) => (await load(t, app(body))).apps[0].supervision.restartMode
+    t.equal(await mode(''), undefined, 'unset: listen: decides')
+    t.equal(await mode('restart_mode: rolling'), 'rolling')
+    t.equal(await mode('restart_mode: start-first'), 'rolling', 'compose\'s update order name')
+    t.equal(await mode('restart_mode: stop-first'), 'stop-first')
+    const f = await loadError(t, app('restart_mode: blue-green'))
+    t.match(f.text, /apps\.web\.restart_mode: unknown restart mode/)
+    t.equal(restartModeOf(undefined, true), 'rolling', 'with listen: sockets the default rolls')
+    t.equal(restartModeOf(undefined, false), 'stop-first', 'without, it stops first')
+    t.equal(restartModeOf('stop-first', true), 'stop-first')
   })
 
   t.test('healthcheck test forms', async t => {

@@ -169,3 +169,21 @@ t.test('formatHostProjects: per project its directory, supervisor and state dire
   t.equal(lines[3], '')
   t.equal(lines[4], 'blog  /srv/blog  supervisor 50 (killed; its apps died with it)  state /run/contain/blog-89abcdef')
 })
+
+t.test('formatStatusTable: an app with replicas has a row per instance, a rolling restart says so in STATE', async t => {
+  const text = formatStatusTable([
+    status({name: 'web', state: 'running', replicas: [
+      status({name: 'web.1', state: 'running', pid: 11}),
+      status({name: 'web.1', state: 'starting', pid: 12, next: true}),
+      status({name: 'web.2', state: 'running', pid: 13}),
+    ], rollout: {state: 'rolling', at: ago(100)}}),
+    status({name: 'api', state: 'running', pid: 21, rollout: {state: 'failed', at: ago(100), reason: 'its health check failed 3 times in a row'}}),
+  ], NOW)
+  const states = text.split('\n').slice(1).map(line => [line.split(/\s{2,}/)[0], line.split(/\s{2,}/)[1]])
+  t.strictSame(states, [
+    ['web.1', 'running (rolling)'],
+    ['web.1', 'starting (new, on trial)'],
+    ['web.2', 'running (rolling)'],
+    ['api', 'running (rolling restart failed: old instance kept)'],
+  ])
+})
