@@ -11,7 +11,7 @@ import {fileURLToPath} from 'node:url'
 import {latestIsolationResult, readmeTable, replaceReadmeBlock} from './lib/isolation-table.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const SUITES = ['launch', 'restart', 'resident', 'logs', 'limits', 'rails']
+const SUITES = ['launch', 'restart', 'resident', 'logs', 'limits', 'rails', 'deploy']
 export const START = '<!-- bench-figures: made by `npm run bench:readme` from bench/results; do not edit by hand -->'
 export const END = '<!-- /bench-figures -->'
 
@@ -25,7 +25,7 @@ export function latestResults(dir = join(root, 'bench/results')) {
   return SUITES.filter(suite => newest.has(suite)).map(suite => ({suite, file: newest.get(suite), report: JSON.parse(readFileSync(join(dir, newest.get(suite)), 'utf8'))}))
 }
 
-const DIGITS = {ms: 1, '×': 2, MiB: 2, pp: 2, 'CPU-s': 2, lines: 0}
+const DIGITS = {ms: 1, '×': 2, MiB: 2, pp: 2, 'CPU-s': 2, lines: 0, requests: 0}
 
 function formatValue(value, unit) {
   const digits = DIGITS[unit] ?? 2
