@@ -19,13 +19,19 @@ import {assertNothingLeftBehind, containBin, freePort, requireRoot} from './help
 const mark = Math.floor(Math.random() * 0xffffff).toString(16)
 const app = `zero-drop-web-${mark}`
 
-/** Sleeps a second (a boot), then serves on the socket contain passed as fd 3: "PID MARK". */
+/**
+ * Sleeps a second (a boot), then serves on the socket contain passed as fd 3: "PID MARK". On SIGTERM
+ * it stops gracefully, as puma does and as a rolling restart needs of an app: it stops accepting
+ * (its copy of the socket closes; contain's stays open, so the queue goes on to the new instance),
+ * answers the connections it has accepted, then exits. An app that exits at once resets those.
+ */
 const SERVER = `const http = require('node:http')
 if (process.env.LISTEN_FDS !== '1') throw new Error('no socket from contain: LISTEN_FDS=' + process.env.LISTEN_FDS)
+let server
 setTimeout(() => {
-  http.createServer((req, res) => res.end(process.pid + ' ' + (process.env.DEPLOY_MARK || '') + '\\n')).listen({fd: 3})
+  server = http.createServer((req, res) => res.end(process.pid + ' ' + (process.env.DEPLOY_MARK || '') + '\\n')).listen({fd: 3})
 }, 1000)
-process.on('SIGTERM', () => process.exit(0))
+process.on('SIGTERM', () => (server ? server.close(() => process.exit(0)) : process.exit(0)))
 `
 
 type Outcome = {t: number; ok: boolean; kind?: string; body?: string}
