@@ -748,6 +748,14 @@ t.test('removeStaleScope says whether the scope is gone: not while an app in it 
 
 t.test('instanceCgroupPlan: a supervised app\'s instance is a leaf below the app\'s cgroup, with the app\'s limits', async t => {
   const SHOP = {scope: 'shop-0123abcd', name: 'web'}
+  t.test('the CPU share stays on the app\'s cgroup, where it weighs against the other apps; the quota goes to the instance', async t => {
+    const root = t.testdir({})
+    const app = planCgroup(v2Host(root, {own: 'app.service', subtreeControl: 'cpu memory pids'}), SHOP, {cpuShares: 2048, cpuQuotaMicros: 50_000, memoryBytes: 64 * MiB}, tempCgroupFs(), [])
+    const appDir = join(root, 'app.service/contain/shop-0123abcd/web')
+    const writes = instanceCgroupPlan(app, 'i1').writes.map(write => write.path)
+    t.ok(writes.includes(join(appDir, 'cpu.weight')), 'cpu.weight on the app\'s cgroup')
+    t.ok(writes.includes(join(appDir, 'i1/cpu.max')) && writes.includes(join(appDir, 'i1/memory.max')), 'cpu.max and memory.max on the instance')
+  })
   t.test('v2: the app\'s cgroup becomes a parent that enables the controllers; limits, procs and devices go to the instance', async t => {
     const root = t.testdir({})
     const app = planCgroup(v2Host(root, {own: 'app.service', subtreeControl: 'memory pids'}), SHOP, {memoryBytes: 64 * MiB, pidsMax: 100}, tempCgroupFs(), [])
