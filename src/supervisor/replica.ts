@@ -92,6 +92,9 @@ export class Replica extends EventEmitter {
     this.stoppedUnhealthy = false
     let ended: () => void = () => {}
     this.settled = new Promise(resolve => (ended = resolve))
+    // A run that started but cannot be kept (its log cannot be opened): why, and its cgroup to end it.
+    let unkept: {error: unknown} | undefined
+    let launched: AppCgroup | undefined
     try {
       const fds = await this.host.sockets()
       // Stopped while binding (the only wait before the launch): no run.
@@ -111,7 +114,11 @@ export class Replica extends EventEmitter {
         end()
         ended()
       }
-      running.exited.then(outcome => settle(() => this.ended(outcome)), error => settle(() => this.failedToStart(error)))
+      launched = cgroup
+      running.exited.then(
+        outcome => settle(() => (unkept ? this.failedToStart(unkept.error) : this.ended(outcome))),
+        error => settle(() => this.failedToStart(unkept?.error ?? error)),
+      )
       await running.cgroupMade
       if (this.running !== running) return // it failed to start meanwhile
       this.startedAt = Date.now()
@@ -121,6 +128,13 @@ export class Replica extends EventEmitter {
       this.setState(AppState.running)
       this.watchHealth(running)
     } catch (error) {
+      if (launched && this.running) {
+        // Never left running unsupervised: it is killed, and reported as failed once its cgroup is gone.
+        unkept = {error}
+        launched.killAll()
+        await this.settled
+        return
+      }
       ended()
       this.failedToStart(error)
     }
