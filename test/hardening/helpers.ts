@@ -184,6 +184,14 @@ export function appCgroupDirs(appName: string): string[] {
   return cgroupParents().flatMap(dir => childCgroups(join(dir, 'contain')).map(scope => join(dir, 'contain', scope, appName))).filter(dir => existsSync(dir))
 }
 
+/**
+ * Where an app's processes are: its cgroup directories (a contain run's processes) and the
+ * instance cgroups below them (a supervised app's, <app>/i<n>).
+ */
+export function appProcessDirs(appName: string): string[] {
+  return appCgroupDirs(appName).flatMap(dir => [dir, ...childCgroups(dir).map(child => join(dir, child))])
+}
+
 /** Processes whose command line holds `mark` (apps, contain-init, supervisors), as "pid argv". */
 export function processesWith(mark: string): string[] {
   return readdirSync('/proc')
@@ -247,7 +255,7 @@ export async function settledLeftovers(mark: string, stateRoot?: string, timeout
 
 /** The pid of the app process itself in an app's cgroup: the one whose comm is `comm`. */
 export function appPid(appName: string, comm: string): number | undefined {
-  for (const dir of appCgroupDirs(appName)) {
+  for (const dir of appProcessDirs(appName)) {
     try {
       for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim().split('\n').filter(Boolean)) {
         if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) return Number(pid)

@@ -8,7 +8,7 @@
 import {readFileSync, readdirSync, readlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import t, {type Test} from 'tap'
-import {appPid, appCgroupDirs, cli, crashed, figure, requireRoot, settledLeftovers, startCli, token, until} from './helpers.js'
+import {appPid, appProcessDirs, cli, crashed, figure, requireRoot, settledLeftovers, startCli, token, until} from './helpers.js'
 
 /** The state root's project directories: beside them, names/ holds one lock per project name. */
 const projectEntries = (stateRoot: string) => readdirSync(stateRoot).filter(name => name !== 'names')
@@ -28,10 +28,10 @@ function supervisorsIn(cwd: string, withArg = 'up'): number[] {
   })
 }
 
-/** App processes (comm sleep) in the app's cgroup, counted once across hierarchies. */
+/** App processes (comm sleep) in the app's cgroup (its instances'), counted once across hierarchies. */
 function appProcesses(app: string): number {
   const pids = new Set<string>()
-  for (const dir of appCgroupDirs(app)) {
+  for (const dir of appProcessDirs(app)) {
     try {
       for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
         if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep') pids.add(pid)
