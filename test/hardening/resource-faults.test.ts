@@ -7,7 +7,7 @@ import {execa} from 'execa'
 import {existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import t from 'tap'
-import {appPid, cgroupsWith, cli, figure, requireRoot, settledLeftovers, sleep, startCli, token, until} from './helpers.js'
+import {appPid, appProcessDirs, cli, figure, requireRoot, settledLeftovers, sleep, startCli, token, until} from './helpers.js'
 
 const mark = token('rf')
 
@@ -71,8 +71,8 @@ if (requireRoot(t)) {
       await sleep(1000)
       // The cap held: the kernel refused forks at 64 (pids.events counts each refusal), and the
       // app's cgroup never held more. Without the limit the bomb would run into the hundreds.
-      // The deepest: a supervised app's processes and limits are in its instance's cgroup, below the app's.
-      const pidsDir = cgroupsWith(mark).filter(cgroup => existsSync(join(cgroup, 'pids.max'))).sort((a, b) => b.length - a.length)[0]
+      // A supervised app's processes and limits are in its instance's cgroup, below the app's: the deepest.
+      const pidsDir = appProcessDirs(`b${mark}`).filter(cgroup => existsSync(join(cgroup, 'pids.max'))).sort((a, b) => b.length - a.length)[0]
       t.ok(pidsDir, `the app's pids cgroup: ${pidsDir}`)
       if (pidsDir) {
         const read = (file: string) => readFileSync(join(pidsDir, file), 'utf8').trim()
