@@ -67,11 +67,16 @@ export function removeQuietly(dir: string, fs: CgroupFs): void {
 
 export function describeWriteError(error: NodeJS.ErrnoException): string {
   switch (error.code) {
-    case 'EINVAL': return 'the kernel rejected the value'
-    case 'EBUSY': return 'the cgroup is busy'
+    case 'EINVAL':
+      return 'the kernel rejected the value'
+    case 'EBUSY':
+      return 'the cgroup is busy'
     case 'EACCES':
-    case 'EPERM': return 'permission denied'
-    case 'ENOENT': return 'the kernel does not offer this file'
-    default: return error.message
+    case 'EPERM':
+      return 'permission denied'
+    case 'ENOENT':
+      return 'the kernel does not offer this file'
+    default:
+      return error.message
   }
 }

@@ -7,7 +7,10 @@ const PARSE_OPTIONS: NonNullable<ParseArgsConfig['options']> = Object.fromEntrie
 )
 
 const VALUE_FLAGS = new Map<string, string>(
-  RUN_OPTIONS.filter(spec => spec.kind === 'string').flatMap(spec => [[`--${spec.flag}`, spec.flag], ...('char' in spec ? [[`-${spec.char}`, spec.flag] as [string, string]] : [])]),
+  RUN_OPTIONS.filter(spec => spec.kind === 'string').flatMap(spec => [
+    [`--${spec.flag}`, spec.flag],
+    ...('char' in spec ? [[`-${spec.char}`, spec.flag] as [string, string]] : []),
+  ]),
 )
 
 /**

@@ -14,7 +14,15 @@ import {parseInitReport} from './status.js'
  * namespace first (it owns the others), the mount namespace last (after it, the host's /proc
  * is out of sight), the pid namespace before the fork that enters it.
  */
-const JOIN_ORDER: [Namespace, string][] = [['user', 'user'], ['cgroup', 'cgroup'], ['ipc', 'ipc'], ['uts', 'uts'], ['net', 'net'], ['pid', 'pid'], ['mount', 'mnt']]
+const JOIN_ORDER: [Namespace, string][] = [
+  ['user', 'user'],
+  ['cgroup', 'cgroup'],
+  ['ipc', 'ipc'],
+  ['uts', 'uts'],
+  ['net', 'net'],
+  ['pid', 'pid'],
+  ['mount', 'mnt'],
+]
 
 /** The app's PID 1 as contain validated it: contain-init refuses it if its start time changed since. */
 export interface ExecTarget {
@@ -27,11 +35,29 @@ export interface ExecTarget {
  * joined by contain-init itself (loaded from the host, never from the app's view), then its
  * identity, capabilities, seccomp filter and environment.
  */
-export function planExec(app: Pick<LaunchPlan, 'namespaces' | 'cgroup' | 'appArguments'>, target: ExecTarget, command: string[], executables: Pick<Executables, 'init'>): string[] {
+export function planExec(
+  app: Pick<LaunchPlan, 'namespaces' | 'cgroup' | 'appArguments'>,
+  target: ExecTarget,
+  command: string[],
+  executables: Pick<Executables, 'init'>,
+): string[] {
   const join = JOIN_ORDER.filter(([namespace]) => app.namespaces.includes(namespace)).map(([, name]) => name)
   return [
-    executables.init, ...enterArguments(app.cgroup), '--',
-    executables.init, 'exec', '--status-fd', String(STATUS_FD), '--target', String(target.pid1), '--target-start', target.startTime, '--join', join.join(','), ...app.appArguments, '--',
+    executables.init,
+    ...enterArguments(app.cgroup),
+    '--',
+    executables.init,
+    'exec',
+    '--status-fd',
+    String(STATUS_FD),
+    '--target',
+    String(target.pid1),
+    '--target-start',
+    target.startTime,
+    '--join',
+    join.join(','),
+    ...app.appArguments,
+    '--',
     ...command,
   ]
 }
@@ -85,7 +111,12 @@ export function execInApp(app: LaunchPlan, pid1: number, command: string[], opti
     return Promise.reject(error)
   }
   const captured = options.capture ? 'pipe' : 'inherit'
-  const helper = startHelper(argv, {stdio: [options.capture ? 'ignore' : 'inherit', captured, captured], seccompFilter: app.seccompFilter, environment, timeoutMs: options.timeoutMs})
+  const helper = startHelper(argv, {
+    stdio: [options.capture ? 'ignore' : 'inherit', captured, captured],
+    seccompFilter: app.seccompFilter,
+    environment,
+    timeoutMs: options.timeoutMs,
+  })
   const child = helper.child
   const kept: Buffer[] = []
   let keptBytes = 0
@@ -119,7 +150,10 @@ export function execInApp(app: LaunchPlan, pid1: number, command: string[], opti
     child.once('close', (code, signal) => {
       const error = parseInitReport(helper.status()).error
       if (error?.stage === 'exec') return settle(() => reject(commandFailure(app, command, error)))
-      if (error) return settle(() => reject(new LaunchError(command, `cannot enter the app at ${error.stage}: ${error.message}`, {fix: 'check that the app is running: contain ps'})))
+      if (error)
+        return settle(() =>
+          reject(new LaunchError(command, `cannot enter the app at ${error.stage}: ${error.message}`, {fix: 'check that the app is running: contain ps'})),
+        )
       const exitCode = code ?? 128 + (signal ? constants.signals[signal] : 9)
       settle(() => resolve({exitCode, stdout: options.capture ? Buffer.concat(kept).toString() : undefined}))
     })

@@ -126,7 +126,9 @@ function bindTcp(address: Extract<ListenAddress, {kind: 'tcp'}>, binding: Bindin
   if (code === 0 && handle.getsockname(bound) === 0 && bound.port === address.port) return {fd: handle.fd, close: () => handle.close()}
   handle.close()
   if (code !== 0 && uvError(code) !== 'EADDRINUSE') {
-    throw new HostError(`${field} ${address.text}: cannot bind: ${uvError(code)}`, {fix: uvError(code) === 'EADDRNOTAVAIL' ? 'give an address this host has (ip -brief address)' : 'see contain doctor'})
+    throw new HostError(`${field} ${address.text}: cannot bind: ${uvError(code)}`, {
+      fix: uvError(code) === 'EADDRNOTAVAIL' ? 'give an address this host has (ip -brief address)' : 'see contain doctor',
+    })
   }
   throw inUse(address, '', field)
 }
@@ -151,9 +153,12 @@ function openDirectoryNoFollow(path: string, address: ListenAddress, field: stri
     } catch (error) {
       closeSync(fd)
       const code = (error as NodeJS.ErrnoException).code
-      throw new HostError(`${field} ${address.text}: ${code === 'ELOOP' || code === 'ENOTDIR' ? `${part} in ${path} is not a directory (a symbolic link is not followed)` : `cannot open ${path}: ${code}`}`, {
-        fix: code === 'ELOOP' || code === 'ENOTDIR' ? 'give the socket\'s real path, through directories only' : 'create the directory first',
-      })
+      throw new HostError(
+        `${field} ${address.text}: ${code === 'ELOOP' || code === 'ENOTDIR' ? `${part} in ${path} is not a directory (a symbolic link is not followed)` : `cannot open ${path}: ${code}`}`,
+        {
+          fix: code === 'ELOOP' || code === 'ENOTDIR' ? "give the socket's real path, through directories only" : 'create the directory first',
+        },
+      )
     }
     closeSync(fd)
     fd = next
@@ -200,7 +205,12 @@ async function bindUnix(address: Extract<ListenAddress, {kind: 'unix'}>, binding
     }
     if (code !== 0) {
       handle.close()
-      if (uvError(code) === 'EADDRINUSE') throw inUse(address, lstatSync(at, {throwIfNoEntry: false})?.isSocket() ? ' (a socket something listens on)' : ' (a file that is not a socket is there)', field)
+      if (uvError(code) === 'EADDRINUSE')
+        throw inUse(
+          address,
+          lstatSync(at, {throwIfNoEntry: false})?.isSocket() ? ' (a socket something listens on)' : ' (a file that is not a socket is there)',
+          field,
+        )
       throw new HostError(`${field} ${address.text}: cannot bind: ${uvError(code)}`, {fix: 'check the directory: contain binds as root'})
     }
     return {
@@ -218,7 +228,11 @@ async function bindUnix(address: Extract<ListenAddress, {kind: 'unix'}>, binding
 }
 
 /** Binds every address in order; on any failure the ones already bound are closed again. */
-export async function bindSockets(addresses: ListenAddress[], field = '--listen', binding: Binding = (process as unknown as {binding: Binding}).binding.bind(process)): Promise<HeldSockets> {
+export async function bindSockets(
+  addresses: ListenAddress[],
+  field = '--listen',
+  binding: Binding = (process as unknown as {binding: Binding}).binding.bind(process),
+): Promise<HeldSockets> {
   const bound: {socket: HeldSocket; close(): void}[] = []
   let closed = false
   const close = () => {

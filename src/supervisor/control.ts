@@ -67,7 +67,10 @@ export async function serveControl(path: string, handlers: Record<string, Handle
     chmodSync(path, 0o600)
   } catch (error) {
     server.close()
-    throw new ContainError(`cannot open the control socket ${path}: ${(error as Error).message}`, {fix: 'check that the state directory (CONTAIN_STATE_DIR) is writable', cause: error})
+    throw new ContainError(`cannot open the control socket ${path}: ${(error as Error).message}`, {
+      fix: 'check that the state directory (CONTAIN_STATE_DIR) is writable',
+      cause: error,
+    })
   } finally {
     socket?.release()
   }
@@ -78,9 +81,15 @@ export async function serveControl(path: string, handlers: Record<string, Handle
  * Sends one request to a supervisor and returns its result; its errors come back as ContainError.
  * The request goes out only once the peer's credentials say it is root or this user (see peer.ts).
  */
-export function callControl<T>(path: string, method: string, params: Record<string, unknown> = {}, peerCheck: (connection: Socket) => Promise<void> = connection => peerCredentials(connection).then(peer => checkPeer(path, peer))): Promise<T> {
+export function callControl<T>(
+  path: string,
+  method: string,
+  params: Record<string, unknown> = {},
+  peerCheck: (connection: Socket) => Promise<void> = connection => peerCredentials(connection).then(peer => checkPeer(path, peer)),
+): Promise<T> {
   return new Promise((resolve, reject) => {
-    const unreachable = (error: Error) => new ContainError(`cannot reach the supervisor at ${path}: ${error.message}`, {fix: 'start the project with contain up', cause: error})
+    const unreachable = (error: Error) =>
+      new ContainError(`cannot reach the supervisor at ${path}: ${error.message}`, {fix: 'start the project with contain up', cause: error})
     let socket: {path: string; release(): void}
     try {
       socket = reachable(path)

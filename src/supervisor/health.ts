@@ -44,13 +44,18 @@ export function httpProbe(url: string, owner?: ProbeOwner): Probe {
         resolve(false)
       })
       if (!owner) return void req.end()
-      req.once('socket', socket => socket.once('connect', () => {
-        owner(socket, deadline).then(ours => {
-          if (ours) return void req.end()
-          resolve(ours === false ? undefined : false) // another instance's: no verdict; nobody accepted: failed
-          req.destroy()
-        }, () => req.destroy())
-      }))
+      req.once('socket', socket =>
+        socket.once('connect', () => {
+          owner(socket, deadline).then(
+            ours => {
+              if (ours) return void req.end()
+              resolve(ours === false ? undefined : false) // another instance's: no verdict; nobody accepted: failed
+              req.destroy()
+            },
+            () => req.destroy(),
+          )
+        }),
+      )
     })
   }
 }
@@ -68,13 +73,16 @@ export function tcpProbe(target: string, owner?: ProbeOwner): Probe {
           socket.destroy()
           return resolve(true)
         }
-        owner(socket, Date.now() + timeoutMs).then(ours => {
-          socket.destroy()
-          resolve(ours === false ? undefined : ours === true)
-        }, () => {
-          socket.destroy()
-          resolve(false)
-        })
+        owner(socket, Date.now() + timeoutMs).then(
+          ours => {
+            socket.destroy()
+            resolve(ours === false ? undefined : ours === true)
+          },
+          () => {
+            socket.destroy()
+            resolve(false)
+          },
+        )
       })
       socket.once('timeout', () => {
         socket.destroy()
@@ -97,7 +105,11 @@ export class HealthMonitor {
   private timer?: NodeJS.Timeout
   private readonly startedAt = Date.now()
 
-  constructor(private readonly config: HealthcheckConfig, private readonly probe: Probe, private readonly onChange: (health: Health) => void) {}
+  constructor(
+    private readonly config: HealthcheckConfig,
+    private readonly probe: Probe,
+    private readonly onChange: (health: Health) => void,
+  ) {}
 
   start(): void {
     this.schedule()

@@ -4,7 +4,7 @@ import {assertNothingLeftBehind, contain, requireRoot} from './helpers.js'
 if (requireRoot(t)) {
   assertNothingLeftBehind(t)
 
-  t.test('the app\'s exit code becomes contain\'s', async t => {
+  t.test("the app's exit code becomes contain's", async t => {
     t.equal((await contain(['run', '--', 'sh', '-c', 'exit 7'])).exitCode, 7)
     t.equal((await contain(['run', '--', 'true'])).exitCode, 0)
   })

@@ -113,7 +113,11 @@ if (requireRoot(t)) {
         t.ok(pid, `the app's pid from contain ps: ${pid}`)
         process.kill(pid, 'SIGKILL')
       })
-      t.equal(killed.refused, 0, `SIGKILL: no connection refused (failures by kind ${JSON.stringify(killed.byKind)}; longest wait between answers ${killed.gap} ms)`)
+      t.equal(
+        killed.refused,
+        0,
+        `SIGKILL: no connection refused (failures by kind ${JSON.stringify(killed.byKind)}; longest wait between answers ${killed.gap} ms)`,
+      )
       t.ok(killed.gap >= 900, `the clients waited through the boot instead (${killed.gap} ms without an answer)`)
       t.ok(killed.outcomes.filter(o => o.ok).length > 0, 'and were answered by the restarted app')
 
@@ -122,8 +126,13 @@ if (requireRoot(t)) {
         const r = await contain(['restart', app], dir, env)
         t.equal(r.exitCode, 0, `contain restart: ${r.all}`)
       })
-      t.ok(restarted.outcomes.some(o => o.ok && o.t > 0), 'the app answers after contain restart')
-      t.equal(restarted.failed, 0, `contain restart: no failed request (today ${JSON.stringify(restarted.byKind)}, ${restarted.gap} ms without an answer)`, {todo: ROLLING})
+      t.ok(
+        restarted.outcomes.some(o => o.ok && o.t > 0),
+        'the app answers after contain restart',
+      )
+      t.equal(restarted.failed, 0, `contain restart: no failed request (today ${JSON.stringify(restarted.byKind)}, ${restarted.gap} ms without an answer)`, {
+        todo: ROLLING,
+      })
 
       // (b) contain up -d after a change: a new environment; the target is again no failed request.
       writeFileSync(join(dir, 'contain.yml'), yml(port, 'two'))
@@ -133,7 +142,9 @@ if (requireRoot(t)) {
         t.match(r.all, new RegExp(`${app}: recreated`), 'the app was recreated')
       })
       t.match(deployed.last, / two$/, `the new release answers at the end: "${deployed.last}"`)
-      t.equal(deployed.failed, 0, `contain up -d: no failed request (today ${JSON.stringify(deployed.byKind)}, ${deployed.gap} ms without an answer)`, {todo: ROLLING})
+      t.equal(deployed.failed, 0, `contain up -d: no failed request (today ${JSON.stringify(deployed.byKind)}, ${deployed.gap} ms without an answer)`, {
+        todo: ROLLING,
+      })
     } finally {
       const down = await contain(['down'], dir, env)
       t.equal(down.exitCode, 0, `contain down: ${down.all}`)

@@ -42,11 +42,14 @@ t.test('runRounds: warm-up rounds are discarded, failures keep their round slot'
   const ctx = {cleanup: {started: false, assertNotStopping() {}}, log: {info: (line: string) => logs.push(line)}}
   const cases = [
     {id: 'a', run: async (r: number | string) => (calls.push(`a${r}`), 10)},
-    {id: 'b', run: async (r: number | string) => {
-      calls.push(`b${r}`)
-      if (r === 1) throw new Error('boom')
-      return 20
-    }},
+    {
+      id: 'b',
+      run: async (r: number | string) => {
+        calls.push(`b${r}`)
+        if (r === 1) throw new Error('boom')
+        return 20
+      },
+    },
   ]
   const got = await runRounds(ctx, cases, 3, {warmup: 1, args: async (_: unknown, r: number | string) => [r], describe: () => ''})
   t.same(calls, ['aw0', 'bw0', 'a0', 'b0', 'b1', 'a1', 'a2', 'b2'], 'warm-up first, then each round in a rotating order')
