@@ -159,9 +159,16 @@ function formatValue(value: unknown): string {
  * (a message relayed from the supervisor holds its "fix:" line).
  */
 export function printable(text: string, keepLines = false): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, char =>
     char === '\n' ? (keepLines ? char : '\\n') : char === '\t' ? '\\t' : `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`,
   )
+}
+
+/** An error's cause for --verbose: an Error as Node names it, any other object as JSON. */
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error || typeof cause !== 'object' || cause === null) return String(cause)
+  return JSON.stringify(cause)
 }
 
 /** The message a user sees for any error, and the exit code to leave with. */
@@ -169,7 +176,7 @@ export function renderError(error: unknown, verbose = false): {message: string; 
   if (error instanceof ContainError) {
     const lines = [`contain: ${printable(error.message, true)}`]
     if (error.fix) lines.push(`  fix: ${printable(error.fix, true)}`)
-    if (verbose && error.cause) lines.push(`  cause: ${String(error.cause)}`)
+    if (verbose && error.cause) lines.push(`  cause: ${describeCause(error.cause)}`)
     return {message: lines.join('\n'), exitCode: error.exitCode}
   }
   // A bug in contain, not a user error: keep the stack so it can be reported.

@@ -29,7 +29,7 @@ function toNamespace(field: string, text: string, name: string): Namespace {
       `use a comma-separated list of ${NAMESPACES.join(', ')}; prefix one with - to turn a default off (e.g. -ipc)`,
     )
   }
-  return namespace as Namespace
+  return namespace
 }
 
 /**

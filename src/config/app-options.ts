@@ -54,7 +54,7 @@ export function readOptionInput(source: YamlSource, appPath: Path, app: YamlMap,
       input[option.flag] = option.flag === 'seccomp' ? anchoredProfile(text, dir) : text
     }
   }
-  return input as OptionInput
+  return input
 }
 
 /**

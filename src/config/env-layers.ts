@@ -89,7 +89,7 @@ export function parseEnvironment(source: YamlSource, appPath: Path, app: YamlMap
     if (!ENV_KEY_PATTERN.test(key))
       source.fail(at, `has no variable name (${JSON.stringify(key)})`, "write KEY=VALUE, or KEY to pass the host's value through", 'value')
     if (value !== undefined) env[key] = value
-    else if (layers.hostEnv[key] !== undefined) env[key] = layers.hostEnv[key] as string
+    else if (layers.hostEnv[key] !== undefined) env[key] = layers.hostEnv[key]
   }
   const value = app.environment
   if (Array.isArray(value)) {

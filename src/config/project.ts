@@ -26,7 +26,7 @@ import {
 } from './project-file.js'
 import {resolveRunOptions} from './resolve.js'
 import {parseSupervision} from './supervision-keys.js'
-import {checkKeys, expectMap, expectString, isPlainMap, parseYaml, type YamlMap, type YamlSource} from './yaml-source.js'
+import {checkKeys, expectMap, expectString, isPlainMap, parseYaml, type YamlSource} from './yaml-source.js'
 import type {HostFacts} from '../launch/options.js'
 
 export {APP_KEYS, BACKOFF_KEYS, ENV_FILE_KEYS, HEALTHCHECK_KEYS, LOGGING_KEYS, LOGGING_OPTION_KEYS, TOP_KEYS, appKeys, type KeyDoc} from './app-keys.js'
@@ -110,7 +110,7 @@ export async function loadProject(file: string, options: LoadOptions = {}): Prom
     source.fail(['services'], "repeats apps (services is compose's name for them)", 'put every app under apps', 'key')
   const appsKey = top.services !== undefined ? 'services' : 'apps'
   if (top[appsKey] === undefined) throw new FileError(file, 'has no apps', {fix: `add an apps: section, e.g. ${example}`})
-  if (top[appsKey] === null || (isPlainMap(top[appsKey]) && Object.keys(top[appsKey] as YamlMap).length === 0)) {
+  if (top[appsKey] === null || (isPlainMap(top[appsKey]) && Object.keys(top[appsKey]).length === 0)) {
     source.fail([appsKey], 'has no apps', 'add at least one app with its command under it', 'key')
   }
   const apps = expectMap(source, [appsKey], top[appsKey], example)

@@ -36,7 +36,7 @@ function parseHealthTest(source: YamlSource, path: Path, value: unknown): Pick<H
     return {kind: 'shell', target: value}
   }
   if (Array.isArray(value)) {
-    const [first, ...rest] = value
+    const [first, ...rest] = value as unknown[]
     if (first === 'NONE') return undefined
     if (first === 'CMD') {
       const argv = rest.map((item, index) => expectString(source, [...path, index + 1], item, '"curl"'))

@@ -99,17 +99,12 @@ export const MAX_CAPTURED_BYTES = 64 * 1024
 const KILL_MARGIN_MS = 2000
 
 /** Runs a command in the app and returns its exit status (128+N for signal N). */
-export function execInApp(app: LaunchPlan, pid1: number, command: string[], options: ExecOptions): Promise<ExecResult> {
-  let argv: string[]
-  let environment: Buffer
-  try {
-    argv = planExec(app, validateTarget(app, pid1), command, {init: options.init})
-    // The app's own environment (planned with it), plus TERM when `contain exec` runs on a terminal:
-    // a health check's captured output has none.
-    environment = encodeEnvironment(options.capture ? app.env : {...app.env, ...terminalEnvironment(process.env, isTerminal(0) || isTerminal(1))})
-  } catch (error) {
-    return Promise.reject(error)
-  }
+// async: a plan that fails (a bad target, a bad command) rejects the promise rather than throwing.
+export async function execInApp(app: LaunchPlan, pid1: number, command: string[], options: ExecOptions): Promise<ExecResult> {
+  const argv = planExec(app, validateTarget(app, pid1), command, {init: options.init})
+  // The app's own environment (planned with it), plus TERM when `contain exec` runs on a terminal:
+  // a health check's captured output has none.
+  const environment = encodeEnvironment(options.capture ? app.env : {...app.env, ...terminalEnvironment(process.env, isTerminal(0) || isTerminal(1))})
   const captured = options.capture ? 'pipe' : 'inherit'
   const helper = startHelper(argv, {
     stdio: [options.capture ? 'ignore' : 'inherit', captured, captured],

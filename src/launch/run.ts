@@ -90,9 +90,7 @@ export async function planRun(options: RunOptions, host: HostFacts = hostFacts()
     warnings.push(...filter.warnings)
   }
   // Where this user's supervisors keep their control sockets, configured and default: hidden from the app.
-  const hidden = [stateRoot(host.env as NodeJS.ProcessEnv), stateRoot({...host.env, CONTAIN_STATE_DIR: undefined} as NodeJS.ProcessEnv)].map(dir =>
-    resolve(dir),
-  )
+  const hidden = [stateRoot(host.env as NodeJS.ProcessEnv), stateRoot({...host.env, CONTAIN_STATE_DIR: undefined})].map(dir => resolve(dir))
   const procEntry = (path: string) => {
     const stat = statSync(path, {throwIfNoEntry: false})
     return stat?.isDirectory() ? 'directory' : stat ? 'file' : undefined

@@ -61,7 +61,7 @@ function uvError(code: number): string {
 export function holdersOfPort(port: number, readFile: (path: string) => string = path => readFileSync(path, 'utf8')): string[] {
   const inodes = new Set<string>()
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = ''
+    let text: string
     try {
       text = readFile(table)
     } catch {
@@ -75,7 +75,7 @@ export function holdersOfPort(port: number, readFile: (path: string) => string =
   }
   if (inodes.size === 0) return []
   const holders: string[] = []
-  let pids: string[] = []
+  let pids: string[]
   try {
     pids = readdirSync('/proc').filter(entry => /^[0-9]+$/.test(entry))
   } catch {
@@ -116,7 +116,7 @@ function inUse(address: ListenAddress, detail: string, field: string): HostError
   })
 }
 
-function bindTcp(address: Extract<ListenAddress, {kind: 'tcp'}>, binding: Binding, field: string): {fd: number; close(): void} {
+function bindTcp(address: Extract<ListenAddress, {kind: 'tcp'}>, binding: Binding, field: string): {fd: number; close: () => void} {
   const {TCP, constants: tcp} = binding('tcp_wrap') as {TCP: new (type: number) => UvHandle; constants: {SERVER: number}}
   const handle = new TCP(tcp.SERVER)
   const ipv6 = address.host.includes(':')
@@ -179,7 +179,7 @@ function isStale(path: string): Promise<boolean> {
   })
 }
 
-async function bindUnix(address: Extract<ListenAddress, {kind: 'unix'}>, binding: Binding, field: string): Promise<{fd: number; close(): void}> {
+async function bindUnix(address: Extract<ListenAddress, {kind: 'unix'}>, binding: Binding, field: string): Promise<{fd: number; close: () => void}> {
   const {Pipe, constants: pipe} = binding('pipe_wrap') as {Pipe: new (type: number) => UvPipe; constants: {SERVER: number}}
   const {fd: dir, settled} = openDirectoryNoFollow(dirname(address.path), address, field)
   // In a directory someone else could change, through the directory's descriptor: the name is

@@ -83,7 +83,7 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
     detached: true,
   })
   const child = helper.child
-  let makeError: unknown
+  let makeError: Error | undefined
   let sentGo = !withReaper
   let settleMade = () => {}
   const cgroupMade = withReaper ? new Promise<void>(resolve => (settleMade = resolve)) : Promise.resolve()
@@ -94,7 +94,7 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
       cgroup.make()
     } catch (error) {
       // "n": the reaper has nothing to remove; contain undid what it made and reports why.
-      makeError = error
+      makeError = error instanceof Error ? error : new Error(String(error))
       helper.sendReapGo('n')
       return
     } finally {

@@ -93,7 +93,7 @@ const MAX_VALUE = 40
 
 function shown(value: unknown): string {
   if (value === undefined || value === null) return 'unset'
-  const text = Array.isArray(value) ? `[${value.map(String).join(', ')}]` : String(value)
+  const text = Array.isArray(value) ? `[${value.map(String).join(', ')}]` : typeof value === 'string' ? value : JSON.stringify(value)
   return text.length > MAX_VALUE ? `${text.slice(0, MAX_VALUE - 1)}…` : text
 }
 

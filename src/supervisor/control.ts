@@ -25,7 +25,21 @@ export interface ControlRequest {
   params?: Record<string, unknown>
 }
 
-type Handler = (params: Record<string, unknown>) => Promise<unknown> | unknown
+/** Returns the result, or a promise of it. */
+type Handler = (params: Record<string, unknown>) => unknown
+
+/** The response to one request line: the handler's result, or the error it ended with (never a rejection). */
+async function answer(handlers: Record<string, Handler>, line: string): Promise<unknown> {
+  try {
+    const request = JSON.parse(line) as ControlRequest
+    const handler = handlers[request.method]
+    if (!handler) throw new ContainError(`unknown control request ${JSON.stringify(request.method)}`)
+    return {result: (await handler(request.params ?? {})) ?? null}
+  } catch (error) {
+    const {message, exitCode} = renderError(error)
+    return {error: {message, exitCode}}
+  }
+}
 
 /** The supervisor's control socket: only its owner may connect (mode 0600). */
 export async function serveControl(path: string, handlers: Record<string, Handler>): Promise<Server> {
@@ -36,24 +50,14 @@ export async function serveControl(path: string, handlers: Record<string, Handle
     let handled = false
     connection.setEncoding('utf8')
     connection.on('error', () => undefined)
-    connection.on('data', async chunk => {
+    connection.on('data', (chunk: string) => {
       if (handled) return
       buffer += chunk
       const newline = buffer.indexOf('\n')
       if (newline === -1) return
       // One request per connection: bytes after it are read and dropped, never run again.
       handled = true
-      let response: unknown
-      try {
-        const request = JSON.parse(buffer.slice(0, newline)) as ControlRequest
-        const handler = handlers[request.method]
-        if (!handler) throw new ContainError(`unknown control request ${JSON.stringify(request.method)}`)
-        response = {result: (await handler(request.params ?? {})) ?? null}
-      } catch (error) {
-        const {message, exitCode} = renderError(error)
-        response = {error: {message, exitCode}}
-      }
-      connection.end(`${JSON.stringify(response)}\n`)
+      void answer(handlers, buffer.slice(0, newline)).then(response => connection.end(`${JSON.stringify(response)}\n`))
     })
   })
   let socket: {path: string; release(): void} | undefined
@@ -107,7 +111,7 @@ export function callControl<T>(
           connection.resume()
           connection.write(`${JSON.stringify({method, params})}\n`)
         },
-        error => {
+        (error: Error) => {
           // Refused: nothing is sent, and nothing it says counts.
           connection.removeAllListeners('end')
           connection.destroy()
@@ -115,7 +119,7 @@ export function callControl<T>(
         },
       )
     })
-    connection.on('data', chunk => (buffer += chunk))
+    connection.on('data', (chunk: string) => (buffer += chunk))
     connection.on('error', error => reject(unreachable(error)))
     connection.on('end', () => {
       try {

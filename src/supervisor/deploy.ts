@@ -31,7 +31,7 @@ export function parseApplyRequest(params: Record<string, unknown>): ApplyRequest
   const {apps, recreate} = params
   if (!Array.isArray(apps) || !apps.every(app => typeof app === 'string')) throw new ContainError('apply: apps must be a list of app names')
   if (!RECREATE_POLICIES.includes(recreate as RecreatePolicy)) throw new ContainError(`apply: recreate must be one of ${RECREATE_POLICIES.join(', ')}`)
-  return {apps: [...new Set(apps as string[])], recreate: recreate as RecreatePolicy}
+  return {apps: [...new Set(apps)], recreate: recreate as RecreatePolicy}
 }
 
 export interface DeployerHooks {

@@ -27,7 +27,6 @@ export function httpProbe(url: string, owner?: ProbeOwner): Probe {
   return async timeoutMs => {
     const {request} = await import('node:http')
     return new Promise(resolve => {
-      let timer: NodeJS.Timeout | undefined
       const deadline = Date.now() + timeoutMs
       // agent: false, so the request waits for end() until the owner is known: nothing is sent to another instance.
       const req = request(url, {method: 'GET', timeout: timeoutMs, maxHeaderSize: 16 * 1024, agent: false}, response => {
@@ -36,7 +35,8 @@ export function httpProbe(url: string, owner?: ProbeOwner): Probe {
         req.destroy()
         resolve((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 400)
       })
-      timer = setTimeout(() => req.destroy(), timeoutMs)
+      // Declared after the request: its callbacks, which clear it, run only once this line has.
+      const timer = setTimeout(() => req.destroy(), timeoutMs)
       req.on('timeout', () => req.destroy())
       req.on('error', () => resolve(false))
       req.on('close', () => {

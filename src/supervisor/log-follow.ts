@@ -35,12 +35,12 @@ import {
 
 export interface FollowOptions extends ReadOptions {
   /** Receives lines in file order; when it returns a promise, reading waits for it (backpressure). */
-  onLines?(lines: LogLine[]): void | Promise<void>
+  onLines?: (lines: LogLine[]) => void | Promise<void>
   /**
    * Instead of onLines: the complete records as they are in the files (each ends with its
    * newline), undecoded, in order; the same backpressure. For a consumer that prints them.
    */
-  onRecords?(records: Buffer): void | Promise<void>
+  onRecords?: (records: Buffer) => void | Promise<void>
   /** Called once the earlier lines (per `lines` and `since`) are delivered and new ones are watched for. */
   onReady?(): void
   /** Stops following; followLog then resolves. */
@@ -149,7 +149,7 @@ class LogFollower {
   private readonly ahead: Cursor[] = []
   private changed = true
   private wake: (() => void) | undefined
-  private failure: unknown
+  private failure: Error | undefined
   /** Lines before this time are skipped (all earlier lines with --since), until the first one after it. */
   private since: Date | undefined
   private watcher: FSWatcher | undefined
@@ -212,7 +212,7 @@ class LogFollower {
     try {
       this.track()
     } catch (error) {
-      this.failure ??= error
+      this.failure ??= error instanceof Error ? error : new Error(String(error))
     }
     this.poke()
   }
@@ -262,7 +262,7 @@ class LogFollower {
     }
     const newest = files[0]
     const end = completeEnd(newest.fd, newest.size)
-    let records: Buffer[] = []
+    let records: Buffer[]
     try {
       records = collectLastRecords([{fd: newest.fd, size: end}, ...files.slice(1)], backlog)
     } finally {

@@ -100,7 +100,7 @@ function outputSink(
   onLogError: (message: string) => void,
   journal?: AppLineWriter,
   onLogOpened?: (app: string, location: AppLogLocation) => void,
-): {sink: OutputSink; closeLogs(): Promise<void>; releaseLog(app: string): Promise<void>} {
+): {sink: OutputSink; closeLogs: () => Promise<void>; releaseLog: (app: string) => Promise<void>} {
   // The project as last read: a changed contain.yml brings new names, and logging settings.
   const project = () => current.project
   const logs = new Map<string, AppLog>()
