@@ -60,7 +60,7 @@ function localDate(d = new Date()) {
 /** Every cgroup directory down to maxDepth in every hierarchy; `visit` returns false to not descend. */
 function walkCgroups(layout, maxDepth, visit) {
   const walk = (dir, depth) => {
-    let entries = []
+    let entries
     try {
       entries = readdirSync(dir, {withFileTypes: true})
     } catch {
@@ -155,7 +155,6 @@ async function main() {
     }
   }
 
-  const started = new Date()
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
   const cleanup = new Cleanup()
   cleanup.installSignalHandlers(abortMeasurements)

@@ -240,7 +240,7 @@ const appScript = file => `date +%s%N >> ${file}; date +%s%N >> ${file}`
 
 /** The exit -> next start gaps (ms) in a stamps file: lines are start, end, start, end, ... */
 function gapsIn(file) {
-  let stamps = []
+  let stamps
   try {
     stamps = readFileSync(file, 'utf8')
       .split('\n')

@@ -93,9 +93,8 @@ if (fast !== undefined && !own.includes('--help') && !own.includes('-h')) {
   const [bundle, entry] = fast
   // A dry run compiles other functions than a launch: each keeps its own cache.
   const variant = own.includes('--dry-run') ? 'dry' : 'full'
-  loadBundle(join(__dirname, '../dist', bundle), variant)
-    [entry](argv.slice(1))
-    .then(finish)
+  const commands = loadBundle(join(__dirname, '../dist', bundle), variant)
+  commands[entry](argv.slice(1)).then(finish)
 } else {
   import('../dist/cli.js').then(({main}) => main(argv)).then(finish)
 }

@@ -1,6 +1,6 @@
 // Writes bench/results/<date>-<suite>[-quick].{json,md,svg}.
 import {mkdirSync, writeFileSync} from 'node:fs'
-import {join, relative} from 'node:path'
+import {join} from 'node:path'
 import {RATIO_STATISTIC, RATIO_STATISTIC_TEXT} from './stats.js'
 import {barChartSvg, timeSeriesSvg} from './svg.js'
 

@@ -233,7 +233,7 @@ function columns(ctx, setup) {
     {
       id: 'bwrap',
       label: 'bwrap (typical)',
-      what: `bwrap ${bwrapFlags(dir).join(' ')} -- /probe/isolation-probe: a typical desktop-sandbox invocation (bubblewrap\'s README style), run as root.`,
+      what: `bwrap ${bwrapFlags(dir).join(' ')} -- /probe/isolation-probe: a typical desktop-sandbox invocation (bubblewrap's README style), run as root.`,
       async prepare() {
         requirePackages(ctx, ['bubblewrap'])
         const bin = which('bwrap', ['/usr/bin', '/bin'])

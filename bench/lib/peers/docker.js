@@ -3,7 +3,7 @@
 // driver, cgroup-parent below the bench's own cgroup. The Debian CLI /usr/bin/docker is used, not a newer
 // one earlier on PATH.
 import {spawn} from 'node:child_process'
-import {closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync} from 'node:fs'
+import {closeSync, mkdirSync, openSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {unmountUnder} from '../host.js'

@@ -10,7 +10,7 @@ export const direct = {
   label: 'direct exec (no isolation)',
   packages: [],
   what: 'Spawns the workload itself from the bench process: the floor every other tool adds to.',
-  async prepare(ctx) {
+  async prepare() {
     return {argv: w => w.host}
   },
 }
@@ -20,7 +20,7 @@ export const node = {
   label: 'node -e 0',
   packages: [],
   what: 'Starts Node.js and exits without running the workload: the cost of any Node CLI, the baseline for targets.',
-  async prepare(ctx) {
+  async prepare() {
     return {argv: () => [process.execPath, '-e', '0'], version: process.version, note: 'same command for both workloads'}
   },
 }
@@ -98,7 +98,7 @@ export const unshare = {
   label: 'unshare (pid/mount/uts/ipc/cgroup)',
   packages: [],
   what: 'util-linux unshare --pid --fork --mount-proc --mount --uts --ipc --cgroup CMD: the namespaces contain uses, no cgroup limits.',
-  async prepare(ctx) {
+  async prepare() {
     const bin = unshareBin()
     return {argv: w => [bin, ...unshareFlags, ...w.host], version: firstLine((await run(bin, ['--version'])).stdout)}
   },

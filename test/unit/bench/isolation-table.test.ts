@@ -3,7 +3,6 @@
 import t from 'tap'
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
-// @ts-expect-error: bench/ is plain JavaScript without type declarations
 import {cell, heldCounts, parseProbe, protections, readmeTable, replaceReadmeBlock, shortReason} from '../../../bench/lib/isolation-table.js'
 
 const probeSource = readFileSync(fileURLToPath(new URL('../../../bench/native/isolation-probe.c', import.meta.url)), 'utf8')

@@ -1,7 +1,6 @@
 // The deploy suite's arithmetic: per-second rows, the gap in service, totals and how a client error is
 // named. A wrong gap or a failure counted in the wrong second would misreport an outage.
 import t from 'tap'
-// @ts-expect-error: bench/ is plain JavaScript without type declarations
 import {FAILURE_KINDS, classifyError, classifyStatus, perSecond, serviceGap, totals} from '../../../bench/lib/load.js'
 
 const ok = (t: number, latencyMs: number) => ({t, kind: 'ok', latencyMs})
@@ -27,7 +26,7 @@ t.test('perSecond puts each event in the second it completed in, latency of succ
   )
   t.equal(rows.length, 3)
   t.same(
-    rows.map((r: any) => r.second),
+    rows.map(r => r.second),
     [0, 1, 2],
   )
   t.match(rows[0], {ok: 3, refused: 0, p50: 7, max: 100})

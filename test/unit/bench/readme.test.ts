@@ -3,7 +3,6 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import t from 'tap'
-// @ts-expect-error: bench/ is plain JavaScript, outside the TypeScript project
 import {END, START, latestResults, renderTable, withFigures, withTable} from '../../../bench/readme.js'
 
 const root = fileURLToPath(new URL('../../..', import.meta.url))

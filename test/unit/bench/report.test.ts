@@ -1,8 +1,6 @@
 /** Every bench report names the statistic behind its ratios (issue 15), and only reports with ratios do. */
 import t from 'tap'
-// @ts-expect-error: bench/ is plain JavaScript, outside the TypeScript project
 import {genericMarkdown, markdown} from '../../../bench/lib/report.js'
-// @ts-expect-error: bench/ is plain JavaScript, outside the TypeScript project
 import {RATIO_STATISTIC} from '../../../bench/lib/stats.js'
 
 const machine = {
