@@ -118,6 +118,8 @@ let outcomes = {loaded: 0, containErrors: 0, crashes: 0}
 /** A Node warning (process.emitWarning) would reach the user's terminal as "(node:PID) Warning: ...". */
 let warning: string | undefined
 process.on('warning', emitted => (warning ??= emitted.message))
+/** The warning so far (read through a call: TypeScript cannot see the listener set it after `warning = undefined`). */
+const nodeWarning = (): string | undefined => warning
 
 /** The property: nothing but a ContainError ever comes out. Returns false (a counterexample) otherwise. */
 async function onlyContainErrors(text: string, others?: Record<string, string>, path = file): Promise<boolean> {
@@ -125,12 +127,14 @@ async function onlyContainErrors(text: string, others?: Record<string, string>, 
   try {
     await loadProject(path, loadOptions(text, others, path))
     await new Promise(resolve => setImmediate(resolve))
-    if (warning) throw new Error(`loadProject made Node print a warning: ${warning}`)
+    const warned = nodeWarning()
+    if (warned) throw new Error(`loadProject made Node print a warning: ${warned}`)
     outcomes.loaded++
     return true
   } catch (error) {
     await new Promise(resolve => setImmediate(resolve))
-    if (warning) throw new Error(`loadProject made Node print a warning: ${warning}`)
+    const warned = nodeWarning()
+    if (warned) throw new Error(`loadProject made Node print a warning: ${warned}`, {cause: error})
     if (error instanceof ContainError) {
       outcomes.containErrors++
       return true

@@ -312,7 +312,7 @@ __attribute__((constructor)) static void mark(void) {
     )
     const env = {CONTAIN_STATE_DIR: join(dir, 'state')}
     const stop = await up(t, dir, env, rotating, {someFail: true})
-    let logs = {stdout: '', stderr: ''}
+    let logs: {stdout: string; stderr: string} | undefined
     try {
       await sleep(3000)
       logs = await cli(['logs', rotating, '-n', '20'], {cwd: dir, env})

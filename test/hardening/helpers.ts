@@ -109,7 +109,7 @@ export function killContain(pid: number): void {
 /** Removes the units whose processes are all gone (as systemd would), noting contain's leftovers in those it ended normally. */
 function endUnits(): void {
   for (const unit of [...units]) {
-    let populated = true
+    let populated: boolean
     try {
       populated = /^populated 1$/m.test(readFileSync(join(unit.dir, 'cgroup.events'), 'utf8'))
     } catch {

@@ -42,7 +42,7 @@ if (requireRoot(t)) {
       t.equal(result.exitCode, 125, flags.join(' '))
       t.match(result.stderr, message)
       t.match(result.stderr, /fix: /)
-      t.notMatch(result.stderr, /    at /, 'no stack trace')
+      t.notMatch(result.stderr, / {4}at /, 'no stack trace')
     }
     const noCommand = await contain(['run', '--memory', '64m'])
     t.equal(noCommand.exitCode, 125)

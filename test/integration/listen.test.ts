@@ -43,7 +43,7 @@ function request(target: {port: number} | {path: string}, line: string, timeoutM
       resolve({error: 'timeout'})
     }, timeoutMs)
     socket.on('connect', () => socket.write(`${line}\n`))
-    socket.on('data', chunk => (answer += chunk))
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()))
     socket.on('end', () => {
       clearTimeout(timer)
       resolve({answer: answer.trim()})

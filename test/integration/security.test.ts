@@ -157,7 +157,7 @@ if (process.arch !== 'x64') {
       t.match(result.stderr, file)
       t.match(result.stderr, message)
       t.match(result.stderr, /fix: /)
-      t.notMatch(result.stderr, /    at /, 'no stack trace')
+      t.notMatch(result.stderr, / {4}at /, 'no stack trace')
     }
   })
 }

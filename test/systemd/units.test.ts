@@ -97,13 +97,13 @@ async function show(property: string): Promise<string> {
 
 async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
-  let last: unknown
+  let last: Error | undefined
   for (;;) {
     try {
       const value = await probe()
       if (value !== undefined && value !== false) return value
     } catch (error) {
-      last = error
+      last = error as Error
     }
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${String(last)})` : ''}`)
     await new Promise(resolve => setTimeout(resolve, 500))

@@ -54,7 +54,7 @@ t.test('a rule the kernel refuses is named, and what was made is undone', async 
   const fs = withWriteEach(refused)
   const error = thrown(() => AppCgroup.create(planCgroup(devicesHost(root), WEB, {}, fs, RULES), fs))
   t.ok(error instanceof CgroupError)
-  t.match((error as Error).message, `cannot write ${JSON.stringify(refused)}`)
+  t.match(error.message, `cannot write ${JSON.stringify(refused)}`)
   t.match((error as CgroupError).fix ?? '', /does not allow this device/)
   t.notOk(readdirOrEmpty(join(root, 'devices')).includes('contain'), 'nothing left behind')
 })

@@ -71,7 +71,7 @@ function validate(schema: JsonSchema, value: unknown, root: JsonSchema = schema,
   if (schema.anyOf && !(schema.anyOf as JsonSchema[]).some(branch => validate(branch, value, root, at).length === 0)) fail('matches no anyOf branch')
   for (const branch of (schema.allOf as JsonSchema[] | undefined) ?? []) errors.push(...validate(branch, value, root, at))
   if (typeof value === 'string') {
-    if (schema.pattern && !new RegExp(schema.pattern as string, 'u').test(value)) fail(`does not match ${schema.pattern}`)
+    if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern, 'u').test(value)) fail(`does not match ${schema.pattern}`)
     if (typeof schema.minLength === 'number' && value.length < schema.minLength) fail('is too short')
   }
   if (typeof value === 'number') {
@@ -140,7 +140,7 @@ t.test('the schema', async t => {
   })
 
   t.test("accepts the brief's example and the full template", async t => {
-    const example = parseYaml(readFileSync(new URL('../fixtures/config/rails/contain.yml', import.meta.url), 'utf8'))
+    const example: unknown = parseYaml(readFileSync(new URL('../fixtures/config/rails/contain.yml', import.meta.url), 'utf8'))
     t.strictSame(validate(schema, example), [])
     t.strictSame(validate(schema, parseYaml(uncommentSettings(readFileSync(templateFile, 'utf8')))), [])
   })

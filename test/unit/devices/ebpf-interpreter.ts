@@ -47,7 +47,7 @@ export function runDeviceProgram(bytes: Buffer, request: DeviceAccess): number {
   context.writeUInt32LE(request.major, 4)
   context.writeUInt32LE(request.minor, 8)
   // r1 holds the context pointer: only loads through it are allowed.
-  const registers: Array<bigint | undefined> = new Array(11).fill(undefined)
+  const registers: Array<bigint | undefined> = Array.from({length: 11}, () => undefined)
   let contextIn: number | undefined = 1
   const read = (reg: number): bigint => {
     const value = registers[reg]

@@ -176,7 +176,11 @@ t.test('the example app: init refuses its contain.yml, and on a copy proposes wh
   t.same(result.detected.rails, ['Gemfile names railties', 'config.ru', 'bin/rails'])
   const [proposed] = (await loadProject(result.file)).apps
   // The example is read as YAML: loading it needs its tmp/, which only setup.sh makes.
-  const example = parse(readFileSync(join(EXAMPLE, 'contain.yml'), 'utf8')).apps.web
+  const example = (
+    parse(readFileSync(join(EXAMPLE, 'contain.yml'), 'utf8')) as {
+      apps: {web: {command: string; healthcheck: {test: {http: string}}; restart: string; read_only: boolean; mem_limit: string; cpus: number; seccomp: string}}
+    }
+  ).apps.web
   t.strictSame(proposed.command, splitCommand(example.command), 'the same command as the example')
   t.equal(proposed.supervision.healthcheck?.target, example.healthcheck.test.http, 'the same health check')
   t.equal(proposed.supervision.restart.policy, example.restart)
@@ -204,14 +208,14 @@ t.test('an app below /tmp gets the tmpfs at /tmp too: its directory stays visibl
 t.test("every proposed app names its user: the directory's owner, whom contain would pick anyway", async t => {
   const options = {cpus: 4, schema: '/schema.json', reference: '/contain.yml'}
   const rails = {dir: '/srv/shop', rails: {evidence: ['Gemfile names rails', 'config.ru'], upRoute: true}, writable: ['tmp', 'log'], pidsDir: true}
-  t.match(renderProject({...rails, owner: {uid: 1000, gid: 1000, name: 'shop'}}, options).text, /\n    user: shop\n/)
+  t.match(renderProject({...rails, owner: {uid: 1000, gid: 1000, name: 'shop'}}, options).text, /\n {4}user: shop\n/)
   t.match(
     renderProject({...rails, owner: {uid: 4242, gid: 4343}}, options).text,
-    /\n    user: "4242:4343"\n/,
+    /\n {4}user: "4242:4343"\n/,
     'uid:gid without a passwd entry (a bare uid would get group 0)',
   )
   const root = renderProject({...rails, owner: {uid: 0, gid: 0, name: 'root'}}, options).text
-  t.match(root, /root's, so the app runs as host root[^\n]*\n[^\n]*useradd[^\n]*\n    user: root\n/, 'root said out loud, with the better way')
+  t.match(root, /root's, so the app runs as host root[^\n]*\n[^\n]*useradd[^\n]*\n {4}user: root\n/, 'root said out loud, with the better way')
   const procfile = {
     dir: '/srv/shop',
     procfile: {file: '/srv/shop/Procfile', entries: [{name: 'worker', command: 'ruby worker.rb', line: 1, column: 1}]},
@@ -219,13 +223,13 @@ t.test("every proposed app names its user: the directory's owner, whom contain w
     pidsDir: false,
     owner: {uid: 1000, gid: 1000, name: 'shop'},
   }
-  t.match(renderProject(procfile, options).text, /worker:\n    command: ruby worker\.rb\n(    #[^\n]*\n)?    user: shop\n/)
+  t.match(renderProject(procfile, options).text, /worker:\n {4}command: ruby worker\.rb\n( {4}#[^\n]*\n)? {4}user: shop\n/)
   t.match(
     renderProject({dir: '/srv/shop', writable: [], pidsDir: false, owner: {uid: 1000, gid: 1000, name: 'shop'}}, options).text,
-    /\n    user: shop\n/,
+    /\n {4}user: shop\n/,
     'the placeholder too',
   )
-  t.notMatch(renderProject(rails, options).text, /\n    user:/, 'no owner known, no line')
+  t.notMatch(renderProject(rails, options).text, /\n {4}user:/, 'no owner known, no line')
 })
 
 t.test("detection reads the directory's owner and its name from /etc/passwd", async t => {

@@ -54,16 +54,17 @@ function rawExchange(path: string, pieces: string[], pauseMs = 20): Promise<stri
     const connection = createConnection(path)
     let answer = ''
     connection.setEncoding('utf8')
-    connection.on('data', chunk => (answer += chunk))
+    connection.on('data', (chunk: string) => (answer += chunk))
     connection.on('error', reject)
     connection.on('close', () => resolve(answer))
-    connection.on('connect', async () => {
+    const send = async () => {
       for (const piece of pieces) {
         if (connection.destroyed) break
         connection.write(piece)
         await new Promise(resolve => setTimeout(resolve, pauseMs))
       }
-    })
+    }
+    connection.on('connect', () => void send())
   })
 }
 
@@ -228,7 +229,7 @@ t.test('bytes after the request line do not run the request again', async t => {
 
 t.test('a malformed request gets an error answer, and the server keeps serving', async t => {
   const {path} = await serve(t, {ping: () => 'pong'})
-  const answer = JSON.parse(await rawExchange(path, ['this is not json\n']))
+  const answer = JSON.parse(await rawExchange(path, ['this is not json\n'])) as {error: {exitCode: number; message: string}}
   t.equal(answer.error.exitCode, 125)
   t.type(answer.error.message, 'string')
   t.equal(await callControl(path, 'ping'), 'pong')

@@ -571,7 +571,7 @@ t.test('printLogRecords writes stdout and stderr lines to their own streams, wai
   const printing = printLogRecords(Buffer.from(`${stamp('out', 'one')}\n${stamp('err', 'two')}\n${stamp('out', 'three')}\n`), false, {out, err})
   await new Promise(resolve => setImmediate(resolve))
   t.equal(err.read(), null, 'stderr waits while stdout is full: the order is kept')
-  out.on('data', chunk => outText.push(chunk))
+  out.on('data', (chunk: Buffer) => outText.push(chunk))
   await printing
   t.equal(Buffer.concat(outText).toString(), 'one\nthree\n')
   t.equal(String(err.read()), 'two\n')

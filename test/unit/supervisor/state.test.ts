@@ -97,7 +97,7 @@ t.test('readers never see half a state while it is rewritten', async t => {
     writeState(dir, {...big, project: `p${writes++}`})
     await new Promise(resolve => setImmediate(resolve))
   }
-  const {reads, bad} = JSON.parse(output)
+  const {reads, bad} = JSON.parse(output) as {reads: number; bad: number}
   t.ok(reads > 0 && writes > 10, `${reads} reads during ${writes} writes`)
   t.equal(bad, 0, 'no read saw a torn or missing file')
 })

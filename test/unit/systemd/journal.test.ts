@@ -82,7 +82,7 @@ t.test('lines: one record per line, in order, MESSAGE first, each framed by its 
   t.equal(encodeLines(Buffer.alloc(0), fields).records, 0, 'no lines, no records')
   const forged = decodeFrames(encodeLines(Buffer.from('hi\nPRIORITY=0\nSYSLOG_IDENTIFIER=sshd\n'), fields).frames)
   t.strictSame(
-    forged.map(record => record.filter(([name]) => name !== 'MESSAGE').map(([name, value]) => `${name}=${value}`)),
+    forged.map(record => record.filter(([name]) => name !== 'MESSAGE').map(([name, value]) => `${name}=${value.toString()}`)),
     Array(3).fill(['PRIORITY=3', 'SYSLOG_IDENTIFIER=web', 'CONTAIN_PROJECT=shop', 'CONTAIN_APP=web']),
     'an app cannot set a field: what looks like one is a MESSAGE of its own',
   )
