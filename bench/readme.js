@@ -22,7 +22,11 @@ export function latestResults(dir = join(root, 'bench/results')) {
     const match = /^(\d{4}-\d{2}-\d{2})-([a-z]+)\.json$/.exec(name)
     if (match && SUITES.includes(match[2])) newest.set(match[2], name)
   }
-  return SUITES.filter(suite => newest.has(suite)).map(suite => ({suite, file: newest.get(suite), report: JSON.parse(readFileSync(join(dir, newest.get(suite)), 'utf8'))}))
+  return SUITES.filter(suite => newest.has(suite)).map(suite => ({
+    suite,
+    file: newest.get(suite),
+    report: JSON.parse(readFileSync(join(dir, newest.get(suite)), 'utf8')),
+  }))
 }
 
 const DIGITS = {ms: 1, '×': 2, MiB: 2, pp: 2, 'CPU-s': 2, lines: 0, requests: 0}
@@ -44,8 +48,13 @@ function launchRows(report) {
     const pair = target.of ? [target.of, target.to] : target.id === 'contain' ? ['contain', 'node'] : [target.id, 'contain']
     const names = {node: 'node -e 0', 'contain-nonet': 'contain --network none'}
     const medians = pair.map(id => `${names[id] ?? id} ${median(id)?.toFixed(0)} ms`).join(', ')
-    if (target.ratio === undefined) return {text: `${target.text}, ${workloads[target.workload] ?? target.workload}`, measured: target.detail ?? '–', status: target.status}
-    return {text: `${target.text}, ${workloads[target.workload] ?? target.workload}`, measured: `${target.ratio.toFixed(2)}× (${target.statistic ?? 'ratio of medians'}; medians: ${medians})${target.detail ? ` — ${target.detail}` : ''}`, status: target.status}
+    if (target.ratio === undefined)
+      return {text: `${target.text}, ${workloads[target.workload] ?? target.workload}`, measured: target.detail ?? '–', status: target.status}
+    return {
+      text: `${target.text}, ${workloads[target.workload] ?? target.workload}`,
+      measured: `${target.ratio.toFixed(2)}× (${target.statistic ?? 'ratio of medians'}; medians: ${medians})${target.detail ? ` — ${target.detail}` : ''}`,
+      status: target.status,
+    }
   })
 }
 

@@ -14,7 +14,16 @@ import {CgroupJanitor, cgroupLayout, commonParentPath} from './lib/cgroup.js'
 import {Cleanup} from './lib/cleanup.js'
 import {appCgroups} from './lib/contain.js'
 import {clearNodeStartVariables, hostLimits, machineFacts} from './lib/facts.js'
-import {mountsUnder, networkFingerprint, removeNewPaths, restoreSysctls, snapshotPaths, snapshotSysctls, stopProcessesReferencing, unmountUnder} from './lib/host.js'
+import {
+  mountsUnder,
+  networkFingerprint,
+  removeNewPaths,
+  restoreSysctls,
+  snapshotPaths,
+  snapshotSysctls,
+  stopProcessesReferencing,
+  unmountUnder,
+} from './lib/host.js'
 import {log} from './lib/log.js'
 import {abortMeasurements} from './lib/measure.js'
 import {debianPackages} from './lib/peers/index.js'
@@ -44,14 +53,14 @@ const resultsDir = join(benchDir, 'results')
 const runPrefix = 'contain-bench-'
 
 function localDate(d = new Date()) {
-  const pad = (n) => String(n).padStart(2, '0')
+  const pad = n => String(n).padStart(2, '0')
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`
 }
 
 /** Every cgroup directory down to maxDepth in every hierarchy; `visit` returns false to not descend. */
 function walkCgroups(layout, maxDepth, visit) {
   const walk = (dir, depth) => {
-    let entries = []
+    let entries
     try {
       entries = readdirSync(dir, {withFileTypes: true})
     } catch {
@@ -79,7 +88,7 @@ function findBenchCgroups(layout, predicate, maxDepth = 6) {
 
 function cgroupDirSet(layout, maxDepth = 4) {
   const set = new Set()
-  walkCgroups(layout, maxDepth, (path) => void set.add(path))
+  walkCgroups(layout, maxDepth, path => void set.add(path))
   return set
 }
 
@@ -92,9 +101,9 @@ async function recoverStale(layout) {
     const mounts = await unmountUnder(workDir)
     if (mounts.unmounted.length) notes.push(`unmounted ${mounts.unmounted.length} stale mount(s)`)
   }
-  const stale = findBenchCgroups(layout, (name) => {
+  const stale = findBenchCgroups(layout, name => {
     const pid = Number(name.slice(runPrefix.length))
-    return Number.isInteger(pid) && pid !== process.pid && !(pidAlive(pid) && processes().some((p) => p.pid === pid && p.cmdline.includes('bench/run.js')))
+    return Number.isInteger(pid) && pid !== process.pid && !(pidAlive(pid) && processes().some(p => p.pid === pid && p.cmdline.includes('bench/run.js')))
   })
   if (stale.length) {
     const janitor = new CgroupJanitor()
@@ -126,10 +135,11 @@ async function main() {
     return 0
   }
   const selected = opts.suites ?? Object.keys(suites)
-  for (const s of selected) if (!suites[s]) {
-    console.error(`unknown suite "${s}" (known: ${Object.keys(suites).join(', ')})`)
-    return 2
-  }
+  for (const s of selected)
+    if (!suites[s]) {
+      console.error(`unknown suite "${s}" (known: ${Object.keys(suites).join(', ')})`)
+      return 2
+    }
   if (process.getuid?.() !== 0) {
     console.error('bench: run as root (cgroups, namespaces, dockerd and the OCI runtimes need it)')
     return 1
@@ -139,13 +149,12 @@ async function main() {
   const lock = join(workDir, '.lock')
   if (existsSync(lock)) {
     const pid = Number(readFileSync(lock, 'utf8').trim())
-    if (pid !== process.pid && processes().some((p) => p.pid === pid && p.cmdline.includes('bench/run.js'))) {
+    if (pid !== process.pid && processes().some(p => p.pid === pid && p.cmdline.includes('bench/run.js'))) {
       console.error(`bench: another bench is running (pid ${pid}); wait for it or stop it first`)
       return 1
     }
   }
 
-  const started = new Date()
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
   const cleanup = new Cleanup()
   cleanup.installSignalHandlers(abortMeasurements)
@@ -162,7 +171,7 @@ async function main() {
   const sysctlsBefore = snapshotSysctls()
   const pathsBefore = snapshotPaths()
   const cgroupsBefore = cgroupDirSet(layout)
-  const workExisted = existsSync(workDir) && readdirSync(workDir).some((f) => f !== '.lock')
+  const workExisted = existsSync(workDir) && readdirSync(workDir).some(f => f !== '.lock')
   const workRootExisted = existsSync(workRoot)
   mkdirSync(workDir, {recursive: true})
   writeFileSync(lock, `${process.pid}\n`)
@@ -192,10 +201,12 @@ async function main() {
     const byTool = {}
     for (const dir of r.removed) {
       const rest = dir.split(`/${runId}`)[1]
-      const key = rest === undefined ? 'ancestors' : rest.split('/')[1] ?? runId
+      const key = rest === undefined ? 'ancestors' : (rest.split('/')[1] ?? runId)
       byTool[key] = (byTool[key] ?? 0) + 1
     }
-    return `removed ${r.removed.length} cgroup dir(s): ${Object.entries(byTool).map(([k, n]) => `${k} ${n}`).join(', ')}`
+    return `removed ${r.removed.length} cgroup dir(s): ${Object.entries(byTool)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}`
   })
   cleanup.add('unmount everything under bench/work/run', async () => {
     const r = await unmountUnder(workDir)
@@ -222,7 +233,17 @@ async function main() {
       const suiteStarted = new Date()
       log.step(`suite ${suiteName}: ${suite.title}`)
       const ctx = {
-        opts, repoRoot, benchDir, workDir, runId, layout, commonParent, janitor, cleanup, packages, log,
+        opts,
+        repoRoot,
+        benchDir,
+        workDir,
+        runId,
+        layout,
+        commonParent,
+        janitor,
+        cleanup,
+        packages,
+        log,
         hostLimits: hostLimits(),
         limits: {cpus: 1, memoryBytes: 256 * 2 ** 20, cpuQuota: 100_000, cpuPeriod: 100_000},
         rootfs: () => (rootfsPromise ??= buildRootfs(workDir)),
@@ -248,8 +269,8 @@ async function main() {
         workDir,
         machine: {
           ...machine,
-          loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
-          toolVersions: Object.fromEntries((out.peers ?? []).filter((p) => p.version).map((p) => [p.id, p.version])),
+          loadAverageAtEnd: loadavg().map(x => Number(x.toFixed(2))),
+          toolVersions: Object.fromEntries((out.peers ?? []).filter(p => p.version).map(p => [p.id, p.version])),
           busybox: rootfs?.version,
           cgroupParentForRuntimes: commonParent ? `${commonParent}/${runId}` : undefined,
           hostHardLimits: ctx.hostLimits,
@@ -273,13 +294,18 @@ async function main() {
     networkBefore: networkBefore.digest,
     networkAfter: networkAfter.digest,
     networkUnchanged: networkBefore.digest === networkAfter.digest,
-    networkDiff: networkBefore.digest === networkAfter.digest ? undefined : Object.keys(networkAfter.parts).filter((k) => networkAfter.parts[k] !== networkBefore.parts[k]),
-    leftoverCgroups: [...new Set([...janitor.leftovers(), ...findBenchCgroups(layout, (name) => ours.test(name)), ...appCgroups(layout)])],
+    networkDiff:
+      networkBefore.digest === networkAfter.digest ? undefined : Object.keys(networkAfter.parts).filter(k => networkAfter.parts[k] !== networkBefore.parts[k]),
+    leftoverCgroups: [...new Set([...janitor.leftovers(), ...findBenchCgroups(layout, name => ours.test(name)), ...appCgroups(layout)])],
     leftoverMounts: mountsUnder(workDir),
-    leftoverProcesses: processes().filter((p) => p.pid !== process.pid && p.cmdline.includes(workDir)).map((p) => `${p.pid} ${p.cmdline}`),
-    containerDaemonsRunning: processes().filter((p) => /^(dockerd|containerd|containerd-shim.*|conmon|podman)$/.test(p.comm)).map((p) => `${p.pid} ${p.cmdline}`),
+    leftoverProcesses: processes()
+      .filter(p => p.pid !== process.pid && p.cmdline.includes(workDir))
+      .map(p => `${p.pid} ${p.cmdline}`),
+    containerDaemonsRunning: processes()
+      .filter(p => /^(dockerd|containerd|containerd-shim.*|conmon|podman)$/.test(p.comm))
+      .map(p => `${p.pid} ${p.cmdline}`),
     // Informational only: on a shared host other sessions create cgroups too; nothing here is removed.
-    cgroupsAppearedElsewhere: [...cgroupDirSet(layout)].filter((d) => !cgroupsBefore.has(d)),
+    cgroupsAppearedElsewhere: [...cgroupDirSet(layout)].filter(d => !cgroupsBefore.has(d)),
     workDirRemoved: opts.keepWork ? 'kept (--keep-work)' : !existsSync(workDir),
   }
   for (const [k, v] of Object.entries(hostCheck)) {
@@ -302,28 +328,40 @@ async function main() {
 function printSummary(result) {
   if (result.sections) {
     console.log(`\n${result.title} (${result.config.rounds} rounds)`)
-    for (const section of result.sections.filter((x) => x.columns && x.summary !== false)) {
+    for (const section of result.sections.filter(x => x.columns && x.summary !== false)) {
       console.log(`\n  ${section.title}`)
-      const rows = [section.columns, ...section.rows].map((r) => r.map((c) => (c === undefined || c === null ? '–' : typeof c === 'number' ? (Math.abs(c) >= 100 ? c.toFixed(1) : c.toFixed(2)) : String(c).replace(/\*\*/g, ''))))
-      const widths = rows[0].map((_, i) => Math.min(48, Math.max(...rows.map((r) => String(r[i] ?? '').length))))
+      const rows = [section.columns, ...section.rows].map(r =>
+        r.map(c =>
+          c === undefined || c === null ? '–' : typeof c === 'number' ? (Math.abs(c) >= 100 ? c.toFixed(1) : c.toFixed(2)) : String(c).replace(/\*\*/g, ''),
+        ),
+      )
+      const widths = rows[0].map((_, i) => Math.min(48, Math.max(...rows.map(r => String(r[i] ?? '').length))))
       for (const r of rows) console.log(`  ${r.map((c, i) => (i === 0 ? String(c).slice(0, 48).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ')}`)
     }
     console.log('')
-    for (const t of result.targets ?? []) console.log(`target: ${t.text}: ${t.status}${t.value === undefined || t.value === null ? '' : ` (${Number(t.value).toFixed(2)}${t.unit ? ` ${t.unit}` : ''})`}`)
-    for (const p of (result.peers ?? []).filter((p) => !p.available)) console.log(`unavailable: ${p.id}: ${p.reason}`)
+    for (const t of result.targets ?? [])
+      console.log(
+        `target: ${t.text}: ${t.status}${t.value === undefined || t.value === null ? '' : ` (${Number(t.value).toFixed(2)}${t.unit ? ` ${t.unit}` : ''})`}`,
+      )
+    for (const p of (result.peers ?? []).filter(p => !p.available)) console.log(`unavailable: ${p.id}: ${p.reason}`)
     return
   }
   for (const [name, label] of Object.entries(result.config.workloads)) {
     console.log(`\n${result.title}: ${label} (${result.config.rounds} rounds, ms)`)
-    console.log(`${'tool'.padEnd(36)} ${'median'.padStart(9)} ${'min'.padStart(9)} ${'max'.padStart(9)} ${'p90'.padStart(9)} ${'×node'.padStart(7)} ${'×contain'.padStart(9)}`)
+    console.log(
+      `${'tool'.padEnd(36)} ${'median'.padStart(9)} ${'min'.padStart(9)} ${'max'.padStart(9)} ${'p90'.padStart(9)} ${'×node'.padStart(7)} ${'×contain'.padStart(9)}`,
+    )
     for (const r of result.summary[name]) {
-      const f = (x) => (x === null || x === undefined ? '–' : x.toFixed(2)).padStart(9)
-      console.log(`${r.label.padEnd(36)} ${f(r.median)} ${f(r.min)} ${f(r.max)} ${f(r.p90)} ${(r.xNode?.toFixed(2) ?? '–').padStart(7)} ${(r.xContain?.toFixed(2) ?? '–').padStart(9)}`)
+      const f = x => (x === null || x === undefined ? '–' : x.toFixed(2)).padStart(9)
+      console.log(
+        `${r.label.padEnd(36)} ${f(r.median)} ${f(r.min)} ${f(r.max)} ${f(r.p90)} ${(r.xNode?.toFixed(2) ?? '–').padStart(7)} ${(r.xContain?.toFixed(2) ?? '–').padStart(9)}`,
+      )
     }
   }
   console.log('')
-  for (const t of result.targets) console.log(`target [${t.workload}] ${t.text}: ${t.status}${t.ratio !== undefined ? ` (${t.ratio.toFixed(2)}×)` : ` (${t.detail})`}`)
-  for (const p of result.peers.filter((p) => !p.available)) console.log(`unavailable: ${p.id}: ${p.reason}`)
+  for (const t of result.targets)
+    console.log(`target [${t.workload}] ${t.text}: ${t.status}${t.ratio !== undefined ? ` (${t.ratio.toFixed(2)}×)` : ` (${t.detail})`}`)
+  for (const p of result.peers.filter(p => !p.available)) console.log(`unavailable: ${p.id}: ${p.reason}`)
 }
 
 process.exitCode = await main()

@@ -82,19 +82,19 @@ function parseArgs(argv) {
 const usage = 'usage: node bench/supervisor.js [--rounds 10] [--restarts 40] [--launches 10] [--quick]  (as root, after npm run build)'
 
 function localDate(d = new Date()) {
-  const pad = (n) => String(n).padStart(2, '0')
+  const pad = n => String(n).padStart(2, '0')
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-const since = (start) => Number(process.hrtime.bigint() - start) / 1e6
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+const since = start => Number(process.hrtime.bigint() - start) / 1e6
 
 // ---------------------------------------------------------------------------------------------
 // Processes
 
 /** Runs a command to its end; resolves {code, signal, out, ms}. Never rejects. */
 function runCommand(argv, {env = process.env, cwd = root, stdio = 'pipe', timeoutMs = 120_000, input} = {}) {
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     const start = process.hrtime.bigint()
     let child
     try {
@@ -105,11 +105,11 @@ function runCommand(argv, {env = process.env, cwd = root, stdio = 'pipe', timeou
     }
     liveChildren.add(child)
     let out = ''
-    child.stdout?.on('data', (chunk) => (out += chunk))
-    child.stderr?.on('data', (chunk) => (out += chunk))
+    child.stdout?.on('data', chunk => (out += chunk))
+    child.stderr?.on('data', chunk => (out += chunk))
     if (input !== undefined) child.stdin.end(input)
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.once('error', (error) => (out += error.message))
+    child.once('error', error => (out += error.message))
     child.once('close', (code, signal) => {
       clearTimeout(timer)
       liveChildren.delete(child)
@@ -127,7 +127,7 @@ function contain(args, options = {}) {
  * is its status pipe, and `filter` goes to fd 4 as contain writes it.
  */
 function timeLaunch(argv, {env, launcher = false, filter} = {}) {
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     const start = process.hrtime.bigint()
     const stdio = ['ignore', 'ignore', 'ignore', ...(launcher ? ['pipe', filter ? 'pipe' : 'ignore'] : [])]
     const child = spawn(argv[0], argv.slice(1), {stdio, env})
@@ -137,7 +137,7 @@ function timeLaunch(argv, {env, launcher = false, filter} = {}) {
       child.stdio[4].on('error', () => undefined)
       child.stdio[4].end(filter)
     }
-    child.once('error', (error) => {
+    child.once('error', error => {
       liveChildren.delete(child)
       resolve({ms: NaN, code: null, error: error.message})
     })
@@ -236,13 +236,16 @@ async function waitGone(pid, timeoutMs) {
 // ---------------------------------------------------------------------------------------------
 // a. Restart latency
 
-const appScript = (file) => `date +%s%N >> ${file}; date +%s%N >> ${file}`
+const appScript = file => `date +%s%N >> ${file}; date +%s%N >> ${file}`
 
 /** The exit -> next start gaps (ms) in a stamps file: lines are start, end, start, end, ... */
 function gapsIn(file) {
-  let stamps = []
+  let stamps
   try {
-    stamps = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => BigInt(line))
+    stamps = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map(line => BigInt(line))
   } catch {
     return []
   }
@@ -277,7 +280,7 @@ async function restartLauncher(bundle, runId, restarts) {
   const {plan} = await bundle.planRun({name: `${PREFIX}-launcher`}, ['sh', '-c', appScript(file)])
   const filterFile = join(work, 'restart', 'filter.bpf')
   writeFileSync(filterFile, plan.seccompFilter ?? Buffer.alloc(0))
-  const quoted = plan.argv.map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ')
+  const quoted = plan.argv.map(arg => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ')
   const runs = restarts + WARMUP_GAPS + 1
   const loop = `i=0; while [ $i -lt ${runs} ]; do ${quoted} 3>/dev/null ${plan.seccompFilter ? `4<'${filterFile}'` : ''}; i=$((i+1)); done`
   const cgroup = bundle.AppCgroup.create(plan.cgroup)
@@ -294,15 +297,18 @@ async function restartLauncher(bundle, runId, restarts) {
 
 async function restartContain(bundle, runId, restarts) {
   const file = join(work, 'restart', `contain-${runId}.stamps`)
-  const project = writeProject(`restart-${runId}`, [
-    'apps:',
-    `  ${PREFIX}-loop:`,
-    `    command: ["sh", "-c", ${JSON.stringify(appScript(file))}]`,
-    '    restart: always',
-    // The smallest backoff: restart at once, every time (factor 1, no jitter, never reset).
-    '    backoff: {initial: 0ms, max: 0ms, factor: 1, jitter: 0}',
-    '',
-  ].join('\n'))
+  const project = writeProject(
+    `restart-${runId}`,
+    [
+      'apps:',
+      `  ${PREFIX}-loop:`,
+      `    command: ["sh", "-c", ${JSON.stringify(appScript(file))}]`,
+      '    restart: always',
+      // The smallest backoff: restart at once, every time (factor 1, no jitter, never reset).
+      '    backoff: {initial: 0ms, max: 0ms, factor: 1, jitter: 0}',
+      '',
+    ].join('\n'),
+  )
   const needed = 2 * (restarts + WARMUP_GAPS + 1)
   await up(bundle, project)
   try {
@@ -325,7 +331,7 @@ async function restartContain(bundle, runId, restarts) {
 function memoryOf(pid) {
   try {
     const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
-    const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024
+    const field = name => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024
     return {rss: field('Rss'), pss: field('Pss')}
   } catch {
     return {rss: NaN, pss: NaN}
@@ -345,16 +351,16 @@ async function residentRound(bundle, projects, roundIndex) {
     for (const project of order) {
       const ps = await contain(['ps', '--json'], {cwd: project.dir})
       const statuses = JSON.parse(ps.out || '[]')
-      if (statuses.length !== project.apps || !statuses.every((s) => s.state === 'running')) throw new Error(`${project.dir}: not all apps running: ${ps.out}`)
+      if (statuses.length !== project.apps || !statuses.every(s => s.state === 'running')) throw new Error(`${project.dir}: not all apps running: ${ps.out}`)
     }
     await sleep(1500)
-    const samples = Object.fromEntries(order.map((p) => [p.apps, {rss: [], pss: [], helperRss: [], helperPss: [], helpers: 0}]))
+    const samples = Object.fromEntries(order.map(p => [p.apps, {rss: [], pss: [], helperRss: [], helperPss: [], helpers: 0}]))
     for (let i = 0; i < 5; i++) {
       for (const project of order) {
         const pid = pids[project.apps]
         const own = memoryOf(pid)
-        const helpers = descendants(pid).filter((p) => p.comm !== 'sleep')
-        const helperMemory = helpers.map((p) => memoryOf(p.pid))
+        const helpers = descendants(pid).filter(p => p.comm !== 'sleep')
+        const helperMemory = helpers.map(p => memoryOf(p.pid))
         const s = samples[project.apps]
         s.rss.push(own.rss)
         s.pss.push(own.pss)
@@ -364,9 +370,14 @@ async function residentRound(bundle, projects, roundIndex) {
       }
       await sleep(200)
     }
-    return Object.fromEntries(Object.entries(samples).map(([apps, s]) => [apps, {rss: medianOf(s.rss), pss: medianOf(s.pss), helperRss: medianOf(s.helperRss), helperPss: medianOf(s.helperPss), helpers: s.helpers}]))
+    return Object.fromEntries(
+      Object.entries(samples).map(([apps, s]) => [
+        apps,
+        {rss: medianOf(s.rss), pss: medianOf(s.pss), helperRss: medianOf(s.helperRss), helperPss: medianOf(s.helperPss), helpers: s.helpers},
+      ]),
+    )
   } finally {
-    await Promise.all(order.filter((p) => projectsUp.has(p.dir)).map((p) => down(bundle, p)))
+    await Promise.all(order.filter(p => projectsUp.has(p.dir)).map(p => down(bundle, p)))
   }
 }
 
@@ -397,21 +408,25 @@ function distEntries() {
   const dist = join(root, 'dist')
   const cli = join(dist, 'cli.js')
   const runChunk = /import\("\.\/(run-fast[\w-]*\.js)"\)/.exec(readFileSync(cli, 'utf8'))?.[1]
-  const bpfChunk = (listDir(dist) ?? []).find((name) => /^bpf-[\w-]+\.js$/.test(name))
+  const bpfChunk = (listDir(dist) ?? []).find(name => /^bpf-[\w-]+\.js$/.test(name))
   return {cli, runChunk: runChunk && join(dist, runChunk), bpfChunk: bpfChunk && join(dist, bpfChunk)}
 }
 
 /** Runs `code` (an ES module) in a fresh node process; it reports one JSON value on fd 3. */
 function freshNode(code) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], {cwd: root, env: {...process.env, CONTAIN_STATE_DIR: stateRoot}, stdio: ['ignore', 'ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+      cwd: root,
+      env: {...process.env, CONTAIN_STATE_DIR: stateRoot},
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    })
     liveChildren.add(child)
     let report = ''
     let errors = ''
-    child.stdio[3].on('data', (chunk) => (report += chunk))
-    child.stderr.on('data', (chunk) => (errors += chunk))
+    child.stdio[3].on('data', chunk => (report += chunk))
+    child.stderr.on('data', chunk => (errors += chunk))
     child.once('error', reject)
-    child.once('close', (code) => {
+    child.once('close', code => {
       liveChildren.delete(child)
       if (code !== 0 || !report) reject(new Error(`fresh node process (exit ${code}): ${errors.trim().slice(-800)}`))
       else resolve(JSON.parse(report))
@@ -436,7 +451,7 @@ async function compileFresh(compileOptions) {
     const compiled = await m.compileProfile(${JSON.stringify(compileOptions)})
     const t2 = performance.now()
     writeSync(3, JSON.stringify({importMs: t1 - t0, compileMs: t2 - t1, cache: compiled.cache, instructions: compiled.filter.length / 8}))
-  `).then((r) => {
+  `).then(r => {
     if (r.cache !== 'miss') throw new Error(`fresh compile: expected a miss, got ${r.cache}`)
     return r
   })
@@ -474,7 +489,16 @@ async function nodeSideFresh() {
 async function launchRound(launches, launcherPlans, roundIndex) {
   const out = {cli: [], launcher: [], failures: []}
   const env = {...process.env, CONTAIN_STATE_DIR: stateRoot}
-  const cli = (seccomp) => [process.execPath, bin, 'run', '--name', `${PREFIX}-run-${seccomp ? 'u' : 'd'}`, ...(seccomp ? ['--seccomp', seccomp] : []), '--', '/bin/true']
+  const cli = seccomp => [
+    process.execPath,
+    bin,
+    'run',
+    '--name',
+    `${PREFIX}-run-${seccomp ? 'u' : 'd'}`,
+    ...(seccomp ? ['--seccomp', seccomp] : []),
+    '--',
+    '/bin/true',
+  ]
   const launcher = ({plan}) => timeLaunch(plan.argv, {env: plan.env, launcher: true, filter: plan.seccompFilter})
   const kinds = {
     cli: [() => timeLaunch(cli('unconfined'), {env}), () => timeLaunch(cli(undefined), {env})],
@@ -485,7 +509,15 @@ async function launchRound(launches, launcherPlans, roundIndex) {
     const flip = (i + roundIndex) % 2 === 1
     for (const [kind, [without, withFilter]] of Object.entries(kinds)) {
       const pair = []
-      for (const [slot, run] of flip ? [[1, withFilter], [0, without]] : [[0, without], [1, withFilter]]) {
+      for (const [slot, run] of flip
+        ? [
+            [1, withFilter],
+            [0, without],
+          ]
+        : [
+            [0, without],
+            [1, withFilter],
+          ]) {
         const r = await run()
         if (r.code === 0) pair[slot] = r.ms
         else out.failures.push({kind, withFilter: slot === 1, code: r.code, signal: r.signal, error: r.error})
@@ -500,19 +532,23 @@ async function launchRound(launches, launcherPlans, roundIndex) {
 // Host state: what the bench may leave, before and after
 
 function ownCgroupDirs(layout) {
-  return [...new Set(layout.hierarchies.map((h) => h.ownDir))]
+  return [...new Set(layout.hierarchies.map(h => h.ownDir))]
 }
 
 /** App cgroups named after this run (contain/<project>/sb<pid>-*), in every hierarchy. */
 function ourCgroups(layout) {
-  const subdirs = (dir) => {
+  const subdirs = dir => {
     try {
-      return readdirSync(dir, {withFileTypes: true}).filter((e) => e.isDirectory()).map((e) => join(dir, e.name))
+      return readdirSync(dir, {withFileTypes: true})
+        .filter(e => e.isDirectory())
+        .map(e => join(dir, e.name))
     } catch {
       return []
     }
   }
-  return ownCgroupDirs(layout).flatMap((dir) => subdirs(join(dir, 'contain')).flatMap(subdirs)).filter((dir) => basename(dir).startsWith(PREFIX))
+  return ownCgroupDirs(layout)
+    .flatMap(dir => subdirs(join(dir, 'contain')).flatMap(subdirs))
+    .filter(dir => basename(dir).startsWith(PREFIX))
 }
 
 function listDir(dir) {
@@ -525,14 +561,16 @@ function listDir(dir) {
 
 /** Our processes: anything naming the work dir (supervisors, app shells), or inside one of our cgroups. */
 function ourProcesses(layout) {
-  const inCgroups = new Set(ourCgroups(layout).flatMap((dir) => {
-    try {
-      return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number)
-    } catch {
-      return []
-    }
-  }))
-  return processes().filter((p) => p.pid !== process.pid && (p.cmdline.includes(work) || inCgroups.has(p.pid)))
+  const inCgroups = new Set(
+    ourCgroups(layout).flatMap(dir => {
+      try {
+        return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number)
+      } catch {
+        return []
+      }
+    }),
+  )
+  return processes().filter(p => p.pid !== process.pid && (p.cmdline.includes(work) || inCgroups.has(p.pid)))
 }
 
 const cgroupsHeld = new Set()
@@ -562,11 +600,11 @@ function stat(values, digits = 2) {
   return {n: s.n, median: round(s.median, digits), min: round(s.min, digits), max: round(s.max, digits), p90: round(s.p90, digits)}
 }
 
-const status = (ok) => (ok ? 'met' : 'missed')
+const status = ok => (ok ? 'met' : 'missed')
 
 function summarise(config, samples) {
-  const allGaps = (key) => samples.restart.flatMap((r) => r[key])
-  const perRound = (key) => samples.restart.map((r) => summarize(r[key]).median)
+  const allGaps = key => samples.restart.flatMap(r => r[key])
+  const perRound = key => samples.restart.map(r => summarize(r[key]).median)
   const restart = {
     floor: stat(allGaps('floor')),
     launcher: stat(allGaps('launcher')),
@@ -578,32 +616,71 @@ function summarise(config, samples) {
   const nodeShare = stat(samples.restart.map((r, i) => perRound('contain')[i] - perRound('launcher')[i]))
 
   const res = samples.resident
-  const mib = (bytes) => bytes / MiB
+  const mib = bytes => bytes / MiB
   const resident = {
-    rss1: stat(res.map((r) => mib(r[1].rss))),
-    rss10: stat(res.map((r) => mib(r[10].rss))),
-    pss1: stat(res.map((r) => mib(r[1].pss))),
-    pss10: stat(res.map((r) => mib(r[10].pss))),
-    rssPerExtraApp: stat(res.map((r) => mib(r[10].rss - r[1].rss) / 9), 3),
-    pssPerExtraApp: stat(res.map((r) => mib(r[10].pss - r[1].pss) / 9), 3),
+    rss1: stat(res.map(r => mib(r[1].rss))),
+    rss10: stat(res.map(r => mib(r[10].rss))),
+    pss1: stat(res.map(r => mib(r[1].pss))),
+    pss10: stat(res.map(r => mib(r[10].pss))),
+    rssPerExtraApp: stat(
+      res.map(r => mib(r[10].rss - r[1].rss) / 9),
+      3,
+    ),
+    pssPerExtraApp: stat(
+      res.map(r => mib(r[10].pss - r[1].pss) / 9),
+      3,
+    ),
     helpersPerApp: res[0] ? res[0][1].helpers : undefined,
-    helperRssPerApp: stat(res.map((r) => mib(r[10].helperRss) / 10), 3),
-    helperPssPerApp: stat(res.map((r) => mib(r[10].helperPss) / 10), 3),
+    helperRssPerApp: stat(
+      res.map(r => mib(r[10].helperRss) / 10),
+      3,
+    ),
+    helperPssPerApp: stat(
+      res.map(r => mib(r[10].helperPss) / 10),
+      3,
+    ),
   }
 
   const sc = samples.seccomp
-  const side = (kind, slot) => sc.launch.flatMap((r) => r[kind].map((pair) => pair[slot]))
-  const added = (kind) => sc.launch.flatMap((r) => r[kind].map(([without, withFilter]) => withFilter - without))
+  const side = (kind, slot) => sc.launch.flatMap(r => r[kind].map(pair => pair[slot]))
+  const added = kind => sc.launch.flatMap(r => r[kind].map(([without, withFilter]) => withFilter - without))
   const seccomp = {
-    compileCold: stat(sc.compile.flatMap((r) => r.cold), 3),
-    compileFresh: stat(sc.fresh.map((r) => r.compileMs), 3),
-    compilerImport: stat(sc.fresh.map((r) => r.importMs), 3),
-    nodeSide: stat(sc.nodeSide.map((r) => r.firstDefault - r.unconfined), 3),
-    nodeSideWarm: stat(sc.nodeSide.map((r) => r.warmDefault - r.unconfined), 3),
-    dryUnconfined: stat(sc.nodeSide.map((r) => r.unconfined), 3),
-    dryFirstDefault: stat(sc.nodeSide.map((r) => r.firstDefault), 3),
-    compileMemory: stat(sc.compile.flatMap((r) => r.memory), 4),
-    compileDisk: stat(sc.compile.flatMap((r) => r.disk), 4),
+    compileCold: stat(
+      sc.compile.flatMap(r => r.cold),
+      3,
+    ),
+    compileFresh: stat(
+      sc.fresh.map(r => r.compileMs),
+      3,
+    ),
+    compilerImport: stat(
+      sc.fresh.map(r => r.importMs),
+      3,
+    ),
+    nodeSide: stat(
+      sc.nodeSide.map(r => r.firstDefault - r.unconfined),
+      3,
+    ),
+    nodeSideWarm: stat(
+      sc.nodeSide.map(r => r.warmDefault - r.unconfined),
+      3,
+    ),
+    dryUnconfined: stat(
+      sc.nodeSide.map(r => r.unconfined),
+      3,
+    ),
+    dryFirstDefault: stat(
+      sc.nodeSide.map(r => r.firstDefault),
+      3,
+    ),
+    compileMemory: stat(
+      sc.compile.flatMap(r => r.memory),
+      4,
+    ),
+    compileDisk: stat(
+      sc.compile.flatMap(r => r.disk),
+      4,
+    ),
     instructions: sc.fresh[0]?.instructions,
     cliUnconfined: stat(side('cli', 0)),
     cliDefault: stat(side('cli', 1)),
@@ -611,7 +688,7 @@ function summarise(config, samples) {
     launcherUnconfined: stat(side('launcher', 0), 3),
     launcherFilter: stat(side('launcher', 1), 3),
     launcherAdded: stat(added('launcher'), 3),
-    failures: sc.launch.flatMap((r) => r.failures),
+    failures: sc.launch.flatMap(r => r.failures),
   }
   // What the filter adds to contain run, from its parts: Node (load the chunk, disk-cache hit) + launcher (pipe, install).
   seccomp.composite = round(seccomp.nodeSide.median + seccomp.launcherAdded.median, 3)
@@ -619,33 +696,101 @@ function summarise(config, samples) {
   seccomp.cliAddedStandardError = round(cliSpread.stdev / Math.sqrt(cliSpread.n), 2)
 
   const targets = [
-    {id: 'restart', text: `restart latency ≤ ${TARGETS.restartMs} ms + backoff (backoff 0): contain's share (contain gap − floor gap)`, value: share.median, unit: 'ms', status: status(share.median <= TARGETS.restartMs)},
-    {id: 'restart-raw', text: `raw exit → next-start gap ≤ ${TARGETS.restartMs} ms (includes the app's own exec of sh and date, and its exit)`, value: restart.contain.median, unit: 'ms', status: status(restart.contain.median <= TARGETS.restartMs)},
-    {id: 'resident-rss', text: `each extra app adds ≤ ${TARGETS.extraAppMiB} MB to the supervisor (RSS)`, value: resident.rssPerExtraApp.median, unit: 'MiB', status: status(resident.rssPerExtraApp.median <= TARGETS.extraAppMiB)},
-    {id: 'resident-pss', text: `each extra app adds ≤ ${TARGETS.extraAppMiB} MB to the supervisor (PSS)`, value: resident.pssPerExtraApp.median, unit: 'MiB', status: status(resident.pssPerExtraApp.median <= TARGETS.extraAppMiB)},
-    {id: 'compile-cold', text: `compile the default profile ≤ ${TARGETS.compileColdMs} ms cold (warm process, cache cleared)`, value: seccomp.compileCold.median, unit: 'ms', status: status(seccomp.compileCold.median <= TARGETS.compileColdMs)},
-    {id: 'compile-fresh', text: `compile the default profile ≤ ${TARGETS.compileColdMs} ms cold (first compile in a fresh process)`, value: seccomp.compileFresh.median, unit: 'ms', status: status(seccomp.compileFresh.median <= TARGETS.compileColdMs)},
-    {id: 'compile-memory', text: `cached compile ~0 (≤ ${TARGETS.compileCachedMs} ms): in-memory hit`, value: seccomp.compileMemory.median, unit: 'ms', status: status(seccomp.compileMemory.median <= TARGETS.compileCachedMs)},
-    {id: 'compile-disk', text: `cached compile ~0 (≤ ${TARGETS.compileCachedMs} ms): disk-cache hit (what a new contain run gets)`, value: seccomp.compileDisk.median, unit: 'ms', status: status(seccomp.compileDisk.median <= TARGETS.compileCachedMs)},
-    {id: 'filter-added', text: `seccomp adds ≤ ${TARGETS.filterAddedMs} ms to a launch: Node side (first default − unconfined plan, fresh process) + launcher side (with − without filter)`, value: seccomp.composite, unit: 'ms', status: status(seccomp.composite <= TARGETS.filterAddedMs)},
-    {id: 'filter-launcher', text: `filter install ≤ ${TARGETS.filterAddedMs} ms: the launcher argv with − without the filter (pipe + install, no Node)`, value: seccomp.launcherAdded.median, unit: 'ms', status: status(seccomp.launcherAdded.median <= TARGETS.filterAddedMs)},
+    {
+      id: 'restart',
+      text: `restart latency ≤ ${TARGETS.restartMs} ms + backoff (backoff 0): contain's share (contain gap − floor gap)`,
+      value: share.median,
+      unit: 'ms',
+      status: status(share.median <= TARGETS.restartMs),
+    },
+    {
+      id: 'restart-raw',
+      text: `raw exit → next-start gap ≤ ${TARGETS.restartMs} ms (includes the app's own exec of sh and date, and its exit)`,
+      value: restart.contain.median,
+      unit: 'ms',
+      status: status(restart.contain.median <= TARGETS.restartMs),
+    },
+    {
+      id: 'resident-rss',
+      text: `each extra app adds ≤ ${TARGETS.extraAppMiB} MB to the supervisor (RSS)`,
+      value: resident.rssPerExtraApp.median,
+      unit: 'MiB',
+      status: status(resident.rssPerExtraApp.median <= TARGETS.extraAppMiB),
+    },
+    {
+      id: 'resident-pss',
+      text: `each extra app adds ≤ ${TARGETS.extraAppMiB} MB to the supervisor (PSS)`,
+      value: resident.pssPerExtraApp.median,
+      unit: 'MiB',
+      status: status(resident.pssPerExtraApp.median <= TARGETS.extraAppMiB),
+    },
+    {
+      id: 'compile-cold',
+      text: `compile the default profile ≤ ${TARGETS.compileColdMs} ms cold (warm process, cache cleared)`,
+      value: seccomp.compileCold.median,
+      unit: 'ms',
+      status: status(seccomp.compileCold.median <= TARGETS.compileColdMs),
+    },
+    {
+      id: 'compile-fresh',
+      text: `compile the default profile ≤ ${TARGETS.compileColdMs} ms cold (first compile in a fresh process)`,
+      value: seccomp.compileFresh.median,
+      unit: 'ms',
+      status: status(seccomp.compileFresh.median <= TARGETS.compileColdMs),
+    },
+    {
+      id: 'compile-memory',
+      text: `cached compile ~0 (≤ ${TARGETS.compileCachedMs} ms): in-memory hit`,
+      value: seccomp.compileMemory.median,
+      unit: 'ms',
+      status: status(seccomp.compileMemory.median <= TARGETS.compileCachedMs),
+    },
+    {
+      id: 'compile-disk',
+      text: `cached compile ~0 (≤ ${TARGETS.compileCachedMs} ms): disk-cache hit (what a new contain run gets)`,
+      value: seccomp.compileDisk.median,
+      unit: 'ms',
+      status: status(seccomp.compileDisk.median <= TARGETS.compileCachedMs),
+    },
+    {
+      id: 'filter-added',
+      text: `seccomp adds ≤ ${TARGETS.filterAddedMs} ms to a launch: Node side (first default − unconfined plan, fresh process) + launcher side (with − without filter)`,
+      value: seccomp.composite,
+      unit: 'ms',
+      status: status(seccomp.composite <= TARGETS.filterAddedMs),
+    },
+    {
+      id: 'filter-launcher',
+      text: `filter install ≤ ${TARGETS.filterAddedMs} ms: the launcher argv with − without the filter (pipe + install, no Node)`,
+      value: seccomp.launcherAdded.median,
+      unit: 'ms',
+      status: status(seccomp.launcherAdded.median <= TARGETS.filterAddedMs),
+    },
   ]
   return {summary: {restart: {...restart, containShare: share, launcherShare, nodeShare}, resident, seccomp}, targets}
 }
 
 const f = (x, digits = 2) => (x === undefined || x === null || Number.isNaN(x) ? '–' : Number(x).toFixed(digits))
-const cellStatus = (t) => (t.status === 'missed' ? '**missed**' : 'met')
+const cellStatus = t => (t.status === 'missed' ? '**missed**' : 'met')
 
 function tableRows(result) {
   const {restart, resident, seccomp} = result.summary
-  const t = Object.fromEntries(result.targets.map((x) => [x.id, x]))
-  const row = (what, s, unit, target = '', digits = 2) => [what, `${f(s.median, digits)} ${unit}`, f(s.min, digits), f(s.max, digits), f(s.p90, digits), s.n, target]
+  const t = Object.fromEntries(result.targets.map(x => [x.id, x]))
+  const row = (what, s, unit, target = '', digits = 2) => [
+    what,
+    `${f(s.median, digits)} ${unit}`,
+    f(s.min, digits),
+    f(s.max, digits),
+    f(s.p90, digits),
+    s.n,
+    target,
+  ]
   return [
-    ['**a. restart latency** (exit → next run\'s first stamp)', '', '', '', '', '', ''],
+    ["**a. restart latency** (exit → next run's first stamp)", '', '', '', '', '', ''],
     row('floor: the app alone, back to back from sh', restart.floor, 'ms'),
     row('launcher argv back to back from sh (cgroup, namespaces, mounts, seccomp)', restart.launcher, 'ms'),
     row('contain up -d, restart: always, backoff 0', restart.contain, 'ms', `${cellStatus(t['restart-raw'])} (raw ≤ ${TARGETS.restartMs} ms)`),
-    row('→ contain\'s share: contain − floor (per-round medians)', restart.containShare, 'ms', `${cellStatus(t.restart)} (≤ ${TARGETS.restartMs} ms + backoff)`),
+    row("→ contain's share: contain − floor (per-round medians)", restart.containShare, 'ms', `${cellStatus(t.restart)} (≤ ${TARGETS.restartMs} ms + backoff)`),
     row('  of which launcher: launcher − floor', restart.launcherShare, 'ms'),
     row('  of which Node supervisor: contain − launcher', restart.nodeShare, 'ms'),
     ['**b. resident cost** of the supervisor (contain up -d, `sleep 3600` apps)', '', '', '', '', '', ''],
@@ -659,7 +804,13 @@ function tableRows(result) {
     row('contain-init helpers per app, PSS', resident.helperPssPerApp, 'MiB', 'informational', 3),
     [`**c. seccomp** (default profile, ${seccomp.instructions ?? '?'} BPF instructions)`, '', '', '', '', '', ''],
     row('compile, cold: cache cleared, warm process', seccomp.compileCold, 'ms', `${cellStatus(t['compile-cold'])} (≤ ${TARGETS.compileColdMs} ms)`, 3),
-    row('compile, cold: first compile in a fresh node process (dist/, cache cleared)', seccomp.compileFresh, 'ms', `${cellStatus(t['compile-fresh'])} (≤ ${TARGETS.compileColdMs} ms)`, 3),
+    row(
+      'compile, cold: first compile in a fresh node process (dist/, cache cleared)',
+      seccomp.compileFresh,
+      'ms',
+      `${cellStatus(t['compile-fresh'])} (≤ ${TARGETS.compileColdMs} ms)`,
+      3,
+    ),
     row('compile, cached in memory', seccomp.compileMemory, 'ms', `${cellStatus(t['compile-memory'])} (≤ ${TARGETS.compileCachedMs} ms)`, 4),
     row('compile, cached on disk (fresh memory cache)', seccomp.compileDisk, 'ms', `${cellStatus(t['compile-disk'])} (≤ ${TARGETS.compileCachedMs} ms)`, 4),
     row('  (a cache miss also loads the compiler chunk first)', seccomp.compilerImport, 'ms', 'informational', 3),
@@ -669,8 +820,22 @@ function tableRows(result) {
     row('  the same once warm: second default − unconfined', seccomp.nodeSideWarm, 'ms', 'informational', 3),
     row('launcher argv, /bin/true, no filter', seccomp.launcherUnconfined, 'ms', '', 3),
     row('launcher argv, /bin/true, filter on fd 4', seccomp.launcherFilter, 'ms', '', 3),
-    row('→ launcher side: with − without filter (paired)', seccomp.launcherAdded, 'ms', `${cellStatus(t['filter-launcher'])} (≤ ${TARGETS.filterAddedMs} ms)`, 3),
-    ['→ seccomp added to a launch: Node side + launcher side (medians)', `${f(seccomp.composite, 3)} ms`, '', '', '', '', `${cellStatus(t['filter-added'])} (≤ ${TARGETS.filterAddedMs} ms)`],
+    row(
+      '→ launcher side: with − without filter (paired)',
+      seccomp.launcherAdded,
+      'ms',
+      `${cellStatus(t['filter-launcher'])} (≤ ${TARGETS.filterAddedMs} ms)`,
+      3,
+    ),
+    [
+      '→ seccomp added to a launch: Node side + launcher side (medians)',
+      `${f(seccomp.composite, 3)} ms`,
+      '',
+      '',
+      '',
+      '',
+      `${cellStatus(t['filter-added'])} (≤ ${TARGETS.filterAddedMs} ms)`,
+    ],
     row('contain run --seccomp unconfined -- /bin/true', seccomp.cliUnconfined, 'ms'),
     row('contain run -- /bin/true (default filter)', seccomp.cliDefault, 'ms'),
     row(`  default − unconfined, paired (direct, but ± ${f(seccomp.cliAddedStandardError)} ms standard error)`, seccomp.cliAdded, 'ms', 'informational', 3),
@@ -688,18 +853,28 @@ function markdown(result) {
   const L = []
   L.push(`# contain bench: supervisor — ${result.date}${result.config.quick ? ' (quick)' : ''}`)
   L.push('')
-  L.push(`Command: \`${result.command}\` · ${result.config.rounds} interleaved rounds · ${result.config.restarts} restarts per case per round (after ${WARMUP_GAPS} warm-up restarts) · ${result.config.launches} launches per case per round · started ${result.startedAt} · took ${Math.round(result.durationSeconds)} s`)
+  L.push(
+    `Command: \`${result.command}\` · ${result.config.rounds} interleaved rounds · ${result.config.restarts} restarts per case per round (after ${WARMUP_GAPS} warm-up restarts) · ${result.config.launches} launches per case per round · started ${result.startedAt} · took ${Math.round(result.durationSeconds)} s`,
+  )
   L.push('')
-  L.push(`Build: dist/ built ${result.build.distAtStart}${result.build.distAtEnd !== result.build.distAtStart ? ` (rebuilt during the run, at ${result.build.distAtEnd})` : ''}, commit ${result.build.gitHead?.slice(0, 12) ?? '?'} plus uncommitted changes in the working tree, if any.`)
+  L.push(
+    `Build: dist/ built ${result.build.distAtStart}${result.build.distAtEnd !== result.build.distAtStart ? ` (rebuilt during the run, at ${result.build.distAtEnd})` : ''}, commit ${result.build.gitHead?.slice(0, 12) ?? '?'} plus uncommitted changes in the working tree, if any.`,
+  )
   L.push('')
-  L.push(`Machine: ${m.cpuModel} × ${m.cpuCount}, ${m.memoryMiB} MiB, ${m.os}, Linux ${m.kernel}, cgroup ${m.cgroupMode}${m.virtualization ? `, ${m.virtualization}` : ''}, node ${m.node}; load average at start ${m.loadAverageAtStart.join(' ')}, at end ${m.loadAverageAtEnd.join(' ')}; 1-minute load per round ${result.loadAverage1mPerRound.join(', ')}.`)
+  L.push(
+    `Machine: ${m.cpuModel} × ${m.cpuCount}, ${m.memoryMiB} MiB, ${m.os}, Linux ${m.kernel}, cgroup ${m.cgroupMode}${m.virtualization ? `, ${m.virtualization}` : ''}, node ${m.node}; load average at start ${m.loadAverageAtStart.join(' ')}, at end ${m.loadAverageAtEnd.join(' ')}; 1-minute load per round ${result.loadAverage1mPerRound.join(', ')}.`,
+  )
   L.push('')
   const peak = Math.max(...result.loadAverage1mPerRound, m.loadAverageAtStart[0])
   if (peak > m.cpuCount * 0.75) {
-    L.push(`> **Busy machine:** the 1-minute load average reached ${peak.toFixed(2)} on ${m.cpuCount} CPUs during this run (other work was running), so absolute times are inflated and noisy; interleaving keeps the comparisons within a round fair.`)
+    L.push(
+      `> **Busy machine:** the 1-minute load average reached ${peak.toFixed(2)} on ${m.cpuCount} CPUs during this run (other work was running), so absolute times are inflated and noisy; interleaving keeps the comparisons within a round fair.`,
+    )
     L.push('')
   }
-  L.push('Times in ms, memory in MiB (2^20 bytes; the targets say MB). median/min/max/p90 are over all samples of all rounds, except the "→" rows, which are over per-round (or per-pair) differences. p90 is nearest-rank.')
+  L.push(
+    'Times in ms, memory in MiB (2^20 bytes; the targets say MB). median/min/max/p90 are over all samples of all rounds, except the "→" rows, which are over per-round (or per-pair) differences. p90 is nearest-rank.',
+  )
   L.push('')
   L.push(markdownTable(result))
   L.push('')
@@ -711,13 +886,23 @@ function markdown(result) {
   L.push('')
   L.push('## How each figure is taken')
   L.push('')
-  L.push(`- **Restart latency.** The app is \`sh -c 'date +%s%N >> F; date +%s%N >> F'\`: a stamp as it starts and one just before it exits. A gap is the next run's first stamp minus the previous run's last stamp. *floor* runs the same command back to back from a shell loop (the app's own cost: \`date\` exiting, \`sh\` exiting, a fork+exec of \`sh\` and of \`date\`); *launcher* runs the exact argv contain builds for the app (contain-init enter → unshare → contain-init run, default seccomp filter read from fd 4) back to back from a shell loop, in a cgroup created with contain's AppCgroup; *contain* is \`contain up -d\` with \`restart: always\` and \`backoff: {initial: 0ms, max: 0ms, factor: 1, jitter: 0}\`. The first ${WARMUP_GAPS} gaps of each case and round are dropped. The target is judged on contain's share (contain − floor), since the floor is the app's own work and any launcher pays it; the raw gap is shown with its own verdict.`)
-  L.push('- **Resident cost.** Two projects are up at the same time each round, one with 1 and one with 10 apps `sleep 3600` (no limits); after `contain ps --json` shows every app running and 1.5 s more, the supervisor\'s `Rss`/`Pss` from `/proc/PID/smaps_rollup` are sampled 5 times 200 ms apart (median). Per extra app = (10-app − 1-app) / 9 per round. The contain-init processes that stay per app (the monitor outside the pid namespace and PID 1 inside) are shown separately: they are what conmon is for podman, not part of the supervisor.')
-  L.push('- **Seccomp compile.** `compileProfile` from src/seccomp/bpf.ts, bundled by esbuild into the work dir, on templates/seccomp/default.json with the default capability set: *cold* after `clearCompileCache()` (3 per round), *memory* the call right after, *disk* after `clearCompileCache()` with a cache directory holding the filter. *First compile in a fresh process* uses the built `dist/` as shipped: a new `node` loads the chunk `contain run` loads (the one dist/cli.js imports), then the compiler chunk (timed apart), then compiles with the cache cleared (one process per round): what a launch pays on a cache miss.')
-  L.push(`- **Seccomp at launch.** What the filter adds to \`contain run\`, from its two parts. Node side: a fresh \`node\` imports dist/cli.js and calls its \`main()\` as bin/run.js does, for \`run --dry-run --seccomp unconfined\` (warm-up), \`run --dry-run\` with the default profile (the first seccomp use in that process, the filter cached in ${SECCOMP_CACHE}), unconfined again, default again; the Node side is first default − unconfined (one process per round). Launcher side: the launcher argv for \`/bin/true\` spawned from this process with and without the filter on fd 4 (${result.config.launches} alternating pairs per round, the order within a pair flipping each time; the median of the paired differences). The target is judged on the sum of the two medians. The direct comparison, \`contain run --name … --seccomp unconfined -- /bin/true\` vs \`contain run --name … -- /bin/true\` in alternating pairs (spawn to exit, stdio ignored; \`--name\` only so that a leftover would be recognisable), is shown too, but a launch is two orders of magnitude longer than the effect and its spread on this machine is far wider than 1 ms.`)
+  L.push(
+    `- **Restart latency.** The app is \`sh -c 'date +%s%N >> F; date +%s%N >> F'\`: a stamp as it starts and one just before it exits. A gap is the next run's first stamp minus the previous run's last stamp. *floor* runs the same command back to back from a shell loop (the app's own cost: \`date\` exiting, \`sh\` exiting, a fork+exec of \`sh\` and of \`date\`); *launcher* runs the exact argv contain builds for the app (contain-init enter → unshare → contain-init run, default seccomp filter read from fd 4) back to back from a shell loop, in a cgroup created with contain's AppCgroup; *contain* is \`contain up -d\` with \`restart: always\` and \`backoff: {initial: 0ms, max: 0ms, factor: 1, jitter: 0}\`. The first ${WARMUP_GAPS} gaps of each case and round are dropped. The target is judged on contain's share (contain − floor), since the floor is the app's own work and any launcher pays it; the raw gap is shown with its own verdict.`,
+  )
+  L.push(
+    "- **Resident cost.** Two projects are up at the same time each round, one with 1 and one with 10 apps `sleep 3600` (no limits); after `contain ps --json` shows every app running and 1.5 s more, the supervisor's `Rss`/`Pss` from `/proc/PID/smaps_rollup` are sampled 5 times 200 ms apart (median). Per extra app = (10-app − 1-app) / 9 per round. The contain-init processes that stay per app (the monitor outside the pid namespace and PID 1 inside) are shown separately: they are what conmon is for podman, not part of the supervisor.",
+  )
+  L.push(
+    '- **Seccomp compile.** `compileProfile` from src/seccomp/bpf.ts, bundled by esbuild into the work dir, on templates/seccomp/default.json with the default capability set: *cold* after `clearCompileCache()` (3 per round), *memory* the call right after, *disk* after `clearCompileCache()` with a cache directory holding the filter. *First compile in a fresh process* uses the built `dist/` as shipped: a new `node` loads the chunk `contain run` loads (the one dist/cli.js imports), then the compiler chunk (timed apart), then compiles with the cache cleared (one process per round): what a launch pays on a cache miss.',
+  )
+  L.push(
+    `- **Seccomp at launch.** What the filter adds to \`contain run\`, from its two parts. Node side: a fresh \`node\` imports dist/cli.js and calls its \`main()\` as bin/run.js does, for \`run --dry-run --seccomp unconfined\` (warm-up), \`run --dry-run\` with the default profile (the first seccomp use in that process, the filter cached in ${SECCOMP_CACHE}), unconfined again, default again; the Node side is first default − unconfined (one process per round). Launcher side: the launcher argv for \`/bin/true\` spawned from this process with and without the filter on fd 4 (${result.config.launches} alternating pairs per round, the order within a pair flipping each time; the median of the paired differences). The target is judged on the sum of the two medians. The direct comparison, \`contain run --name … --seccomp unconfined -- /bin/true\` vs \`contain run --name … -- /bin/true\` in alternating pairs (spawn to exit, stdio ignored; \`--name\` only so that a leftover would be recognisable), is shown too, but a launch is two orders of magnitude longer than the effect and its spread on this machine is far wider than 1 ms.`,
+  )
   L.push('')
   if (result.retried.length) {
-    L.push(`Cases that failed once and were run again (their first attempt is not counted): ${result.retried.map((x) => `round ${x.round} ${x.case}: ${x.error.split('\n')[0].slice(0, 300)}`).join('; ')}`)
+    L.push(
+      `Cases that failed once and were run again (their first attempt is not counted): ${result.retried.map(x => `round ${x.round} ${x.case}: ${x.error.split('\n')[0].slice(0, 300)}`).join('; ')}`,
+    )
     L.push('')
   }
   if (result.summary.seccomp.failures.length) {
@@ -727,8 +912,13 @@ function markdown(result) {
   L.push('## Cleanup and host checks')
   L.push('')
   const h = result.hostCheck
-  L.push(`- Leftovers after cleanup: app cgroups named ${PREFIX}*: ${h.leftoverCgroups.length}, processes: ${h.leftoverProcesses.length}, work dir (state, projects, stamps) removed: ${h.workDirRemoved}, seccomp cache files added and not removed: ${h.seccompCacheAdded.length}${h.leftoverCgroups.length || h.leftoverProcesses.length ? ` — ${JSON.stringify({cgroups: h.leftoverCgroups, processes: h.leftoverProcesses})}` : ''}`)
-  for (const step of result.cleanup ?? []) L.push(`- ${step.step}: ${step.ok ? 'ok' : '**failed**'}${step.detail ? ` — ${typeof step.detail === 'string' ? step.detail : JSON.stringify(step.detail)}` : ''}${step.error ? ` — ${step.error}` : ''}`)
+  L.push(
+    `- Leftovers after cleanup: app cgroups named ${PREFIX}*: ${h.leftoverCgroups.length}, processes: ${h.leftoverProcesses.length}, work dir (state, projects, stamps) removed: ${h.workDirRemoved}, seccomp cache files added and not removed: ${h.seccompCacheAdded.length}${h.leftoverCgroups.length || h.leftoverProcesses.length ? ` — ${JSON.stringify({cgroups: h.leftoverCgroups, processes: h.leftoverProcesses})}` : ''}`,
+  )
+  for (const step of result.cleanup ?? [])
+    L.push(
+      `- ${step.step}: ${step.ok ? 'ok' : '**failed**'}${step.detail ? ` — ${typeof step.detail === 'string' ? step.detail : JSON.stringify(step.detail)}` : ''}${step.error ? ` — ${step.error}` : ''}`,
+    )
   L.push('')
   return `${L.join('\n')}\n`
 }
@@ -742,7 +932,10 @@ function readGitHead() {
     try {
       return readFileSync(join(root, '.git', ref), 'utf8').trim()
     } catch {
-      return readFileSync(join(root, '.git/packed-refs'), 'utf8').split('\n').find((line) => line.endsWith(` ${ref}`))?.split(' ')[0]
+      return readFileSync(join(root, '.git/packed-refs'), 'utf8')
+        .split('\n')
+        .find(line => line.endsWith(` ${ref}`))
+        ?.split(' ')[0]
     }
   } catch {
     return undefined
@@ -750,9 +943,15 @@ function readGitHead() {
 }
 
 function printTable(result) {
-  const rows = [['case', 'median', 'min', 'max', 'p90', 'n', 'target'], ...tableRows(result).map((r) => r.map((c) => String(c).replace(/\*\*/g, '')))]
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)))
-  for (const r of rows) console.log(r.map((c, i) => (i === 0 || i === 6 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ').trimEnd())
+  const rows = [['case', 'median', 'min', 'max', 'p90', 'n', 'target'], ...tableRows(result).map(r => r.map(c => String(c).replace(/\*\*/g, '')))]
+  const widths = rows[0].map((_, i) => Math.max(...rows.map(r => String(r[i]).length)))
+  for (const r of rows)
+    console.log(
+      r
+        .map((c, i) => (i === 0 || i === 6 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i])))
+        .join('  ')
+        .trimEnd(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -785,7 +984,7 @@ async function main() {
   const command = `node bench/supervisor.js${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`
   const layout = cgroupLayout()
   const workRootExisted = existsSync(workRoot)
-  const cacheBefore = {dirs: ['/var/cache/contain', SECCOMP_CACHE].filter((d) => existsSync(d)), files: new Set(listDir(SECCOMP_CACHE) ?? [])}
+  const cacheBefore = {dirs: ['/var/cache/contain', SECCOMP_CACHE].filter(d => existsSync(d)), files: new Set(listDir(SECCOMP_CACHE) ?? [])}
   const cleanup = new Cleanup()
   cleanup.installSignalHandlers(() => {
     stopping = true
@@ -800,7 +999,7 @@ async function main() {
     return `removed ${work}`
   })
   cleanup.add(`remove seccomp cache files this run added to ${SECCOMP_CACHE}`, async () => {
-    const added = (listDir(SECCOMP_CACHE) ?? []).filter((name) => !cacheBefore.files.has(name))
+    const added = (listDir(SECCOMP_CACHE) ?? []).filter(name => !cacheBefore.files.has(name))
     for (const name of added) rmSync(join(SECCOMP_CACHE, name), {force: true})
     for (const dir of [SECCOMP_CACHE, '/var/cache/contain']) if (!cacheBefore.dirs.includes(dir) && (listDir(dir) ?? ['x']).length === 0) rmdirSync(dir)
     return added.length ? `removed ${added.join(', ')}` : 'none added'
@@ -834,26 +1033,35 @@ async function main() {
     mkdirSync(stateRoot, {recursive: true, mode: 0o700})
     // planRun in this process hides the same state dir from the apps as the supervisor does.
     process.env.CONTAIN_STATE_DIR = stateRoot
-    log.step(`contain supervisor bench: ${args.rounds} rounds, ${args.restarts} restarts, ${args.launches} launches per case; cgroup ${layout.mode}; work dir ${work}`)
+    log.step(
+      `contain supervisor bench: ${args.rounds} rounds, ${args.restarts} restarts, ${args.launches} launches per case; cgroup ${layout.mode}; work dir ${work}`,
+    )
     bundle = await buildBundle()
     const machine = await machineFacts(layout)
 
-    const security = bundle.resolveSecurity({}, (id) => `--${id}`)
+    const security = bundle.resolveSecurity({}, id => `--${id}`)
     const compileOptions = {file: bundle.defaultSeccompProfile(bundle.packageRoot()), capabilities: security.capabilities}
     const diskCacheDir = join(work, 'seccomp-cache')
     await bundle.compileProfile({...compileOptions, cacheDir: diskCacheDir})
     const launcherPlans = {}
-    for (const [key, raw] of [['unconfined', {seccomp: 'unconfined'}], ['filter', {}]]) {
+    for (const [key, raw] of [
+      ['unconfined', {seccomp: 'unconfined'}],
+      ['filter', {}],
+    ]) {
       const {plan} = await bundle.planRun({name: `${PREFIX}-true-${key}`, ...raw}, ['/bin/true'])
       const cgroup = bundle.AppCgroup.create(plan.cgroup)
       cgroupsHeld.add(cgroup)
       launcherPlans[key] = {plan, cgroup}
     }
-    if (!launcherPlans.filter.plan.seccompFilter || launcherPlans.unconfined.plan.seccompFilter) throw new Error('the launcher plans do not differ by the seccomp filter alone')
+    if (!launcherPlans.filter.plan.seccompFilter || launcherPlans.unconfined.plan.seccompFilter)
+      throw new Error('the launcher plans do not differ by the seccomp filter alone')
 
     const resident = [
       {...writeProject('resident-1', `apps:\n  ${PREFIX}-solo:\n    command: sleep 3600\n`), apps: 1},
-      {...writeProject('resident-10', `apps:\n${Array.from({length: 10}, (_, i) => `  ${PREFIX}-idle${i + 1}:\n    command: sleep 3600\n`).join('')}`), apps: 10},
+      {
+        ...writeProject('resident-10', `apps:\n${Array.from({length: 10}, (_, i) => `  ${PREFIX}-idle${i + 1}:\n    command: sleep 3600\n`).join('')}`),
+        apps: 10,
+      },
     ]
 
     const samples = {restart: [], resident: [], seccomp: {compile: [], fresh: [], nodeSide: [], launch: []}}
@@ -867,7 +1075,11 @@ async function main() {
       const blocks = [
         async () => {
           // The three restart cases in a rotating order.
-          const cases = [['floor', (id) => restartFloor(id, args.restarts)], ['launcher', (id) => restartLauncher(bundle, id, args.restarts)], ['contain', (id) => restartContain(bundle, id, args.restarts)]]
+          const cases = [
+            ['floor', id => restartFloor(id, args.restarts)],
+            ['launcher', id => restartLauncher(bundle, id, args.restarts)],
+            ['contain', id => restartContain(bundle, id, args.restarts)],
+          ]
           for (let i = 0; i < cases.length; i++) {
             const [key, run] = cases[(i + r) % cases.length]
             restart[key] = await once(`restart ${key}`, r, () => run(`${r}-${retried.length}`))
@@ -884,8 +1096,10 @@ async function main() {
         },
       ]
       for (let i = 0; i < blocks.length; i++) await blocks[(i + r) % blocks.length]()
-      const med = (xs) => f(summarize(xs).median)
-      log.info(`round ${r + 1}/${args.rounds} (${((Date.now() - roundStart) / 1000).toFixed(1)} s): restart gap floor ${med(restart.floor)} / launcher ${med(restart.launcher)} / contain ${med(restart.contain)} ms; supervisor RSS 1 app ${f(samples.resident.at(-1)[1].rss / MiB, 1)} MiB, 10 apps ${f(samples.resident.at(-1)[10].rss / MiB, 1)} MiB; run unconfined ${med(samples.seccomp.launch.at(-1).cli.map((p) => p[0]))} / default ${med(samples.seccomp.launch.at(-1).cli.map((p) => p[1]))} ms`)
+      const med = xs => f(summarize(xs).median)
+      log.info(
+        `round ${r + 1}/${args.rounds} (${((Date.now() - roundStart) / 1000).toFixed(1)} s): restart gap floor ${med(restart.floor)} / launcher ${med(restart.launcher)} / contain ${med(restart.contain)} ms; supervisor RSS 1 app ${f(samples.resident.at(-1)[1].rss / MiB, 1)} MiB, 10 apps ${f(samples.resident.at(-1)[10].rss / MiB, 1)} MiB; run unconfined ${med(samples.seccomp.launch.at(-1).cli.map(p => p[0]))} / default ${med(samples.seccomp.launch.at(-1).cli.map(p => p[1]))} ms`,
+      )
     }
     if (stopping) throw new Error('interrupted')
     for (const {cgroup} of Object.values(launcherPlans)) {
@@ -915,10 +1129,10 @@ async function main() {
     await cleanup.run()
   }
 
-  const seccompAfter = (listDir(SECCOMP_CACHE) ?? []).filter((name) => !cacheBefore.files.has(name))
+  const seccompAfter = (listDir(SECCOMP_CACHE) ?? []).filter(name => !cacheBefore.files.has(name))
   const hostCheck = {
     leftoverCgroups: ourCgroups(layout),
-    leftoverProcesses: ourProcesses(layout).map((p) => `${p.pid} ${p.cmdline}`),
+    leftoverProcesses: ourProcesses(layout).map(p => `${p.pid} ${p.cmdline}`),
     workDirRemoved: !existsSync(work),
     seccompCacheAdded: seccompAfter,
   }
@@ -927,17 +1141,20 @@ async function main() {
 
   result.finishedAt = new Date().toISOString()
   result.durationSeconds = (Date.now() - started) / 1000
-  result.machine.loadAverageAtEnd = loadavg().map((x) => Number(x.toFixed(2)))
+  result.machine.loadAverageAtEnd = loadavg().map(x => Number(x.toFixed(2)))
   result.cleanup = cleanup.report
   result.hostCheck = hostCheck
   result.build = {distAtStart, distAtEnd: distBuild(), gitHead: readGitHead()}
-  if (result.build.distAtStart !== result.build.distAtEnd) log.warn(`dist/ was rebuilt during the run (${distAtStart} -> ${result.build.distAtEnd}): later rounds measured another build`)
+  if (result.build.distAtStart !== result.build.distAtEnd)
+    log.warn(`dist/ was rebuilt during the run (${distAtStart} -> ${result.build.distAtEnd}): later rounds measured another build`)
   mkdirSync(resultsDir, {recursive: true})
   const base = join(resultsDir, `${result.date}-supervisor${args.quick ? '-quick' : ''}`)
   writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`)
   writeFileSync(`${base}.md`, markdown(result))
   log.step(`wrote ${base}.md and ${base}.json`)
-  console.log(`\n${result.title} (${command}; ${args.rounds} rounds; load ${Math.min(...result.loadAverage1mPerRound)}–${Math.max(...result.loadAverage1mPerRound)} on ${result.machine.cpuCount} CPUs)\n`)
+  console.log(
+    `\n${result.title} (${command}; ${args.rounds} rounds; load ${Math.min(...result.loadAverage1mPerRound)}–${Math.max(...result.loadAverage1mPerRound)} on ${result.machine.cpuCount} CPUs)\n`,
+  )
   printTable(result)
   console.log('')
   for (const t of result.targets) console.log(`target: ${t.text}: ${t.status} (${f(t.value, 3)} ${t.unit})`)

@@ -12,7 +12,10 @@ const {createRequire} = require('node:module')
 const {Script} = require('node:vm')
 
 /** Command -> its bundle and the function it exports: (argv after the command) => exit code. */
-const FAST = new Map([['run', ['run.cjs', 'runFast']], ['up', ['up.cjs', 'upFast']]])
+const FAST = new Map([
+  ['run', ['run.cjs', 'runFast']],
+  ['up', ['up.cjs', 'upFast']],
+])
 const CACHE_MAGIC = 'contain-v8-cache 1'
 
 /** contain's own arguments: those before the app's command, if any. */
@@ -90,7 +93,8 @@ if (fast !== undefined && !own.includes('--help') && !own.includes('-h')) {
   const [bundle, entry] = fast
   // A dry run compiles other functions than a launch: each keeps its own cache.
   const variant = own.includes('--dry-run') ? 'dry' : 'full'
-  loadBundle(join(__dirname, '../dist', bundle), variant)[entry](argv.slice(1)).then(finish)
+  const commands = loadBundle(join(__dirname, '../dist', bundle), variant)
+  commands[entry](argv.slice(1)).then(finish)
 } else {
   import('../dist/cli.js').then(({main}) => main(argv)).then(finish)
 }

@@ -15,7 +15,11 @@ mkdirSync(join(root, 'native/build'), {recursive: true})
 // loader (no ld.so.cache, no libc.so to map and relocate). It uses nothing of glibc that needs
 // shared objects at run time (no NSS: users and groups come as numbers). Without libc.a it is
 // linked dynamically, as before.
-const compile = extra => execFileSync(compiler, ['-O2', '-Wall', '-Wextra', '-Werror', ...extra, '-o', 'native/build/contain-init', 'native/contain-init.c'], {cwd: root, stdio: extra.length ? 'ignore' : 'inherit'})
+const compile = extra =>
+  execFileSync(compiler, ['-O2', '-Wall', '-Wextra', '-Werror', ...extra, '-o', 'native/build/contain-init', 'native/contain-init.c'], {
+    cwd: root,
+    stdio: extra.length ? 'ignore' : 'inherit',
+  })
 try {
   try {
     compile(['-static'])
@@ -28,7 +32,17 @@ try {
 }
 
 rmSync(join(root, 'dist'), {recursive: true, force: true})
-const common = {absWorkingDir: root, outdir: 'dist', bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', sourcemap: 'linked', logLevel: 'warning'}
+const common = {
+  absWorkingDir: root,
+  outdir: 'dist',
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+}
 // contain run and contain up are timed from the shell: each is one self-contained CommonJS file
 // (bin/run.js loads it), because every extra module costs resolution at each start and Node's
 // CommonJS loader starts sooner than its ES module loader. import.meta.url, which CommonJS lacks,

@@ -41,7 +41,9 @@ export function layerGraph(graph) {
 
 /** The src/ module graph: file (relative to src/) -> the src/ files it imports. */
 export function importGraph(dir = src) {
-  const files = readdirSync(dir, {recursive: true}).filter(name => name.endsWith('.ts') && !name.endsWith('.d.ts')).map(name => join(dir, name))
+  const files = readdirSync(dir, {recursive: true})
+    .filter(name => name.endsWith('.ts') && !name.endsWith('.d.ts'))
+    .map(name => join(dir, name))
   const known = new Set(files)
   const graph = new Map()
   for (const file of files) {
@@ -128,7 +130,8 @@ function report(what, graph, known, listName) {
     console.error(`check:cycles: KNOWN EXCEPTION, still to be removed: ${what} ${loopThrough(graph, component)}`)
   }
   for (const component of unexpected) console.error(`check:cycles: ${what} cycle: ${loopThrough(graph, component)}`)
-  for (const component of gone) console.error(`check:cycles: the known ${what} cycle ${component.join(' <-> ')} is gone: remove it from ${listName} in scripts/check-cycles.js`)
+  for (const component of gone)
+    console.error(`check:cycles: the known ${what} cycle ${component.join(' <-> ')} is gone: remove it from ${listName} in scripts/check-cycles.js`)
   return unexpected.length === 0 && gone.length === 0
 }
 
@@ -139,5 +142,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const layersClean = report('layer', layers, KNOWN_LAYERS, 'KNOWN_LAYERS')
   if (!modulesClean || !layersClean) process.exit(1)
   const exceptions = KNOWN.length + KNOWN_LAYERS.length
-  console.log(`check:cycles: ${graph.size} modules in ${layers.size} layers of src/, no import cycle${exceptions > 0 ? ` but the ${exceptions} known one${exceptions === 1 ? '' : 's'} above` : ''}`)
+  console.log(
+    `check:cycles: ${graph.size} modules in ${layers.size} layers of src/, no import cycle${exceptions > 0 ? ` but the ${exceptions} known one${exceptions === 1 ? '' : 's'} above` : ''}`,
+  )
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The test command (`npm test`): build, type check, import cycle check, unit tests, integration and hardening tests on
-// this host's kernel (one file at a time: they share the host's cgroups), the cgroup integration
+// The test command (`npm test`): build, type check, import cycle check, lint, format check, unit tests,
+// integration and hardening tests on this host's kernel (one file at a time: they share the host's cgroups), the cgroup integration
 // tests and the escape attempts again in a pure cgroup v2 guest, plain and nested (see the guest
 // lists below), and test/systemd in a guest whose PID 1 is systemd. Prints each step's time,
 // every skip with its reason, and one closing line "N passed, N failed, N skipped".
@@ -20,7 +20,16 @@ const vmTool = join(root, 'test/vm/run-in-cgroupv2-vm.sh')
 // sits in the cgroup tree (limits, delegation, the device program, the cgroup view, the soak's
 // cleanup) run in both; the tests that depend only on the kernel (namespaces, the view, identity,
 // seccomp) run once, split so that the two guests take about as long.
-const cgroupPlacedTests = ['test/integration/limits.test.ts', 'test/integration/controllers.test.ts', 'test/integration/isolation.test.ts', 'test/integration/exit-status.test.ts', 'test/integration/supervisor.test.ts', 'test/integration/delegation.test.ts', 'test/hardening/soak.test.ts', 'test/hardening/escape-devices.test.ts']
+const cgroupPlacedTests = [
+  'test/integration/limits.test.ts',
+  'test/integration/controllers.test.ts',
+  'test/integration/isolation.test.ts',
+  'test/integration/exit-status.test.ts',
+  'test/integration/supervisor.test.ts',
+  'test/integration/delegation.test.ts',
+  'test/hardening/soak.test.ts',
+  'test/hardening/escape-devices.test.ts',
+]
 // Projects side by side (contain/<project>/<app>) and setup errors that fail once: the plain guest runs
 // the cases where the cgroup version matters and leaves the rest of these files to the host
 // (guestCase in test/integration/helpers.ts). A deploy's apply on v2 (a recreated app's real
@@ -37,8 +46,11 @@ const kernelOnlyTests = {
 }
 const systemdVmTool = join(root, 'test/vm/run-in-systemd-vm.sh')
 const quick = process.argv.includes('--quick')
-// --only unit,integration,hardening,guests,systemd: just those tiers (build, type check and cycle check always run).
-const only = process.argv.find(arg => arg.startsWith('--only='))?.slice('--only='.length).split(',')
+// --only unit,integration,hardening,guests,systemd: just those tiers (build, type check, cycle check, lint and format check always run).
+const only = process.argv
+  .find(arg => arg.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',')
 const TIERS = ['unit', 'integration', 'hardening', 'guests', 'systemd']
 const unknownTier = only?.find(tier => !TIERS.includes(tier))
 if (unknownTier !== undefined) {
@@ -79,7 +91,10 @@ function onPath(program) {
 
 /** The test files of a tier, named one by one (tap given a directory runs its helpers as tests too). */
 function testFiles(dir) {
-  return readdirSync(join(root, dir), {recursive: true}).filter(name => name.endsWith('.test.ts')).sort().map(name => `${dir}/${name}`)
+  return readdirSync(join(root, dir), {recursive: true})
+    .filter(name => name.endsWith('.test.ts'))
+    .sort()
+    .map(name => `${dir}/${name}`)
 }
 
 function hasIpv6Loopback() {
@@ -98,9 +113,10 @@ function missingRequirements() {
   if (!onPath('linux.uml')) missing.push('linux.uml: the cgroup v2 guests need it (apt-get install user-mode-linux, or ./setup.sh)')
   if (!onPath('systemd-analyze')) missing.push('systemd-analyze: the unit check of contain systemd needs it (apt-get install systemd, or ./setup.sh)')
   const rails = join(root, 'examples/rails-app')
-  if (!onPath('ruby') || !onPath('bundle') || !existsSync(join(rails, 'Gemfile.lock')) || !existsSync(join(rails, 'tmp/pids'))) missing.push('the Rails example: test/integration/rails.test.ts needs it set up (./setup.sh --no-run, or examples/rails-app/setup.sh)')
+  if (!onPath('ruby') || !onPath('bundle') || !existsSync(join(rails, 'Gemfile.lock')) || !existsSync(join(rails, 'tmp/pids')))
+    missing.push('the Rails example: test/integration/rails.test.ts needs it set up (./setup.sh --no-run, or examples/rails-app/setup.sh)')
   if (!existsSync('/lib/systemd/systemd')) missing.push('systemd (/lib/systemd/systemd): the systemd guest boots it as PID 1 (apt-get install systemd)')
-  if (!hasIpv6Loopback()) missing.push('IPv6 loopback (::1 on lo): the health check\'s IPv6 test needs it')
+  if (!hasIpv6Loopback()) missing.push("IPv6 loopback (::1 on lo): the health check's IPv6 test needs it")
   return missing
 }
 
@@ -151,11 +167,19 @@ async function step(name, command, args, env = {}, {buffered = false, rebootGues
 }
 
 const missing = missingRequirements()
-if (missing.length > 0) console.log(`Not on this host (${ci ? 'CI=true: the run will fail' : 'those tests skip'}):\n${missing.map(line => `  - ${line}`).join('\n')}`)
+if (missing.length > 0)
+  console.log(`Not on this host (${ci ? 'CI=true: the run will fail' : 'those tests skip'}):\n${missing.map(line => `  - ${line}`).join('\n')}`)
 
 if ((await step('build', 'node', ['scripts/build.js'])) !== 0) process.exit(1)
 await step('type check (tsc --noEmit)', 'node_modules/.bin/tsc', ['--noEmit'])
 await step('import cycles (scripts/check-cycles.js)', 'node', ['scripts/check-cycles.js'])
+// The linter (typescript-eslint's type-aware rules: 20 to 30 s on 2 cores, most of it building the
+// type program) beside the formatter's check (prettier --check, about 10 s; npm run format fixes what
+// it finds): on an idle machine side by side they take about as long as the linter alone.
+await Promise.all([
+  step('lint (eslint .)', 'node_modules/.bin/eslint', ['.'], {}, {buffered: true}),
+  step('format (prettier --check .)', 'node_modules/.bin/prettier', ['--check', '--log-level=warn', '.'], {}, {buffered: true}),
+])
 // The guests: two boots of a pure cgroup v2 kernel (contain at the guest's root cgroup, and nested in
 // a systemd-like unit cgroup), and one with real systemd 252 as PID 1 (test/systemd: the unit
 // `contain systemd` writes, started, restarted, killed, bounded and stopped by systemd, and the
@@ -173,13 +197,22 @@ if (!wanted('systemd', systemdGuest)) {
   notRun(systemdGuest, 'it needs root, linux.uml and systemd (apt-get install user-mode-linux systemd)')
   console.log(`\n=== systemd guest: not run (it needs root, linux.uml and systemd)`)
 } else {
-  systemdStep = step('systemd tests (systemd guest: systemd 252 as PID 1, pure cgroup v2)', systemdVmTool, ['-t', '900', '--', 'node_modules/.bin/tap', '--reporter=tap', '--jobs=1', '--timeout=800', ...testFiles('test/systemd')], {RUNVM_UML: join(root, 'test/vm/linux-uml')}, {buffered: true, rebootGuest: true})
+  systemdStep = step(
+    'systemd tests (systemd guest: systemd 252 as PID 1, pure cgroup v2)',
+    systemdVmTool,
+    ['-t', '900', '--', 'node_modules/.bin/tap', '--reporter=tap', '--jobs=1', '--timeout=800', ...testFiles('test/systemd')],
+    {RUNVM_UML: join(root, 'test/vm/linux-uml')},
+    {buffered: true, rebootGuest: true},
+  )
 }
-if (wanted('unit', 'the unit tests')) await step('unit tests', 'node_modules/.bin/tap', ['--reporter=tap', ...testFiles('test/unit')], {}, {buffered: systemdStep !== undefined})
+if (wanted('unit', 'the unit tests'))
+  await step('unit tests', 'node_modules/.bin/tap', ['--reporter=tap', ...testFiles('test/unit')], {}, {buffered: systemdStep !== undefined})
 await systemdStep
 // One file at a time: root tests share the host's cgroup directories, which the leak checks snapshot.
-if (wanted('integration', 'the integration tests')) await step('integration tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--jobs=1', ...testFiles('test/integration')])
-if (wanted('hardening', 'the hardening tests')) await step('hardening tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--jobs=1', '--timeout=900', ...testFiles('test/hardening')])
+if (wanted('integration', 'the integration tests'))
+  await step('integration tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--jobs=1', ...testFiles('test/integration')])
+if (wanted('hardening', 'the hardening tests'))
+  await step('hardening tests (this host)', 'node_modules/.bin/tap', ['--reporter=tap', '--jobs=1', '--timeout=900', ...testFiles('test/hardening')])
 
 const guests = 'the pure cgroup v2 guest and the nested one (system.slice/app.service)'
 if (!wanted('guests', guests)) {
@@ -192,10 +225,23 @@ if (!wanted('guests', guests)) {
 } else {
   // The soak runs 15 cycles in the nested guest and 8 in the plain one (200 on the host): every exec
   // is about ten times slower there, and the plain guest slower still.
-  const env = (cycles, cases) => ({RUNVM_UML: join(root, 'test/vm/linux-uml'), CONTAIN_SOAK_CYCLES: process.env.CONTAIN_SOAK_CYCLES ?? cycles, ...(cases && {CONTAIN_GUEST_CASES: cases.join(',')})})
-  const guestRun = (name, args, tests, cycles, cases) => step(name, vmTool, ['-t', '1200', ...args, '--', 'test/vm/integration.sh', '--timeout=800', ...tests], env(cycles, cases), {buffered: true, rebootGuest: true})
+  const env = (cycles, cases) => ({
+    RUNVM_UML: join(root, 'test/vm/linux-uml'),
+    CONTAIN_SOAK_CYCLES: process.env.CONTAIN_SOAK_CYCLES ?? cycles,
+    ...(cases && {CONTAIN_GUEST_CASES: cases.join(',')}),
+  })
+  const guestRun = (name, args, tests, cycles, cases) =>
+    step(name, vmTool, ['-t', '1200', ...args, '--', 'test/vm/integration.sh', '--timeout=800', ...tests], env(cycles, cases), {
+      buffered: true,
+      rebootGuest: true,
+    })
   await Promise.all([
-    guestRun('integration and hardening tests (pure cgroup v2 guest, nested in system.slice/app.service)', ['-g', 'system.slice/app.service'], [...cgroupPlacedTests, ...kernelOnlyTests.nested], '15'),
+    guestRun(
+      'integration and hardening tests (pure cgroup v2 guest, nested in system.slice/app.service)',
+      ['-g', 'system.slice/app.service'],
+      [...cgroupPlacedTests, ...kernelOnlyTests.nested],
+      '15',
+    ),
     guestRun('integration and hardening tests (pure cgroup v2 guest)', [], [...cgroupPlacedTests, ...kernelOnlyTests.pure], '8', projectTests.cases),
   ])
 }

@@ -78,7 +78,7 @@ export const DOCKER_DEFAULT_CAPABILITIES: readonly CapabilityName[] = [
  * filter is the one Docker's 14 get. --cap-add restores each.
  */
 export const DEFAULT_CAPABILITIES: readonly CapabilityName[] = DOCKER_DEFAULT_CAPABILITIES.filter(
-  (name) => name !== 'CAP_NET_RAW' && name !== 'CAP_MKNOD' && name !== 'CAP_AUDIT_WRITE',
+  name => name !== 'CAP_NET_RAW' && name !== 'CAP_MKNOD' && name !== 'CAP_AUDIT_WRITE',
 )
 
 const capabilityNumbers: ReadonlyMap<string, number> = new Map(CAPABILITIES.map((name, number) => [name, number]))
@@ -122,11 +122,11 @@ export function resolveCapabilities(options: CapabilityOptions = {}): Capability
 
   let result: Set<CapabilityName>
   if (add.all) {
-    result = new Set(CAPABILITIES.filter((name) => !drop.names.has(name)))
+    result = new Set(CAPABILITIES.filter(name => !drop.names.has(name)))
   } else if (drop.all) {
     result = new Set(add.names)
   } else {
-    result = new Set(base.filter((name) => !drop.names.has(name)))
+    result = new Set(base.filter(name => !drop.names.has(name)))
     for (const name of add.names) result.add(name)
   }
   return sortCapabilities(result)
@@ -179,4 +179,3 @@ function closestCapability(normalized: string): CapabilityName | undefined {
   // More than a third of the name (after CAP_) changed is not a typo.
   return nearest(normalized, CAPABILITIES, Math.max(2, Math.floor((normalized.length - 4) / 3)))[0] as CapabilityName | undefined
 }
-

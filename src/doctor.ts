@@ -32,7 +32,11 @@ function checkCgroups(layout: CgroupLayout): DoctorCheck[] {
       name: `cgroup ${controller}`,
       ok: hierarchy !== undefined,
       detail: hierarchy ? `v${hierarchy.version}, app cgroups go in ${join(hierarchy.ownDir, CONTAIN_CGROUP)}/<project>/<app>` : 'not available to contain',
-      fix: hierarchy ? undefined : layout.mode === 'v2' ? 'delegate it: run contain in a unit with Delegate=yes or under systemd-run --scope -p Delegate=yes' : `mount the ${controller} controller`,
+      fix: hierarchy
+        ? undefined
+        : layout.mode === 'v2'
+          ? 'delegate it: run contain in a unit with Delegate=yes or under systemd-run --scope -p Delegate=yes'
+          : `mount the ${controller} controller`,
     })
   }
   const v2 = layout.hierarchies.find(hierarchy => hierarchy.version === 2 && hierarchy.controllers.length > 0)
@@ -41,7 +45,10 @@ function checkCgroups(layout: CgroupLayout): DoctorCheck[] {
     checks.push({
       name: 'cgroup delegation',
       ok: others.length === 0,
-      detail: others.length === 0 ? `contain is alone in ${v2.ownDir} and can create app cgroups below it` : `${others.length} other process(es) share ${v2.ownDir}, so cgroup v2 forbids enabling controllers for children`,
+      detail:
+        others.length === 0
+          ? `contain is alone in ${v2.ownDir} and can create app cgroups below it`
+          : `${others.length} other process(es) share ${v2.ownDir}, so cgroup v2 forbids enabling controllers for children`,
       fix: others.length === 0 ? undefined : 'run contain from a unit with Delegate=yes, or as: systemd-run --scope -p Delegate=yes contain ...',
     })
   }
@@ -54,7 +61,12 @@ function checkDevices(layout: CgroupLayout): DoctorCheck {
   const v2 = layout.hierarchies.find(hierarchy => hierarchy.version === 2)
   const bpf = readText('/proc/sys/kernel/unprivileged_bpf_disabled') !== undefined
   if (v1) return {name: 'device allow-list', ok: true, detail: `v1 devices controller, app cgroups below ${v1.ownDir}`}
-  if (v2 && bpf) return {name: 'device allow-list', ok: true, detail: `cgroup v2 device program on each app's cgroup below ${v2.ownDir} (the kernel must have CONFIG_CGROUP_BPF: a launch says so if not)`}
+  if (v2 && bpf)
+    return {
+      name: 'device allow-list',
+      ok: true,
+      detail: `cgroup v2 device program on each app's cgroup below ${v2.ownDir} (the kernel must have CONFIG_CGROUP_BPF: a launch says so if not)`,
+    }
   return {
     name: 'device allow-list',
     ok: false,
@@ -86,7 +98,12 @@ function checkHelper(): DoctorCheck {
 function checkSeccomp(): DoctorCheck {
   const status = readText('/proc/self/status') ?? ''
   const ok = /^Seccomp:/m.test(status)
-  return {name: 'seccomp', ok, detail: ok ? 'the kernel supports seccomp filters' : 'this kernel was built without seccomp', fix: ok ? undefined : 'use a kernel with CONFIG_SECCOMP_FILTER, or run apps with --seccomp unconfined'}
+  return {
+    name: 'seccomp',
+    ok,
+    detail: ok ? 'the kernel supports seccomp filters' : 'this kernel was built without seccomp',
+    fix: ok ? undefined : 'use a kernel with CONFIG_SECCOMP_FILTER, or run apps with --seccomp unconfined',
+  }
 }
 
 function checkUserNamespaces(): DoctorCheck {
@@ -116,7 +133,12 @@ export async function runDoctor(run: Run): Promise<{cgroupMode: string; checks: 
   const isRoot = process.getuid?.() === 0
   const layout = detectLayout()
   const checks: DoctorCheck[] = [
-    {name: 'root', ok: isRoot, detail: isRoot ? 'running as root' : `running as uid ${process.getuid?.()}`, fix: isRoot ? undefined : 'run as root for cgroup limits, or use --userns for namespaces only'},
+    {
+      name: 'root',
+      ok: isRoot,
+      detail: isRoot ? 'running as root' : `running as uid ${process.getuid?.()}`,
+      fix: isRoot ? undefined : 'run as root for cgroup limits, or use --userns for namespaces only',
+    },
     ...checkCgroups(layout),
     checkDevices(layout),
     await checkTool(run, 'unshare', 'apt-get install util-linux'),

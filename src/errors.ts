@@ -47,7 +47,13 @@ export class InvalidValueError extends ContainError {
   /** The message without the field: what is wrong, and the value. */
   readonly problem: string
 
-  constructor(readonly field: string, readonly value: unknown, problem: string, fix: string, public ref?: OptionRef) {
+  constructor(
+    readonly field: string,
+    readonly value: unknown,
+    problem: string,
+    fix: string,
+    public ref?: OptionRef,
+  ) {
     super(`${field}: ${problem} (got ${formatValue(value)})`, {fix})
     this.problem = `${problem} (got ${formatValue(value)})`
   }
@@ -55,7 +61,11 @@ export class InvalidValueError extends ContainError {
 
 /** A file (contain.yml, env file, seccomp profile) cannot be read or parsed. */
 export class FileError extends ContainError {
-  constructor(readonly file: string, problem: string, details: ErrorDetails & {line?: number; column?: number} = {}) {
+  constructor(
+    readonly file: string,
+    problem: string,
+    details: ErrorDetails & {line?: number; column?: number} = {},
+  ) {
     // A newline in a path would look like a line of the message.
     const at = details.line === undefined ? printable(file) : `${printable(file)}:${details.line}${details.column === undefined ? '' : `:${details.column}`}`
     super(`${at}: ${problem}`, details)
@@ -64,7 +74,11 @@ export class FileError extends ContainError {
 
 /** The kernel refused a cgroup operation. Carries the file and the value written. */
 export class CgroupError extends ContainError {
-  constructor(readonly path: string, problem: string, details: ErrorDetails = {}) {
+  constructor(
+    readonly path: string,
+    problem: string,
+    details: ErrorDetails = {},
+  ) {
     super(`cgroup ${path}: ${problem}`, details)
   }
 }
@@ -79,7 +93,11 @@ export class HostError extends ContainError {}
  * the names it is given, which are the fields themselves until then.
  */
 export class OptionFieldsError extends HostError {
-  constructor(readonly fields: readonly string[], readonly tell: (names: readonly string[]) => {problem: string; fix: string}, details: ErrorDetails = {}) {
+  constructor(
+    readonly fields: readonly string[],
+    readonly tell: (names: readonly string[]) => {problem: string; fix: string},
+    details: ErrorDetails = {},
+  ) {
     const {problem, fix} = tell(fields)
     super(`${fields.join(', ')} ${problem}`, {...details, fix})
   }
@@ -87,7 +105,11 @@ export class OptionFieldsError extends HostError {
 
 /** `contain up` of a project whose supervisor already runs (or is starting): the project's lock is held. */
 export class AlreadyRunningError extends ContainError {
-  constructor(readonly project: string, readonly supervisorPid?: number, since?: string) {
+  constructor(
+    readonly project: string,
+    readonly supervisorPid?: number,
+    since?: string,
+  ) {
     const holder = supervisorPid === undefined ? 'another contain up is starting it' : `supervisor pid ${supervisorPid}${since ? `, since ${since}` : ''}`
     super(`${project} is already running (${holder})`, {fix: 'see contain ps; stop it first with contain down'})
   }
@@ -95,7 +117,13 @@ export class AlreadyRunningError extends ContainError {
 
 /** Another directory's project runs under the same name: two projects on a host never share one. */
 export class ProjectNameTakenError extends ContainError {
-  constructor(readonly project: string, readonly dir: string, readonly file: string, readonly otherDir?: string, otherPid?: number) {
+  constructor(
+    readonly project: string,
+    readonly dir: string,
+    readonly file: string,
+    readonly otherDir?: string,
+    otherPid?: number,
+  ) {
     const other = otherDir === undefined ? 'another directory (it is starting)' : `${otherDir}${otherPid === undefined ? '' : ` (supervisor pid ${otherPid})`}`
     super(`project name ${JSON.stringify(project)} is already used by ${other}; ${dir} cannot run under the same name`, {
       fix: `give one of them its own name: (e.g. name: ${project}-2 in ${file}), or stop the other first (contain down${otherDir === undefined ? '' : ` in ${otherDir}`})`,
@@ -111,7 +139,11 @@ export class ProjectNameTakenError extends ContainError {
 export class LaunchError extends ContainError {
   readonly permanent: boolean
 
-  constructor(readonly argv: readonly string[], problem: string, details: ErrorDetails & {permanent?: boolean} = {}) {
+  constructor(
+    readonly argv: readonly string[],
+    problem: string,
+    details: ErrorDetails & {permanent?: boolean} = {},
+  ) {
     super(`${argv[0] ?? '(no command)'}: ${problem}`, details)
     this.permanent = details.permanent ?? false
   }
@@ -127,7 +159,16 @@ function formatValue(value: unknown): string {
  * (a message relayed from the supervisor holds its "fix:" line).
  */
 export function printable(text: string, keepLines = false): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, char => (char === '\n' ? (keepLines ? char : '\\n') : char === '\t' ? '\\t' : `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`))
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, char =>
+    char === '\n' ? (keepLines ? char : '\\n') : char === '\t' ? '\\t' : `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  )
+}
+
+/** An error's cause for --verbose: an Error as Node names it, any other object as JSON. */
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error || typeof cause !== 'object' || cause === null) return String(cause)
+  return JSON.stringify(cause)
 }
 
 /** The message a user sees for any error, and the exit code to leave with. */
@@ -135,10 +176,10 @@ export function renderError(error: unknown, verbose = false): {message: string; 
   if (error instanceof ContainError) {
     const lines = [`contain: ${printable(error.message, true)}`]
     if (error.fix) lines.push(`  fix: ${printable(error.fix, true)}`)
-    if (verbose && error.cause) lines.push(`  cause: ${String(error.cause)}`)
+    if (verbose && error.cause) lines.push(`  cause: ${describeCause(error.cause)}`)
     return {message: lines.join('\n'), exitCode: error.exitCode}
   }
   // A bug in contain, not a user error: keep the stack so it can be reported.
-  const text = error instanceof Error ? (verbose ? error.stack ?? error.message : printable(error.message)) : printable(String(error))
+  const text = error instanceof Error ? (verbose ? (error.stack ?? error.message) : printable(error.message)) : printable(String(error))
   return {message: `contain: internal error: ${text}\n  fix: rerun with CONTAIN_DEBUG=1 and report it`, exitCode: ExitCode.containFailed}
 }

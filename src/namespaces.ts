@@ -22,9 +22,14 @@ const NAMESPACE_FLAGS: Record<Namespace, string> = {
 function toNamespace(field: string, text: string, name: string): Namespace {
   const namespace = ALIASES[name] ?? name
   if (!(NAMESPACES as readonly string[]).includes(namespace)) {
-    throw new InvalidValueError(field, text, `unknown namespace ${JSON.stringify(name)}`, `use a comma-separated list of ${NAMESPACES.join(', ')}; prefix one with - to turn a default off (e.g. -ipc)`)
+    throw new InvalidValueError(
+      field,
+      text,
+      `unknown namespace ${JSON.stringify(name)}`,
+      `use a comma-separated list of ${NAMESPACES.join(', ')}; prefix one with - to turn a default off (e.g. -ipc)`,
+    )
   }
-  return namespace as Namespace
+  return namespace
 }
 
 /**

@@ -9,7 +9,11 @@ import {packageRoot, templatePath} from './paths.js'
  * would run anything as root. Refused as sshd's StrictModes refuses such an authorized_keys.
  */
 export class UntrustedFileError extends FileError {
-  constructor(file: string, readonly problem: string, fix: string) {
+  constructor(
+    file: string,
+    readonly problem: string,
+    fix: string,
+  ) {
     super(file, problem, {fix})
   }
 }
@@ -19,15 +23,27 @@ export class UntrustedFileError extends FileError {
  * others (group-writable is allowed for a non-root caller's own file in its own group: a user
  * private group, as Debian's umask 002 makes). Devices and FIFOs are left to the bounded read.
  */
-export function checkFileTrusted(path: string, stat: Pick<Stats, 'uid' | 'gid' | 'mode' | 'isFile'>, caller = {uid: process.getuid?.(), gid: process.getgid?.()}): void {
+export function checkFileTrusted(
+  path: string,
+  stat: Pick<Stats, 'uid' | 'gid' | 'mode' | 'isFile'>,
+  caller = {uid: process.getuid?.(), gid: process.getgid?.()},
+): void {
   if (caller.uid === undefined || !stat.isFile() || shippedWithContain(path, stat)) return
   const who = caller.uid === 0 ? 'root' : `uid ${caller.uid}`
   if (stat.uid !== 0 && stat.uid !== caller.uid) {
-    throw new UntrustedFileError(path, `belongs to uid ${stat.uid}, another user than the one running contain (${who}), who could change what contain runs`, `chown ${caller.uid === 0 ? 'root' : caller.uid} ${path} (or run contain as uid ${stat.uid})`)
+    throw new UntrustedFileError(
+      path,
+      `belongs to uid ${stat.uid}, another user than the one running contain (${who}), who could change what contain runs`,
+      `chown ${caller.uid === 0 ? 'root' : caller.uid} ${path} (or run contain as uid ${stat.uid})`,
+    )
   }
   const ownPrivateGroup = caller.uid !== 0 && stat.uid === caller.uid && stat.gid === caller.gid
   if ((stat.mode & 0o002) !== 0 || ((stat.mode & 0o020) !== 0 && !ownPrivateGroup && stat.gid !== 0)) {
-    throw new UntrustedFileError(path, `is writable by ${(stat.mode & 0o002) !== 0 ? 'every user' : `group ${stat.gid}`}, so another user could change what contain runs`, `chmod go-w ${path}`)
+    throw new UntrustedFileError(
+      path,
+      `is writable by ${(stat.mode & 0o002) !== 0 ? 'every user' : `group ${stat.gid}`}, so another user could change what contain runs`,
+      `chmod go-w ${path}`,
+    )
   }
 }
 

@@ -27,10 +27,13 @@ export async function ensurePackages(packages, {install}) {
     else missing.push(name)
   }
   if (missing.length === 0) return status
-  const notPossible = !install ? 'not installed and --no-install was given'
-    : process.getuid?.() !== 0 ? 'not installed and the bench is not running as root'
-    : !which('apt-get') ? 'not installed and apt-get is not available'
-    : undefined
+  const notPossible = !install
+    ? 'not installed and --no-install was given'
+    : process.getuid?.() !== 0
+      ? 'not installed and the bench is not running as root'
+      : !which('apt-get')
+        ? 'not installed and apt-get is not available'
+        : undefined
   if (notPossible) {
     for (const name of missing) status[name] = {status: 'missing', reason: notPossible}
     return status

@@ -18,7 +18,17 @@ export const usage = `usage: npm run bench -- [--suite a,b] [--runs N] [--quick]
                  mounts and the docker/podman stores are still removed`
 
 export function parseArgs(argv) {
-  const opts = {suites: undefined, runs: undefined, quick: false, only: undefined, install: true, keepWork: false, help: false, render: undefined, railsApp: undefined}
+  const opts = {
+    suites: undefined,
+    runs: undefined,
+    quick: false,
+    only: undefined,
+    install: true,
+    keepWork: false,
+    help: false,
+    render: undefined,
+    railsApp: undefined,
+  }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined]
@@ -30,8 +40,11 @@ export function parseArgs(argv) {
     }
     switch (flag) {
       case '--suite': {
-        opts.suites = value().split(',').map((x) => x.trim()).filter(Boolean)
-        const unknown = opts.suites.filter((x) => !suiteNames.includes(x))
+        opts.suites = value()
+          .split(',')
+          .map(x => x.trim())
+          .filter(Boolean)
+        const unknown = opts.suites.filter(x => !suiteNames.includes(x))
         if (unknown.length || !opts.suites.length) throw new Error(`unknown suite(s) ${unknown.join(', ') || '(none given)'} (known: ${suiteNames.join(', ')})`)
         break
       }
@@ -41,14 +54,33 @@ export function parseArgs(argv) {
         opts.runs = n
         break
       }
-      case '--quick': opts.quick = true; break
-      case '--only': opts.only = value().split(',').map((s) => s.trim()).filter(Boolean); break
-      case '--no-install': opts.install = false; break
-      case '--keep-work': opts.keepWork = true; break
-      case '--render': opts.render = value(); break
-      case '--rails-app': opts.railsApp = value(); break
-      case '-h': case '--help': opts.help = true; break
-      default: throw new Error(`unknown argument: ${arg}`)
+      case '--quick':
+        opts.quick = true
+        break
+      case '--only':
+        opts.only = value()
+          .split(',')
+          .map(s => s.trim())
+          .filter(Boolean)
+        break
+      case '--no-install':
+        opts.install = false
+        break
+      case '--keep-work':
+        opts.keepWork = true
+        break
+      case '--render':
+        opts.render = value()
+        break
+      case '--rails-app':
+        opts.railsApp = value()
+        break
+      case '-h':
+      case '--help':
+        opts.help = true
+        break
+      default:
+        throw new Error(`unknown argument: ${arg}`)
     }
   }
   opts.rounds = opts.runs ?? (opts.quick ? 5 : 30)

@@ -6,7 +6,7 @@ import {join, posix} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {killPid, pidAlive} from './proc.js'
 
-const unescape = (p) => p.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(Number.parseInt(o, 8)))
+const unescape = p => p.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(Number.parseInt(o, 8)))
 
 function cgroupMounts() {
   const mounts = []
@@ -21,7 +21,22 @@ function cgroupMounts() {
   return mounts
 }
 
-const knownV1 = new Set(['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'net_cls', 'net_prio', 'blkio', 'perf_event', 'hugetlb', 'pids', 'rdma', 'misc'])
+const knownV1 = new Set([
+  'cpu',
+  'cpuacct',
+  'cpuset',
+  'memory',
+  'devices',
+  'freezer',
+  'net_cls',
+  'net_prio',
+  'blkio',
+  'perf_event',
+  'hugetlb',
+  'pids',
+  'rdma',
+  'misc',
+])
 
 /**
  * @returns {{mode: 'v1'|'v2'|'hybrid', hierarchies: {version: 1|2, mountPoint: string, controllers: string[], key: string, ownPath: string, ownDir: string}[]}}
@@ -36,7 +51,7 @@ export function cgroupLayout() {
   const hierarchies = []
   const seen = new Set()
   for (const mount of cgroupMounts()) {
-    const controllers = mount.version === 2 ? readControllers(mount.mountPoint) : mount.options.filter((o) => knownV1.has(o) || o.startsWith('name='))
+    const controllers = mount.version === 2 ? readControllers(mount.mountPoint) : mount.options.filter(o => knownV1.has(o) || o.startsWith('name='))
     const key = mount.version === 2 ? '' : controllers.join(',')
     if (seen.has(key)) continue // the same hierarchy mounted twice
     const ownPath = self.get(key) ?? [...self.entries()].find(([k]) => k && k.split(',').sort().join(',') === [...controllers].sort().join(','))?.[1]
@@ -46,8 +61,8 @@ export function cgroupLayout() {
     if (rel.startsWith('..')) continue // our cgroup is not visible in this mount
     hierarchies.push({version: mount.version, mountPoint: mount.mountPoint, controllers, key, ownPath, ownDir: join(mount.mountPoint, rel)})
   }
-  const v1 = hierarchies.filter((h) => h.version === 1 && h.controllers.some((c) => !c.startsWith('name=')))
-  const v2 = hierarchies.some((h) => h.version === 2)
+  const v1 = hierarchies.filter(h => h.version === 1 && h.controllers.some(c => !c.startsWith('name=')))
+  const v2 = hierarchies.some(h => h.version === 2)
   const mode = v1.length === 0 ? 'v2' : v2 ? 'hybrid' : 'v1'
   return {mode, hierarchies}
 }
@@ -62,8 +77,8 @@ function readControllers(dir) {
 
 /** The hierarchy carrying a v1 controller (or the v2 one). */
 export function hierarchyFor(layout, controller) {
-  if (layout.mode === 'v2') return layout.hierarchies.find((h) => h.version === 2)
-  return layout.hierarchies.find((h) => h.version === 1 && h.controllers.includes(controller))
+  if (layout.mode === 'v2') return layout.hierarchies.find(h => h.version === 2)
+  return layout.hierarchies.find(h => h.version === 1 && h.controllers.includes(controller))
 }
 
 /**
@@ -72,10 +87,10 @@ export function hierarchyFor(layout, controller) {
  * On this host: /process_api/<id> (memory), "/" everywhere else -> /process_api/<id>.
  */
 export function commonParentPath(layout) {
-  const relevant = layout.hierarchies.filter((h) => layout.mode !== 'hybrid' || h.version === 1)
-  const deepest = relevant.map((h) => h.ownPath).sort((a, b) => b.length - a.length)[0] ?? '/'
+  const relevant = layout.hierarchies.filter(h => layout.mode !== 'hybrid' || h.version === 1)
+  const deepest = relevant.map(h => h.ownPath).sort((a, b) => b.length - a.length)[0] ?? '/'
   const under = (p, parent) => parent === '/' || p === parent || p.startsWith(`${parent}/`)
-  return relevant.every((h) => under(deepest, h.ownPath)) ? deepest : undefined
+  return relevant.every(h => under(deepest, h.ownPath)) ? deepest : undefined
 }
 
 /** Tracks cgroup subtrees the bench (or a tool it runs) creates, and removes them bottom-up. */
@@ -127,7 +142,7 @@ export class CgroupJanitor {
   async removeAll() {
     const removed = []
     const failed = []
-    const dirs = [...new Set(this.#trees.flatMap((t) => [...subdirsDeepestFirst(t.dir), ...t.createdAncestors]))]
+    const dirs = [...new Set(this.#trees.flatMap(t => [...subdirsDeepestFirst(t.dir), ...t.createdAncestors]))]
     dirs.sort((a, b) => b.split('/').length - a.split('/').length)
     for (const dir of dirs) {
       if (!existsSync(dir)) continue
@@ -141,14 +156,14 @@ export class CgroupJanitor {
 
   /** Every tracked directory that still exists (for the leak check). */
   leftovers() {
-    return this.#trees.flatMap((t) => [t.dir, ...t.createdAncestors]).filter((d) => existsSync(d))
+    return this.#trees.flatMap(t => [t.dir, ...t.createdAncestors]).filter(d => existsSync(d))
   }
 }
 
 function subdirsDeepestFirst(dir) {
   if (!existsSync(dir)) return []
   const out = []
-  const walk = (d) => {
+  const walk = d => {
     let entries = []
     try {
       entries = readdirSync(d, {withFileTypes: true})

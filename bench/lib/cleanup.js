@@ -62,8 +62,8 @@ export class Cleanup {
         log.warn(`${signal}: interrupted, cleaning up before exit`)
         onInterrupt?.()
         this.run().finally(() => {
-          const failed = this.report.filter((r) => !r.ok)
-          log.warn(`cleanup finished after ${signal}${failed.length ? `; failed steps: ${failed.map((r) => `${r.step}: ${r.error}`).join('; ')}` : ''}`)
+          const failed = this.report.filter(r => !r.ok)
+          log.warn(`cleanup finished after ${signal}${failed.length ? `; failed steps: ${failed.map(r => `${r.step}: ${r.error}`).join('; ')}` : ''}`)
           process.exit(128 + numbers[signal])
         })
       })

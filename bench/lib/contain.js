@@ -32,8 +32,15 @@ export class ContainProjects {
     this.base = join(ctx.workDir, 'contain')
     ctx.cleanup.add('contain: down every project, remove app cgroups left', async () => {
       const notes = []
-      for (const project of [...this.#up.values()]) notes.push(`${project.name}: ${await this.down(project).then(() => 'down', (e) => e.message)}`)
-      for (const p of processes().filter((p) => p.pid !== process.pid && p.cmdline.includes(this.base))) notes.push(`${p.pid} ${p.comm}: ${await stopPid(p.pid, 5000)}`)
+      for (const project of [...this.#up.values()])
+        notes.push(
+          `${project.name}: ${await this.down(project).then(
+            () => 'down',
+            e => e.message,
+          )}`,
+        )
+      for (const p of processes().filter(p => p.pid !== process.pid && p.cmdline.includes(this.base)))
+        notes.push(`${p.pid} ${p.comm}: ${await stopPid(p.pid, 5000)}`)
       const removed = await removeAppCgroups(ctx.layout)
       return `${notes.length ? notes.join('; ') : 'no project up'}; ${removed.length} app cgroup(s) removed`
     })
@@ -65,7 +72,7 @@ export class ContainProjects {
 
   supervisor(project) {
     try {
-      const sub = readdirSync(project.state).find((d) => existsSync(join(project.state, d, 'state.json')))
+      const sub = readdirSync(project.state).find(d => existsSync(join(project.state, d, 'state.json')))
       const pid = JSON.parse(readFileSync(join(project.state, sub, 'state.json'), 'utf8')).supervisor.pid
       return pidAlive(pid) ? pid : undefined
     } catch {
@@ -89,14 +96,16 @@ export class ContainProjects {
 /** App cgroups named <prefix>* in any project below the bench's own cgroup (contain/<project>/<app>), in every hierarchy. */
 export function appCgroups(layout) {
   const prefix = appPrefix()
-  const subdirs = (dir) => {
+  const subdirs = dir => {
     try {
-      return readdirSync(dir, {withFileTypes: true}).filter((e) => e.isDirectory()).map((e) => join(dir, e.name))
+      return readdirSync(dir, {withFileTypes: true})
+        .filter(e => e.isDirectory())
+        .map(e => join(dir, e.name))
     } catch {
       return []
     }
   }
-  return layout.hierarchies.flatMap((h) => subdirs(join(h.ownDir, 'contain')).flatMap(subdirs)).filter((dir) => basename(dir).startsWith(prefix))
+  return layout.hierarchies.flatMap(h => subdirs(join(h.ownDir, 'contain')).flatMap(subdirs)).filter(dir => basename(dir).startsWith(prefix))
 }
 
 async function removeAppCgroups(layout) {

@@ -15,9 +15,10 @@ export function accountingCgroup(ctx, name) {
   const dir = join(h.mountPoint, ctx.commonParent, ctx.runId, name)
   if (!dir.startsWith(`${h.ownDir}/`)) return undefined
   ctx.janitor.make(dir, h.ownDir)
-  const usageSeconds = h.version === 1
-    ? () => Number(readFileSync(join(dir, 'cpuacct.usage'), 'utf8')) / 1e9
-    : () => Number(/^usage_usec (\d+)/m.exec(readFileSync(join(dir, 'cpu.stat'), 'utf8'))[1]) / 1e6
+  const usageSeconds =
+    h.version === 1
+      ? () => Number(readFileSync(join(dir, 'cpuacct.usage'), 'utf8')) / 1e9
+      : () => Number(/^usage_usec (\d+)/m.exec(readFileSync(join(dir, 'cpu.stat'), 'utf8'))[1]) / 1e6
   return {dir, procsFile: join(dir, 'cgroup.procs'), usageSeconds}
 }
 

@@ -13,8 +13,8 @@ function read(file) {
 
 export function hostLimits() {
   const limits = read('/proc/self/limits')
-  const hard = (name) => {
-    const line = limits.split('\n').find((l) => l.startsWith(name))
+  const hard = name => {
+    const line = limits.split('\n').find(l => l.startsWith(name))
     const value = line?.slice(name.length).trim().split(/\s+/)[1]
     return value === 'unlimited' || value === undefined ? 1_048_576 : Number(value)
   }
@@ -50,11 +50,11 @@ export async function machineFacts(layout, nodeStartVariablesRemoved = {}) {
     cpuCount: cpus().length,
     memoryMiB: Math.round(totalmem() / 2 ** 20),
     cgroupMode: layout.mode,
-    ownCgroups: Object.fromEntries(layout.hierarchies.map((h) => [h.version === 2 ? 'unified (v2)' : h.controllers.join(','), h.ownPath])),
+    ownCgroups: Object.fromEntries(layout.hierarchies.map(h => [h.version === 2 ? 'unified (v2)' : h.controllers.join(','), h.ownPath])),
     node: process.version,
     nodeStartVariablesRemoved,
     uid: process.getuid?.(),
-    loadAverageAtStart: loadavg().map((x) => Number(x.toFixed(2))),
+    loadAverageAtStart: loadavg().map(x => Number(x.toFixed(2))),
     virtualization: (await run('systemd-detect-virt', [])).stdout || undefined,
   }
 }

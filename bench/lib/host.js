@@ -5,7 +5,7 @@ import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {processes, run, stopPid, which} from './proc.js'
 
-const unescape = (p) => p.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(Number.parseInt(o, 8)))
+const unescape = p => p.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(Number.parseInt(o, 8)))
 
 /** Mount points at or below dir, as seen from this mount namespace, deepest first. */
 export function mountsUnder(dir) {
@@ -43,13 +43,26 @@ export async function unmountUnder(dir) {
  * flags, but if one of these appears during the bench anyway it was caused by the bench and is removed.
  */
 export const foreignStatePaths = [
-  '/etc/docker/key.json', '/etc/docker', '/var/lib/docker', '/var/run/docker', '/run/docker', '/run/docker.sock',
-  '/var/lib/containerd', '/run/containerd', '/var/lib/containers', '/run/containers', '/run/libpod',
-  '/etc/containers/networks', '/etc/cni/net.d/87-podman-bridge.conflist', '/run/runc', '/run/crun', '/run/user/0/crun',
+  '/etc/docker/key.json',
+  '/etc/docker',
+  '/var/lib/docker',
+  '/var/run/docker',
+  '/run/docker',
+  '/run/docker.sock',
+  '/var/lib/containerd',
+  '/run/containerd',
+  '/var/lib/containers',
+  '/run/containers',
+  '/run/libpod',
+  '/etc/containers/networks',
+  '/etc/cni/net.d/87-podman-bridge.conflist',
+  '/run/runc',
+  '/run/crun',
+  '/run/user/0/crun',
 ]
 
 export function snapshotPaths(paths = foreignStatePaths) {
-  return Object.fromEntries(paths.map((p) => [p, existsSync(p)]))
+  return Object.fromEntries(paths.map(p => [p, existsSync(p)]))
 }
 
 /** Remove the paths that did not exist in `before` but exist now. */
@@ -68,7 +81,7 @@ export function removeNewPaths(before) {
 const sysctls = ['/proc/sys/kernel/keys/root_maxkeys', '/proc/sys/kernel/keys/root_maxbytes']
 
 export function snapshotSysctls() {
-  return Object.fromEntries(sysctls.filter((p) => existsSync(p)).map((p) => [p, readFileSync(p, 'utf8').trim()]))
+  return Object.fromEntries(sysctls.filter(p => existsSync(p)).map(p => [p, readFileSync(p, 'utf8').trim()]))
 }
 
 export function restoreSysctls(before) {
@@ -88,7 +101,12 @@ export async function networkFingerprint() {
   const parts = {}
   const ip = which('ip')
   if (ip) {
-    for (const args of [['-o', 'link'], ['-o', 'addr'], ['route', 'show', 'table', 'all'], ['-6', 'route', 'show', 'table', 'all']]) {
+    for (const args of [
+      ['-o', 'link'],
+      ['-o', 'addr'],
+      ['route', 'show', 'table', 'all'],
+      ['-6', 'route', 'show', 'table', 'all'],
+    ]) {
       // Counters and link state flicker; keep names, flags, addresses and routes.
       parts[`ip ${args.join(' ')}`] = (await run(ip, args)).stdout.replace(/\s+(qlen|txqlen|valid_lft|preferred_lft)\s+\S+/g, '')
     }
@@ -98,7 +116,11 @@ export async function networkFingerprint() {
   }
   for (const tool of ['iptables-save', 'ip6tables-save']) {
     const bin = which(tool)
-    if (bin) parts[tool] = (await run(bin, [])).stdout.split('\n').filter((l) => !l.startsWith('#') && !/^:.*\[\d+:\d+\]$/.test(l)).join('\n')
+    if (bin)
+      parts[tool] = (await run(bin, [])).stdout
+        .split('\n')
+        .filter(l => !l.startsWith('#') && !/^:.*\[\d+:\d+\]$/.test(l))
+        .join('\n')
   }
   const digest = createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16)
   return {digest, parts}

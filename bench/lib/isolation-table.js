@@ -56,23 +56,23 @@ const shortForms = [
   [/reached the app/, () => 'passed'],
   [/^euid 0 = host uid 0/, () => 'uid 0'],
   [/^euid 0 inside a user namespace/, () => 'root in a userns'],
-  [/^euid (\d+)/, (m) => `uid ${m[1]}`],
+  [/^euid (\d+)/, m => `uid ${m[1]}`],
   [/^CapEff 0$/, () => 'none'],
-  [/\((\d+) capabilities(, in a user namespace)?/, (m) => `${m[1]} caps${m[2] ? ' in a userns' : ''}`],
+  [/\((\d+) capabilities(, in a user namespace)?/, m => `${m[1]} caps${m[2] ? ' in a userns' : ''}`],
   [/NoNewPrivs: 1/, () => 'set'],
   [/NoNewPrivs: 0/, () => 'not set'],
   [/Seccomp: 2/, () => 'filtered'],
   [/Seccomp: 0/, () => 'none'],
-  [/AF_VSOCK\): created \(plain AF_VSOCK: (\w+)\)/, (m) => (m[1] === 'created' ? 'created' : `created; plain: ${m[1]}`)],
+  [/AF_VSOCK\): created \(plain AF_VSOCK: (\w+)\)/, m => (m[1] === 'created' ? 'created' : `created; plain: ${m[1]}`)],
   [/is empty \(masked\)/, () => 'masked'],
-  [/lists (\d+) entries/, (m) => `${m[1]} entries`],
+  [/lists (\d+) entries/, m => `${m[1]} entries`],
   [/^own \w+ namespace/, () => 'own'],
   [/^the host's \w+ namespace/, () => 'shared'],
   [/is another process/, () => 'not that pid'],
-  [/killed by (\w+)/, (m) => `killed: ${m[1]}`],
+  [/killed by (\w+)/, m => `killed: ${m[1]}`],
   [/read the planted secret/, () => 'read'],
   [/read (\d+) bytes of \/etc\/shadow/, () => 'read'],
-  [/read (\d+) bytes/, (m) => `read ${m[1]} B`],
+  [/read (\d+) bytes/, m => `read ${m[1]} B`],
   [/^connected/, () => 'connected'],
   [/through inherited fd/, () => 'wrote host /tmp'],
   [/^created |: created$/, () => 'created'],
@@ -112,7 +112,9 @@ export function shortReason(detail = '') {
 /** One table cell: "held (EACCES)", "**BROKEN** (created /etc/…)", "n/a (…)", or why there is no answer. */
 export function cell(column, id) {
   if (!column.available) {
-    const why = String(column.reason ?? 'column did not run').replace(/^failed: /, '').split('\n')[0]
+    const why = String(column.reason ?? 'column did not run')
+      .replace(/^failed: /, '')
+      .split('\n')[0]
     return `n/a: ${why.length > 80 ? `${why.slice(0, 79)}…` : why}`
   }
   const r = column.results?.[id]
@@ -124,7 +126,7 @@ export function cell(column, id) {
 
 /** Rows the unconfined baseline already holds: the machine itself denies them, so they cannot tell the columns apart. */
 export function heldByMachine(result) {
-  const host = result.columns.find((c) => c.id === 'host' && c.available)
+  const host = result.columns.find(c => c.id === 'host' && c.available)
   return new Set(protections.filter(([id]) => host?.results?.[id] && host.results[id].status !== 'BROKEN').map(([id]) => id))
 }
 
@@ -134,13 +136,13 @@ export const machineNote = `${machineMark} the machine itself denies this, or it
 /** Rows [protection, cell per column], for a result of the isolation suite. */
 export function tableRows(result) {
   const byMachine = heldByMachine(result)
-  return protections.map(([id, label]) => [`${label}${byMachine.has(id) ? ` ${machineMark}` : ''}`, ...result.columns.map((c) => cell(c, id))])
+  return protections.map(([id, label]) => [`${label}${byMachine.has(id) ? ` ${machineMark}` : ''}`, ...result.columns.map(c => cell(c, id))])
 }
 
 /** Held of tried per column, over the rows the bare machine does not already deny (†) and that are not n/a. */
 export function heldCounts(result) {
   const byMachine = heldByMachine(result)
-  return result.columns.map((c) => {
+  return result.columns.map(c => {
     const answered = protections.filter(([id]) => !byMachine.has(id) && c.results?.[id] && c.results[id].status !== 'n/a')
     const held = answered.filter(([id]) => c.results[id].status === 'held')
     return {id: c.id, label: c.label, available: c.available, held: held.length, tried: answered.length}
@@ -150,19 +152,27 @@ export function heldCounts(result) {
 /** Markdown of the README table: one row per protection, one column per confinement, plus held/tried. */
 export function readmeTable(result) {
   const L = []
-  L.push(`| protection | ${result.columns.map((c) => String(c.label).replace(/\|/g, '\\|')).join(' | ')} |`)
+  L.push(`| protection | ${result.columns.map(c => String(c.label).replace(/\|/g, '\\|')).join(' | ')} |`)
   L.push(`|---|${result.columns.map(() => '---').join('|')}|`)
-  for (const row of tableRows(result)) L.push(`| ${row.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`)
-  L.push(`| **held / tried** († and n/a rows not counted) | ${heldCounts(result).map((h) => (h.available ? `${h.held} / ${h.tried}` : 'n/a')).join(' | ')} |`)
+  for (const row of tableRows(result)) L.push(`| ${row.map(c => String(c).replace(/\|/g, '\\|')).join(' | ')} |`)
+  L.push(
+    `| **held / tried** († and n/a rows not counted) | ${heldCounts(result)
+      .map(h => (h.available ? `${h.held} / ${h.tried}` : 'n/a'))
+      .join(' | ')} |`,
+  )
   L.push('')
   if (heldByMachine(result).size) L.push(machineNote, '')
-  L.push(`Measured by \`${result.command}\` on ${result.date} (Linux ${result.machine?.kernel}, cgroup ${result.machine?.cgroupMode}); every cell is the kernel's answer to a real attempt from inside (bench/native/isolation-probe.c). Commands and details: [bench/results/${result.date}-isolation.md](bench/results/${result.date}-isolation.md).`)
+  L.push(
+    `Measured by \`${result.command}\` on ${result.date} (Linux ${result.machine?.kernel}, cgroup ${result.machine?.cgroupMode}); every cell is the kernel's answer to a real attempt from inside (bench/native/isolation-probe.c). Commands and details: [bench/results/${result.date}-isolation.md](bench/results/${result.date}-isolation.md).`,
+  )
   return `${L.join('\n')}\n`
 }
 
 /** The newest bench/results/<date>-isolation.json (full runs before quick ones of the same day). */
 export function latestIsolationResult(resultsDir) {
-  const files = readdirSync(resultsDir).filter((f) => /^\d{4}-\d{2}-\d{2}-isolation(-quick)?\.json$/.test(f)).sort((a, b) => a.slice(0, 10).localeCompare(b.slice(0, 10)) || (a.includes('-quick') ? -1 : 1))
+  const files = readdirSync(resultsDir)
+    .filter(f => /^\d{4}-\d{2}-\d{2}-isolation(-quick)?\.json$/.test(f))
+    .sort((a, b) => a.slice(0, 10).localeCompare(b.slice(0, 10)) || (a.includes('-quick') ? -1 : 1))
   if (!files.length) throw new Error(`no <date>-isolation.json in ${resultsDir}: run npm run bench -- --suite isolation first`)
   return JSON.parse(readFileSync(join(resultsDir, files[files.length - 1]), 'utf8'))
 }

@@ -19,7 +19,7 @@ export function classifyError(error) {
 }
 
 /** A response's outcome from its status code: 5xx is a failure, anything else an answer. */
-export const classifyStatus = (status) => (status >= 500 ? 'http5xx' : 'ok')
+export const classifyStatus = status => (status >= 500 ? 'http5xx' : 'ok')
 
 /**
  * One row per second of the run (second 0 starts at t = 0): successes, each failure kind, and the p50, p99
@@ -28,7 +28,7 @@ export const classifyStatus = (status) => (status >= 500 ? 'http5xx' : 'ok')
  */
 export function perSecond(events, durationMs) {
   const seconds = Math.max(1, Math.ceil(durationMs / 1000))
-  const rows = Array.from({length: seconds}, (_, second) => ({second, ok: 0, ...Object.fromEntries(FAILURE_KINDS.map((k) => [k, 0])), latencies: []}))
+  const rows = Array.from({length: seconds}, (_, second) => ({second, ok: 0, ...Object.fromEntries(FAILURE_KINDS.map(k => [k, 0])), latencies: []}))
   for (const e of events) {
     if (!(e.t >= 0)) continue
     const row = rows[Math.min(seconds - 1, Math.floor(e.t / 1000))]
@@ -37,7 +37,12 @@ export function perSecond(events, durationMs) {
   }
   return rows.map(({latencies, ...row}) => {
     const sorted = latencies.sort((a, b) => a - b)
-    return {...row, p50: sorted.length ? nearestRank(sorted, 0.5) : null, p99: sorted.length ? nearestRank(sorted, 0.99) : null, max: sorted.length ? sorted[sorted.length - 1] : null}
+    return {
+      ...row,
+      p50: sorted.length ? nearestRank(sorted, 0.5) : null,
+      p99: sorted.length ? nearestRank(sorted, 0.99) : null,
+      max: sorted.length ? sorted[sorted.length - 1] : null,
+    }
   })
 }
 
@@ -47,7 +52,10 @@ export function perSecond(events, durationMs) {
  * boundaries, so a service that never answers has the whole window as its gap. {ms, from, to}.
  */
 export function serviceGap(events, fromMs, toMs) {
-  const okTimes = events.filter((e) => e.kind === 'ok' && e.t >= fromMs && e.t <= toMs).map((e) => e.t).sort((a, b) => a - b)
+  const okTimes = events
+    .filter(e => e.kind === 'ok' && e.t >= fromMs && e.t <= toMs)
+    .map(e => e.t)
+    .sort((a, b) => a - b)
   const points = [fromMs, ...okTimes, toMs]
   let best = {ms: 0, from: fromMs, to: fromMs}
   for (let i = 1; i < points.length; i++) {
@@ -59,7 +67,7 @@ export function serviceGap(events, fromMs, toMs) {
 
 /** Totals of a run: requests answered, each failure kind, and p50/p99/max over every success. */
 export function totals(events) {
-  const counts = {ok: 0, ...Object.fromEntries(FAILURE_KINDS.map((k) => [k, 0]))}
+  const counts = {ok: 0, ...Object.fromEntries(FAILURE_KINDS.map(k => [k, 0]))}
   const latencies = []
   for (const e of events) {
     counts[e.kind] = (counts[e.kind] ?? 0) + 1
@@ -67,7 +75,13 @@ export function totals(events) {
   }
   latencies.sort((a, b) => a - b)
   const failed = FAILURE_KINDS.reduce((sum, k) => sum + counts[k], 0)
-  return {...counts, failed, p50: latencies.length ? nearestRank(latencies, 0.5) : null, p99: latencies.length ? nearestRank(latencies, 0.99) : null, max: latencies.length ? latencies[latencies.length - 1] : null}
+  return {
+    ...counts,
+    failed,
+    p50: latencies.length ? nearestRank(latencies, 0.5) : null,
+    p99: latencies.length ? nearestRank(latencies, 0.99) : null,
+    max: latencies.length ? latencies[latencies.length - 1] : null,
+  }
 }
 
 /**
@@ -90,16 +104,17 @@ export async function steadyLoad({url, connections = 8, rate = 200, timeoutS = 1
   const now = () => Number(process.hrtime.bigint() - start) / 1e6
   const events = []
   const retryMs = (1000 * connections) / rate
-  const setupClient = (client) => {
+  const setupClient = client => {
     const connect = client._connect
     let retryAt = 0
     // Whether a response on the current connection announced its end (`Connection: close`, as puma
     // does when its threads are busy): a client that honours it (autocannon does not) would not
     // have sent the request that then meets the close, so that one is no failure.
     let announced = false
-    client.on('connError', (error) => {
+    client.on('connError', error => {
       const pending = client.pipelinedRequests.size()
-      if (!(announced && error?.code === 'ECONNRESET')) events.push({t: now(), kind: classifyError(error), error: error?.code ?? String(error?.message ?? error), pending})
+      if (!(announced && error?.code === 'ECONNRESET'))
+        events.push({t: now(), kind: classifyError(error), error: error?.code ?? String(error?.message ?? error), pending})
       client.pipelinedRequests.clear()
       retryAt = now() + retryMs
     })
@@ -109,11 +124,13 @@ export async function steadyLoad({url, connections = 8, rate = 200, timeoutS = 1
         if (client.destroyed) return
         announced = false
         connect.call(client)
-        client.conn.prependListener('data', (chunk) => {
+        client.conn.prependListener('data', chunk => {
           if (/\r\nconnection: *close\r\n/i.test(chunk.toString('latin1'))) announced = true
         })
         client.conn.prependListener('end', () => {
-          if (!announced) for (let i = client.pipelinedRequests.size(); i > 0; i--) events.push({t: now(), kind: 'reset', error: 'connection ended by the server under a request'})
+          if (!announced)
+            for (let i = client.pipelinedRequests.size(); i > 0; i--)
+              events.push({t: now(), kind: 'reset', error: 'connection ended by the server under a request'})
           client.pipelinedRequests.clear()
         })
       }
@@ -124,7 +141,9 @@ export async function steadyLoad({url, connections = 8, rate = 200, timeoutS = 1
   }
   let finish
   const done = new Promise((resolve, reject) => {
-    const instance = autocannon({url, connections, overallRate: rate, timeout: timeoutS, duration: maxSeconds, pipelining: 1, setupClient}, (error, result) => (error ? reject(error) : resolve(result)))
+    const instance = autocannon({url, connections, overallRate: rate, timeout: timeoutS, duration: maxSeconds, pipelining: 1, setupClient}, (error, result) =>
+      error ? reject(error) : resolve(result),
+    )
     instance.on('response', (_client, status, _bytes, latencyMs) => events.push({t: now(), kind: classifyStatus(status), latencyMs, status}))
     finish = () => instance.stop()
   })

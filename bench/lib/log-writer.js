@@ -145,7 +145,13 @@ function runApp(AppLog, lines, dir, logOptions) {
       keeper.flush()
       const ms = since(start)
       const used = process.cpuUsage(cpu)
-      resolve({file, ms, cpuMs: (used.user + used.system) / 1000, rotations, problem: code !== 0 ? `seq exited ${code}` : errors.length ? errors.join('; ') : undefined})
+      resolve({
+        file,
+        ms,
+        cpuMs: (used.user + used.system) / 1000,
+        rotations,
+        problem: code !== 0 ? `seq exited ${code}` : errors.length ? errors.join('; ') : undefined,
+      })
     })
   })
 }
@@ -182,7 +188,8 @@ function checkFiles(file, maxFiles, lines) {
       const end = data.indexOf(10, start)
       if (end === -1) return {count, files, problem: `file ${index} ends mid-line`}
       // 2026-11-29T05:45:12.123Z out 123
-      if (data[start + 23] !== 0x5a || data.toString('latin1', start + 24, start + 29) !== ' out ') return {count, files, problem: `bad record at line ${count + 1}`}
+      if (data[start + 23] !== 0x5a || data.toString('latin1', start + 24, start + 29) !== ' out ')
+        return {count, files, problem: `bad record at line ${count + 1}`}
       let value = 0
       for (let i = start + 29; i < end; i++) value = value * 10 + data[i] - 48
       if (value !== expected) return {count, files, problem: `line ${count + 1} is ${value}, expected ${expected}`}
@@ -270,7 +277,7 @@ async function followerMain(file, lines) {
     // As contain logs -f takes them: the records' bytes, each `<time> out <n>\n`.
     onRecords: records => {
       stopIdle()
-      for (let start = 0; start < records.length; ) {
+      for (let start = 0; start < records.length;) {
         const end = records.indexOf(10, start)
         let value = 0
         for (let i = start + 29; i < end; i++) value = value * 10 + records[i] - 48
@@ -308,7 +315,10 @@ function report(args, appBytes, cases, samples, load) {
     const list = samples[key]
     const ms = median(list.map(s => s.ms))
     // The bench's one statistic for ratios: each case against the floor of its own round, then the median.
-    const ratio = pairedRatio(list.map(s => s.ms), samples.floor.map(s => s.ms))?.median
+    const ratio = pairedRatio(
+      list.map(s => s.ms),
+      samples.floor.map(s => s.ms),
+    )?.median
     const cpuMs = median(list.map(s => s.cpuMs))
     return {
       case: key,
@@ -344,16 +354,22 @@ function report(args, appBytes, cases, samples, load) {
     samples,
   }
   writeFileSync(join(root, 'bench/work/logs-results.json'), `${JSON.stringify(result, null, 2)}\n`)
-  console.log(`\n${result.command}  (${args.lines} lines, ${appBytes} bytes of app output, ${args.rounds} interleaved rounds, node ${process.version}, load ${result.loadAverage1m.min}-${result.loadAverage1m.max})\n`)
+  console.log(
+    `\n${result.command}  (${args.lines} lines, ${appBytes} bytes of app output, ${args.rounds} interleaved rounds, node ${process.version}, load ${result.loadAverage1m.min}-${result.loadAverage1m.max})\n`,
+  )
   console.log(`× floor: the ${RATIO_STATISTIC} (each case against the floor of its own round).\n`)
   console.log('| case | median ms | min ms | × floor | CPU-s per 100 MB | runs with problems |')
   console.log('|---|---:|---:|---:|---:|---:|')
   for (const r of rows) console.log(`| ${r.case} | ${r.medianMs} | ${r.minMs} | ${r.ratioToFloor} | ${r.cpuSecondsPer100MB ?? '-'} | ${r.problems} |`)
-  console.log(`\ncontain (10 files kept, ${result.contain.rotations} rotations a run): lines counted in the files per round: ${result.contain.linesInFiles.join(', ')}`)
+  console.log(
+    `\ncontain (10 files kept, ${result.contain.rotations} rotations a run): lines counted in the files per round: ${result.contain.linesInFiles.join(', ')}`,
+  )
   if (result.follower) {
     const lost = result.follower.missing.reduce((a, b) => a + b, 0)
     console.log(`+follower (5 files kept, ${result.follower.rotations} rotations a run): follower lines per round: ${result.follower.lines.join(', ')}`)
-    console.log(`  lost ${lost}, duplicated ${result.follower.duplicates.reduce((a, b) => a + b, 0)}; the follower finished ${result.follower.medianCatchUpAfterWriterMs} ms after the writer (median), using ${result.follower.medianFollowerCpuMs} CPU-ms`)
+    console.log(
+      `  lost ${lost}, duplicated ${result.follower.duplicates.reduce((a, b) => a + b, 0)}; the follower finished ${result.follower.medianCatchUpAfterWriterMs} ms after the writer (median), using ${result.follower.medianFollowerCpuMs} CPU-ms`,
+    )
   }
   console.log(`\nall samples: bench/work/logs-results.json`)
 }

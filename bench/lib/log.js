@@ -8,5 +8,5 @@ function stamp() {
 export const log = {
   info: (...args) => console.error(stamp(), ...args),
   warn: (...args) => console.error(stamp(), 'warning:', ...args),
-  step: (title) => console.error(`${stamp()} == ${title}`),
+  step: title => console.error(`${stamp()} == ${title}`),
 }

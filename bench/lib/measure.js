@@ -20,7 +20,7 @@ export function abortMeasurements() {
 
 /** One timed spawn-and-wait. Resolves {ms, code, signal, error}. */
 export function timeOnce({argv, env, cwd}) {
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     const start = process.hrtime.bigint()
     let child
     try {
@@ -30,7 +30,7 @@ export function timeOnce({argv, env, cwd}) {
       return
     }
     live.add(child)
-    child.once('error', (error) => {
+    child.once('error', error => {
       live.delete(child)
       resolve({ms: NaN, code: null, signal: null, error: error.message})
     })
@@ -54,8 +54,8 @@ async function explainFailure(c) {
  * @returns {Promise<{samples: Record<string, (number|null)[]>, failures: Record<string, {round: number, code: any, signal: any, error?: string}[]>, dropped: Record<string, string>, order: string[], roundLoad: number[]}>}
  */
 export async function measureInterleaved(cases, {rounds, warmup}) {
-  const samples = Object.fromEntries(cases.map((c) => [c.key, []]))
-  const failures = Object.fromEntries(cases.map((c) => [c.key, []]))
+  const samples = Object.fromEntries(cases.map(c => [c.key, []]))
+  const failures = Object.fromEntries(cases.map(c => [c.key, []]))
   const dropped = {}
   let active = [...cases]
 
@@ -65,9 +65,10 @@ export async function measureInterleaved(cases, {rounds, warmup}) {
       if (stopping) break
       const r = await timeOnce(c)
       if (r.code !== 0) {
-        dropped[c.key] = `failed during warm-up (${r.error ?? (r.signal ? `signal ${r.signal}` : `exit ${r.code}`)}); rerun with output: ${await explainFailure(c)}`
+        dropped[c.key] =
+          `failed during warm-up (${r.error ?? (r.signal ? `signal ${r.signal}` : `exit ${r.code}`)}); rerun with output: ${await explainFailure(c)}`
         log.warn(`${c.key}: ${dropped[c.key]}`)
-        active = active.filter((x) => x !== c)
+        active = active.filter(x => x !== c)
       }
     }
   }
@@ -85,5 +86,5 @@ export async function measureInterleaved(cases, {rounds, warmup}) {
     log.info(`round ${round}/${rounds} done in ${((Date.now() - started) / 1000).toFixed(1)}s`)
   }
   if (stopping) throw new Error('interrupted')
-  return {samples, failures, dropped, order: active.map((c) => c.key), roundLoad}
+  return {samples, failures, dropped, order: active.map(c => c.key), roundLoad}
 }

@@ -51,7 +51,7 @@ export function which(name, dirs = (process.env.PATH ?? '').split(':')) {
 
 /** Debian puts its binaries in /usr/sbin, /usr/bin, /sbin, /bin: prefer those over /usr/local. */
 export const systemDirs = ['/usr/sbin', '/usr/bin', '/sbin', '/bin']
-export const systemPath = [...systemDirs, ...(process.env.PATH ?? '').split(':').filter((d) => d && !systemDirs.includes(d))].join(':')
+export const systemPath = [...systemDirs, ...(process.env.PATH ?? '').split(':').filter(d => d && !systemDirs.includes(d))].join(':')
 
 export function pidAlive(pid) {
   try {

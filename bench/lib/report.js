@@ -1,11 +1,11 @@
 // Writes bench/results/<date>-<suite>[-quick].{json,md,svg}.
 import {mkdirSync, writeFileSync} from 'node:fs'
-import {join, relative} from 'node:path'
+import {join} from 'node:path'
 import {RATIO_STATISTIC, RATIO_STATISTIC_TEXT} from './stats.js'
 import {barChartSvg, timeSeriesSvg} from './svg.js'
 
 const fmt = (x, digits = 2) => (x === undefined || x === null ? '–' : x >= 100 ? x.toFixed(1) : x.toFixed(digits))
-const times = (x) => (x === undefined || x === null ? '–' : `${x.toFixed(2)}×`)
+const times = x => (x === undefined || x === null ? '–' : `${x.toFixed(2)}×`)
 
 /** <date>-<suite>, plus -quick for --quick and -subset for --only, so neither overwrites a full run. */
 export function resultName(result) {
@@ -23,24 +23,26 @@ export function writeReports(resultsDir, result) {
   const svgName = `${base.split('/').pop()}.svg`
   if (result.sections) {
     // Suites 2-6: tables of their own, one chart (result.chart) each.
-    const chart = result.chart && (result.chart.kind === 'timeseries' ? result.chart.panels.some((p) => p.series.length) : result.chart.rows.some((r) => Object.values(r.stats).some(Boolean)))
+    const chart =
+      result.chart &&
+      (result.chart.kind === 'timeseries' ? result.chart.panels.some(p => p.series.length) : result.chart.rows.some(r => Object.values(r.stats).some(Boolean)))
     if (chart) writeFileSync(`${base}.svg`, genericChart(result))
     writeFileSync(`${base}.md`, genericMarkdown(result, chart ? svgName : undefined))
     return {json: `${base}.json`, md: `${base}.md`, svg: chart ? `${base}.svg` : '(no chart)'}
   }
-  if (result.summary && Object.values(result.summary).some((rows) => rows.length)) writeFileSync(`${base}.svg`, chartFor(result))
+  if (result.summary && Object.values(result.summary).some(rows => rows.length)) writeFileSync(`${base}.svg`, chartFor(result))
   writeFileSync(`${base}.md`, markdown(result, svgName))
   return {json: `${base}.json`, md: `${base}.md`, svg: `${base}.svg`}
 }
 
 function chartFor(result) {
   const workloads = Object.entries(result.config.workloads).map(([name, label]) => ({name, label}))
-  const ids = [...new Set(Object.values(result.summary).flatMap((rows) => rows.map((r) => r.id)))]
-  const rows = ids.map((id) => {
-    const peer = result.peers.find((p) => p.id === id)
-    return {id, label: peer.label, stats: Object.fromEntries(workloads.map((w) => [w.name, result.summary[w.name].find((r) => r.id === id)]))}
+  const ids = [...new Set(Object.values(result.summary).flatMap(rows => rows.map(r => r.id)))]
+  const rows = ids.map(id => {
+    const peer = result.peers.find(p => p.id === id)
+    return {id, label: peer.label, stats: Object.fromEntries(workloads.map(w => [w.name, result.summary[w.name].find(r => r.id === id)]))}
   })
-  const nodeTrue = result.summary.true?.find((r) => r.id === 'node')
+  const nodeTrue = result.summary.true?.find(r => r.id === 'node')
   const m = result.machine
   const loads = [...(result.loadAverage1mPerRound ?? [])]
   const load = loads.length ? ` · load ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}` : ''
@@ -55,7 +57,7 @@ function chartFor(result) {
 }
 
 function targetCell(result, workload, id) {
-  const t = result.targets.find((x) => x.workload === workload && x.id === id)
+  const t = result.targets.find(x => x.workload === workload && x.id === id)
   if (!t) return ''
   if (t.status === 'n/a') return `n/a: ${t.text} (${t.detail})`
   return `${t.status === 'missed' ? '**missed**' : 'met'}: ${t.text} (${times(t.ratio)}${t.to ? ` ${t.of} / ${t.to}` : ''})`
@@ -64,9 +66,11 @@ function targetCell(result, workload, id) {
 export function markdown(result, svgName) {
   const L = []
   header(L, result, {measured: 'times'})
-  L.push(`Times are wall-clock milliseconds from spawn to exit of the whole command, measured by the bench process with \`process.hrtime.bigint()\` (stdio ignored). "× node -e 0" and "× contain" are the ${result.ratioStatistic ?? 'ratio of medians'}.`)
+  L.push(
+    `Times are wall-clock milliseconds from spawn to exit of the whole command, measured by the bench process with \`process.hrtime.bigint()\` (stdio ignored). "× node -e 0" and "× contain" are the ${result.ratioStatistic ?? 'ratio of medians'}.`,
+  )
   L.push('')
-  if (svgName && Object.values(result.summary ?? {}).some((rows) => rows.length)) {
+  if (svgName && Object.values(result.summary ?? {}).some(rows => rows.length)) {
     L.push(`![launch latency chart](${svgName})`)
     L.push('')
   }
@@ -78,11 +82,15 @@ export function markdown(result, svgName) {
     L.push('|---|---:|---:|---:|---:|---:|---:|---|')
     for (const r of rows) {
       const fail = r.failures ? ` (${r.failures} failed runs excluded)` : ''
-      L.push(`| ${r.label}${fail} | ${fmt(r.median)} | ${fmt(r.min)} | ${fmt(r.max)} | ${fmt(r.p90)} | ${times(r.xNode)} | ${times(r.xContain)} | ${targetCell(result, name, r.id)} |`)
+      L.push(
+        `| ${r.label}${fail} | ${fmt(r.median)} | ${fmt(r.min)} | ${fmt(r.max)} | ${fmt(r.p90)} | ${times(r.xNode)} | ${times(r.xContain)} | ${targetCell(result, name, r.id)} |`,
+      )
     }
-    for (const p of result.peers.filter((p) => !rows.some((r) => r.id === p.id))) {
+    for (const p of result.peers.filter(p => !rows.some(r => r.id === p.id))) {
       const why = p.available ? (p.dropped?.[name] ?? 'no successful run') : p.reason
-      L.push(`| ${p.label} | unavailable | | | | | | ${['contain', 'podman', 'docker'].includes(p.id) ? `n/a — ${escapeCell(short(why))}` : escapeCell(short(why))} |`)
+      L.push(
+        `| ${p.label} | unavailable | | | | | | ${['contain', 'podman', 'docker'].includes(p.id) ? `n/a — ${escapeCell(short(why))}` : escapeCell(short(why))} |`,
+      )
     }
     L.push('')
   }
@@ -91,14 +99,24 @@ export function markdown(result, svgName) {
   const wl = Object.entries(result.config.workloads)
   L.push(`| Target | ${wl.map(([, label]) => `\`${label}\``).join(' | ')} |`)
   L.push(`|---|${wl.map(() => '---').join('|')}|`)
-  for (const text of [...new Set(result.targets.map((t) => t.text))]) {
-    L.push(`| ${text} | ${wl.map(([name]) => {
-      const t = result.targets.find((x) => x.text === text && x.workload === name)
-      return !t ? '–' : t.status === 'n/a' ? `n/a (${t.detail})` : `${t.status === 'missed' ? '**missed**' : 'met'} (${times(t.ratio)}${t.to ? ` ${t.of} / ${t.to}` : ''}${t.ratioOfMinimums === undefined ? '' : `; on minimums ${times(t.ratioOfMinimums)}`}${t.detail ? `; ${escapeCell(t.detail)}` : ''})`
-    }).join(' | ')} |`)
+  for (const text of [...new Set(result.targets.map(t => t.text))]) {
+    L.push(
+      `| ${text} | ${wl
+        .map(([name]) => {
+          const t = result.targets.find(x => x.text === text && x.workload === name)
+          return !t
+            ? '–'
+            : t.status === 'n/a'
+              ? `n/a (${t.detail})`
+              : `${t.status === 'missed' ? '**missed**' : 'met'} (${times(t.ratio)}${t.to ? ` ${t.of} / ${t.to}` : ''}${t.ratioOfMinimums === undefined ? '' : `; on minimums ${times(t.ratioOfMinimums)}`}${t.detail ? `; ${escapeCell(t.detail)}` : ''})`
+        })
+        .join(' | ')} |`,
+    )
   }
   L.push('')
-  L.push(`Ratios: contain/node for the first target; podman/contain and docker/contain ("how many times faster contain is") for the others, against contain with --network none when it was measured (podman and docker run with --network none here: the same work). Targets are judged on the ${result.ratioStatistic ?? 'ratio of medians'}; the ratio of minimums (each tool's fastest run) is shown as a second opinion for busy machines.`)
+  L.push(
+    `Ratios: contain/node for the first target; podman/contain and docker/contain ("how many times faster contain is") for the others, against contain with --network none when it was measured (podman and docker run with --network none here: the same work). Targets are judged on the ${result.ratioStatistic ?? 'ratio of medians'}; the ratio of minimums (each tool's fastest run) is shown as a second opinion for busy machines.`,
+  )
   L.push('')
 
   if (result.profile?.length) {
@@ -108,23 +126,36 @@ export function markdown(result, svgName) {
     L.push('')
   }
 
-  const unavailable = result.peers.filter((p) => !p.available || p.dropped)
+  const unavailable = result.peers.filter(p => !p.available || p.dropped)
   L.push('## Unavailable peers')
   L.push('')
   if (unavailable.length === 0) L.push('None: every peer was measured.')
-  for (const p of unavailable) L.push(`- **${p.label}** (\`${p.id}\`): ${escapeCell(p.available ? Object.entries(p.dropped).map(([w, why]) => `${w}: ${why}`).join('; ') : p.reason)}`)
+  for (const p of unavailable)
+    L.push(
+      `- **${p.label}** (\`${p.id}\`): ${escapeCell(
+        p.available
+          ? Object.entries(p.dropped)
+              .map(([w, why]) => `${w}: ${why}`)
+              .join('; ')
+          : p.reason,
+      )}`,
+    )
   L.push('')
 
   L.push('## Peers: versions, commands and what each needed')
   L.push('')
   L.push('| Tool | version | command (`/bin/true`) | notes |')
   L.push('|---|---|---|---|')
-  for (const p of result.peers.filter((p) => p.available)) {
+  for (const p of result.peers.filter(p => p.available)) {
     L.push(`| ${p.label} | ${escapeCell(p.version ?? '')} | \`${escapeCell(shortCommand(p.commands.true, result.workDir))}\` | ${escapeCell(p.note ?? '')} |`)
   }
   L.push('')
   if (result.packages) {
-    L.push(`Debian packages: ${Object.entries(result.packages).map(([n, s]) => `${n} ${s.version ?? ''} (${s.status}${s.reason ? `: ${s.reason}` : ''})`).join(', ')}.`)
+    L.push(
+      `Debian packages: ${Object.entries(result.packages)
+        .map(([n, s]) => `${n} ${s.version ?? ''} (${s.status}${s.reason ? `: ${s.reason}` : ''})`)
+        .join(', ')}.`,
+    )
     L.push('')
   }
   if (result.crosscheck) {
@@ -147,27 +178,40 @@ function cleanupSection(L, result) {
   L.push('')
   const h = result.hostCheck ?? {}
   L.push(`- Network/firewall fingerprint before ${h.networkBefore ?? '–'}, after ${h.networkAfter ?? '–'}: ${h.networkUnchanged ? 'unchanged' : '**CHANGED**'}`)
-  L.push(`- Leftovers after cleanup: cgroups ${h.leftoverCgroups?.length ?? '–'}, mounts under bench/work/run ${h.leftoverMounts?.length ?? '–'}, bench processes ${h.leftoverProcesses?.length ?? '–'}${h.leftoverCgroups?.length || h.leftoverMounts?.length || h.leftoverProcesses?.length ? ` — ${escapeCell(JSON.stringify({cgroups: h.leftoverCgroups, mounts: h.leftoverMounts, processes: h.leftoverProcesses}))}` : ''}`)
-  for (const step of result.cleanup ?? []) L.push(`- ${step.step}: ${step.ok ? 'ok' : '**failed**'}${step.detail ? ` — ${escapeCell(typeof step.detail === 'string' ? step.detail : JSON.stringify(step.detail))}` : ''}${step.error ? ` — ${escapeCell(step.error)}` : ''}`)
+  L.push(
+    `- Leftovers after cleanup: cgroups ${h.leftoverCgroups?.length ?? '–'}, mounts under bench/work/run ${h.leftoverMounts?.length ?? '–'}, bench processes ${h.leftoverProcesses?.length ?? '–'}${h.leftoverCgroups?.length || h.leftoverMounts?.length || h.leftoverProcesses?.length ? ` — ${escapeCell(JSON.stringify({cgroups: h.leftoverCgroups, mounts: h.leftoverMounts, processes: h.leftoverProcesses}))}` : ''}`,
+  )
+  for (const step of result.cleanup ?? [])
+    L.push(
+      `- ${step.step}: ${step.ok ? 'ok' : '**failed**'}${step.detail ? ` — ${escapeCell(typeof step.detail === 'string' ? step.detail : JSON.stringify(step.detail))}` : ''}${step.error ? ` — ${escapeCell(step.error)}` : ''}`,
+    )
   L.push('')
 }
 
 /** Title, command, machine and a busy-machine warning: the top of every suite's markdown. */
 function header(L, result, {measured = 'figures'} = {}) {
   const m = result.machine
-  L.push(`# contain bench: ${result.title} — ${result.date}${result.config.quick ? ' (quick)' : ''}${result.config.only ? ` (subset: ${result.config.only.join(', ')})` : ''}`)
+  L.push(
+    `# contain bench: ${result.title} — ${result.date}${result.config.quick ? ' (quick)' : ''}${result.config.only ? ` (subset: ${result.config.only.join(', ')})` : ''}`,
+  )
   L.push('')
   const warmup = result.config.warmup ? ` after ${result.config.warmup} warm-up round${result.config.warmup === 1 ? '' : 's'}` : ''
-  L.push(`Command: \`${result.command}\` · ${result.config.rounds === 1 ? 'one run' : `${result.config.rounds} interleaved rounds`}${warmup} · started ${result.startedAt} · took ${Math.round(result.durationSeconds)} s`)
+  L.push(
+    `Command: \`${result.command}\` · ${result.config.rounds === 1 ? 'one run' : `${result.config.rounds} interleaved rounds`}${warmup} · started ${result.startedAt} · took ${Math.round(result.durationSeconds)} s`,
+  )
   L.push('')
   if (result.ratioStatistic) L.push(ratioStatement(result), '')
-  L.push(`Machine: ${m.cpuModel} × ${m.cpuCount}, ${m.memoryMiB} MiB, ${m.os}, Linux ${m.kernel}, cgroup ${m.cgroupMode}${m.virtualization ? ` (systemd-detect-virt: ${m.virtualization})` : ''}, node ${m.node}; load average at start ${m.loadAverageAtStart.join(' ')}, at end ${m.loadAverageAtEnd?.join(' ') ?? '–'}.${Object.keys(m.nodeStartVariablesRemoved ?? {}).length ? ` Measured without ${Object.keys(m.nodeStartVariablesRemoved).join(' and ')}, which this host sets (each node start, node -e 0's too, would pay for it).` : ''}`)
+  L.push(
+    `Machine: ${m.cpuModel} × ${m.cpuCount}, ${m.memoryMiB} MiB, ${m.os}, Linux ${m.kernel}, cgroup ${m.cgroupMode}${m.virtualization ? ` (systemd-detect-virt: ${m.virtualization})` : ''}, node ${m.node}; load average at start ${m.loadAverageAtStart.join(' ')}, at end ${m.loadAverageAtEnd?.join(' ') ?? '–'}.${Object.keys(m.nodeStartVariablesRemoved ?? {}).length ? ` Measured without ${Object.keys(m.nodeStartVariablesRemoved).join(' and ')}, which this host sets (each node start, node -e 0's too, would pay for it).` : ''}`,
+  )
   L.push('')
-  const loads = [...(result.loadAverage1mPerRound ?? []), m.loadAverageAtStart?.[0]].filter((x) => typeof x === 'number')
+  const loads = [...(result.loadAverage1mPerRound ?? []), m.loadAverageAtStart?.[0]].filter(x => typeof x === 'number')
   const peak = loads.length ? Math.max(...loads) : 0
   // A suite that measures no time (config.untimed: isolation) has nothing a busy machine could inflate.
   if (peak > m.cpuCount * 0.75 && !result.config.untimed) {
-    L.push(`> **Busy machine:** the 1-minute load average reached ${peak.toFixed(2)} on ${m.cpuCount} CPUs during this run (other work was running), so absolute ${measured} are inflated and noisy. Interleaving keeps the ratios comparable; rerun on an idle machine for absolute numbers.`)
+    L.push(
+      `> **Busy machine:** the 1-minute load average reached ${peak.toFixed(2)} on ${m.cpuCount} CPUs during this run (other work was running), so absolute ${measured} are inflated and noisy. Interleaving keeps the ratios comparable; rerun on an idle machine for absolute numbers.`,
+    )
     L.push('')
   }
 }
@@ -187,7 +231,10 @@ export function genericMarkdown(result, svgName) {
   if (!result.targets?.length) L.push('No target of the benchmark issue applies to this suite.', '')
   else {
     L.push('| Target | measured | verdict | how |', '|---|---:|---|---|')
-    for (const t of result.targets) L.push(`| ${escapeCell(t.text)} | ${t.value === undefined || t.value === null ? '–' : `${Number.isInteger(t.value) ? t.value : fmt(t.value)}${t.unit ? ` ${t.unit}` : ''}`} | ${t.status === 'missed' ? '**missed**' : t.status} | ${escapeCell(t.detail ?? '')} |`)
+    for (const t of result.targets)
+      L.push(
+        `| ${escapeCell(t.text)} | ${t.value === undefined || t.value === null ? '–' : `${Number.isInteger(t.value) ? t.value : fmt(t.value)}${t.unit ? ` ${t.unit}` : ''}`} | ${t.status === 'missed' ? '**missed**' : t.status} | ${escapeCell(t.detail ?? '')} |`,
+      )
     L.push('')
   }
   for (const section of result.sections) {
@@ -196,7 +243,8 @@ export function genericMarkdown(result, svgName) {
     if (section.columns) {
       L.push(`| ${section.columns.join(' | ')} |`)
       L.push(`|${section.columns.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`)
-      for (const row of section.rows) L.push(`| ${row.map((c) => escapeCell(c === undefined || c === null ? '–' : typeof c === 'number' ? fmt(c) : c)).join(' | ')} |`)
+      for (const row of section.rows)
+        L.push(`| ${row.map(c => escapeCell(c === undefined || c === null ? '–' : typeof c === 'number' ? fmt(c) : c)).join(' | ')} |`)
       L.push('')
     }
   }
@@ -209,7 +257,10 @@ export function genericMarkdown(result, svgName) {
   if (peers.length) {
     L.push('## Tools: availability, versions, commands', '')
     L.push('| Tool | available | version | command / notes |', '|---|---|---|---|')
-    for (const p of peers) L.push(`| ${escapeCell(p.label)} | ${p.available ? 'yes' : `no: ${escapeCell(short(p.reason ?? '', 300))}`} | ${escapeCell(p.version ?? '')} | ${escapeCell([p.command ? `\`${shortCommand(p.command, result.workDir)}\`` : '', p.note ?? ''].filter(Boolean).join(' — '))} |`)
+    for (const p of peers)
+      L.push(
+        `| ${escapeCell(p.label)} | ${p.available ? 'yes' : `no: ${escapeCell(short(p.reason ?? '', 300))}`} | ${escapeCell(p.version ?? '')} | ${escapeCell([p.command ? `\`${shortCommand(p.command, result.workDir)}\`` : '', p.note ?? ''].filter(Boolean).join(' — '))} |`,
+      )
     L.push('')
   }
   if (result.failures?.length) {
@@ -246,13 +297,15 @@ function genericChart(result) {
   })
 }
 
-const escapeCell = (s) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ')
+const escapeCell = s => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ')
 const short = (s, n = 160) => (String(s).length > n ? `${String(s).slice(0, n)}…` : String(s))
 
 function shortCommand(argv, workDir) {
-  return argv.map((a) => {
-    const at = workDir ? a.indexOf(workDir) : -1
-    const s = at === -1 ? a : `${a.slice(0, at)}bench/work/run${a.slice(at + workDir.length)}`
-    return /[\s'"$]/.test(s) ? `'${s.replace(/'/g, "'\\''")}'` : s
-  }).join(' ')
+  return argv
+    .map(a => {
+      const at = workDir ? a.indexOf(workDir) : -1
+      const s = at === -1 ? a : `${a.slice(0, at)}bench/work/run${a.slice(at + workDir.length)}`
+      return /[\s'"$]/.test(s) ? `'${s.replace(/'/g, "'\\''")}'` : s
+    })
+    .join(' ')
 }

@@ -12,7 +12,7 @@ export const busyboxCandidates = ['/bin/busybox', '/usr/bin/busybox']
 export const applets = ['true', 'sh', 'echo', 'seq', 'sleep', 'cat']
 
 export async function buildRootfs(workDir) {
-  const busybox = busyboxCandidates.find((p) => existsSync(p))
+  const busybox = busyboxCandidates.find(p => existsSync(p))
   if (!busybox) throw new Error('busybox-static is not installed (no /bin/busybox)')
   // A dynamically linked busybox (package "busybox") would need libc inside the rootfs.
   const ldd = await mustRun('sh', ['-c', `ldd ${busybox} 2>&1 || true`])

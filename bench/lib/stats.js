@@ -40,4 +40,4 @@ export function pairedRatio(a, b) {
 }
 
 /** "1 round", "3 rounds": how many pairs a ratio stands on, beside it. */
-export const roundsText = (n) => `${n} round${n === 1 ? '' : 's'}`
+export const roundsText = n => `${n} round${n === 1 ? '' : 's'}`

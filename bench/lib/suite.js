@@ -26,7 +26,7 @@ export function statCells(s, digits = 3) {
  * `describe(got)` the progress line's text for a round.
  */
 export async function runRounds(ctx, cases, rounds, {args = async () => [], describe, warmup = 0}) {
-  const samples = Object.fromEntries(cases.map((c) => [c.id, []]))
+  const samples = Object.fromEntries(cases.map(c => [c.id, []]))
   const failures = []
   const load = []
   for (let w = 0; w < warmup; w++) {

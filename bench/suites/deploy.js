@@ -42,8 +42,8 @@ function freePort() {
 }
 
 function status(port) {
-  return new Promise((resolve) => {
-    const req = http.get({host: '127.0.0.1', port, path: '/up', timeout: 2000}, (res) => {
+  return new Promise(resolve => {
+    const req = http.get({host: '127.0.0.1', port, path: '/up', timeout: 2000}, res => {
       res.resume()
       resolve(res.statusCode)
     })
@@ -64,7 +64,7 @@ async function waitOk(ctx, port, timeoutMs = 120_000) {
 
 /** The app's files without what a run leaves (tmp/, log/) or the example's own contain.yml. */
 function copyApp(source, dir) {
-  cpSync(source, dir, {recursive: true, filter: (src) => !/\/(tmp|log)(\/|$)|\/contain\.ya?ml$/.test(src.slice(source.length))})
+  cpSync(source, dir, {recursive: true, filter: src => !/\/(tmp|log)(\/|$)|\/contain\.ya?ml$/.test(src.slice(source.length))})
 }
 
 /**
@@ -88,13 +88,13 @@ async function measure(ctx, port, action) {
       await sleep(200)
       const now = load.now()
       if (now - t0 < actionMs + STEADY_MS) continue
-      const recent = load.events.filter((e) => e.t >= now - STEADY_MS)
-      if (recent.some((e) => e.kind === 'ok') && recent.every((e) => e.kind === 'ok')) break
+      const recent = load.events.filter(e => e.t >= now - STEADY_MS)
+      if (recent.some(e => e.kind === 'ok') && recent.every(e => e.kind === 'ok')) break
     }
     await sleep(TAIL_MS)
     const stopped = await load.stop()
     // Shift every event so that 0 is the action's start: the per-second rows and the chart line up.
-    events = stopped.events.map((e) => ({...e, t: e.t - t0}))
+    events = stopped.events.map(e => ({...e, t: e.t - t0}))
     const from = -t0
     const to = stopped.durationMs - t0
     const all = totals(events)
@@ -106,15 +106,18 @@ async function measure(ctx, port, action) {
       ...all,
       gap: serviceGap(events, from, to),
       // Seconds from the start of the load, labelled by their offset from the action (second 0 = the action's).
-      seconds: perSecond(events.map((e) => ({...e, t: e.t - from})), to - from).map((s) => ({...s, second: s.second + Math.floor(from / 1000)})),
-      errorCodes: countBy(events.filter((e) => e.kind !== 'ok').map((e) => e.error ?? `HTTP ${e.status}`)),
+      seconds: perSecond(
+        events.map(e => ({...e, t: e.t - from})),
+        to - from,
+      ).map(s => ({...s, second: s.second + Math.floor(from / 1000)})),
+      errorCodes: countBy(events.filter(e => e.kind !== 'ok').map(e => e.error ?? `HTTP ${e.status}`)),
     }
   } finally {
     if (!events) await load.stop().catch(() => undefined)
   }
 }
 
-const countBy = (list) => list.reduce((acc, x) => ({...acc, [x]: (acc[x] ?? 0) + 1}), {})
+const countBy = list => list.reduce((acc, x) => ({...acc, [x]: (acc[x] ?? 0) + 1}), {})
 
 /** The contain side: the example's web app (its settings, no worker) as a project of its own on a free port. */
 async function containTool(ctx, source) {
@@ -123,29 +126,30 @@ async function containTool(ctx, source) {
   const app = `${appPrefix()}-web`
   const dir = join(projects.base, 'deploy')
   copyApp(source, dir)
-  const yml = (mark) => [
-    `name: ${appPrefix()}-deploy`,
-    'apps:',
-    `  ${app}:`,
-    `    command: bundle exec rails s -b 127.0.0.1 -p ${port}`,
-    `    listen: ["tcp://127.0.0.1:${port}"]`,
-    // The deploy case changes this, as a release changes the app's settings.
-    `    environment: {DEPLOY_MARK: "${mark}"}`,
-    '    cpus: 1',
-    '    mem_limit: 512m',
-    '    pids_limit: 200',
-    '    seccomp: default',
-    '    read_only: true',
-    '    tmpfs: [/tmp, tmp/pids]',
-    '    writable: [tmp]',
-    `    healthcheck: {test: {http: "http://127.0.0.1:${port}/up"}, interval: 1s, timeout: 2s, retries: 3, start_period: 30s}`,
-    '    restart: on-failure',
-    '    stop_grace_period: 10s',
-    '',
-  ].join('\n')
+  const yml = mark =>
+    [
+      `name: ${appPrefix()}-deploy`,
+      'apps:',
+      `  ${app}:`,
+      `    command: bundle exec rails s -b 127.0.0.1 -p ${port}`,
+      `    listen: ["tcp://127.0.0.1:${port}"]`,
+      // The deploy case changes this, as a release changes the app's settings.
+      `    environment: {DEPLOY_MARK: "${mark}"}`,
+      '    cpus: 1',
+      '    mem_limit: 512m',
+      '    pids_limit: 200',
+      '    seccomp: default',
+      '    read_only: true',
+      '    tmpfs: [/tmp, tmp/pids]',
+      '    writable: [tmp]',
+      `    healthcheck: {test: {http: "http://127.0.0.1:${port}/up"}, interval: 1s, timeout: 2s, retries: 3, start_period: 30s}`,
+      '    restart: on-failure',
+      '    stop_grace_period: 10s',
+      '',
+    ].join('\n')
   let mark = 0
   const project = projects.project('deploy', yml(mark))
-  const cli = async (args) => {
+  const cli = async args => {
     const r = await projects.cli(project, args)
     if (!r.ok) throw new Error(`contain ${args.join(' ')}: exit ${r.exitCode}: ${tail(r.all, 400)}`)
     return r
@@ -155,7 +159,7 @@ async function containTool(ctx, source) {
     label: 'contain',
     port,
     command: [...projects.argv, 'up', '-d'],
-    note: 'examples/rails-app\'s web app (listen:, health check on /up, cpus 1, mem_limit 512m, seccomp default, read_only) on a free port, without the worker',
+    note: "examples/rails-app's web app (listen:, health check on /up, cpus 1, mem_limit 512m, seccomp default, read_only) on a free port, without the worker",
     start: async () => {
       await projects.up(project)
       await waitOk(ctx, port)
@@ -163,19 +167,25 @@ async function containTool(ctx, source) {
     stop: () => projects.down(project),
     actions: {
       restart: {label: `contain restart`, run: async () => void (await cli(['restart', app]))},
-      deploy: {label: 'contain up -d after a change', run: async () => {
-        // A changed environment variable: the supervisor recreates the app.
-        writeFileSync(join(project.dir, 'contain.yml'), yml(++mark))
-        const r = await cli(['up', '-d'])
-        return tail(r.stdout, 200)
-      }},
-      kill: {label: 'SIGKILL of the app', run: async () => {
-        const ps = JSON.parse((await cli(['ps', '--json'])).stdout)
-        const pid = ps.find((a) => a.name === app)?.pid
-        if (!pid) throw new Error(`contain ps --json: no pid for ${app}`)
-        killPid(pid, 'SIGKILL')
-        return `killed pid ${pid}`
-      }},
+      deploy: {
+        label: 'contain up -d after a change',
+        run: async () => {
+          // A changed environment variable: the supervisor recreates the app.
+          writeFileSync(join(project.dir, 'contain.yml'), yml(++mark))
+          const r = await cli(['up', '-d'])
+          return tail(r.stdout, 200)
+        },
+      },
+      kill: {
+        label: 'SIGKILL of the app',
+        run: async () => {
+          const ps = JSON.parse((await cli(['ps', '--json'])).stdout)
+          const pid = ps.find(a => a.name === app)?.pid
+          if (!pid) throw new Error(`contain ps --json: no pid for ${app}`)
+          killPid(pid, 'SIGKILL')
+          return `killed pid ${pid}`
+        },
+      },
     },
   }
 }
@@ -187,8 +197,40 @@ async function dockerTool(ctx, dir) {
   const port = await freePort()
   let n = 0
   let id
-  const runArgs = (mark) => ['run', '-d', '--name', `${appPrefix()}-deploy-${n++}`, '--pull', 'never', '--network', 'host', '--restart', 'always', '--cpus', '1', '--memory', '512m', '-v', `${dir}:/app`, '-w', '/app', '-e', 'HOME=/tmp', '-e', `DEPLOY_MARK=${mark}`, rubyImage, 'bundle', 'exec', 'rails', 's', '-b', '127.0.0.1', '-p', String(port)]
-  const cli = async (args) => {
+  const runArgs = mark => [
+    'run',
+    '-d',
+    '--name',
+    `${appPrefix()}-deploy-${n++}`,
+    '--pull',
+    'never',
+    '--network',
+    'host',
+    '--restart',
+    'always',
+    '--cpus',
+    '1',
+    '--memory',
+    '512m',
+    '-v',
+    `${dir}:/app`,
+    '-w',
+    '/app',
+    '-e',
+    'HOME=/tmp',
+    '-e',
+    `DEPLOY_MARK=${mark}`,
+    rubyImage,
+    'bundle',
+    'exec',
+    'rails',
+    's',
+    '-b',
+    '127.0.0.1',
+    '-p',
+    String(port),
+  ]
+  const cli = async args => {
     const r = await d.cli(args)
     if (!r.ok) throw new Error(`docker ${args[0]}: exit ${r.exitCode}: ${tail(r.all, 400)}`)
     return r.stdout.trim()
@@ -199,7 +241,7 @@ async function dockerTool(ctx, dir) {
     if (id) await d.cli(['rm', '--force', id])
     id = undefined
   }
-  ctx.cleanup.add('deploy: remove the docker container', async () => ((await remove(), 'removed')))
+  ctx.cleanup.add('deploy: remove the docker container', async () => (await remove(), 'removed'))
   return {
     id: 'docker',
     label: 'docker',
@@ -214,18 +256,24 @@ async function dockerTool(ctx, dir) {
     stop: remove,
     actions: {
       restart: {label: 'docker restart', run: async () => void (await cli(['restart', id]))},
-      deploy: {label: hasCompose ? 'docker compose up -d after a change' : 'compose\'s recreate by hand: docker stop, rm, run', run: async () => {
-        // Without compose: what `docker compose up -d` does to a changed service (stop with its grace, remove, create and start).
-        await cli(['stop', id])
-        await cli(['rm', id])
-        id = await cli(runArgs(++mark))
-      }},
-      kill: {label: 'SIGKILL of the app (--restart always)', run: async () => {
-        const pid = Number(await cli(['inspect', '-f', '{{.State.Pid}}', id]))
-        if (!pid) throw new Error('docker inspect: no pid')
-        killPid(pid, 'SIGKILL')
-        return `killed pid ${pid}`
-      }},
+      deploy: {
+        label: hasCompose ? 'docker compose up -d after a change' : "compose's recreate by hand: docker stop, rm, run",
+        run: async () => {
+          // Without compose: what `docker compose up -d` does to a changed service (stop with its grace, remove, create and start).
+          await cli(['stop', id])
+          await cli(['rm', id])
+          id = await cli(runArgs(++mark))
+        },
+      },
+      kill: {
+        label: 'SIGKILL of the app (--restart always)',
+        run: async () => {
+          const pid = Number(await cli(['inspect', '-f', '{{.State.Pid}}', id]))
+          if (!pid) throw new Error('docker inspect: no pid')
+          killPid(pid, 'SIGKILL')
+          return `killed pid ${pid}`
+        },
+      },
     },
   }
 }
@@ -260,7 +308,7 @@ export async function run(ctx) {
   }
 
   // One tool at a time (the two servers would share the CPU), every case per round in a rotating order.
-  const samples = Object.fromEntries(tools.flatMap((tool) => CASES.map(([c]) => [`${tool.id}-${c}`, []])))
+  const samples = Object.fromEntries(tools.flatMap(tool => CASES.map(([c]) => [`${tool.id}-${c}`, []])))
   const failures = []
   const load = []
   for (const tool of tools) {
@@ -274,7 +322,9 @@ export async function run(ctx) {
           try {
             const m = await measure(ctx, tool.port, tool.actions[c].run)
             samples[key].push(m)
-            ctx.log.info(`${tool.id} ${c} round ${r + 1}/${rounds}: ${m.ok} ok, ${FAILURE_KINDS.map((k) => `${m[k]} ${k}`).join(', ')}; gap ${Math.round(m.gap.ms)} ms; p99 ${fmt(m.p99)} ms, max ${fmt(m.max)} ms`)
+            ctx.log.info(
+              `${tool.id} ${c} round ${r + 1}/${rounds}: ${m.ok} ok, ${FAILURE_KINDS.map(k => `${m[k]} ${k}`).join(', ')}; gap ${Math.round(m.gap.ms)} ms; p99 ${fmt(m.p99)} ms, max ${fmt(m.max)} ms`,
+            )
           } catch (error) {
             if (ctx.cleanup.started) throw error
             samples[key].push(null)
@@ -295,16 +345,34 @@ export async function run(ctx) {
   for (const tool of tools) {
     for (const [c, caseLabel] of CASES) {
       for (const [i, m] of rowsFor(tool, c).entries()) {
-        summaryRows.push([`${tool.actions[c].label}${rounds > 1 ? ` #${i + 1}` : ''}`, caseLabel, ...[m.requests, m.ok, m.refused, m.reset, m.http5xx, m.timeout, m.other].map(String), round(m.gap.ms, 0), round(m.p50, 1), round(m.p99, 1), round(m.max, 1), round(m.actionMs, 0)])
+        summaryRows.push([
+          `${tool.actions[c].label}${rounds > 1 ? ` #${i + 1}` : ''}`,
+          caseLabel,
+          ...[m.requests, m.ok, m.refused, m.reset, m.http5xx, m.timeout, m.other].map(String),
+          round(m.gap.ms, 0),
+          round(m.p50, 1),
+          round(m.p99, 1),
+          round(m.max, 1),
+          round(m.actionMs, 0),
+        ])
       }
     }
   }
-  const perSecondSections = tools.flatMap((tool) => CASES.filter(([c]) => rowsFor(tool, c).length).map(([c, caseLabel]) => ({
-    title: `Per second: ${tool.actions[c].label} (${caseLabel}, round 1)`,
-    summary: false,
-    columns: ['second from the action', 'ok', ...FAILURE_KINDS, 'p50 ms', 'p99 ms', 'max ms'],
-    rows: rowsFor(tool, c)[0].seconds.map((s) => [String(s.second), String(s.ok), ...FAILURE_KINDS.map((k) => String(s[k])), round(s.p50, 1), round(s.p99, 1), round(s.max, 1)]),
-  })))
+  const perSecondSections = tools.flatMap(tool =>
+    CASES.filter(([c]) => rowsFor(tool, c).length).map(([c, caseLabel]) => ({
+      title: `Per second: ${tool.actions[c].label} (${caseLabel}, round 1)`,
+      summary: false,
+      columns: ['second from the action', 'ok', ...FAILURE_KINDS, 'p50 ms', 'p99 ms', 'max ms'],
+      rows: rowsFor(tool, c)[0].seconds.map(s => [
+        String(s.second),
+        String(s.ok),
+        ...FAILURE_KINDS.map(k => String(s[k])),
+        round(s.p50, 1),
+        round(s.p99, 1),
+        round(s.max, 1),
+      ]),
+    })),
+  )
 
   const worst = (tool, c, pick) => {
     const ms = rowsFor(tool, c)
@@ -314,30 +382,76 @@ export async function run(ctx) {
   const containTarget = (c, text, pick, detail) => {
     const v = worst(contain, c, pick)
     if (v === undefined) targets.push({text, status: 'n/a', detail: 'no successful measurement'})
-    else targets.push({text, value: v, unit: 'requests', status: v === 0 ? 'met' : 'missed', detail: `${detail}; worst of ${rowsFor(contain, c).length} round(s); gap in service ${Math.round(worst(contain, c, (m) => m.gap.ms))} ms`})
+    else
+      targets.push({
+        text,
+        value: v,
+        unit: 'requests',
+        status: v === 0 ? 'met' : 'missed',
+        detail: `${detail}; worst of ${rowsFor(contain, c).length} round(s); gap in service ${Math.round(worst(contain, c, m => m.gap.ms))} ms`,
+      })
   }
-  containTarget('restart', '(a) contain restart: 0 failed requests', (m) => m.failed, 'refused + reset + 5xx + timeouts + other')
-  containTarget('deploy', '(b) contain up -d after a change: 0 failed requests', (m) => m.failed, 'refused + reset + 5xx + timeouts + other')
-  containTarget('kill', '(c) SIGKILL of the app: 0 refused (latency only)', (m) => m.refused, `failed in all: ${worst(contain, 'kill', (m) => m.failed) ?? '–'}`)
-  const docker = tools.find((t) => t.id === 'docker')
-  if (!docker) targets.push({text: '(d) the same under docker', status: 'n/a', detail: peers.find((p) => p.id === 'docker').reason})
-  else for (const [c, caseLabel] of CASES) {
-    const v = worst(docker, c, (m) => m.failed)
-    if (v !== undefined) targets.push({text: `(d) docker, ${caseLabel}: failed requests`, value: v, unit: 'requests', status: 'info', detail: `${docker.actions[c].label}; gap in service ${Math.round(worst(docker, c, (m) => m.gap.ms))} ms`})
-  }
+  containTarget('restart', '(a) contain restart: 0 failed requests', m => m.failed, 'refused + reset + 5xx + timeouts + other')
+  containTarget('deploy', '(b) contain up -d after a change: 0 failed requests', m => m.failed, 'refused + reset + 5xx + timeouts + other')
+  containTarget('kill', '(c) SIGKILL of the app: 0 refused (latency only)', m => m.refused, `failed in all: ${worst(contain, 'kill', m => m.failed) ?? '–'}`)
+  const docker = tools.find(t => t.id === 'docker')
+  if (!docker) targets.push({text: '(d) the same under docker', status: 'n/a', detail: peers.find(p => p.id === 'docker').reason})
+  else
+    for (const [c, caseLabel] of CASES) {
+      const v = worst(docker, c, m => m.failed)
+      if (v !== undefined)
+        targets.push({
+          text: `(d) docker, ${caseLabel}: failed requests`,
+          value: v,
+          unit: 'requests',
+          status: 'info',
+          detail: `${docker.actions[c].label}; gap in service ${Math.round(worst(docker, c, m => m.gap.ms))} ms`,
+        })
+    }
 
   return {
     suite: name,
     title,
-    config: {rounds, quick: ctx.opts.quick, app: 'examples/rails-app (web only)', source, url: 'GET /up', connections: CONNECTIONS, rate: RATE, leadMs: LEAD_MS, tailMs: TAIL_MS, steadyMs: STEADY_MS, loadGenerator: 'autocannon (npm), in the bench process'},
+    config: {
+      rounds,
+      quick: ctx.opts.quick,
+      app: 'examples/rails-app (web only)',
+      source,
+      url: 'GET /up',
+      connections: CONNECTIONS,
+      rate: RATE,
+      leadMs: LEAD_MS,
+      tailMs: TAIL_MS,
+      steadyMs: STEADY_MS,
+      loadGenerator: 'autocannon (npm), in the bench process',
+    },
     peers,
     intro: [
       `autocannon sends ${RATE} requests/s over ${CONNECTIONS} connections to \`GET /up\` from ${LEAD_MS / 1000} s before the action until the service has answered for ${STEADY_MS / 1000} s without a failure, then ${TAIL_MS / 1000} s more. Each request's outcome is timed: answered (2xx-4xx), refused (ECONNREFUSED: nothing listening), reset (the connection cut under a request), 5xx, timed out (no answer in 10 s), other. A connection whose attempt was refused tries again one request interval later (autocannon would at once), so a refused attempt stands for one request at the offered rate; a request still waiting when the server ends its connection counts as reset, unless a response had announced the end (\`Connection: close\`: puma's when its threads are busy; autocannon keeps sending on such a connection where a browser would not). The app answers fewer than the offered rate when it cannot keep up (1 CPU): the counts are what it answered.`,
-      'The gap in service is the longest interval, in the whole window, between two successful responses (or the window\'s ends). Latency is that of successful responses, by the second they completed in; seconds are counted from the action\'s start (negative: before it).',
-      'The actions: (a) `contain restart APP` / `docker restart`; (b) an environment variable changed in contain.yml, then `contain up -d` / compose\'s recreate of a changed service; (c) SIGKILL of the app\'s process from the host, the restart policy (`on-failure` / `--restart always`) bringing it back.',
+      "The gap in service is the longest interval, in the whole window, between two successful responses (or the window's ends). Latency is that of successful responses, by the second they completed in; seconds are counted from the action's start (negative: before it).",
+      "The actions: (a) `contain restart APP` / `docker restart`; (b) an environment variable changed in contain.yml, then `contain up -d` / compose's recreate of a changed service; (c) SIGKILL of the app's process from the host, the restart policy (`on-failure` / `--restart always`) bringing it back.",
     ],
     sections: [
-      {title: 'Requests during each action', columns: ['action', 'case', 'requests', 'ok', 'refused', 'reset', '5xx', 'timeouts', 'other', 'gap in service ms', 'p50 ms', 'p99 ms', 'max ms', 'action took ms'], rows: summaryRows},
+      {
+        title: 'Requests during each action',
+        columns: [
+          'action',
+          'case',
+          'requests',
+          'ok',
+          'refused',
+          'reset',
+          '5xx',
+          'timeouts',
+          'other',
+          'gap in service ms',
+          'p50 ms',
+          'p99 ms',
+          'max ms',
+          'action took ms',
+        ],
+        rows: summaryRows,
+      },
       ...perSecondSections,
     ],
     targets,
@@ -348,13 +462,30 @@ export async function run(ctx) {
       unit: 'ms',
       panels: CASES.map(([c, caseLabel]) => ({
         label: caseLabel,
-        series: tools.filter((tool) => rowsFor(tool, c).length).map((tool) => ({id: tool.id, label: tool.actions[c].label, points: rowsFor(tool, c)[0].seconds.map((s) => ({x: s.second, p50: s.p50, p99: s.p99, max: s.max, failed: FAILURE_KINDS.reduce((sum, k) => sum + s[k], 0)}))})),
+        series: tools
+          .filter(tool => rowsFor(tool, c).length)
+          .map(tool => ({
+            id: tool.id,
+            label: tool.actions[c].label,
+            points: rowsFor(tool, c)[0].seconds.map(s => ({
+              x: s.second,
+              p50: s.p50,
+              p99: s.p99,
+              max: s.max,
+              failed: FAILURE_KINDS.reduce((sum, k) => sum + s[k], 0),
+            })),
+          })),
       })),
     },
-    samples: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((m) => (m ? {...m, seconds: m.seconds.map((s) => ({...s, p50: round(s.p50, 2), p99: round(s.p99, 2), max: round(s.max, 2)}))} : null))])),
+    samples: Object.fromEntries(
+      Object.entries(samples).map(([k, v]) => [
+        k,
+        v.map(m => (m ? {...m, seconds: m.seconds.map(s => ({...s, p50: round(s.p50, 2), p99: round(s.p99, 2), max: round(s.max, 2)}))} : null)),
+      ]),
+    ),
     failures,
     loadAverage1mPerRound: load,
   }
 }
 
-const fmt = (x) => (x === undefined || x === null ? '–' : x.toFixed(1))
+const fmt = x => (x === undefined || x === null ? '–' : x.toFixed(1))

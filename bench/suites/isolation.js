@@ -23,7 +23,7 @@ import {run as exec, stopPid, tail, which} from '../lib/proc.js'
 export const name = 'isolation'
 export const title = 'Isolation: one escape probe inside each confinement'
 
-const sources = (ctx) => join(ctx.benchDir, 'native/isolation-probe.c')
+const sources = ctx => join(ctx.benchDir, 'native/isolation-probe.c')
 
 /** Paths the probe reads (planted with this column's token) and writes (checked on the host afterwards). */
 const planted = {
@@ -41,8 +41,8 @@ const scratch = ['/tmp/contain-probe-exec', '/tmp/contain-probe-node', '/dev/shm
 
 // Every column is started the same way: a shell opens fd 300 on the host's / (as in runc's
 // CVE-2024-21626) and execs the launcher, whose environment carries two secrets.
-const withFd300 = (argv) => ['/bin/bash', '-c', 'exec 300</ && exec "$@"', 'bash', ...argv]
-const leakyEnv = (token) => ({SSH_AUTH_SOCK: `/tmp/ssh-${token}/agent.1`, AWS_SECRET_ACCESS_KEY: `probe-${token}`})
+const withFd300 = argv => ['/bin/bash', '-c', 'exec 300</ && exec "$@"', 'bash', ...argv]
+const leakyEnv = token => ({SSH_AUTH_SOCK: `/tmp/ssh-${token}/agent.1`, AWS_SECRET_ACCESS_KEY: `probe-${token}`})
 
 /** The device under / : mountinfo gives major:minor, /sys/dev/block its name (the whole disk if a partition). */
 export function rootDisk() {
@@ -58,7 +58,10 @@ export function rootDisk() {
       return {note: `no /sys/dev/block/${major}:${minor}`}
     }
     if (existsSync(join(sys, 'partition'))) {
-      const [dmaj, dmin] = readFileSync(join(dirname(sys), 'dev'), 'utf8').trim().split(':').map(Number)
+      const [dmaj, dmin] = readFileSync(join(dirname(sys), 'dev'), 'utf8')
+        .trim()
+        .split(':')
+        .map(Number)
       return {name: basename(dirname(sys)), major: dmaj, minor: dmin, note: `/ is on partition ${basename(sys)}; probing the whole disk`}
     }
     return {name: basename(sys), major, minor}
@@ -66,18 +69,18 @@ export function rootDisk() {
   return {note: 'no mount of / in /proc/self/mountinfo'}
 }
 
-const hostNamespaces = () => ['pid', 'mnt', 'ipc', 'net'].map((n) => readlinkSync(`/proc/self/ns/${n}`)).join(',')
+const hostNamespaces = () => ['pid', 'mnt', 'ipc', 'net'].map(n => readlinkSync(`/proc/self/ns/${n}`)).join(',')
 
 /** Runs argv with stdio piped and a wall-clock limit; never rejects. */
 function runCaptured(argv, {env, cwd, timeoutMs = 120_000}) {
-  return new Promise((resolvePromise) => {
+  return new Promise(resolvePromise => {
     const child = spawn(argv[0], argv.slice(1), {env, cwd, stdio: ['ignore', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
+    child.stdout.on('data', d => (stdout += d))
+    child.stderr.on('data', d => (stderr += d))
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('error', (error) => {
+    child.on('error', error => {
       clearTimeout(timer)
       resolvePromise({exitCode: undefined, stdout, stderr: `${stderr}${error.message}`})
     })
@@ -99,16 +102,16 @@ function removeProbeFiles() {
 async function plant(ctx, probe, token) {
   removeProbeFiles()
   // mkdir -p returns the first directory it had to create: that one (and all below it) goes afterwards.
-  const createdDirs = plantedDirs.map((d) => mkdirSync(d, {recursive: true, mode: 0o755})).filter(Boolean)
+  const createdDirs = plantedDirs.map(d => mkdirSync(d, {recursive: true, mode: 0o755})).filter(Boolean)
   // World-readable: file permissions alone do not stop a non-root app, only the view can.
   for (const [path, mode] of Object.entries(planted)) {
     writeFileSync(path, `${token}\n`, {mode})
     chmodSync(path, mode)
   }
   const server = spawn(probe, ['--serve', socketPath, token], {stdio: ['ignore', 'pipe', 'pipe']})
-  const ready = await new Promise((ok) => {
+  const ready = await new Promise(ok => {
     const timer = setTimeout(() => ok(false), 5000)
-    server.stdout.on('data', (d) => String(d).includes('ready') && (clearTimeout(timer), ok(true)))
+    server.stdout.on('data', d => String(d).includes('ready') && (clearTimeout(timer), ok(true)))
     server.on('exit', () => (clearTimeout(timer), ok(false)))
   })
   const undo = async () => {
@@ -130,13 +133,15 @@ async function plant(ctx, probe, token) {
 function checkHostWrites(results, token, hostFiles) {
   for (const [id, path] of Object.entries(written)) {
     const r = results[id]
-    const onHost = hostFiles ? hostFiles[path] : (() => {
-      try {
-        return readFileSync(path, 'utf8').includes(token)
-      } catch {
-        return false
-      }
-    })()
+    const onHost = hostFiles
+      ? hostFiles[path]
+      : (() => {
+          try {
+            return readFileSync(path, 'utf8').includes(token)
+          } catch {
+            return false
+          }
+        })()
     if (r?.status === 'BROKEN' && !onHost) results[id] = {status: 'held', detail: `${r.detail}, but not on the host: a private copy`}
     if (r && r.status !== 'BROKEN' && onHost) results[id] = {status: 'BROKEN', detail: `${r.detail}; yet ${path} appeared on the host`}
   }
@@ -159,18 +164,21 @@ function columns(ctx, setup) {
   const {dir, probe} = setup
   return [
     {
-      id: 'host', label: 'no confinement (host)',
+      id: 'host',
+      label: 'no confinement (host)',
       what: 'The probe run directly by the bench as root: what this machine allows without any confinement, the baseline.',
       async prepare() {
-        return {argv: (args) => [probe, ...args], version: `Linux ${release()}`, note: 'run as root, like the root launchers in the other columns'}
+        return {argv: args => [probe, ...args], version: `Linux ${release()}`, note: 'run as root, like the root launchers in the other columns'}
       },
     },
     {
-      id: 'contain', label: 'contain run (defaults)',
-      what: 'node bin/run.js run -- PROBE in a fresh app directory owned by nobody (65534), as a deployed app\'s directory is owned by its service user; every other setting is contain\'s default.',
+      id: 'contain',
+      label: 'contain run (defaults)',
+      what: "node bin/run.js run -- PROBE in a fresh app directory owned by nobody (65534), as a deployed app's directory is owned by its service user; every other setting is contain's default.",
       async prepare() {
         const cli = join(ctx.repoRoot, 'bin/run.js')
-        for (const f of [cli, join(ctx.repoRoot, 'dist/cli.js'), join(ctx.repoRoot, 'native/build/contain-init')]) if (!existsSync(f)) throw new Unavailable(`${f} is missing: run npm run build first`)
+        for (const f of [cli, join(ctx.repoRoot, 'dist/cli.js'), join(ctx.repoRoot, 'native/build/contain-init')])
+          if (!existsSync(f)) throw new Unavailable(`${f} is missing: run npm run build first`)
         const help = await exec(process.execPath, [cli, 'run', '--help'])
         // Other work may change contain's default view; bind the probe in when contain can, else use its host path.
         const volumes = /--volume/.test(help.stdout)
@@ -180,7 +188,7 @@ function columns(ctx, setup) {
         const inside = volumes ? '/probe/isolation-probe' : probe
         const rev = await exec('git', ['--no-optional-locks', '-C', ctx.repoRoot, 'rev-parse', '--short', 'HEAD'])
         return {
-          argv: (args) => [process.execPath, cli, 'run', '--name', 'isolation-probe', ...(volumes ? ['-v', `${dir}:/probe:ro`] : []), '--', inside, ...args],
+          argv: args => [process.execPath, cli, 'run', '--name', 'isolation-probe', ...(volumes ? ['-v', `${dir}:/probe:ro`] : []), '--', inside, ...args],
           cwd: app,
           version: `${JSON.parse(readFileSync(join(ctx.repoRoot, 'package.json'), 'utf8')).version}${rev.ok ? ` (${rev.stdout})` : ''}`,
           note: `app directory ${app} owned by 65534:65534; ${volumes ? 'probe bound in with -v DIR:/probe:ro' : 'contain has no -v here: probe run at its host path'}`,
@@ -188,12 +196,26 @@ function columns(ctx, setup) {
       },
     },
     {
-      id: 'docker', label: 'docker run (default profile)',
-      what: 'docker run --rm --network none -v PROBEDIR:/probe:ro IMAGE /probe/isolation-probe: docker\'s defaults (root in the container, 14 capabilities, the default seccomp profile, masked /proc and /sys paths; no AppArmor on this host), the bench\'s private dockerd and busybox image. --network none because the private dockerd has no bridge (--bridge=none); docker\'s default bridge would also be a network namespace of its own.',
+      id: 'docker',
+      label: 'docker run (default profile)',
+      what: "docker run --rm --network none -v PROBEDIR:/probe:ro IMAGE /probe/isolation-probe: docker's defaults (root in the container, 14 capabilities, the default seccomp profile, masked /proc and /sys paths; no AppArmor on this host), the bench's private dockerd and busybox image. --network none because the private dockerd has no bridge (--bridge=none); docker's default bridge would also be a network namespace of its own.",
       async prepare() {
         const d = await startDocker(ctx)
         return {
-          argv: (args) => [...d.argvPrefix, 'run', '--rm', '--pull', 'never', '--network', 'none', '-v', `${dir}:/probe:ro`, d.image, '/probe/isolation-probe', ...args],
+          argv: args => [
+            ...d.argvPrefix,
+            'run',
+            '--rm',
+            '--pull',
+            'never',
+            '--network',
+            'none',
+            '-v',
+            `${dir}:/probe:ro`,
+            d.image,
+            '/probe/isolation-probe',
+            ...args,
+          ],
           env: d.env,
           version: d.version,
           note: `${d.note}; the CLI is started with fd 300 and the two variables, and passes neither on`,
@@ -201,20 +223,22 @@ function columns(ctx, setup) {
       },
     },
     {
-      id: 'systemd', label: 'systemd unit (sandboxed)',
+      id: 'systemd',
+      label: 'systemd unit (sandboxed)',
       what: `systemd-run --wait --pipe with the properties in the command (no User=: root without capabilities) inside ../shared/tools/run-in-systemd-vm.sh (real systemd as PID 1 in a UML guest, kernel 6.1, pure cgroup v2); the guest plants the same targets in its own / and runs the same binary.`,
       async run(args, token) {
         return runSystemdColumn(ctx, setup, args, token)
       },
     },
     {
-      id: 'bwrap', label: 'bwrap (typical)',
-      what: `bwrap ${bwrapFlags(dir).join(' ')} -- /probe/isolation-probe: a typical desktop-sandbox invocation (bubblewrap\'s README style), run as root.`,
+      id: 'bwrap',
+      label: 'bwrap (typical)',
+      what: `bwrap ${bwrapFlags(dir).join(' ')} -- /probe/isolation-probe: a typical desktop-sandbox invocation (bubblewrap's README style), run as root.`,
       async prepare() {
         requirePackages(ctx, ['bubblewrap'])
         const bin = which('bwrap', ['/usr/bin', '/bin'])
         if (!bin) throw new Unavailable('bwrap not found after installing bubblewrap')
-        return {argv: (args) => [bin, ...bwrapFlags(dir), '--', '/probe/isolation-probe', ...args], version: firstLine((await exec(bin, ['--version'])).stdout)}
+        return {argv: args => [bin, ...bwrapFlags(dir), '--', '/probe/isolation-probe', ...args], version: firstLine((await exec(bin, ['--version'])).stdout)}
       },
     },
   ]
@@ -229,31 +253,63 @@ function bwrapFlags(dir) {
       if (existsSync(`/${d}`)) flags.push('--ro-bind', `/${d}`, `/${d}`)
     }
   }
-  return [...flags, '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--unshare-all', '--share-net', '--die-with-parent', '--new-session', '--ro-bind', dir, '/probe']
+  return [
+    ...flags,
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--tmpfs',
+    '/tmp',
+    '--unshare-all',
+    '--share-net',
+    '--die-with-parent',
+    '--new-session',
+    '--ro-bind',
+    dir,
+    '/probe',
+  ]
 }
 
 // A typical hardened service: the options the systemd.exec man page suggests for a network daemon.
 export const systemdProperties = [
-  'ProtectSystem=strict', 'ProtectHome=yes', 'PrivateTmp=yes', 'PrivateDevices=yes',
-  'ProtectKernelTunables=yes', 'ProtectKernelModules=yes', 'ProtectKernelLogs=yes', 'ProtectControlGroups=yes',
-  'NoNewPrivileges=yes', 'RestrictNamespaces=yes', 'SystemCallFilter=@system-service', 'SystemCallErrorNumber=EPERM',
-  'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6', 'CapabilityBoundingSet=',
-].map((p) => `--property=${p}`)
+  'ProtectSystem=strict',
+  'ProtectHome=yes',
+  'PrivateTmp=yes',
+  'PrivateDevices=yes',
+  'ProtectKernelTunables=yes',
+  'ProtectKernelModules=yes',
+  'ProtectKernelLogs=yes',
+  'ProtectControlGroups=yes',
+  'NoNewPrivileges=yes',
+  'RestrictNamespaces=yes',
+  'SystemCallFilter=@system-service',
+  'SystemCallErrorNumber=EPERM',
+  'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6',
+  'CapabilityBoundingSet=',
+].map(p => `--property=${p}`)
 
-const vmTool = (ctx) => resolve(ctx.repoRoot, '../shared/tools/run-in-systemd-vm.sh')
+const vmTool = ctx => resolve(ctx.repoRoot, '../shared/tools/run-in-systemd-vm.sh')
 
 /** The guest plants its own targets (its /tmp, /run and / writes are its own), runs the unit, checks, reports. */
 async function runSystemdColumn(ctx, setup, args, token) {
   const tool = vmTool(ctx)
   if (!existsSync(tool)) throw new Unavailable(`${tool} not found`)
-  if (!which('linux.uml', ['/usr/bin', '/bin']) && !process.env.RUNVM_UML) throw new Unavailable('linux.uml not found: apt-get install --no-install-recommends user-mode-linux')
+  if (!which('linux.uml', ['/usr/bin', '/bin']) && !process.env.RUNVM_UML)
+    throw new Unavailable('linux.uml not found: apt-get install --no-install-recommends user-mode-linux')
   const guestDir = join(ctx.workDir, 'isolation')
   const script = join(guestDir, 'systemd-guest.sh')
-  const q = (s) => `'${String(s).replace(/'/g, "'\\''")}'`
+  const q = s => `'${String(s).replace(/'/g, "'\\''")}'`
   const dirsToMake = plantedDirs.map(q).join(' ')
-  const plants = Object.keys(planted).map((p) => `printf '%s\\n' "$T" > ${q(p)}; chmod 644 ${q(p)}`).join('\n')
-  const checks = Object.values(written).map((p) => `if grep -qs "$T" ${q(p)}; then echo "hostfile ${p} present"; else echo "hostfile ${p} absent"; fi`).join('\n')
-  writeFileSync(script, `#!/bin/bash
+  const plants = Object.keys(planted)
+    .map(p => `printf '%s\\n' "$T" > ${q(p)}; chmod 644 ${q(p)}`)
+    .join('\n')
+  const checks = Object.values(written)
+    .map(p => `if grep -qs "$T" ${q(p)}; then echo "hostfile ${p} present"; else echo "hostfile ${p} absent"; fi`)
+    .join('\n')
+  writeFileSync(
+    script,
+    `#!/bin/bash
 # Runs inside the systemd guest: plant the targets, start the server, run the probe as a sandboxed unit.
 set -u
 P=${q(setup.probe)}
@@ -270,7 +326,8 @@ bash -c 'exec 300</ && exec "$@"' bash systemd-run --wait --pipe --quiet --colle
 echo "unit-exit $?"
 ${checks}
 kill "$SP"
-`)
+`,
+  )
   chmodSync(script, 0o755)
   const argv = [tool, '-C', guestDir, '-t', '300', '--', '/bin/bash', script]
   const r = await runCaptured(argv, {env: {...process.env}, timeoutMs: 330_000})
@@ -281,8 +338,27 @@ kill "$SP"
   if (!Object.keys(results).length) throw new Unavailable(`the guest gave no probe output (exit ${r.exitCode ?? r.signal}): ${tail(out, 600)}`)
   checkHostWrites(results, token, hostFiles)
   const guest = /^guest systemd: (.*)$/m.exec(out)?.[1]
-  return {results, exitCode: r.exitCode, output: out, version: guest, command: ['run-in-systemd-vm.sh', '-C', 'bench/work/run/isolation', '--', 'systemd-run', '--wait', '--pipe', '--quiet', '--collect', ...systemdProperties, setup.probe, '...'],
-    note: 'in the guest, /, /tmp and /run are the guest\'s (the host\'s / read-only below a tmpfs): the targets are planted there by the guest script; the guest has no /dev/NAME of the host disk, and UML is its own kernel'}
+  return {
+    results,
+    exitCode: r.exitCode,
+    output: out,
+    version: guest,
+    command: [
+      'run-in-systemd-vm.sh',
+      '-C',
+      'bench/work/run/isolation',
+      '--',
+      'systemd-run',
+      '--wait',
+      '--pipe',
+      '--quiet',
+      '--collect',
+      ...systemdProperties,
+      setup.probe,
+      '...',
+    ],
+    note: "in the guest, /, /tmp and /run are the guest's (the host's / read-only below a tmpfs): the targets are planted there by the guest script; the guest has no /dev/NAME of the host disk, and UML is its own kernel",
+  }
 }
 
 export async function run(ctx) {
@@ -300,20 +376,46 @@ export async function run(ctx) {
       if (column.run) {
         const baseArgs = ['--token', token, ...(disk.name ? ['--disk', `${disk.name}:${disk.major}:${disk.minor}`] : [])]
         const r = await column.run(baseArgs, token)
-        Object.assign(entry, {available: true, results: r.results, exitCode: r.exitCode, output: tail(r.output, 4000), version: r.version, command: r.command, note: r.note})
+        Object.assign(entry, {
+          available: true,
+          results: r.results,
+          exitCode: r.exitCode,
+          output: tail(r.output, 4000),
+          version: r.version,
+          command: r.command,
+          note: r.note,
+        })
         continue
       }
       const prepared = await column.prepare()
       const site = await plant(ctx, setup.probe, token)
       try {
-        const args = ['--token', token, '--host-pid', String(site.pid), '--host-ns', ns, ...(disk.name ? ['--disk', `${disk.name}:${disk.major}:${disk.minor}`] : [])]
+        const args = [
+          '--token',
+          token,
+          '--host-pid',
+          String(site.pid),
+          '--host-ns',
+          ns,
+          ...(disk.name ? ['--disk', `${disk.name}:${disk.major}:${disk.minor}`] : []),
+        ]
         const argv = withFd300(prepared.argv(args))
         const env = {...(prepared.env ?? process.env), ...leakyEnv(token)}
         const r = await runCaptured(argv, {env, cwd: prepared.cwd})
         const results = parseProbe(r.stdout)
         checkHostWrites(results, token)
-        Object.assign(entry, {available: true, results, exitCode: r.exitCode, signal: r.signal, output: tail(`${r.stdout}\n${r.stderr}`, 4000), version: prepared.version, note: prepared.note, command: argv})
-        if (!Object.keys(results).length) Object.assign(entry, {available: false, reason: `no probe output (exit ${r.exitCode ?? r.signal}): ${tail(`${r.stdout}\n${r.stderr}`, 400)}`})
+        Object.assign(entry, {
+          available: true,
+          results,
+          exitCode: r.exitCode,
+          signal: r.signal,
+          output: tail(`${r.stdout}\n${r.stderr}`, 4000),
+          version: prepared.version,
+          note: prepared.note,
+          command: argv,
+        })
+        if (!Object.keys(results).length)
+          Object.assign(entry, {available: false, reason: `no probe output (exit ${r.exitCode ?? r.signal}): ${tail(`${r.stdout}\n${r.stderr}`, 400)}`})
       } finally {
         await site.undo()
       }
@@ -325,36 +427,81 @@ export async function run(ctx) {
   }
   const result = {columns: out}
   const counts = heldCounts(result)
-  const byId = Object.fromEntries(counts.map((c) => [c.id, c]))
-  const contain = out.find((c) => c.id === 'contain')
-  const docker = out.find((c) => c.id === 'docker')
+  const byId = Object.fromEntries(counts.map(c => [c.id, c]))
+  const contain = out.find(c => c.id === 'contain')
+  const docker = out.find(c => c.id === 'docker')
   // contain shares the host network by default (--network none opts out), as docker's --network host would:
   // a choice, not a hole, so that row is shown but not held against contain.
   const byDesign = new Set(['nsnet'])
-  const worse = contain?.available && docker?.available ? protections.filter(([id]) => !byDesign.has(id) && docker.results[id]?.status === 'held' && contain.results[id]?.status === 'BROKEN').map(([, label]) => label) : undefined
+  const worse =
+    contain?.available && docker?.available
+      ? protections
+          .filter(([id]) => !byDesign.has(id) && docker.results[id]?.status === 'held' && contain.results[id]?.status === 'BROKEN')
+          .map(([, label]) => label)
+      : undefined
   return {
     title,
     config: {rounds: 1, untimed: true, quick: ctx.opts.quick, token: 'one per column', disk, hostNamespaces: ns},
     columns: out,
-    peers: out.map((c) => ({id: c.id, label: c.label, available: c.available, reason: c.reason, version: c.version, note: [c.what, c.note].filter(Boolean).join(' '), command: c.command})),
+    peers: out.map(c => ({
+      id: c.id,
+      label: c.label,
+      available: c.available,
+      reason: c.reason,
+      version: c.version,
+      note: [c.what, c.note].filter(Boolean).join(' '),
+      command: c.command,
+    })),
     intro: [
-      'One static probe (`bench/native/isolation-probe.c`, `gcc -static`) runs unchanged inside each confinement and makes every attempt for real; each cell is the kernel\'s answer (errno). **BROKEN** = the attempt succeeded from inside; held = it failed; n/a = the attempt says nothing on that kernel (e.g. no such device). Writes the probe reports are checked on the host: a file that did not land there is a private copy (held).',
+      "One static probe (`bench/native/isolation-probe.c`, `gcc -static`) runs unchanged inside each confinement and makes every attempt for real; each cell is the kernel's answer (errno). **BROKEN** = the attempt succeeded from inside; held = it failed; n/a = the attempt says nothing on that kernel (e.g. no such device). Writes the probe reports are checked on the host: a file that did not land there is a private copy (held).",
       `Before each column the bench plants a token in /root/contain-probe-secret, /home/contain-probe/secret, /srv/contain-probe-other/secret (world-readable; /root keeps its own mode), markers in /tmp, /run and /dev/shm, and a listening socket ${socketPath} whose server process is the host process to see, signal and ptrace; it starts the launcher through \`bash -c 'exec 300</ && exec "$@"'\` with SSH_AUTH_SOCK and AWS_SECRET_ACCESS_KEY set, and removes everything afterwards. Root disk: ${disk.name ? `/dev/${disk.name} (${disk.major}:${disk.minor})` : 'none'}${disk.note ? ` (${disk.note})` : ''}.`,
     ],
     sections: [
-      {title: 'Protections', text: ['One row per attempt, one column per confinement.', ...(heldByMachine(result).size ? [machineNote] : [])], columns: ['protection', ...out.map((c) => c.label)], rows: [...tableRows(result), ['**held / tried** († and n/a rows not counted)', ...counts.map((c) => (c.available ? `${c.held} / ${c.tried}` : 'n/a'))]]},
-      {title: 'Columns that did not run', text: out.filter((c) => !c.available).map((c) => `- ${c.label}: ${c.reason}`).join('\n') || 'None: every column ran.', summary: false},
-      ...out.filter((c) => c.available).map((c) => ({
-        title: `What the probe printed: ${c.label}`,
-        text: [`Command: \`${(c.command ?? []).join(' ').split(ctx.workDir).join('bench/work/run')}\``, c.note ? `Note: ${c.note}` : ''].filter(Boolean),
-        columns: ['attempt', 'result', 'detail'],
-        rows: protections.map(([id, label]) => [label, c.results[id]?.status ?? 'no answer', c.results[id]?.detail ?? '']),
+      {
+        title: 'Protections',
+        text: ['One row per attempt, one column per confinement.', ...(heldByMachine(result).size ? [machineNote] : [])],
+        columns: ['protection', ...out.map(c => c.label)],
+        rows: [...tableRows(result), ['**held / tried** († and n/a rows not counted)', ...counts.map(c => (c.available ? `${c.held} / ${c.tried}` : 'n/a'))]],
+      },
+      {
+        title: 'Columns that did not run',
+        text:
+          out
+            .filter(c => !c.available)
+            .map(c => `- ${c.label}: ${c.reason}`)
+            .join('\n') || 'None: every column ran.',
         summary: false,
-      })),
+      },
+      ...out
+        .filter(c => c.available)
+        .map(c => ({
+          title: `What the probe printed: ${c.label}`,
+          text: [`Command: \`${(c.command ?? []).join(' ').split(ctx.workDir).join('bench/work/run')}\``, c.note ? `Note: ${c.note}` : ''].filter(Boolean),
+          columns: ['attempt', 'result', 'detail'],
+          rows: protections.map(([id, label]) => [label, c.results[id]?.status ?? 'no answer', c.results[id]?.detail ?? '']),
+          summary: false,
+        })),
     ],
     targets: [
-      ...counts.map((c) => ({text: `${c.label}: protections held`, value: c.available ? c.held : undefined, unit: c.available ? `of ${c.tried}` : undefined, status: 'info', detail: c.available ? '† rows (denied by the bare machine) and n/a rows not counted' : byId[c.id] && out.find((o) => o.id === c.id)?.reason})),
-      {text: 'contain run holds everything docker run holds (the host network aside: shared by design)', value: worse?.length, unit: 'broken', status: worse === undefined ? 'n/a' : worse.length ? 'missed' : 'met', detail: worse === undefined ? 'contain or docker did not run' : worse.length ? `held by docker, broken under contain: ${worse.join('; ')}` : 'no protection docker holds is broken under contain'},
+      ...counts.map(c => ({
+        text: `${c.label}: protections held`,
+        value: c.available ? c.held : undefined,
+        unit: c.available ? `of ${c.tried}` : undefined,
+        status: 'info',
+        detail: c.available ? '† rows (denied by the bare machine) and n/a rows not counted' : byId[c.id] && out.find(o => o.id === c.id)?.reason,
+      })),
+      {
+        text: 'contain run holds everything docker run holds (the host network aside: shared by design)',
+        value: worse?.length,
+        unit: 'broken',
+        status: worse === undefined ? 'n/a' : worse.length ? 'missed' : 'met',
+        detail:
+          worse === undefined
+            ? 'contain or docker did not run'
+            : worse.length
+              ? `held by docker, broken under contain: ${worse.join('; ')}`
+              : 'no protection docker holds is broken under contain',
+      },
     ],
   }
 }

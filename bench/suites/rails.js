@@ -29,15 +29,28 @@ const rubyPackages = ['ruby-railties', 'puma', 'bundler', 'coreutils', 'dash']
  * paths resolved through the host's merged-/usr symlinks, `docker import`ed. The app is bind-mounted.
  */
 export async function buildRubyImage(ctx, d) {
-  const deps = await exec('apt-cache', ['depends', '--recurse', '--no-recommends', '--no-suggests', '--no-conflicts', '--no-breaks', '--no-replaces', '--no-enhances', ...rubyPackages])
+  const deps = await exec('apt-cache', [
+    'depends',
+    '--recurse',
+    '--no-recommends',
+    '--no-suggests',
+    '--no-conflicts',
+    '--no-breaks',
+    '--no-replaces',
+    '--no-enhances',
+    ...rubyPackages,
+  ])
   if (!deps.ok) throw new Unavailable(`apt-cache depends: ${tail(deps.all, 200)}`)
-  const names = [...new Set([...rubyPackages, ...deps.stdout.split('\n').filter((l) => l && !l.startsWith(' ') && !l.startsWith('<'))])]
+  const names = [...new Set([...rubyPackages, ...deps.stdout.split('\n').filter(l => l && !l.startsWith(' ') && !l.startsWith('<'))])]
   const status = await exec('dpkg-query', ['-W', '-f', '${Package} ${Status}\n', ...names])
-  const installed = status.stdout.split('\n').filter((l) => l.endsWith('install ok installed')).map((l) => l.split(' ')[0])
-  const missing = rubyPackages.filter((p) => !installed.includes(p))
+  const installed = status.stdout
+    .split('\n')
+    .filter(l => l.endsWith('install ok installed'))
+    .map(l => l.split(' ')[0])
+  const missing = rubyPackages.filter(p => !installed.includes(p))
   if (missing.length) throw new Unavailable(`Debian packages not installed: ${missing.join(', ')}`)
   const listed = await exec('dpkg', ['-L', ...installed], {maxBuffer: 64 * 2 ** 20})
-  const paths = new Set(['/bin', '/lib', '/lib64', '/sbin'].filter((p) => existsSync(p)))
+  const paths = new Set(['/bin', '/lib', '/lib64', '/sbin'].filter(p => existsSync(p)))
   for (const p of listed.stdout.split('\n')) {
     if (!p.startsWith('/') || p === '/.' || !existsSync(p)) continue
     // /lib/x86_64-linux-gnu/libc.so.6 is stored as usr/lib/...: the image keeps /lib -> usr/lib as on the host.
@@ -76,8 +89,8 @@ function freePort() {
 }
 
 function get(port) {
-  return new Promise((resolve) => {
-    const req = http.get({host: '127.0.0.1', port, path: '/up', timeout: 2000}, (res) => {
+  return new Promise(resolve => {
+    const req = http.get({host: '127.0.0.1', port, path: '/up', timeout: 2000}, res => {
       res.resume()
       resolve(res.statusCode)
     })
@@ -99,9 +112,9 @@ async function firstOk(port, start, alive, timeoutMs = 60_000) {
 function spawnServer(argv, cwd, env) {
   const child = spawn(argv[0], argv.slice(1), {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
   let out = ''
-  child.stdout.on('data', (c) => (out = (out + c).slice(-2000)))
-  child.stderr.on('data', (c) => (out = (out + c).slice(-2000)))
-  child.exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({code, signal})))
+  child.stdout.on('data', c => (out = (out + c).slice(-2000)))
+  child.stderr.on('data', c => (out = (out + c).slice(-2000)))
+  child.exited = new Promise(resolve => child.on('close', (code, signal) => resolve({code, signal})))
   child.output = () => out
   return child
 }
@@ -121,8 +134,8 @@ export async function run(ctx) {
   ctx.log.info('examples/rails-app/setup.sh (idempotent; resolves the Gemfile offline)')
   const setup = await exec('/bin/bash', [join(app, 'setup.sh')], {cwd: app, timeout: 900_000})
   if (!setup.ok) throw new Error(`examples/rails-app/setup.sh failed: ${tail(setup.all, 600)}`)
-  const ready = setup.stdout.split('\n').find((l) => l.includes('ready:')) ?? ''
-  const serverArgv = (port) => ['bundle', 'exec', 'rails', 's', '-b', '127.0.0.1', '-p', String(port)]
+  const ready = setup.stdout.split('\n').find(l => l.includes('ready:')) ?? ''
+  const serverArgv = port => ['bundle', 'exec', 'rails', 's', '-b', '127.0.0.1', '-p', String(port)]
   const cases = []
   const live = new Set()
   // When `contain up -d` itself returned (its supervisor started and the app spawned), per containUp sample.
@@ -138,49 +151,65 @@ export async function run(ctx) {
     const child = spawnServer(argv, cwd, env)
     live.add(child)
     try {
-      return await firstOk(port, start, () => child.exitCode === null).catch((e) => Promise.reject(new Error(`${e.message}: ${tail(child.output(), 300)}`)))
+      return await firstOk(port, start, () => child.exitCode === null).catch(e => Promise.reject(new Error(`${e.message}: ${tail(child.output(), 300)}`)))
     } finally {
       await stop(child)
       live.delete(child)
     }
   }
 
-  cases.push({id: 'bare', label: 'bundle exec rails s', run: (port) => timeForeground(serverArgv(port), port)})
+  cases.push({id: 'bare', label: 'bundle exec rails s', run: port => timeForeground(serverArgv(port), port)})
   peers.push({id: 'bare', label: 'bundle exec rails s', available: true, version: ready.replace(/^setup: ready: /, ''), command: serverArgv('PORT')})
 
   try {
     const argv = containArgv(ctx)
     const limits = ['--cpus', '1', '-m', '512m']
-    cases.push({id: 'containRun', label: 'contain run --cpus 1 -m 512m', run: (port) => timeForeground([...argv, 'run', '--name', `${appPrefix()}-rails`, ...limits, '--', ...serverArgv(port)], port)})
+    cases.push({
+      id: 'containRun',
+      label: 'contain run --cpus 1 -m 512m',
+      run: port => timeForeground([...argv, 'run', '--name', `${appPrefix()}-rails`, ...limits, '--', ...serverArgv(port)], port),
+    })
     const projects = new ContainProjects(ctx)
     let n = 0
-    const railsProject = (port) => projects.project(`rails-${n++}`, [
-      'apps:',
-      `  ${appPrefix()}-web:`,
-      `    command: ${JSON.stringify(serverArgv(port))}`,
-      `    working_dir: ${JSON.stringify(app)}`,
-      '    cpus: 1',
-      '    mem_limit: 512m',
-      '',
-    ].join('\n'))
+    const railsProject = port =>
+      projects.project(
+        `rails-${n++}`,
+        [
+          'apps:',
+          `  ${appPrefix()}-web:`,
+          `    command: ${JSON.stringify(serverArgv(port))}`,
+          `    working_dir: ${JSON.stringify(app)}`,
+          '    cpus: 1',
+          '    mem_limit: 512m',
+          '',
+        ].join('\n'),
+      )
     // The way a systemd unit runs it (ExecStart=contain up): in the foreground, stopped by SIGTERM.
-    cases.push({id: 'containUpForeground', label: 'contain up (cpus 1, mem_limit 512m)', run: (port) => {
-      const project = railsProject(port)
-      return timeForeground([...argv, 'up'], port, project.dir, project.env)
-    }})
-    cases.push({id: 'containUp', label: 'contain up -d (cpus 1, mem_limit 512m)', run: async (port) => {
-      const project = railsProject(port)
-      const start = process.hrtime.bigint()
-      const up = projects.up(project)
-      try {
-        await up
-        upReturned.push(Number(process.hrtime.bigint() - start) / 1e6)
-        return await firstOk(port, start, () => projects.supervisor(project) !== undefined)
-      } finally {
-        await up.catch(() => undefined)
-        await projects.down(project)
-      }
-    }})
+    cases.push({
+      id: 'containUpForeground',
+      label: 'contain up (cpus 1, mem_limit 512m)',
+      run: port => {
+        const project = railsProject(port)
+        return timeForeground([...argv, 'up'], port, project.dir, project.env)
+      },
+    })
+    cases.push({
+      id: 'containUp',
+      label: 'contain up -d (cpus 1, mem_limit 512m)',
+      run: async port => {
+        const project = railsProject(port)
+        const start = process.hrtime.bigint()
+        const up = projects.up(project)
+        try {
+          await up
+          upReturned.push(Number(process.hrtime.bigint() - start) / 1e6)
+          return await firstOk(port, start, () => projects.supervisor(project) !== undefined)
+        } finally {
+          await up.catch(() => undefined)
+          await projects.down(project)
+        }
+      },
+    })
     peers.push({id: 'contain', label: 'contain run / contain up -d', available: true, command: [...argv, 'run', ...limits, '--', ...serverArgv('PORT')]})
   } catch (error) {
     if (!(error instanceof Unavailable)) throw error
@@ -194,24 +223,58 @@ export async function run(ctx) {
     ctx.log.info(`docker: Ruby image from ${built.packages} Debian packages, ${built.files} paths, in ${((Date.now() - started) / 1000).toFixed(1)} s`)
     let n = 0
     // --network host: the host's own loopback, as bare and contain use (no network is created or changed).
-    const flags = (port) => ['run', '-d', '--name', `${appPrefix()}-rails-${n++}`, '--pull', 'never', '--network', 'host', '--cpus', '1', '--memory', '512m', '-v', `${app}:/app`, '-w', '/app', '-e', 'HOME=/tmp', rubyImage, ...serverArgv(port)]
-    cases.push({id: 'docker', label: 'docker run -d --cpus 1 -m 512m', run: async (port) => {
-      const start = process.hrtime.bigint()
-      const r = await d.cli(flags(port))
-      if (!r.ok) throw new Error(`docker run: ${tail(r.all, 300)}`)
-      const id = r.stdout.trim()
-      // `docker wait` returns when the container ends: a server that dies is noticed without polling docker.
-      let ended = false
-      const waiter = spawn(d.argvPrefix[0], [...d.argvPrefix.slice(1), 'wait', id], {stdio: 'ignore', env: d.env})
-      waiter.on('close', () => (ended = true))
-      try {
-        return await firstOk(port, start, () => !ended).catch(async (e) => Promise.reject(new Error(`${e.message}: ${tail((await d.cli(['logs', id])).all, 300)}`)))
-      } finally {
-        await d.cli(['rm', '--force', id])
-        if (!ended) await new Promise((resolve) => waiter.on('close', resolve))
-      }
-    }})
-    peers.push({id: 'docker', label: 'docker run (Ruby image built offline)', available: true, version: d.version, note: `image: every file of the ${built.packages} installed Debian packages in the closure of ${rubyPackages.slice(0, 3).join(', ')} (${built.files} paths), docker import; the app bind-mounted at /app; --network host`, command: [...d.argvPrefix, ...flags('PORT')]})
+    const flags = port => [
+      'run',
+      '-d',
+      '--name',
+      `${appPrefix()}-rails-${n++}`,
+      '--pull',
+      'never',
+      '--network',
+      'host',
+      '--cpus',
+      '1',
+      '--memory',
+      '512m',
+      '-v',
+      `${app}:/app`,
+      '-w',
+      '/app',
+      '-e',
+      'HOME=/tmp',
+      rubyImage,
+      ...serverArgv(port),
+    ]
+    cases.push({
+      id: 'docker',
+      label: 'docker run -d --cpus 1 -m 512m',
+      run: async port => {
+        const start = process.hrtime.bigint()
+        const r = await d.cli(flags(port))
+        if (!r.ok) throw new Error(`docker run: ${tail(r.all, 300)}`)
+        const id = r.stdout.trim()
+        // `docker wait` returns when the container ends: a server that dies is noticed without polling docker.
+        let ended = false
+        const waiter = spawn(d.argvPrefix[0], [...d.argvPrefix.slice(1), 'wait', id], {stdio: 'ignore', env: d.env})
+        waiter.on('close', () => (ended = true))
+        try {
+          return await firstOk(port, start, () => !ended).catch(async e =>
+            Promise.reject(new Error(`${e.message}: ${tail((await d.cli(['logs', id])).all, 300)}`)),
+          )
+        } finally {
+          await d.cli(['rm', '--force', id])
+          if (!ended) await new Promise(resolve => waiter.on('close', resolve))
+        }
+      },
+    })
+    peers.push({
+      id: 'docker',
+      label: 'docker run (Ruby image built offline)',
+      available: true,
+      version: d.version,
+      note: `image: every file of the ${built.packages} installed Debian packages in the closure of ${rubyPackages.slice(0, 3).join(', ')} (${built.files} paths), docker import; the app bind-mounted at /app; --network host`,
+      command: [...d.argvPrefix, ...flags('PORT')],
+    })
   } catch (error) {
     if (!(error instanceof Unavailable)) throw error
     dockerReason = `not measured: ${error.message}`
@@ -222,13 +285,13 @@ export async function run(ctx) {
   const {samples, failures, load} = await runRounds(ctx, cases, rounds, {
     warmup,
     args: async () => [await freePort()],
-    describe: (got) => cases.map((c) => `${c.id} ${got[c.id] === undefined ? 'failed' : `${Math.round(got[c.id])} ms`}`).join(', '),
+    describe: got => cases.map(c => `${c.id} ${got[c.id] === undefined ? 'failed' : `${Math.round(got[c.id])} ms`}`).join(', '),
   })
 
   const stat = {}
   const rows = []
   for (const c of cases) {
-    const v = samples[c.id].filter((x) => x !== null)
+    const v = samples[c.id].filter(x => x !== null)
     if (!v.length) continue
     stat[c.id] = summarize(v)
     stat[c.id].ratio = pairedRatio(samples[c.id], samples.bare)?.median
@@ -242,11 +305,24 @@ export async function run(ctx) {
     if (stat[id]?.ratio === undefined) continue
     const judged = id === 'containUpForeground' || id === 'containRun'
     const met = stat[id].ratio <= TARGET
-    targets.push({text: `${cases.find((c) => c.id === id).label} against bare rails s${judged ? ` ≤ ${TARGET}×` : ''}`, value: stat[id].ratio, unit: '×', status: judged ? (met ? 'met' : 'missed') : 'info', detail: `+${round(stat[id].median - stat.bare.median, 0)} ms (medians)${id === 'containUp' ? '; -d starts a second Node process, the detached supervisor, before the app' : ''}`})
+    targets.push({
+      text: `${cases.find(c => c.id === id).label} against bare rails s${judged ? ` ≤ ${TARGET}×` : ''}`,
+      value: stat[id].ratio,
+      unit: '×',
+      status: judged ? (met ? 'met' : 'missed') : 'info',
+      detail: `+${round(stat[id].median - stat.bare.median, 0)} ms (medians)${id === 'containUp' ? '; -d starts a second Node process, the detached supervisor, before the app' : ''}`,
+    })
   }
   if (dockerReason) targets.push({text: 'docker, same app', status: 'n/a', detail: dockerReason})
   const dockerOverContain = pairedRatio(samples.docker, samples.containRun)
-  if (dockerOverContain) targets.push({text: 'docker run / contain run, same app', value: dockerOverContain.median, unit: '×', status: 'info', detail: `${RATIO_STATISTIC} (${roundsText(dockerOverContain.n)})`})
+  if (dockerOverContain)
+    targets.push({
+      text: 'docker run / contain run, same app',
+      value: dockerOverContain.median,
+      unit: '×',
+      status: 'info',
+      detail: `${RATIO_STATISTIC} (${roundsText(dockerOverContain.n)})`,
+    })
 
   return {
     suite: name,
@@ -254,19 +330,42 @@ export async function run(ctx) {
     ratioStatistic: RATIO_STATISTIC,
     config: {rounds, warmup, quick: ctx.opts.quick, app: 'examples/rails-app', command: serverArgv('PORT').join(' ')},
     peers,
-    intro: [`Wall time from spawning the command (for \`contain up -d\`: spawning \`contain up -d\`) to the first \`200\` from \`GET /up\`, polled every 10 ms; then the server is stopped (SIGTERM; \`contain down\`) before the next case. "× bare" is the ${RATIO_STATISTIC}.`],
+    intro: [
+      `Wall time from spawning the command (for \`contain up -d\`: spawning \`contain up -d\`) to the first \`200\` from \`GET /up\`, polled every 10 ms; then the server is stopped (SIGTERM; \`contain down\`) before the next case. "× bare" is the ${RATIO_STATISTIC}.`,
+    ],
     sections: [{title: 'Time to first 200 on /up (ms)', columns: ['how', 'median', 'min', 'max', 'p90', 'n', '× bare'], rows}],
     targets,
     profile: [
-      ...(stat.containRun && stat.bare ? [`contain run adds ${round(stat.containRun.median - stat.bare.median, 0)} ms to a ${round(stat.bare.median, 0)} ms boot: its own start (see the launch suite) plus the app under 1 CPU of quota and the default seccomp filter.`] : []),
-      ...(stat.containUp && upReturned.length ? [`contain up -d returns after ${round(summarize(upReturned).median, 0)} ms (median: the CLI, then the detached supervisor's own Node start, loading contain.yml and spawning the app, which the CLI waits for); Rails boots from then on.`] : []),
+      ...(stat.containRun && stat.bare
+        ? [
+            `contain run adds ${round(stat.containRun.median - stat.bare.median, 0)} ms to a ${round(stat.bare.median, 0)} ms boot: its own start (see the launch suite) plus the app under 1 CPU of quota and the default seccomp filter.`,
+          ]
+        : []),
+      ...(stat.containUp && upReturned.length
+        ? [
+            `contain up -d returns after ${round(summarize(upReturned).median, 0)} ms (median: the CLI, then the detached supervisor's own Node start, loading contain.yml and spawning the app, which the CLI waits for); Rails boots from then on.`,
+          ]
+        : []),
     ],
     chart: {
       title: 'Rails: time to first 200 on /up',
       unit: 'ms',
       axisLabel: 'ms from spawn to the first 200 on /up (bar = median)',
       groups: [{name: 'up', label: 'first 200 on /up'}],
-      rows: cases.filter((c) => stat[c.id]).map((c) => ({id: c.id, label: c.label, stats: {up: {median: stat[c.id].median, min: stat[c.id].min, max: stat[c.id].max, note: stat[c.id].ratio ? `${stat[c.id].ratio.toFixed(2)}× bare` : undefined}}})),
+      rows: cases
+        .filter(c => stat[c.id])
+        .map(c => ({
+          id: c.id,
+          label: c.label,
+          stats: {
+            up: {
+              median: stat[c.id].median,
+              min: stat[c.id].min,
+              max: stat[c.id].max,
+              note: stat[c.id].ratio ? `${stat[c.id].ratio.toFixed(2)}× bare` : undefined,
+            },
+          },
+        })),
     },
     samples: {...samples, containUpReturnedMs: upReturned},
     failures,

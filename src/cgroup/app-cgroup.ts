@@ -27,10 +27,12 @@ class ParentVanished extends Error {
   readonly reported: CgroupError
   constructor(dir: string, cause: unknown) {
     super(`${dir} vanished`)
-    this.reported = new CgroupError(dir, 'keeps being removed while contain creates app cgroups below it', {fix: 'check that no other program removes cgroups below contain\'s own', cause})
+    this.reported = new CgroupError(dir, 'keeps being removed while contain creates app cgroups below it', {
+      fix: "check that no other program removes cgroups below contain's own",
+      cause,
+    })
   }
 }
-
 
 /** A created app cgroup. Every step that changed the host is undone by remove(). */
 export class AppCgroup {
@@ -41,7 +43,10 @@ export class AppCgroup {
    */
   reaper?: number
 
-  private constructor(readonly plan: CgroupPlan, private readonly fs: CgroupFs) {}
+  private constructor(
+    readonly plan: CgroupPlan,
+    private readonly fs: CgroupFs,
+  ) {}
 
   private isMade = false
 
@@ -98,7 +103,6 @@ export class AppCgroup {
     }
   }
 
-
   /**
    * The delegation belongs to contain's process, not to one app: the first app moves contain
    * into the leaf and enables controllers, later apps only add controllers, and the last app's
@@ -108,11 +112,18 @@ export class AppCgroup {
     let active = activeDelegations.get(ownDir)
     if (!active) {
       if (leafDir) {
-        const [helpers, others] = partition(readList(this.fs, join(ownDir, 'cgroup.procs')).filter(pid => pid !== String(process.pid)), pid => isOwnChild(this.fs, pid))
+        const [helpers, others] = partition(
+          readList(this.fs, join(ownDir, 'cgroup.procs')).filter(pid => pid !== String(process.pid)),
+          pid => isOwnChild(this.fs, pid),
+        )
         if (others.length > 0) {
-          throw new CgroupError(ownDir, `contain must be the only process in its cgroup to create app cgroups below it (also there: ${others.slice(0, 5).join(', ')})`, {
-            fix: 'run contain from a unit with Delegate=yes, or as: systemd-run --scope -p Delegate=yes contain ... (in a unit, run contain up in the foreground: up -d leaves the CLI beside its supervisor until the apps have started)',
-          })
+          throw new CgroupError(
+            ownDir,
+            `contain must be the only process in its cgroup to create app cgroups below it (also there: ${others.slice(0, 5).join(', ')})`,
+            {
+              fix: 'run contain from a unit with Delegate=yes, or as: systemd-run --scope -p Delegate=yes contain ... (in a unit, run contain up in the foreground: up -d leaves the CLI beside its supervisor until the apps have started)',
+            },
+          )
         }
         this.makeDir(leafDir)
         this.undo.pop() // the leaf is removed with the delegation, not with this app
@@ -174,7 +185,11 @@ export class AppCgroup {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
       if (code === 'ENOENT') throw new ParentVanished(dirname(dir), error)
-      if (code !== 'EEXIST') throw new CgroupError(dir, `cannot create: ${describeWriteError(error as NodeJS.ErrnoException)}`, {fix: 'run contain as root, or in a cgroup delegated to you', cause: error})
+      if (code !== 'EEXIST')
+        throw new CgroupError(dir, `cannot create: ${describeWriteError(error as NodeJS.ErrnoException)}`, {
+          fix: 'run contain as root, or in a cgroup delegated to you',
+          cause: error,
+        })
       created = false
     }
     try {
@@ -198,12 +213,19 @@ export class AppCgroup {
       const code = (error as NodeJS.ErrnoException).code
       if (code === 'ENOENT') throw new ParentVanished(dirname(dir), error)
       if (code !== 'EEXIST') {
-        throw new CgroupError(dir, `cannot create: ${describeWriteError(error as NodeJS.ErrnoException)}`, {fix: 'run contain as root, or in a cgroup delegated to you', cause: error})
+        throw new CgroupError(dir, `cannot create: ${describeWriteError(error as NodeJS.ErrnoException)}`, {
+          fix: 'run contain as root, or in a cgroup delegated to you',
+          cause: error,
+        })
       }
       // Left by a contain that was killed: empty, so nobody uses it. Anything else is a live app.
       // The killed contain's reaper may be removing it at this very moment: gone is fine.
       if (readListIfThere(this.fs, join(dir, 'cgroup.procs')).length > 0) {
-        throw new CgroupError(dir, `an app named ${JSON.stringify(basename(dir))} is already running${basename(dirname(dir)) === RUN_SCOPE ? '' : ` in project ${basename(dirname(dir)).replace(/-[0-9a-f]{8}$/, '')}`}`, {fix: basename(dirname(dir)) === RUN_SCOPE ? 'choose another --name, or stop that app first' : 'see contain ps; stop that app first'})
+        throw new CgroupError(
+          dir,
+          `an app named ${JSON.stringify(basename(dir))} is already running${basename(dirname(dir)) === RUN_SCOPE ? '' : ` in project ${basename(dirname(dir)).replace(/-[0-9a-f]{8}$/, '')}`}`,
+          {fix: basename(dirname(dir)) === RUN_SCOPE ? 'choose another --name, or stop that app first' : 'see contain ps; stop that app first'},
+        )
       }
       ignoreMissing(() => this.fs.rmdir(dir))
       this.fs.mkdir(dir)
@@ -325,7 +347,10 @@ export class AppCgroup {
       } catch (error) {
         this.undo.push(...steps.slice(index).reverse())
         if (retry(error)) return false
-        throw new CgroupError(this.plan.dirs[0] ?? '', `cannot remove: ${(error as Error).message}`, {fix: 'remove the directory by hand once its processes have exited', cause: error})
+        throw new CgroupError(this.plan.dirs[0] ?? '', `cannot remove: ${(error as Error).message}`, {
+          fix: 'remove the directory by hand once its processes have exited',
+          cause: error,
+        })
       }
     }
     return true

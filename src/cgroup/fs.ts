@@ -2,17 +2,18 @@
 import {closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync, writeSync} from 'node:fs'
 
 /** The one seam between contain and cgroupfs, so unit tests can use a temp dir. */
+/** Plain functions (no `this`): tests wrap one by keeping the original and calling it unbound. */
 export interface CgroupFs {
-  read(path: string): string
-  write(path: string, value: string): void
+  read: (path: string) => string
+  write: (path: string, value: string) => void
   /**
    * Each value as one write(2) through one open descriptor (v1's device rules: one rule per
    * write), which saves an open and a close per value. A failed write's error carries `value`.
    */
-  writeEach?(path: string, values: readonly string[]): void
-  mkdir(path: string): void
-  rmdir(path: string): void
-  exists(path: string): boolean
+  writeEach?: (path: string, values: readonly string[]) => void
+  mkdir: (path: string) => void
+  rmdir: (path: string) => void
+  exists: (path: string) => boolean
 }
 
 export const hostCgroupFs: CgroupFs = {
@@ -67,11 +68,16 @@ export function removeQuietly(dir: string, fs: CgroupFs): void {
 
 export function describeWriteError(error: NodeJS.ErrnoException): string {
   switch (error.code) {
-    case 'EINVAL': return 'the kernel rejected the value'
-    case 'EBUSY': return 'the cgroup is busy'
+    case 'EINVAL':
+      return 'the kernel rejected the value'
+    case 'EBUSY':
+      return 'the cgroup is busy'
     case 'EACCES':
-    case 'EPERM': return 'permission denied'
-    case 'ENOENT': return 'the kernel does not offer this file'
-    default: return error.message
+    case 'EPERM':
+      return 'permission denied'
+    case 'ENOENT':
+      return 'the kernel does not offer this file'
+    default:
+      return error.message
   }
 }

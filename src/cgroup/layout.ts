@@ -80,7 +80,11 @@ export function parseLayout(mountinfo: string, selfCgroup: string, readControlle
       hierarchies.push({version: 2, mountPoint: mount.mountPoint, ownDir, controllers: readControllers(ownDir)})
       continue
     }
-    const controllers = mount.superOptions.filter(option => !option.includes('=') && !['rw', 'ro', 'relatime', 'noexec', 'nosuid', 'nodev', 'xattr', 'clone_children', 'noprefix', 'cpuset_v2_mode'].includes(option))
+    const controllers = mount.superOptions.filter(
+      option =>
+        !option.includes('=') &&
+        !['rw', 'ro', 'relatime', 'noexec', 'nosuid', 'nodev', 'xattr', 'clone_children', 'noprefix', 'cpuset_v2_mode'].includes(option),
+    )
     const ownPath = ownBySortedControllers.get([...controllers].sort().join(','))
     if (ownPath === undefined || controllers.length === 0) continue
     hierarchies.push({version: 1, mountPoint: mount.mountPoint, ownDir: ownDirIn(mount, ownPath), controllers})
@@ -100,11 +104,7 @@ function readControllersFile(dir: string): string[] {
 
 /** The layout of the running host, read from /proc (`procRoot` lets tests point elsewhere). */
 export function detectLayout(procRoot = '/proc'): CgroupLayout {
-  return parseLayout(
-    readFileSync(join(procRoot, 'self/mountinfo'), 'utf8'),
-    readFileSync(join(procRoot, 'self/cgroup'), 'utf8'),
-    readControllersFile,
-  )
+  return parseLayout(readFileSync(join(procRoot, 'self/mountinfo'), 'utf8'), readFileSync(join(procRoot, 'self/cgroup'), 'utf8'), readControllersFile)
 }
 
 /** The layout as another process sits in it (each hierarchy's ownDir is that process's cgroup): the kernel's word on where an app runs. */

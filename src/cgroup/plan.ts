@@ -139,9 +139,11 @@ function viewMounts(layout: CgroupLayout): ViewMount[] {
   const v1 = layout.hierarchies.filter(hierarchy => hierarchy.version === 1)
   if (v1.length > 0) mounts.push({fsType: 'tmpfs', target: dirname(v1[0].mountPoint), data: 'mode=755'})
   for (const hierarchy of layout.hierarchies) {
-    mounts.push(hierarchy.version === 1
-      ? {fsType: 'cgroup', target: hierarchy.mountPoint, data: hierarchy.controllers.join(',')}
-      : {fsType: 'cgroup2', target: hierarchy.mountPoint, data: ''})
+    mounts.push(
+      hierarchy.version === 1
+        ? {fsType: 'cgroup', target: hierarchy.mountPoint, data: hierarchy.controllers.join(',')}
+        : {fsType: 'cgroup2', target: hierarchy.mountPoint, data: ''},
+    )
   }
   return mounts
 }
@@ -163,7 +165,13 @@ function deviceHierarchy(layout: CgroupLayout): Hierarchy {
  * Decides the app's cgroup: where it goes (below contain's own), and every file to write.
  * `devices` is the app's device allow-list (undefined: no restriction).
  */
-export function planCgroup(layout: CgroupLayout, app: AppCgroupId, limits: CgroupLimits, fs: CgroupFs = hostCgroupFs, devices?: readonly DeviceRule[]): CgroupPlan {
+export function planCgroup(
+  layout: CgroupLayout,
+  app: AppCgroupId,
+  limits: CgroupLimits,
+  fs: CgroupFs = hostCgroupFs,
+  devices?: readonly DeviceRule[],
+): CgroupPlan {
   const requested = requestedControllers(limits)
   const byHierarchy = new Map<Hierarchy, Controller[]>()
   for (const controller of controllersFor(limits)) {
@@ -173,9 +181,10 @@ export function planCgroup(layout: CgroupLayout, app: AppCgroupId, limits: Cgrou
       const fields = CONTROLLER_LIMITS[controller].filter(field => limits[field] !== undefined)
       throw new OptionFieldsError(fields, names => ({
         problem: `need${names.length === 1 ? 's' : ''} the ${controller} cgroup controller, which is not available to contain here`,
-        fix: layout.mode === 'v2'
-          ? `delegate it to contain's cgroup (systemd: Delegate=yes, or run under systemd-run --scope -p Delegate=yes), or leave ${names.join(' and ')} out`
-          : `mount the ${controller} controller, or leave ${names.join(' and ')} out`,
+        fix:
+          layout.mode === 'v2'
+            ? `delegate it to contain's cgroup (systemd: Delegate=yes, or run under systemd-run --scope -p Delegate=yes), or leave ${names.join(' and ')} out`
+            : `mount the ${controller} controller, or leave ${names.join(' and ')} out`,
       }))
     }
     byHierarchy.set(hierarchy, [...(byHierarchy.get(hierarchy) ?? []), controller])
@@ -201,11 +210,15 @@ export function planCgroup(layout: CgroupLayout, app: AppCgroupId, limits: Cgrou
     else plan.cloneInto = dir
     for (const controller of controllers) {
       const settings =
-        controller === 'cpu' ? files.cpu(limits)
-        : controller === 'memory' ? files.memory(limits, hasSwapAccounting(hierarchy, fs))
-        : controller === 'pids' ? files.pids(limits)
-        : controller === 'cpuset' ? files.cpuset(limits, hierarchy.version === 1 ? fs.read(join(hierarchy.ownDir, 'cpuset.mems')).trim() : '')
-        : []
+        controller === 'cpu'
+          ? files.cpu(limits)
+          : controller === 'memory'
+            ? files.memory(limits, hasSwapAccounting(hierarchy, fs))
+            : controller === 'pids'
+              ? files.pids(limits)
+              : controller === 'cpuset'
+                ? files.cpuset(limits, hierarchy.version === 1 ? fs.read(join(hierarchy.ownDir, 'cpuset.mems')).trim() : '')
+                : []
       plan.writes.push(...settings.map(setting => ({path: join(dir, setting.file), value: setting.value})))
     }
     if (devices && hierarchy === devicesIn) {

@@ -32,7 +32,9 @@ export function removeStaleScope(scopeDirs: readonly string[], fs: CgroupFs = ho
 /** Sub-directories of a cgroup: its child cgroups. */
 function listChildren(dir: string): string[] {
   try {
-    return readdirSync(dir, {withFileTypes: true}).filter(entry => entry.isDirectory()).map(entry => entry.name)
+    return readdirSync(dir, {withFileTypes: true})
+      .filter(entry => entry.isDirectory())
+      .map(entry => entry.name)
   } catch {
     return []
   }

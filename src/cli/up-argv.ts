@@ -35,7 +35,7 @@ export const UP_FLAGS: Readonly<Record<'file' | 'detach' | 'supervise' | 'no-col
   'no-color': {type: 'boolean', description: 'Do not color the app prefixes'},
   'no-recreate': {type: 'boolean', description: 'On a project that runs: start new apps, stop removed ones, but leave changed ones as they run'},
   'force-recreate': {type: 'boolean', description: 'On a project that runs: recreate every app, changed or not'},
-  reload: {type: 'boolean', description: 'Only apply the file to the project that runs, never start it: exit 125 when it does not run (systemd\'s ExecReload)'},
+  reload: {type: 'boolean', description: "Only apply the file to the project that runs, never start it: exit 125 when it does not run (systemd's ExecReload)"},
   json: {type: 'boolean', description: 'Print what was done to each app (started, recreated, unchanged, removed) as JSON'},
 }
 
@@ -46,9 +46,24 @@ export function parseUpArgv(argv: string[]): UpArgs {
   try {
     const {values, positionals} = parseArgs({args: argv, options: PARSE_OPTIONS, strict: true, allowPositionals: true})
     const file = values.file
-    if (values['no-recreate'] === true && values['force-recreate'] === true) throw new InvalidValueError('--force-recreate', '--no-recreate --force-recreate', 'cannot be given with --no-recreate', 'give one of them: --no-recreate leaves changed apps alone, --force-recreate recreates them all')
+    if (values['no-recreate'] === true && values['force-recreate'] === true)
+      throw new InvalidValueError(
+        '--force-recreate',
+        '--no-recreate --force-recreate',
+        'cannot be given with --no-recreate',
+        'give one of them: --no-recreate leaves changed apps alone, --force-recreate recreates them all',
+      )
     const recreate: RecreatePolicy = values['no-recreate'] === true ? 'never' : values['force-recreate'] === true ? 'always' : 'changed'
-    return {file: typeof file === 'string' ? file : undefined, detach: values.detach === true, supervise: values.supervise === true, noColor: values['no-color'] === true, recreate, json: values.json === true, reload: values.reload === true, apps: positionals}
+    return {
+      file: typeof file === 'string' ? file : undefined,
+      detach: values.detach === true,
+      supervise: values.supervise === true,
+      noColor: values['no-color'] === true,
+      recreate,
+      json: values.json === true,
+      reload: values.reload === true,
+      apps: positionals,
+    }
   } catch (error) {
     if (error instanceof InvalidValueError) throw error
     const message = (error as Error).message.replace(/\. To specify.*$/s, '')

@@ -4,7 +4,7 @@ import {ContainCommand} from './base.js'
 import {projectFlags} from './project-flags.js'
 
 export default class Down extends ContainCommand {
-  static override summary = 'Stop every app of the project, remove their cgroups and the supervisor\'s state'
+  static override summary = "Stop every app of the project, remove their cgroups and the supervisor's state"
   static override examples = ['<%= config.bin %> down']
   static override flags = projectFlags
 

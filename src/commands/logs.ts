@@ -18,7 +18,7 @@ function parseSince(text: string): Date {
 }
 
 export default class Logs extends ContainCommand {
-  static override summary = 'Show an app\'s output, from its log file'
+  static override summary = "Show an app's output, from its log file"
   static override examples = ['<%= config.bin %> logs web', '<%= config.bin %> logs web -f -n 100', '<%= config.bin %> logs web --since 10m -t']
   static override args = {app: Args.string({required: true, description: 'The app'})}
   static override flags = {
@@ -26,14 +26,15 @@ export default class Logs extends ContainCommand {
     follow: Flags.boolean({char: 'f', description: 'Keep printing new lines, across rotations, until Ctrl-C'}),
     tail: Flags.integer({char: 'n', description: 'Only the last N lines', min: 0, helpValue: 'N'}),
     since: Flags.string({description: 'Only lines since a time or a duration ago (10m, 1h)', helpValue: 'TIME'}),
-    timestamps: Flags.boolean({char: 't', description: 'Show each line\'s time'}),
+    timestamps: Flags.boolean({char: 't', description: "Show each line's time"}),
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Logs)
     const handle = await openProject(process.cwd(), flags.file)
     // The running supervisor's word on where it writes; contain.yml only for a project that does not run.
-    const {file, maxFiles} = loggedFile(handle, args.app) ?? appLogFile(await (await import('../config/project.js')).loadProject(handle.file), handle.stateDir, args.app)
+    const {file, maxFiles} =
+      loggedFile(handle, args.app) ?? appLogFile(await (await import('../config/project.js')).loadProject(handle.file), handle.stateDir, args.app)
     const options = {lines: flags.tail, since: flags.since === undefined ? undefined : parseSince(flags.since), maxFiles}
     const abort = new AbortController()
     // The app's stderr lines go to stderr, as docker logs does; a slow terminal slows the reader,

@@ -9,7 +9,11 @@ export default class Ps extends ContainCommand {
   static override examples = ['<%= config.bin %> ps', '<%= config.bin %> ps --json', '<%= config.bin %> ps --all']
   static override flags = {
     ...projectFlags,
-    all: Flags.boolean({char: 'a', description: 'Every project on the host (its directory, supervisor pid and state directory) with its apps', exclusive: ['file']}),
+    all: Flags.boolean({
+      char: 'a',
+      description: 'Every project on the host (its directory, supervisor pid and state directory) with its apps',
+      exclusive: ['file'],
+    }),
     json: Flags.boolean({description: 'An array of objects with name, state, pid, restarts, ...; with --all, one object per project with its apps'}),
   }
 
@@ -24,7 +28,8 @@ export default class Ps extends ContainCommand {
     const project = await openProject(process.cwd(), flags.file)
     const statuses = await projectStatus(project)
     if (flags.json) return this.log(JSON.stringify(statuses, null, 2))
-    if (project.staleSupervisor !== undefined) this.logToStderr(`contain: the supervisor of ${project.name} (pid ${project.staleSupervisor}) was killed; its apps died with it`)
+    if (project.staleSupervisor !== undefined)
+      this.logToStderr(`contain: the supervisor of ${project.name} (pid ${project.staleSupervisor}) was killed; its apps died with it`)
     this.log(statuses.length === 0 ? `${project.name} is not running` : formatStatusTable(statuses))
   }
 }

@@ -12,7 +12,8 @@ function toOclifFlag(spec: OptionSpec): Interfaces.FlagInput[string] {
 
 export default class Run extends ContainCommand {
   static override summary = 'Run one command isolated and limited, in the foreground'
-  static override description = 'Creates a cgroup below contain\'s own with the given limits, new namespaces through util-linux unshare, and runs the command under a small PID 1. Exits with the command\'s status (128+N when it died of signal N, 137 when OOM-killed).'
+  static override description =
+    "Creates a cgroup below contain's own with the given limits, new namespaces through util-linux unshare, and runs the command under a small PID 1. Exits with the command's status (128+N when it died of signal N, 137 when OOM-killed)."
   static override usage = 'run [FLAGS] [--] COMMAND [ARG...]'
   static override examples = [
     '<%= config.bin %> run --cpus 0.5 --memory 512m -- bundle exec rails s',

@@ -7,8 +7,18 @@ import type {ContainError, InvalidValueError} from '../errors.js'
 import {anchoredProfile} from '../seccomp/profile-file.js'
 import type {OptionNaming} from './naming.js'
 import {FILE_OPTIONS, optionSpec, type OptionInput} from './schema.js'
-import {checkKeys, describe, expectBoolean, expectMap, expectString, expectStringList, typeError, type Path, type YamlMap, type YamlSource} from './yaml-source.js'
-
+import {
+  checkKeys,
+  describe,
+  expectBoolean,
+  expectMap,
+  expectString,
+  expectStringList,
+  typeError,
+  type Path,
+  type YamlMap,
+  type YamlSource,
+} from './yaml-source.js'
 
 /** Options whose keys are read elsewhere: working_dir first (paths start there), the environment by its layers (env-layers.ts). */
 const READ_ELSEWHERE: ReadonlySet<string> = new Set(['workdir', 'env', 'env-file'])
@@ -34,7 +44,8 @@ export function readOptionInput(source: YamlSource, appPath: Path, app: YamlMap,
       let list = expectStringList(source, path, value, example)
       // Paths in the project (tmp/pids, log) are relative to its working directory; absolute ones stay.
       if (option.flag === 'writable' || option.flag === 'tmpfs') list = list.map(entry => resolve(workdir, entry))
-      if (option.flag === 'security-opt') list = list.map(entry => entry.replace(/^(seccomp[=:])(.+)$/s, (_, prefix: string, profile: string) => prefix + anchoredProfile(profile, dir)))
+      if (option.flag === 'security-opt')
+        list = list.map(entry => entry.replace(/^(seccomp[=:])(.+)$/s, (_, prefix: string, profile: string) => prefix + anchoredProfile(profile, dir)))
       input[option.flag] = list
     } else if (option.flag === 'namespaces' && Array.isArray(value)) {
       input[option.flag] = expectStringList(source, path, value, example)
@@ -43,7 +54,7 @@ export function readOptionInput(source: YamlSource, appPath: Path, app: YamlMap,
       input[option.flag] = option.flag === 'seccomp' ? anchoredProfile(text, dir) : text
     }
   }
-  return input as OptionInput
+  return input
 }
 
 /**
@@ -96,7 +107,8 @@ function parseVolumes(source: YamlSource, path: Path, value: unknown): string[] 
     if (typeof item === 'string') return item
     const map = expectMap(source, at, item, '"./data:/srv/data:ro", or {type: bind, source: ./data, target: /srv/data, read_only: true}')
     checkKeys(source, at, map, VOLUME_KEYS)
-    if (map.type !== undefined && map.type !== 'bind') source.fail([...at, 'type'], `contain has only bind volumes, not ${describe(map.type)}`, 'write type: bind (a tmpfs goes under tmpfs:)')
+    if (map.type !== undefined && map.type !== 'bind')
+      source.fail([...at, 'type'], `contain has only bind volumes, not ${describe(map.type)}`, 'write type: bind (a tmpfs goes under tmpfs:)')
     for (const key of ['source', 'target']) if (map[key] === undefined) source.fail(at, `has no ${key}`, `add ${key}:`)
     const from = expectString(source, [...at, 'source'], map.source, 'source: ./data', false)
     const to = expectString(source, [...at, 'target'], map.target, 'target: /srv/data', false)
@@ -106,4 +118,3 @@ function parseVolumes(source: YamlSource, path: Path, value: unknown): string[] 
     return `${host}:${to}:${readOnly ? 'ro' : 'rw'}`
   })
 }
-

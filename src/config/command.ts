@@ -15,7 +15,12 @@ export function splitCommand(text: string, field = 'command'): string[] {
   let inWord = false
   const shellSyntax = (at: number): never => {
     const operator = SHELL_OPERATORS.find(candidate => text.startsWith(candidate, at)) ?? text[at]
-    throw new InvalidValueError(field, text, `uses shell syntax (${operator}) that contain does not interpret`, `run it through a shell: ${field.split('.').at(-1)}: ["sh", "-c", ${JSON.stringify(text.trim())}], or quote the ${JSON.stringify(operator)}`)
+    throw new InvalidValueError(
+      field,
+      text,
+      `uses shell syntax (${operator}) that contain does not interpret`,
+      `run it through a shell: ${field.split('.').at(-1)}: ["sh", "-c", ${JSON.stringify(text.trim())}], or quote the ${JSON.stringify(operator)}`,
+    )
   }
   const unterminated = (quote: string): never => {
     throw new InvalidValueError(field, text, `has an unterminated ${quote} quote`, `close the ${quote} quote`)

@@ -10,7 +10,12 @@ import {ENV_FILE_KEYS} from './app-keys.js'
 import {checkKeys, expectBoolean, expectMap, expectString, isPlainMap, typeError, type Path, type YamlMap, type YamlSource} from './yaml-source.js'
 
 /** Reads one dotenv file (env-file.ts); undefined when it does not exist and is optional. */
-function readEnvFileFor(path: string, readFile: (path: string) => string, optional: boolean, report: (problem: string, fix: string, cause?: unknown) => never): Record<string, string> | undefined {
+function readEnvFileFor(
+  path: string,
+  readFile: (path: string) => string,
+  optional: boolean,
+  report: (problem: string, fix: string, cause?: unknown) => never,
+): Record<string, string> | undefined {
   try {
     return readEnvFile(path, readFile)
   } catch (error) {
@@ -18,7 +23,12 @@ function readEnvFileFor(path: string, readFile: (path: string) => string, option
     if (error.failure === 'missing' && optional) return undefined
     if (error.failure === 'untrusted') return report(error.message, error.fix ?? '')
     if (error.failure === 'too-large' || error.failure === 'not-text') return report(error.message, 'give a dotenv file of KEY=VALUE lines')
-    if (error.code === 'ENOENT') return report(error.message, 'create the file or fix the path (relative paths start at the directory of contain.yml), or mark it required: false', error.cause)
+    if (error.code === 'ENOENT')
+      return report(
+        error.message,
+        'create the file or fix the path (relative paths start at the directory of contain.yml), or mark it required: false',
+        error.cause,
+      )
     return report(`cannot read ${path} (${error.code})`, 'make the file readable', error.cause)
   }
 }
@@ -76,9 +86,10 @@ export function parseEnvironment(source: YamlSource, appPath: Path, app: YamlMap
   }
   const path = [...appPath, 'environment']
   const set = (key: string, value: string | undefined, at: Path) => {
-    if (!ENV_KEY_PATTERN.test(key)) source.fail(at, `has no variable name (${JSON.stringify(key)})`, 'write KEY=VALUE, or KEY to pass the host\'s value through', 'value')
+    if (!ENV_KEY_PATTERN.test(key))
+      source.fail(at, `has no variable name (${JSON.stringify(key)})`, "write KEY=VALUE, or KEY to pass the host's value through", 'value')
     if (value !== undefined) env[key] = value
-    else if (layers.hostEnv[key] !== undefined) env[key] = layers.hostEnv[key] as string
+    else if (layers.hostEnv[key] !== undefined) env[key] = layers.hostEnv[key]
   }
   const value = app.environment
   if (Array.isArray(value)) {

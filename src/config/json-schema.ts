@@ -8,7 +8,19 @@
 import {parse as parseYaml} from 'yaml'
 import {CAPABILITIES} from '../capabilities.js'
 import {NAMESPACES} from '../namespaces.js'
-import {APP_KEYS, appKeys, BACKOFF_KEYS, COMPOSE_REPLICA_KEYS, DEPLOY_KEYS, ENV_FILE_KEYS, HEALTHCHECK_KEYS, LOGGING_KEYS, LOGGING_OPTION_KEYS, TOP_KEYS, type KeyDoc} from './app-keys.js'
+import {
+  APP_KEYS,
+  appKeys,
+  BACKOFF_KEYS,
+  COMPOSE_REPLICA_KEYS,
+  DEPLOY_KEYS,
+  ENV_FILE_KEYS,
+  HEALTHCHECK_KEYS,
+  LOGGING_KEYS,
+  LOGGING_OPTION_KEYS,
+  TOP_KEYS,
+  type KeyDoc,
+} from './app-keys.js'
 import {APP_NAME_PATTERN, PROJECT_NAME_PATTERN} from './project-file.js'
 import {describeOption, FILE_OPTIONS, optionSpec} from './schema.js'
 import {DURATION_PATTERN, MAX_REPLICAS, RESTART_MODES, RESTART_POLICIES} from './supervision.js'
@@ -44,8 +56,14 @@ function described(doc: KeyDoc, schema: JsonSchema): JsonSchema {
 function object(keys: Record<string, KeyDoc>, properties: Record<string, JsonSchema>, extra: JsonSchema = {}): JsonSchema {
   const missing = Object.keys(keys).filter(key => !(key in properties))
   const unknown = Object.keys(properties).filter(key => !(key in keys))
-  if (missing.length > 0 || unknown.length > 0) throw new Error(`JSON Schema and key table disagree: missing ${missing.join(', ') || '-'}, unknown ${unknown.join(', ') || '-'}`)
-  return {type: 'object', properties: Object.fromEntries(Object.entries(properties).map(([key, schema]) => [key, described(keys[key], schema)])), additionalProperties: false, ...extra}
+  if (missing.length > 0 || unknown.length > 0)
+    throw new Error(`JSON Schema and key table disagree: missing ${missing.join(', ') || '-'}, unknown ${unknown.join(', ') || '-'}`)
+  return {
+    type: 'object',
+    properties: Object.fromEntries(Object.entries(properties).map(([key, schema]) => [key, described(keys[key], schema)])),
+    additionalProperties: false,
+    ...extra,
+  }
 }
 
 const capabilityNames = ['ALL', ...CAPABILITIES.map(name => name.replace(/^CAP_/, ''))]
@@ -55,7 +73,12 @@ function flagSchema(spec: (typeof FILE_OPTIONS)[number]): JsonSchema {
   const {key} = spec
   switch (key) {
     case 'environment':
-      return {anyOf: [{type: 'object', additionalProperties: {type: ['string', 'number', 'boolean', 'null']}}, {type: 'array', items: string}]}
+      return {
+        anyOf: [
+          {type: 'object', additionalProperties: {type: ['string', 'number', 'boolean', 'null']}},
+          {type: 'array', items: string},
+        ],
+      }
     case 'env_file':
       return stringOrList({anyOf: [string, object(ENV_FILE_KEYS, {path: string, required: {type: 'boolean'}}, {required: ['path']})]})
     case 'namespaces':
@@ -66,7 +89,20 @@ function flagSchema(spec: (typeof FILE_OPTIONS)[number]): JsonSchema {
     case 'seccomp':
       return suggest(['default', 'unconfined'])
     case 'volumes':
-      return {type: 'array', items: {anyOf: [{type: 'string', pattern: '^[^:]+:/[^:]*(:(ro|rw))?$'}, {type: 'object', properties: {type: {const: 'bind'}, source: string, target: {type: 'string', pattern: '^/'}, read_only: {type: 'boolean'}}, required: ['source', 'target'], additionalProperties: false}]}}
+      return {
+        type: 'array',
+        items: {
+          anyOf: [
+            {type: 'string', pattern: '^[^:]+:/[^:]*(:(ro|rw))?$'},
+            {
+              type: 'object',
+              properties: {type: {const: 'bind'}, source: string, target: {type: 'string', pattern: '^/'}, read_only: {type: 'boolean'}},
+              required: ['source', 'target'],
+              additionalProperties: false,
+            },
+          ],
+        },
+      }
     case 'security_opt':
       return stringOrList(suggest(['no-new-privileges', 'no-new-privileges=false', 'seccomp=unconfined']))
   }
@@ -87,15 +123,37 @@ function appSchema(): JsonSchema {
     anyOf: [
       {type: 'string', minLength: 1},
       {type: 'array', minItems: 1, items: [{enum: ['CMD', 'CMD-SHELL', 'NONE']}], additionalItems: stringOrNumber},
-      {type: 'object', properties: {http: {type: 'string', pattern: '^http://', description: 'GET this URL; healthy on 2xx and 3xx'}}, required: ['http'], additionalProperties: false},
-      {type: 'object', properties: {tcp: {type: ['string', 'integer'], description: 'HOST:PORT, or a port on 127.0.0.1; healthy when it accepts a connection'}}, required: ['tcp'], additionalProperties: false},
+      {
+        type: 'object',
+        properties: {http: {type: 'string', pattern: '^http://', description: 'GET this URL; healthy on 2xx and 3xx'}},
+        required: ['http'],
+        additionalProperties: false,
+      },
+      {
+        type: 'object',
+        properties: {tcp: {type: ['string', 'integer'], description: 'HOST:PORT, or a port on 127.0.0.1; healthy when it accepts a connection'}},
+        required: ['tcp'],
+        additionalProperties: false,
+      },
     ],
   }
   const replicaCount: JsonSchema = {type: ['integer', 'string'], minimum: 1, maximum: MAX_REPLICAS}
   const own: Record<string, JsonSchema> = {
-    command: {anyOf: [{type: 'string', minLength: 1}, {type: 'array', minItems: 1, items: stringOrNumber}]},
+    command: {
+      anyOf: [
+        {type: 'string', minLength: 1},
+        {type: 'array', minItems: 1, items: stringOrNumber},
+      ],
+    },
     restart: {anyOf: [{enum: [...RESTART_POLICIES]}, {type: 'string', pattern: '^on-failure:[1-9][0-9]*$'}]},
-    healthcheck: object(HEALTHCHECK_KEYS, {test: healthTest, interval: duration, timeout: duration, retries: {type: ['integer', 'string'], minimum: 1}, start_period: duration, disable: {type: 'boolean'}}),
+    healthcheck: object(HEALTHCHECK_KEYS, {
+      test: healthTest,
+      interval: duration,
+      timeout: duration,
+      retries: {type: ['integer', 'string'], minimum: 1},
+      start_period: duration,
+      disable: {type: 'boolean'},
+    }),
     stop_signal: {anyOf: [suggest(['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGKILL']), {type: 'integer', minimum: 1}]},
     stop_grace_period: duration,
     logging: object(LOGGING_KEYS, {
@@ -105,7 +163,13 @@ function appSchema(): JsonSchema {
       driver: {enum: ['json-file', 'local']},
       options: object(LOGGING_OPTION_KEYS, {'max-size': stringOrNumber, 'max-file': {type: ['string', 'integer']}}),
     }),
-    backoff: object(BACKOFF_KEYS, {initial: duration, max: duration, factor: {type: 'number', minimum: 1, maximum: 100}, jitter: {type: 'number', minimum: 0, maximum: 1}, reset_after: duration}),
+    backoff: object(BACKOFF_KEYS, {
+      initial: duration,
+      max: duration,
+      factor: {type: 'number', minimum: 1, maximum: 100},
+      jitter: {type: 'number', minimum: 0, maximum: 1},
+      reset_after: duration,
+    }),
     restart_mode: {enum: [...RESTART_MODES, 'start-first']},
     replicas: replicaCount,
     scale: replicaCount,
@@ -115,7 +179,11 @@ function appSchema(): JsonSchema {
   for (const key of appKeys()) {
     const option = FILE_OPTIONS.find(candidate => candidate.key === key)
     if (option) {
-      properties[key] = {description: `${describeOption(option, fileName)} (contain run --${option.flag})`, ...flagSchema(option), examples: [parseYaml(option.example)]}
+      properties[key] = {
+        description: `${describeOption(option, fileName)} (contain run --${option.flag})`,
+        ...flagSchema(option),
+        examples: [parseYaml(option.example)],
+      }
     } else if (key in own) {
       properties[key] = described(APP_KEYS[key], own[key])
     } else {
@@ -138,7 +206,7 @@ export function containJsonSchema(): JsonSchema {
   return {
     $schema: JSON_SCHEMA_DRAFT,
     title: 'contain.yml',
-    description: 'Apps that `contain up` runs isolated and limited, with docker-compose\'s keys where compose has one',
+    description: "Apps that `contain up` runs isolated and limited, with docker-compose's keys where compose has one",
     ...object(
       TOP_KEYS,
       {

@@ -7,13 +7,14 @@
 import {HostError, OptionFieldsError, type ContainError, type InvalidValueError} from '../errors.js'
 import {optionSpec} from './schema.js'
 
+/** Plain functions (no `this`): resolve.ts takes `name` apart from the rest. */
 export interface OptionNaming {
   /** How the option with this id reads in a message: `--memory` or `mem_limit`. */
-  name(id: string): string
+  name: (id: string) => string
   /** The error to report for an invalid value (its ref says which option and item): a flag's as it is, a file's at its line and column. */
-  at(error: InvalidValueError): ContainError
+  at: (error: InvalidValueError) => ContainError
   /** The error to report for a sentence about options `ids` (already named in `message`), found after their values were read. */
-  about(ids: readonly string[], message: string, fix: string, cause: ContainError): ContainError
+  about: (ids: readonly string[], message: string, fix: string, cause: ContainError) => ContainError
 }
 
 /** The command line's naming: options are their flags. */

@@ -24,7 +24,9 @@ export function renderOptionDocs(): string {
     const key = spec.key === undefined ? '(command line only)' : `\`${spec.key}: ${spec.example ?? ''}\``
     return `| \`${cell(flagOf(spec))}\` | ${cell(key)} | ${cell(describeOption(spec, id => `--${id}`))} |`
   })
-  return [OPTION_DOCS_START, '', '| `contain run` flag | contain.yml key (example) | What it does |', '| --- | --- | --- |', ...rows, '', OPTION_DOCS_END].join('\n')
+  return [OPTION_DOCS_START, '', '| `contain run` flag | contain.yml key (example) | What it does |', '| --- | --- | --- |', ...rows, '', OPTION_DOCS_END].join(
+    '\n',
+  )
 }
 
 /** `text` (the README) with its generated section replaced by `section`; undefined when it has no markers. */

@@ -39,7 +39,11 @@ export function parseProcfile(file: string, text: string): ProcfileEntry[] {
     const indent = raw.length - raw.trimStart().length
     const match = LINE_PATTERN.exec(trimmed)
     if (!match) {
-      throw new FileError(file, `not a process line (${JSON.stringify(trimmed.slice(0, 60))})`, {line, column: indent + 1, fix: 'write NAME: COMMAND, e.g. web: bundle exec rails s -p $PORT; start comments with #'})
+      throw new FileError(file, `not a process line (${JSON.stringify(trimmed.slice(0, 60))})`, {
+        line,
+        column: indent + 1,
+        fix: 'write NAME: COMMAND, e.g. web: bundle exec rails s -p $PORT; start comments with #',
+      })
     }
     const [, name, command] = match
     if (!isAppName(name)) {
@@ -48,10 +52,16 @@ export function parseProcfile(file: string, text: string): ProcfileEntry[] {
     const column = indent + trimmed.length - command.length + 1
     if (command.trim() === '') throw new FileError(file, `${name}: has no command`, {line, column, fix: `write the command after "${name}:"`})
     const first = entries.find(entry => entry.name === name)
-    if (first) throw new FileError(file, `${name}: duplicate process type (first at line ${first.line})`, {line, column: indent + 1, fix: 'give each process type its own name'})
+    if (first)
+      throw new FileError(file, `${name}: duplicate process type (first at line ${first.line})`, {
+        line,
+        column: indent + 1,
+        fix: 'give each process type its own name',
+      })
     entries.push({name, command: command.trim(), line, column})
   })
-  if (entries.length === 0) throw new FileError(file, 'has no processes', {fix: 'add one NAME: COMMAND line per process, e.g. web: bundle exec rails s -p $PORT'})
+  if (entries.length === 0)
+    throw new FileError(file, 'has no processes', {fix: 'add one NAME: COMMAND line per process, e.g. web: bundle exec rails s -p $PORT'})
   return entries
 }
 
@@ -61,7 +71,9 @@ function basePort(file: string, dotenv: Record<string, string> | undefined, host
   if (text === undefined) return FOREMAN_BASE_PORT
   const port = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN
   if (!(port >= 1 && port <= 65_535)) {
-    throw new FileError(dotenv?.PORT === undefined ? file : resolve(dirname(file), '.env'), `PORT is not a port number (got ${JSON.stringify(text)})`, {fix: 'set PORT to a number from 1 to 65535, or unset it to start at 5000'})
+    throw new FileError(dotenv?.PORT === undefined ? file : resolve(dirname(file), '.env'), `PORT is not a port number (got ${JSON.stringify(text)})`, {
+      fix: 'set PORT to a number from 1 to 65535, or unset it to start at 5000',
+    })
   }
   return port
 }
@@ -71,7 +83,8 @@ function basePort(file: string, dotenv: Record<string, string> | undefined, host
  * directory) is reported at the process's line, with contain.yml's key names.
  */
 function procfileNaming(file: string, entry: ProcfileEntry): OptionNaming {
-  const at = (message: string, fix: string | undefined, cause: ContainError) => new FileError(file, `${entry.name}: ${message}`, {line: entry.line, column: entry.column, fix, cause})
+  const at = (message: string, fix: string | undefined, cause: ContainError) =>
+    new FileError(file, `${entry.name}: ${message}`, {line: entry.line, column: entry.column, fix, cause})
   return {
     name: id => FILE_OPTIONS.find(option => option.flag === id)?.key ?? id,
     at: error => at(error.message, error.fix, error),
@@ -107,8 +120,16 @@ export async function loadProcfile(file: string, options: LoadOptions = {}): Pro
       if (!(error instanceof InvalidValueError)) throw error
       throw naming.at(error)
     }
-    apps.push({name: entry.name, command, input, options: resolved, naming, supervision: defaultSupervision(), envFiles: dotenv ? [dotenv.path] : [], location: {line: entry.line, column: 1}})
+    apps.push({
+      name: entry.name,
+      command,
+      input,
+      options: resolved,
+      naming,
+      supervision: defaultSupervision(),
+      envFiles: dotenv ? [dotenv.path] : [],
+      location: {line: entry.line, column: 1},
+    })
   }
   return {file: absolute, dir, name: projectNameOf(dir), apps}
 }
-

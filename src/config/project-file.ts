@@ -64,7 +64,6 @@ export {APP_NAME_PATTERN} from '../names.js'
 /** compose's project name rule, at most 63 characters (a cgroup and lock name, with a hash). */
 export const PROJECT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/
 
-
 function errnoCode(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? String(error)
 }
@@ -74,7 +73,10 @@ function errnoCode(error: unknown): string {
  * bytes or invalid UTF-8 (binary data). `display` is the name used in messages.
  */
 export function readConfigText(file: string, readFile?: (path: string) => string, display = file): string {
-  const tooLarge = (bytes?: number) => new FileError(display, `is ${bytes === undefined ? 'larger than 1 MiB' : `${(bytes / 2 ** 20).toFixed(1)} MiB`}; contain reads config files up to 1 MiB`, {fix: 'check that this is the right file: a contain.yml or Procfile is a few kB'})
+  const tooLarge = (bytes?: number) =>
+    new FileError(display, `is ${bytes === undefined ? 'larger than 1 MiB' : `${(bytes / 2 ** 20).toFixed(1)} MiB`}; contain reads config files up to 1 MiB`, {
+      fix: 'check that this is the right file: a contain.yml or Procfile is a few kB',
+    })
   const notText = (what: string) => new FileError(display, `is not a text file (${what})`, {fix: 'give the path of a YAML contain.yml or a Procfile'})
   const cannotRead = (error: unknown) =>
     new FileError(display, errnoCode(error) === 'ENOENT' ? 'does not exist' : `cannot be read (${errnoCode(error)})`, {
@@ -114,7 +116,10 @@ export function readConfigText(file: string, readFile?: (path: string) => string
 }
 
 /** The project file in `dir`: contain.yml, contain.yaml, else Procfile; undefined when none exists. */
-export function findProjectFile(dir: string, exists: (path: string) => boolean = path => statSync(path, {throwIfNoEntry: false})?.isFile() ?? false): string | undefined {
+export function findProjectFile(
+  dir: string,
+  exists: (path: string) => boolean = path => statSync(path, {throwIfNoEntry: false})?.isFile() ?? false,
+): string | undefined {
   const found = PROJECT_FILES.map(name => join(dir, name)).filter(path => exists(path))
   if (found.length > 1 && basename(found[1]) === 'contain.yaml') {
     throw new FileError(found[1], 'sits next to contain.yml, so it is unclear which one holds the project', {fix: 'keep one of contain.yml and contain.yaml'})
@@ -127,7 +132,13 @@ export function findProjectFile(dir: string, exists: (path: string) => boolean =
  * 63 characters, as a `name:`, since it names a cgroup and a lock (with a hash, within NAME_MAX).
  */
 export function projectNameOf(dir: string): string {
-  return basename(dir).toLowerCase().replace(/[^a-z0-9_-]/g, '').replace(/^[_-]+/, '').slice(0, 63) || 'default'
+  return (
+    basename(dir)
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]/g, '')
+      .replace(/^[_-]+/, '')
+      .slice(0, 63) || 'default'
+  )
 }
 
 /** The host facts validation uses by default: this host, with relative paths from the project dir. */

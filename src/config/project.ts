@@ -26,17 +26,35 @@ import {
 } from './project-file.js'
 import {resolveRunOptions} from './resolve.js'
 import {parseSupervision} from './supervision-keys.js'
-import {checkKeys, expectMap, expectString, isPlainMap, parseYaml, type YamlMap, type YamlSource} from './yaml-source.js'
+import {checkKeys, expectMap, expectString, isPlainMap, parseYaml, type YamlSource} from './yaml-source.js'
 import type {HostFacts} from '../launch/options.js'
 
 export {APP_KEYS, BACKOFF_KEYS, ENV_FILE_KEYS, HEALTHCHECK_KEYS, LOGGING_KEYS, LOGGING_OPTION_KEYS, TOP_KEYS, appKeys, type KeyDoc} from './app-keys.js'
 export {splitCommand} from './command.js'
 export {readProjectDotenv} from './env-layers.js'
-export {APP_NAME_PATTERN, MAX_CONFIG_BYTES, PROJECT_FILES, PROJECT_NAME_PATTERN, findProjectFile, projectNameOf, readConfigText, type AppConfig, type LoadOptions, type Project, type ResolveOptions} from './project-file.js'
+export {
+  APP_NAME_PATTERN,
+  MAX_CONFIG_BYTES,
+  PROJECT_FILES,
+  PROJECT_NAME_PATTERN,
+  findProjectFile,
+  projectNameOf,
+  readConfigText,
+  type AppConfig,
+  type LoadOptions,
+  type Project,
+  type ResolveOptions,
+} from './project-file.js'
 export {FILE_OPTIONS} from './schema.js'
 export {closestKey, formatPath} from './yaml-source.js'
 
-async function loadApp(source: YamlSource, appsKey: string, name: string, value: unknown, context: {dir: string; layers: EnvLayers; host: HostFacts; resolve: ResolveOptions}): Promise<AppConfig> {
+async function loadApp(
+  source: YamlSource,
+  appsKey: string,
+  name: string,
+  value: unknown,
+  context: {dir: string; layers: EnvLayers; host: HostFacts; resolve: ResolveOptions},
+): Promise<AppConfig> {
   const appPath = [appsKey, name]
   const location = source.locate(appPath, 'key')
   if (!isAppName(name)) {
@@ -44,7 +62,12 @@ async function loadApp(source: YamlSource, appsKey: string, name: string, value:
   }
   if (value === null) source.fail(appPath, 'is empty', 'give the app a command, e.g. command: bundle exec rails s', 'key')
   const app = expectMap(source, appPath, value, `${name}: {command: bundle exec rails s}`)
-  checkKeys(source, appPath, app, [...appKeys(), ...Object.keys(COMPOSE_REPLICA_KEYS)], {extensions: true, unsupported: COMPOSE_UNSUPPORTED, foreign: COMPOSE_SERVICE_KEYS, aliases: KEY_ALIASES})
+  checkKeys(source, appPath, app, [...appKeys(), ...Object.keys(COMPOSE_REPLICA_KEYS)], {
+    extensions: true,
+    unsupported: COMPOSE_UNSUPPORTED,
+    foreign: COMPOSE_SERVICE_KEYS,
+    aliases: KEY_ALIASES,
+  })
   const command = parseCommand(source, appPath, app.command)
   const input = {name, ...readOptionInput(source, appPath, app, context.dir)}
   const {env, files} = parseEnvironment(source, appPath, app, context.layers)
@@ -83,17 +106,23 @@ export async function loadProject(file: string, options: LoadOptions = {}): Prom
   }
   const top = expectMap(source, [], root, example)
   checkKeys(source, [], top, Object.keys(TOP_KEYS), {extensions: true})
-  if (top.apps !== undefined && top.services !== undefined) source.fail(['services'], 'repeats apps (services is compose\'s name for them)', 'put every app under apps', 'key')
+  if (top.apps !== undefined && top.services !== undefined)
+    source.fail(['services'], "repeats apps (services is compose's name for them)", 'put every app under apps', 'key')
   const appsKey = top.services !== undefined ? 'services' : 'apps'
   if (top[appsKey] === undefined) throw new FileError(file, 'has no apps', {fix: `add an apps: section, e.g. ${example}`})
-  if (top[appsKey] === null || (isPlainMap(top[appsKey]) && Object.keys(top[appsKey] as YamlMap).length === 0)) {
+  if (top[appsKey] === null || (isPlainMap(top[appsKey]) && Object.keys(top[appsKey]).length === 0)) {
     source.fail([appsKey], 'has no apps', 'add at least one app with its command under it', 'key')
   }
   const apps = expectMap(source, [appsKey], top[appsKey], example)
   let name = projectNameOf(dir)
   if (top.name !== undefined) {
     name = expectString(source, ['name'], top.name, 'name: shop', false)
-    if (!PROJECT_NAME_PATTERN.test(name)) source.fail(['name'], `not a valid project name (${JSON.stringify(name)})`, 'use lowercase letters, digits, _ and -, starting with a letter or digit, at most 63 characters')
+    if (!PROJECT_NAME_PATTERN.test(name))
+      source.fail(
+        ['name'],
+        `not a valid project name (${JSON.stringify(name)})`,
+        'use lowercase letters, digits, _ and -, starting with a letter or digit, at most 63 characters',
+      )
   }
   const hostEnv = options.env ?? options.host?.env ?? process.env
   const readFile = options.readFile ?? readUtf8
@@ -111,8 +140,9 @@ export async function loadProject(file: string, options: LoadOptions = {}): Prom
 export async function loadProjectIn(dir: string, options: LoadOptions = {}): Promise<Project> {
   const file = findProjectFile(dir)
   if (!file) {
-    throw new ContainError(`no contain.yml, contain.yaml or Procfile in ${dir}`, {fix: 'run contain init to write a contain.yml, or run contain up in the directory of your project'})
+    throw new ContainError(`no contain.yml, contain.yaml or Procfile in ${dir}`, {
+      fix: 'run contain init to write a contain.yml, or run contain up in the directory of your project',
+    })
   }
   return loadProject(file, options)
 }
-

@@ -35,10 +35,15 @@ const HOSTNAME_PATTERN = /^(?=.{1,64}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.
 const CPU_PERIOD_MICROS = 100_000
 
 function defaultName(command: string[]): string {
-  const base = basename(command[0] ?? 'app').replace(/[^a-zA-Z0-9_.-]/g, '').replace(/^[^a-zA-Z0-9]+/, '') || 'app'
+  const base =
+    basename(command[0] ?? 'app')
+      .replace(/[^a-zA-Z0-9_.-]/g, '')
+      .replace(/^[^a-zA-Z0-9]+/, '') || 'app'
   // Only has to differ from other runs' names, not be secret: Math.random (seeded afresh in each
   // process) gives the same 24 bits as random bytes, without loading node:crypto at every launch.
-  const suffix = Math.floor(Math.random() * 0x1000000).toString(16).padStart(6, '0')
+  const suffix = Math.floor(Math.random() * 0x1000000)
+    .toString(16)
+    .padStart(6, '0')
   return `${base.slice(0, 48)}-${suffix}`
 }
 
@@ -68,7 +73,12 @@ function parseLimits(n: Name, raw: OptionInput, host: HostFacts): CgroupLimits {
     }
     const swap = parseSwapLimit(n('memory-swap'), raw['memory-swap'])
     if (swap !== 'unlimited' && swap < limits.memoryBytes) {
-      throw new InvalidValueError(n('memory-swap'), raw['memory-swap'], `is the limit of memory plus swap, so it must be at least ${n('memory')}`, `use a size at least as large as ${n('memory')}, or -1 for unlimited swap`)
+      throw new InvalidValueError(
+        n('memory-swap'),
+        raw['memory-swap'],
+        `is the limit of memory plus swap, so it must be at least ${n('memory')}`,
+        `use a size at least as large as ${n('memory')}, or -1 for unlimited swap`,
+      )
     }
     limits.memorySwapBytes = swap
   }
@@ -93,7 +103,12 @@ function parseNamespaceSet(n: Name, raw: OptionInput): Namespace[] {
       throw new InvalidValueError(n('network'), raw.network, 'unknown network mode', 'use host (share the host network) or none (loopback only)')
     }
     if (raw.network === 'host' && namespaces.has('net')) {
-      throw new InvalidValueError(n('network'), raw.network, `conflicts with the net namespace in ${n('namespaces')}`, `use ${n('network')} none, or drop net from ${n('namespaces')}`)
+      throw new InvalidValueError(
+        n('network'),
+        raw.network,
+        `conflicts with the net namespace in ${n('namespaces')}`,
+        `use ${n('network')} none, or drop net from ${n('namespaces')}`,
+      )
     }
     if (raw.network === 'none') namespaces.add('net')
   }
@@ -103,7 +118,12 @@ function parseNamespaceSet(n: Name, raw: OptionInput): Namespace[] {
 
 function requireNamespace(n: Name, namespaces: Namespace[], needed: Namespace, flag: string, value: unknown): void {
   if (!namespaces.includes(needed)) {
-    throw new InvalidValueError(flag, value, `needs the ${needed} namespace, which ${n('namespaces')} turned off`, `add ${needed} back to ${n('namespaces')}, or leave ${flag} out`)
+    throw new InvalidValueError(
+      flag,
+      value,
+      `needs the ${needed} namespace, which ${n('namespaces')} turned off`,
+      `add ${needed} back to ${n('namespaces')}, or leave ${flag} out`,
+    )
   }
 }
 
@@ -127,7 +147,13 @@ function parseMountPath(flag: string, text: string, mustExist = true): string {
 
 function parseView(n: Name, text: string | undefined, namespaces: Namespace[]): ViewMode {
   if (text === undefined) return namespaces.includes('mount') ? 'contained' : 'host'
-  if (text !== 'contained' && text !== 'host') throw new InvalidValueError(n('view'), text, 'unknown view', 'use contained (a filesystem built for the app: the default) or host (the host\'s filesystem as it is)')
+  if (text !== 'contained' && text !== 'host')
+    throw new InvalidValueError(
+      n('view'),
+      text,
+      'unknown view',
+      "use contained (a filesystem built for the app: the default) or host (the host's filesystem as it is)",
+    )
   if (text === 'contained') requireNamespace(n, namespaces, 'mount', n('view'), text)
   return text
 }
@@ -145,13 +171,29 @@ function checkMountTargets(n: Name, raw: OptionInput, view: ViewMode, workdir: s
     const text = raw.tmpfs?.[index]
     // The host view mounts the tmpfs over the host's tree: the directory below it is gone for the app.
     if (view === 'host' && workdir !== '/' && isUnder(workdir, mount.path)) {
-      throw new InvalidValueError(n('tmpfs'), text, `hides the working directory ${workdir}, which is below it, in the host view`, `leave ${n('view')} host out (the contained view keeps the directory visible), or mount the tmpfs elsewhere`)
+      throw new InvalidValueError(
+        n('tmpfs'),
+        text,
+        `hides the working directory ${workdir}, which is below it, in the host view`,
+        `leave ${n('view')} host out (the contained view keeps the directory visible), or mount the tmpfs elsewhere`,
+      )
     }
     if (view === 'contained' && mount.path === workdir) {
-      throw new InvalidValueError(n('tmpfs'), text, `is the working directory itself, and would hide the app's own files`, 'mount the tmpfs at a directory inside it (e.g. tmp/pids), or leave it out')
+      throw new InvalidValueError(
+        n('tmpfs'),
+        text,
+        `is the working directory itself, and would hide the app's own files`,
+        'mount the tmpfs at a directory inside it (e.g. tmp/pids), or leave it out',
+      )
     }
     const volume = volumes.find(candidate => candidate.target === mount.path)
-    if (volume) throw new InvalidValueError(n('tmpfs'), text, `is also the target of the volume ${volume.source}:${volume.target}, which it would hide`, 'give the tmpfs or the volume another path')
+    if (volume)
+      throw new InvalidValueError(
+        n('tmpfs'),
+        text,
+        `is also the target of the volume ${volume.source}:${volume.target}, which it would hide`,
+        'give the tmpfs or the volume another path',
+      )
   }
   if (view !== 'contained') return
   const ownDirs = [workdir, ...volumes.map(volume => volume.target)].filter(dir => dir !== '/')
@@ -162,7 +204,12 @@ function checkMountTargets(n: Name, raw: OptionInput, view: ViewMode, workdir: s
   for (const {flag, text, path} of targets) {
     const fixed = FIXED_VIEW_DIRS.find(dir => path !== dir && isUnder(path, dir))
     if (!fixed || ownDirs.some(dir => dir !== path && isUnder(path, dir)) || lstatSync(path, {throwIfNoEntry: false})) continue
-    throw new InvalidValueError(flag, text, `the mount point ${path} does not exist, and ${fixed} is read-only in the app's view, so contain cannot create it`, 'choose a path that exists there, one inside the app\'s own directory, or one in a new top-level directory such as /srv/data')
+    throw new InvalidValueError(
+      flag,
+      text,
+      `the mount point ${path} does not exist, and ${fixed} is read-only in the app's view, so contain cannot create it`,
+      "choose a path that exists there, one inside the app's own directory, or one in a new top-level directory such as /srv/data",
+    )
   }
 }
 
@@ -174,7 +221,8 @@ function parseTmpfs(n: Name, text: string, view: ViewMode): TmpfsMount {
   for (const option of separator === -1 ? [] : text.slice(separator + 1).split(',')) {
     if (option === 'exec' || option === 'noexec') mount.exec = option === 'exec'
     else if (option.startsWith('size=')) mount.sizeBytes = parseSize(n('tmpfs'), option.slice(5))
-    else if (option !== 'rw' && option !== 'nosuid' && option !== 'nodev') throw new InvalidValueError(n('tmpfs'), text, `unknown option ${JSON.stringify(option)}`, 'use PATH, PATH:exec (programs on it may run) or PATH:size=64m')
+    else if (option !== 'rw' && option !== 'nosuid' && option !== 'nodev')
+      throw new InvalidValueError(n('tmpfs'), text, `unknown option ${JSON.stringify(option)}`, 'use PATH, PATH:exec (programs on it may run) or PATH:size=64m')
   }
   return mount
 }
@@ -183,13 +231,24 @@ function parseTmpfs(n: Name, text: string, view: ViewMode): TmpfsMount {
 function parseVolume(n: Name, text: string, cwd: string, home: string | undefined): Volume {
   const parts = text.split(':')
   const fix = 'write HOST:CONTAINER[:ro|rw], e.g. -v ./data:/srv/data:ro (HOST starts with /, ./, ../ or ~)'
-  if (parts.length < 2 || parts.length > 3 || parts.some(part => part === '')) throw new InvalidValueError(n('volume'), text, 'needs a host path and a container path', fix)
+  if (parts.length < 2 || parts.length > 3 || parts.some(part => part === ''))
+    throw new InvalidValueError(n('volume'), text, 'needs a host path and a container path', fix)
   const [source, target, mode = 'rw'] = parts
-  if (!/^(\/|\.\/|\.\.\/|\.$|\.\.$|~\/|~$)/.test(source)) throw new InvalidValueError(n('volume'), text, `${JSON.stringify(source)} is a named volume, and contain has none`, fix)
-  if (!isAbsolute(target)) throw new InvalidValueError(n('volume'), text, `the container path ${JSON.stringify(target)} must be absolute`, `write it from /, e.g. ${source}:/srv/${basename(target)}`)
-  if (resolve(target) === '/') throw new InvalidValueError(n('volume'), text, 'the container path / would hide the app\'s whole view', 'give a directory below /, e.g. /srv/data')
-  if (target.split('/').includes('..')) throw new InvalidValueError(n('volume'), text, 'the container path must not hold ..', 'write the container path without ..')
-  if (mode !== 'ro' && mode !== 'rw') throw new InvalidValueError(n('volume'), text, `unknown mode ${JSON.stringify(mode)}`, 'use ro (read-only) or rw (writable, the default)')
+  if (!/^(\/|\.\/|\.\.\/|\.$|\.\.$|~\/|~$)/.test(source))
+    throw new InvalidValueError(n('volume'), text, `${JSON.stringify(source)} is a named volume, and contain has none`, fix)
+  if (!isAbsolute(target))
+    throw new InvalidValueError(
+      n('volume'),
+      text,
+      `the container path ${JSON.stringify(target)} must be absolute`,
+      `write it from /, e.g. ${source}:/srv/${basename(target)}`,
+    )
+  if (resolve(target) === '/')
+    throw new InvalidValueError(n('volume'), text, "the container path / would hide the app's whole view", 'give a directory below /, e.g. /srv/data')
+  if (target.split('/').includes('..'))
+    throw new InvalidValueError(n('volume'), text, 'the container path must not hold ..', 'write the container path without ..')
+  if (mode !== 'ro' && mode !== 'rw')
+    throw new InvalidValueError(n('volume'), text, `unknown mode ${JSON.stringify(mode)}`, 'use ro (read-only) or rw (writable, the default)')
   const expanded = source === '~' || source.startsWith('~/') ? join(home ?? '/root', source.slice(1)) : source
   const absolute = resolve(cwd, expanded)
   let real: string
@@ -212,9 +271,14 @@ async function readEnvFiles(n: Name, paths: string[], host: HostFacts): Promise<
     } catch (error) {
       if (!(error instanceof EnvFileError)) throw error
       if (error.failure === 'untrusted') throw error.cause
-      if (error.failure === 'too-large') throw new FileError(path, `is larger than ${MAX_ENV_FILE_BYTES / 2 ** 20} MiB, not an env file`, {fix: `give ${n('env-file')} a dotenv file of KEY=VALUE lines`})
+      if (error.failure === 'too-large')
+        throw new FileError(path, `is larger than ${MAX_ENV_FILE_BYTES / 2 ** 20} MiB, not an env file`, {
+          fix: `give ${n('env-file')} a dotenv file of KEY=VALUE lines`,
+        })
       if (error.failure === 'not-text') throw new FileError(path, 'is not a text file', {fix: `give ${n('env-file')} a dotenv file of KEY=VALUE lines`})
-      throw new FileError(path, `cannot read env file: ${error.code ?? String(error.cause)}`, {fix: `give the path of an existing, readable dotenv file to ${n('env-file')}`})
+      throw new FileError(path, `cannot read env file: ${error.code ?? String(error.cause)}`, {
+        fix: `give the path of an existing, readable dotenv file to ${n('env-file')}`,
+      })
     }
   }
   return env
@@ -225,7 +289,8 @@ function parseEnvFlags(n: Name, entries: string[], host: HostFacts): Record<stri
   for (const entry of entries) {
     const separator = entry.indexOf('=')
     const key = separator === -1 ? entry : entry.slice(0, separator)
-    if (!ENV_KEY_PATTERN.test(key)) throw new InvalidValueError(n('env'), entry, 'has no variable name', 'write KEY=VALUE, or KEY to pass the host value through')
+    if (!ENV_KEY_PATTERN.test(key))
+      throw new InvalidValueError(n('env'), entry, 'has no variable name', 'write KEY=VALUE, or KEY to pass the host value through')
     if (separator !== -1) env[key] = entry.slice(separator + 1)
     else if (host.env[key] !== undefined) env[key] = host.env[key]
   }
@@ -269,18 +334,34 @@ async function resolveNamed(n: Name, raw: OptionInput, command: string[], host: 
 
   let hostname: string | undefined
   if (raw.hostname !== undefined) {
-    if (!HOSTNAME_PATTERN.test(raw.hostname)) throw new InvalidValueError(n('hostname'), raw.hostname, 'not a valid hostname', 'use letters, digits and -, in dot-separated labels, at most 64 characters')
+    if (!HOSTNAME_PATTERN.test(raw.hostname))
+      throw new InvalidValueError(
+        n('hostname'),
+        raw.hostname,
+        'not a valid hostname',
+        'use letters, digits and -, in dot-separated labels, at most 64 characters',
+      )
     requireNamespace(n, namespaces, 'uts', n('hostname'), raw.hostname)
     hostname = raw.hostname
   } else if (namespaces.includes('uts')) {
-    hostname = name.slice(0, 64).replace(/[^a-zA-Z0-9-]/g, '-').replace(/^-+|-+$/g, '') || 'app'
+    hostname =
+      name
+        .slice(0, 64)
+        .replace(/[^a-zA-Z0-9-]/g, '-')
+        .replace(/^-+|-+$/g, '') || 'app'
   }
 
   const readOnly = raw['read-only'] ?? false
   const view = parseView(n, raw.view, namespaces)
   const workdir = raw.workdir === undefined ? host.cwd : parseDirectory(n('workdir'), raw.workdir, host.cwd)
   const volumes = (raw.volume ?? []).map(text => parseVolume(n, text, host.cwd, host.env.HOME))
-  if (volumes.length > 0 && view === 'host') throw new InvalidValueError(n('volume'), raw.volume?.[0], 'needs the contained view (the host view shows every host path already)', `leave ${n('view')} host out, or the volume`)
+  if (volumes.length > 0 && view === 'host')
+    throw new InvalidValueError(
+      n('volume'),
+      raw.volume?.[0],
+      'needs the contained view (the host view shows every host path already)',
+      `leave ${n('view')} host out, or the volume`,
+    )
   const tmpfs = (raw.tmpfs ?? []).map(text => parseTmpfs(n, text, view))
   // Inside the app's own directories a missing path is made by contain; elsewhere it must exist.
   const inOwnDirs = (path: string) => view === 'contained' && [workdir, ...volumes.map(volume => volume.target)].some(dir => dir !== '/' && isUnder(path, dir))
@@ -294,9 +375,16 @@ async function resolveNamed(n: Name, raw: OptionInput, command: string[], host: 
   checkMountTargets(n, raw, view, workdir, volumes, tmpfs)
 
   const callerUid = host.uid ?? process.geteuid?.() ?? 0
-  const {user, reason: userReason} = chooseUser({given: raw.user, givenField: n('user'), workdir, userNamespace: namespaces.includes('user'), callerUid, workdirOwner: (host.ownerOf ?? ownerOf)(workdir)}, host.readFile)
+  const {user, reason: userReason} = chooseUser(
+    {given: raw.user, givenField: n('user'), workdir, userNamespace: namespaces.includes('user'), callerUid, workdirOwner: (host.ownerOf ?? ownerOf)(workdir)},
+    host.readFile,
+  )
   // Without a switch the app keeps contain's uid: root inside its user namespace, or contain's own.
-  const account = user ? (user.name === undefined ? undefined : {name: user.name, home: user.home}) : passwdEntryOf(namespaces.includes('user') ? 0 : callerUid, host.readFile)
+  const account = user
+    ? user.name === undefined
+      ? undefined
+      : {name: user.name, home: user.home}
+    : passwdEntryOf(namespaces.includes('user') ? 0 : callerUid, host.readFile)
   const configured = Object.assign({...raw.environment}, await readEnvFiles(n, raw['env-file'] ?? [], host), parseEnvFlags(n, raw.env ?? [], host))
   const env = appEnvironment({caller: host.env, account, workdir, hostname: hostname ?? host.hostname, terminal: host.terminal ?? false, configured})
 

@@ -7,7 +7,10 @@ const PARSE_OPTIONS: NonNullable<ParseArgsConfig['options']> = Object.fromEntrie
 )
 
 const VALUE_FLAGS = new Map<string, string>(
-  RUN_OPTIONS.filter(spec => spec.kind === 'string').flatMap(spec => [[`--${spec.flag}`, spec.flag], ...('char' in spec ? [[`-${spec.char}`, spec.flag] as [string, string]] : [])]),
+  RUN_OPTIONS.filter(spec => spec.kind === 'string').flatMap(spec => [
+    [`--${spec.flag}`, spec.flag],
+    ...('char' in spec ? [[`-${spec.char}`, spec.flag] as [string, string]] : []),
+  ]),
 )
 
 /**
@@ -38,7 +41,7 @@ export function parseRunArgv(argv: string[]): {flags: RawRunFlags; command: stri
   const command = first ? args.slice(first.kind === 'option-terminator' ? first.index + 1 : first.index) : []
   try {
     const {values} = parseArgs({args: flagArgs, options: PARSE_OPTIONS, strict: true, allowPositionals: false})
-    return {flags: values as RawRunFlags, command}
+    return {flags: values, command}
   } catch (error) {
     const message = (error as Error).message.replace(/\. To specify.*$/s, '')
     const flag = /'(?:-[^-' ], )?(-[^' ]+)/.exec(message)?.[1] ?? 'contain run'

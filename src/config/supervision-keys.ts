@@ -19,7 +19,6 @@ import {
 import {parseInteger} from './units.js'
 import {checkKeys, describe, expectBoolean, expectMap, expectString, isPlainMap, typeError, type Path, type YamlMap, type YamlSource} from './yaml-source.js'
 
-
 /** Node's timers hold at most 2^31-1 ms (24.8 days); a longer one fires after 1 ms instead. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
@@ -37,7 +36,7 @@ function parseHealthTest(source: YamlSource, path: Path, value: unknown): Pick<H
     return {kind: 'shell', target: value}
   }
   if (Array.isArray(value)) {
-    const [first, ...rest] = value
+    const [first, ...rest] = value as unknown[]
     if (first === 'NONE') return undefined
     if (first === 'CMD') {
       const argv = rest.map((item, index) => expectString(source, [...path, index + 1], item, '"curl"'))
@@ -45,12 +44,17 @@ function parseHealthTest(source: YamlSource, path: Path, value: unknown): Pick<H
       return {kind: 'command', target: argv}
     }
     if (first === 'CMD-SHELL') {
-      if (rest.length !== 1) source.fail(path, `CMD-SHELL takes one shell string, not ${rest.length}`, 'write ["CMD-SHELL", "curl -f http://127.0.0.1:3000/up || exit 1"]')
+      if (rest.length !== 1)
+        source.fail(path, `CMD-SHELL takes one shell string, not ${rest.length}`, 'write ["CMD-SHELL", "curl -f http://127.0.0.1:3000/up || exit 1"]')
       const script = expectString(source, [...path, 1], rest[0], '"curl -f http://127.0.0.1:3000/up"', false)
       if (script.trim() === '') source.fail([...path, 1], 'is empty', 'give the shell command to run')
       return {kind: 'shell', target: script}
     }
-    return source.fail(value.length === 0 ? path : [...path, 0], value.length === 0 ? 'is empty' : `must start with CMD, CMD-SHELL or NONE, not ${describe(first)}`, `write ${example}, ["CMD-SHELL", "script"] or ["NONE"]`)
+    return source.fail(
+      value.length === 0 ? path : [...path, 0],
+      value.length === 0 ? 'is empty' : `must start with CMD, CMD-SHELL or NONE, not ${describe(first)}`,
+      `write ${example}, ["CMD-SHELL", "script"] or ["NONE"]`,
+    )
   }
   if (isPlainMap(value)) {
     checkKeys(source, path, value, ['http', 'tcp'])
@@ -83,7 +87,9 @@ function parseHealthcheck(source: YamlSource, path: Path, value: unknown): Healt
   if (check.start_period !== undefined) timing.startPeriodMs = parseDurationAt(source, [...path, 'start_period'], check.start_period, 'start_period: 10s')
   if (check.retries !== undefined) {
     const text = expectString(source, [...path, 'retries'], check.retries, 'retries: 3')
-    timing.retries = source.check([...path, 'retries'], field => parseInteger(field, text, 1, 1_000_000, 'give the number of failures in a row that make the app unhealthy, e.g. 3'))
+    timing.retries = source.check([...path, 'retries'], field =>
+      parseInteger(field, text, 1, 1_000_000, 'give the number of failures in a row that make the app unhealthy, e.g. 3'),
+    )
   }
   return {...test, ...timing}
 }
@@ -93,7 +99,12 @@ function parseLogging(source: YamlSource, path: Path, value: unknown, dir: strin
   checkKeys(source, path, map, Object.keys(LOGGING_KEYS))
   if (map.driver !== undefined) {
     const driver = expectString(source, [...path, 'driver'], map.driver, 'driver: json-file', false)
-    if (driver !== 'json-file' && driver !== 'local') source.fail([...path, 'driver'], `contain writes its own rotated log files, not the ${JSON.stringify(driver)} driver's`, 'remove driver, or write json-file')
+    if (driver !== 'json-file' && driver !== 'local')
+      source.fail(
+        [...path, 'driver'],
+        `contain writes its own rotated log files, not the ${JSON.stringify(driver)} driver's`,
+        'remove driver, or write json-file',
+      )
   }
   let size: {value: unknown; path: Path} | undefined = map.max_size === undefined ? undefined : {value: map.max_size, path: [...path, 'max_size']}
   let files: {value: unknown; path: Path} | undefined = map.max_files === undefined ? undefined : {value: map.max_files, path: [...path, 'max_files']}
@@ -101,7 +112,10 @@ function parseLogging(source: YamlSource, path: Path, value: unknown, dir: strin
     const optionsPath = [...path, 'options']
     const options = expectMap(source, optionsPath, map.options, 'options: {max-size: 10m, max-file: "5"}')
     checkKeys(source, optionsPath, options, Object.keys(LOGGING_OPTION_KEYS))
-    for (const [key, own] of [['max-size', 'max_size'], ['max-file', 'max_files']] as const) {
+    for (const [key, own] of [
+      ['max-size', 'max_size'],
+      ['max-file', 'max_files'],
+    ] as const) {
       if (options[key] === undefined) continue
       if (map[own] !== undefined) source.fail([...optionsPath, key], `repeats ${own}`, `give the value once, as ${own}`, 'key')
       if (key === 'max-size') size = {value: options[key], path: [...optionsPath, key]}
@@ -125,13 +139,20 @@ function parseBackoff(source: YamlSource, path: Path, value: unknown, backoff: S
   if (map.initial !== undefined) backoff.initialMs = parseDurationAt(source, [...path, 'initial'], map.initial, 'initial: 100ms')
   if (map.max !== undefined) backoff.maxMs = parseDurationAt(source, [...path, 'max'], map.max, 'max: 60s')
   if (map.reset_after !== undefined) backoff.resetAfterMs = parseDurationAt(source, [...path, 'reset_after'], map.reset_after, 'reset_after: 10s')
-  for (const [key, min, max] of [['factor', 1, 100], ['jitter', 0, 1]] as const) {
+  for (const [key, min, max] of [
+    ['factor', 1, 100],
+    ['jitter', 0, 1],
+  ] as const) {
     if (map[key] === undefined) continue
     const text = expectString(source, [...path, key], map[key], `${key}: ${BACKOFF_KEYS[key].example}`)
     backoff[key] = source.check([...path, key], field => parseNumberInRange(field, text, min, max))
   }
   if (backoff.maxMs < backoff.initialMs) {
-    source.fail([...path, map.max === undefined ? 'initial' : 'max'], `max (${backoff.maxMs} ms) is shorter than initial (${backoff.initialMs} ms)`, 'make max at least as long as initial')
+    source.fail(
+      [...path, map.max === undefined ? 'initial' : 'max'],
+      `max (${backoff.maxMs} ms) is shorter than initial (${backoff.initialMs} ms)`,
+      'make max at least as long as initial',
+    )
   }
 }
 
@@ -146,7 +167,8 @@ export function parseSupervision(source: YamlSource, appPath: Path, app: YamlMap
     const text = expectString(source, at('stop_signal'), app.stop_signal, 'stop_signal: SIGINT')
     supervision.stopSignal = source.check(at('stop_signal'), field => parseSignal(field, text))
   }
-  if (app.stop_grace_period !== undefined) supervision.stopGraceMs = parseDurationAt(source, at('stop_grace_period'), app.stop_grace_period, 'stop_grace_period: 30s')
+  if (app.stop_grace_period !== undefined)
+    supervision.stopGraceMs = parseDurationAt(source, at('stop_grace_period'), app.stop_grace_period, 'stop_grace_period: 30s')
   if (app.healthcheck !== undefined) supervision.healthcheck = parseHealthcheck(source, at('healthcheck'), app.healthcheck)
   if (app.logging !== undefined) parseLogging(source, at('logging'), app.logging, dir, supervision.logging)
   if (app.backoff !== undefined) parseBackoff(source, at('backoff'), app.backoff, supervision.backoff)
@@ -165,12 +187,16 @@ function parseReplicasAt(source: YamlSource, appPath: Path, app: YamlMap, superv
     const path = [...appPath, 'deploy']
     const deploy = expectMap(source, path, app.deploy, 'deploy: {replicas: 2}')
     const limits = {problem: 'contain reads limits directly under the app', fix: 'use cpus, mem_limit, mem_reservation and pids_limit under the app'}
-    checkKeys(source, path, deploy, Object.keys(DEPLOY_KEYS), {unsupported: {resources: limits}, foreign: new Set(['mode', 'placement', 'endpoint_mode', 'labels', 'restart_policy', 'rollback_config', 'update_config'])})
+    checkKeys(source, path, deploy, Object.keys(DEPLOY_KEYS), {
+      unsupported: {resources: limits},
+      foreign: new Set(['mode', 'placement', 'endpoint_mode', 'labels', 'restart_policy', 'rollback_config', 'update_config']),
+    })
     if (deploy.replicas !== undefined) given.push([...path, 'replicas'])
   }
   if (app.replicas !== undefined) given.push([...appPath, 'replicas'])
   if (app.scale !== undefined) given.push([...appPath, 'scale'])
-  if (given.length > 1) source.fail(given[1], `${given.map(path => path.slice(2).join('.')).join(' and ')} both give the number of instances`, 'keep one of them', 'key')
+  if (given.length > 1)
+    source.fail(given[1], `${given.map(path => path.slice(2).join('.')).join(' and ')} both give the number of instances`, 'keep one of them', 'key')
   if (given.length === 0) return
   const path = given[0]
   const value = path.length === 4 ? (app.deploy as YamlMap).replicas : app[path[2]]

@@ -87,7 +87,12 @@ export const DEFAULT_RESTART: Readonly<RestartConfig> = {policy: 'no'}
 export const DEFAULT_BACKOFF: Readonly<BackoffConfig> = {initialMs: 100, maxMs: 60_000, factor: 2, jitter: 0.1, resetAfterMs: 10_000}
 
 /** Docker's healthcheck timing: every 30 s, 30 s to answer, unhealthy after 3 failures, no grace. */
-export const DEFAULT_HEALTHCHECK_TIMING: Readonly<Omit<HealthcheckConfig, 'kind' | 'target'>> = {intervalMs: 30_000, timeoutMs: 30_000, retries: 3, startPeriodMs: 0}
+export const DEFAULT_HEALTHCHECK_TIMING: Readonly<Omit<HealthcheckConfig, 'kind' | 'target'>> = {
+  intervalMs: 30_000,
+  timeoutMs: 30_000,
+  retries: 3,
+  startPeriodMs: 0,
+}
 
 /** Docker's: SIGTERM, then SIGKILL after 10 s. */
 export const DEFAULT_STOP_SIGNAL: NodeJS.Signals = 'SIGTERM'
@@ -123,18 +128,29 @@ export function parseRestartMode(field: string, text: string): RestartMode {
   const value = text.trim()
   if (value === 'start-first') return 'rolling'
   if ((RESTART_MODES as readonly string[]).includes(value)) return value as RestartMode
-  throw new InvalidValueError(field, text, 'unknown restart mode', 'use rolling (start the new instance beside the old one, then stop the old one) or stop-first (stop, then start)')
+  throw new InvalidValueError(
+    field,
+    text,
+    'unknown restart mode',
+    'use rolling (start the new instance beside the old one, then stop the old one) or stop-first (stop, then start)',
+  )
 }
 
 /** replicas: a whole number of instances, at least 1. */
 export function parseReplicas(field: string, text: string): number {
-  return parseInteger(field, text, 1, MAX_REPLICAS, `give at least 1 instance, e.g. ${field.split('.').pop()}: 2; to run none, stop the app (contain stop APP) or remove it from the file`)
+  return parseInteger(
+    field,
+    text,
+    1,
+    MAX_REPLICAS,
+    `give at least 1 instance, e.g. ${field.split('.').pop()}: 2; to run none, stop the app (contain stop APP) or remove it from the file`,
+  )
 }
 
 /** A bound well above any host's use (each instance is a process tree and a cgroup). */
 export const MAX_REPLICAS = 256
 
-const DURATION_UNITS_MS: Record<string, number> = {h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ns: 1e-6}
+const DURATION_UNITS_MS: Record<string, number> = {h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 1e-3, µs: 1e-3, μs: 1e-3, ns: 1e-6}
 const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)([a-zA-Zµμ]*)/gy
 /** A whole duration as parseDuration takes it (0 aside), for the JSON Schema. */
 export const DURATION_PATTERN = /^(?:(?:\d+(?:\.\d*)?|\.\d+)(?:h|m|s|ms|us|µs|μs|ns))+$/
@@ -157,7 +173,12 @@ export function parseDuration(field: string, text: string): number {
   while (DURATION_PART.lastIndex < trimmed.length && (match = DURATION_PART.exec(trimmed)) !== null) {
     const unit = DURATION_UNITS_MS[match[2]]
     if (unit === undefined) {
-      throw new InvalidValueError(field, text, match[2] === '' ? 'has a number without a unit' : `unknown unit ${JSON.stringify(match[2])}`, match[2] === 'd' ? 'write days as hours, e.g. 24h' : DURATION_FIX)
+      throw new InvalidValueError(
+        field,
+        text,
+        match[2] === '' ? 'has a number without a unit' : `unknown unit ${JSON.stringify(match[2])}`,
+        match[2] === 'd' ? 'write days as hours, e.g. 24h' : DURATION_FIX,
+      )
     }
     total += Number(match[1]) * unit
   }
@@ -204,7 +225,12 @@ export function parseHttpTarget(field: string, text: string): string {
     // Reported below.
   }
   if (!url || url.protocol !== 'http:' || url.hostname === '') {
-    throw new InvalidValueError(field, text, url?.protocol === 'https:' ? 'https is not supported: the probe talks plain http to the app' : 'not an http URL', 'write the app\'s own http URL, e.g. http://127.0.0.1:3000/up')
+    throw new InvalidValueError(
+      field,
+      text,
+      url?.protocol === 'https:' ? 'https is not supported: the probe talks plain http to the app' : 'not an http URL',
+      "write the app's own http URL, e.g. http://127.0.0.1:3000/up",
+    )
   }
   return text
 }

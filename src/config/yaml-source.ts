@@ -8,10 +8,13 @@ import {nearest} from '../suggest.js'
 
 export type Path = readonly (string | number)[]
 
-
 /** `apps.web.cap_add[1]`; a key other than a plain word in brackets: `apps["web.1"].cpus`. */
 export function formatPath(path: Path): string {
-  return path.map((segment, index) => (typeof segment === 'number' ? `[${segment}]` : !/^[\w-]+$/.test(segment) ? `[${JSON.stringify(segment)}]` : index === 0 ? segment : `.${segment}`)).join('')
+  return path
+    .map((segment, index) =>
+      typeof segment === 'number' ? `[${segment}]` : !/^[\w-]+$/.test(segment) ? `[${JSON.stringify(segment)}]` : index === 0 ? segment : `.${segment}`,
+    )
+    .join('')
 }
 
 /** Rewrites `--memory` in a flag's message to `mem_limit`, the key the user wrote. */
@@ -55,7 +58,7 @@ export class YamlSource {
       }
       best = {node: (node ?? undefined) as Node | undefined, key}
     }
-    const target = part === 'key' ? best.key ?? best.node : best.node ?? best.key
+    const target = part === 'key' ? (best.key ?? best.node) : (best.node ?? best.key)
     return target?.range ? this.at(target.range[0]) : {line: 1, column: 1}
   }
 
@@ -149,21 +152,34 @@ function findDuplicateKeys(source: YamlSource, node: unknown, path: Path): void 
   for (const pair of node.items) {
     // A list, map or !!binary as a key (`? [a]`, `{a: 1}: x`) would be stringified by toJS, with a Node warning.
     const keyNode = isAlias(pair.key) ? pair.key.resolve(source.doc) : pair.key
-    if (keyNode !== null && !(isScalar(keyNode) && ['string', 'number', 'boolean', 'symbol'].includes(typeof keyNode.value)) && !(isScalar(keyNode) && keyNode.value === null)) {
-      throw source.error(path, 'has a key that is not a plain word (a list, a map or binary data)', 'write each key as a plain word, e.g. web:', source.at((pair.key as Node | null)?.range?.[0] ?? 0))
+    if (
+      keyNode !== null &&
+      !(isScalar(keyNode) && ['string', 'number', 'boolean', 'symbol'].includes(typeof keyNode.value)) &&
+      !(isScalar(keyNode) && keyNode.value === null)
+    ) {
+      throw source.error(
+        path,
+        'has a key that is not a plain word (a list, a map or binary data)',
+        'write each key as a plain word, e.g. web:',
+        source.at((pair.key as Node | null)?.range?.[0] ?? 0),
+      )
     }
     const key = keyText(pair.key)
     const first = seen.get(key)
     if (first && key !== '<<') {
       const firstLine = source.at((first.key as Node).range?.[0] ?? 0).line
       const isApp = path.length === 1 && (path[0] === 'apps' || path[0] === 'services')
-      throw source.error([...path, key], isApp ? `duplicate app name (first at line ${firstLine})` : `duplicate key (first at line ${firstLine})`, isApp ? 'give each app its own name' : `keep one ${key}`, source.at((pair.key as Node).range?.[0] ?? 0))
+      throw source.error(
+        [...path, key],
+        isApp ? `duplicate app name (first at line ${firstLine})` : `duplicate key (first at line ${firstLine})`,
+        isApp ? 'give each app its own name' : `keep one ${key}`,
+        source.at((pair.key as Node).range?.[0] ?? 0),
+      )
     }
     seen.set(key, pair)
     findDuplicateKeys(source, pair.value, [...path, key])
   }
 }
-
 
 export type YamlMap = Record<string, unknown>
 
@@ -183,7 +199,11 @@ export function describe(value: unknown): string {
 }
 
 export function typeError(source: YamlSource, path: Path, value: unknown, expected: string, example: string): never {
-  return source.fail(path, `must be ${expected}, not ${describe(value)}`, value === null ? `give it a value, e.g. ${example}, or remove the key` : `write it as ${example}`)
+  return source.fail(
+    path,
+    `must be ${expected}, not ${describe(value)}`,
+    value === null ? `give it a value, e.g. ${example}, or remove the key` : `write it as ${example}`,
+  )
 }
 
 /** A string, or a number written as the CLI would get it (0.5 -> "0.5"). */
@@ -210,7 +230,6 @@ export function expectMap(source: YamlSource, path: Path, value: unknown, exampl
   return typeError(source, path, value, 'a map of keys', example)
 }
 
-
 /** The known key closest to `key`, when it is close enough to be a typo (a one-letter key never is). */
 export function closestKey(key: string, known: readonly string[]): string | undefined {
   return nearest(key, known, Math.min(Math.max(2, Math.ceil(key.length * 0.4)), key.length - 1))[0]
@@ -234,7 +253,8 @@ export function checkKeys(source: YamlSource, path: Path, map: YamlMap, known: r
     const at = [...path, key]
     const unsupported = rules.unsupported?.[key]
     if (unsupported) source.fail(at, `docker-compose's ${key} does not apply: ${unsupported.problem}`, unsupported.fix, 'key')
-    if (rules.foreign?.has(key)) source.fail(at, `docker-compose's ${key} is not supported by contain`, 'remove it (templates/contain.yml shows every key contain reads)', 'key')
+    if (rules.foreign?.has(key))
+      source.fail(at, `docker-compose's ${key} is not supported by contain`, 'remove it (templates/contain.yml shows every key contain reads)', 'key')
     const alias = rules.aliases?.[key]
     const suggestion = alias !== undefined && known.includes(alias) ? alias : closestKey(key, known)
     if (suggestion) source.fail(at, `unknown key (did you mean ${suggestion}?)`, `rename it to ${suggestion}`, 'key')

@@ -74,7 +74,9 @@ function ruleBlock(rule: DeviceRule): Instruction[] {
   if (rule.minor !== '*') block.push(ins(Op.JNE_K, MINOR, 0, 0, rule.minor))
   block.push(ins(Op.ALU32_MOV_K, 0, 0, 0, 1), ins(Op.EXIT, 0, 0, 0, 0))
   // A jump's offset counts from the next instruction: to the first one after the block.
-  return block.map((instruction, index) => (instruction.code === Op.JNE_K || instruction.code === Op.JNE_X ? {...instruction, off: block.length - index - 1} : instruction))
+  return block.map((instruction, index) =>
+    instruction.code === Op.JNE_K || instruction.code === Op.JNE_X ? {...instruction, off: block.length - index - 1} : instruction,
+  )
 }
 
 /** The program for an allow-list: every access no rule allows is refused. */

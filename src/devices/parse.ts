@@ -59,15 +59,40 @@ export function parseDevice(flag: string, text: string, stat: (path: string) => 
     else container = parts[1]
   }
   if (!isAccess(access)) {
-    throw new InvalidValueError(flag, text, `unknown access mode ${JSON.stringify(access)}`, 'use some of r (read), w (write) and m (mknod), each once, e.g. rw or rwm')
+    throw new InvalidValueError(
+      flag,
+      text,
+      `unknown access mode ${JSON.stringify(access)}`,
+      'use some of r (read), w (write) and m (mknod), each once, e.g. rw or rwm',
+    )
   }
-  if (!isAbsolute(host)) throw new InvalidValueError(flag, text, `the host device ${JSON.stringify(host)} must be an absolute path`, `write it from /, e.g. ${flag} /dev/fuse`)
-  if (!isAbsolute(container)) throw new InvalidValueError(flag, text, `the path in the app ${JSON.stringify(container)} must be absolute`, `write it from /, e.g. ${flag} ${host}:/dev/${container.replace(/^\.?\/*/, '')}`)
+  if (!isAbsolute(host))
+    throw new InvalidValueError(flag, text, `the host device ${JSON.stringify(host)} must be an absolute path`, `write it from /, e.g. ${flag} /dev/fuse`)
+  if (!isAbsolute(container))
+    throw new InvalidValueError(
+      flag,
+      text,
+      `the path in the app ${JSON.stringify(container)} must be absolute`,
+      `write it from /, e.g. ${flag} ${host}:/dev/${container.replace(/^\.?\/*/, '')}`,
+    )
   const node = stat(host)
-  if (!node) throw new InvalidValueError(flag, text, `there is no ${host} on this host`, 'give the path of an existing device node (ls -l /dev shows them), or leave it out')
+  if (!node)
+    throw new InvalidValueError(
+      flag,
+      text,
+      `there is no ${host} on this host`,
+      'give the path of an existing device node (ls -l /dev shows them), or leave it out',
+    )
   if (node.kind !== 'block' && node.kind !== 'char') {
     const what = node.kind === 'file' ? 'a regular file' : node.kind === 'directory' ? 'a directory' : 'not a device'
-    throw new InvalidValueError(flag, text, `${host} is ${what}, not a character or block device`, node.kind === 'directory' ? 'name each device node in the directory on its own' : 'give a device node from /dev (ls -l /dev shows them, their mode starts with c or b)')
+    throw new InvalidValueError(
+      flag,
+      text,
+      `${host} is ${what}, not a character or block device`,
+      node.kind === 'directory'
+        ? 'name each device node in the directory on its own'
+        : 'give a device node from /dev (ls -l /dev shows them, their mode starts with c or b)',
+    )
   }
   return {host, container, type: node.kind === 'block' ? 'b' : 'c', major: majorOf(node.rdev), minor: minorOf(node.rdev), access: normalizeAccess(access)}
 }

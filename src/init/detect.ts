@@ -77,7 +77,15 @@ function ownerOf(dir: string, fs: DetectFs): Detection['owner'] {
 export function detectProject(dir: string, fs: DetectFs = hostDetectFs): Detection {
   const procfilePath = join(dir, 'Procfile')
   // A Procfile that is there but broken is reported (file, line, fix), not skipped.
-  const procfile = fs.isFile(procfilePath) ? {file: procfilePath, entries: parseProcfile(procfilePath, readConfigText(procfilePath, path => fs.read(path) ?? ''))} : undefined
+  const procfile = fs.isFile(procfilePath)
+    ? {
+        file: procfilePath,
+        entries: parseProcfile(
+          procfilePath,
+          readConfigText(procfilePath, path => fs.read(path) ?? ''),
+        ),
+      }
+    : undefined
   return {
     dir,
     rails: detectRails(dir, fs),

@@ -42,7 +42,9 @@ function targetFile(dir: string): {file: string; exists: boolean} {
 export async function initProject(options: InitOptions): Promise<InitResult> {
   const {file, exists} = targetFile(options.dir)
   if (exists && !options.force) {
-    throw new ContainError(`${file} already exists; contain init writes over no file`, {fix: `edit it, or run contain init --force to replace it with a new one (move it away first to keep it)`})
+    throw new ContainError(`${file} already exists; contain init writes over no file`, {
+      fix: `edit it, or run contain init --force to replace it with a new one (move it away first to keep it)`,
+    })
   }
   const detection = detectProject(options.dir, options.fs ?? hostDetectFs)
   const root = packageRoot()

@@ -72,7 +72,10 @@ function userLine(detection: Detection): string {
   if (!owner) return ''
   if (owner.uid === 0) {
     return [
-      comment(['This directory is root\'s, so the app runs as host root: a compromised app would own the host.', 'Better: a user of its own (useradd --system shop; chown -R shop tmp log), named here.']),
+      comment([
+        "This directory is root's, so the app runs as host root: a compromised app would own the host.",
+        'Better: a user of its own (useradd --system shop; chown -R shop tmp log), named here.',
+      ]),
       '    user: root',
     ].join('\n')
   }
@@ -98,7 +101,11 @@ function readOnlyBlock(detection: Detection): string {
       'tmp/pids is a tmpfs of each run: a server.pid left by a killed server is gone at the next',
       'start. (In a pid namespace it would name the new server itself, and Rails would refuse to',
       'start.) The path is absolute, as tmpfs paths are: change it if the app moves.',
-      ...(missing.length > 0 ? [`${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist yet: contain makes ${missing.length === 1 ? 'it' : 'them'} at the first start, owned by the app's user.`] : []),
+      ...(missing.length > 0
+        ? [
+            `${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist yet: contain makes ${missing.length === 1 ? 'it' : 'them'} at the first start, owned by the app's user.`,
+          ]
+        : []),
     ]),
     `    tmpfs: ${JSON.stringify(['/tmp', pids]).replace(/","/g, '", "')}`,
     '    writable: [tmp, log]',
@@ -119,7 +126,9 @@ function railsWeb(detection: Detection, options: RenderOptions, fromProcfile?: P
     cpus: String(Math.min(1, options.cpus)),
     readOnly: readOnlyBlock(detection),
     port: String(port),
-    upRoute: detection.rails?.upRoute ? '' : comment(['config/routes.rb has no /up route: add one (Rails 7.1: get "up" => "rails/health#show"),', 'or point the check at a URL the app answers']),
+    upRoute: detection.rails?.upRoute
+      ? ''
+      : comment(['config/routes.rb has no /up route: add one (Rails 7.1: get "up" => "rails/health#show"),', 'or point the check at a URL the app answers']),
   })
 }
 
@@ -132,7 +141,10 @@ function procfileApp(entry: ProcfileEntry, index: number, detection: Detection, 
     command: commandFromProcfile(entry.command),
     environment: environmentLine(entry.command, port),
     user: userLine(detection),
-    healthcheck: entry.name === 'web' ? `${comment(['A health check tells contain (and systemd) when it is ready:'])}\n    #healthcheck: {test: {http: "http://127.0.0.1:${port}/up"}, interval: 5s, timeout: 2s}` : '',
+    healthcheck:
+      entry.name === 'web'
+        ? `${comment(['A health check tells contain (and systemd) when it is ready:'])}\n    #healthcheck: {test: {http: "http://127.0.0.1:${port}/up"}, interval: 5s, timeout: 2s}`
+        : '',
   })
 }
 
@@ -147,7 +159,10 @@ const WORKER_EXAMPLE = [
 function summary(detection: Detection, skipped: string[]): string {
   const parts: string[] = []
   if (detection.rails) parts.push(`a Rails app (${detection.rails.evidence.join(', ')})`)
-  if (detection.procfile) parts.push(`a Procfile (${detection.procfile.entries.map(entry => entry.name).join(', ')}${skipped.length > 0 ? `; ${skipped.join(', ')} left out: it runs once per deploy, not as an app` : ''})`)
+  if (detection.procfile)
+    parts.push(
+      `a Procfile (${detection.procfile.entries.map(entry => entry.name).join(', ')}${skipped.length > 0 ? `; ${skipped.join(', ')} left out: it runs once per deploy, not as an app` : ''})`,
+    )
   return parts.length === 0 ? 'It found neither a Rails app nor a Procfile.' : `It found ${parts.join(' and ')}.`
 }
 
@@ -158,7 +173,13 @@ export function renderProject(detection: Detection, options: RenderOptions): Ren
   const skipped = entries.filter(entry => ONE_OFF_PROCESS_TYPES.has(entry.name)).map(entry => entry.name)
   const running = entries.filter(entry => !ONE_OFF_PROCESS_TYPES.has(entry.name))
   if (detection.rails) {
-    blocks.push(railsWeb(detection, options, running.find(entry => entry.name === 'web')))
+    blocks.push(
+      railsWeb(
+        detection,
+        options,
+        running.find(entry => entry.name === 'web'),
+      ),
+    )
     apps.push({name: 'web', from: 'rails'})
   }
   for (const entry of running) {

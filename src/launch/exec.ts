@@ -14,7 +14,15 @@ import {parseInitReport} from './status.js'
  * namespace first (it owns the others), the mount namespace last (after it, the host's /proc
  * is out of sight), the pid namespace before the fork that enters it.
  */
-const JOIN_ORDER: [Namespace, string][] = [['user', 'user'], ['cgroup', 'cgroup'], ['ipc', 'ipc'], ['uts', 'uts'], ['net', 'net'], ['pid', 'pid'], ['mount', 'mnt']]
+const JOIN_ORDER: [Namespace, string][] = [
+  ['user', 'user'],
+  ['cgroup', 'cgroup'],
+  ['ipc', 'ipc'],
+  ['uts', 'uts'],
+  ['net', 'net'],
+  ['pid', 'pid'],
+  ['mount', 'mnt'],
+]
 
 /** The app's PID 1 as contain validated it: contain-init refuses it if its start time changed since. */
 export interface ExecTarget {
@@ -27,11 +35,29 @@ export interface ExecTarget {
  * joined by contain-init itself (loaded from the host, never from the app's view), then its
  * identity, capabilities, seccomp filter and environment.
  */
-export function planExec(app: Pick<LaunchPlan, 'namespaces' | 'cgroup' | 'appArguments'>, target: ExecTarget, command: string[], executables: Pick<Executables, 'init'>): string[] {
+export function planExec(
+  app: Pick<LaunchPlan, 'namespaces' | 'cgroup' | 'appArguments'>,
+  target: ExecTarget,
+  command: string[],
+  executables: Pick<Executables, 'init'>,
+): string[] {
   const join = JOIN_ORDER.filter(([namespace]) => app.namespaces.includes(namespace)).map(([, name]) => name)
   return [
-    executables.init, ...enterArguments(app.cgroup), '--',
-    executables.init, 'exec', '--status-fd', String(STATUS_FD), '--target', String(target.pid1), '--target-start', target.startTime, '--join', join.join(','), ...app.appArguments, '--',
+    executables.init,
+    ...enterArguments(app.cgroup),
+    '--',
+    executables.init,
+    'exec',
+    '--status-fd',
+    String(STATUS_FD),
+    '--target',
+    String(target.pid1),
+    '--target-start',
+    target.startTime,
+    '--join',
+    join.join(','),
+    ...app.appArguments,
+    '--',
     ...command,
   ]
 }
@@ -73,19 +99,19 @@ export const MAX_CAPTURED_BYTES = 64 * 1024
 const KILL_MARGIN_MS = 2000
 
 /** Runs a command in the app and returns its exit status (128+N for signal N). */
-export function execInApp(app: LaunchPlan, pid1: number, command: string[], options: ExecOptions): Promise<ExecResult> {
-  let argv: string[]
-  let environment: Buffer
-  try {
-    argv = planExec(app, validateTarget(app, pid1), command, {init: options.init})
-    // The app's own environment (planned with it), plus TERM when `contain exec` runs on a terminal:
-    // a health check's captured output has none.
-    environment = encodeEnvironment(options.capture ? app.env : {...app.env, ...terminalEnvironment(process.env, isTerminal(0) || isTerminal(1))})
-  } catch (error) {
-    return Promise.reject(error)
-  }
+// async: a plan that fails (a bad target, a bad command) rejects the promise rather than throwing.
+export async function execInApp(app: LaunchPlan, pid1: number, command: string[], options: ExecOptions): Promise<ExecResult> {
+  const argv = planExec(app, validateTarget(app, pid1), command, {init: options.init})
+  // The app's own environment (planned with it), plus TERM when `contain exec` runs on a terminal:
+  // a health check's captured output has none.
+  const environment = encodeEnvironment(options.capture ? app.env : {...app.env, ...terminalEnvironment(process.env, isTerminal(0) || isTerminal(1))})
   const captured = options.capture ? 'pipe' : 'inherit'
-  const helper = startHelper(argv, {stdio: [options.capture ? 'ignore' : 'inherit', captured, captured], seccompFilter: app.seccompFilter, environment, timeoutMs: options.timeoutMs})
+  const helper = startHelper(argv, {
+    stdio: [options.capture ? 'ignore' : 'inherit', captured, captured],
+    seccompFilter: app.seccompFilter,
+    environment,
+    timeoutMs: options.timeoutMs,
+  })
   const child = helper.child
   const kept: Buffer[] = []
   let keptBytes = 0
@@ -119,7 +145,10 @@ export function execInApp(app: LaunchPlan, pid1: number, command: string[], opti
     child.once('close', (code, signal) => {
       const error = parseInitReport(helper.status()).error
       if (error?.stage === 'exec') return settle(() => reject(commandFailure(app, command, error)))
-      if (error) return settle(() => reject(new LaunchError(command, `cannot enter the app at ${error.stage}: ${error.message}`, {fix: 'check that the app is running: contain ps'})))
+      if (error)
+        return settle(() =>
+          reject(new LaunchError(command, `cannot enter the app at ${error.stage}: ${error.message}`, {fix: 'check that the app is running: contain ps'})),
+        )
       const exitCode = code ?? 128 + (signal ? constants.signals[signal] : 9)
       settle(() => resolve({exitCode, stdout: options.capture ? Buffer.concat(kept).toString() : undefined}))
     })

@@ -57,7 +57,11 @@ export function startHelper(argv: readonly string[], inputs: HelperInputs): Help
   // contain-init reads the device program, the filter and the environment whole before it goes on:
   // each an unnamed file written now (init-data.ts), or a pipe written after the spawn where the
   // host lacks them.
-  const data = new Map<number, Buffer | undefined>([[SECCOMP_FD, inputs.seccompFilter], [ENV_FD, inputs.environment], [DEVICES_FD, inputs.deviceProgram]])
+  const data = new Map<number, Buffer | undefined>([
+    [SECCOMP_FD, inputs.seccompFilter],
+    [ENV_FD, inputs.environment],
+    [DEVICES_FD, inputs.deviceProgram],
+  ])
   const files = new Map<number, number>()
   for (const [fd, bytes] of data) {
     const file = bytes && initDataFile(bytes)

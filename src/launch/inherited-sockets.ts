@@ -54,7 +54,9 @@ export function canonicalHost(host: string): string {
   const left = head ? head.split(':') : []
   const right = tail === undefined ? [] : tail ? tail.split(':') : []
   const missing = 8 - left.length - right.length
-  return [...left, ...Array.from({length: tail === undefined ? 0 : missing}, () => '0'), ...right].map(group => Number.parseInt(group || '0', 16).toString(16)).join(':')
+  return [...left, ...Array.from({length: tail === undefined ? 0 : missing}, () => '0'), ...right]
+    .map(group => Number.parseInt(group || '0', 16).toString(16))
+    .join(':')
 }
 
 /** Listening sockets by inode, from /proc/net/{tcp,tcp6,unix} text. */

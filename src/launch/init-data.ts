@@ -28,7 +28,7 @@ export function initDataFile(data: Buffer, dir = INIT_DATA_DIR): number | undefi
   let fd: number | undefined
   try {
     fd = openSync(dir, O_TMPFILE | constants.O_RDWR, 0o600)
-    for (let written = 0; written < data.length; ) written += writeSync(fd, data, written, data.length - written, written)
+    for (let written = 0; written < data.length;) written += writeSync(fd, data, written, data.length - written, written)
     return fd
   } catch {
     if (fd !== undefined) closeSync(fd)

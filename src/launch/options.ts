@@ -58,11 +58,12 @@ export interface HostFacts {
   cpus: number
   env: Record<string, string | undefined>
   cwd: string
-  readFile(path: string): string
+  /** A seam, called unbound (tests pass a fake): a function property, not a method. */
+  readFile: (path: string) => string
   /** contain's own effective uid; default: this process's. */
   uid?: number
   /** Owner of a directory (following symlinks, as chdir does); default: stat. */
-  ownerOf?(path: string): {uid: number; gid: number}
+  ownerOf?: (path: string) => {uid: number; gid: number}
   /** Whether the app's stdin or stdout is a terminal (TERM is passed only then); default: no. */
   terminal?: boolean
   /** The host's hostname: HOSTNAME of an app without a uts namespace of its own. */

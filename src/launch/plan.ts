@@ -44,7 +44,8 @@ export const HELPER_ENV: Readonly<Record<string, string>> = Object.freeze({PATH:
 export function encodeEnvironment(env: Record<string, string>): Buffer {
   const entries = Object.entries(env).map(([key, value]) => `${key}=${value}`)
   const broken = entries.find(entry => entry.includes('\0'))
-  if (broken !== undefined) throw new InvalidValueError('--env', broken.replace(/\0/g, '\\0'), 'holds a NUL byte, which no environment can carry', 'remove the NUL from the variable')
+  if (broken !== undefined)
+    throw new InvalidValueError('--env', broken.replace(/\0/g, '\\0'), 'holds a NUL byte, which no environment can carry', 'remove the NUL from the variable')
   return Buffer.from(entries.map(entry => `${entry}\0`).join(''))
 }
 
@@ -53,9 +54,24 @@ export function encodeEnvironment(env: Record<string, string>): Buffer {
  * (for a launch, not for `exec`, which joins an app that has it already) attach the device
  * program and start the reaper (`reap`, from reaperArguments).
  */
-export function enterArguments(cgroup: Pick<CgroupPlan, 'cloneInto' | 'attachFiles'>, deviceProgram?: CgroupPlan['deviceProgram'], reap: string[] = [], listenCount = 0): string[] {
+export function enterArguments(
+  cgroup: Pick<CgroupPlan, 'cloneInto' | 'attachFiles'>,
+  deviceProgram?: CgroupPlan['deviceProgram'],
+  reap: string[] = [],
+  listenCount = 0,
+): string[] {
   const devices = deviceProgram ? ['--devices-fd', String(DEVICES_FD), '--devices-cgroup', deviceProgram.cgroup] : []
-  return ['enter', '--status-fd', String(STATUS_FD), '--close-from', String(FIRST_LISTEN_FD + listenCount), ...devices, ...reap, ...cloneIntoArguments(cgroup), ...cgroup.attachFiles]
+  return [
+    'enter',
+    '--status-fd',
+    String(STATUS_FD),
+    '--close-from',
+    String(FIRST_LISTEN_FD + listenCount),
+    ...devices,
+    ...reap,
+    ...cloneIntoArguments(cgroup),
+    ...cgroup.attachFiles,
+  ]
 }
 
 /**
@@ -72,10 +88,14 @@ export function reaperArguments(cgroup: Pick<CgroupPlan, 'dirs' | 'delegation'>,
   // Each app directory is <own cgroup>/contain/<scope>/<app> (`depth` 3; a supervised app's
   // instance is one deeper): the reaper opens the own cgroup (it exists) and finds the rest once
   // contain has made it, removing the parents too when empty.
-  const args = [...cgroup.dirs.flatMap(dir => {
-    const parts = dir.split('/')
-    return ['--reap', parts.slice(0, -depth).join('/'), parts.slice(-depth).join('/')]
-  }), '--reap-go-fd', String(REAP_GO_FD)]
+  const args = [
+    ...cgroup.dirs.flatMap(dir => {
+      const parts = dir.split('/')
+      return ['--reap', parts.slice(0, -depth).join('/'), parts.slice(-depth).join('/')]
+    }),
+    '--reap-go-fd',
+    String(REAP_GO_FD),
+  ]
   const delegation = cgroup.delegation
   if (delegation) args.push('--reap-write', `${delegation.ownDir}/cgroup.subtree_control`, delegation.enable.map(controller => `-${controller}`).join(' '))
   return args
@@ -136,7 +156,18 @@ function securityArguments(options: RunOptions, withSeccomp: boolean): string[] 
   const runsAsRoot = (options.user?.uid ?? 0) === 0
   const granted = runsAsRoot ? bounding : capabilitiesToMask(grantedToNonRoot)
   const inherited = runsAsRoot ? 0n : granted
-  const args = ['--caps-bounding', hex(bounding), '--caps-permitted', hex(granted), '--caps-effective', hex(granted), '--caps-inheritable', hex(inherited), '--caps-ambient', hex(inherited)]
+  const args = [
+    '--caps-bounding',
+    hex(bounding),
+    '--caps-permitted',
+    hex(granted),
+    '--caps-effective',
+    hex(granted),
+    '--caps-inheritable',
+    hex(inherited),
+    '--caps-ambient',
+    hex(inherited),
+  ]
   if (noNewPrivileges) args.push('--no-new-privs')
   if (withSeccomp) args.push('--seccomp-fd', String(SECCOMP_FD))
   return args
@@ -149,7 +180,17 @@ function securityArguments(options: RunOptions, withSeccomp: boolean): string[] 
  * leak host memory and timers (/dev/null over a file, an empty tmpfs over a directory).
  */
 export const PROC_READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']
-export const PROC_MASKED_PATHS = ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/scsi', '/proc/sched_debug', '/proc/timer_list', '/proc/timer_stats']
+export const PROC_MASKED_PATHS = [
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/scsi',
+  '/proc/sched_debug',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+]
 /** Docker's maskedPaths below /sys: the firmware's tables (ACPI, EFI variables) and the power meters (RAPL energy counters leak what other tenants compute). */
 export const SYS_MASKED_PATHS = ['/sys/firmware', '/sys/devices/virtual/powercap']
 
@@ -173,7 +214,14 @@ function procMounts(options: RunOptions, procEntry: NonNullable<PlanHost['procEn
   return [...readOnly, ...masked]
 }
 
-function initArguments(options: RunOptions, cgroup: CgroupPlan, seccompFilter: Buffer | undefined, hiddenPaths: string[], procEntry: NonNullable<PlanHost['procEntry']>, view: ViewPlan | undefined): string[] {
+function initArguments(
+  options: RunOptions,
+  cgroup: CgroupPlan,
+  seccompFilter: Buffer | undefined,
+  hiddenPaths: string[],
+  procEntry: NonNullable<PlanHost['procEntry']>,
+  view: ViewPlan | undefined,
+): string[] {
   const args = ['run', '--status-fd', String(STATUS_FD)]
   // The new root is built first; every mount below is then made inside it.
   if (view) args.push(...viewArguments(view, options.user))
@@ -186,7 +234,8 @@ function initArguments(options: RunOptions, cgroup: CgroupPlan, seccompFilter: B
     for (const path of options.writable) args.push('--writable', path)
   }
   const sys = viewMounts(options, cgroup).filter(mount => !(view && (mount.fsType === 'bind' || mount.fsType === 'rbind' || mount.fsType === 'sysfs')))
-  for (const mount of [...sys, ...procMounts(options, procEntry), ...hidingMounts(options, hiddenPaths), ...(view ? [] : deviceMounts(options))]) args.push('--mount', mount.fsType, mount.target, mount.data)
+  for (const mount of [...sys, ...procMounts(options, procEntry), ...hidingMounts(options, hiddenPaths), ...(view ? [] : deviceMounts(options))])
+    args.push('--mount', mount.fsType, mount.target, mount.data)
   return [...args, ...appArguments(options, seccompFilter), ...listenArguments(options.listen)]
 }
 
@@ -205,7 +254,8 @@ function containedView(options: RunOptions, cgroup: CgroupPlan, host: PlanHost):
   const view = planView(options, host.view ?? hostView(), options.devices)
   const extra: ViewStep[] = viewMounts(options, cgroup).flatMap((mount): ViewStep[] => {
     if (mount.fsType === 'sysfs') return [{kind: 'fs', fsType: 'sysfs', target: mount.target, data: '', noexec: true, readOnly: true}]
-    if (mount.fsType === 'bind' || mount.fsType === 'rbind') return [{kind: 'bind', source: mount.data, target: mount.target, readOnly: true, recursive: mount.fsType === 'rbind'}]
+    if (mount.fsType === 'bind' || mount.fsType === 'rbind')
+      return [{kind: 'bind', source: mount.data, target: mount.target, readOnly: true, recursive: mount.fsType === 'rbind'}]
     return []
   })
   if (options.namespaces.includes('pid')) extra.push({kind: 'fs', fsType: 'proc', target: '/proc', data: '', noexec: true})
@@ -278,8 +328,13 @@ export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables:
   const hidden = options.namespaces.includes('mount') ? [...new Set(host.hiddenPaths ?? [])].filter(path => !coveredByTmpfs(path) && inView(path)) : []
   const procEntry = host.procEntry ?? (() => undefined)
   const chain = [
-    '--', executables.unshare, ...unshareArguments(options.namespaces), '--',
-    executables.init, ...initArguments(options, cgroup, seccompFilter, hidden, procEntry, view), '--',
+    '--',
+    executables.unshare,
+    ...unshareArguments(options.namespaces),
+    '--',
+    executables.init,
+    ...initArguments(options, cgroup, seccompFilter, hidden, procEntry, view),
+    '--',
     ...options.command,
   ]
   const reap = reaperArguments(cgroup)
@@ -287,6 +342,27 @@ export function planLaunch(options: RunOptions, cgroup: CgroupPlan, executables:
   const restartArgv = reap.length > 0 ? [executables.init, ...enterArguments(cgroup, cgroup.deviceProgram, [], options.listen.length), ...chain] : undefined
   const deviceProgram = cgroup.deviceProgram ? compileDeviceProgram(cgroup.deviceProgram.rules) : undefined
   const deviceBinds = options.devices.map(({host, container}) => ({host, container}))
-  const configuredPaths: ConfiguredPaths = {workdir: options.workdir, volumes: options.volumes.map(volume => volume.target), tmpfs: options.tmpfs.map(mount => mount.path), writable: options.writable, user: options.user && {uid: options.user.uid, gid: options.user.gid}}
-  return {name: options.name, namespaces: options.namespaces, cgroup, argv, env: options.env, seccompFilter, appArguments: appArguments(options, seccompFilter), hiddenPaths: hidden, deviceProgram, deviceBinds, view, configuredPaths, listen: options.listen, restartArgv}
+  const configuredPaths: ConfiguredPaths = {
+    workdir: options.workdir,
+    volumes: options.volumes.map(volume => volume.target),
+    tmpfs: options.tmpfs.map(mount => mount.path),
+    writable: options.writable,
+    user: options.user && {uid: options.user.uid, gid: options.user.gid},
+  }
+  return {
+    name: options.name,
+    namespaces: options.namespaces,
+    cgroup,
+    argv,
+    env: options.env,
+    seccompFilter,
+    appArguments: appArguments(options, seccompFilter),
+    hiddenPaths: hidden,
+    deviceProgram,
+    deviceBinds,
+    view,
+    configuredPaths,
+    listen: options.listen,
+    restartArgv,
+  }
 }

@@ -17,7 +17,14 @@ import {describeUser, rootWarning} from './user.js'
 
 export function hostFacts(): HostFacts {
   // contain run passes its stdio to the app: TERM goes along when that is a terminal.
-  return {cpus: availableParallelism(), env: process.env, cwd: process.cwd(), readFile: path => readFileUpTo(path, MAX_HOST_FILE_BYTES).toString('utf8'), terminal: isTerminal(0) || isTerminal(1), hostname: hostname()}
+  return {
+    cpus: availableParallelism(),
+    env: process.env,
+    cwd: process.cwd(),
+    readFile: path => readFileUpTo(path, MAX_HOST_FILE_BYTES).toString('utf8'),
+    terminal: isTerminal(0) || isTerminal(1),
+    hostname: hostname(),
+  }
 }
 
 export interface PlannedRun {
@@ -55,7 +62,9 @@ function cgroupForUser(cgroup: CgroupPlan, options: RunOptions, warnings: string
     }))
   }
   if (!options.namespaces.includes('pid')) {
-    throw new HostError(`without the pid namespace contain needs a cgroup to find every process of the app when it ends, and ${who}`, {fix: 'keep the pid namespace (leave -pid out of --namespaces), or run contain as root'})
+    throw new HostError(`without the pid namespace contain needs a cgroup to find every process of the app when it ends, and ${who}`, {
+      fix: 'keep the pid namespace (leave -pid out of --namespaces), or run contain as root',
+    })
   }
   warnings.push(`${who}: the app runs without limits, in contain's own cgroup, and ends with its PID 1`)
   return {...cgroup, delegation: undefined, parents: [], dirs: [], writes: [], procsFiles: [], attachFiles: [], cloneInto: undefined, deviceProgram: undefined}
@@ -81,13 +90,19 @@ export async function planRun(options: RunOptions, host: HostFacts = hostFacts()
     warnings.push(...filter.warnings)
   }
   // Where this user's supervisors keep their control sockets, configured and default: hidden from the app.
-  const hidden = [stateRoot(host.env as NodeJS.ProcessEnv), stateRoot({...host.env, CONTAIN_STATE_DIR: undefined} as NodeJS.ProcessEnv)].map(dir => resolve(dir))
+  const hidden = [stateRoot(host.env as NodeJS.ProcessEnv), stateRoot({...host.env, CONTAIN_STATE_DIR: undefined})].map(dir => resolve(dir))
   const procEntry = (path: string) => {
     const stat = statSync(path, {throwIfNoEntry: false})
     return stat?.isDirectory() ? 'directory' : stat ? 'file' : undefined
   }
-  const plan = planLaunch(options, cgroup, {init: initPath(), unshare: findOnPath('unshare', host.env.PATH) ?? 'unshare'}, seccompFilter, {hiddenPaths: hidden, procEntry})
-  if (options.view === 'host') warnings.push('view host: the app sees and may use the host\'s whole filesystem (its home directories, /root, other apps, /dev); leave --view host / view: host out for a view of its own')
+  const plan = planLaunch(options, cgroup, {init: initPath(), unshare: findOnPath('unshare', host.env.PATH) ?? 'unshare'}, seccompFilter, {
+    hiddenPaths: hidden,
+    procEntry,
+  })
+  if (options.view === 'host')
+    warnings.push(
+      "view host: the app sees and may use the host's whole filesystem (its home directories, /root, other apps, /dev); leave --view host / view: host out for a view of its own",
+    )
   warnings.push(...(plan.view?.warnings ?? []))
   return {options, plan, warnings}
 }
@@ -95,12 +110,17 @@ export async function planRun(options: RunOptions, host: HostFacts = hostFacts()
 /** One line per step of the app's view, in mount order. */
 function describeStep(step: ViewStep): string {
   if (step.kind === 'symlink') return `symlink ${step.target} -> ${step.to}`
-  if (step.kind === 'fs') return `${step.fsType} ${step.target}${step.data ? ` ${step.data}` : ''}${step.readOnly ? ' read-only' : ''}${step.noexec ? ' noexec' : ''}`
+  if (step.kind === 'fs')
+    return `${step.fsType} ${step.target}${step.data ? ` ${step.data}` : ''}${step.readOnly ? ' read-only' : ''}${step.noexec ? ' noexec' : ''}`
   return `bind ${step.source === '.' ? step.target : step.source} ${step.target} ${step.readOnly ? 'read-only' : 'writable'}${step.devices ? ' device' : ''}`
 }
 
 function formatPlan(plan: LaunchPlan, options: RunOptions): string {
-  const lines = [`app ${plan.name} (cgroup ${plan.cgroup.mode})`, describeUser({user: options.user, reason: options.userReason}, options.workdir, process.geteuid?.() ?? 0), `environment: ${Object.keys(plan.env).join(' ')}`]
+  const lines = [
+    `app ${plan.name} (cgroup ${plan.cgroup.mode})`,
+    describeUser({user: options.user, reason: options.userReason}, options.workdir, process.geteuid?.() ?? 0),
+    `environment: ${Object.keys(plan.env).join(' ')}`,
+  ]
   const delegation = plan.cgroup.delegation
   if (delegation?.leafDir) lines.push(`move contain to ${delegation.leafDir}`)
   if (delegation) lines.push(`write ${delegation.ownDir}/cgroup.subtree_control = ${delegation.enable.map(name => `+${name}`).join(' ')}`)
@@ -127,7 +147,9 @@ function formatPlan(plan: LaunchPlan, options: RunOptions): string {
 function describeOutcome(outcome: LaunchOutcome): string | undefined {
   if (!outcome.oomKilled) return undefined
   const {memoryLimitBytes: limit, peakMemoryBytes: peak} = outcome.cgroup
-  const figures = [limit === undefined ? undefined : `limit ${formatBytes(limit)}`, peak === undefined ? undefined : `peak ${formatBytes(peak)}`].filter(Boolean)
+  const figures = [limit === undefined ? undefined : `limit ${formatBytes(limit)}`, peak === undefined ? undefined : `peak ${formatBytes(peak)}`].filter(
+    Boolean,
+  )
   return `contain: ${outcome.name} was OOM-killed by its memory limit${figures.length > 0 ? ` (${figures.join(', ')})` : ''}`
 }
 
@@ -165,7 +187,27 @@ export async function runApp(resolved: RunOptions, mode: RunMode, io: RunIo, hos
   if (options.userReason === 'directory-root') io.stderr(`contain: warning: ${rootWarning([options.name], [options.workdir])}`)
   for (const warning of warnings) io.stderr(`contain: warning: ${warning}`)
   if (mode.dryRun) {
-    io.stdout(mode.json ? JSON.stringify({name: plan.name, namespaces: plan.namespaces, cgroup: plan.cgroup, view: plan.view?.steps, argv: plan.argv, seccompInstructions: (plan.seccompFilter?.length ?? 0) / 8, user: {...(options.user ?? {}), reason: options.userReason}, environment: Object.keys(plan.env), deviceBinds: plan.deviceBinds, listen: plan.listen, deviceProgramInstructions: (plan.deviceProgram?.length ?? 0) / 8}, null, 2) : formatPlan(plan, options))
+    io.stdout(
+      mode.json
+        ? JSON.stringify(
+            {
+              name: plan.name,
+              namespaces: plan.namespaces,
+              cgroup: plan.cgroup,
+              view: plan.view?.steps,
+              argv: plan.argv,
+              seccompInstructions: (plan.seccompFilter?.length ?? 0) / 8,
+              user: {...(options.user ?? {}), reason: options.userReason},
+              environment: Object.keys(plan.env),
+              deviceBinds: plan.deviceBinds,
+              listen: plan.listen,
+              deviceProgramInstructions: (plan.deviceProgram?.length ?? 0) / 8,
+            },
+            null,
+            2,
+          )
+        : formatPlan(plan, options),
+    )
     return 0
   }
   const complain = options.security.seccompMode === 'complain'

@@ -38,7 +38,14 @@ function parseSecurityOpts(n: (id: string) => string, entries: string[]): {secco
     if (key === 'seccomp' && value) result.seccomp = value
     else if (key === 'no-new-privileges') result.noNewPrivileges = parseBoolean(`${n('security-opt')} ${entry}`, value)
     else {
-      throw new InvalidValueError(n('security-opt'), entry, key === 'apparmor' || key === 'label' ? `contain does not apply ${key === 'label' ? 'SELinux labels' : 'AppArmor profiles'}` : 'unknown security option', 'use seccomp=PROFILE or no-new-privileges[=true|false]')
+      throw new InvalidValueError(
+        n('security-opt'),
+        entry,
+        key === 'apparmor' || key === 'label'
+          ? `contain does not apply ${key === 'label' ? 'SELinux labels' : 'AppArmor profiles'}`
+          : 'unknown security option',
+        'use seccomp=PROFILE or no-new-privileges[=true|false]',
+      )
     }
   }
   return result
@@ -61,7 +68,12 @@ export interface SecurityInput {
  * capabilities asked for with --cap-add, as ambient ones, so `--user 1000 --cap-add
  * NET_BIND_SERVICE` can bind port 80 (as with podman and systemd's AmbientCapabilities).
  */
-export function resolveSecurity(raw: SecurityInput, n: (id: string) => string, defaultProfile = defaultSeccompProfile(), held: readonly CapabilityName[] = heldCapabilities()): SecurityOptions {
+export function resolveSecurity(
+  raw: SecurityInput,
+  n: (id: string) => string,
+  defaultProfile = defaultSeccompProfile(),
+  held: readonly CapabilityName[] = heldCapabilities(),
+): SecurityOptions {
   const opts = parseSecurityOpts(n, raw['security-opt'] ?? [])
   if (raw.seccomp !== undefined && opts.seccomp !== undefined && raw.seccomp !== opts.seccomp) {
     throw new InvalidValueError(n('seccomp'), raw.seccomp, `conflicts with ${n('security-opt')} seccomp=${opts.seccomp}`, 'give the profile once')
@@ -75,13 +87,23 @@ export function resolveSecurity(raw: SecurityInput, n: (id: string) => string, d
   }
   const seccompProfile = profileFile(choice, defaultProfile)
   if (mode === 'complain' && seccompProfile === undefined) {
-    throw new InvalidValueError(n('seccomp-mode'), mode, 'needs a seccomp profile, but the app runs unconfined', `leave out ${n('seccomp')} unconfined (or ${n('privileged')}), or leave out ${n('seccomp-mode')}`)
+    throw new InvalidValueError(
+      n('seccomp-mode'),
+      mode,
+      'needs a seccomp profile, but the app runs unconfined',
+      `leave out ${n('seccomp')} unconfined (or ${n('privileged')}), or leave out ${n('seccomp-mode')}`,
+    )
   }
   const fields = {add: n('cap-add'), drop: n('cap-drop')}
   const asked = new Set(resolveCapabilities({add: raw['cap-add'], drop: ['ALL'], fields}))
   const missing = [...asked].filter(name => !held.includes(name))
   if (missing.length > 0 && !(raw['cap-add'] ?? []).some(name => name.toUpperCase() === 'ALL')) {
-    throw new InvalidValueError(n('cap-add'), missing.join(','), 'contain itself does not hold this capability, so it cannot give it to the app', 'run contain with the capability (as full root), or leave it out')
+    throw new InvalidValueError(
+      n('cap-add'),
+      missing.join(','),
+      'contain itself does not hold this capability, so it cannot give it to the app',
+      'run contain with the capability (as full root), or leave it out',
+    )
   }
   // --privileged and --cap-add ALL mean every capability contain holds, as with Docker's daemon.
   const capabilities = resolveCapabilities({add: raw['cap-add'], drop: raw['cap-drop'], privileged, fields}).filter(name => held.includes(name))

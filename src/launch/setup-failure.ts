@@ -26,7 +26,11 @@ export interface InitError {
  * same start may succeed later (memory, pid and descriptor limits, a binary being replaced by a
  * deploy, a mount count limit). Every other errno answers the same way however often it is asked.
  */
-const TRANSIENT_ERRNOS = new Set(['EAGAIN', 'ENOMEM', 'ENOSPC', 'EMFILE', 'ENFILE', 'EINTR', 'EBUSY', 'ETXTBSY', 'ETIMEDOUT'].map(name => constants.errno[name as keyof typeof constants.errno]))
+const TRANSIENT_ERRNOS = new Set(
+  ['EAGAIN', 'ENOMEM', 'ENOSPC', 'EMFILE', 'ENFILE', 'EINTR', 'EBUSY', 'ETXTBSY', 'ETIMEDOUT'].map(
+    name => constants.errno[name as keyof typeof constants.errno],
+  ),
+)
 
 /**
  * Stages that fail for reasons outside the app's configuration, whatever the errno: a fork or a
@@ -73,13 +77,19 @@ export function commandFailure(plan: LaunchPlan, command: string[], error: InitE
   const notFound = errnoIs(error, 'ENOENT')
   // In the contained view a command (or its interpreter) may exist on the host but outside the view.
   const outside = notFound && plan.view ? outsideView(command[0], plan) : undefined
-  return new LaunchError(command, notFound ? (outside ? `not found in the app's view (${outside} is outside it)` : 'command not found') : `cannot execute: ${error.message}`, {
-    exitCode: notFound ? ExitCode.commandNotFound : ExitCode.cannotExecute,
-    permanent: retryCannotFix(error),
-    fix: outside
-      ? `show it to the app: volumes: ["${outside}:${outside}:ro"] in contain.yml, or -v ${outside}:${outside}:ro`
-      : notFound ? `check the command name; the app's PATH is ${plan.env.PATH ?? DEFAULT_PATH} (set it with -e PATH=... or environment: in contain.yml), or give the command's full path` : 'check that the file is an executable the app user may run',
-  })
+  return new LaunchError(
+    command,
+    notFound ? (outside ? `not found in the app's view (${outside} is outside it)` : 'command not found') : `cannot execute: ${error.message}`,
+    {
+      exitCode: notFound ? ExitCode.commandNotFound : ExitCode.cannotExecute,
+      permanent: retryCannotFix(error),
+      fix: outside
+        ? `show it to the app: volumes: ["${outside}:${outside}:ro"] in contain.yml, or -v ${outside}:${outside}:ro`
+        : notFound
+          ? `check the command name; the app's PATH is ${plan.env.PATH ?? DEFAULT_PATH} (set it with -e PATH=... or environment: in contain.yml), or give the command's full path`
+          : 'check that the file is an executable the app user may run',
+    },
+  )
 }
 
 /** The working directory exists on the host (checked at plan time) but the app cannot enter it. */
@@ -101,29 +111,40 @@ function viewFailure(plan: LaunchPlan, command: string[], error: InitError): Lau
   const named = setting ? ` (${setting})` : ''
   const permanent = retryCannotFix(error)
   if (errnoIs(error, 'ELOOP')) {
-    return new LaunchError(command, `setting up the app's view failed: ${path} has a symbolic link in its path, which contain does not follow for a mount${named}`, {
-      permanent, fix: 'replace the symbolic link with a directory (an app may have planted it), or give the real path',
-    })
+    return new LaunchError(
+      command,
+      `setting up the app's view failed: ${path} has a symbolic link in its path, which contain does not follow for a mount${named}`,
+      {
+        permanent,
+        fix: 'replace the symbolic link with a directory (an app may have planted it), or give the real path',
+      },
+    )
   }
   if (errnoIs(error, 'EROFS', 'EACCES', 'EPERM')) {
     return new LaunchError(command, `setting up the app's view failed: cannot make the mount point ${path}${named}: ${error.message.slice(path.length + 2)}`, {
-      permanent, fix: 'a mount point that does not exist can be made only in the app\'s own directories or a new top-level directory (e.g. /srv/data): choose such a path, or create it on the host first',
+      permanent,
+      fix: "a mount point that does not exist can be made only in the app's own directories or a new top-level directory (e.g. /srv/data): choose such a path, or create it on the host first",
     })
   }
   const source = plan.view?.steps.some(step => step.kind === 'bind' && step.source === path && step.target !== path)
   return new LaunchError(command, `setting up the app's view failed: ${error.message}${source ? ' (a host path given to the app)' : named}`, {
-    permanent, fix: errnoIs(error, 'ENOENT', 'ENOTDIR') ? `check that ${path} exists and is a directory or file as the config says (it may have been removed since contain planned the app)` : 'see contain doctor for what this host supports',
+    permanent,
+    fix: errnoIs(error, 'ENOENT', 'ENOTDIR')
+      ? `check that ${path} exists and is a directory or file as the config says (it may have been removed since contain planned the app)`
+      : 'see contain doctor for what this host supports',
   })
 }
 
 function userFailure(plan: LaunchPlan, command: string[], error: InitError): LaunchError {
   const user = plan.configuredPaths?.user
-  const who = user ? `uid ${user.uid}, gid ${user.gid}` : 'the app\'s user'
+  const who = user ? `uid ${user.uid}, gid ${user.gid}` : "the app's user"
   return new LaunchError(command, `cannot switch to the app's user (${who}): ${error.message}`, {
     permanent: retryCannotFix(error),
     fix: errnoIs(error, 'EINVAL')
       ? 'in a user namespace (--userns / userns:) only the mapped ids exist: leave -u / user: out, or run without --userns as root'
-      : errnoIs(error, 'EAGAIN') ? 'the user has reached its process limit (ulimit -u): the app is retried by its restart policy' : 'switching users needs root: run contain as root, or leave -u / user: out',
+      : errnoIs(error, 'EAGAIN')
+        ? 'the user has reached its process limit (ulimit -u): the app is retried by its restart policy'
+        : 'switching users needs root: run contain as root, or leave -u / user: out',
   })
 }
 
@@ -132,24 +153,39 @@ export function setupFailure(plan: LaunchPlan, error: InitError): LaunchError {
   const command = plan.argv.slice(plan.argv.lastIndexOf('--') + 1)
   const permanent = retryCannotFix(error)
   switch (error.stage) {
-    case 'exec': return commandFailure(plan, command, error)
-    case 'chdir': return chdirFailure(plan, command, error)
-    case 'view': return viewFailure(plan, command, error)
-    case 'user': return userFailure(plan, command, error)
-    case 'device': return new LaunchError(command, `cannot bind the --device node at ${error.message}`, {
-      permanent, fix: 'with view: host the app shares the host\'s /dev, where a node is bound only over one that exists: give an existing path after the colon, or the host path alone',
-    })
-    case 'devices': return new LaunchError(command, `the kernel refused the app's device allow-list (cgroup v2 device program): ${error.message}`, {
-      permanent, fix: 'contain needs root and a kernel with CONFIG_CGROUP_BPF to restrict devices on cgroup v2 (see contain doctor); --privileged runs the app without the restriction',
-    })
-    case 'tmpfs': case 'writable': case 'mount': {
+    case 'exec':
+      return commandFailure(plan, command, error)
+    case 'chdir':
+      return chdirFailure(plan, command, error)
+    case 'view':
+      return viewFailure(plan, command, error)
+    case 'user':
+      return userFailure(plan, command, error)
+    case 'device':
+      return new LaunchError(command, `cannot bind the --device node at ${error.message}`, {
+        permanent,
+        fix: "with view: host the app shares the host's /dev, where a node is bound only over one that exists: give an existing path after the colon, or the host path alone",
+      })
+    case 'devices':
+      return new LaunchError(command, `the kernel refused the app's device allow-list (cgroup v2 device program): ${error.message}`, {
+        permanent,
+        fix: 'contain needs root and a kernel with CONFIG_CGROUP_BPF to restrict devices on cgroup v2 (see contain doctor); --privileged runs the app without the restriction',
+      })
+    case 'tmpfs':
+    case 'writable':
+    case 'mount': {
       const setting = settingOf(plan, detailOf(error))
       return new LaunchError(command, `setting up the app failed at ${error.stage}: ${error.message}${setting ? ` (${setting})` : ''}`, {
-        permanent, fix: errnoIs(error, 'ENOENT', 'ENOTDIR') ? 'check that the path exists on the host and is a directory' : 'see contain doctor for what this host supports',
+        permanent,
+        fix: errnoIs(error, 'ENOENT', 'ENOTDIR')
+          ? 'check that the path exists on the host and is a directory'
+          : 'see contain doctor for what this host supports',
       })
     }
-    default: return new LaunchError(command, `setting up the app failed at ${error.stage}: ${error.message}`, {
-      permanent, fix: errnoIs(error, 'EPERM', 'EACCES') ? 'run contain as root, or add --userns' : 'see contain doctor for what this host supports',
-    })
+    default:
+      return new LaunchError(command, `setting up the app failed at ${error.stage}: ${error.message}`, {
+        permanent,
+        fix: errnoIs(error, 'EPERM', 'EACCES') ? 'run contain as root, or add --userns' : 'see contain doctor for what this host supports',
+      })
   }
 }

@@ -61,7 +61,7 @@ function uvError(code: number): string {
 export function holdersOfPort(port: number, readFile: (path: string) => string = path => readFileSync(path, 'utf8')): string[] {
   const inodes = new Set<string>()
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = ''
+    let text: string
     try {
       text = readFile(table)
     } catch {
@@ -75,7 +75,7 @@ export function holdersOfPort(port: number, readFile: (path: string) => string =
   }
   if (inodes.size === 0) return []
   const holders: string[] = []
-  let pids: string[] = []
+  let pids: string[]
   try {
     pids = readdirSync('/proc').filter(entry => /^[0-9]+$/.test(entry))
   } catch {
@@ -116,7 +116,7 @@ function inUse(address: ListenAddress, detail: string, field: string): HostError
   })
 }
 
-function bindTcp(address: Extract<ListenAddress, {kind: 'tcp'}>, binding: Binding, field: string): {fd: number; close(): void} {
+function bindTcp(address: Extract<ListenAddress, {kind: 'tcp'}>, binding: Binding, field: string): {fd: number; close: () => void} {
   const {TCP, constants: tcp} = binding('tcp_wrap') as {TCP: new (type: number) => UvHandle; constants: {SERVER: number}}
   const handle = new TCP(tcp.SERVER)
   const ipv6 = address.host.includes(':')
@@ -126,7 +126,9 @@ function bindTcp(address: Extract<ListenAddress, {kind: 'tcp'}>, binding: Bindin
   if (code === 0 && handle.getsockname(bound) === 0 && bound.port === address.port) return {fd: handle.fd, close: () => handle.close()}
   handle.close()
   if (code !== 0 && uvError(code) !== 'EADDRINUSE') {
-    throw new HostError(`${field} ${address.text}: cannot bind: ${uvError(code)}`, {fix: uvError(code) === 'EADDRNOTAVAIL' ? 'give an address this host has (ip -brief address)' : 'see contain doctor'})
+    throw new HostError(`${field} ${address.text}: cannot bind: ${uvError(code)}`, {
+      fix: uvError(code) === 'EADDRNOTAVAIL' ? 'give an address this host has (ip -brief address)' : 'see contain doctor',
+    })
   }
   throw inUse(address, '', field)
 }
@@ -151,9 +153,12 @@ function openDirectoryNoFollow(path: string, address: ListenAddress, field: stri
     } catch (error) {
       closeSync(fd)
       const code = (error as NodeJS.ErrnoException).code
-      throw new HostError(`${field} ${address.text}: ${code === 'ELOOP' || code === 'ENOTDIR' ? `${part} in ${path} is not a directory (a symbolic link is not followed)` : `cannot open ${path}: ${code}`}`, {
-        fix: code === 'ELOOP' || code === 'ENOTDIR' ? 'give the socket\'s real path, through directories only' : 'create the directory first',
-      })
+      throw new HostError(
+        `${field} ${address.text}: ${code === 'ELOOP' || code === 'ENOTDIR' ? `${part} in ${path} is not a directory (a symbolic link is not followed)` : `cannot open ${path}: ${code}`}`,
+        {
+          fix: code === 'ELOOP' || code === 'ENOTDIR' ? "give the socket's real path, through directories only" : 'create the directory first',
+        },
+      )
     }
     closeSync(fd)
     fd = next
@@ -174,7 +179,7 @@ function isStale(path: string): Promise<boolean> {
   })
 }
 
-async function bindUnix(address: Extract<ListenAddress, {kind: 'unix'}>, binding: Binding, field: string): Promise<{fd: number; close(): void}> {
+async function bindUnix(address: Extract<ListenAddress, {kind: 'unix'}>, binding: Binding, field: string): Promise<{fd: number; close: () => void}> {
   const {Pipe, constants: pipe} = binding('pipe_wrap') as {Pipe: new (type: number) => UvPipe; constants: {SERVER: number}}
   const {fd: dir, settled} = openDirectoryNoFollow(dirname(address.path), address, field)
   // In a directory someone else could change, through the directory's descriptor: the name is
@@ -200,7 +205,12 @@ async function bindUnix(address: Extract<ListenAddress, {kind: 'unix'}>, binding
     }
     if (code !== 0) {
       handle.close()
-      if (uvError(code) === 'EADDRINUSE') throw inUse(address, lstatSync(at, {throwIfNoEntry: false})?.isSocket() ? ' (a socket something listens on)' : ' (a file that is not a socket is there)', field)
+      if (uvError(code) === 'EADDRINUSE')
+        throw inUse(
+          address,
+          lstatSync(at, {throwIfNoEntry: false})?.isSocket() ? ' (a socket something listens on)' : ' (a file that is not a socket is there)',
+          field,
+        )
       throw new HostError(`${field} ${address.text}: cannot bind: ${uvError(code)}`, {fix: 'check the directory: contain binds as root'})
     }
     return {
@@ -218,7 +228,11 @@ async function bindUnix(address: Extract<ListenAddress, {kind: 'unix'}>, binding
 }
 
 /** Binds every address in order; on any failure the ones already bound are closed again. */
-export async function bindSockets(addresses: ListenAddress[], field = '--listen', binding: Binding = (process as unknown as {binding: Binding}).binding.bind(process)): Promise<HeldSockets> {
+export async function bindSockets(
+  addresses: ListenAddress[],
+  field = '--listen',
+  binding: Binding = (process as unknown as {binding: Binding}).binding.bind(process),
+): Promise<HeldSockets> {
   const bound: {socket: HeldSocket; close(): void}[] = []
   let closed = false
   const close = () => {

@@ -83,7 +83,7 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
     detached: true,
   })
   const child = helper.child
-  let makeError: unknown
+  let makeError: Error | undefined
   let sentGo = !withReaper
   let settleMade = () => {}
   const cgroupMade = withReaper ? new Promise<void>(resolve => (settleMade = resolve)) : Promise.resolve()
@@ -94,7 +94,7 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
       cgroup.make()
     } catch (error) {
       // "n": the reaper has nothing to remove; contain undid what it made and reports why.
-      makeError = error
+      makeError = error instanceof Error ? error : new Error(String(error))
       helper.sendReapGo('n')
       return
     } finally {
@@ -123,7 +123,9 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
       if (report.error) return reject(setupFailure(plan, report.error))
       if (report.pid1 === undefined) {
         // Nothing from contain-init: unshare itself failed, and said why on stderr.
-        return reject(new LaunchError(plan.argv, `unshare failed (exit ${code})`, {fix: 'see the message above; contain doctor shows which namespaces this host allows'}))
+        return reject(
+          new LaunchError(plan.argv, `unshare failed (exit ${code})`, {fix: 'see the message above; contain doctor shows which namespaces this host allows'}),
+        )
       }
       // The app's own status, from PID 1. Without it PID 1 itself was killed (SIGKILL from the
       // OOM group kill or from outside), and so was the app.
@@ -131,7 +133,7 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
       const oomKilled = signal === constants.signals.SIGKILL && outcome.oomKills > oomKillsBefore
       resolve({
         name: plan.name,
-        exitCode: signal === undefined ? report.exitCode ?? ExitCode.containFailed : 128 + signal,
+        exitCode: signal === undefined ? (report.exitCode ?? ExitCode.containFailed) : 128 + signal,
         signal: signal === undefined ? undefined : signalName(signal),
         oomKilled,
         cgroup: outcome,

@@ -18,7 +18,10 @@ interface PasswdEntry {
 
 function readLines(readFile: (path: string) => string, path: string): string[][] {
   try {
-    return readFile(path).split('\n').filter(line => line && !line.startsWith('#')).map(line => line.split(':'))
+    return readFile(path)
+      .split('\n')
+      .filter(line => line && !line.startsWith('#'))
+      .map(line => line.split(':'))
   } catch {
     return []
   }
@@ -35,7 +38,8 @@ const MAX_ID = 4_294_967_294
 
 function parseId(flag: string, text: string, kind: 'UID' | 'GID', digits: string): number {
   const id = Number(digits)
-  if (!Number.isSafeInteger(id) || id > MAX_ID) throw new InvalidValueError(flag, text, `${kind} ${digits} is out of range`, `give a ${kind} from 0 to ${MAX_ID}`)
+  if (!Number.isSafeInteger(id) || id > MAX_ID)
+    throw new InvalidValueError(flag, text, `${kind} ${digits} is out of range`, `give a ${kind} from 0 to ${MAX_ID}`)
   return id
 }
 
@@ -59,7 +63,8 @@ export function resolveUser(flag: string, text: string, readFile: (path: string)
     if (isNumber(groupPart)) gid = parseId(flag, text, 'GID', groupPart)
     else {
       const group = groups.find(([name]) => name === groupPart)
-      if (!group) throw new InvalidValueError(flag, text, `no group named ${JSON.stringify(groupPart)} in /etc/group`, 'give an existing group name, or a numeric GID')
+      if (!group)
+        throw new InvalidValueError(flag, text, `no group named ${JSON.stringify(groupPart)} in /etc/group`, 'give an existing group name, or a numeric GID')
       gid = Number(group[2])
     }
   }
@@ -131,11 +136,16 @@ export function chooseUser(inputs: UserInputs, readFile: (path: string) => strin
 export function describeUser(choice: UserChoice, workdir: string, callerUid: number): string {
   const who = (identity: Pick<UserIdentity, 'uid' | 'gid' | 'name'>) => `uid ${identity.uid} gid ${identity.gid}${identity.name ? ` (${identity.name})` : ''}`
   switch (choice.reason) {
-    case 'given': return `user ${who(choice.user!)}: given with --user (user: in contain.yml)`
-    case 'directory-owner': return `user ${who(choice.user!)}: the owner of the working directory ${workdir} (no --user / user: given)`
-    case 'directory-root': return `user uid 0 (root): the working directory ${workdir} is root's and no --user / user: was given`
-    case 'user-namespace': return `user root inside the user namespace, uid ${callerUid} outside`
-    case 'caller': return `user uid ${callerUid}: contain's own (it is not root)`
+    case 'given':
+      return `user ${who(choice.user!)}: given with --user (user: in contain.yml)`
+    case 'directory-owner':
+      return `user ${who(choice.user!)}: the owner of the working directory ${workdir} (no --user / user: given)`
+    case 'directory-root':
+      return `user uid 0 (root): the working directory ${workdir} is root's and no --user / user: was given`
+    case 'user-namespace':
+      return `user root inside the user namespace, uid ${callerUid} outside`
+    case 'caller':
+      return `user uid ${callerUid}: contain's own (it is not root)`
   }
 }
 

@@ -14,9 +14,27 @@ import {SYSTEM_DIRS, isUnder} from './view-paths.js'
 /** One step of the view, in the order contain-init makes it. */
 export type ViewStep =
   /** Binds a host path (`source`) at `target`; `source` '.' binds the target onto itself, so it stays writable below a read-only parent. */
-  | {kind: 'bind'; source: string; target: string; readOnly: boolean; recursive?: boolean; devices?: boolean; suid?: boolean; ownedByApp?: boolean; appDir?: boolean}
+  | {
+      kind: 'bind'
+      source: string
+      target: string
+      readOnly: boolean
+      recursive?: boolean
+      devices?: boolean
+      suid?: boolean
+      ownedByApp?: boolean
+      appDir?: boolean
+    }
   /** A fresh filesystem, always nosuid and nodev. */
-  | {kind: 'fs'; fsType: 'tmpfs' | 'devpts' | 'mqueue' | 'proc' | 'sysfs'; target: string; data: string; noexec: boolean; readOnly?: boolean; ownedByApp?: boolean}
+  | {
+      kind: 'fs'
+      fsType: 'tmpfs' | 'devpts' | 'mqueue' | 'proc' | 'sysfs'
+      target: string
+      data: string
+      noexec: boolean
+      readOnly?: boolean
+      ownedByApp?: boolean
+    }
   | {kind: 'symlink'; target: string; to: string}
 
 /** A host device node shown inside the app's /dev (the device allow-list is enforced elsewhere). */
@@ -85,7 +103,9 @@ export const hostView = (): ViewHost => ({
   },
   links(path) {
     try {
-      return readdirSync(path, {withFileTypes: true}).filter(entry => entry.isSymbolicLink()).map(entry => entry.name)
+      return readdirSync(path, {withFileTypes: true})
+        .filter(entry => entry.isSymbolicLink())
+        .map(entry => entry.name)
     } catch {
       return []
     }
@@ -102,7 +122,6 @@ function terminalOfStdin(): string | undefined {
     return undefined
   }
 }
-
 
 /** Path components: parents are mounted before what is below them (Docker sorts mounts the same way). */
 const depth = (path: string) => path.split('/').filter(Boolean).length
@@ -215,7 +234,10 @@ export function planView(options: RunOptions, host: ViewHost, devices: DeviceBin
   }
   // Where a Ruby finds its gems outside /usr: Debian's `gem install` target, and GEM_HOME/GEM_PATH.
   if (programs.some(file => /^ruby/.test(basename(file)))) {
-    const gemDirs = ['/var/lib/gems', ...[options.env.GEM_HOME, ...(options.env.GEM_PATH ?? '').split(':')].filter((dir): dir is string => !!dir && isAbsolute(dir))]
+    const gemDirs = [
+      '/var/lib/gems',
+      ...[options.env.GEM_HOME, ...(options.env.GEM_PATH ?? '').split(':')].filter((dir): dir is string => !!dir && isAbsolute(dir)),
+    ]
     for (const dir of new Set(gemDirs)) {
       const real = host.realpath(dir)
       if (!real || covered(dir) || host.entry(real)?.type !== 'dir') continue
@@ -241,11 +263,16 @@ export function planView(options: RunOptions, host: ViewHost, devices: DeviceBin
     steps.push({kind: 'fs', fsType: 'tmpfs', target: mount.path, data, noexec: !mount.exec, ownedByApp: covered(mount.path)})
   }
   // Writable paths inside a read-only working directory or volume: their own mount, made while it is still writable.
-  for (const path of options.writable) if (options.readOnly && covered(path)) steps.push({kind: 'bind', source: '.', target: path, readOnly: false, ownedByApp: true})
+  for (const path of options.writable)
+    if (options.readOnly && covered(path)) steps.push({kind: 'bind', source: '.', target: path, readOnly: false, ownedByApp: true})
 
   // 3. Secrets masked in the host's /etc.
-  const sshKeys = host.list('/etc/ssh').filter(name => /^ssh_host_.*_key$/.test(name)).map(name => `/etc/ssh/${name}`)
-  for (const path of [...MASKED_FILES, ...sshKeys]) if (host.entry(path)?.type === 'file') steps.push({kind: 'bind', source: '/dev/null', target: path, readOnly: true})
+  const sshKeys = host
+    .list('/etc/ssh')
+    .filter(name => /^ssh_host_.*_key$/.test(name))
+    .map(name => `/etc/ssh/${name}`)
+  for (const path of [...MASKED_FILES, ...sshKeys])
+    if (host.entry(path)?.type === 'file') steps.push({kind: 'bind', source: '/dev/null', target: path, readOnly: true})
 
   return {steps: parentsFirst(steps), visible, warnings: [...warnings, ...ownCodeWritable(steps, host), ...outsideLinks(workdir, visible, host)]}
 }
@@ -260,14 +287,17 @@ function ownCodeWritable(steps: ViewStep[], host: ViewHost): string[] {
   if (code === undefined) return []
   const holder = steps.find(step => step.kind === 'bind' && step.appDir && !step.readOnly && isUnder(code, step.source))
   if (holder?.kind !== 'bind') return []
-  return [`the app can write ${holder.source}, which holds contain's own code (${code}) that root runs: a compromised app could change what the next contain command does; give the app a directory of its own (-w/working_dir), or make this one read-only (--read-only, read_only: true)`]
+  return [
+    `the app can write ${holder.source}, which holds contain's own code (${code}) that root runs: a compromised app could change what the next contain command does; give the app a directory of its own (-w/working_dir), or make this one read-only (--read-only, read_only: true)`,
+  ]
 }
 
 /** A fresh /dev as Docker's: device nodes bound from the host, a devpts of its own, private shm and mqueue. */
 function devSteps(options: RunOptions, host: ViewHost, devices: DeviceBind[]): ViewStep[] {
   const has = (namespace: string) => options.namespaces.includes(namespace as never)
   const steps: ViewStep[] = [{kind: 'fs', fsType: 'tmpfs', target: '/dev', data: 'mode=755,size=65536k', noexec: true}]
-  for (const name of DEFAULT_DEVICES) if (host.entry(`/dev/${name}`)) steps.push({kind: 'bind', source: `/dev/${name}`, target: `/dev/${name}`, readOnly: false, devices: true})
+  for (const name of DEFAULT_DEVICES)
+    if (host.entry(`/dev/${name}`)) steps.push({kind: 'bind', source: `/dev/${name}`, target: `/dev/${name}`, readOnly: false, devices: true})
   for (const device of devices) steps.push({kind: 'bind', source: device.host, target: device.container, readOnly: false, devices: true})
   // gid 5 (tty) is unmapped in a user namespace: there the pts belong to the app's own group.
   steps.push({kind: 'fs', fsType: 'devpts', target: '/dev/pts', data: `newinstance,ptmxmode=0666,mode=0620${has('user') ? '' : ',gid=5'}`, noexec: true})
@@ -290,7 +320,9 @@ function outsideLinks(workdir: string, visible: string[], host: ViewHost): strin
     if (entry?.type !== 'symlink' || !entry.link) continue
     const target = posix.normalize(isAbsolute(entry.link) ? entry.link : join(workdir, entry.link))
     if (visible.some(dir => isUnder(target, dir)) || ['/tmp', '/run', '/dev', '/proc', '/sys'].some(dir => isUnder(target, dir))) continue
-    warnings.push(`${join(workdir, name)} points to ${target}, which is outside the app's view: add volumes: ["${target}:${target}"] (or -v ${target}:${target})`)
+    warnings.push(
+      `${join(workdir, name)} points to ${target}, which is outside the app's view: add volumes: ["${target}:${target}"] (or -v ${target}:${target})`,
+    )
   }
   return warnings
 }
@@ -304,9 +336,10 @@ export function viewArguments(view: ViewPlan, owner: {uid: number; gid: number} 
       args.push('--view-symlink', step.to, step.target)
       continue
     }
-    const flags = step.kind === 'bind'
-      ? [step.readOnly ? 'ro' : 'rw', step.recursive && 'rec', step.devices && 'dev', step.suid && 'suid', step.ownedByApp && 'own', step.appDir && 'late']
-      : [step.noexec ? 'noexec' : 'exec', step.readOnly && 'ro', step.ownedByApp && 'own']
+    const flags =
+      step.kind === 'bind'
+        ? [step.readOnly ? 'ro' : 'rw', step.recursive && 'rec', step.devices && 'dev', step.suid && 'suid', step.ownedByApp && 'own', step.appDir && 'late']
+        : [step.noexec ? 'noexec' : 'exec', step.readOnly && 'ro', step.ownedByApp && 'own']
     const text = flags.filter(Boolean).join(',')
     if (step.kind === 'bind') args.push('--view-bind', text, step.source, step.target)
     else args.push('--view-fs', step.fsType, text, step.target, step.data)

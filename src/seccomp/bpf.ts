@@ -12,7 +12,16 @@ import {cacheFileContents, cachedFilterPath, filterHash, filterKey, MAX_INSTRUCT
 export {MAX_INSTRUCTIONS} from './cache.js'
 import {parseProfile, type KernelVersion} from './profile.js'
 import {readProfileText} from './profile-file.js'
-import {complainPolicy, currentKernelVersion, resolvePolicy, syscallDecisions, type EffectiveCondition, type EffectivePolicy, type SyscallDecision, type Verdict} from './resolve.js'
+import {
+  complainPolicy,
+  currentKernelVersion,
+  resolvePolicy,
+  syscallDecisions,
+  type EffectiveCondition,
+  type EffectivePolicy,
+  type SyscallDecision,
+  type Verdict,
+} from './resolve.js'
 import {seccompArchOf} from './host.js'
 import {AUDIT_ARCH, X32_SYSCALL_BIT, type SeccompArch} from './syscalls.js'
 
@@ -409,7 +418,10 @@ export async function compileProfile(options: CompileProfileOptions): Promise<Co
 }
 
 /** Profile text -> filter bytes, with no cache at all: the compile itself, for callers that keep their own. */
-export function compileProfileText(text: string, options: Omit<CompileProfileOptions, 'text' | 'cacheDir'> & {arch: SeccompArch; kernel: KernelVersion}): {filter: Buffer; warnings: string[]} {
+export function compileProfileText(
+  text: string,
+  options: Omit<CompileProfileOptions, 'text' | 'cacheDir'> & {arch: SeccompArch; kernel: KernelVersion},
+): {filter: Buffer; warnings: string[]} {
   const {profile, warnings} = parseProfile(text, {file: options.file, strict: options.strict})
   const policy = resolvePolicy(profile, {arch: options.arch, capabilities: options.capabilities, kernel: options.kernel})
   return {filter: compileFilter(options.complain ? complainPolicy(policy) : policy), warnings}

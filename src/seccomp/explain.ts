@@ -31,7 +31,10 @@ export function evaluateSyscall(policy: EffectivePolicy, nr: number, args: Reado
   const number = nr >>> 0
   if (policy.arch === 'x86_64' && number >= X32_SYSCALL_BIT) {
     if (number === 0xffffffff) return {verdict: policy.defaultVerdict, reason: 'syscall -1 (a tracer skipping a call) gets the default action'}
-    return {verdict: {action: 'SCMP_ACT_KILL_THREAD'}, reason: 'x32 ABI calls are not filtered by contain, so they are killed, as libseccomp does for an architecture the filter lacks'}
+    return {
+      verdict: {action: 'SCMP_ACT_KILL_THREAD'},
+      reason: 'x32 ABI calls are not filtered by contain, so they are killed, as libseccomp does for an architecture the filter lacks',
+    }
   }
 
   const decision = syscallDecisions(policy).get(number)
@@ -42,8 +45,12 @@ export function evaluateSyscall(policy: EffectivePolicy, nr: number, args: Reado
   if (decision) {
     const values = Array.from({length: 6}, (_, index) => BigInt.asUintN(64, BigInt(args[index] ?? 0)))
     for (const {rule, conditions} of decision.alternatives) {
-      if (conditions.every((condition) => holds(condition, values[condition.index]))) {
-        return {verdict: rule.verdict, decidedBy: rule.label, reason: `${rule.label} matches the arguments (${conditions.map(describeCondition).join(' and ')})`}
+      if (conditions.every(condition => holds(condition, values[condition.index]))) {
+        return {
+          verdict: rule.verdict,
+          decidedBy: rule.label,
+          reason: `${rule.label} matches the arguments (${conditions.map(describeCondition).join(' and ')})`,
+        }
       }
     }
     return {verdict: decision.fallback, reason: 'no rule matches the arguments, so the default action applies'}
@@ -60,7 +67,7 @@ export function evaluateSyscall(policy: EffectivePolicy, nr: number, args: Reado
 /** Explain one syscall by name for `contain seccomp explain`. */
 export function explainSyscall(policy: EffectivePolicy, syscall: string, args: ReadonlyArray<bigint | number> = []): Explanation {
   const nr = syscallNumber(policy.arch, syscall)
-  const dropped = policy.dropped.filter((rule) => rule.names.includes(syscall)).map(({label, reason}) => ({label, reason}))
+  const dropped = policy.dropped.filter(rule => rule.names.includes(syscall)).map(({label, reason}) => ({label, reason}))
   if (nr === undefined) {
     const reason = isKnownSyscallName(syscall) ? `${syscall} is not a syscall on ${policy.arch}` : `${syscall} is not a syscall contain knows`
     return {syscall, reason, rules: [], dropped}
@@ -68,12 +75,13 @@ export function explainSyscall(policy: EffectivePolicy, syscall: string, args: R
 
   const decision = syscallDecisions(policy).get(nr)
   const rules = policy.rules
-    .filter((rule) => rule.nr === nr)
-    .map((rule) => {
+    .filter(rule => rule.nr === nr)
+    .map(rule => {
       let note: string | undefined
       if (rule.sameAsDefault) note = 'same as the default action, so runc leaves it out'
-      else if (decision?.unconditional && decision.unconditional !== rule) note = `${decision.unconditional.label} decides this syscall without looking at arguments`
-      else if (rule.args.length > 1 && new Set(rule.args.map((arg) => arg.index)).size !== rule.args.length) {
+      else if (decision?.unconditional && decision.unconditional !== rule)
+        note = `${decision.unconditional.label} decides this syscall without looking at arguments`
+      else if (rule.args.length > 1 && new Set(rule.args.map(arg => arg.index)).size !== rule.args.length) {
         note = 'conditions on the same argument are alternatives: any one is enough (runc)'
       }
       return {label: rule.label, verdict: rule.verdict, conditions: rule.args.map(describeCondition), note}

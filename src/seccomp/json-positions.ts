@@ -6,7 +6,10 @@ export type JsonObject = {[key: string]: JsonValue}
 export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | JsonObject
 
 export class JsonSyntaxError extends Error {
-  constructor(message: string, readonly offset: number) {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
     super(message)
   }
 }
@@ -91,7 +94,11 @@ function scanJson(text: string): {value: JsonValue; locations: WeakMap<object, L
     if (char === '[') return array()
     if (char === '"') return string()
     if (char === '-' || (char >= '0' && char <= '9')) return number()
-    for (const [word, result] of [['true', true], ['false', false], ['null', null]] as const) {
+    for (const [word, result] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
       if (text.startsWith(word, pos)) {
         pos += word.length
         return result

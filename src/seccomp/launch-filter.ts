@@ -48,7 +48,14 @@ export async function launchFilter(request: LaunchFilterRequest): Promise<Launch
     return {filter: Buffer.from(onDisk), warnings: [], cache: 'disk'}
   }
   const {compileProfileText} = await import('./bpf.js')
-  const {filter, warnings} = compileProfileText(text, {file: request.file, capabilities: request.capabilities, strict: request.strict, complain: request.complain, arch, kernel})
+  const {filter, warnings} = compileProfileText(text, {
+    file: request.file,
+    capabilities: request.capabilities,
+    strict: request.strict,
+    complain: request.complain,
+    arch,
+    kernel,
+  })
   compiled.set(key, filter)
   await writeCachedFilter(cacheFile, cacheFileContents(filter, key))
   return {filter: Buffer.from(filter), warnings, cache: 'miss'}

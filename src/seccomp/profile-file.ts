@@ -37,7 +37,9 @@ export async function readProfileText(file: string): Promise<string> {
   } catch (error) {
     if (error instanceof FileError) throw error
     if ((error as NodeJS.ErrnoException).code === 'EFBIG') {
-      throw new FileError(file, 'is larger than 1 MiB, not a seccomp profile', {fix: 'give the path of a seccomp profile in Docker\'s JSON format (Docker\'s default is 20 kB)'})
+      throw new FileError(file, 'is larger than 1 MiB, not a seccomp profile', {
+        fix: "give the path of a seccomp profile in Docker's JSON format (Docker's default is 20 kB)",
+      })
     }
     throw new FileError(file, `cannot read the seccomp profile: ${(error as Error).message}`, {
       fix: 'check the path given for the seccomp profile',

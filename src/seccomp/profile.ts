@@ -26,15 +26,7 @@ export const SECCOMP_ACTIONS = [
 ] as const
 export type SeccompAction = (typeof SECCOMP_ACTIONS)[number]
 
-export const SECCOMP_OPERATORS = [
-  'SCMP_CMP_NE',
-  'SCMP_CMP_LT',
-  'SCMP_CMP_LE',
-  'SCMP_CMP_EQ',
-  'SCMP_CMP_GE',
-  'SCMP_CMP_GT',
-  'SCMP_CMP_MASKED_EQ',
-] as const
+export const SECCOMP_OPERATORS = ['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ'] as const
 export type SeccompOperator = (typeof SECCOMP_OPERATORS)[number]
 
 /** Filter flags runc passes to seccomp(2). */
@@ -43,18 +35,59 @@ export type SeccompFlag = (typeof SECCOMP_FLAGS)[number]
 
 /** libseccomp's architecture names, as `architectures` and `archMap` use them. */
 export const SCMP_ARCHES = [
-  'SCMP_ARCH_NATIVE', 'SCMP_ARCH_X86', 'SCMP_ARCH_X86_64', 'SCMP_ARCH_X32', 'SCMP_ARCH_ARM', 'SCMP_ARCH_AARCH64',
-  'SCMP_ARCH_LOONGARCH64', 'SCMP_ARCH_M68K', 'SCMP_ARCH_MIPS', 'SCMP_ARCH_MIPS64', 'SCMP_ARCH_MIPS64N32',
-  'SCMP_ARCH_MIPSEL', 'SCMP_ARCH_MIPSEL64', 'SCMP_ARCH_MIPSEL64N32', 'SCMP_ARCH_PPC', 'SCMP_ARCH_PPC64',
-  'SCMP_ARCH_PPC64LE', 'SCMP_ARCH_S390', 'SCMP_ARCH_S390X', 'SCMP_ARCH_PARISC', 'SCMP_ARCH_PARISC64',
-  'SCMP_ARCH_RISCV64', 'SCMP_ARCH_SH', 'SCMP_ARCH_SHEB',
+  'SCMP_ARCH_NATIVE',
+  'SCMP_ARCH_X86',
+  'SCMP_ARCH_X86_64',
+  'SCMP_ARCH_X32',
+  'SCMP_ARCH_ARM',
+  'SCMP_ARCH_AARCH64',
+  'SCMP_ARCH_LOONGARCH64',
+  'SCMP_ARCH_M68K',
+  'SCMP_ARCH_MIPS',
+  'SCMP_ARCH_MIPS64',
+  'SCMP_ARCH_MIPS64N32',
+  'SCMP_ARCH_MIPSEL',
+  'SCMP_ARCH_MIPSEL64',
+  'SCMP_ARCH_MIPSEL64N32',
+  'SCMP_ARCH_PPC',
+  'SCMP_ARCH_PPC64',
+  'SCMP_ARCH_PPC64LE',
+  'SCMP_ARCH_S390',
+  'SCMP_ARCH_S390X',
+  'SCMP_ARCH_PARISC',
+  'SCMP_ARCH_PARISC64',
+  'SCMP_ARCH_RISCV64',
+  'SCMP_ARCH_SH',
+  'SCMP_ARCH_SHEB',
 ] as const
 
 /** Arch names `includes.arches` / `excludes.arches` are matched against (Go's GOARCH spelling). */
 const RULE_ARCHES = new Set([
-  'amd64', 'x86', 'x32', 'arm', 'arm64', 'mips', 'mipsel', 'mips64', 'mips64n32', 'mipsel64', 'mipsel64n32',
-  'mips3l64n32', 'ppc', 'ppc64', 'ppc64le', 's390', 's390x', 'riscv64', 'loong64', 'loongarch64', 'parisc',
-  'parisc64', 'm68k', 'sh', 'sheb',
+  'amd64',
+  'x86',
+  'x32',
+  'arm',
+  'arm64',
+  'mips',
+  'mipsel',
+  'mips64',
+  'mips64n32',
+  'mipsel64',
+  'mipsel64n32',
+  'mips3l64n32',
+  'ppc',
+  'ppc64',
+  'ppc64le',
+  's390',
+  's390x',
+  'riscv64',
+  'loong64',
+  'loongarch64',
+  'parisc',
+  'parisc64',
+  'm68k',
+  'sh',
+  'sheb',
 ])
 
 /** The kernel caps the errno a filter can return at MAX_ERRNO. */
@@ -153,7 +186,10 @@ class ProfileReader {
   private readonly document: JsonDocument
   private readonly warnings: string[] = []
 
-  constructor(text: string, private readonly options: ParseOptions) {
+  constructor(
+    text: string,
+    private readonly options: ParseOptions,
+  ) {
     try {
       this.document = parseJsonDocument(text)
     } catch (error) {
@@ -187,7 +223,11 @@ class ProfileReader {
     architectures.forEach((arch, index) => this.scmpArch(arch, {field: `architectures[${index}]`, node: root, key: 'architectures'}))
     const archMap = this.list(root.archMap, {field: 'archMap', node: root, key: 'archMap'}).map((entry, index) => this.archMapEntry(entry, index))
     if (architectures.length > 0 && archMap.length > 0) {
-      this.fail({field: 'architectures', node: root, key: 'architectures'}, 'both "architectures" and "archMap" are set (Docker refuses this too)', 'keep only one of them, usually "archMap"')
+      this.fail(
+        {field: 'architectures', node: root, key: 'architectures'},
+        'both "architectures" and "archMap" are set (Docker refuses this too)',
+        'keep only one of them, usually "archMap"',
+      )
     }
 
     const flags = this.stringList(root.flags, {field: 'flags', node: root, key: 'flags'}).map((flag, index) =>
@@ -237,7 +277,11 @@ class ProfileReader {
     this.rejectUnknownKeys(node, ['index', 'value', 'valueTwo', 'op'], {rule, field, node})
     const index = node.index === undefined || node.index === null ? 0 : this.integer(node.index, at('index'))
     if (index < 0n || index > 5n) {
-      this.fail(at('index'), `must be from 0 to 5, a syscall has at most six arguments (got ${index})`, 'use the zero-based position of the argument: 0 is the first')
+      this.fail(
+        at('index'),
+        `must be from 0 to 5, a syscall has at most six arguments (got ${index})`,
+        'use the zero-based position of the argument: 0 is the first',
+      )
     }
     if (node.op === undefined || node.op === null) this.fail(at('op'), 'is missing', 'set "op", e.g. "SCMP_CMP_EQ"')
     return {
@@ -263,10 +307,15 @@ class ProfileReader {
     const arches = this.stringList(node.arches, at('arches'))
     arches.forEach((arch, index) => {
       if (!RULE_ARCHES.has(arch)) {
-        this.warnOrFail(at('arches', index), `unknown architecture ${JSON.stringify(arch)}; the rule can never match it`, `use Go's names: ${[...RULE_ARCHES].slice(0, 6).join(', ')}, …`)
+        this.warnOrFail(
+          at('arches', index),
+          `unknown architecture ${JSON.stringify(arch)}; the rule can never match it`,
+          `use Go's names: ${[...RULE_ARCHES].slice(0, 6).join(', ')}, …`,
+        )
       }
     })
-    const minKernel = node.minKernel === undefined || node.minKernel === null || node.minKernel === '' ? undefined : this.kernelVersion(node.minKernel, at('minKernel'))
+    const minKernel =
+      node.minKernel === undefined || node.minKernel === null || node.minKernel === '' ? undefined : this.kernelVersion(node.minKernel, at('minKernel'))
     return {caps, arches, minKernel}
   }
 
@@ -283,7 +332,11 @@ class ProfileReader {
 
   private action(value: JsonValue | undefined, place: Place): SeccompAction {
     if (value === 'SCMP_ACT_NOTIFY') {
-      this.fail(place, 'SCMP_ACT_NOTIFY is not supported: contain runs no seccomp agent to answer notifications', 'use SCMP_ACT_ERRNO to deny, or SCMP_ACT_LOG to allow and log')
+      this.fail(
+        place,
+        'SCMP_ACT_NOTIFY is not supported: contain runs no seccomp agent to answer notifications',
+        'use SCMP_ACT_ERRNO to deny, or SCMP_ACT_LOG to allow and log',
+      )
     }
     return this.oneOf(value, SECCOMP_ACTIONS, place, 'action')
   }
@@ -291,7 +344,11 @@ class ProfileReader {
   private errnoRet(value: JsonValue | undefined, action: SeccompAction, place: Place): number | undefined {
     if (value === undefined || value === null) return undefined
     if (action !== 'SCMP_ACT_ERRNO' && action !== 'SCMP_ACT_TRACE') {
-      this.fail(place, `only SCMP_ACT_ERRNO and SCMP_ACT_TRACE return a code, and the action is ${action}`, `remove "${place.key}" or change the action to SCMP_ACT_ERRNO`)
+      this.fail(
+        place,
+        `only SCMP_ACT_ERRNO and SCMP_ACT_TRACE return a code, and the action is ${action}`,
+        `remove "${place.key}" or change the action to SCMP_ACT_ERRNO`,
+      )
     }
     const max = action === 'SCMP_ACT_ERRNO' ? MAX_ERRNO : 0xffff
     const number = this.integer(value, place)
@@ -372,7 +429,11 @@ class ProfileReader {
     if (value === undefined || value === null) return 0n
     const number = this.integer(value, place)
     if (number < 0n || number > 0xffffffffffffffffn) {
-      this.fail(place, `must be from 0 to 18446744073709551615, an unsigned 64-bit value (got ${number})`, 'write negative values as their two\'s complement, e.g. 18446744073709551615 for -1')
+      this.fail(
+        place,
+        `must be from 0 to 18446744073709551615, an unsigned 64-bit value (got ${number})`,
+        "write negative values as their two's complement, e.g. 18446744073709551615 for -1",
+      )
     }
     return number
   }

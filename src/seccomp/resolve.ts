@@ -4,7 +4,16 @@
  * into filter rules (libcontainer/seccomp/seccomp_linux.go). Pure; the host facts come in as inputs.
  */
 import type {CapabilityName} from '../capabilities.js'
-import {actionErrno, ruleLabel, type KernelVersion, type SeccompAction, type SeccompArgCondition, type SeccompFlag, type SeccompProfile, type SeccompRule} from './profile.js'
+import {
+  actionErrno,
+  ruleLabel,
+  type KernelVersion,
+  type SeccompAction,
+  type SeccompArgCondition,
+  type SeccompFlag,
+  type SeccompProfile,
+  type SeccompRule,
+} from './profile.js'
 import {argumentBits, fitsThirtyTwoBits, SIXTY_FOUR_BIT_ONLY, thirtyTwoBitArguments} from './argument-width.js'
 import {syscallNumber, type SeccompArch} from './syscalls.js'
 
@@ -110,7 +119,7 @@ export function resolvePolicy(profile: SeccompProfile, inputs: ResolveInputs): E
         continue
       }
       const args = rule.args.map((condition): EffectiveCondition => ({...condition, bits: argumentBits(widths, name, condition.index)}))
-      for (const index of new Set(args.filter((arg) => arg.bits === 32).map((arg) => arg.index))) {
+      for (const index of new Set(args.filter(arg => arg.bits === 32).map(arg => arg.index))) {
         thirtyTwoBit.push({rule: rule.index, label, name, index, declaration: widths.declarations.get(name)!})
       }
       warnings.push(...unfitValues(label, name, args))
@@ -119,7 +128,7 @@ export function resolvePolicy(profile: SeccompProfile, inputs: ResolveInputs): E
   }
 
   // runc: the largest number any kept rule names, whatever its action; 0 means "none" there too.
-  const highest = Math.max(0, ...rules.map((rule) => rule.nr))
+  const highest = Math.max(0, ...rules.map(rule => rule.nr))
   const enosysAbove = PERMISSIVE_ACTIONS.has(profile.defaultAction) || highest === 0 ? undefined : highest
 
   return {
@@ -140,9 +149,14 @@ export function resolvePolicy(profile: SeccompProfile, inputs: ResolveInputs): E
 /** A value no 32-bit argument can equal is a mistake in the profile: say so, since only its low word counts. */
 function unfitValues(label: string, name: string, args: readonly EffectiveCondition[]): string[] {
   return args
-    .filter((arg) => arg.bits === 32)
-    .flatMap((arg) => (arg.op === 'SCMP_CMP_MASKED_EQ' ? [arg.value, arg.valueTwo] : [arg.value]).filter((value) => !fitsThirtyTwoBits(value)).map((value) => ({arg, value})))
-    .map(({arg, value}) => `${label}: ${name} arg${arg.index} is a 32-bit argument; 0x${value.toString(16)} does not fit in 32 bits, so only its low 32 bits are compared`)
+    .filter(arg => arg.bits === 32)
+    .flatMap(arg =>
+      (arg.op === 'SCMP_CMP_MASKED_EQ' ? [arg.value, arg.valueTwo] : [arg.value]).filter(value => !fitsThirtyTwoBits(value)).map(value => ({arg, value})),
+    )
+    .map(
+      ({arg, value}) =>
+        `${label}: ${name} arg${arg.index} is a 32-bit argument; 0x${value.toString(16)} does not fit in 32 bits, so only its low 32 bits are compared`,
+    )
 }
 
 /** How one syscall is decided once the filter knows its number. */
@@ -181,9 +195,9 @@ export function syscallDecisions(policy: EffectivePolicy): Map<number, SyscallDe
  * index repeats, every condition becomes a rule of its own, so any one of them is enough.
  */
 function alternativesOf(rule: EffectiveRule): SyscallDecision['alternatives'] {
-  const indexes = rule.args.map((arg) => arg.index)
+  const indexes = rule.args.map(arg => arg.index)
   const repeated = new Set(indexes).size !== indexes.length
-  return repeated ? rule.args.map((arg) => ({rule, conditions: [arg]})) : [{rule, conditions: rule.args}]
+  return repeated ? rule.args.map(arg => ({rule, conditions: [arg]})) : [{rule, conditions: rule.args}]
 }
 
 export function verdictOf(action: SeccompAction, errnoRet?: number): Verdict {
@@ -205,7 +219,9 @@ const ENOSYS = 38
  */
 export function complainPolicy(policy: EffectivePolicy): EffectivePolicy {
   const logged = (verdict: Verdict): Verdict =>
-    verdict.action === 'SCMP_ACT_ALLOW' || verdict.action === 'SCMP_ACT_LOG' || (verdict.action === 'SCMP_ACT_ERRNO' && verdict.errno === ENOSYS) ? verdict : {action: 'SCMP_ACT_LOG'}
+    verdict.action === 'SCMP_ACT_ALLOW' || verdict.action === 'SCMP_ACT_LOG' || (verdict.action === 'SCMP_ACT_ERRNO' && verdict.errno === ENOSYS)
+      ? verdict
+      : {action: 'SCMP_ACT_LOG'}
   const defaultVerdict = logged(policy.defaultVerdict)
   return {
     ...policy,
@@ -232,7 +248,7 @@ function whyDropped(rule: SeccompRule, inputs: ResolveInputs): string | undefine
     return `excludes.minKernel ${formatKernel(excludes.minKernel)}: the kernel is ${formatKernel(inputs.kernel)}`
   }
   if (includes.arches.length > 0 && !includes.arches.includes(arch)) return `includes.arches (${includes.arches.join(', ')}) does not list ${arch}`
-  const missingCap = includes.caps.find((cap) => !has(cap))
+  const missingCap = includes.caps.find(cap => !has(cap))
   if (missingCap) return `includes.caps: the app lacks ${missingCap}`
   if (includes.minKernel && !kernelAtLeast(inputs.kernel, includes.minKernel)) {
     return `includes.minKernel ${formatKernel(includes.minKernel)}: the kernel is ${formatKernel(inputs.kernel)}`
@@ -242,7 +258,7 @@ function whyDropped(rule: SeccompRule, inputs: ResolveInputs): string | undefine
 
 function expandArchitectures(profile: SeccompProfile, arch: SeccompArch): string[] {
   if (profile.architectures.length > 0) return profile.architectures
-  const entry = profile.archMap.find((candidate) => candidate.architecture === SCMP_NATIVE_ARCH[arch])
+  const entry = profile.archMap.find(candidate => candidate.architecture === SCMP_NATIVE_ARCH[arch])
   return entry ? [entry.architecture, ...entry.subArchitectures] : []
 }
 

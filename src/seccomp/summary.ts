@@ -127,7 +127,7 @@ export function summarizeProfile(parsed: ParsedProfile, inputs: SummaryInputs): 
   const {profile, warnings} = parsed
   const now = inputs.now ?? (() => performance.now())
   const arches = inputs.arches ?? coveredArches(profile, inputs.hostArch)
-  const architectures = arches.map((arch) => summarizeArch(profile, arch, inputs, now))
+  const architectures = arches.map(arch => summarizeArch(profile, arch, inputs, now))
   return {
     file: profile.file,
     defaultAction: verdictOf(profile.defaultAction, profile.defaultErrnoRet),
@@ -136,8 +136,8 @@ export function summarizeProfile(parsed: ParsedProfile, inputs: SummaryInputs): 
     hostArch: inputs.hostArch,
     rules: profile.syscalls.length,
     architectures,
-    otherArchitectures: listedArchitectures(profile).filter((name) => SCMP_ARCH_NAMES[name] === undefined && !Object.values(COMPAT_ABIS).flat().includes(name)),
-    unknownSyscalls: profile.syscalls.flatMap((rule) => rule.names.filter((name) => !isKnownSyscallName(name)).map((name) => ({rule: ruleLabel(rule), name}))),
+    otherArchitectures: listedArchitectures(profile).filter(name => SCMP_ARCH_NAMES[name] === undefined && !Object.values(COMPAT_ABIS).flat().includes(name)),
+    unknownSyscalls: profile.syscalls.flatMap(rule => rule.names.filter(name => !isKnownSyscallName(name)).map(name => ({rule: ruleLabel(rule), name}))),
     warnings: [...warnings],
   }
 }
@@ -145,12 +145,12 @@ export function summarizeProfile(parsed: ParsedProfile, inputs: SummaryInputs): 
 /** The arches contain filters that the profile covers, and the host's, which libseccomp always filters. */
 export function coveredArches(profile: SeccompProfile, hostArch: SeccompArch): SeccompArch[] {
   const covered = new Set<SeccompArch>([hostArch])
-  const topLevel = profile.architectures.length > 0 ? profile.architectures : profile.archMap.map((entry) => entry.architecture)
+  const topLevel = profile.architectures.length > 0 ? profile.architectures : profile.archMap.map(entry => entry.architecture)
   for (const name of topLevel) {
     const arch = SCMP_ARCH_NAMES[name]
     if (arch !== undefined) covered.add(arch === 'native' ? hostArch : arch)
   }
-  return SECCOMP_ARCHES.filter((arch) => covered.has(arch))
+  return SECCOMP_ARCHES.filter(arch => covered.has(arch))
 }
 
 function summarizeArch(profile: SeccompProfile, arch: SeccompArch, inputs: SummaryInputs, now: () => number): ArchSummary {
@@ -184,8 +184,8 @@ function summarizeArch(profile: SeccompProfile, arch: SeccompArch, inputs: Summa
     counts,
     conditionalSyscalls,
     dropped: policy.dropped,
-    absent: [...new Set(policy.absent.map((entry) => entry.name).filter(isKnownSyscallName))],
-    killedAbis: policy.architectures.filter((name) => COMPAT_ABIS[arch].includes(name)),
+    absent: [...new Set(policy.absent.map(entry => entry.name).filter(isKnownSyscallName))],
+    killedAbis: policy.architectures.filter(name => COMPAT_ABIS[arch].includes(name)),
     enosysAbove: policy.enosysAbove,
     thirtyTwoBit: policy.thirtyTwoBit,
     instructions,
@@ -200,7 +200,7 @@ function emptyCounts(): VerdictCounts {
 
 /** Top-level and sub-architectures, as the profile spells them. */
 function listedArchitectures(profile: SeccompProfile): string[] {
-  return [...new Set([...profile.architectures, ...profile.archMap.flatMap((entry) => [entry.architecture, ...entry.subArchitectures])])]
+  return [...new Set([...profile.architectures, ...profile.archMap.flatMap(entry => [entry.architecture, ...entry.subArchitectures])])]
 }
 
 export function outcomeOf(verdict: Verdict): Outcome {
@@ -271,7 +271,7 @@ export function formatSummary(summary: ProfileSummary): string {
   const lines = [
     `${summary.file}: valid`,
     `  ${summary.rules} rules; default action: ${describeVerdict(summary.defaultAction)}`,
-    `  capabilities: ${summary.capabilities.length === 0 ? '(none)' : summary.capabilities.map((cap) => cap.slice(4)).join(', ')}; kernel ${summary.kernel}`,
+    `  capabilities: ${summary.capabilities.length === 0 ? '(none)' : summary.capabilities.map(cap => cap.slice(4)).join(', ')}; kernel ${summary.kernel}`,
   ]
   for (const arch of summary.architectures) {
     const {counts} = arch
@@ -280,7 +280,14 @@ export function formatSummary(summary: ProfileSummary): string {
       if (count > 0) lines.push(`  ${label.padEnd(12)}${String(count).padStart(4)}${detail ? `  ${detail}` : ''}`)
     }
     row('allowed', counts.allowed)
-    row('denied', counts.denied, Object.entries(counts.deniedByErrno).sort(([, a], [, b]) => b - a).map(([name, count]) => `${name} ${count}`).join(', '))
+    row(
+      'denied',
+      counts.denied,
+      Object.entries(counts.deniedByErrno)
+        .sort(([, a], [, b]) => b - a)
+        .map(([name, count]) => `${name} ${count}`)
+        .join(', '),
+    )
     row('ENOSYS', counts.enosys, counts.enosysNewerThanProfile > 0 ? `${counts.enosysNewerThanProfile} newer than the profile (above ${arch.enosysAbove})` : '')
     row('killed', counts.killed)
     row('trapped', counts.trapped)
@@ -325,13 +332,17 @@ export function closestSyscallNames(name: string, max = 3): string[] {
   return nearest(name, allSyscallNames(), Math.max(1, Math.floor(name.length / 3))).slice(0, max)
 }
 
-
 /** Throws InvalidValueError with "did you mean" unless `name` is a syscall of some ABI. */
 export function validateSyscallName(name: string, field = 'SYSCALL'): void {
   if (isKnownSyscallName(name)) return
   const suggestions = closestSyscallNames(name)
   const hint = suggestions.length > 0 ? `; did you mean ${suggestions.join(', ')}?` : ''
-  throw new InvalidValueError(field, name, `unknown syscall${hint}`, suggestions.length > 0 ? `write ${suggestions[0]}` : 'use a name from syscalls(2), e.g. openat')
+  throw new InvalidValueError(
+    field,
+    name,
+    `unknown syscall${hint}`,
+    suggestions.length > 0 ? `write ${suggestions[0]}` : 'use a name from syscalls(2), e.g. openat',
+  )
 }
 
 /** `--arg 0=40` values -> argument list (missing ones are 0); index 0-5, value a 64-bit number. */
@@ -347,7 +358,12 @@ export function parseSyscallArgs(values: readonly string[], field = '--arg'): bi
       value = undefined
     }
     if (!match || value === undefined || value < -(2n ** 63n) || value >= 2n ** 64n) {
-      throw new InvalidValueError(field, text, 'must be N=VALUE, N an argument position from 0 to 5 and VALUE a 64-bit number', 'write e.g. --arg 0=40 or --arg 1=0x80000 (negative values are taken as two\'s complement)')
+      throw new InvalidValueError(
+        field,
+        text,
+        'must be N=VALUE, N an argument position from 0 to 5 and VALUE a 64-bit number',
+        "write e.g. --arg 0=40 or --arg 1=0x80000 (negative values are taken as two's complement)",
+      )
     }
     const index = Number(match[1])
     if (seen.has(index)) throw new InvalidValueError(field, text, `argument ${index} is given twice`, `pass --arg ${index}=VALUE once`)
@@ -387,7 +403,7 @@ export function reportSyscall(profile: SeccompProfile, syscall: string, inputs: 
   const policy = resolvePolicy(profile, {arch: inputs.arch, capabilities: inputs.capabilities, kernel: inputs.kernel})
   const args = inputs.args ?? []
   const explanation = explainSyscall(policy, syscall, args)
-  const rule = explanation.decidedBy === undefined ? undefined : profile.syscalls.find((candidate) => ruleLabel(candidate) === explanation.decidedBy)
+  const rule = explanation.decidedBy === undefined ? undefined : profile.syscalls.find(candidate => ruleLabel(candidate) === explanation.decidedBy)
   const nr = explanation.nr
   const newerThanProfile = nr !== undefined && policy.enosysAbove !== undefined && nr > policy.enosysAbove && !syscallDecisions(policy).has(nr)
   return {
@@ -412,7 +428,9 @@ export function formatSyscallReport(report: SyscallReport): string {
     lines.push(`  decided by ${rule.label}, which names ${abbreviate(rule.names, 8)}`)
     if (rule.comment) lines.push(`    comment: ${rule.comment}`)
   } else {
-    lines.push(`  decided by ${report.decider === 'newer than the profile' ? 'runc\'s rule for syscalls newer than the profile' : `the default action, ${formatVerdict(report.defaultAction)}`}`)
+    lines.push(
+      `  decided by ${report.decider === 'newer than the profile' ? "runc's rule for syscalls newer than the profile" : `the default action, ${formatVerdict(report.defaultAction)}`}`,
+    )
   }
   lines.push(`  why: ${report.reason}`)
   if (report.rules.length > 0) {
@@ -426,7 +444,9 @@ export function formatSyscallReport(report: SyscallReport): string {
     lines.push('  rules that name it but do not apply:')
     for (const rule of report.dropped) lines.push(`    ${rule.label}: ${rule.reason}`)
   }
-  lines.push(`  profile: ${report.file}; capabilities: ${report.capabilities.length === 0 ? '(none)' : report.capabilities.map((cap) => cap.slice(4)).join(', ')}`)
+  lines.push(
+    `  profile: ${report.file}; capabilities: ${report.capabilities.length === 0 ? '(none)' : report.capabilities.map(cap => cap.slice(4)).join(', ')}`,
+  )
   return lines.join('\n')
 }
 

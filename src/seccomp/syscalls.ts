@@ -91,7 +91,10 @@ const AARCH64_ROWS: TableRows = [
   [96, 'set_tid_address unshare futex set_robust_list get_robust_list nanosleep getitimer setitimer'],
   [104, 'kexec_load init_module delete_module timer_create timer_gettime timer_getoverrun timer_settime timer_delete'],
   [112, 'clock_settime clock_gettime clock_getres clock_nanosleep syslog ptrace sched_setparam sched_setscheduler'],
-  [120, 'sched_getscheduler sched_getparam sched_setaffinity sched_getaffinity sched_yield sched_get_priority_max sched_get_priority_min sched_rr_get_interval'],
+  [
+    120,
+    'sched_getscheduler sched_getparam sched_setaffinity sched_getaffinity sched_yield sched_get_priority_max sched_get_priority_min sched_rr_get_interval',
+  ],
   [128, 'restart_syscall kill tkill tgkill sigaltstack rt_sigsuspend rt_sigaction rt_sigprocmask'],
   [136, 'rt_sigpending rt_sigtimedwait rt_sigqueueinfo rt_sigreturn setpriority getpriority reboot setregid'],
   [144, 'setgid setreuid setuid setresuid getresuid setresgid getresgid setfsuid'],
@@ -193,4 +196,3 @@ export function isKnownSyscallName(name: string): boolean {
 export function allSyscallNames(): string[] {
   return [...new Set([...tables.x86_64.byName.keys(), ...tables.aarch64.byName.keys(), ...OTHER_ABI_NAMES])]
 }
-

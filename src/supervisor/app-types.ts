@@ -87,4 +87,3 @@ export interface OutputSink {
 
 /** Lines of output kept for `ps` and `inspect`. */
 export const LAST_LINES = 20
-

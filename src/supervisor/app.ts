@@ -44,7 +44,10 @@ export class SupervisedApp extends EventEmitter {
   private rollout?: Rollout
   private readonly host: ReplicaHost
 
-  constructor(spec: AppSpec, readonly output: OutputSink) {
+  constructor(
+    spec: AppSpec,
+    readonly output: OutputSink,
+  ) {
     super()
     this.spec = spec
     this.host = {
@@ -178,7 +181,11 @@ export class SupervisedApp extends EventEmitter {
 
   /** Whether `next` can replace this version without a gap: it rolls, and listens where this one does. */
   canRollTo(next: AppSpec): boolean {
-    return this.mode(next) === 'rolling' && JSON.stringify(next.plan.listen) === JSON.stringify(this.spec.plan.listen) && this.replicas.some(replica => replica.state === AppState.running)
+    return (
+      this.mode(next) === 'rolling' &&
+      JSON.stringify(next.plan.listen) === JSON.stringify(this.spec.plan.listen) &&
+      this.replicas.some(replica => replica.state === AppState.running)
+    )
   }
 
   private serially<T>(step: () => Promise<T>): Promise<T> {
@@ -317,15 +324,24 @@ export class SupervisedApp extends EventEmitter {
       name: this.spec.name,
       state: this.state,
       pid: statuses.find(status => status.pid !== undefined)?.pid,
-      startedAt: statuses.map(status => status.startedAt).filter(Boolean).sort()[0],
+      startedAt: statuses
+        .map(status => status.startedAt)
+        .filter(Boolean)
+        .sort()[0],
       restarts: statuses.reduce((total, status) => total + status.restarts, 0),
       health: this.health,
-      usage: running.length === 0 ? undefined : {
-        cpuMicros: sum(status => status.usage?.cpuMicros), periods: sum(status => status.usage?.periods), throttledPeriods: sum(status => status.usage?.throttledPeriods),
-        memoryBytes: sum(status => status.usage?.memoryBytes), pids: sum(status => status.usage?.pids),
-        // Each instance has the app's limit (see cgroup/instance.ts): the app's is N of them.
-        memoryLimitBytes: running[0].usage?.memoryLimitBytes === undefined ? undefined : running[0].usage.memoryLimitBytes * running.length,
-      },
+      usage:
+        running.length === 0
+          ? undefined
+          : {
+              cpuMicros: sum(status => status.usage?.cpuMicros),
+              periods: sum(status => status.usage?.periods),
+              throttledPeriods: sum(status => status.usage?.throttledPeriods),
+              memoryBytes: sum(status => status.usage?.memoryBytes),
+              pids: sum(status => status.usage?.pids),
+              // Each instance has the app's limit (see cgroup/instance.ts): the app's is N of them.
+              memoryLimitBytes: running[0].usage?.memoryLimitBytes === undefined ? undefined : running[0].usage.memoryLimitBytes * running.length,
+            },
       cpuPercent: running.some(status => status.cpuPercent !== undefined) ? sum(status => status.cpuPercent) : undefined,
       lastExit: exits[0],
       replicas: statuses,

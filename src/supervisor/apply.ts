@@ -63,7 +63,8 @@ export function decideActions(current: ReadonlyMap<string, DeployedApp>, next: r
     const running = current.get(version.config.name)
     if (!running) return {name: version.config.name, action: AppAction.started, changes: []}
     const changes = describeChanges(running, version)
-    if (options.recreate === 'always') return {name: version.config.name, action: AppAction.recreated, changes: changes.length > 0 ? changes : ['--force-recreate']}
+    if (options.recreate === 'always')
+      return {name: version.config.name, action: AppAction.recreated, changes: changes.length > 0 ? changes : ['--force-recreate']}
     if (changes.length > 0 && options.recreate === 'changed') return {name: version.config.name, action: AppAction.recreated, changes}
     // compose's up starts what is stopped; with --no-recreate it starts the old configuration.
     if (!running.up) return {name: version.config.name, action: AppAction.started, changes}
@@ -79,9 +80,10 @@ export function decideActions(current: ReadonlyMap<string, DeployedApp>, next: r
 /** One line per app: `web: recreated (mem_limit 512m -> 1g)`. */
 export function formatOutcome(outcome: AppOutcome): string {
   const changes = outcome.changes.join(', ')
-  const line = outcome.action === AppAction.kept
-    ? `${outcome.name}: changed, not recreated (--no-recreate): ${changes}`
-    : `${outcome.name}: ${outcome.action}${changes && outcome.action !== AppAction.unchanged ? ` (${changes})` : ''}`
+  const line =
+    outcome.action === AppAction.kept
+      ? `${outcome.name}: changed, not recreated (--no-recreate): ${changes}`
+      : `${outcome.name}: ${outcome.action}${changes && outcome.action !== AppAction.unchanged ? ` (${changes})` : ''}`
   if (outcome.rolled === 'failed') return `${outcome.name}: not recreated, the running version keeps serving (${changes}): ${outcome.error}`
   const rolled = outcome.rolled === 'done' ? `${line} by a rolling restart` : line
   return outcome.error === undefined ? rolled : `${rolled}, but it could not be started: ${outcome.error}`
@@ -91,7 +93,7 @@ const MAX_VALUE = 40
 
 function shown(value: unknown): string {
   if (value === undefined || value === null) return 'unset'
-  const text = Array.isArray(value) ? `[${value.map(String).join(', ')}]` : String(value)
+  const text = Array.isArray(value) ? `[${value.map(String).join(', ')}]` : typeof value === 'string' ? value : JSON.stringify(value)
   return text.length > MAX_VALUE ? `${text.slice(0, MAX_VALUE - 1)}…` : text
 }
 
@@ -152,7 +154,8 @@ const SUPERVISION_KEYS: ReadonlyArray<[string, (config: SupervisionConfig) => un
  */
 export function describeChanges(before: AppVersion, after: AppVersion): string[] {
   const changes: string[] = []
-  if (!same(before.config.command, after.config.command)) changes.push(`command ${shown(before.config.command.join(' '))} -> ${shown(after.config.command.join(' '))}`)
+  if (!same(before.config.command, after.config.command))
+    changes.push(`command ${shown(before.config.command.join(' '))} -> ${shown(after.config.command.join(' '))}`)
   for (const option of FILE_OPTIONS) {
     if (option.flag === 'env') {
       const change = environmentChange(before.config.input.environment ?? {}, after.config.input.environment ?? {}, option.key)

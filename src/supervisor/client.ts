@@ -40,7 +40,9 @@ function projectFileIn(cwd: string, file?: string): string {
   // None here any more: the project that ran here, if one does.
   const here = join(cwd, PROJECT_FILES[0])
   if (existsSync(stateFile(projectDir(here)))) return here
-  throw new ContainError(`no contain.yml, contain.yaml or Procfile in ${cwd}`, {fix: 'run contain init to write a contain.yml, or run contain up in the directory of your project'})
+  throw new ContainError(`no contain.yml, contain.yaml or Procfile in ${cwd}`, {
+    fix: 'run contain init to write a contain.yml, or run contain up in the directory of your project',
+  })
 }
 
 /**
@@ -99,7 +101,10 @@ export function loggedFile(handle: ProjectHandle, app: string): AppLogLocation |
 /** Where an app's log is by contain.yml (for a project that is not running): its logging.dir, else the state directory's logs/. */
 export function appLogFile(project: Pick<Project, 'apps' | 'file'>, stateDir: string, app: string): AppLogLocation {
   const config = project.apps.find(candidate => candidate.name === app)
-  if (!config) throw new ContainError(`no app named ${JSON.stringify(app)} in ${project.file}`, {fix: `use one of: ${project.apps.map(candidate => candidate.name).join(', ')}`})
+  if (!config)
+    throw new ContainError(`no app named ${JSON.stringify(app)} in ${project.file}`, {
+      fix: `use one of: ${project.apps.map(candidate => candidate.name).join(', ')}`,
+    })
   return {file: join(config.supervision.logging.dir ?? join(stateDir, 'logs'), `${app}.log`), maxFiles: config.supervision.logging.maxFiles}
 }
 
@@ -147,20 +152,35 @@ export function formatStatusTable(statuses: AppStatus[], now = Date.now()): stri
     const uptime = app.startedAt ? formatDuration(now - Date.parse(app.startedAt)) : '-'
     const cpu = app.cpuPercent === undefined ? '-' : app.cpuPercent.toFixed(1)
     const memory = usage ? `${formatBytes(usage.memoryBytes)} / ${usage.memoryLimitBytes === undefined ? 'none' : formatBytes(usage.memoryLimitBytes)}` : '-'
-    const exit = app.lastExit ? (app.lastExit.error ?? (app.lastExit.oomKilled ? 'OOM-killed' : app.lastExit.signal ?? `exit ${app.lastExit.exitCode}`)) : '-'
+    const exit = app.lastExit ? (app.lastExit.error ?? (app.lastExit.oomKilled ? 'OOM-killed' : (app.lastExit.signal ?? `exit ${app.lastExit.exitCode}`))) : '-'
     rows.push([app.name, stateCell(app), app.pid === undefined ? '-' : String(app.pid), uptime, String(app.restarts), cpu, memory, app.health, exit])
   }
   const widths = rows[0].map((_, column) => Math.max(...rows.map(row => row[column].length)))
-  return rows.map(row => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()).join('\n')
+  return rows
+    .map(row =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
 }
 
 /** `contain ps --all`: per project a line with where it runs from, then its apps' table, indented. */
 export function formatHostProjects(projects: HostProject[], now = Date.now()): string {
-  return projects.map(project => {
-    const head = `${project.project}  ${project.dir}  supervisor ${project.supervisor.pid}${project.killed ? ' (killed; its apps died with it)' : ''}  state ${project.stateDir}`
-    const table = project.apps.length === 0 ? '' : `\n${formatStatusTable(project.apps, now).split('\n').map(line => `  ${line}`).join('\n')}`
-    return `${head}${table}`
-  }).join('\n\n')
+  return projects
+    .map(project => {
+      const head = `${project.project}  ${project.dir}  supervisor ${project.supervisor.pid}${project.killed ? ' (killed; its apps died with it)' : ''}  state ${project.stateDir}`
+      const table =
+        project.apps.length === 0
+          ? ''
+          : `\n${formatStatusTable(project.apps, now)
+              .split('\n')
+              .map(line => `  ${line}`)
+              .join('\n')}`
+      return `${head}${table}`
+    })
+    .join('\n\n')
 }
 
 /** `contain inspect`: what the app was configured with and how it is doing. */
@@ -169,12 +189,21 @@ export function formatInspect(status: AppStatus, plan?: Pick<LaunchPlan, 'argv' 
   if (status.pid !== undefined) lines.push(`pid: ${status.pid}`, `started: ${status.startedAt}`)
   if (status.lastExit) {
     const exit = status.lastExit
-    lines.push(`last exit: code ${exit.exitCode}${exit.signal ? `, signal ${exit.signal}` : ''}, oomKilled ${exit.oomKilled}, at ${exit.at}${exit.error ? `, ${exit.error}` : ''}`)
+    lines.push(
+      `last exit: code ${exit.exitCode}${exit.signal ? `, signal ${exit.signal}` : ''}, oomKilled ${exit.oomKilled}, at ${exit.at}${exit.error ? `, ${exit.error}` : ''}`,
+    )
   }
   if (status.rollout) lines.push(`rolling restart: ${status.rollout.state} at ${status.rollout.at}${status.rollout.reason ? `: ${status.rollout.reason}` : ''}`)
-  for (const replica of status.replicas ?? []) lines.push(`instance ${replica.name}${replica.next ? ' (new, on trial)' : ''}: ${replica.state}, pid ${replica.pid ?? '-'}, health ${replica.health}, restarts ${replica.restarts}`)
+  for (const replica of status.replicas ?? [])
+    lines.push(
+      `instance ${replica.name}${replica.next ? ' (new, on trial)' : ''}: ${replica.state}, pid ${replica.pid ?? '-'}, health ${replica.health}, restarts ${replica.restarts}`,
+    )
   if (plan) {
-    lines.push(`namespaces: ${plan.namespaces.join(', ')}`, `cgroup: ${plan.cgroup.dirs.join(' ')}`, ...plan.cgroup.writes.map(write => `  ${write.path} = ${write.value}`))
+    lines.push(
+      `namespaces: ${plan.namespaces.join(', ')}`,
+      `cgroup: ${plan.cgroup.dirs.join(' ')}`,
+      ...plan.cgroup.writes.map(write => `  ${write.path} = ${write.value}`),
+    )
     // cgroup v2 has no devices files: its allow-list is the device program's rules.
     const devices = plan.cgroup.deviceProgram
     if (devices) lines.push(`device program on ${devices.cgroup}: ${devices.rules.map(formatRule).join(', ')}`)

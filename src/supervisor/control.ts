@@ -25,7 +25,22 @@ export interface ControlRequest {
   params?: Record<string, unknown>
 }
 
-type Handler = (params: Record<string, unknown>) => Promise<unknown> | unknown
+/** Returns the result, or a promise of it. */
+type Handler = (params: Record<string, unknown>) => unknown
+
+/** The response to one request line: the handler's result, or the error it ended with (never a rejection). */
+async function answer(handlers: Record<string, Handler>, line: string): Promise<unknown> {
+  try {
+    const request = JSON.parse(line) as ControlRequest
+    // Own keys only: "constructor" or "__proto__" must not reach Object's members.
+    const handler = typeof request.method === 'string' && Object.hasOwn(handlers, request.method) ? handlers[request.method] : undefined
+    if (!handler) throw new ContainError(`unknown control request ${JSON.stringify(request.method)}`)
+    return {result: (await handler(request.params ?? {})) ?? null}
+  } catch (error) {
+    const {message, exitCode} = renderError(error)
+    return {error: {message, exitCode}}
+  }
+}
 
 /** The supervisor's control socket: only its owner may connect (mode 0600). */
 export async function serveControl(path: string, handlers: Record<string, Handler>): Promise<Server> {
@@ -36,24 +51,14 @@ export async function serveControl(path: string, handlers: Record<string, Handle
     let handled = false
     connection.setEncoding('utf8')
     connection.on('error', () => undefined)
-    connection.on('data', async chunk => {
+    connection.on('data', (chunk: string) => {
       if (handled) return
       buffer += chunk
       const newline = buffer.indexOf('\n')
       if (newline === -1) return
       // One request per connection: bytes after it are read and dropped, never run again.
       handled = true
-      let response: unknown
-      try {
-        const request = JSON.parse(buffer.slice(0, newline)) as ControlRequest
-        const handler = handlers[request.method]
-        if (!handler) throw new ContainError(`unknown control request ${JSON.stringify(request.method)}`)
-        response = {result: (await handler(request.params ?? {})) ?? null}
-      } catch (error) {
-        const {message, exitCode} = renderError(error)
-        response = {error: {message, exitCode}}
-      }
-      connection.end(`${JSON.stringify(response)}\n`)
+      void answer(handlers, buffer.slice(0, newline)).then(response => connection.end(`${JSON.stringify(response)}\n`))
     })
   })
   let socket: {path: string; release(): void} | undefined
@@ -67,7 +72,10 @@ export async function serveControl(path: string, handlers: Record<string, Handle
     chmodSync(path, 0o600)
   } catch (error) {
     server.close()
-    throw new ContainError(`cannot open the control socket ${path}: ${(error as Error).message}`, {fix: 'check that the state directory (CONTAIN_STATE_DIR) is writable', cause: error})
+    throw new ContainError(`cannot open the control socket ${path}: ${(error as Error).message}`, {
+      fix: 'check that the state directory (CONTAIN_STATE_DIR) is writable',
+      cause: error,
+    })
   } finally {
     socket?.release()
   }
@@ -78,9 +86,15 @@ export async function serveControl(path: string, handlers: Record<string, Handle
  * Sends one request to a supervisor and returns its result; its errors come back as ContainError.
  * The request goes out only once the peer's credentials say it is root or this user (see peer.ts).
  */
-export function callControl<T>(path: string, method: string, params: Record<string, unknown> = {}, peerCheck: (connection: Socket) => Promise<void> = connection => peerCredentials(connection).then(peer => checkPeer(path, peer))): Promise<T> {
+export function callControl<T>(
+  path: string,
+  method: string,
+  params: Record<string, unknown> = {},
+  peerCheck: (connection: Socket) => Promise<void> = connection => peerCredentials(connection).then(peer => checkPeer(path, peer)),
+): Promise<T> {
   return new Promise((resolve, reject) => {
-    const unreachable = (error: Error) => new ContainError(`cannot reach the supervisor at ${path}: ${error.message}`, {fix: 'start the project with contain up', cause: error})
+    const unreachable = (error: Error) =>
+      new ContainError(`cannot reach the supervisor at ${path}: ${error.message}`, {fix: 'start the project with contain up', cause: error})
     let socket: {path: string; release(): void}
     try {
       socket = reachable(path)
@@ -98,7 +112,7 @@ export function callControl<T>(path: string, method: string, params: Record<stri
           connection.resume()
           connection.write(`${JSON.stringify({method, params})}\n`)
         },
-        error => {
+        (error: Error) => {
           // Refused: nothing is sent, and nothing it says counts.
           connection.removeAllListeners('end')
           connection.destroy()
@@ -106,7 +120,7 @@ export function callControl<T>(path: string, method: string, params: Record<stri
         },
       )
     })
-    connection.on('data', chunk => (buffer += chunk))
+    connection.on('data', (chunk: string) => (buffer += chunk))
     connection.on('error', error => reject(unreachable(error)))
     connection.on('end', () => {
       try {

@@ -31,7 +31,7 @@ export function parseApplyRequest(params: Record<string, unknown>): ApplyRequest
   const {apps, recreate} = params
   if (!Array.isArray(apps) || !apps.every(app => typeof app === 'string')) throw new ContainError('apply: apps must be a list of app names')
   if (!RECREATE_POLICIES.includes(recreate as RecreatePolicy)) throw new ContainError(`apply: recreate must be one of ${RECREATE_POLICIES.join(', ')}`)
-  return {apps: [...new Set(apps as string[])], recreate: recreate as RecreatePolicy}
+  return {apps: [...new Set(apps)], recreate: recreate as RecreatePolicy}
 }
 
 export interface DeployerHooks {
@@ -51,7 +51,13 @@ export class Deployer {
   /** The project is stopping: nothing is started any more. */
   private closed = false
 
-  constructor(private readonly supervisor: Supervisor, private readonly file: string, started: readonly AppConfig[], startedUp: Promise<unknown>, private readonly hooks: DeployerHooks) {
+  constructor(
+    private readonly supervisor: Supervisor,
+    private readonly file: string,
+    started: readonly AppConfig[],
+    startedUp: Promise<unknown>,
+    private readonly hooks: DeployerHooks,
+  ) {
     for (const config of started) this.configs.set(config.name, config)
     this.queue = startedUp.catch(() => undefined)
   }
@@ -85,44 +91,49 @@ export class Deployer {
     }
     const outcomes = decideActions(current, next, {all: request.apps.length === 0, recreate: request.recreate})
     this.hooks.projectRead(project)
-    await this.supervisor.hold(() => Promise.all(outcomes.map(async outcome => {
-      const version = next.find(candidate => candidate.config.name === outcome.name)
-      const before = this.configs.get(outcome.name)
-      const logChanged = before !== undefined && version !== undefined && JSON.stringify(before.supervision.logging) !== JSON.stringify(version.config.supervision.logging)
-      if (outcome.action === AppAction.removed) {
-        await this.supervisor.removeApp(outcome.name)
-        this.configs.delete(outcome.name)
-        await this.hooks.releaseLog(outcome.name)
-        return
-      }
-      if (!version || (outcome.action !== AppAction.started && outcome.action !== AppAction.recreated)) return
-      const existing = this.supervisor.apps.get(outcome.name)
-      const since = new Date().toISOString()
-      // A stopped app that is unchanged (or kept by --no-recreate) starts as it was configured.
-      if (existing && outcome.action === AppAction.started) {
-        await existing.start()
-      } else if (existing && !logChanged && existing.canRollTo(version.spec)) {
-        // The new version starts beside the old one on the same sockets; the old one stops once
-        // the new one is ready. If it never is, the old version keeps serving, and stays the one on record.
-        try {
-          await existing.roll(version.spec)
-          this.configs.set(outcome.name, version.config)
-          outcome.rolled = 'done'
-        } catch (error) {
-          outcome.rolled = 'failed'
-          outcome.error = error instanceof ContainError ? error.message : String(error)
-        }
-        return
-      } else {
-        if (existing) await this.supervisor.removeApp(outcome.name)
-        if (logChanged) await this.hooks.releaseLog(outcome.name)
-        this.configs.set(outcome.name, version.config)
-        await this.supervisor.add(version.spec).start()
-      }
-      // Only this start counts: a stopped app's last exit may be an old failure.
-      const exit = this.supervisor.apps.get(outcome.name)?.status().lastExit
-      if (exit?.error !== undefined && exit.at >= since) outcome.error = exit.error
-    })))
+    await this.supervisor.hold(() =>
+      Promise.all(
+        outcomes.map(async outcome => {
+          const version = next.find(candidate => candidate.config.name === outcome.name)
+          const before = this.configs.get(outcome.name)
+          const logChanged =
+            before !== undefined && version !== undefined && JSON.stringify(before.supervision.logging) !== JSON.stringify(version.config.supervision.logging)
+          if (outcome.action === AppAction.removed) {
+            await this.supervisor.removeApp(outcome.name)
+            this.configs.delete(outcome.name)
+            await this.hooks.releaseLog(outcome.name)
+            return
+          }
+          if (!version || (outcome.action !== AppAction.started && outcome.action !== AppAction.recreated)) return
+          const existing = this.supervisor.apps.get(outcome.name)
+          const since = new Date().toISOString()
+          // A stopped app that is unchanged (or kept by --no-recreate) starts as it was configured.
+          if (existing && outcome.action === AppAction.started) {
+            await existing.start()
+          } else if (existing && !logChanged && existing.canRollTo(version.spec)) {
+            // The new version starts beside the old one on the same sockets; the old one stops once
+            // the new one is ready. If it never is, the old version keeps serving, and stays the one on record.
+            try {
+              await existing.roll(version.spec)
+              this.configs.set(outcome.name, version.config)
+              outcome.rolled = 'done'
+            } catch (error) {
+              outcome.rolled = 'failed'
+              outcome.error = error instanceof ContainError ? error.message : String(error)
+            }
+            return
+          } else {
+            if (existing) await this.supervisor.removeApp(outcome.name)
+            if (logChanged) await this.hooks.releaseLog(outcome.name)
+            this.configs.set(outcome.name, version.config)
+            await this.supervisor.add(version.spec).start()
+          }
+          // Only this start counts: a stopped app's last exit may be an old failure.
+          const exit = this.supervisor.apps.get(outcome.name)?.status().lastExit
+          if (exit?.error !== undefined && exit.at >= since) outcome.error = exit.error
+        }),
+      ),
+    )
     this.supervisor.reorder(project.apps.map(app => app.name))
     // What changed stays on record where the supervisor's output goes, not only in the caller's terminal.
     for (const outcome of outcomes) if (outcome.action !== AppAction.unchanged) this.hooks.say(`contain: ${this.file} applied: ${formatOutcome(outcome)}`)

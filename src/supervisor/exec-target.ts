@@ -56,7 +56,9 @@ export function cgroupOfApp(app: AppCgroupId, pid1: number): Pick<CgroupPlan, 'd
  */
 export async function planExecIn(project: Parameters<typeof planApps>[0], state: ProjectState, app: string, pid1: number): Promise<LaunchPlan> {
   if (!Number.isSafeInteger(pid1) || pid1 <= 1 || !isStartedBy(pid1, state.supervisor.pid)) {
-    throw new ContainError(`the supervisor of ${project.name} named pid ${pid1} as ${app}'s, and it is not a process that supervisor started`, {fix: 'check contain ps; if it persists, restart the project (contain down && contain up -d)'})
+    throw new ContainError(`the supervisor of ${project.name} named pid ${pid1} as ${app}'s, and it is not a process that supervisor started`, {
+      fix: 'check contain ps; if it persists, restart the project (contain down && contain up -d)',
+    })
   }
   const [spec] = (await planApps(project, [app])).specs
   const cgroup = cgroupOfApp({scope: projectKey(project), name: app}, pid1)

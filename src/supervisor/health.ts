@@ -27,7 +27,6 @@ export function httpProbe(url: string, owner?: ProbeOwner): Probe {
   return async timeoutMs => {
     const {request} = await import('node:http')
     return new Promise(resolve => {
-      let timer: NodeJS.Timeout | undefined
       const deadline = Date.now() + timeoutMs
       // agent: false, so the request waits for end() until the owner is known: nothing is sent to another instance.
       const req = request(url, {method: 'GET', timeout: timeoutMs, maxHeaderSize: 16 * 1024, agent: false}, response => {
@@ -36,7 +35,8 @@ export function httpProbe(url: string, owner?: ProbeOwner): Probe {
         req.destroy()
         resolve((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 400)
       })
-      timer = setTimeout(() => req.destroy(), timeoutMs)
+      // Declared after the request: its callbacks, which clear it, run only once this line has.
+      const timer = setTimeout(() => req.destroy(), timeoutMs)
       req.on('timeout', () => req.destroy())
       req.on('error', () => resolve(false))
       req.on('close', () => {
@@ -44,13 +44,18 @@ export function httpProbe(url: string, owner?: ProbeOwner): Probe {
         resolve(false)
       })
       if (!owner) return void req.end()
-      req.once('socket', socket => socket.once('connect', () => {
-        owner(socket, deadline).then(ours => {
-          if (ours) return void req.end()
-          resolve(ours === false ? undefined : false) // another instance's: no verdict; nobody accepted: failed
-          req.destroy()
-        }, () => req.destroy())
-      }))
+      req.once('socket', socket =>
+        socket.once('connect', () => {
+          owner(socket, deadline).then(
+            ours => {
+              if (ours) return void req.end()
+              resolve(ours === false ? undefined : false) // another instance's: no verdict; nobody accepted: failed
+              req.destroy()
+            },
+            () => req.destroy(),
+          )
+        }),
+      )
     })
   }
 }
@@ -68,13 +73,16 @@ export function tcpProbe(target: string, owner?: ProbeOwner): Probe {
           socket.destroy()
           return resolve(true)
         }
-        owner(socket, Date.now() + timeoutMs).then(ours => {
-          socket.destroy()
-          resolve(ours === false ? undefined : ours === true)
-        }, () => {
-          socket.destroy()
-          resolve(false)
-        })
+        owner(socket, Date.now() + timeoutMs).then(
+          ours => {
+            socket.destroy()
+            resolve(ours === false ? undefined : ours === true)
+          },
+          () => {
+            socket.destroy()
+            resolve(false)
+          },
+        )
       })
       socket.once('timeout', () => {
         socket.destroy()
@@ -97,7 +105,11 @@ export class HealthMonitor {
   private timer?: NodeJS.Timeout
   private readonly startedAt = Date.now()
 
-  constructor(private readonly config: HealthcheckConfig, private readonly probe: Probe, private readonly onChange: (health: Health) => void) {}
+  constructor(
+    private readonly config: HealthcheckConfig,
+    private readonly probe: Probe,
+    private readonly onChange: (health: Health) => void,
+  ) {}
 
   start(): void {
     this.schedule()

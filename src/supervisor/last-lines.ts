@@ -49,7 +49,12 @@ export class LastLines {
     const texts: string[] = []
     for (let i = chunks.length - 1; i >= 0 && texts.length < this.count; i--) {
       const lines = lastLinesOf(chunks[i], this.count - texts.length)
-      texts.push(...lines.toString('utf8', 0, lines.length - 1).split('\n').reverse())
+      texts.push(
+        ...lines
+          .toString('utf8', 0, lines.length - 1)
+          .split('\n')
+          .reverse(),
+      )
     }
     for (let i = texts.length - 1; i >= 0; i--) this.onLine(texts[i])
   }

@@ -71,7 +71,14 @@ export class LineFormatter {
   private fill(src: Buffer, i: number, stop: number, words: Int32Array): number {
     const out = this.slab
     const view = this.view
-    const w0 = words[0], w1 = words[1], w2 = words[2], w3 = words[3], w4 = words[4], w5 = words[5], w6 = words[6], last = words[7]
+    const w0 = words[0],
+      w1 = words[1],
+      w2 = words[2],
+      w3 = words[3],
+      w4 = words[4],
+      w5 = words[5],
+      w6 = words[6],
+      last = words[7]
     let o = this.used
     while (i < stop && o + PREFIX_BYTES + (stop - i) <= SLAB_BYTES) {
       view.setInt32(o, w0, true)

@@ -36,11 +36,16 @@ export function lockFile(stateDir: string): string {
 function tryFlock(fd: number): boolean {
   const result = spawnSync('flock', ['--nonblock', '--exclusive', '3'], {stdio: ['ignore', 'ignore', 'pipe', fd]})
   if (result.error) {
-    throw new HostError(`cannot lock the project's state (flock: ${result.error.message})`, {fix: 'install util-linux (it provides flock, as it provides unshare)', cause: result.error})
+    throw new HostError(`cannot lock the project's state (flock: ${result.error.message})`, {
+      fix: 'install util-linux (it provides flock, as it provides unshare)',
+      cause: result.error,
+    })
   }
   if (result.status === 0) return true
   if (result.status === 1) return false
-  throw new HostError(`cannot lock the project's state: flock exited ${result.status ?? result.signal}: ${String(result.stderr).trim()}`, {fix: 'check that the state directory (CONTAIN_STATE_DIR) is on a filesystem with file locks'})
+  throw new HostError(`cannot lock the project's state: flock exited ${result.status ?? result.signal}: ${String(result.stderr).trim()}`, {
+    fix: 'check that the state directory (CONTAIN_STATE_DIR) is on a filesystem with file locks',
+  })
 }
 
 /** The holder written in a lock file, if the file has one (it is written right after locking). */

@@ -19,16 +19,28 @@ import {closeSync, fstatSync, readSync, statSync, watch, type FSWatcher} from 'n
 import {basename, dirname} from 'node:path'
 import {setImmediate as nextTurn} from 'node:timers/promises'
 import {InvalidValueError} from '../errors.js'
-import {closeLogFiles, collectLastRecords, completeEnd, firstRecordSince, openLogFiles, parseRecords, readAt, validateReadOptions, type LogLine, type OpenLogFile, type ReadOptions} from './logs.js'
+import {
+  closeLogFiles,
+  collectLastRecords,
+  completeEnd,
+  firstRecordSince,
+  openLogFiles,
+  parseRecords,
+  readAt,
+  validateReadOptions,
+  type LogLine,
+  type OpenLogFile,
+  type ReadOptions,
+} from './logs.js'
 
 export interface FollowOptions extends ReadOptions {
   /** Receives lines in file order; when it returns a promise, reading waits for it (backpressure). */
-  onLines?(lines: LogLine[]): void | Promise<void>
+  onLines?: (lines: LogLine[]) => void | Promise<void>
   /**
    * Instead of onLines: the complete records as they are in the files (each ends with its
    * newline), undecoded, in order; the same backpressure. For a consumer that prints them.
    */
-  onRecords?(records: Buffer): void | Promise<void>
+  onRecords?: (records: Buffer) => void | Promise<void>
   /** Called once the earlier lines (per `lines` and `since`) are delivered and new ones are watched for. */
   onReady?(): void
   /** Stops following; followLog then resolves. */
@@ -45,7 +57,12 @@ export async function followLog(file: string, options: FollowOptions): Promise<v
     throw new InvalidValueError('pollIntervalMs', pollIntervalMs, 'must be a positive number of milliseconds', 'use e.g. 1000')
   }
   if (!options.onLines === !options.onRecords) {
-    throw new InvalidValueError('onLines', options.onLines, 'give either onLines or onRecords', 'pass onRecords to get the records as bytes, onLines to get them parsed')
+    throw new InvalidValueError(
+      'onLines',
+      options.onLines,
+      'give either onLines or onRecords',
+      'pass onRecords to get the records as bytes, onLines to get them parsed',
+    )
   }
   if (options.signal.aborted) return
   await new LogFollower(file, maxFiles, options, pollIntervalMs).run({lines, since})
@@ -90,7 +107,13 @@ export async function readLog(file: string, options: ReadOptions & {onRecords(re
 }
 
 /** Delivers the complete records of fd[0, size) in reads of READ_BYTES; with `endUnterminated`, a last unended line too. */
-async function readRecords(fd: number, size: number, endUnterminated: boolean, deliver: (records: Buffer) => Promise<void>, signal?: AbortSignal): Promise<void> {
+async function readRecords(
+  fd: number,
+  size: number,
+  endUnterminated: boolean,
+  deliver: (records: Buffer) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
   let position = 0
   // The start of a line longer than one read, while reading on to its end.
   let partial: Buffer | undefined
@@ -126,7 +149,7 @@ class LogFollower {
   private readonly ahead: Cursor[] = []
   private changed = true
   private wake: (() => void) | undefined
-  private failure: unknown
+  private failure: Error | undefined
   /** Lines before this time are skipped (all earlier lines with --since), until the first one after it. */
   private since: Date | undefined
   private watcher: FSWatcher | undefined
@@ -189,7 +212,7 @@ class LogFollower {
     try {
       this.track()
     } catch (error) {
-      this.failure ??= error
+      this.failure ??= error instanceof Error ? error : new Error(String(error))
     }
     this.poke()
   }
@@ -239,7 +262,7 @@ class LogFollower {
     }
     const newest = files[0]
     const end = completeEnd(newest.fd, newest.size)
-    let records: Buffer[] = []
+    let records: Buffer[]
     try {
       records = collectLastRecords([{fd: newest.fd, size: end}, ...files.slice(1)], backlog)
     } finally {

@@ -32,7 +32,8 @@ export function validateReadOptions(options: ReadOptions): {lines?: number; sinc
     throw new InvalidValueError('since', options.since, 'must be a valid time', 'use a Date, e.g. ten minutes ago')
   }
   const maxFiles = options.maxFiles ?? DEFAULT_MAX_FILES
-  if (!Number.isSafeInteger(maxFiles) || maxFiles < 1) throw new InvalidValueError('maxFiles', maxFiles, 'must be a whole number of at least 1', 'use the number of files the log keeps, e.g. 5')
+  if (!Number.isSafeInteger(maxFiles) || maxFiles < 1)
+    throw new InvalidValueError('maxFiles', maxFiles, 'must be a whole number of at least 1', 'use the number of files the log keeps, e.g. 5')
   return {lines: options.lines, since: options.since, maxFiles}
 }
 
@@ -65,7 +66,11 @@ export function openLogFiles(file: string, maxFiles: number): OpenLogFile[] {
           if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue
           const code = (error as NodeJS.ErrnoException).code
           const planted = code === 'ELOOP' || code === 'EINVAL' || code === 'EMLINK'
-          throw new FileError(path, `cannot read the log: ${planted ? `${(error as Error).message.replace(/^ELOOP.*/, 'it is a symlink')}, not a log file contain wrote` : code ?? String(error)}`, {fix: planted ? `remove ${path} (something other than contain put it there)` : 'run as a user who may read the app logs (root)', cause: error})
+          throw new FileError(
+            path,
+            `cannot read the log: ${planted ? `${(error as Error).message.replace(/^ELOOP.*/, 'it is a symlink')}, not a log file contain wrote` : (code ?? String(error))}`,
+            {fix: planted ? `remove ${path} (something other than contain put it there)` : 'run as a user who may read the app logs (root)', cause: error},
+          )
         }
         const stat = fstatSync(fd)
         files.unshift({path, index, fd, dev: stat.dev, ino: stat.ino, size: stat.size})

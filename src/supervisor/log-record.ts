@@ -41,7 +41,10 @@ export function parseLogLine(raw: string): LogLine {
 /** Complete records in bytes[0, end), which ends with a newline. */
 export function parseRecords(bytes: Buffer, end: number): LogLine[] {
   if (end === 0) return []
-  return bytes.toString('utf8', 0, end - 1).split('\n').map(parseLogLine)
+  return bytes
+    .toString('utf8', 0, end - 1)
+    .split('\n')
+    .map(parseLogLine)
 }
 
 /** The stream of the record at bytes[start...] when it has contain's prefix (checked as parseLogLine does); else undefined. */
@@ -105,7 +108,11 @@ export function textOfRecords(records: Buffer, timestamps: boolean): {stream: Lo
  * a write still queued on one must not be overtaken by the other. A slow reader slows this
  * process, never the app. False when the reader has gone.
  */
-export async function printLogRecords(records: Buffer, timestamps: boolean, streams: {out: NodeJS.WritableStream; err: NodeJS.WritableStream} = {out: process.stdout, err: process.stderr}): Promise<boolean> {
+export async function printLogRecords(
+  records: Buffer,
+  timestamps: boolean,
+  streams: {out: NodeJS.WritableStream; err: NodeJS.WritableStream} = {out: process.stdout, err: process.stderr},
+): Promise<boolean> {
   for (const {stream, text} of textOfRecords(records, timestamps)) {
     const error = await new Promise<NodeJS.ErrnoException | null | undefined>(resolve => streams[stream].write(text, resolve))
     // The reader went away (contain logs web | head): nothing more to print, as for tail.

@@ -245,7 +245,11 @@ export class AppLog {
         continue
       }
       this.writing = true
-      this.writeBatch(batch, batch.reduce((sum, buffer) => sum + buffer.length, 0), 0)
+      this.writeBatch(
+        batch,
+        batch.reduce((sum, buffer) => sum + buffer.length, 0),
+        0,
+      )
     }
   }
 

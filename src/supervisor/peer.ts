@@ -26,7 +26,10 @@ export function parsePeerCredentials(text: string): PeerCredentials | undefined 
  */
 export function peerCredentials(connection: Socket, init = initPath()): Promise<PeerCredentials> {
   return new Promise((resolve, reject) => {
-    const failed = (why: string, cause?: unknown) => reject(new ContainError(`cannot check who serves the control socket: ${why}`, {fix: 'build contain\'s native helper (npm run build) and try again', cause}))
+    const failed = (why: string, cause?: unknown) =>
+      reject(
+        new ContainError(`cannot check who serves the control socket: ${why}`, {fix: "build contain's native helper (npm run build) and try again", cause}),
+      )
     const child = spawn(init, ['peercred', '3'], {env: HELPER_ENV, stdio: ['ignore', 'pipe', 'pipe', connection]})
     let output = ''
     let errors = ''
@@ -47,7 +50,10 @@ export function peerCredentials(connection: Socket, init = initPath()): Promise<
  */
 export function checkPeer(path: string, peer: PeerCredentials, uid = process.getuid?.() ?? 0): void {
   if (peer.uid === 0 || peer.uid === uid) return
-  throw new ContainError(`the control socket ${path} is served by uid ${peer.uid} (pid ${peer.pid}), not by root or by you (uid ${uid}): contain does not talk to it`, {
-    fix: `another user's process serves this project's socket; stop it (pid ${peer.pid}), remove ${path}, and start the project again with contain up`,
-  })
+  throw new ContainError(
+    `the control socket ${path} is served by uid ${peer.uid} (pid ${peer.pid}), not by root or by you (uid ${uid}): contain does not talk to it`,
+    {
+      fix: `another user's process serves this project's socket; stop it (pid ${peer.pid}), remove ${path}, and start the project again with contain up`,
+    },
+  )
 }

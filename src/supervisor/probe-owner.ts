@@ -17,7 +17,7 @@ const POLL_MS = 5
 export function acceptedInode(serverPort: number, clientPort: number, read: (path: string) => string = path => readFileSync(path, 'utf8')): number {
   const hexPort = (field: string) => Number.parseInt(field.slice(field.lastIndexOf(':') + 1), 16)
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = ''
+    let text: string
     try {
       text = read(table)
     } catch {
@@ -39,7 +39,7 @@ export function acceptedInode(serverPort: number, clientPort: number, read: (pat
 export function holdsSocket(pids: readonly number[], inode: number): boolean {
   const link = `socket:[${inode}]`
   for (const pid of pids) {
-    let fds: string[] = []
+    let fds: string[]
     try {
       fds = readdirSync(`/proc/${pid}/fd`)
     } catch {

@@ -46,7 +46,10 @@ export function projectStateDirs(root = stateRoot()): string[] {
   } catch {
     return []
   }
-  return names.filter(name => STATE_DIR_PATTERN.test(name) && lstatSync(join(root, name), {throwIfNoEntry: false})?.isDirectory()).sort().map(name => join(root, name))
+  return names
+    .filter(name => STATE_DIR_PATTERN.test(name) && lstatSync(join(root, name), {throwIfNoEntry: false})?.isDirectory())
+    .sort()
+    .map(name => join(root, name))
 }
 
 /** The live supervisor's state of a project named `name` from another directory than `dir`, if one runs. */
@@ -93,7 +96,15 @@ export function checkNameFree(project: ProjectIdentity, env: NodeJS.ProcessEnv =
 function scopeDirsOf(state: ProjectState): string[] {
   const key = projectKey({name: state.project, file: state.file})
   const mounts = detectLayout().hierarchies.map(hierarchy => hierarchy.mountPoint)
-  const named = (state.cgroups ?? []).filter(dir => typeof dir === 'string' && isAbsolute(dir) && normalize(dir) === dir && basename(dir) === key && basename(dirname(dir)) === CONTAIN_CGROUP && mounts.some(mount => dir.startsWith(`${mount}/`)))
+  const named = (state.cgroups ?? []).filter(
+    dir =>
+      typeof dir === 'string' &&
+      isAbsolute(dir) &&
+      normalize(dir) === dir &&
+      basename(dir) === key &&
+      basename(dirname(dir)) === CONTAIN_CGROUP &&
+      mounts.some(mount => dir.startsWith(`${mount}/`)),
+  )
   // A state written before supervisors recorded their scope: where this command's cgroup would put it.
   const ours = detectLayout().hierarchies.map(hierarchy => scopeCgroupPath(hierarchy.ownDir, key))
   return [...new Set([...named, ...ours])]
@@ -134,7 +145,15 @@ export async function listProjects(root = stateRoot()): Promise<{projects: HostP
     }
     const state = readState(stateDir)
     if (!state) continue
-    const entry: HostProject = {project: state.project, dir: dirname(state.file), file: state.file, stateDir, supervisor: {pid: state.supervisor.pid, startedAt: state.startedAt}, killed: false, apps: []}
+    const entry: HostProject = {
+      project: state.project,
+      dir: dirname(state.file),
+      file: state.file,
+      stateDir,
+      supervisor: {pid: state.supervisor.pid, startedAt: state.startedAt},
+      killed: false,
+      apps: [],
+    }
     if (!isSupervisorAlive(state)) {
       cleanUpAfterKilledSupervisor(stateDir, state)
       projects.push({...entry, killed: true})

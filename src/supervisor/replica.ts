@@ -67,7 +67,12 @@ export class Replica extends EventEmitter {
   /** Settles once the current run has ended and its cgroup is gone. */
   private settled: Promise<void> = Promise.resolve()
 
-  constructor(readonly slot: number, public spec: AppSpec, private readonly host: ReplicaHost, {trial = false} = {}) {
+  constructor(
+    readonly slot: number,
+    public spec: AppSpec,
+    private readonly host: ReplicaHost,
+    {trial = false} = {},
+  ) {
     super()
     this.trial = trial
   }
@@ -156,7 +161,10 @@ export class Replica extends EventEmitter {
 
   private probeFor(check: HealthcheckConfig, running: RunningApp, plan: LaunchPlan, cgroup: AppCgroup): Probe {
     // With listen: sockets every instance accepts from the same queue: only an answer from this one counts.
-    const owner: ProbeOwner | undefined = plan.listen.length > 0 ? (socket, deadline) => acceptedByInstance(socket.remotePort ?? 0, socket.localPort ?? 0, () => cgroup.pids(), deadline) : undefined
+    const owner: ProbeOwner | undefined =
+      plan.listen.length > 0
+        ? (socket, deadline) => acceptedByInstance(socket.remotePort ?? 0, socket.localPort ?? 0, () => cgroup.pids(), deadline)
+        : undefined
     if (check.kind === 'http') return httpProbe(String(check.target), owner)
     if (check.kind === 'tcp') return tcpProbe(String(check.target), owner)
     const command = check.kind === 'shell' ? ['/bin/sh', '-c', String(check.target)] : (check.target as string[])
@@ -208,7 +216,9 @@ export class Replica extends EventEmitter {
 
   private decide(end: RunEnd): void {
     // A rolling restart's new instance that ends has failed its trial: the old one keeps serving.
-    const decision = this.trial ? {restart: false as const, reason: end.stoppedByUser ? 'stopped' as const : 'gave-up' as const} : decideRestart(this.spec.restart, this.spec.backoff, end, this.restartsInARow)
+    const decision = this.trial
+      ? {restart: false as const, reason: end.stoppedByUser ? ('stopped' as const) : ('gave-up' as const)}
+      : decideRestart(this.spec.restart, this.spec.backoff, end, this.restartsInARow)
     if (decision.restart) {
       this.setState(AppState.backoff)
       const restart = () => {
@@ -219,7 +229,8 @@ export class Replica extends EventEmitter {
       }
       // Node clamps a 0 ms timer to 1 ms: a zero backoff restarts in this turn of the event loop
       // instead. Still not synchronously, so an app that fails to start at once cannot recurse.
-      this.restartTimer = decision.delayMs > 0 ? {kind: 'timer', handle: setTimeout(restart, decision.delayMs)} : {kind: 'immediate', handle: setImmediate(restart)}
+      this.restartTimer =
+        decision.delayMs > 0 ? {kind: 'timer', handle: setTimeout(restart, decision.delayMs)} : {kind: 'immediate', handle: setImmediate(restart)}
       return
     }
     this.setState(decision.reason === 'stopped' ? AppState.stopped : decision.reason === 'gave-up' ? AppState.failed : AppState.exited)
@@ -241,9 +252,11 @@ export class Replica extends EventEmitter {
     const permanent = error instanceof LaunchError && error.permanent
     this.lastExit = {exitCode, oomKilled: false, error: message, at: new Date().toISOString()}
     const fix = error instanceof ContainError && error.fix ? ` (fix: ${error.fix})` : ''
-    this.host.note(permanent
-      ? `contain: ${this.spec.name} cannot start, and retrying cannot fix it, so it is not restarted: ${message}${fix}`
-      : `contain: ${this.spec.name} could not start: ${message}${fix}`)
+    this.host.note(
+      permanent
+        ? `contain: ${this.spec.name} cannot start, and retrying cannot fix it, so it is not restarted: ${message}${fix}`
+        : `contain: ${this.spec.name} could not start: ${message}${fix}`,
+    )
     this.emit('exit', this.lastExit)
     if (permanent || exitCode === ExitCode.commandNotFound || exitCode === ExitCode.cannotExecute) this.setState(AppState.failed)
     else this.decide({exitCode, stoppedByUser: this.stoppedByUser})
@@ -269,7 +282,10 @@ export class Replica extends EventEmitter {
     }
     this.setState(AppState.stopping)
     running.signal(this.spec.stopSignal)
-    const ended = running.exited.then(() => true, () => true)
+    const ended = running.exited.then(
+      () => true,
+      () => true,
+    )
     const inTime = await Promise.race([ended, new Promise<boolean>(resolve => setTimeout(resolve, this.spec.stopGraceMs, false).unref())])
     if (!inTime) this.instance?.cgroup.killAll()
     await this.settled

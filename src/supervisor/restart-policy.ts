@@ -15,7 +15,13 @@ export type RestartDecision = {restart: true; delayMs: number} | {restart: false
  * non-zero exit (up to N times), `always` and `unless-stopped` on any exit. The delay grows by
  * `factor` per restart in a row, up to `maxMs`, so a crash loop never becomes a hot loop.
  */
-export function decideRestart(policy: RestartPolicy, backoff: Backoff, end: RunEnd, restartsInARow: number, random: () => number = Math.random): RestartDecision {
+export function decideRestart(
+  policy: RestartPolicy,
+  backoff: Backoff,
+  end: RunEnd,
+  restartsInARow: number,
+  random: () => number = Math.random,
+): RestartDecision {
   if (end.stoppedByUser) return {restart: false, reason: 'stopped'}
   if (policy.policy === 'no') return {restart: false, reason: 'policy'}
   if (policy.policy === 'on-failure') {

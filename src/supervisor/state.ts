@@ -33,13 +33,19 @@ export interface AppLogLocation {
 /** A project is its contain.yml's directory: its name plus a hash, so two "app" dirs never collide. */
 export function projectDir(projectFile: string, env: NodeJS.ProcessEnv = process.env): string {
   const dir = realDir(dirname(resolve(projectFile)))
-  const name = basename(dir).replace(/[^a-zA-Z0-9_.-]/g, '-').replace(/^[.-]+/, '') || 'project'
+  const name =
+    basename(dir)
+      .replace(/[^a-zA-Z0-9_.-]/g, '-')
+      .replace(/^[.-]+/, '') || 'project'
   return join(stateRoot(env), `${name}-${directoryHash(projectFile)}`)
 }
 
 /** The same project through a symlink (a `current` release link) is the same project. */
 function directoryHash(projectFile: string): string {
-  return createHash('sha256').update(realDir(dirname(resolve(projectFile)))).digest('hex').slice(0, 8)
+  return createHash('sha256')
+    .update(realDir(dirname(resolve(projectFile))))
+    .digest('hex')
+    .slice(0, 8)
 }
 
 /**
@@ -75,7 +81,10 @@ export function checkStateDirTrusted(dir: string, uid = process.getuid?.() ?? 0)
     if (!stat) return
     const problem = kind === 'file' ? !stat.isFile() : !stat.isSocket()
     if (problem || (stat.uid !== uid && stat.uid !== 0) || (kind === 'file' && (stat.mode & 0o022) !== 0)) {
-      throw new ContainError(`state directory ${dir}: ${path} is not a ${kind} that contain (uid ${uid} or root) made${stat.uid !== uid && stat.uid !== 0 ? `: it belongs to uid ${stat.uid}` : ''}`, {fix: `remove ${dir} (contain recreates it), or set CONTAIN_STATE_DIR to a directory of your own`})
+      throw new ContainError(
+        `state directory ${dir}: ${path} is not a ${kind} that contain (uid ${uid} or root) made${stat.uid !== uid && stat.uid !== 0 ? `: it belongs to uid ${stat.uid}` : ''}`,
+        {fix: `remove ${dir} (contain recreates it), or set CONTAIN_STATE_DIR to a directory of your own`},
+      )
     }
   }
   trusted(stateFile(dir), 'file')
@@ -84,12 +93,15 @@ export function checkStateDirTrusted(dir: string, uid = process.getuid?.() ?? 0)
 
 function checkPrivateDir(dir: string, uid: number, {repair}: {repair: boolean}): void {
   const refuse = (path: string, problem: string, fix: string) => {
-    throw new ContainError(`state directory ${path}: ${problem}, so another user could reach the control socket`, {fix: `${fix}, or set CONTAIN_STATE_DIR to a directory of your own`})
+    throw new ContainError(`state directory ${path}: ${problem}, so another user could reach the control socket`, {
+      fix: `${fix}, or set CONTAIN_STATE_DIR to a directory of your own`,
+    })
   }
   const own = lstatSync(dir, {throwIfNoEntry: false})
   // Not made yet: binding the socket reports that, with the path.
   if (!own) return
-  if (!own.isDirectory() || own.uid !== uid) refuse(dir, own.isDirectory() ? `belongs to uid ${own.uid}, not to uid ${uid}` : 'is not a directory', `remove ${dir} (contain recreates it)`)
+  if (!own.isDirectory() || own.uid !== uid)
+    refuse(dir, own.isDirectory() ? `belongs to uid ${own.uid}, not to uid ${uid}` : 'is not a directory', `remove ${dir} (contain recreates it)`)
   if ((own.mode & 0o077) !== 0) {
     if (repair) chmodSync(dir, 0o700)
     else if ((own.mode & 0o022) !== 0) refuse(dir, 'is writable by other users', `make it private (chmod 700 ${dir})`)
@@ -97,8 +109,10 @@ function checkPrivateDir(dir: string, uid: number, {repair}: {repair: boolean}):
   // The real path: a symlink's own mode says nothing (/var/run -> /run).
   for (let path = dirname(realpathSync(dir)); ; path = dirname(path)) {
     const stat = lstatSync(path)
-    if (stat.uid !== uid && stat.uid !== 0) refuse(path, `holds it and belongs to uid ${stat.uid}`, `use a directory that belongs to you or root instead of ${path}`)
-    if ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0) refuse(path, 'holds it and is writable by other users', `make it writable only by its owner (chmod go-w ${path})`)
+    if (stat.uid !== uid && stat.uid !== 0)
+      refuse(path, `holds it and belongs to uid ${stat.uid}`, `use a directory that belongs to you or root instead of ${path}`)
+    if ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0)
+      refuse(path, 'holds it and is writable by other users', `make it writable only by its owner (chmod go-w ${path})`)
     if (path === dirname(path)) return
   }
 }

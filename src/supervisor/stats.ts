@@ -45,8 +45,26 @@ export function formatStats(rows: StatsRow[]): string {
   const bytes = (value?: number) => (value === undefined ? '-' : formatBytes(value))
   const table = [['NAME', 'STATE', 'CPU %', 'THROTTLED', 'MEM / LIMIT', 'ANON', 'FILE', 'PIDS', 'PSI CPU', 'PSI MEM']]
   for (const row of rows) {
-    table.push([row.name, row.state, percent(row.cpuPercent), percent(row.throttledPercent), `${bytes(row.memoryBytes)} / ${row.memoryLimitBytes === undefined ? 'none' : bytes(row.memoryLimitBytes)}`, bytes(row.anonBytes), bytes(row.fileBytes), row.pids === undefined ? '-' : String(row.pids), percent(row.cpuPressure === undefined ? undefined : row.cpuPressure * 100), percent(row.memoryPressure === undefined ? undefined : row.memoryPressure * 100)])
+    table.push([
+      row.name,
+      row.state,
+      percent(row.cpuPercent),
+      percent(row.throttledPercent),
+      `${bytes(row.memoryBytes)} / ${row.memoryLimitBytes === undefined ? 'none' : bytes(row.memoryLimitBytes)}`,
+      bytes(row.anonBytes),
+      bytes(row.fileBytes),
+      row.pids === undefined ? '-' : String(row.pids),
+      percent(row.cpuPressure === undefined ? undefined : row.cpuPressure * 100),
+      percent(row.memoryPressure === undefined ? undefined : row.memoryPressure * 100),
+    ])
   }
   const widths = table[0].map((_, column) => Math.max(...table.map(row => row[column].length)))
-  return table.map(row => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()).join('\n')
+  return table
+    .map(row =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
 }

@@ -13,7 +13,10 @@ export class Supervisor extends EventEmitter {
   /** Applying a changed contain.yml: an app stopped on the way to its new version has not ended. */
   private holding = 0
 
-  constructor(specs: AppSpec[], private readonly output: OutputSink) {
+  constructor(
+    specs: AppSpec[],
+    private readonly output: OutputSink,
+  ) {
     super()
     for (const spec of specs) this.add(spec)
   }

@@ -14,7 +14,17 @@ import {acquireProjectLock, lockHolderAlive, readLockHolder} from './lock.js'
 import {findProject, planApps} from './plan-apps.js'
 import {acquireNameLock, checkNameFree} from './projects.js'
 import {processStartTime} from '../process.js'
-import {checkStateDirTrusted, isSupervisorAlive, projectDir, projectKey, readState, removeState, writeState, type AppLogLocation, type ProjectState} from './state.js'
+import {
+  checkStateDirTrusted,
+  isSupervisorAlive,
+  projectDir,
+  projectKey,
+  readState,
+  removeState,
+  writeState,
+  type AppLogLocation,
+  type ProjectState,
+} from './state.js'
 import {Supervisor} from './supervisor.js'
 
 export interface UpOptions {
@@ -82,7 +92,15 @@ async function planAndWarn(project: Project, options: UpOptions): Promise<AppSpe
  * Log files always; in the foreground also the terminal, each line prefixed `app |` as compose
  * does, or, when stdout is the journal (a systemd unit), one journal record per line instead.
  */
-function outputSink(current: {project: Project}, logsDir: string, print: ((text: string) => void) | undefined, color: boolean, onLogError: (message: string) => void, journal?: AppLineWriter, onLogOpened?: (app: string, location: AppLogLocation) => void): {sink: OutputSink; closeLogs(): Promise<void>; releaseLog(app: string): Promise<void>} {
+function outputSink(
+  current: {project: Project},
+  logsDir: string,
+  print: ((text: string) => void) | undefined,
+  color: boolean,
+  onLogError: (message: string) => void,
+  journal?: AppLineWriter,
+  onLogOpened?: (app: string, location: AppLogLocation) => void,
+): {sink: OutputSink; closeLogs: () => Promise<void>; releaseLog: (app: string) => Promise<void>} {
   // The project as last read: a changed contain.yml brings new names, and logging settings.
   const project = () => current.project
   const logs = new Map<string, AppLog>()
@@ -108,13 +126,18 @@ function outputSink(current: {project: Project}, logsDir: string, print: ((text:
   const lastLines = new Map<string, LastLines>()
   const sink: OutputSink = {
     attach(app: string, stream: Readable, name: 'out' | 'err', onLine: (line: string) => void) {
-      const index = Math.max(0, project().apps.findIndex(candidate => candidate.name === app))
+      const index = Math.max(
+        0,
+        project().apps.findIndex(candidate => candidate.name === app),
+      )
       const width = Math.max(...project().apps.map(candidate => candidate.name.length))
       const prefix = `${app.padEnd(width)} | `
       const colored = color ? `\u001b[${COLORS[index % COLORS.length]}m${prefix}\u001b[0m` : prefix
-      const printLines = print && ((lines: Buffer) => {
-        for (const line of lines.toString('utf8', 0, lines.length - 1).split('\n')) print(`${colored}${line}`)
-      })
+      const printLines =
+        print &&
+        ((lines: Buffer) => {
+          for (const line of lines.toString('utf8', 0, lines.length - 1).split('\n')) print(`${colored}${line}`)
+        })
       if (!print || journal) {
         const keeper = lastLines.get(app) ?? new LastLines(LAST_LINES, onLine)
         lastLines.set(app, keeper)
@@ -144,10 +167,14 @@ function outputSink(current: {project: Project}, logsDir: string, print: ((text:
     lastLines.delete(app)
     await log?.close()
   }
-  return {sink, releaseLog, closeLogs: async () => {
-    await Promise.all([...logs.values()].map(log => log.close()))
-    await journal?.close()
-  }}
+  return {
+    sink,
+    releaseLog,
+    closeLogs: async () => {
+      await Promise.all([...logs.values()].map(log => log.close()))
+      await journal?.close()
+    },
+  }
 }
 
 async function withProgress<T>(title: string, step: () => Promise<T>): Promise<T> {
@@ -182,16 +209,19 @@ async function startWithProgress(supervisor: Supervisor, specs: AppSpec[]): Prom
       app?.on('health', check)
       check()
     })
-  const tasks = new Listr(specs.map(spec => ({
-    title: `start ${spec.name}`,
-    task: async (_: unknown, task: {title: string}) => {
-      await reach(spec.name, state => state === 'running')
-      if (!spec.healthcheck) return
-      task.title = `start ${spec.name}: waiting for its health check`
-      await reach(spec.name, (_state, health) => health === 'healthy')
-      task.title = `start ${spec.name}: healthy`
-    },
-  })), {concurrent: true, exitOnError: false})
+  const tasks = new Listr(
+    specs.map(spec => ({
+      title: `start ${spec.name}`,
+      task: async (_: unknown, task: {title: string}) => {
+        await reach(spec.name, state => state === 'running')
+        if (!spec.healthcheck) return
+        task.title = `start ${spec.name}: waiting for its health check`
+        await reach(spec.name, (_state, health) => health === 'healthy')
+        task.title = `start ${spec.name}: healthy`
+      },
+    })),
+    {concurrent: true, exitOnError: false},
+  )
   await Promise.all([supervisor.start(), tasks.run().catch(() => undefined)])
 }
 
@@ -214,7 +244,8 @@ function controlHandlers(supervisor: Supervisor, deployer: Deployer, down: () =>
     exec: ({app}: Record<string, unknown>) => {
       const target = supervisor.select([String(app)])[0]
       const pid1 = target.pid1()
-      if (pid1 === undefined) throw new ContainError(`${target.spec.name} is not running (${target.state})`, {fix: `start it: contain start ${target.spec.name}`})
+      if (pid1 === undefined)
+        throw new ContainError(`${target.spec.name} is not running (${target.state})`, {fix: `start it: contain start ${target.spec.name}`})
       // Only the pid: the client plans the command itself and never runs what a socket said.
       return {pid1}
     },
@@ -238,23 +269,42 @@ async function startDetached(project: Project, options: UpOptions, stateDir: str
     child.once('exit', () => resolve())
   })
   child.unref()
-  const result = JSON.parse(report || '{"error":{"message":"the supervisor exited before it started the apps","exitCode":125}}') as {ready?: string[]; error?: {message: string; fix?: string; exitCode: number; alreadyRunning?: boolean}}
+  const result = JSON.parse(report || '{"error":{"message":"the supervisor exited before it started the apps","exitCode":125}}') as {
+    ready?: string[]
+    error?: {message: string; fix?: string; exitCode: number; alreadyRunning?: boolean}
+  }
   if (result.error?.alreadyRunning) {
     // Another contain up won the lock first: the caller applies the file to its supervisor instead.
     const holder = readLockHolder(stateDir)
     throw new AlreadyRunningError(project.name, holder?.pid, holder?.since)
   }
-  if (result.error) throw new ContainError(result.error.message.replace(/^contain: /, ''), {exitCode: result.error.exitCode, fix: result.error.fix ?? `see ${join(stateDir, 'supervisor.log')}`})
+  if (result.error)
+    throw new ContainError(result.error.message.replace(/^contain: /, ''), {
+      exitCode: result.error.exitCode,
+      fix: result.error.fix ?? `see ${join(stateDir, 'supervisor.log')}`,
+    })
   if (options.json) options.print?.(JSON.stringify((result.ready ?? []).map((name): AppOutcome => ({name, action: AppAction.started, changes: []}))))
-  else options.print?.(`contain: started ${result.ready?.join(', ')} in the background (supervisor pid ${child.pid}); see contain ps, contain logs APP, contain down`)
+  else
+    options.print?.(
+      `contain: started ${result.ready?.join(', ')} in the background (supervisor pid ${child.pid}); see contain ps, contain logs APP, contain down`,
+    )
   return 0
 }
 
 /** The reply to `apply`, checked: a client believes a socket's answer only as far as it prints it. */
 function checkApplyResult(value: unknown): ApplyResult {
   const result = value as ApplyResult
-  const isOutcome = (outcome: AppOutcome) => typeof outcome?.name === 'string' && Object.values(AppAction).includes(outcome.action) && Array.isArray(outcome.changes) && outcome.changes.every(change => typeof change === 'string') && (outcome.error === undefined || typeof outcome.error === 'string') && (outcome.rolled === undefined || outcome.rolled === 'done' || outcome.rolled === 'failed')
-  if (!Array.isArray(result?.outcomes) || !result.outcomes.every(isOutcome) || !Array.isArray(result.warnings)) throw new ContainError('the supervisor answered apply with something that is not a list of app outcomes', {fix: 'restart the project with contain down and contain up: its supervisor may be of another contain version'})
+  const isOutcome = (outcome: AppOutcome) =>
+    typeof outcome?.name === 'string' &&
+    Object.values(AppAction).includes(outcome.action) &&
+    Array.isArray(outcome.changes) &&
+    outcome.changes.every(change => typeof change === 'string') &&
+    (outcome.error === undefined || typeof outcome.error === 'string') &&
+    (outcome.rolled === undefined || outcome.rolled === 'done' || outcome.rolled === 'failed')
+  if (!Array.isArray(result?.outcomes) || !result.outcomes.every(isOutcome) || !Array.isArray(result.warnings))
+    throw new ContainError('the supervisor answered apply with something that is not a list of app outcomes', {
+      fix: 'restart the project with contain down and contain up: its supervisor may be of another contain version',
+    })
   return result
 }
 
@@ -286,7 +336,9 @@ async function applyToRunning(project: Project, options: UpOptions, stateDir: st
 
 /** contain up --reload of a project that does not run. */
 function notRunning(project: Project): ContainError {
-  return new ContainError(`${project.name} is not running: --reload only applies ${project.file} to a project that runs`, {fix: 'start it with contain up (or contain up -d, or systemctl start)'})
+  return new ContainError(`${project.name} is not running: --reload only applies ${project.file} to a project that runs`, {
+    fix: 'start it with contain up (or contain up -d, or systemctl start)',
+  })
 }
 
 /**
@@ -306,7 +358,8 @@ export async function up(options: UpOptions): Promise<number> {
       if (applied !== undefined) return applied
       if (options.reload) throw notRunning(project)
     }
-    if (options.json && !options.detach) throw new ContainError('--json needs -d or a project that runs: a foreground contain up prints its apps\' output', {fix: 'contain up -d --json'})
+    if (options.json && !options.detach)
+      throw new ContainError("--json needs -d or a project that runs: a foreground contain up prints its apps' output", {fix: 'contain up -d --json'})
     try {
       if (!options.detach) return await superviseHere(project, stateDir, options)
       checkNameFree(project)
@@ -349,7 +402,12 @@ async function superviseHere(project: Project, stateDir: string, options: UpOpti
     }
   } catch (error) {
     const {message, exitCode} = renderError(error)
-    report({error: error instanceof ContainError ? {message: error.message, fix: error.fix, exitCode, alreadyRunning: error instanceof AlreadyRunningError} : {message, exitCode}})
+    report({
+      error:
+        error instanceof ContainError
+          ? {message: error.message, fix: error.fix, exitCode, alreadyRunning: error instanceof AlreadyRunningError}
+          : {message, exitCode},
+    })
     throw error
   }
 }
@@ -376,11 +434,17 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
   // Applies of a changed contain.yml wait until the first start is done.
   let firstStartDone = () => {}
   const started = new Promise<void>(resolve => (firstStartDone = resolve))
-  const deployer = new Deployer(supervisor, project.file, project.apps.filter(app => specs.some(spec => spec.name === app.name)), started, {
-    projectRead: read => (current.project = read),
-    releaseLog,
-    say: line => process.stderr.write(`${line}\n`),
-  })
+  const deployer = new Deployer(
+    supervisor,
+    project.file,
+    project.apps.filter(app => specs.some(spec => spec.name === app.name)),
+    started,
+    {
+      projectRead: read => (current.project = read),
+      releaseLog,
+      say: line => process.stderr.write(`${line}\n`),
+    },
+  )
   const systemd = options.serviceManager?.watch(supervisor, warn)
   let exitCode = 0
   let stopRequested = () => {}
@@ -400,7 +464,10 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
 
   mkdirSync(stateDir, {recursive: true, mode: 0o700})
   const socket = join(stateDir, 'control.sock')
-  const server = await serveControl(socket, controlHandlers(supervisor, deployer, () => void shutdown()))
+  const server = await serveControl(
+    socket,
+    controlHandlers(supervisor, deployer, () => void shutdown()),
+  )
   let interrupts = 0
   const onSignal = () => {
     interrupts++
@@ -433,13 +500,19 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
     // Like compose, up -d fails when any app could not be started, and says which others run on.
     const notStarted = supervisor.status().filter(app => app.state === 'failed' || app.lastExit?.error !== undefined)
     const running = specs.map(spec => spec.name).filter(name => !notStarted.some(app => app.name === name))
-    report(notStarted.length > 0
-      ? {error: {
-        message: notStarted.map(app => `${app.name}: ${app.lastExit?.error ?? `exit ${app.lastExit?.exitCode}`}`).join('; ') + (running.length > 0 ? ` (${running.join(', ')} started)` : ''),
-        fix: `see contain ps and contain logs APP; contain down stops the project`,
-        exitCode: 125,
-      }}
-      : {ready: running})
+    report(
+      notStarted.length > 0
+        ? {
+            error: {
+              message:
+                notStarted.map(app => `${app.name}: ${app.lastExit?.error ?? `exit ${app.lastExit?.exitCode}`}`).join('; ') +
+                (running.length > 0 ? ` (${running.join(', ')} started)` : ''),
+              fix: `see contain ps and contain logs APP; contain down stops the project`,
+              exitCode: 125,
+            },
+          }
+        : {ready: running},
+    )
     // Like compose: up ends when every app has ended on its own (0 if all exited 0), or when stopped.
     if ((await finished) === 'ended') exitCode = supervisor.status().every(app => app.state !== 'failed' && (app.lastExit?.exitCode ?? 0) === 0) ? 0 : 1
   } finally {

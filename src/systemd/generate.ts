@@ -32,22 +32,30 @@ export interface SystemdResult extends RenderedUnit {
 
 function checkApps(project: Project, apps: string[]): void {
   const known = project.apps.map(app => app.name)
-  if (apps.length === 0) throw new ContainError('no app given', {fix: `name the app(s) the unit runs, e.g. contain systemd ${known[0]} (apps of ${project.file}: ${known.join(', ')})`})
+  if (apps.length === 0)
+    throw new ContainError('no app given', {
+      fix: `name the app(s) the unit runs, e.g. contain systemd ${known[0]} (apps of ${project.file}: ${known.join(', ')})`,
+    })
   const unknown = apps.filter(app => !known.includes(app))
-  if (unknown.length > 0) throw new ContainError(`no app named ${unknown.map(app => JSON.stringify(app)).join(', ')} in ${project.file}`, {fix: `use one of: ${known.join(', ')}`})
+  if (unknown.length > 0)
+    throw new ContainError(`no app named ${unknown.map(app => JSON.stringify(app)).join(', ')} in ${project.file}`, {fix: `use one of: ${known.join(', ')}`})
 }
 
 /** Written next to its final name, then renamed: systemd never reads half a unit. */
 function writeUnit(file: string, text: string): void {
   const dir = dirname(file)
-  if (!statSync(dir, {throwIfNoEntry: false})?.isDirectory()) throw new FileError(file, `cannot be written: ${dir} is not a directory`, {fix: `create it first (mkdir -p ${dir}) or give another --output`})
+  if (!statSync(dir, {throwIfNoEntry: false})?.isDirectory())
+    throw new FileError(file, `cannot be written: ${dir} is not a directory`, {fix: `create it first (mkdir -p ${dir}) or give another --output`})
   const temporary = join(dir, `.${basename(file)}.${process.pid}.tmp`)
   try {
     writeFileSync(temporary, text, {mode: 0o644})
     renameSync(temporary, file)
   } catch (error) {
     rmSync(temporary, {force: true})
-    throw new FileError(file, `cannot be written (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {fix: 'give a path you may write, or run as root for /etc/systemd/system', cause: error})
+    throw new FileError(file, `cannot be written (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
+      fix: 'give a path you may write, or run as root for /etc/systemd/system',
+      cause: error,
+    })
   }
 }
 
@@ -63,7 +71,10 @@ export async function systemdUnit(options: SystemdOptions): Promise<SystemdResul
     containBin: options.containBin ?? join(packageRoot(), 'bin/run.js'),
     socketUnits: options.socketUnits,
   })
-  if (options.socketUnits && !unit.socket) throw new ContainError(`--socket-units: no app of ${apps.join(', ')} has listen: addresses`, {fix: 'add listen: to the app (listen: ["tcp://127.0.0.1:3000"]), or leave --socket-units out'})
+  if (options.socketUnits && !unit.socket)
+    throw new ContainError(`--socket-units: no app of ${apps.join(', ')} has listen: addresses`, {
+      fix: 'add listen: to the app (listen: ["tcp://127.0.0.1:3000"]), or leave --socket-units out',
+    })
   if (options.output === undefined) return unit
   const file = resolve(options.cwd, options.output)
   // The socket first: a service written alone would name a socket unit that is not there.

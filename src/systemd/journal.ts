@@ -51,7 +51,8 @@ export function stdoutIsJournal(env: NodeJS.ProcessEnv = process.env, stdout: ()
  * newline, its length as 64-bit little-endian, the bytes, a newline); any other `NAME=value\n`.
  */
 export function encodeField(name: string, value: Buffer | string): Buffer {
-  if (!/^[A-Z0-9][A-Z0-9_]*$/.test(name) || name.length > 64) throw new Error(`${JSON.stringify(name)} is not a journal field name (A-Z, 0-9 and _, not starting with _, at most 64)`)
+  if (!/^[A-Z0-9][A-Z0-9_]*$/.test(name) || name.length > 64)
+    throw new Error(`${JSON.stringify(name)} is not a journal field name (A-Z, 0-9 and _, not starting with _, at most 64)`)
   const bytes = typeof value === 'string' ? Buffer.from(value) : value
   if (!bytes.includes(NEWLINE)) return Buffer.concat([Buffer.from(`${name}=`), bytes, Buffer.from('\n')])
   const length = Buffer.alloc(8)
@@ -66,7 +67,12 @@ export function encodeRecord(fields: ReadonlyArray<readonly [string, Buffer | st
 
 /** The fields every line of one app's stream carries after its MESSAGE. */
 export function lineFields(project: string, app: string, stream: LogStream): Buffer {
-  return encodeRecord([['PRIORITY', String(PRIORITY[stream])], ['SYSLOG_IDENTIFIER', app], ['CONTAIN_PROJECT', project], ['CONTAIN_APP', app]])
+  return encodeRecord([
+    ['PRIORITY', String(PRIORITY[stream])],
+    ['SYSLOG_IDENTIFIER', app],
+    ['CONTAIN_PROJECT', project],
+    ['CONTAIN_APP', app],
+  ])
 }
 
 /**
@@ -128,7 +134,10 @@ export class JournalWriter {
   private dropping = false
   private reported = {dropped: 0, at: 0}
 
-  constructor(private readonly project: string, options: JournalOptions = {}) {
+  constructor(
+    private readonly project: string,
+    options: JournalOptions = {},
+  ) {
     this.maxQueuedBytes = options.maxQueuedBytes ?? MAX_QUEUED_BYTES
     this.warn = options.warn ?? (message => process.stderr.write(`${message}\n`))
     this.child = spawn(options.init ?? initPath(), ['datagrams', options.socket ?? JOURNAL_SOCKET], {stdio: ['pipe', 'pipe', 'inherit'], env: {}})
@@ -140,7 +149,8 @@ export class JournalWriter {
     this.child.stdin.on('error', () => undefined)
     createInterface({input: this.child.stdout}).on('line', line => {
       if (!line.startsWith('dropped ')) return
-      if (this.refused++ === 0) this.warn(`contain: journald refused an app line (errno ${line.slice(8)}); lines it refuses are dropped (the apps' log files keep them)`)
+      if (this.refused++ === 0)
+        this.warn(`contain: journald refused an app line (errno ${line.slice(8)}); lines it refuses are dropped (the apps' log files keep them)`)
     })
   }
 
@@ -155,7 +165,8 @@ export class JournalWriter {
     // Once dropping, only a pipe drained to a quarter resumes: a journal just at its limit would
     // otherwise flip between the two with every batch.
     if (this.dropping ? queued > this.maxQueuedBytes / 4 : queued + frames.length > this.maxQueuedBytes) {
-      if (!this.dropping && this.dropped === 0) this.warn('contain: the journal is not keeping up: dropping app lines until it does (the apps\' log files keep them)')
+      if (!this.dropping && this.dropped === 0)
+        this.warn("contain: the journal is not keeping up: dropping app lines until it does (the apps' log files keep them)")
       this.dropping = true
       this.dropped += records
       return

@@ -81,7 +81,8 @@ function describeExit(exit: LastExit): string {
 /** One app in the STATUS line, e.g. "web healthy" or "worker restarting after OOM-killed (exit 137)". */
 export function describeApp(app: AppView): string {
   let text: string
-  if (app.state === 'running' && app.healthcheck) text = app.health === 'healthy' ? 'healthy' : app.health === 'unhealthy' ? 'unhealthy' : 'running, waiting for its health check'
+  if (app.state === 'running' && app.healthcheck)
+    text = app.health === 'healthy' ? 'healthy' : app.health === 'unhealthy' ? 'unhealthy' : 'running, waiting for its health check'
   else if (app.state === 'backoff') text = `restarting after ${app.lastExit ? describeExit(app.lastExit) : 'an exit'}`
   else if ((app.state === 'exited' || app.state === 'failed') && app.lastExit) text = `${app.state} (${describeExit(app.lastExit)})`
   else text = app.state
@@ -135,7 +136,14 @@ export class SystemdNotifier {
   }
 
   private follow(name: string, app: SupervisedApp): void {
-    const view: AppView = {name, state: app.state, healthcheck: app.spec.healthcheck !== undefined, health: app.spec.healthcheck ? 'starting' : 'none', restarts: 0, wasUp: false}
+    const view: AppView = {
+      name,
+      state: app.state,
+      healthcheck: app.spec.healthcheck !== undefined,
+      health: app.spec.healthcheck ? 'starting' : 'none',
+      restarts: 0,
+      wasUp: false,
+    }
     this.apps.set(name, view)
     app.on('state', (state: string) => {
       if (state === 'starting' && view.state === 'backoff') view.restarts++
@@ -206,7 +214,11 @@ export class SystemdNotifier {
  * the supervisor's progress there. Call takeNotifyTarget first, before the apps' environment is
  * planned.
  */
-export function notifySystemd(supervisor: Supervisor, target: NotifyTarget | undefined, warn: (message: string) => void = message => process.stderr.write(`${message}\n`)): SystemdNotifier | undefined {
+export function notifySystemd(
+  supervisor: Supervisor,
+  target: NotifyTarget | undefined,
+  warn: (message: string) => void = message => process.stderr.write(`${message}\n`),
+): SystemdNotifier | undefined {
   if (!target) return undefined
   return new SystemdNotifier(helperSender(target.socket), {watchdogIntervalMs: target.watchdogIntervalMs, warn}).watch(supervisor)
 }

@@ -14,7 +14,8 @@ export function unitListenAddresses(project: Project, apps: readonly string[]): 
   for (const app of project.apps.filter(candidate => apps.includes(candidate.name))) {
     for (const address of app.options.listen) {
       const twice = addresses.find(seen => seen.text === address.text)
-      if (twice) throw new ContainError(`${address.text} is in listen: of two apps of the unit`, {fix: 'give each app its own address: one socket serves one app'})
+      if (twice)
+        throw new ContainError(`${address.text} is in listen: of two apps of the unit`, {fix: 'give each app its own address: one socket serves one app'})
       addresses.push(address)
     }
   }
@@ -24,7 +25,8 @@ export function unitListenAddresses(project: Project, apps: readonly string[]): 
 /** ListenStream= as systemd reads it: IP:PORT, [IPv6]:PORT or an absolute path (% doubled: a specifier). */
 export function listenStream(address: ListenAddress): string {
   const value = address.kind === 'unix' ? address.path : address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`
-  if (/[\n\r]/.test(value)) throw new ContainError(`listen ${JSON.stringify(value)} holds a line break, which a unit file cannot`, {fix: 'use a path without line breaks'})
+  if (/[\n\r]/.test(value))
+    throw new ContainError(`listen ${JSON.stringify(value)} holds a line break, which a unit file cannot`, {fix: 'use a path without line breaks'})
   return value.replace(/%/g, '%%')
 }
 
@@ -52,7 +54,7 @@ export function renderSocketUnit(project: Project, apps: readonly string[], serv
     '',
     '[Socket]',
     ...addresses.map(address => `ListenStream=${listenStream(address)}`),
-    '# As contain binds: [::1]:3000 is that address alone, not also 127.0.0.1\'s.',
+    "# As contain binds: [::1]:3000 is that address alone, not also 127.0.0.1's.",
     'BindIPv6Only=ipv6-only',
     `Backlog=${LISTEN_BACKLOG}`,
     '# A unix socket: any local user may connect (its directory decides who reaches it), removed on stop.',

@@ -33,18 +33,18 @@ export interface RenderedUnit {
 }
 
 const SYSTEM_NOTIFY_ACCESS = [
-  'Only contain\'s own messages count. contain does not pass NOTIFY_SOCKET on to its apps, and an',
+  "Only contain's own messages count. contain does not pass NOTIFY_SOCKET on to its apps, and an",
   'app that speaks sd_notify anyway (puma does) is dropped by systemd: it cannot report ready early.',
 ]
 const USER_NOTIFY_ACCESS = [
-  'all, not main: only root may send in another process\'s name, so contain\'s helper sends as',
+  "all, not main: only root may send in another process's name, so contain's helper sends as",
   'itself and waits until systemd has read the message. contain does not pass NOTIFY_SOCKET on to',
   'its apps, so an app that speaks sd_notify (puma does) cannot report ready early.',
 ]
 
 const ENV_FILES_COMMENT = [
-  'The apps\' env files. contain reads them again itself (dotenv syntax, and its layering wins);',
-  'here they give contain\'s own environment, so entries of environment: without a value get theirs.',
+  "The apps' env files. contain reads them again itself (dotenv syntax, and its layering wins);",
+  "here they give contain's own environment, so entries of environment: without a value get theirs.",
 ]
 
 /** systemd waits this long for READY=1 at least: its own default. */
@@ -56,7 +56,8 @@ const START_MARGIN_S = 30
 
 /** A value systemd reads literally: % starts a specifier, so it is doubled. */
 function literal(field: string, value: string): string {
-  if (/[\n\r]/.test(value)) throw new ContainError(`${field}: ${JSON.stringify(value)} holds a line break, which a unit file cannot`, {fix: 'use a path and names without line breaks'})
+  if (/[\n\r]/.test(value))
+    throw new ContainError(`${field}: ${JSON.stringify(value)} holds a line break, which a unit file cannot`, {fix: 'use a path and names without line breaks'})
   return value.replace(/%/g, '%%')
 }
 
@@ -127,7 +128,10 @@ export function renderUnit(options: UnitOptions): RenderedUnit {
     execStart: [options.node, options.containBin, 'up', '--file', project.file, ...apps].map(execArgument).join(' '),
     execReload: [options.node, options.containBin, 'up', '--reload', '--file', project.file, ...apps].map(execArgument).join(' '),
     workingDirectory: literal('WorkingDirectory', project.dir),
-    environmentFiles: envFiles.length === 0 ? '' : [...ENV_FILES_COMMENT.map(line => `# ${line}`), ...envFiles.map(file => `EnvironmentFile=-${literal('EnvironmentFile', file)}`)].join('\n'),
+    environmentFiles:
+      envFiles.length === 0
+        ? ''
+        : [...ENV_FILES_COMMENT.map(line => `# ${line}`), ...envFiles.map(file => `EnvironmentFile=-${literal('EnvironmentFile', file)}`)].join('\n'),
     gracePeriods: selected.map(app => `${app.name} ${seconds(app.supervision.stopGraceMs)}`).join(', '),
     timeoutStopSec: `${stopTimeoutSeconds(selected.map(app => app.supervision.stopGraceMs))}s`,
     timeoutStartSec: `${Math.max(startTimeoutSeconds(project, apps), stopTimeoutSeconds(selected.map(app => app.supervision.stopGraceMs)) + START_MARGIN_S)}s`,

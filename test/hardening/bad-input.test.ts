@@ -24,7 +24,7 @@ interface Case {
 
 const yml = (body: string) => ({'contain.yml': `apps:\n  ${app}:\n    command: sleep 1\n${body}`})
 const ymlAt = (key: string) => new RegExp(`contain\\.yml:\\d+:\\d+: apps\\.${app}\\.${key.replace(/[.[\]]/g, '\\$&')}`)
-const profile = (json: unknown) => typeof json === 'string' ? json : JSON.stringify(json)
+const profile = (json: unknown) => (typeof json === 'string' ? json : JSON.stringify(json))
 const allow = {defaultAction: 'SCMP_ACT_ALLOW'}
 const garbage = Buffer.from(Array.from({length: 4096}, (_, i) => (i * 7919 + 13) % 256))
 const huge = `# ${'x'.repeat(2 ** 21)}\n`
@@ -118,30 +118,104 @@ const FILE_RUN_CASES: (Case & {file: string; content: string | Buffer; flag: str
   {title: 'a profile that is not JSON', file: 'not-json.json', content: '{"defaultAction": ', flag: ['--seccomp'], names: [/not-json\.json:1:\d+/, 'JSON']},
   {title: 'a profile of binary garbage', file: 'garbage.json', content: garbage, flag: ['--seccomp'], names: ['garbage.json']},
   {title: 'an empty profile', file: 'empty.json', content: '', flag: ['--seccomp'], names: ['empty.json']},
-  {title: 'a profile of 2 MiB', file: 'huge.json', content: `{"defaultAction": "SCMP_ACT_ALLOW"${' '.repeat(2 ** 21)}}`, flag: ['--seccomp'], names: ['huge.json', 'larger than 1 MiB']},
+  {
+    title: 'a profile of 2 MiB',
+    file: 'huge.json',
+    content: `{"defaultAction": "SCMP_ACT_ALLOW"${' '.repeat(2 ** 21)}}`,
+    flag: ['--seccomp'],
+    names: ['huge.json', 'larger than 1 MiB'],
+  },
   {title: 'a profile that is a list', file: 'list.json', content: '[]', flag: ['--seccomp'], names: ['list.json']},
-  {title: 'defaultAction of the wrong type', file: 'type.json', content: profile({defaultAction: 1}), flag: ['--seccomp'], names: ['type.json', 'defaultAction']},
-  {title: 'a misspelt key, with a suggestion', file: 'typo.json', content: profile({defaultActions: 'SCMP_ACT_ALLOW'}), flag: ['--seccomp'], names: ['typo.json', 'defaultActions', 'did you mean']},
-  {title: 'an unknown action', file: 'action.json', content: profile({...allow, syscalls: [{names: ['mkdir'], action: 'SCMP_ACT_MAYBE'}]}), flag: ['--seccomp'], names: ['action.json', /syscalls\[0\].*action/]},
-  {title: 'syscalls that is not a list', file: 'syscalls.json', content: profile({...allow, syscalls: {mkdir: 1}}), flag: ['--seccomp'], names: ['syscalls.json', 'syscalls']},
-  {title: 'names that are not strings', file: 'names.json', content: profile({...allow, syscalls: [{names: [1], action: 'SCMP_ACT_ERRNO'}]}), flag: ['--seccomp'], names: ['names.json', 'names']},
-  {title: 'an errno past MAX_ERRNO', file: 'errno.json', content: profile({...allow, syscalls: [{names: ['mkdir'], action: 'SCMP_ACT_ERRNO', errnoRet: 99999}]}), flag: ['--seccomp'], names: ['errno.json', 'errnoRet']},
-  {title: 'an argument index of 7', file: 'index.json', content: profile({...allow, syscalls: [{names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: [{index: 7, value: 0, op: 'SCMP_CMP_EQ'}]}]}), flag: ['--seccomp'], names: ['index.json', 'index']},
-  {title: 'an unknown comparison', file: 'op.json', content: profile({...allow, syscalls: [{names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: [{index: 0, value: 0, op: 'SCMP_CMP_ALMOST'}]}]}), flag: ['--seccomp'], names: ['op.json', 'op']},
-  {title: 'an unknown syscall under --seccomp-strict', file: 'strict.json', content: profile({...allow, syscalls: [{names: ['not_a_syscall'], action: 'SCMP_ACT_ERRNO'}]}), flag: ['--seccomp-strict', '--seccomp'], names: ['strict.json', 'not_a_syscall']},
-  {title: 'both name and names', file: 'both.json', content: profile({...allow, syscalls: [{name: 'mkdir', names: ['rmdir'], action: 'SCMP_ACT_ERRNO'}]}), flag: ['--seccomp'], names: ['both.json', 'name']},
+  {
+    title: 'defaultAction of the wrong type',
+    file: 'type.json',
+    content: profile({defaultAction: 1}),
+    flag: ['--seccomp'],
+    names: ['type.json', 'defaultAction'],
+  },
+  {
+    title: 'a misspelt key, with a suggestion',
+    file: 'typo.json',
+    content: profile({defaultActions: 'SCMP_ACT_ALLOW'}),
+    flag: ['--seccomp'],
+    names: ['typo.json', 'defaultActions', 'did you mean'],
+  },
+  {
+    title: 'an unknown action',
+    file: 'action.json',
+    content: profile({...allow, syscalls: [{names: ['mkdir'], action: 'SCMP_ACT_MAYBE'}]}),
+    flag: ['--seccomp'],
+    names: ['action.json', /syscalls\[0\].*action/],
+  },
+  {
+    title: 'syscalls that is not a list',
+    file: 'syscalls.json',
+    content: profile({...allow, syscalls: {mkdir: 1}}),
+    flag: ['--seccomp'],
+    names: ['syscalls.json', 'syscalls'],
+  },
+  {
+    title: 'names that are not strings',
+    file: 'names.json',
+    content: profile({...allow, syscalls: [{names: [1], action: 'SCMP_ACT_ERRNO'}]}),
+    flag: ['--seccomp'],
+    names: ['names.json', 'names'],
+  },
+  {
+    title: 'an errno past MAX_ERRNO',
+    file: 'errno.json',
+    content: profile({...allow, syscalls: [{names: ['mkdir'], action: 'SCMP_ACT_ERRNO', errnoRet: 99999}]}),
+    flag: ['--seccomp'],
+    names: ['errno.json', 'errnoRet'],
+  },
+  {
+    title: 'an argument index of 7',
+    file: 'index.json',
+    content: profile({...allow, syscalls: [{names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: [{index: 7, value: 0, op: 'SCMP_CMP_EQ'}]}]}),
+    flag: ['--seccomp'],
+    names: ['index.json', 'index'],
+  },
+  {
+    title: 'an unknown comparison',
+    file: 'op.json',
+    content: profile({...allow, syscalls: [{names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: [{index: 0, value: 0, op: 'SCMP_CMP_ALMOST'}]}]}),
+    flag: ['--seccomp'],
+    names: ['op.json', 'op'],
+  },
+  {
+    title: 'an unknown syscall under --seccomp-strict',
+    file: 'strict.json',
+    content: profile({...allow, syscalls: [{names: ['not_a_syscall'], action: 'SCMP_ACT_ERRNO'}]}),
+    flag: ['--seccomp-strict', '--seccomp'],
+    names: ['strict.json', 'not_a_syscall'],
+  },
+  {
+    title: 'both name and names',
+    file: 'both.json',
+    content: profile({...allow, syscalls: [{name: 'mkdir', names: ['rmdir'], action: 'SCMP_ACT_ERRNO'}]}),
+    flag: ['--seccomp'],
+    names: ['both.json', 'name'],
+  },
 ]
 
 const UP_CASES: Case[] = [
   {title: 'a volume whose host path is missing', files: yml('    volumes: ["./missing:/data"]\n'), names: [ymlAt('volumes[0]'), 'does not exist']},
   {title: 'a volume with a relative container path', files: yml('    volumes: ["./:data"]\n'), names: [ymlAt('volumes[0]'), 'must be absolute']},
   {title: 'a volume with an unknown mode', files: yml('    volumes: ["./:/data:rx"]\n'), names: [ymlAt('volumes[0]'), 'unknown mode']},
-  {title: 'a long-form volume of another type', files: yml('    volumes: [{type: volume, source: x, target: /x}]\n'), names: [ymlAt('volumes[0].type'), 'bind']},
+  {
+    title: 'a long-form volume of another type',
+    files: yml('    volumes: [{type: volume, source: x, target: /x}]\n'),
+    names: [ymlAt('volumes[0].type'), 'bind'],
+  },
   {title: 'view: nonsense', files: yml('    view: nonsense\n'), names: [ymlAt('view'), 'unknown view']},
   {title: 'a volume whose host path is missing', files: yml('    volumes: ["./missing:/data"]\n'), names: [ymlAt('volumes[0]'), 'does not exist']},
   {title: 'a volume with a relative container path', files: yml('    volumes: ["./:data"]\n'), names: [ymlAt('volumes[0]'), 'must be absolute']},
   {title: 'a volume with an unknown mode', files: yml('    volumes: ["./:/data:rx"]\n'), names: [ymlAt('volumes[0]'), 'unknown mode']},
-  {title: 'a long-form volume of another type', files: yml('    volumes: [{type: volume, source: x, target: /x}]\n'), names: [ymlAt('volumes[0].type'), 'bind']},
+  {
+    title: 'a long-form volume of another type',
+    files: yml('    volumes: [{type: volume, source: x, target: /x}]\n'),
+    names: [ymlAt('volumes[0].type'), 'bind'],
+  },
   {title: 'view: nonsense', files: yml('    view: nonsense\n'), names: [ymlAt('view'), 'unknown view']},
   {title: 'a misspelt key, with a suggestion', files: yml('    mem_limt: 64m\n'), names: [ymlAt('mem_limt'), 'did you mean mem_limit']},
   {title: 'a misspelt top-level key', files: {'contain.yml': `aps:\n  ${app}:\n    command: sleep 1\n`}, names: [/contain\.yml:1:1: aps/, 'did you mean apps']},
@@ -151,13 +225,21 @@ const UP_CASES: Case[] = [
   {title: 'cpus as a list', files: yml('    cpus: [1]\n'), names: [ymlAt('cpus'), 'must be']},
   {title: 'cpus beyond the host', files: yml('    cpus: 100\n'), names: [ymlAt('cpus'), 'range']},
   {title: 'a pids limit of -7', files: yml('    pids_limit: -7\n'), names: [ymlAt('pids_limit')]},
-  {title: 'duplicate app names', files: {'contain.yml': `apps:\n  ${app}:\n    command: sleep 1\n  ${app}:\n    command: sleep 2\n`}, names: [/contain\.yml:4:3/, 'duplicate app name']},
+  {
+    title: 'duplicate app names',
+    files: {'contain.yml': `apps:\n  ${app}:\n    command: sleep 1\n  ${app}:\n    command: sleep 2\n`},
+    names: [/contain\.yml:4:3/, 'duplicate app name'],
+  },
   {title: 'a duplicate key', files: yml('    cpus: 1\n    cpus: 2\n'), names: [ymlAt('cpus'), 'duplicate key']},
   {title: 'apps as a list', files: {'contain.yml': 'apps: [1, 2]\n'}, names: [/contain\.yml:1:\d+: apps/, 'map']},
   {title: 'invalid YAML', files: {'contain.yml': '{{{\n'}, names: [/contain\.yml:\d+:\d+: invalid YAML/, 'indented']},
   {title: 'tab indentation', files: {'contain.yml': `apps:\n\t${app}:\n\t\tcommand: sleep 1\n`}, names: [/contain\.yml:2:\d+/, 'YAML']},
   {title: 'two YAML documents', files: {'contain.yml': `apps:\n  ${app}:\n    command: sleep 1\n---\napps: {}\n`}, names: [/contain\.yml:\d+:\d+/, 'document']},
-  {title: 'an app name with ../', files: {'contain.yml': 'apps:\n  ../x:\n    command: sleep 1\n'}, names: [/contain\.yml:2:3: apps\["\.\.\/x"\]/, 'not a valid app name']},
+  {
+    title: 'an app name with ../',
+    files: {'contain.yml': 'apps:\n  ../x:\n    command: sleep 1\n'},
+    names: [/contain\.yml:2:3: apps\["\.\.\/x"\]/, 'not a valid app name'],
+  },
   {title: 'an app name with /', files: {'contain.yml': 'apps:\n  a/b:\n    command: sleep 1\n'}, names: [/apps\["a\/b"\]/, 'not a valid app name']},
   {title: 'an app name with a newline', files: {'contain.yml': 'apps:\n  "a\\nb":\n    command: sleep 1\n'}, names: ['apps["a\\nb"]', 'not a valid app name']},
   {title: 'an app name with ..', files: {'contain.yml': 'apps:\n  a..b:\n    command: sleep 1\n'}, names: ['apps["a..b"]', 'not a valid app name']},
@@ -167,7 +249,11 @@ const UP_CASES: Case[] = [
   {title: 'an app without a body', files: {'contain.yml': `apps:\n  ${app}:\n`}, names: [new RegExp(`apps\\.${app}`), 'is empty']},
   {title: 'an app without a command', files: {'contain.yml': `apps:\n  ${app}:\n    cpus: 1\n`}, names: [new RegExp(`apps\\.${app}`), 'has no command']},
   {title: 'a command that is a number', files: {'contain.yml': `apps:\n  ${app}:\n    command: 5\n`}, names: [ymlAt('command'), 'must be']},
-  {title: 'a command with shell syntax', files: {'contain.yml': `apps:\n  ${app}:\n    command: echo $HOME && ls\n`}, names: [ymlAt('command'), 'shell syntax']},
+  {
+    title: 'a command with shell syntax',
+    files: {'contain.yml': `apps:\n  ${app}:\n    command: echo $HOME && ls\n`},
+    names: [ymlAt('command'), 'shell syntax'],
+  },
   {title: 'a command with an open quote', files: {'contain.yml': `apps:\n  ${app}:\n    command: echo "open\n`}, names: [ymlAt('command'), 'unterminated']},
   {title: 'an unknown restart policy', files: yml('    restart: sometimes\n'), names: [ymlAt('restart'), 'restart policy']},
   {title: 'on-failure:0', files: yml('    restart: on-failure:0\n'), names: [ymlAt('restart')]},
@@ -187,13 +273,21 @@ const UP_CASES: Case[] = [
   {title: 'an environment value that is a list', files: yml('    environment: {A: [1]}\n'), names: [ymlAt('environment.A')]},
   {title: 'a missing env_file', files: yml(`    env_file: missing-${mark}.env\n`), names: [ymlAt('env_file'), `missing-${mark}.env`, 'does not exist']},
   {title: 'an env_file that is a directory', files: {...yml('    env_file: sub\n'), 'sub/keep': ''}, names: [ymlAt('env_file'), 'EISDIR']},
-  {title: 'an env_file of binary garbage', files: {...yml('    env_file: garbage.env\n'), 'garbage.env': garbage}, names: [ymlAt('env_file'), 'not a text file']},
+  {
+    title: 'an env_file of binary garbage',
+    files: {...yml('    env_file: garbage.env\n'), 'garbage.env': garbage},
+    names: [ymlAt('env_file'), 'not a text file'],
+  },
   {title: 'an env_file that never ends', files: yml('    env_file: /dev/urandom\n'), names: [ymlAt('env_file'), 'larger than 1 MiB']},
   {title: 'an env_file with a space in a missing path', files: yml('    env_file: "no such dir/x.env"\n'), names: [ymlAt('env_file'), 'no such dir/x.env']},
   {title: 'a .env that is a directory', files: {...yml(''), '.env/keep': ''}, names: ['.env', 'EISDIR']},
   {title: "docker-compose's image", files: yml('    image: nginx\n'), names: [ymlAt('image'), 'does not apply']},
   {title: "docker-compose's ports", files: yml('    ports: ["80:80"]\n'), names: [ymlAt('ports'), 'does not apply']},
-  {title: 'a project name with ../', files: {'contain.yml': `name: "../../etc"\napps:\n  ${app}:\n    command: sleep 1\n`}, names: [/contain\.yml:1:\d+: name/, 'project name']},
+  {
+    title: 'a project name with ../',
+    files: {'contain.yml': `name: "../../etc"\napps:\n  ${app}:\n    command: sleep 1\n`},
+    names: [/contain\.yml:1:\d+: name/, 'project name'],
+  },
   {title: 'a UID past 32 bits', files: yml('    user: "4294967296"\n'), names: [ymlAt('user'), 'out of range']},
   {title: 'a user that does not exist', files: yml(`    user: nouser${mark}\n`), names: [ymlAt('user'), 'no user named']},
   {title: 'a CPU the host lacks', files: yml('    cpuset: "99"\n'), names: [ymlAt('cpuset'), 'does not exist']},
@@ -205,9 +299,19 @@ const UP_CASES: Case[] = [
   {title: 'a boolean that is a string', files: yml('    read_only: "yes"\n'), names: [ymlAt('read_only'), 'true or false']},
   {title: 'a contain.yml of 2 MiB', files: {'contain.yml': huge}, names: ['contain.yml', '1 MiB']},
   {title: 'a contain.yml of binary garbage', files: {'contain.yml': garbage}, names: ['contain.yml', 'not a text file']},
-  {title: 'a contain.yml that is not UTF-8', files: {'contain.yml': Buffer.from([0x61, 0x70, 0x70, 0x73, 0x3a, 0x20, 0xff, 0xfe, 0x0a])}, names: ['contain.yml', 'UTF-8']},
+  {
+    title: 'a contain.yml that is not UTF-8',
+    files: {'contain.yml': Buffer.from([0x61, 0x70, 0x70, 0x73, 0x3a, 0x20, 0xff, 0xfe, 0x0a])},
+    names: ['contain.yml', 'UTF-8'],
+  },
   {title: 'a !!binary value', files: yml('    cpus: !!binary aGVsbG8=\n'), names: [ymlAt('cpus'), 'binary']},
-  {title: 'an alias bomb', files: {'contain.yml': `a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\napps:\n  ${app}:\n    command: sleep 1\n`}, names: ['contain.yml']},
+  {
+    title: 'an alias bomb',
+    files: {
+      'contain.yml': `a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\napps:\n  ${app}:\n    command: sleep 1\n`,
+    },
+    names: ['contain.yml'],
+  },
   {title: 'nesting 5000 deep', files: {'contain.yml': `${'['.repeat(5000)}${']'.repeat(5000)}\n`}, names: ['contain.yml']},
   {title: '-f naming a directory', files: {'sub/keep': ''}, upArgs: ['-f', 'sub'], names: ['sub', 'directory']},
   {title: '-f naming a file that never ends', files: {}, upArgs: ['-f', '/dev/zero'], names: ['/dev/zero', '1 MiB']},
@@ -223,12 +327,14 @@ const UP_CASES: Case[] = [
 /** Runs up to `width` at a time; the host has two cores and other suites run beside this one. */
 async function pool<T>(items: T[], width: number, each: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0
-  await Promise.all(Array.from({length: width}, async () => {
-    while (next < items.length) {
-      const index = next++
-      await each(items[index], index)
-    }
-  }))
+  await Promise.all(
+    Array.from({length: width}, async () => {
+      while (next < items.length) {
+        const index = next++
+        await each(items[index], index)
+      }
+    }),
+  )
 }
 
 function writeTree(dir: string, files: Record<string, string | Buffer>): void {
@@ -253,7 +359,12 @@ if (requireRoot(t)) {
     })
     FILE_RUN_CASES.forEach((item, index) => {
       writeFileSync(join(dir, item.file), item.content)
-      attempts.push({title: `run: ${item.title}`, args: ['run', '--name', `f${index}${mark}`, ...item.flag, join(dir, item.file), '--', 'true'], cwd: dir, names: item.names})
+      attempts.push({
+        title: `run: ${item.title}`,
+        args: ['run', '--name', `f${index}${mark}`, ...item.flag, join(dir, item.file), '--', 'true'],
+        cwd: dir,
+        names: item.names,
+      })
     })
     UP_CASES.forEach((item, index) => {
       const project = join(dir, `up-${index}`)
@@ -275,14 +386,18 @@ if (requireRoot(t)) {
       }
       if (!/\n {2}fix: \S/.test(result.stderr)) problems.push('no fix line')
       if (output.includes('\u001b')) problems.push('printed a raw terminal escape')
-      for (const name of attempt.names) if (!(typeof name === 'string' ? result.stderr.includes(name) : name.test(result.stderr))) problems.push(`does not name ${name}`)
+      for (const name of attempt.names)
+        if (!(typeof name === 'string' ? result.stderr.includes(name) : name.test(result.stderr))) problems.push(`does not name ${name}`)
       if (problems.length === 0) clear++
       t.same(problems, [], `${attempt.title} (${result.ms} ms): ${result.stderr.trim().split('\n')[0]?.slice(0, 150)}`)
     })
 
     const left = await settledLeftovers(mark, stateRoot)
     t.same(left, {cgroups: [], processes: [], stateFiles: []}, 'nothing left behind: no cgroup, process or state file')
-    figure(t, `bad input: ${attempts.length} tried, ${clear} clear errors, ${crashes} crashes, ${left.cgroups.length + left.processes.length + left.stateFiles.length} leftovers`)
+    figure(
+      t,
+      `bad input: ${attempts.length} tried, ${clear} clear errors, ${crashes} crashes, ${left.cgroups.length + left.processes.length + left.stateFiles.length} leftovers`,
+    )
     t.ok(attempts.length >= 100, `at least 100 inputs (${attempts.length})`)
   })
 }

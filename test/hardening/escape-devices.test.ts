@@ -21,7 +21,10 @@ const patience = inGuest ? 240_000 : 60_000
 
 /** MAJOR:MINOR of the block device under /, when it is one. */
 function rootDisk(): string | undefined {
-  const rootMount = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map(line => line.split(' ')).find(fields => fields[4] === '/')
+  const rootMount = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map(line => line.split(' '))
+    .find(fields => fields[4] === '/')
   return rootMount && !rootMount[2].startsWith('0:') ? rootMount[2] : undefined
 }
 
@@ -65,12 +68,40 @@ async function probe(t: Test, dir: string, flags: string[], attempts: string[]):
   // The host's view: a node the app makes in its directory is then on a filesystem that allows
   // devices, so what refuses it is the device allow-list alone (the contained view's writable
   // mounts are nodev, which refuses it before: EACCES, tested in escape-view).
-  const result = await cli(['run', '--name', `${mark}-${Math.random().toString(36).slice(2, 6)}`, '-u', '0', '--view', 'host', '-w', dir, ...flags, '--', python, join(dir, 'probe.py'), dir, disk, charDevice, charNumbers, ...attempts], {timeoutMs: patience})
+  const result = await cli(
+    [
+      'run',
+      '--name',
+      `${mark}-${Math.random().toString(36).slice(2, 6)}`,
+      '-u',
+      '0',
+      '--view',
+      'host',
+      '-w',
+      dir,
+      ...flags,
+      '--',
+      python,
+      join(dir, 'probe.py'),
+      dir,
+      disk,
+      charDevice,
+      charNumbers,
+      ...attempts,
+    ],
+    {timeoutMs: patience},
+  )
   t.equal(result.exitCode, 0, `the probe ran (${flags.join(' ') || 'defaults'}): ${result.stderr.trim()}`)
-  return Object.fromEntries(result.stdout.trim().split('\n').filter(Boolean).map(line => {
-    const [name, answer] = line.split(' ')
-    return [name, Number(answer)]
-  }))
+  return Object.fromEntries(
+    result.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(line => {
+        const [name, answer] = line.split(' ')
+        return [name, Number(answer)]
+      }),
+  )
 }
 
 /** Counts one escape attempt: it held when the kernel answered EPERM. */
@@ -86,9 +117,30 @@ if (requireRoot(t)) {
   const dir = testdir(t)
   copyFileSync(join(root, 'test/hardening/fixtures/escape-devices.py'), join(dir, 'probe.py'))
 
-  t.test('under the defaults (root, --cap-add MKNOD) no device outside Docker\'s set opens', async t => {
-    const answers = await probe(t, dir, ['--cap-add', 'MKNOD'], ['mknod_disk', 'open_disk', 'mknod_mem', 'open_mem', 'open_null', 'open_zero', 'open_full', 'open_urandom', 'mknod_char', 'open_char_node', 'read_char_node'])
-    t.equal(answers.mknod_disk, 0, `mknod of a node of the host's block device ${disk}${disk === rootDisk() ? ' (the root disk)' : ''} is allowed, as Docker's "b *:* m"`)
+  t.test("under the defaults (root, --cap-add MKNOD) no device outside Docker's set opens", async t => {
+    const answers = await probe(
+      t,
+      dir,
+      ['--cap-add', 'MKNOD'],
+      [
+        'mknod_disk',
+        'open_disk',
+        'mknod_mem',
+        'open_mem',
+        'open_null',
+        'open_zero',
+        'open_full',
+        'open_urandom',
+        'mknod_char',
+        'open_char_node',
+        'read_char_node',
+      ],
+    )
+    t.equal(
+      answers.mknod_disk,
+      0,
+      `mknod of a node of the host's block device ${disk}${disk === rootDisk() ? ' (the root disk)' : ''} is allowed, as Docker's "b *:* m"`,
+    )
     t.equal(answers.mknod_mem, 0, 'mknod of /dev/mem\'s node is allowed, as Docker\'s "c *:* m"')
     mustRefuse(t, tally, `open of the host's block device ${disk} through a node the app made`, answers.open_disk)
     mustRefuse(t, tally, 'open of /dev/mem through a node the app made', answers.open_mem)
@@ -138,9 +190,18 @@ if (requireRoot(t)) {
           t.equal(restart.exitCode, 0, `contain restart: ${restart.stderr}`)
           await until(running, 'the restarted app', patience, 200)
         }
-        const inApp = await cli(['exec', app, '--', python, join(dir, 'probe.py'), dir, disk, charDevice, charNumbers, 'read_char', 'open_char', 'open_urandom'], {cwd: project, env, timeoutMs: patience})
+        const inApp = await cli(
+          ['exec', app, '--', python, join(dir, 'probe.py'), dir, disk, charDevice, charNumbers, 'read_char', 'open_char', 'open_urandom'],
+          {cwd: project, env, timeoutMs: patience},
+        )
         t.equal(inApp.exitCode, 0, `contain exec ran the probe (${when}): ${inApp.stderr}`)
-        const answers = Object.fromEntries(inApp.stdout.trim().split('\n').map(line => line.split(' ')).map(([name, answer]) => [name, Number(answer)]))
+        const answers = Object.fromEntries(
+          inApp.stdout
+            .trim()
+            .split('\n')
+            .map(line => line.split(' '))
+            .map(([name, answer]) => [name, Number(answer)]),
+        )
         t.equal(answers.read_char, 0, `${when}: devices: ${charDevice}:r opens for read`)
         t.equal(answers.open_urandom, 0, `${when}: /dev/urandom opens`)
         mustRefuse(t, tally, `${when}: open for write of ${charDevice} in the app of contain up`, answers.open_char)
@@ -160,7 +221,10 @@ if (requireRoot(t)) {
     mkdirSync(cgroup)
     try {
       // One instruction with an opcode that does not exist: the verifier refuses the program.
-      const launcher = execa(initBin, ['enter', '--devices-fd', '5', '--devices-cgroup', cgroup, '--clone-into', cgroup, '--', 'touch', marker], {reject: false, stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', 'pipe']})
+      const launcher = execa(initBin, ['enter', '--devices-fd', '5', '--devices-cgroup', cgroup, '--clone-into', cgroup, '--', 'touch', marker], {
+        reject: false,
+        stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', 'pipe'],
+      })
       const pipe = (launcher.stdio as unknown as NodeJS.WritableStream[])[5]
       pipe.on('error', () => undefined)
       pipe.end(Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0]))
@@ -195,7 +259,10 @@ if (requireRoot(t)) {
 
   t.test('figures', async t => {
     t.same(await settledLeftovers(mark), {cgroups: [], processes: [], stateFiles: []}, 'nothing left behind')
-    figure(t, `device escapes (block device ${disk}${disk === rootDisk() ? ', the root disk' : rootDisk() ? `; the root disk ${rootDisk()} is refused to root on this host outside any app` : ''}): ${tally.attempts} tried, ${tally.held} held${tally.failures.length > 0 ? `; got through: ${tally.failures.join(', ')}` : ''}`)
+    figure(
+      t,
+      `device escapes (block device ${disk}${disk === rootDisk() ? ', the root disk' : rootDisk() ? `; the root disk ${rootDisk()} is refused to root on this host outside any app` : ''}): ${tally.attempts} tried, ${tally.held} held${tally.failures.length > 0 ? `; got through: ${tally.failures.join(', ')}` : ''}`,
+    )
     t.equal(tally.held, tally.attempts, 'every device escape attempt held')
   })
 }

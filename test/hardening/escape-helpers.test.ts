@@ -80,7 +80,13 @@ async function up(t: Test, dir: string, env: Record<string, string>, app: string
     if (someFail) t.not(started.exitCode, 0, `contain up -d says which apps could not start: ${started.stderr.trim().split('\n')[0]}`)
     else t.equal(started.exitCode, 0, `contain up -d: ${started.stderr}`)
   }
-  await until(async () => JSON.parse((await cli(['ps', '--json'], {cwd: dir, env})).stdout || '[]').find((status: {name: string}) => status.name === app)?.state === 'running', `${app} running`, 60_000, 250)
+  await until(
+    async () =>
+      JSON.parse((await cli(['ps', '--json'], {cwd: dir, env})).stdout || '[]').find((status: {name: string}) => status.name === app)?.state === 'running',
+    `${app} running`,
+    60_000,
+    250,
+  )
   return async () => {
     await cli(['down'], {cwd: dir, env})
     await foreground
@@ -130,7 +136,11 @@ async function refusesForeignPeer(t: Test, dir: string, projectDir: string, env:
     chownSync(control, 0, 0)
     chmodSync(control, 0o600)
     const ps = await cli(['ps', '--json'], {cwd: dir, env})
-    attempt(t, ps.exitCode === 125 && /served by uid 65534/.test(ps.stderr), `a control socket served by another user (uid 65534) is refused: exit ${ps.exitCode}, ${ps.stderr.trim().split('\n')[0]}`)
+    attempt(
+      t,
+      ps.exitCode === 125 && /served by uid 65534/.test(ps.stderr),
+      `a control socket served by another user (uid 65534) is refused: exit ${ps.exitCode}, ${ps.stderr.trim().split('\n')[0]}`,
+    )
     attempt(t, !existsSync(received) || readFileSync(received, 'utf8') === '', 'the client sent it nothing')
   } finally {
     server.kill('SIGKILL')
@@ -160,7 +170,10 @@ if (process.arch !== 'x64') {
     try {
       const port = 20_000 + Math.floor(Math.random() * 20_000)
       const described = `${COUNT_FDS}\nimport socket, stat\nprint(",".join("%d:%s" % (fd, stat.S_ISSOCK(os.fstat(fd).st_mode) and socket.socket(fileno=os.dup(fd)).getsockname()) for fd in fds if fd > 2))`
-      const listened = await cli(['run', '--name', `f${mark}`, '--listen', `tcp://127.0.0.1:${port}`, '--listen', `unix://${listenDir}/s.sock`, '--', python, '-c', described], {wrap: ['bash', '-c', 'exec 300</ 301>/dev/null && exec "$@"', 'bash']})
+      const listened = await cli(
+        ['run', '--name', `f${mark}`, '--listen', `tcp://127.0.0.1:${port}`, '--listen', `unix://${listenDir}/s.sock`, '--', python, '-c', described],
+        {wrap: ['bash', '-c', 'exec 300</ 301>/dev/null && exec "$@"', 'bash']},
+      )
       const [all, sockets] = listened.stdout.trim().split('\n')
       attempt(t, all === '0,1,2,3,4', `contain run --listen (2 sockets): the app starts with fds 0,1,2,3,4 only (${all}; ${listened.stderr.trim()})`)
       attempt(t, sockets === `3:('127.0.0.1', ${port}),4:${listenDir}/s.sock`, `fds 3 and 4 are the listen sockets, in order (${sockets})`)
@@ -198,7 +211,10 @@ if (process.arch !== 'x64') {
       const checkFds = readFileSync(join(dir, 'check-fds'), 'utf8').trim()
       attempt(t, checkFds === '0,1,2', `a command health check has fds 0,1,2 only (${checkFds})`)
       for (const via of ['run', 'exec'] as const) {
-        const probe = via === 'exec' ? await cli(['exec', app, '--', python, '-c', PROBE_PID1], {cwd: dir, env}) : await cli(['run', '--name', `p${mark}`, '--', python, '-c', PROBE_PID1])
+        const probe =
+          via === 'exec'
+            ? await cli(['exec', app, '--', python, '-c', PROBE_PID1], {cwd: dir, env})
+            : await cli(['run', '--name', `p${mark}`, '--', python, '-c', PROBE_PID1])
         t.equal(probe.exitCode, 0, probe.stderr)
         for (const line of probe.stdout.trim().split('\n')) {
           const [name, answer] = line.split(' ')
@@ -218,7 +234,9 @@ if (process.arch !== 'x64') {
     mkdirSync(markers, {mode: 0o777})
     chmodSync(markers, 0o777)
     // Each process that loads the library leaves a file named after its command.
-    writeFileSync(join(dir, 'marker.c'), `#include <stdio.h>
+    writeFileSync(
+      join(dir, 'marker.c'),
+      `#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 __attribute__((constructor)) static void mark(void) {
@@ -229,7 +247,8 @@ __attribute__((constructor)) static void mark(void) {
   FILE *m = fopen(path, "w");
   if (m) fclose(m);
 }
-`)
+`,
+    )
     const library = join(dir, 'marker.so')
     await execa('cc', ['-shared', '-fPIC', '-o', library, join(dir, 'marker.c')])
     const run = await cli(['run', '--name', `l${mark}`, '-e', `LD_PRELOAD=${library}`, '--', 'sh', '-c', 'true'])
@@ -239,14 +258,17 @@ __attribute__((constructor)) static void mark(void) {
     // /bin/true itself (the app) may complain once; unshare or contain-init must not.
     const complaints = missing.stderr.split('\n').filter(line => line.includes('nonexistent-contain.so'))
     attempt(t, complaints.length <= 1, `an LD_PRELOAD of the app is reported by the app alone (${complaints.length} ld.so complaints)`)
-    writeFileSync(join(dir, 'contain.yml'), [
-      'apps:',
-      `  y${mark}:`,
-      '    command: sleep 600',
-      `    environment: {LD_PRELOAD: ${JSON.stringify(library)}}`,
-      '    healthcheck: {test: ["CMD", "/bin/true"], interval: 1s}',
-      '',
-    ].join('\n'))
+    writeFileSync(
+      join(dir, 'contain.yml'),
+      [
+        'apps:',
+        `  y${mark}:`,
+        '    command: sleep 600',
+        `    environment: {LD_PRELOAD: ${JSON.stringify(library)}}`,
+        '    healthcheck: {test: ["CMD", "/bin/true"], interval: 1s}',
+        '',
+      ].join('\n'),
+    )
     const env = {CONTAIN_STATE_DIR: join(dir, 'state')}
     const stop = await up(t, dir, env, `y${mark}`)
     try {
@@ -271,25 +293,27 @@ __attribute__((constructor)) static void mark(void) {
     for (const name of [`${rotating}.log.1`, `${rotating}.log.2`, `${refused}.log`]) symlinkSync(outside, join(dir, 'logs', name))
     mkdirSync(join(dir, 'elsewhere'))
     symlinkSync(join(dir, 'elsewhere'), join(dir, 'linked-logs'))
-    writeFileSync(join(dir, 'contain.yml'), [
-      'apps:',
-      `  ${rotating}:`,
-      // Lines enough for several rotations; meanwhile the app plants a new symlink at its log's name.
-      `    command: sh -c 'seq 1 2000; rm -f logs/${rotating}.log; ln -s ${outside} logs/${rotating}.log; seq 1 2000; sleep 600'`,
-      '    logging: {dir: logs, max_size: 4k, max_files: 3}',
-      `  ${refused}:`,
-      '    command: sh -c "seq 1 100; sleep 600"',
-      '    logging: {dir: logs}',
-      `  ${linkedDir}:`,
-      '    command: sh -c "seq 1 100; sleep 600"',
-      '    logging: {dir: linked-logs}',
-      '',
-    ].join('\n'))
+    writeFileSync(
+      join(dir, 'contain.yml'),
+      [
+        'apps:',
+        `  ${rotating}:`,
+        // Lines enough for several rotations; meanwhile the app plants a new symlink at its log's name.
+        `    command: sh -c 'seq 1 2000; rm -f logs/${rotating}.log; ln -s ${outside} logs/${rotating}.log; seq 1 2000; sleep 600'`,
+        '    logging: {dir: logs, max_size: 4k, max_files: 3}',
+        `  ${refused}:`,
+        '    command: sh -c "seq 1 100; sleep 600"',
+        '    logging: {dir: logs}',
+        `  ${linkedDir}:`,
+        '    command: sh -c "seq 1 100; sleep 600"',
+        '    logging: {dir: linked-logs}',
+        '',
+      ].join('\n'),
+    )
     const env = {CONTAIN_STATE_DIR: join(dir, 'state')}
     const stop = await up(t, dir, env, rotating, {someFail: true})
-    let logs = {stdout: '', stderr: ''}
+    let logs: {stdout: string; stderr: string} | undefined
     try {
-
       await sleep(3000)
       logs = await cli(['logs', rotating, '-n', '20'], {cwd: dir, env})
       const statuses = JSON.parse((await cli(['ps', '--json'], {cwd: dir, env})).stdout || '[]') as {name: string; lastExit?: {error?: string}}[]
@@ -297,8 +321,16 @@ __attribute__((constructor)) static void mark(void) {
     } finally {
       await stop()
     }
-    attempt(t, readFileSync(outside, 'utf8') === 'untouched\n', 'the file the planted log symlinks point at is unchanged (start, rotations, a link planted while running)')
-    attempt(t, !logs.stdout.includes('untouched'), `contain logs printed nothing of the outside file${logs.stderr ? ` (${logs.stderr.trim().split('\n')[0]})` : ''}`)
+    attempt(
+      t,
+      readFileSync(outside, 'utf8') === 'untouched\n',
+      'the file the planted log symlinks point at is unchanged (start, rotations, a link planted while running)',
+    )
+    attempt(
+      t,
+      !logs.stdout.includes('untouched'),
+      `contain logs printed nothing of the outside file${logs.stderr ? ` (${logs.stderr.trim().split('\n')[0]})` : ''}`,
+    )
     attempt(t, readdirSync(join(dir, 'elsewhere')).length === 0, 'a log directory that is a symlink is not written through')
     t.same(await settledLeftovers(mark, env.CONTAIN_STATE_DIR), {cgroups: [], processes: [], stateFiles: []}, 'nothing left behind')
   })
@@ -386,10 +418,22 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${port}), H).serve_forever()`
         statuses = JSON.parse((await cli(['ps', '--json'], {cwd: dir, env})).stdout || '[]')
         if (statuses.find(status => status.name === web)?.health === 'healthy') break
       }
-      attempt(t, statuses.find(status => status.name === web)?.health === 'healthy', `an HTTP check answered with a ${bytes >> 20} MiB body still passes on its status line (${statuses.find(status => status.name === web)?.health})`)
-      attempt(t, peakKiB < 256 * 1024, `the supervisor's memory stayed bounded through ${bytes >> 20} MiB answers (HTTP body, command output): peak RSS ${Math.round(peakKiB / 1024)} MiB`)
+      attempt(
+        t,
+        statuses.find(status => status.name === web)?.health === 'healthy',
+        `an HTTP check answered with a ${bytes >> 20} MiB body still passes on its status line (${statuses.find(status => status.name === web)?.health})`,
+      )
+      attempt(
+        t,
+        peakKiB < 256 * 1024,
+        `the supervisor's memory stayed bounded through ${bytes >> 20} MiB answers (HTTP body, command output): peak RSS ${Math.round(peakKiB / 1024)} MiB`,
+      )
       // The next check starts only after the last one ended: one may be alive, never a pile of them.
-      const stubborns = (await cli(['exec', cmd, '--', 'sh', '-c', 'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline 2>/dev/null; echo; done'], {cwd: dir, env})).stdout.split('\n').filter(line => line.includes('stubborn.py'))
+      const stubborns = (
+        await cli(['exec', cmd, '--', 'sh', '-c', 'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline 2>/dev/null; echo; done'], {cwd: dir, env})
+      ).stdout
+        .split('\n')
+        .filter(line => line.includes('stubborn.py'))
       attempt(t, stubborns.length <= 2, `checks that ignore SIGTERM are killed past their timeout (${stubborns.length} alive now)`)
     } finally {
       await stop()
@@ -398,7 +442,10 @@ http.server.ThreadingHTTPServer(("127.0.0.1", ${port}), H).serve_forever()`
   })
 
   t.test('the figure', async t => {
-    figure(t, `helper escape attempts: ${tally.attempts} tried, ${tally.held} held${tally.failures.length > 0 ? `; got through: ${tally.failures.join('; ')}` : ''}`)
+    figure(
+      t,
+      `helper escape attempts: ${tally.attempts} tried, ${tally.held} held${tally.failures.length > 0 ? `; got through: ${tally.failures.join('; ')}` : ''}`,
+    )
     t.equal(tally.held, tally.attempts, 'every attempt held')
   })
 }

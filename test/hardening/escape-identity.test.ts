@@ -55,7 +55,13 @@ function hold(t: Test, held: boolean, what: string): void {
 }
 
 function parseProbe(stdout: string): Record<string, string> {
-  return Object.fromEntries(stdout.trim().split('\n').filter(Boolean).map(line => [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)]))
+  return Object.fromEntries(
+    stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(line => [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)]),
+  )
 }
 
 /** The environment checks, for one view of the app (run, up's app, exec, a health check). */
@@ -66,7 +72,8 @@ function checkEnvironment(t: Test, where: string, env: Record<string, string>, e
   }
   hold(t, env.PWD === expected.pwd, `${where}: PWD is the working directory (${env.PWD})`)
   hold(t, env.HOME === expected.home, `${where}: HOME is the app user's (${env.HOME})`)
-  if (expected.user) hold(t, env.USER === expected.user && env.LOGNAME === expected.user, `${where}: USER and LOGNAME are the app user's (${env.USER}, ${env.LOGNAME})`)
+  if (expected.user)
+    hold(t, env.USER === expected.user && env.LOGNAME === expected.user, `${where}: USER and LOGNAME are the app user's (${env.USER}, ${env.LOGNAME})`)
   hold(t, env.PATH === DEFAULT_PATH, `${where}: PATH is Docker's default (${env.PATH})`)
   const keep = Object.keys(PASSED)[0]
   t.equal(env[keep], PASSED[keep], `${where}: the variable passed on purpose arrives`)
@@ -92,12 +99,18 @@ const rootWarnings = (stderr: string) => stderr.split('\n').filter(line => /warn
 if (process.arch !== 'x64') {
   skipFile(t, `the probe's checks are written for x86_64 hosts, this is ${process.arch}`)
 } else if (requireRoot(t)) {
-  const nobody = readFileSync('/etc/passwd', 'utf8').split('\n').map(line => line.split(':')).find(fields => fields[2] === String(NOBODY))
+  const nobody = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .map(line => line.split(':'))
+    .find(fields => fields[2] === String(NOBODY))
   const nobodyHome = nobody?.[5] || '/'
 
-  t.test('contain run in a directory of nobody\'s: the app is nobody, with no capability and a clean environment', async t => {
+  t.test("contain run in a directory of nobody's: the app is nobody, with no capability and a clean environment", async t => {
     const dir = nobodysDir(t)
-    const result = await cli(['run', '--name', `r${mark}`, '-e', Object.keys(PASSED)[0], '--', python, probeIn(dir), dir, 'uid', 'capeff', 'raw_socket', 'mknod', 'environ'], {cwd: dir, env: {...PLANTED, ...PASSED}})
+    const result = await cli(
+      ['run', '--name', `r${mark}`, '-e', Object.keys(PASSED)[0], '--', python, probeIn(dir), dir, 'uid', 'capeff', 'raw_socket', 'mknod', 'environ'],
+      {cwd: dir, env: {...PLANTED, ...PASSED}},
+    )
     t.equal(result.exitCode, 0, result.stderr)
     const answers = parseProbe(result.stdout)
     hold(t, answers.uid === String(NOBODY), `the app runs as the directory's owner, uid ${answers.uid}`)
@@ -108,13 +121,13 @@ if (process.arch !== 'x64') {
     t.same(rootWarnings(result.stderr), [], 'no root warning')
   })
 
-  t.test('contain run as root (a root-owned directory): podman\'s 11 capabilities, one warning line', async t => {
+  t.test("contain run as root (a root-owned directory): podman's 11 capabilities, one warning line", async t => {
     const dir = testdir(t)
     const run = (flags: string[]) => cli(['run', '--name', `o${mark}`, ...flags, '--', python, probeIn(dir), dir, 'uid', 'raw_socket', 'mknod'], {cwd: dir})
     const defaults = await run([])
     t.equal(defaults.exitCode, 0, defaults.stderr)
     const answers = parseProbe(defaults.stdout)
-    t.equal(answers.uid, '0', 'root, because the directory is root\'s')
+    t.equal(answers.uid, '0', "root, because the directory is root's")
     hold(t, Number(answers.raw_socket) === EPERM, `root without NET_RAW: a raw socket is refused (errno ${answers.raw_socket})`)
     hold(t, Number(answers.mknod) === EPERM, `root without MKNOD: a device node is refused (errno ${answers.mknod})`)
     const warnings = rootWarnings(defaults.stderr)
@@ -134,7 +147,7 @@ if (process.arch !== 'x64') {
     const dir = nobodysDir(t)
     const command = `${process.execPath} ${join(root, 'bin/run.js')} run --name t${mark} -- sh -c 'echo "TERM=$TERM"'`
     const onTerminal = await execa('script', ['-qec', command, '/dev/null'], {cwd: dir, env: {TERM: `xterm-${mark}`}, reject: false, stdin: 'ignore'})
-    t.match(onTerminal.stdout.replace(/\r/g, ''), new RegExp(`^TERM=xterm-${mark}$`, 'm'), 'on a terminal: the caller\'s TERM')
+    t.match(onTerminal.stdout.replace(/\r/g, ''), new RegExp(`^TERM=xterm-${mark}$`, 'm'), "on a terminal: the caller's TERM")
     const piped = await cli(['run', '--name', `p${mark}`, '--', 'sh', '-c', 'echo "TERM=$TERM"'], {cwd: dir, env: {TERM: `xterm-${mark}`}})
     hold(t, piped.stdout.trim() === 'TERM=', `through pipes: no TERM (${piped.stdout.trim()})`)
   })
@@ -157,7 +170,13 @@ if (process.arch !== 'x64') {
     })
     const env = {...PLANTED, ...PASSED, CONTAIN_STATE_DIR: stateRoot}
     let foreground: ReturnType<typeof startCli> | undefined
-    const environOf = (file: string) => Object.fromEntries(readFileSync(join(dir, file), 'utf8').split('\0').filter(Boolean).map(entry => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]))
+    const environOf = (file: string) =>
+      Object.fromEntries(
+        readFileSync(join(dir, file), 'utf8')
+          .split('\0')
+          .filter(Boolean)
+          .map(entry => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+      )
     try {
       if (nested) {
         foreground = startCli(['up', '--no-color'], {cwd: dir, env})
@@ -166,10 +185,15 @@ if (process.arch !== 'x64') {
         t.equal(up.exitCode, 0, up.stderr)
         t.same(rootWarnings(up.stderr), [], 'no root warning')
       }
-      await until(() => existsSync(join(dir, 'health.uid')) && readFileSync(join(dir, 'health.uid'), 'utf8').endsWith('\n'), 'the health check\'s files', 60_000, 200)
-      checkEnvironment(t, 'the up\'s app', environOf('app.env'), {pwd: dir, home: nobodyHome, user: nobody?.[0]})
+      await until(
+        () => existsSync(join(dir, 'health.uid')) && readFileSync(join(dir, 'health.uid'), 'utf8').endsWith('\n'),
+        "the health check's files",
+        60_000,
+        200,
+      )
+      checkEnvironment(t, "the up's app", environOf('app.env'), {pwd: dir, home: nobodyHome, user: nobody?.[0]})
       checkEnvironment(t, 'the health check', environOf('health.env'), {pwd: dir, home: nobodyHome, user: nobody?.[0]})
-      hold(t, readFileSync(join(dir, 'health.uid'), 'utf8').trim() === String(NOBODY), 'the health check runs as the app\'s user')
+      hold(t, readFileSync(join(dir, 'health.uid'), 'utf8').trim() === String(NOBODY), "the health check runs as the app's user")
       // contain exec from a caller holding the planted variables too.
       const exec = await cli(['exec', app, '--', python, probeIn(dir), dir, 'uid', 'capeff', 'raw_socket', 'environ'], {cwd: dir, env})
       t.equal(exec.exitCode, 0, exec.stderr)
@@ -185,24 +209,31 @@ if (process.arch !== 'x64') {
     t.same(await settledLeftovers(mark), {cgroups: [], processes: [], stateFiles: []}, 'nothing left behind')
   })
 
-  t.test('contain up of root-owned apps: one warning line for all of them', {skip: nested ? 'the foreground up of the nested guest prints while it runs' : false}, async t => {
-    const stateRoot = stateDir(t)
-    const dir = testdir(t, {'contain.yml': `apps:\n  a${mark}:\n    command: sleep 600\n  b${mark}:\n    command: sleep 600\n`})
-    const env = {CONTAIN_STATE_DIR: stateRoot}
-    try {
-      const up = await cli(['up', '-d'], {cwd: dir, env})
-      t.equal(up.exitCode, 0, up.stderr)
-      const warnings = rootWarnings(up.stderr)
-      t.equal(warnings.length, 1, `one line: ${up.stderr}`)
-      t.match(warnings[0] ?? '', new RegExp(`a${mark}, b${mark} run as host root`))
-    } finally {
-      await cli(['down'], {cwd: dir, env})
-    }
-    t.same(await settledLeftovers(mark), {cgroups: [], processes: [], stateFiles: []}, 'nothing left behind')
-  })
+  t.test(
+    'contain up of root-owned apps: one warning line for all of them',
+    {skip: nested ? 'the foreground up of the nested guest prints while it runs' : false},
+    async t => {
+      const stateRoot = stateDir(t)
+      const dir = testdir(t, {'contain.yml': `apps:\n  a${mark}:\n    command: sleep 600\n  b${mark}:\n    command: sleep 600\n`})
+      const env = {CONTAIN_STATE_DIR: stateRoot}
+      try {
+        const up = await cli(['up', '-d'], {cwd: dir, env})
+        t.equal(up.exitCode, 0, up.stderr)
+        const warnings = rootWarnings(up.stderr)
+        t.equal(warnings.length, 1, `one line: ${up.stderr}`)
+        t.match(warnings[0] ?? '', new RegExp(`a${mark}, b${mark} run as host root`))
+      } finally {
+        await cli(['down'], {cwd: dir, env})
+      }
+      t.same(await settledLeftovers(mark), {cgroups: [], processes: [], stateFiles: []}, 'nothing left behind')
+    },
+  )
 
   t.test('the figure', async t => {
-    figure(t, `identity and environment: ${tally.attempts} tried, ${tally.attempts - tally.failures.length} held${tally.failures.length ? ` (failed: ${tally.failures.join('; ')})` : ''}`)
+    figure(
+      t,
+      `identity and environment: ${tally.attempts} tried, ${tally.attempts - tally.failures.length} held${tally.failures.length ? ` (failed: ${tally.failures.join('; ')})` : ''}`,
+    )
     t.equal(tally.failures.length, 0, 'every attempt held')
   })
 }

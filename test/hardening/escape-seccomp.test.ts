@@ -40,7 +40,14 @@ for name, args in attempts.items():
 `
 
 function answers(stdout: string): Record<string, number> {
-  return Object.fromEntries(stdout.trim().split('\n').filter(Boolean).map(line => line.split(' ')).map(([name, errno]) => [name, Number(errno)]))
+  return Object.fromEntries(
+    stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(line => line.split(' '))
+      .map(([name, errno]) => [name, Number(errno)]),
+  )
 }
 
 if (process.arch !== 'x64') {
@@ -59,7 +66,10 @@ if (process.arch !== 'x64') {
     t.ok(attempts.length >= 6, `${attempts.length} attempts`)
     const held = attempts.filter(name => inside[name] === EPERM)
     for (const name of attempts) t.equal(inside[name], EPERM, `${name}: ${inside[name] === 0 ? 'SUCCEEDED' : `errno ${inside[name]}`}`)
-    figure(t, `seccomp escape attempts: ${attempts.length} tried, ${held.length} held${held.length < attempts.length ? ` (got through: ${attempts.filter(name => !held.includes(name)).join(', ')})` : ''}`)
+    figure(
+      t,
+      `seccomp escape attempts: ${attempts.length} tried, ${held.length} held${held.length < attempts.length ? ` (got through: ${attempts.filter(name => !held.includes(name)).join(', ')})` : ''}`,
+    )
     t.same(await settledLeftovers(mark), {cgroups: [], processes: [], stateFiles: []}, 'nothing left behind')
   })
 }

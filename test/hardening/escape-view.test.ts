@@ -47,7 +47,11 @@ function blockDevice(): {path: string; major: number; minor: number} {
   for (const name of readdirSync('/dev')) {
     const stat = statSync(join('/dev', name), {throwIfNoEntry: false})
     if (!stat?.isBlockDevice()) continue
-    return {path: join('/dev', name), major: Number((BigInt(stat.rdev) >> 8n) & 0xfffn), minor: Number((BigInt(stat.rdev) & 0xffn) | ((BigInt(stat.rdev) >> 12n) & 0xfff00n))}
+    return {
+      path: join('/dev', name),
+      major: Number((BigInt(stat.rdev) >> 8n) & 0xfffn),
+      minor: Number((BigInt(stat.rdev) & 0xffn) | ((BigInt(stat.rdev) >> 12n) & 0xfff00n)),
+    }
   }
   return {path: '/dev/sda', major: 8, minor: 0}
 }
@@ -116,7 +120,12 @@ if (process.arch !== 'x64' && process.arch !== 'arm64') {
     try {
       if (nested) foreground = startCli(['up', '--no-color'], {cwd: dir, env, timeoutMs: 900_000})
       else t.equal((await cli(['up', '-d'], {cwd: dir, env})).exitCode, 0)
-      await until(async () => JSON.parse((await cli(['ps', '--json'], {cwd: dir, env})).stdout || '[]')[0]?.state === 'running', 'the app of contain up', 60_000, 500)
+      await until(
+        async () => JSON.parse((await cli(['ps', '--json'], {cwd: dir, env})).stdout || '[]')[0]?.state === 'running',
+        'the app of contain up',
+        60_000,
+        500,
+      )
       const result = await cli(['exec', `u${mark}`, '--', ...probeArgs()], {cwd: dir, env, timeoutMs: 60_000})
       t.equal(result.exitCode, 0, result.stderr)
       judge(t, tally, 'exec', result.stdout)
@@ -128,10 +137,16 @@ if (process.arch !== 'x64' && process.arch !== 'arm64') {
 
   t.test('a symlink planted at a writable or tmpfs target is never followed by a mount', async t => {
     mkdirSync(target, {recursive: true})
-    for (const [flags, link] of [[['--read-only', '--writable'], 'logs'], [['--tmpfs'], 'cache']] as const) {
+    for (const [flags, link] of [
+      [['--read-only', '--writable'], 'logs'],
+      [['--tmpfs'], 'cache'],
+    ] as const) {
       const dir = testdir(t)
       symlinkSync(target, join(dir, link))
-      const result = await cli(['run', '--name', `s${mark}`, ...flags, join(dir, link), '--', 'sh', '-c', `echo x > ${link}/escape`], {cwd: dir, timeoutMs: 30_000})
+      const result = await cli(['run', '--name', `s${mark}`, ...flags, join(dir, link), '--', 'sh', '-c', `echo x > ${link}/escape`], {
+        cwd: dir,
+        timeoutMs: 30_000,
+      })
       tally.attempts++
       const followed = result.exitCode === 0 || readdirSync(target).length > 0
       if (followed) tally.successes.push(`link ${link} (${flags.join(' ')}) was followed`)
@@ -139,7 +154,7 @@ if (process.arch !== 'x64' && process.arch !== 'arm64') {
       t.equal(result.exitCode, 125, 'contain refuses to start')
       t.match(result.stderr, `${join(dir, link)} has a symbolic link in its path`, 'and names the path')
     }
-    t.same(readdirSync(target), [], 'nothing reached the link\'s target')
+    t.same(readdirSync(target), [], "nothing reached the link's target")
   })
 
   t.test('planted by the app between two runs of contain up: the restart refuses', async t => {
@@ -147,7 +162,10 @@ if (process.arch !== 'x64' && process.arch !== 'arm64') {
     // The app moves its tmp/ away (tmp/pids is its tmpfs) and leaves a link in its place.
     const script = `[ -L tmp ] || { mv tmp tmp.old && ln -s ${target} tmp; }; exec sleep 600`
     // A second app keeps the project up, so ps and inspect still tell how the first one ended.
-    const dir = testdir(t, {'contain.yml': `apps:\n  p${mark}:\n    command: [sh, -c, "${script}"]\n    tmpfs: [tmp/pids]\n  k${mark}:\n    command: [sleep, "600"]\n`, tmp: {}})
+    const dir = testdir(t, {
+      'contain.yml': `apps:\n  p${mark}:\n    command: [sh, -c, "${script}"]\n    tmpfs: [tmp/pids]\n  k${mark}:\n    command: [sleep, "600"]\n`,
+      tmp: {},
+    })
     const env = {CONTAIN_STATE_DIR: join(dir, 'state')}
     let foreground: ReturnType<typeof startCli> | undefined
     try {
@@ -158,10 +176,15 @@ if (process.arch !== 'x64' && process.arch !== 'arm64') {
       // Slow in the v2 guests (every exec about ten times the host's): a generous wait.
       let status = ''
       const stateOf = () => (JSON.parse(status || '[]') as {name: string; state: string}[]).find(app => app.name === `p${mark}`)?.state
-      await until(async () => {
-        status = (await cli(['ps', '--json'], {cwd: dir, env})).stdout
-        return ['failed', 'exited', 'backoff'].includes(stateOf() ?? '')
-      }, 'the restart to fail', 240_000, 500).catch(error => t.fail(`${error.message}: restart exit ${restart.exitCode} ${restart.stderr.trim()}; ps ${status}`))
+      await until(
+        async () => {
+          status = (await cli(['ps', '--json'], {cwd: dir, env})).stdout
+          return ['failed', 'exited', 'backoff'].includes(stateOf() ?? '')
+        },
+        'the restart to fail',
+        240_000,
+        500,
+      ).catch(error => t.fail(`${error.message}: restart exit ${restart.exitCode} ${restart.stderr.trim()}; ps ${status}`))
       const inspect = await cli(['inspect', `p${mark}`], {cwd: dir, env})
       tally.attempts++
       const followed = existsSync(join(target, 'pids'))
@@ -176,7 +199,10 @@ if (process.arch !== 'x64' && process.arch !== 'arm64') {
 
   t.test('the figure', async t => {
     t.same(await settledLeftovers(mark), {cgroups: [], processes: [], stateFiles: []}, 'nothing left behind')
-    figure(t, `view escape attempts: ${tally.attempts} tried, ${tally.attempts - tally.successes.length} held${tally.successes.length ? ` (succeeded: ${tally.successes.join(', ')})` : ''}`)
+    figure(
+      t,
+      `view escape attempts: ${tally.attempts} tried, ${tally.attempts - tally.successes.length} held${tally.successes.length ? ` (succeeded: ${tally.successes.join(', ')})` : ''}`,
+    )
     t.equal(tally.successes.length, 0, 'no attempt succeeded')
   })
 }

@@ -44,10 +44,23 @@ interface Tally {
 }
 
 /** Runs the probe in the app and checks every answer against REFUSED. */
-async function attempt(t: Test, tally: Tally, runArgs: string[], victim: number, socket: string, names: string[], env: Record<string, string> = {}): Promise<void> {
+async function attempt(
+  t: Test,
+  tally: Tally,
+  runArgs: string[],
+  victim: number,
+  socket: string,
+  names: string[],
+  env: Record<string, string> = {},
+): Promise<void> {
   const result = await cli(runArgs.concat(['--', python, probe, String(victim), mark, socket, ...names]), {env, timeoutMs: 60_000})
   t.equal(result.exitCode, 0, `the probe ran: ${result.stderr.trim()}`)
-  const answers = Object.fromEntries(result.stdout.trim().split('\n').map(line => line.split(' ')))
+  const answers = Object.fromEntries(
+    result.stdout
+      .trim()
+      .split('\n')
+      .map(line => line.split(' ')),
+  )
   for (const name of names) {
     tally.attempts++
     const answer = answers[name]
@@ -75,7 +88,12 @@ if (process.arch !== 'x64') {
       // Nested in a delegated v2 unit only the foreground up can supervise (see soak.test.ts).
       if (nested) {
         foreground = startCli(['up', '--no-color'], {cwd: dir, env})
-        await until(async () => JSON.parse((await cli(['ps', '--json'], {cwd: dir, env})).stdout || '[]')[0]?.state === 'running', 'the app of contain up', 60_000, 500)
+        await until(
+          async () => JSON.parse((await cli(['ps', '--json'], {cwd: dir, env})).stdout || '[]')[0]?.state === 'running',
+          'the app of contain up',
+          60_000,
+          500,
+        )
       } else {
         const up = await cli(['up', '-d'], {cwd: dir, env})
         t.equal(up.exitCode, 0, up.stderr)
@@ -87,7 +105,10 @@ if (process.arch !== 'x64') {
       // The same CONTAIN_STATE_DIR as the supervisor: the state directory it shares is the one hidden.
       await attempt(t, tally, ['run', '--name', `r${mark}`], victim.pid ?? 0, socket, all, env)
       // From inside the up's own app (contain exec joins it: its namespaces, identity, caps, filter).
-      const inApp = await cli(['exec', `e${mark}`, '--', python, probe, String(victim.pid), mark, socket, 'control_socket', 'kill_host', 'see_host'], {cwd: dir, env})
+      const inApp = await cli(['exec', `e${mark}`, '--', python, probe, String(victim.pid), mark, socket, 'control_socket', 'kill_host', 'see_host'], {
+        cwd: dir,
+        env,
+      })
       t.equal(inApp.exitCode, 0, inApp.stderr)
       for (const line of inApp.stdout.trim().split('\n')) {
         const [name, answer] = line.split(' ')
@@ -121,7 +142,12 @@ if (process.arch !== 'x64') {
       // it back before no_new_privs is ever asked (a second layer; this test is about the first).
       const result = await cli(['run', '--name', `s${mark}`, '-u', 'nobody', '--view', 'host', ...flags, '--', binary], {timeoutMs: 30_000})
       t.equal(result.exitCode, 0, result.stderr)
-      return Object.fromEntries(result.stdout.trim().split('\n').map(line => line.split(' ')))
+      return Object.fromEntries(
+        result.stdout
+          .trim()
+          .split('\n')
+          .map(line => line.split(' ')),
+      )
     }
     // The control: without no_new_privs the setuid bit works here, so the test can tell.
     const control = await run(['--security-opt', 'no-new-privileges=false'])
@@ -130,7 +156,11 @@ if (process.arch !== 'x64') {
       return
     }
     const underDefaults = await run([])
-    for (const [check, raised] of [['euid', underDefaults.euid === '0'], ['capeff', underDefaults.capeff !== '0000000000000000'], ['setuid0', underDefaults.setuid0 === '0']] as const) {
+    for (const [check, raised] of [
+      ['euid', underDefaults.euid === '0'],
+      ['capeff', underDefaults.capeff !== '0000000000000000'],
+      ['setuid0', underDefaults.setuid0 === '0'],
+    ] as const) {
       tally.attempts++
       if (raised) tally.successes.push(`setuid binary: ${check} ${underDefaults[check]}`)
       t.notOk(raised, `setuid binary under -u nobody: ${check} ${underDefaults[check]}`)
@@ -138,13 +168,16 @@ if (process.arch !== 'x64') {
   })
 
   t.test('under --read-only only --tmpfs and --writable paths take writes', async t => {
-    const dir = testdir(t, {rw: {}, ro: {'file': 'x'}})
+    const dir = testdir(t, {rw: {}, ro: {file: 'x'}})
     const script = [
       'for path in /etc/escape-MARK DIR/ro/escape /var/tmp/escape-MARK /usr/escape-MARK DIR/ro/file; do',
       '  if (echo x > "$path") 2>/dev/null; then echo "write $path 0"; rm -f "$path"; else echo "write $path refused"; fi',
       'done',
       'for path in /tmp/ok DIR/rw/ok; do (echo x > "$path") 2>/dev/null && echo "control $path 0" || echo "control $path failed"; done',
-    ].join('\n').replaceAll('MARK', mark).replaceAll('DIR', dir)
+    ]
+      .join('\n')
+      .replaceAll('MARK', mark)
+      .replaceAll('DIR', dir)
     const result = await cli(['run', '--name', `w${mark}`, '--read-only', '--tmpfs', '/tmp', '--writable', join(dir, 'rw'), '--', 'sh', '-c', script])
     t.equal(result.exitCode, 0, result.stderr)
     for (const line of result.stdout.trim().split('\n')) {
@@ -169,7 +202,10 @@ if (process.arch !== 'x64') {
 
   t.test('the figure', async t => {
     t.same(await settledLeftovers(mark), {cgroups: [], processes: [], stateFiles: []}, 'nothing left behind')
-    figure(t, `escape attempts: ${tally.attempts} tried, ${tally.successes.length} succeeded${tally.successes.length ? ` (${tally.successes.join(', ')})` : ''}`)
+    figure(
+      t,
+      `escape attempts: ${tally.attempts} tried, ${tally.successes.length} succeeded${tally.successes.length ? ` (${tally.successes.join(', ')})` : ''}`,
+    )
     t.equal(tally.successes.length, 0, 'no attempt succeeded')
   })
 }

@@ -109,7 +109,7 @@ export function killContain(pid: number): void {
 /** Removes the units whose processes are all gone (as systemd would), noting contain's leftovers in those it ended normally. */
 function endUnits(): void {
   for (const unit of [...units]) {
-    let populated = true
+    let populated: boolean
     try {
       populated = /^populated 1$/m.test(readFileSync(join(unit.dir, 'cgroup.events'), 'utf8'))
     } catch {
@@ -158,7 +158,9 @@ export function cgroupParents(): string[] {
 /** Child cgroups of `dir`, by name; none when it is not there. */
 function childCgroups(dir: string): string[] {
   try {
-    return readdirSync(dir, {withFileTypes: true}).filter(entry => entry.isDirectory()).map(entry => entry.name)
+    return readdirSync(dir, {withFileTypes: true})
+      .filter(entry => entry.isDirectory())
+      .map(entry => entry.name)
   } catch {
     return []
   }
@@ -170,18 +172,24 @@ function childCgroups(dir: string): string[] {
  */
 export function cgroupsWith(mark: string): string[] {
   return cgroupParents().flatMap(dir => {
-    const own = childCgroups(dir).filter(name => name.startsWith('contain-') && name.includes(mark)).map(name => join(dir, name))
-    const nested = childCgroups(join(dir, 'contain')).flatMap(scope => {
-      const apps = childCgroups(join(dir, 'contain', scope)).map(app => join(dir, 'contain', scope, app))
-      return [join(dir, 'contain', scope), ...apps]
-    }).filter(path => path.slice(dir.length).includes(mark))
+    const own = childCgroups(dir)
+      .filter(name => name.startsWith('contain-') && name.includes(mark))
+      .map(name => join(dir, name))
+    const nested = childCgroups(join(dir, 'contain'))
+      .flatMap(scope => {
+        const apps = childCgroups(join(dir, 'contain', scope)).map(app => join(dir, 'contain', scope, app))
+        return [join(dir, 'contain', scope), ...apps]
+      })
+      .filter(path => path.slice(dir.length).includes(mark))
     return [...own, ...nested]
   })
 }
 
 /** The directories of an app's cgroup, one per hierarchy (and unit), in any project. */
 export function appCgroupDirs(appName: string): string[] {
-  return cgroupParents().flatMap(dir => childCgroups(join(dir, 'contain')).map(scope => join(dir, 'contain', scope, appName))).filter(dir => existsSync(dir))
+  return cgroupParents()
+    .flatMap(dir => childCgroups(join(dir, 'contain')).map(scope => join(dir, 'contain', scope, appName)))
+    .filter(dir => existsSync(dir))
 }
 
 /**
@@ -209,10 +217,14 @@ export function processesWith(mark: string): string[] {
 
 /** The host's mount points, as "mountpoint fstype" lines (mountinfo fields 5 and the type). */
 export function hostMounts(): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').trim().split('\n').map(line => {
-    const [before, after = ''] = line.split(' - ')
-    return `${before.split(' ')[4]} ${after.split(' ')[0]}`
-  }).sort()
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .trim()
+    .split('\n')
+    .map(line => {
+      const [before, after = ''] = line.split(' - ')
+      return `${before.split(' ')[4]} ${after.split(' ')[0]}`
+    })
+    .sort()
 }
 
 /** Mount points added since `before`, leaving out those below `ignoreBelow` (a test's own tmpfs) and other tools'. */

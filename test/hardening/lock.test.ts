@@ -18,14 +18,17 @@ const RACERS = 8
 
 /** Processes of contain up (foreground or the detached supervisor) running in the project directory. */
 function supervisorsIn(cwd: string, withArg = 'up'): number[] {
-  return readdirSync('/proc').filter(name => /^\d+$/.test(name)).map(Number).filter(pid => {
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
-      return argv.includes('up') && argv.includes(withArg) && readlinkSync(`/proc/${pid}/cwd`) === cwd
-    } catch {
-      return false
-    }
-  })
+  return readdirSync('/proc')
+    .filter(name => /^\d+$/.test(name))
+    .map(Number)
+    .filter(pid => {
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+        return argv.includes('up') && argv.includes(withArg) && readlinkSync(`/proc/${pid}/cwd`) === cwd
+      } catch {
+        return false
+      }
+    })
 }
 
 /** App processes (comm sleep) in the app's cgroup (its instances'), counted once across hierarchies. */
@@ -57,21 +60,40 @@ function lockHolder(stateRoot: string): number | undefined {
  * has exited: then exactly one supervisor must run, with one app, and every loser must have applied
  * the unchanged file to it (left its app alone) or named it.
  */
-async function race(t: Test, cwd: string, env: Record<string, string>, app: string, stateRoot: string): Promise<{winners: number; applied: number; refused: number; foreground: ReturnType<typeof startCli>[]}> {
-  const racers = Array.from({length: RACERS}, (_, index) => ({detached: index % 4 !== 3, run: startCli(index % 4 !== 3 ? ['up', '-d'] : ['up', '--no-color'], {cwd, env})}))
+async function race(
+  t: Test,
+  cwd: string,
+  env: Record<string, string>,
+  app: string,
+  stateRoot: string,
+): Promise<{winners: number; applied: number; refused: number; foreground: ReturnType<typeof startCli>[]}> {
+  const racers = Array.from({length: RACERS}, (_, index) => ({
+    detached: index % 4 !== 3,
+    run: startCli(index % 4 !== 3 ? ['up', '-d'] : ['up', '--no-color'], {cwd, env}),
+  }))
   const detached = await Promise.all(racers.filter(racer => racer.detached).map(racer => racer.run))
   const foreground = racers.filter(racer => !racer.detached).map(racer => racer.run)
   // A foreground winner runs until down; foreground losers exit at once.
   const ended: Array<{code: number; stdout: string}> = []
   for (const run of foreground) void run.then(result => ended.push({code: result.exitCode ?? 137, stdout: String(result.stdout)}))
-  await until(() => supervisorsIn(cwd).length <= 1 && appPid(app, 'sleep') !== undefined && ended.length >= foreground.length - 1, 'the losers to give up and the winner to start its app', 30_000)
+  await until(
+    () => supervisorsIn(cwd).length <= 1 && appPid(app, 'sleep') !== undefined && ended.length >= foreground.length - 1,
+    'the losers to give up and the winner to start its app',
+    30_000,
+  )
   const supervisors = supervisorsIn(cwd)
   const holder = lockHolder(stateRoot)
   t.equal(supervisors.length, 1, `one supervisor runs (${supervisors.join(', ')})`)
   t.equal(holder, supervisors[0], 'it holds the lock')
   t.equal(appProcesses(app), 1, 'one app process runs')
-  const started = (result: {exitCode?: number; stdout?: unknown}) => result.exitCode === 0 && /^contain: started .* in the background/.test(String(result.stdout))
-  const losers = [...detached.filter(result => !started(result)).map(result => ({code: result.exitCode ?? 137, stdout: String(result.stdout), stderr: String(result.stderr)})), ...ended.map(result => ({...result, stderr: ''}))]
+  const started = (result: {exitCode?: number; stdout?: unknown}) =>
+    result.exitCode === 0 && /^contain: started .* in the background/.test(String(result.stdout))
+  const losers = [
+    ...detached
+      .filter(result => !started(result))
+      .map(result => ({code: result.exitCode ?? 137, stdout: String(result.stdout), stderr: String(result.stderr)})),
+    ...ended.map(result => ({...result, stderr: ''})),
+  ]
   let applied = 0
   let refused = 0
   for (const loser of losers) {
@@ -127,7 +149,10 @@ if (requireRoot(t)) {
     t.notOk(readdirSync(join(stateRoot, project)).includes('lock'), 'down removed the lock file')
     t.same(await settledLeftovers(mark, stateRoot), {cgroups: [], processes: [], stateFiles: []}, 'nothing left behind')
     t.same(supervisorsIn(cwd), [], 'no supervisor left')
-    figure(t, `lock: ${tally.races} races of ${RACERS} contain up (${RACERS * 3 / 4} -d, ${RACERS / 4} foreground), ${tally.winners} winners (1 per race), ${tally.applied} applied the unchanged file to the winner, ${tally.refused} refused naming the supervisor pid, ${tally.racers - tally.winners - tally.applied - tally.refused} otherwise`)
+    figure(
+      t,
+      `lock: ${tally.races} races of ${RACERS} contain up (${(RACERS * 3) / 4} -d, ${RACERS / 4} foreground), ${tally.winners} winners (1 per race), ${tally.applied} applied the unchanged file to the winner, ${tally.refused} refused naming the supervisor pid, ${tally.racers - tally.winners - tally.applied - tally.refused} otherwise`,
+    )
   })
 
   t.test('contain up -d SIGKILLed while it starts: the project either runs (one supervisor) or can be started; nothing left', async t => {
@@ -151,7 +176,10 @@ if (requireRoot(t)) {
         up.kill('SIGKILL')
         await up
         const again = await cli(['up', '-d'], {cwd, env})
-        t.ok(again.exitCode === 0 || (again.exitCode === 125 && /is already running \(supervisor pid \d+/.test(again.stderr)), `after an up -d SIGKILLed ${moment}: ${again.exitCode} ${again.stderr.split('\n')[0]}`)
+        t.ok(
+          again.exitCode === 0 || (again.exitCode === 125 && /is already running \(supervisor pid \d+/.test(again.stderr)),
+          `after an up -d SIGKILLed ${moment}: ${again.exitCode} ${again.stderr.split('\n')[0]}`,
+        )
         outcomes.push(again.exitCode === 0 ? 'started by the next up' : 'kept running')
         await until(async () => JSON.parse((await cli(['ps', '--json'], {cwd, env})).stdout || '[]')[0]?.state === 'running', 'the project to run', 20_000, 200)
         t.equal(supervisorsIn(cwd).length, 1, 'one supervisor')
@@ -162,6 +190,9 @@ if (requireRoot(t)) {
       await cli(['down'], {cwd, env})
     }
     t.same(await settledLeftovers(mark, stateRoot), {cgroups: [], processes: [], stateFiles: []}, 'nothing left behind')
-    figure(t, `lock: up -d SIGKILLed mid-start ${outcomes.length} times: ${outcomes.filter(outcome => outcome === 'kept running').length} supervisors kept running, ${outcomes.filter(outcome => outcome !== 'kept running').length} started by the next up; 0 doubles`)
+    figure(
+      t,
+      `lock: up -d SIGKILLed mid-start ${outcomes.length} times: ${outcomes.filter(outcome => outcome === 'kept running').length} supervisors kept running, ${outcomes.filter(outcome => outcome !== 'kept running').length} started by the next up; 0 doubles`,
+    )
   })
 }

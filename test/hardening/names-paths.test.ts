@@ -48,7 +48,12 @@ if (requireRoot(t)) {
       t.match(project, /^we-ird-\.\.name-[a-z0-9]+-[0-9a-f]{8}$/, `one safe entry in the state root: ${JSON.stringify(project)}`)
       const stateDir = join(stateRoot, project)
       const socket = join(stateDir, 'control.sock')
-      for (const [path, mode] of [[stateRoot, 0o700], [stateDir, 0o700], [socket, 0o600], [join(stateDir, 'state.json'), 0o600]] as const) {
+      for (const [path, mode] of [
+        [stateRoot, 0o700],
+        [stateDir, 0o700],
+        [socket, 0o600],
+        [join(stateDir, 'state.json'), 0o600],
+      ] as const) {
         const stat = lstatSync(path)
         t.equal((stat.mode & 0o777).toString(8), mode.toString(8), `${path.slice(root.length)} is ${mode.toString(8)}`)
         t.equal(stat.uid, process.getuid?.(), `${path.slice(root.length)} belongs to the invoking user`)
@@ -68,7 +73,11 @@ if (requireRoot(t)) {
       const second = await cli(['up', '-d'], {cwd, env})
       t.equal(second.exitCode, 0, `a second up applies the unchanged file: ${second.stderr}`)
       t.equal(second.stdout.trim(), `n${mark}: unchanged`)
-      t.same(readdirSync(stateRoot).filter(name => name !== 'names'), [project], 'still one state directory (names/ holds the name locks)')
+      t.same(
+        readdirSync(stateRoot).filter(name => name !== 'names'),
+        [project],
+        'still one state directory (names/ holds the name locks)',
+      )
 
       // Stale-lock recovery: the supervisor is SIGKILLed, its state stays; the next up starts anyway.
       const state = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8'))

@@ -21,7 +21,10 @@ if (requireRoot(t)) {
     const env = {CONTAIN_STATE_DIR: join(dir, 'state')}
     let up: ReturnType<typeof startCli> | undefined
     try {
-      writeFileSync(join(dir, 'contain.yml'), `apps:\n  ${app}:\n    command: ["sh", "-c", "i=0; while :; do i=$((i+1)); echo line $i of the app that keeps talking; sleep 0.005; done"]\n    logging: {dir: ${JSON.stringify(disk)}, max_size: 10m}\n`)
+      writeFileSync(
+        join(dir, 'contain.yml'),
+        `apps:\n  ${app}:\n    command: ["sh", "-c", "i=0; while :; do i=$((i+1)); echo line $i of the app that keeps talking; sleep 0.005; done"]\n    logging: {dir: ${JSON.stringify(disk)}, max_size: 10m}\n`,
+      )
       // Fill the disk: the filler stops at ENOSPC.
       await execa('sh', ['-c', `head -c 2m /dev/zero > ${disk}/filler`], {reject: false})
       up = startCli(['up', '--no-color'], {cwd: dir, env, timeoutMs: 120_000})
@@ -41,7 +44,10 @@ if (requireRoot(t)) {
       await until(() => statSync(logFile).size > size, 'new lines in the log', 10_000)
       const last = readFileSync(logFile, 'utf8').trim().split('\n').at(-1) ?? ''
       t.match(last, /^\d{4}-\d\d-\d\dT[\d:.]+Z out line \d+ of the app/, 'the log holds whole new lines again')
-      figure(t, `log disk full: ${reports} report while full, ${stderr.match(/(\d+) lines were dropped/)?.[1]} lines dropped, logging resumed, app pid unchanged`)
+      figure(
+        t,
+        `log disk full: ${reports} report while full, ${stderr.match(/(\d+) lines were dropped/)?.[1]} lines dropped, logging resumed, app pid unchanged`,
+      )
     } finally {
       if (up) {
         up.kill('SIGTERM')
@@ -54,7 +60,10 @@ if (requireRoot(t)) {
 
   t.test('pids exhaustion inside the app: forks fail in the app, contain is unaffected', async t => {
     const started = Date.now()
-    const result = await cli(['run', '--name', `p${mark}`, '--pids-limit', '10', '--', 'sh', '-c', 'i=0; while [ $i -lt 40 ]; do sleep 2 & i=$((i+1)); done; wait; echo done'], {timeoutMs: 60_000})
+    const result = await cli(
+      ['run', '--name', `p${mark}`, '--pids-limit', '10', '--', 'sh', '-c', 'i=0; while [ $i -lt 40 ]; do sleep 2 & i=$((i+1)); done; wait; echo done'],
+      {timeoutMs: 60_000},
+    )
     t.match(result.stderr, /fork|Resource temporarily unavailable/i, 'the app saw its forks refused')
     t.not(result.exitCode, 125, `contain reported the app's own exit status (${result.exitCode}), not a failure of its own`)
     t.ok(Date.now() - started < 30_000, `contain ended with the app (${Date.now() - started} ms)`)
@@ -62,7 +71,9 @@ if (requireRoot(t)) {
   })
 
   t.test('a fork bomb under a pids limit never makes contain unresponsive', async t => {
-    const dir = t.testdir({'contain.yml': `apps:\n  b${mark}:\n    command: ["sh", "-c", "bomb() { bomb | bomb & }; bomb; sleep 60"]\n    pids_limit: 64\n    cpus: 1\n    stop_grace_period: 1s\n`})
+    const dir = t.testdir({
+      'contain.yml': `apps:\n  b${mark}:\n    command: ["sh", "-c", "bomb() { bomb | bomb & }; bomb; sleep 60"]\n    pids_limit: 64\n    cpus: 1\n    stop_grace_period: 1s\n`,
+    })
     const env = {CONTAIN_STATE_DIR: join(dir, 'state')}
     const times: number[] = []
     try {

@@ -14,7 +14,11 @@ const user = `ct${mark}`.slice(0, 30)
 
 /** Runs contain as the throwaway user, with a plain environment of its own. */
 async function asUser(args: string[], cwd: string) {
-  const result = await execa('setpriv', ['--reuid', user, '--regid', user, '--init-groups', 'env', '-i', 'PATH=/usr/bin:/bin', `HOME=${cwd}`, containBin, ...args], {cwd, reject: false, timeout: 30_000})
+  const result = await execa(
+    'setpriv',
+    ['--reuid', user, '--regid', user, '--init-groups', 'env', '-i', 'PATH=/usr/bin:/bin', `HOME=${cwd}`, containBin, ...args],
+    {cwd, reject: false, timeout: 30_000},
+  )
   return {exitCode: result.exitCode ?? 137, stdout: String(result.stdout), stderr: String(result.stderr)}
 }
 
@@ -44,13 +48,21 @@ if (requireRoot(t)) {
       } else {
         t.equal(run.exitCode, 0, `contain run --userns works: ${run.stderr}`)
         t.match(run.stdout, /^0\nNoNewPrivs:\s+1$/m, 'root inside its user namespace, with no_new_privs')
-        t.match(run.stderr, /may not create cgroups below \S+, which is not delegated to this user: the app runs without limits/, 'and says it has no cgroup of its own')
+        t.match(
+          run.stderr,
+          /may not create cgroups below \S+, which is not delegated to this user: the app runs without limits/,
+          'and says it has no cgroup of its own',
+        )
         told += Number(/not delegated/.test(run.stderr))
       }
 
       const limited = await asUser(['run', '--name', `c${mark}`, '--userns', '--memory', '64m', '--pids-limit', '10', '--', 'true'], dir)
       t.equal(limited.exitCode, 125, 'limits without a delegated cgroup: refused')
-      t.match(limited.stderr, /--memory, --pids-limit need a cgroup of the app's own, and contain \(uid \d+\) may not create cgroups below/, limited.stderr.split('\n')[0])
+      t.match(
+        limited.stderr,
+        /--memory, --pids-limit need a cgroup of the app's own, and contain \(uid \d+\) may not create cgroups below/,
+        limited.stderr.split('\n')[0],
+      )
       t.match(limited.stderr, /fix: .*Delegate=yes/)
       told += Number(limited.exitCode === 125)
       for (const result of [withoutUserns, run, limited]) t.notOk(crashed(result.stdout + result.stderr), 'no stack trace')
@@ -58,6 +70,9 @@ if (requireRoot(t)) {
       await execa('userdel', [user], {reject: false})
     }
     t.same(await settledLeftovers(mark), {cgroups: [], processes: [], stateFiles: []}, 'nothing left behind')
-    figure(t, `rootless: user namespaces ${userNamespaces ? 'allowed' : 'off'}; contain run --userns ${userNamespaces ? 'ran' : 'refused clearly'}; ${told} of 2 limits explained`)
+    figure(
+      t,
+      `rootless: user namespaces ${userNamespaces ? 'allowed' : 'off'}; contain run --userns ${userNamespaces ? 'ran' : 'refused clearly'}; ${told} of 2 limits explained`,
+    )
   })
 }

@@ -78,49 +78,83 @@ const spinner = [
 if (requireRoot(t)) {
   assertNothingLeftBehind(t)
 
-  t.test('--cpu-shares: two apps competing for one CPU get CPU time in the ratio of their shares', {skip: allowedCpus().length > 1 && !hasCpuset ? 'several CPUs and no cpuset controller: the two apps cannot be made to compete for one' : false}, async t => {
-    // 2048 against 512 shares (cpu.weight 79 against 20 on v2): 80 % and 20 % of one CPU. Both count
-    // the same window of wall time, which opens once both have surely started. One contain up
-    // runs both, so that their cgroups are siblings (as two contain runs would not be below two
-    // systemd units, in the nested guest, where each unit then gets its own equal share).
-    const lead = inGuest ? 15_000 : 4000
-    const start = Date.now() + lead
-    const end = start + (inGuest ? 4000 : 3000)
-    // On one CPU (the v2 guests) they compete anyway; their kernel has no cpuset controller.
-    const pin = allowedCpus().length > 1 ? '    cpuset: "0"\n' : ''
-    const app = (name: string, shares: number) => `  ${name}${mark}:\n    command: ${JSON.stringify(['/usr/bin/python3', '-c', spinner, String(start), String(end)])}\n    cpu_shares: ${shares}\n${pin}`
-    const dir = t.testdir({'contain.yml': `apps:\n${app('big', 2048)}${app('small', 512)}`, state: {}})
-    const result = await contain(['up', '--no-color', '-f', join(dir, 'contain.yml')], {env: {CONTAIN_STATE_DIR: join(dir, 'state')}})
-    t.equal(result.exitCode, 0, result.stderr)
-    const said = (name: string) => result.stdout.match(new RegExp(`^${name}${mark}\\s*\\| (\\S+)$`, 'm'))?.[1] ?? ''
-    t.not(said('big'), 'late', `both apps started within the ${lead} ms lead`)
-    t.not(said('small'), 'late', `both apps started within the ${lead} ms lead`)
-    const [bigSeconds, smallSeconds] = [Number(said('big')), Number(said('small'))]
-    const share = bigSeconds / (bigSeconds + smallSeconds)
-    t.ok(bigSeconds + smallSeconds > 0.5, `the two got ${(bigSeconds + smallSeconds).toFixed(2)} CPU-seconds between them in the window (${result.stdout.trim().split('\n').join('; ')})`)
-    // Equal shares would give 50 %: a cpu.shares/cpu.weight that does nothing cannot land in this band.
-    t.ok(Math.abs(share - 0.8) <= 0.1, `2048 shares got ${(share * 100).toFixed(1)} % of the CPU against 512 (${bigSeconds.toFixed(2)} s and ${smallSeconds.toFixed(2)} s; expected 80 ± 10 %)`)
-  })
+  t.test(
+    '--cpu-shares: two apps competing for one CPU get CPU time in the ratio of their shares',
+    {skip: allowedCpus().length > 1 && !hasCpuset ? 'several CPUs and no cpuset controller: the two apps cannot be made to compete for one' : false},
+    async t => {
+      // 2048 against 512 shares (cpu.weight 79 against 20 on v2): 80 % and 20 % of one CPU. Both count
+      // the same window of wall time, which opens once both have surely started. One contain up
+      // runs both, so that their cgroups are siblings (as two contain runs would not be below two
+      // systemd units, in the nested guest, where each unit then gets its own equal share).
+      const lead = inGuest ? 15_000 : 4000
+      const start = Date.now() + lead
+      const end = start + (inGuest ? 4000 : 3000)
+      // On one CPU (the v2 guests) they compete anyway; their kernel has no cpuset controller.
+      const pin = allowedCpus().length > 1 ? '    cpuset: "0"\n' : ''
+      const app = (name: string, shares: number) =>
+        `  ${name}${mark}:\n    command: ${JSON.stringify(['/usr/bin/python3', '-c', spinner, String(start), String(end)])}\n    cpu_shares: ${shares}\n${pin}`
+      const dir = t.testdir({'contain.yml': `apps:\n${app('big', 2048)}${app('small', 512)}`, state: {}})
+      const result = await contain(['up', '--no-color', '-f', join(dir, 'contain.yml')], {env: {CONTAIN_STATE_DIR: join(dir, 'state')}})
+      t.equal(result.exitCode, 0, result.stderr)
+      const said = (name: string) => result.stdout.match(new RegExp(`^${name}${mark}\\s*\\| (\\S+)$`, 'm'))?.[1] ?? ''
+      t.not(said('big'), 'late', `both apps started within the ${lead} ms lead`)
+      t.not(said('small'), 'late', `both apps started within the ${lead} ms lead`)
+      const [bigSeconds, smallSeconds] = [Number(said('big')), Number(said('small'))]
+      const share = bigSeconds / (bigSeconds + smallSeconds)
+      t.ok(
+        bigSeconds + smallSeconds > 0.5,
+        `the two got ${(bigSeconds + smallSeconds).toFixed(2)} CPU-seconds between them in the window (${result.stdout.trim().split('\n').join('; ')})`,
+      )
+      // Equal shares would give 50 %: a cpu.shares/cpu.weight that does nothing cannot land in this band.
+      t.ok(
+        Math.abs(share - 0.8) <= 0.1,
+        `2048 shares got ${(share * 100).toFixed(1)} % of the CPU against 512 (${bigSeconds.toFixed(2)} s and ${smallSeconds.toFixed(2)} s; expected 80 ± 10 %)`,
+      )
+    },
+  )
 
-  t.test('--cpuset-cpus: the app\'s affinity (sched_getaffinity) and its cpuset are the given CPU', {skip: hasCpuset ? false : 'this kernel has no cpuset controller (the v2 guests\' kernel: cpu io memory pids)'}, async t => {
-    const cpu = allowedCpus().at(-1) ?? 0
-    const result = await appAndHost(`cpuset${mark}`, ['--cpuset-cpus', String(cpu)], 'sed -n "s/^Cpus_allowed_list:[[:space:]]*//p" /proc/self/status; cat /sys/fs/cgroup/cpuset.cpus 2>/dev/null || cat /sys/fs/cgroup/cpuset/cpuset.cpus', ['cpuset.cpus'])
-    t.same(result.app, [String(cpu), String(cpu)], `inside: Cpus_allowed_list and cpuset.cpus are ${cpu} (the test itself may use ${allowedCpus().join(',')})`)
-    t.equal(result.host, String(cpu), 'on the host: the app cgroup\'s cpuset.cpus')
-    if (allowedCpus().length === 1) t.comment('one CPU here: the affinity would be the same without the cpuset; the cgroup files still tell')
-  })
+  t.test(
+    "--cpuset-cpus: the app's affinity (sched_getaffinity) and its cpuset are the given CPU",
+    {skip: hasCpuset ? false : "this kernel has no cpuset controller (the v2 guests' kernel: cpu io memory pids)"},
+    async t => {
+      const cpu = allowedCpus().at(-1) ?? 0
+      const result = await appAndHost(
+        `cpuset${mark}`,
+        ['--cpuset-cpus', String(cpu)],
+        'sed -n "s/^Cpus_allowed_list:[[:space:]]*//p" /proc/self/status; cat /sys/fs/cgroup/cpuset.cpus 2>/dev/null || cat /sys/fs/cgroup/cpuset/cpuset.cpus',
+        ['cpuset.cpus'],
+      )
+      t.same(
+        result.app,
+        [String(cpu), String(cpu)],
+        `inside: Cpus_allowed_list and cpuset.cpus are ${cpu} (the test itself may use ${allowedCpus().join(',')})`,
+      )
+      t.equal(result.host, String(cpu), "on the host: the app cgroup's cpuset.cpus")
+      if (allowedCpus().length === 1) t.comment('one CPU here: the affinity would be the same without the cpuset; the cgroup files still tell')
+    },
+  )
 
   t.test('--memory-reservation: memory.low (v2) or memory.soft_limit_in_bytes (v1), inside and on the host', async t => {
-    const result = await appAndHost(`reserve${mark}`, ['-m', '64m', '--memory-reservation', '32m'], 'cat /sys/fs/cgroup/memory.low 2>/dev/null || cat /sys/fs/cgroup/memory/memory.soft_limit_in_bytes', ['memory.low', 'memory.soft_limit_in_bytes'])
+    const result = await appAndHost(
+      `reserve${mark}`,
+      ['-m', '64m', '--memory-reservation', '32m'],
+      'cat /sys/fs/cgroup/memory.low 2>/dev/null || cat /sys/fs/cgroup/memory/memory.soft_limit_in_bytes',
+      ['memory.low', 'memory.soft_limit_in_bytes'],
+    )
     t.same(result.app, [String(32 * MiB)], 'the app reads 32 MiB in its own cgroup')
-    t.equal(result.host, String(32 * MiB), 'the host reads 32 MiB in the app\'s cgroup')
+    t.equal(result.host, String(32 * MiB), "the host reads 32 MiB in the app's cgroup")
   })
 
   t.test('--memory-swap: memory plus swap is limited (memory.swap.max on v2, memory.memsw.limit_in_bytes on v1)', async t => {
     const swapFile = v2 ? 'memory.swap.max' : 'memory.memsw.limit_in_bytes'
     // 32 MiB of memory and 64 MiB of memory plus swap: 32 MiB of swap.
     const expected = v2 ? 32 * MiB : 64 * MiB
-    const result = await appAndHost(`swap${mark}`, ['-m', '32m', '--memory-swap', '64m'], `cat /sys/fs/cgroup/${swapFile} 2>/dev/null || cat /sys/fs/cgroup/memory/${swapFile} 2>/dev/null || echo none`, [swapFile])
+    const result = await appAndHost(
+      `swap${mark}`,
+      ['-m', '32m', '--memory-swap', '64m'],
+      `cat /sys/fs/cgroup/${swapFile} 2>/dev/null || cat /sys/fs/cgroup/memory/${swapFile} 2>/dev/null || echo none`,
+      [swapFile],
+    )
     if (result.host === undefined) {
       // The file is the kernel's: without it contain can only warn (the v1 and v2 unit tests check that it does).
       t.skip(`the kernel does not account swap here (no ${swapFile}; swapaccount=1 on the kernel command line turns it on)`, () => {})
@@ -133,32 +167,45 @@ if (requireRoot(t)) {
       t.skip('no swap is on here: whether 48 MB fit in 32m of memory plus 32m of swap cannot be tried', () => {})
       return
     }
-    const allocate = (mb: number) => ['run', '-m', '32m', '--memory-swap', '64m', '--', process.execPath, '-e', `const chunks = []; for (let i = 0; i < ${mb}; i++) chunks.push(Buffer.alloc(1 << 20, 1)); console.log("survived")`]
+    const allocate = (mb: number) => [
+      'run',
+      '-m',
+      '32m',
+      '--memory-swap',
+      '64m',
+      '--',
+      process.execPath,
+      '-e',
+      `const chunks = []; for (let i = 0; i < ${mb}; i++) chunks.push(Buffer.alloc(1 << 20, 1)); console.log("survived")`,
+    ]
     const fits = await contain(allocate(48))
     t.match(fits.stdout, /survived/, `48 MB fit in 32m of memory plus 32m of swap (exit ${fits.exitCode})`)
     const tooMuch = await contain(allocate(100))
     t.equal(tooMuch.exitCode, 137, '100 MB do not: OOM-killed')
   })
 
-  t.test('a process that left the app\'s tree (a double-forked daemon) is killed when the app ends; its cgroup is gone', async t => {
+  t.test("a process that left the app's tree (a double-forked daemon) is killed when the app ends; its cgroup is gone", async t => {
     // Without a pid namespace the daemon outlives the app's PID 1: only the cgroup still holds it,
     // and only contain's kill of the whole cgroup (cgroup.kill on v2) can end it.
     const daemonMark = `daemon${mark}`
     const name = `kill${mark}`
     const script = `setsid sh -c "sleep 300; : ${daemonMark}" </dev/null >/dev/null 2>&1 & sleep 0.3; grep -l ${daemonMark} /proc/[0-9]*/cmdline >/dev/null 2>&1 && echo daemon-running`
-    const daemons = () => readdirSync('/proc').filter(pid => /^\d+$/.test(pid)).filter(pid => {
-      try {
-        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-        return argv.startsWith('sh\0') && argv.includes(`: ${daemonMark}`)
-      } catch {
-        return false
-      }
-    })
+    const daemons = () =>
+      readdirSync('/proc')
+        .filter(pid => /^\d+$/.test(pid))
+        .filter(pid => {
+          try {
+            const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+            return argv.startsWith('sh\0') && argv.includes(`: ${daemonMark}`)
+          } catch {
+            return false
+          }
+        })
     const result = await contain(['run', '--name', name, '--namespaces', '-pid', '--', 'sh', '-c', script])
     t.equal(result.exitCode, 0, result.stderr)
-    t.match(result.stdout, /daemon-running/, 'the daemon ran, outside the app\'s process tree')
+    t.match(result.stdout, /daemon-running/, "the daemon ran, outside the app's process tree")
     t.same(daemons(), [], 'the daemon was killed with the app')
-    t.same(appCgroupDirs(name), [], 'the app\'s cgroup is gone')
+    t.same(appCgroupDirs(name), [], "the app's cgroup is gone")
     if (v2) {
       const [major, minor] = release().split('.').map(Number)
       t.ok(major > 5 || (major === 5 && minor >= 14), `kernel ${release()} has cgroup.kill (5.14+), which contain uses where it exists`)

@@ -100,7 +100,11 @@ if (requireRoot(t)) {
       const left = await ps(dir, env)
       t.notOk(left[c], `${c} is no longer supervised`)
       t.notOk(after[c]?.pid !== undefined && existsSync(`/proc/${after[c].pid}`), `${c}'s process is gone`)
-      t.same(cDirs.filter(path => existsSync(path)), [], `${c}'s cgroups are removed`)
+      t.same(
+        cDirs.filter(path => existsSync(path)),
+        [],
+        `${c}'s cgroups are removed`,
+      )
 
       // A broken file: the error names its line and column, and nothing changes.
       write(app(a, '    mem_limit: 12\n') + app(b))
@@ -108,13 +112,19 @@ if (requireRoot(t)) {
       t.equal(broken.exitCode, 125)
       t.match(broken.stderr, /contain\.yml:\d+:\d+: apps\.\S+\.mem_limit: the minimum memory limit is 6 MiB/)
       // The supervisor validates on its own too, before it stops anything: asked directly, with --force-recreate.
-      const direct = await callControl(controlSocket(join(dir, 'state')), 'apply', {apps: [], recreate: 'always'}).then(() => undefined, (error: Error) => error)
+      const direct = await callControl(controlSocket(join(dir, 'state')), 'apply', {apps: [], recreate: 'always'}).then(
+        () => undefined,
+        (error: Error) => error,
+      )
       t.match(direct?.message, /contain\.yml:\d+:\d+: apps\.\S+\.mem_limit/, 'the supervisor refuses the broken file itself')
       write(app(a, '    mem_limit: 128m\n') + app(b))
       const unknown = await contain(['up', '-d', 'nope', b], dir, env)
       t.equal(unknown.exitCode, 125)
       t.match(unknown.stderr, /no app named "nope"/)
-      const unknownDirect = await callControl(controlSocket(join(dir, 'state')), 'apply', {apps: ['nope', a], recreate: 'always'}).then(() => undefined, (error: Error) => error)
+      const unknownDirect = await callControl(controlSocket(join(dir, 'state')), 'apply', {apps: ['nope', a], recreate: 'always'}).then(
+        () => undefined,
+        (error: Error) => error,
+      )
       t.match(unknownDirect?.message, /no app named "nope"/)
       const still = await ps(dir, env)
       t.same([still[a]?.pid, still[b]?.pid], [after[a]?.pid, after[b]?.pid], 'a broken file or an unknown app stopped nothing')
@@ -134,7 +144,11 @@ if (requireRoot(t)) {
       const down = await contain(['down'], dir, env)
       t.equal(down.exitCode, 0, down.all)
     }
-    t.same(readdirSync(join(dir, 'state'), {recursive: true}).filter(name => /(state\.json|control\.sock|lock)$/.test(String(name))), [], 'down leaves no state')
+    t.same(
+      readdirSync(join(dir, 'state'), {recursive: true}).filter(name => /(state\.json|control\.sock|lock)$/.test(String(name))),
+      [],
+      'down leaves no state',
+    )
   })
 
   t.test('a foreground up in another terminal: its only app recreated, it keeps supervising', async t => {

@@ -12,7 +12,11 @@ if (requireRoot(t)) {
     const report = JSON.parse(result.stdout) as {checks: {name: string; ok: boolean; detail: string}[]}
     const helper = report.checks.find(check => check.name === 'native helper')
     t.ok(helper?.ok, `native helper: ${helper?.detail}`)
-    t.same(report.checks.filter(check => !check.ok).map(check => `${check.name}: ${check.detail}`), [], 'no check fails')
+    t.same(
+      report.checks.filter(check => !check.ok).map(check => `${check.name}: ${check.detail}`),
+      [],
+      'no check fails',
+    )
     t.equal(result.exitCode, 0, result.stderr)
   })
 }

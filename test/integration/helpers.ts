@@ -100,7 +100,9 @@ function ownCgroupDirs(): string[] {
 /** Every directory below `dir`, at any depth (a cgroup's child cgroups). */
 function subdirectories(dir: string): string[] {
   try {
-    return readdirSync(dir, {withFileTypes: true, recursive: true}).filter(entry => entry.isDirectory()).map(entry => join(entry.parentPath, entry.name))
+    return readdirSync(dir, {withFileTypes: true, recursive: true})
+      .filter(entry => entry.isDirectory())
+      .map(entry => join(entry.parentPath, entry.name))
   } catch {
     return []
   }
@@ -111,24 +113,38 @@ function subdirectories(dir: string): string[] {
  * guest): `<parent>/contain/<scope>/<app>`, scope `run` for contain run, any project's by default.
  */
 export function appCgroupDirs(app: string, scope?: string): string[] {
-  const parents = ownCgroupDirs().flatMap(dir => [dir, ...(dir === unitParent ? readdirSync(dir, {withFileTypes: true}).filter(entry => entry.isDirectory()).map(entry => join(dir, entry.name)) : [])])
+  const parents = ownCgroupDirs().flatMap(dir => [
+    dir,
+    ...(dir === unitParent
+      ? readdirSync(dir, {withFileTypes: true})
+          .filter(entry => entry.isDirectory())
+          .map(entry => join(dir, entry.name))
+      : []),
+  ])
   return [...new Set(parents)].flatMap(parent => {
     const scopes = join(parent, 'contain')
     if (!existsSync(scopes)) return []
-    const names = scope === undefined ? readdirSync(scopes, {withFileTypes: true}).filter(entry => entry.isDirectory()).map(entry => entry.name) : [scope]
+    const names =
+      scope === undefined
+        ? readdirSync(scopes, {withFileTypes: true})
+            .filter(entry => entry.isDirectory())
+            .map(entry => entry.name)
+        : [scope]
     return names.map(name => join(scopes, name, app)).filter(dir => existsSync(dir))
   })
 }
 
 /** Everything contain may leave on the host: app cgroups, contain-init processes, mounts. */
 export function hostTraces(): {cgroups: string[]; processes: string[]; mounts: string[]} {
-  const cgroups = ownCgroupDirs().flatMap(dir =>
-    readdirSync(dir, {withFileTypes: true})
-      .filter(entry => entry.isDirectory() && /^(contain$|contain\.|unit-)/.test(entry.name))
-      // Every app cgroup is below contain (contain.supervisor: the v2 delegation leaf); the contain-NAME
-      // directories of older builds are not contain's any more. Each project and app is a trace of its own.
-      .flatMap(entry => [join(dir, entry.name), ...(entry.name === 'contain' ? subdirectories(join(dir, entry.name)) : [])]),
-  ).sort()
+  const cgroups = ownCgroupDirs()
+    .flatMap(dir =>
+      readdirSync(dir, {withFileTypes: true})
+        .filter(entry => entry.isDirectory() && /^(contain$|contain\.|unit-)/.test(entry.name))
+        // Every app cgroup is below contain (contain.supervisor: the v2 delegation leaf); the contain-NAME
+        // directories of older builds are not contain's any more. Each project and app is a trace of its own.
+        .flatMap(entry => [join(dir, entry.name), ...(entry.name === 'contain' ? subdirectories(join(dir, entry.name)) : [])]),
+    )
+    .sort()
   const processes = readdirSync('/proc')
     .filter(name => /^\d+$/.test(name))
     .flatMap(pid => {
@@ -151,7 +167,12 @@ export const OTHER_TOOLS_MOUNTS = [/\/bench\/work\//, /^\/var\/lib\/(docker|cont
 
 /** The host's mount points, other tools' left out (see OTHER_TOOLS_MOUNTS). */
 function hostMountPoints(): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').trim().split('\n').map(line => line.split(' ')[4]).filter(mount => !OTHER_TOOLS_MOUNTS.some(pattern => pattern.test(mount))).sort()
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .trim()
+    .split('\n')
+    .map(line => line.split(' ')[4])
+    .filter(mount => !OTHER_TOOLS_MOUNTS.some(pattern => pattern.test(mount)))
+    .sort()
 }
 
 /** Asserts, after each test of the file, that contain left nothing behind. */

@@ -41,17 +41,28 @@ if (requireRoot(t)) {
     const result = await contain(['run', '--memory', '96m', '--', 'sh', '-c', script])
     t.equal(result.exitCode, 0, result.stderr)
     const lines = result.stdout.trim().split('\n')
-    t.ok(lines.filter(line => /:(memory|)?:/.test(line)).every(line => line.endsWith(':/')), 'cgroup paths are / inside')
+    t.ok(
+      lines.filter(line => /:(memory|)?:/.test(line)).every(line => line.endsWith(':/')),
+      'cgroup paths are / inside',
+    )
     t.equal(lines.at(-1), String(96 * 2 ** 20))
   })
 
   t.test('cgroupfs is read-only inside, so the app cannot raise its own limits', async t => {
-    const result = await contain(['run', '--memory', '64m', '--', 'sh', '-c', 'echo max > /sys/fs/cgroup/memory.max 2>/dev/null || echo max > /sys/fs/cgroup/memory/memory.limit_in_bytes'])
+    const result = await contain([
+      'run',
+      '--memory',
+      '64m',
+      '--',
+      'sh',
+      '-c',
+      'echo max > /sys/fs/cgroup/memory.max 2>/dev/null || echo max > /sys/fs/cgroup/memory/memory.limit_in_bytes',
+    ])
     t.not(result.exitCode, 0)
     t.match(result.stderr, /Read-only file system/)
   })
 
-  t.test('Docker\'s masked paths: the host\'s firmware tables and keys are empty inside, in both views', async t => {
+  t.test("Docker's masked paths: the host's firmware tables and keys are empty inside, in both views", async t => {
     // Each listed only where the host has it: a mask over a missing path would fail the launch.
     const present = ['/sys/firmware', '/sys/devices/virtual/powercap', '/proc/keys', '/proc/timer_list'].filter(path => existsSync(path))
     for (const view of ['contained', 'host']) {
@@ -59,7 +70,14 @@ if (requireRoot(t)) {
       const result = await contain(['run', '-u', '0', '--view', view, '--', 'sh', '-c', present.map(show).join('; ')])
       t.equal(result.exitCode, 0, result.stderr)
       // A masked directory lists nothing; a masked file reads nothing (empty, or refused).
-      t.same(result.stdout.trim().split('\n').filter(line => !line.endsWith(' 0')), [], `view ${view}: every masked path is empty (${present.join(', ')})`)
+      t.same(
+        result.stdout
+          .trim()
+          .split('\n')
+          .filter(line => !line.endsWith(' 0')),
+        [],
+        `view ${view}: every masked path is empty (${present.join(', ')})`,
+      )
     }
   })
 
@@ -70,7 +88,11 @@ if (requireRoot(t)) {
     t.equal(result.exitCode, 0, result.stderr)
     // Exactly lo: a test that only looked for eth/ens/enp would pass a broken feature on a host
     // whose interfaces are eno1 or wlp2s0.
-    t.same(result.stdout.trim().split(/\s+/), ['lo', '--', 'lo'], `the app's interfaces (sysfs -- /proc/net/dev): ${result.stdout.trim().split(/\s+/).join(' ')}`)
+    t.same(
+      result.stdout.trim().split(/\s+/),
+      ['lo', '--', 'lo'],
+      `the app's interfaces (sysfs -- /proc/net/dev): ${result.stdout.trim().split(/\s+/).join(' ')}`,
+    )
   })
 
   t.test('--read-only blocks writes except --tmpfs and --writable paths', async t => {
@@ -89,7 +111,19 @@ if (requireRoot(t)) {
 
   t.test('-e and --env-file set the environment, -e winning; -w sets the directory', async t => {
     const dir = t.testdir({'app.env': 'GREETING=from-file\nONLY_FILE=yes\n'})
-    const result = await contain(['run', '--env-file', `${dir}/app.env`, '-e', 'GREETING=from-flag', '-w', dir, '--', 'sh', '-c', 'echo $GREETING $ONLY_FILE $(pwd)'])
+    const result = await contain([
+      'run',
+      '--env-file',
+      `${dir}/app.env`,
+      '-e',
+      'GREETING=from-flag',
+      '-w',
+      dir,
+      '--',
+      'sh',
+      '-c',
+      'echo $GREETING $ONLY_FILE $(pwd)',
+    ])
     t.equal(result.exitCode, 0, result.stderr)
     t.equal(result.stdout.trim(), `from-flag yes ${dir}`)
   })

@@ -43,7 +43,7 @@ function request(target: {port: number} | {path: string}, line: string, timeoutM
       resolve({error: 'timeout'})
     }, timeoutMs)
     socket.on('connect', () => socket.write(`${line}\n`))
-    socket.on('data', chunk => (answer += chunk))
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()))
     socket.on('end', () => {
       clearTimeout(timer)
       resolve({answer: answer.trim()})
@@ -84,12 +84,15 @@ if (requireRoot(t)) {
     const socketDir = mkdtempSync('/tmp/listen-')
     t.teardown(() => rmSync(socketDir, {recursive: true, force: true}))
     const path = join(socketDir, 'web.sock')
-    const run = contain(['run', '--name', `listen-run-${mark}`, '-u', '0', '--listen', `web=tcp://127.0.0.1:${port}`, '--listen', `unix://${path}`, '--', python, 'server.py'], dir)
+    const run = contain(
+      ['run', '--name', `listen-run-${mark}`, '-u', '0', '--listen', `web=tcp://127.0.0.1:${port}`, '--listen', `unix://${path}`, '--', python, 'server.py'],
+      dir,
+    )
     try {
       const first = await firstAnswer(port)
       const [pid, fds, listenPid, names] = (first.answer ?? '').split(' ')
       t.equal(fds, '2', `LISTEN_FDS=2 (${JSON.stringify(first)})`)
-      t.equal(listenPid, pid, 'LISTEN_PID is the app\'s own pid in its pid namespace')
+      t.equal(listenPid, pid, "LISTEN_PID is the app's own pid in its pid namespace")
       t.equal(names, `web:unix-${path.replace(/^\//, '').replace(/[^A-Za-z0-9_.]+/g, '-')}`, 'LISTEN_FDNAMES: the given name, then the address made a name')
       t.ok(existsSync(path), 'the unix socket exists while the app runs')
       t.match((await request({path}, 'hello')).answer, /^2 2 2 /, 'the app answers on the unix socket too')
@@ -105,7 +108,9 @@ if (requireRoot(t)) {
     let port = 0
     for (let candidate = 700; candidate < 1000 && port === 0; candidate++) {
       const probe = createServer()
-      port = await new Promise<number>(resolve => probe.once('error', () => resolve(0)).listen(candidate, '127.0.0.1', () => probe.close(() => resolve(candidate))))
+      port = await new Promise<number>(resolve =>
+        probe.once('error', () => resolve(0)).listen(candidate, '127.0.0.1', () => probe.close(() => resolve(candidate))),
+      )
     }
     if (port === 0) return t.plan(0, 'no free port from 700 to 999')
     const dir = project(t, {'server.py': SERVER})
@@ -113,7 +118,20 @@ if (requireRoot(t)) {
     try {
       const answer = await firstAnswer(port)
       t.match(answer.answer, /^2 1 2 /, `port ${port} answered by the app: ${JSON.stringify(answer)}`)
-      const status = await contain(['run', '--name', `listen-low2-${mark}`, '-u', 'nobody', '--', python, '-c', `import socket; s = socket.socket(); s.bind(("127.0.0.1", ${port + 1})); print("bound")`], dir)
+      const status = await contain(
+        [
+          'run',
+          '--name',
+          `listen-low2-${mark}`,
+          '-u',
+          'nobody',
+          '--',
+          python,
+          '-c',
+          `import socket; s = socket.socket(); s.bind(("127.0.0.1", ${port + 1})); print("bound")`,
+        ],
+        dir,
+      )
       t.not(status.exitCode, 0, `the same user may not bind a low port itself: ${status.all.split('\n').at(-1)}`)
     } finally {
       run.kill('SIGTERM')
@@ -142,7 +160,7 @@ if (requireRoot(t)) {
     }
   })
 
-  t.test('contain run --listen: root never follows a symbolic link in a unix socket\'s path', async t => {
+  t.test("contain run --listen: root never follows a symbolic link in a unix socket's path", async t => {
     const socketDir = mkdtempSync('/tmp/listen-')
     t.teardown(() => rmSync(socketDir, {recursive: true, force: true}))
     // What an app that owns its directory could plant: a link to a directory of root's.
@@ -196,10 +214,17 @@ if (requireRoot(t)) {
       const during = await Promise.all(Array.from({length: 10}, () => request({port}, 'hello')))
       const refused = during.filter(result => result.error === 'ECONNREFUSED').length
       t.equal(refused, 0, 'no connection made during the restart gap was refused')
-      t.same(during.filter(result => !result.answer), [], 'each one was answered once the app was back')
+      t.same(
+        during.filter(result => !result.answer),
+        [],
+        'each one was answered once the app was back',
+      )
       const status = JSON.parse((await contain(['ps', '--json'], dir, env)).stdout || '[]')[0]
       t.ok(status?.restarts >= 1, `the app was restarted (restarts ${status?.restarts})`)
-      t.ok(during.every(result => result.answer?.split(' ')[0] === firstPid), 'by the restarted app (pid 1 of a fresh pid namespace has the same pid inside: same LISTEN_PID)')
+      t.ok(
+        during.every(result => result.answer?.split(' ')[0] === firstPid),
+        'by the restarted app (pid 1 of a fresh pid namespace has the same pid inside: same LISTEN_PID)',
+      )
     } finally {
       const down = await contain(['down'], dir, env)
       t.equal(down.exitCode, 0, `contain down: ${down.all}`)
@@ -217,7 +242,11 @@ if (requireRoot(t)) {
     try {
       const started = await contain(['up', '-d'], dir, env)
       t.equal(started.exitCode, 125, 'contain up -d: exit 125')
-      t.match(started.all, new RegExp(`apps\\.${app}\\.listen tcp://127\\.0\\.0\\.1:${port}: the address is in use; held by pid ${process.pid}`), started.all.split('\n')[0])
+      t.match(
+        started.all,
+        new RegExp(`apps\\.${app}\\.listen tcp://127\\.0\\.0\\.1:${port}: the address is in use; held by pid ${process.pid}`),
+        started.all.split('\n')[0],
+      )
     } finally {
       await contain(['down'], dir, env)
       busy.close()
@@ -225,7 +254,9 @@ if (requireRoot(t)) {
   })
 
   t.test('contain.yml: a malformed listen address names file:line:col', async t => {
-    const dir = project(t, {'contain.yml': `apps:\n  listen-yml-${mark}:\n    command: sleep 1\n    listen:\n      - tcp://127.0.0.1:3000\n      - "udp://127.0.0.1:53"\n`})
+    const dir = project(t, {
+      'contain.yml': `apps:\n  listen-yml-${mark}:\n    command: sleep 1\n    listen:\n      - tcp://127.0.0.1:3000\n      - "udp://127.0.0.1:53"\n`,
+    })
     const result = await contain(['up', '-d'], dir, {CONTAIN_STATE_DIR: join(dir, 'state')})
     t.equal(result.exitCode, 125)
     t.match(result.all, /contain\.yml:6:\d+: .*not a listen address/, result.all.split('\n')[0])

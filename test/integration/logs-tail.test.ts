@@ -61,11 +61,14 @@ apps:
 
 /** Snapshots of the log of `flood` in process, then through the CLI, while it writes and rotates. */
 async function hammer(t: Test, dir: string, env: Record<string, string>): Promise<void> {
-  const logOf = () => readdirSync(join(dir, 'state'), {recursive: true}).map(String).find(name => name.endsWith('flood.log'))
+  const logOf = () =>
+    readdirSync(join(dir, 'state'), {recursive: true})
+      .map(String)
+      .find(name => name.endsWith('flood.log'))
   const deadline = Date.now() + 10_000
   while (!logOf() && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
   const relative = logOf()
-  if (!relative) throw new Error('the app\'s log file never appeared')
+  if (!relative) throw new Error("the app's log file never appeared")
   const file = join(dir, 'state', relative)
   while (readLastLines(file, {lines: 1}).length === 0) await new Promise(resolve => setTimeout(resolve, 20))
 
@@ -82,19 +85,26 @@ async function hammer(t: Test, dir: string, env: Record<string, string>): Promis
     const got: Buffer[] = []
     await readLog(file, {lines: LINES, maxFiles: 3, since: round % 2 ? new Date(0) : undefined, onRecords: records => void got.push(records)})
     const numbers = sequence(Buffer.concat(got).toString().trimEnd().split('\n'))
-    if (!isExactRun(numbers, LINES) || numbers[LINES - 1] < before) bad.push(`round ${round}: ${numbers.length} lines, ${numbers[0]}..${numbers.at(-1)} (last before: ${before})`)
+    if (!isExactRun(numbers, LINES) || numbers[LINES - 1] < before)
+      bad.push(`round ${round}: ${numbers.length} lines, ${numbers[0]}..${numbers.at(-1)} (last before: ${before})`)
   }
   t.same(bad.slice(0, 5), [], `readLog -n (${bad.length} bad): ${round} snapshots, each exactly the last lines at its start`)
   t.ok(inodes.size >= 10, `the log rotated under the reader: ${inodes.size} files were the newest during the snapshots`)
 
   // Through the CLI, with and without -t and --since, four at a time.
-  const variants = [['-n', String(LINES)], ['-n', String(LINES), '-t'], ['-n', String(LINES), '--since', '1h'], ['-n', String(LINES), '-t', '--since', '1h']]
+  const variants = [
+    ['-n', String(LINES)],
+    ['-n', String(LINES), '-t'],
+    ['-n', String(LINES), '--since', '1h'],
+    ['-n', String(LINES), '-t', '--since', '1h'],
+  ]
   const cliBad: string[] = []
   for (let round = 0; round < 5; round++) {
     const results = await Promise.all(variants.map(flags => contain(['logs', 'flood', ...flags], dir, env)))
     results.forEach((result, i) => {
       const lines = result.stdout.trimEnd().split('\n')
-      const ok = result.exitCode === 0 && isExactRun(sequence(lines), LINES) && (!variants[i].includes('-t') || lines.every(line => /^\d{4}-\d\d-\d\dT/.test(line)))
+      const ok =
+        result.exitCode === 0 && isExactRun(sequence(lines), LINES) && (!variants[i].includes('-t') || lines.every(line => /^\d{4}-\d\d-\d\dT/.test(line)))
       if (!ok) cliBad.push(`${variants[i].join(' ')}: exit ${result.exitCode}: ${JSON.stringify(result.all)}`)
     })
   }

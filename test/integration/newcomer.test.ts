@@ -31,7 +31,7 @@ if (requireRoot(t)) {
       await execa('git', ['clone', '--quiet', '--no-hardlinks', root, dir])
       await setupAndAnswer(t, dir, 0)
     })
-    t.test('a clone in a normal user\'s home directory, set up with sudo', async t => {
+    t.test("a clone in a normal user's home directory, set up with sudo", async t => {
       const user = `cnewcomer${process.pid % 100_000}`
       const home = `/home/${user}`
       t.teardown(async () => {
@@ -45,7 +45,7 @@ if (requireRoot(t)) {
       await execa('chown', ['-R', `${user}:${user}`, dir])
       await setupAndAnswer(t, dir, uid)
       const owner = await execa('stat', ['-c', '%u', join(dir, 'examples/rails-app/contain.yml'), join(dir, 'templates/seccomp/default.json')])
-      t.same(owner.stdout.split('\n').map(Number), [0, uid], 'setup.sh handed the project file to root; contain\'s own files stay the user\'s')
+      t.same(owner.stdout.split('\n').map(Number), [0, uid], "setup.sh handed the project file to root; contain's own files stay the user's")
     })
   }
 }
@@ -55,7 +55,13 @@ if (requireRoot(t)) {
  * checks the app's uid, then stops it with Ctrl-C's signal and expects a graceful end.
  */
 async function setupAndAnswer(t: Test, dir: string, appUid: number): Promise<void> {
-  const setup = execa('./setup.sh', [], {cwd: dir, env: {npm_config_prefer_offline: 'true', npm_config_audit: 'false'}, all: true, reject: false, detached: true})
+  const setup = execa('./setup.sh', [], {
+    cwd: dir,
+    env: {npm_config_prefer_offline: 'true', npm_config_audit: 'false'},
+    all: true,
+    reject: false,
+    detached: true,
+  })
   let output = ''
   setup.all?.on('data', chunk => (output += chunk))
   t.teardown(() => stopGroup(setup))

@@ -40,7 +40,10 @@ if (requireRoot(t)) {
   assertNothingLeftBehind(t)
 
   t.test('two projects with apps named web and worker run side by side, each ps shows its own, down leaves nothing', guestCase('side-by-side'), async t => {
-    const {dirs: [shop, blog], env} = projects(t, [`${mark}-shop`, `${mark}-blog`])
+    const {
+      dirs: [shop, blog],
+      env,
+    } = projects(t, [`${mark}-shop`, `${mark}-blog`])
     try {
       for (const dir of [shop, blog]) {
         const up = await contain(['up', '-d'], dir, env)
@@ -51,7 +54,14 @@ if (requireRoot(t)) {
         const ps = await contain(['ps', '--json'], dir, env)
         const statuses = JSON.parse(ps.stdout) as Status[]
         seen.set(dir, statuses)
-        t.strictSame(statuses.map(app => [app.name, app.state]), [['web', 'running'], ['worker', 'running']], `${basename(dir)}: both of its apps run`)
+        t.strictSame(
+          statuses.map(app => [app.name, app.state]),
+          [
+            ['web', 'running'],
+            ['worker', 'running'],
+          ],
+          `${basename(dir)}: both of its apps run`,
+        )
       }
       const webOf = (dir: string) => seen.get(dir)?.find(app => app.name === 'web')?.pid as number
       t.not(webOf(shop), webOf(blog), 'two webs, two processes')
@@ -59,7 +69,10 @@ if (requireRoot(t)) {
         // The kernel's word: its web's cgroup below contain/<this project's key>, with processes in it.
         const own = appCgroupDirs('web').filter(cgroup => new RegExp(`/contain/${basename(dir)}-[0-9a-f]{8}/web$`).test(cgroup))
         // Its processes are in its running instance's cgroup, right below the app's (web/i<n>).
-        const running = (cgroup: string) => readdirSync(cgroup, {withFileTypes: true}).some(entry => entry.isDirectory() && readFileSync(join(cgroup, entry.name, 'cgroup.procs'), 'utf8').trim() !== '')
+        const running = (cgroup: string) =>
+          readdirSync(cgroup, {withFileTypes: true}).some(
+            entry => entry.isDirectory() && readFileSync(join(cgroup, entry.name, 'cgroup.procs'), 'utf8').trim() !== '',
+          )
         t.ok(own.length > 0 && own.every(running), `${basename(dir)}'s web runs in contain/<its project>/web: ${own.join(' ')}`)
       }
 
@@ -74,11 +87,19 @@ if (requireRoot(t)) {
       for (const project of listed) {
         t.ok(project.supervisor.pid > 0, `${project.project}: supervisor pid`)
         t.match(project.stateDir, new RegExp(`^${env.CONTAIN_STATE_DIR}/`), `${project.project}: its state directory`)
-        t.strictSame(project.apps.map(app => app.name), ['web', 'worker'], `${project.project}: its apps`)
+        t.strictSame(
+          project.apps.map(app => app.name),
+          ['web', 'worker'],
+          `${project.project}: its apps`,
+        )
       }
       t.strictSame(listed.map(project => project.dir).sort(), [blog, shop].sort(), 'with their directories')
       const text = await contain(['ps', '--all'], blog, env)
-      t.match(text.stdout, new RegExp(`^${basename(shop)}  ${shop}  supervisor \\d+  state `, 'm'), 'the text form names each project, its directory and supervisor')
+      t.match(
+        text.stdout,
+        new RegExp(`^${basename(shop)}  ${shop}  supervisor \\d+  state `, 'm'),
+        'the text form names each project, its directory and supervisor',
+      )
     } finally {
       for (const dir of [shop, blog]) {
         const down = await contain(['down'], dir, env)
@@ -87,8 +108,11 @@ if (requireRoot(t)) {
     }
   })
 
-  t.test('ps --all after a SIGKILLed supervisor: listed as killed, and its apps\' cgroups and state removed', guestCase('ps-all-killed'), async t => {
-    const {dirs: [dir], env} = projects(t, [`${mark}-killed`])
+  t.test("ps --all after a SIGKILLed supervisor: listed as killed, and its apps' cgroups and state removed", guestCase('ps-all-killed'), async t => {
+    const {
+      dirs: [dir],
+      env,
+    } = projects(t, [`${mark}-killed`])
     const up = await contain(['up', '-d'], dir, env)
     t.equal(up.exitCode, 0, `up: ${up.all}`)
     const [listed] = JSON.parse((await contain(['ps', '--all', '--json'], dir, env)).stdout) as Array<{supervisor: {pid: number}; stateDir: string}>
@@ -102,13 +126,20 @@ if (requireRoot(t)) {
       await new Promise(resolve => setTimeout(resolve, 200))
     }
     t.match(after, [{project: `${mark}-killed`, killed: true}], 'listed as killed')
-    t.strictSame(appCgroupDirs('web').filter(cgroup => cgroup.includes(`${mark}-killed`)), [], 'its cgroups were removed')
+    t.strictSame(
+      appCgroupDirs('web').filter(cgroup => cgroup.includes(`${mark}-killed`)),
+      [],
+      'its cgroups were removed',
+    )
     t.strictSame(JSON.parse((await contain(['ps', '--all', '--json'], dir, env)).stdout), [], 'and its state: the next ps --all lists nothing')
   })
 
   t.test('the same name: in two directories: the second is refused (exit 125) naming both, and nothing stops', guestCase('same-name'), async t => {
     const name = `${mark}-same`
-    const {dirs: [first, second], env} = projects(t, ['one/app', 'two/app'], () => `name: ${name}\n${APPS}`)
+    const {
+      dirs: [first, second],
+      env,
+    } = projects(t, ['one/app', 'two/app'], () => `name: ${name}\n${APPS}`)
     try {
       const up = await contain(['up', '-d'], first, env)
       t.equal(up.exitCode, 0, `first up: ${up.all}`)
@@ -120,7 +151,11 @@ if (requireRoot(t)) {
       const foreground = await contain(['up'], second, env)
       t.equal(foreground.exitCode, 125, 'a foreground up is refused too')
       const ps = JSON.parse((await contain(['ps', '--json'], first, env)).stdout) as Status[]
-      t.strictSame(ps.map(app => app.state), ['running', 'running'], 'the running project was not stopped')
+      t.strictSame(
+        ps.map(app => app.state),
+        ['running', 'running'],
+        'the running project was not stopped',
+      )
     } finally {
       await contain(['down'], first, env)
       await contain(['down'], second, env)

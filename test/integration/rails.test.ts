@@ -29,8 +29,10 @@ async function requireRails(t: Test): Promise<boolean> {
     skipFile(t, reason)
     return false
   }
-  for (const program of ['ruby', 'bundle']) if (!findOnPath(program)) return skip(`${program} is not installed (run ./setup.sh, or examples/rails-app/setup.sh as root)`)
-  if (!existsSync(join(exampleDir, 'Gemfile.lock')) || !existsSync(join(exampleDir, 'tmp/pids'))) return skip('examples/rails-app is not set up: run examples/rails-app/setup.sh')
+  for (const program of ['ruby', 'bundle'])
+    if (!findOnPath(program)) return skip(`${program} is not installed (run ./setup.sh, or examples/rails-app/setup.sh as root)`)
+  if (!existsSync(join(exampleDir, 'Gemfile.lock')) || !existsSync(join(exampleDir, 'tmp/pids')))
+    return skip('examples/rails-app is not set up: run examples/rails-app/setup.sh')
   const check = await execa('bundle', ['check'], {cwd: exampleDir, reject: false, all: true})
   if (check.exitCode !== 0) return skip(`the example's gems are missing (bundle check: ${check.all?.trim().split('\n')[0]}); run examples/rails-app/setup.sh`)
   return true
@@ -59,7 +61,11 @@ async function railsProject(t: Test, edit: (doc: Document, web: string) => void 
   const url = String(doc.getIn(['apps', 'web', 'healthcheck', 'test', 'http']))
   t.equal(command, 'bundle exec rails s -b 127.0.0.1 -p 3000', 'the example serves on port 3000')
   t.equal(url, 'http://127.0.0.1:3000/up', 'and checks /up there')
-  t.strictSame((doc.getIn(['apps', 'web', 'listen']) as {toJSON(): unknown} | undefined)?.toJSON(), ['tcp://127.0.0.1:3000'], 'contain holds that port for it (listen:)')
+  t.strictSame(
+    (doc.getIn(['apps', 'web', 'listen']) as {toJSON(): unknown} | undefined)?.toJSON(),
+    ['tcp://127.0.0.1:3000'],
+    'contain holds that port for it (listen:)',
+  )
   doc.setIn(['apps', 'web', 'command'], command.replace('3000', String(port)))
   doc.setIn(['apps', 'web', 'listen'], [`tcp://127.0.0.1:${port}`])
   doc.setIn(['apps', 'web', 'healthcheck', 'test', 'http'], url.replace('3000', String(port)))
@@ -194,7 +200,12 @@ if (requireRoot(t) && (await requireRails(t))) {
       const up = await get(`http://127.0.0.1:${project.port}/up`)
       t.same(up, {status: 200, body: 'ok'}, '/up answers 200 ok')
 
-      const info = JSON.parse((await get(`http://127.0.0.1:${project.port}/info`)).body) as {hostname: string; pid: number; cgroup: string[]; memory_limit: number}
+      const info = JSON.parse((await get(`http://127.0.0.1:${project.port}/info`)).body) as {
+        hostname: string
+        pid: number
+        cgroup: string[]
+        memory_limit: number
+      }
       t.not(info.hostname, hostname(), `its own hostname (${info.hostname})`)
       t.ok(info.pid <= 3, `a low pid in its own pid namespace (${info.pid})`)
       const memoryLine = info.cgroup.find(line => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(line) || line.startsWith('0::'))
@@ -221,7 +232,7 @@ if (requireRoot(t) && (await requireRails(t))) {
       await healthy(project, project.web)
       const pidfile = await contain(['exec', project.web, 'cat', 'tmp/pids/server.pid'], project)
       t.equal(pidfile.stdout.trim(), '2', 'the app wrote its pidfile: pid 2, in its pid namespace')
-      t.notOk(existsSync(stalePidfile), 'not on the host: on the run\'s own tmpfs')
+      t.notOk(existsSync(stalePidfile), "not on the host: on the run's own tmpfs")
 
       const first = await inspect(project, project.web)
       const puma = pumaPid(first.plan.cgroup.dirs)
@@ -251,7 +262,10 @@ if (requireRoot(t) && (await requireRails(t))) {
           return app?.state === 'failed' && app
         }, 'the web app to give up')
         t.equal(failed.restarts, 2, 'both restarts were spent')
-        t.ok(failed.lastLines.some(line => line.includes('A server is already running')), 'Rails refused: "A server is already running"')
+        t.ok(
+          failed.lastLines.some(line => line.includes('A server is already running')),
+          'Rails refused: "A server is already running"',
+        )
       })
     } finally {
       rmSync(stalePidfile, {force: true})
@@ -298,24 +312,51 @@ if (requireRoot(t) && (await requireRails(t))) {
       record('up', await timeToFirst200([process.execPath, containBin, 'up', project.web], project.dir, project.env, project.port))
       // contain run with the web app's limits and isolation: the launch without oclif and contain up's planning.
       const run = await freePort()
-      const flags = ['--name', project.web, '--cpus', '1', '--memory', '512m', '--pids-limit', '200', '--read-only', '--tmpfs', '/tmp', '--writable', join(exampleDir, 'tmp'), '-w', exampleDir]
+      const flags = [
+        '--name',
+        project.web,
+        '--cpus',
+        '1',
+        '--memory',
+        '512m',
+        '--pids-limit',
+        '200',
+        '--read-only',
+        '--tmpfs',
+        '/tmp',
+        '--writable',
+        join(exampleDir, 'tmp'),
+        '-w',
+        exampleDir,
+      ]
       record('run', await timeToFirst200([process.execPath, containBin, 'run', ...flags, '--', ...rails(run)], project.dir, project.env, run))
     }
     const bare = median(times.bare)
     const ratio = {up: median(times.up) / bare, run: median(times.run) / bare}
-    t.comment(`time to first 200 on /up, median of ${rounds}: bare ${bare.toFixed(0)} ms; contain up ${median(times.up).toFixed(0)} ms (${ratio.up.toFixed(2)}x); contain run ${median(times.run).toFixed(0)} ms (${ratio.run.toFixed(2)}x); ratio of medians; target <= 1.05x (a benchmark: npm run bench -- --suite rails)`)
+    t.comment(
+      `time to first 200 on /up, median of ${rounds}: bare ${bare.toFixed(0)} ms; contain up ${median(times.up).toFixed(0)} ms (${ratio.up.toFixed(2)}x); contain run ${median(times.run).toFixed(0)} ms (${ratio.run.toFixed(2)}x); ratio of medians; target <= 1.05x (a benchmark: npm run bench -- --suite rails)`,
+    )
     for (const [name, values] of Object.entries(times)) t.comment(`${name}: ${values.map(ms => ms.toFixed(0)).join(', ')} ms`)
 
     // Each answer came from the server that round started: bare Rails on the host, the others in
     // their sandbox (their own hostname, a low pid, the 512m limit), never a server left over.
-    t.ok(answered.bare.every(info => info.hostname === hostname() && info.pid > 3), `bare: every round answered from the host (${answered.bare.map(info => `${info.hostname}/${info.pid}`).join(', ')})`)
+    t.ok(
+      answered.bare.every(info => info.hostname === hostname() && info.pid > 3),
+      `bare: every round answered from the host (${answered.bare.map(info => `${info.hostname}/${info.pid}`).join(', ')})`,
+    )
     for (const name of ['up', 'run'] as const) {
-      t.ok(answered[name].every(info => info.hostname === project.web && info.pid <= 3 && info.memory_limit === 512 * MiB), `contain ${name}: every round answered from its sandbox (${answered[name].map(info => `${info.hostname}/${info.pid}/${info.memory_limit / MiB}m`).join(', ')})`)
+      t.ok(
+        answered[name].every(info => info.hostname === project.web && info.pid <= 3 && info.memory_limit === 512 * MiB),
+        `contain ${name}: every round answered from its sandbox (${answered[name].map(info => `${info.hostname}/${info.pid}/${info.memory_limit / MiB}m`).join(', ')})`,
+      )
     }
     // A boot takes a Rails app a second or more here, and contain adds a launcher in front of it.
     // The 1.05x target is the benchmark's; this guard fails only a launch that broke (a retry
     // loop, a health-check stall, an app that never ran in parallel with its startup).
-    t.ok(times.bare.every(ms => ms > 300), `bare rails s took ${times.bare.map(ms => ms.toFixed(0)).join(', ')} ms: real boots`)
+    t.ok(
+      times.bare.every(ms => ms > 300),
+      `bare rails s took ${times.bare.map(ms => ms.toFixed(0)).join(', ')} ms: real boots`,
+    )
     t.ok(ratio.up <= 1.5, `contain up within 1.5x of bare rails s (${ratio.up.toFixed(2)}x)`)
     t.ok(ratio.run <= 1.5, `contain run within 1.5x of bare rails s (${ratio.run.toFixed(2)}x)`)
   })

@@ -95,7 +95,9 @@ async function liveInstances(app: string, dir: string, env: Record<string, strin
   const first = /^cgroup: (\S+)/m.exec(inspect.stdout)?.[1]
   if (!first) return []
   const appDir = dirname(first)
-  return readdirSync(appDir, {withFileTypes: true}).filter(entry => entry.isDirectory() && readFileSync(join(appDir, entry.name, 'cgroup.procs'), 'utf8').trim() !== '').map(entry => join(appDir, entry.name))
+  return readdirSync(appDir, {withFileTypes: true})
+    .filter(entry => entry.isDirectory() && readFileSync(join(appDir, entry.name, 'cgroup.procs'), 'utf8').trim() !== '')
+    .map(entry => join(appDir, entry.name))
 }
 
 if (requireRoot(t)) {
@@ -103,53 +105,60 @@ if (requireRoot(t)) {
   // About 40 s per test on the host; the cgroup v2 guest is some ten times slower (never less than a --timeout given).
   t.setTimeout(Math.max(300_000, Number(process.env.TAP_TIMEOUT ?? 0) * 1000))
 
-  t.test('rolling restarts serve every request: contain restart, then contain up -d with a changed contain.yml, then a version that never gets healthy', async t => {
-    const port = await freePort()
-    const app = `rolling-web-${mark}`
-    const dir = project(t, configFor(app, port, {version: 1}))
-    const env = {CONTAIN_STATE_DIR: join(dir, 'state')}
-    const started = await contain(['up', '-d'], dir, env)
-    t.equal(started.exitCode, 0, `contain up -d: ${started.all}`)
-    try {
-      const first = await firstAnswer(port)
-      t.match(first, /^1 [0-9a-f]{8}$/, `version 1 answers: ${first}`)
-      const traffic = load(port)
+  t.test(
+    'rolling restarts serve every request: contain restart, then contain up -d with a changed contain.yml, then a version that never gets healthy',
+    async t => {
+      const port = await freePort()
+      const app = `rolling-web-${mark}`
+      const dir = project(t, configFor(app, port, {version: 1}))
+      const env = {CONTAIN_STATE_DIR: join(dir, 'state')}
+      const started = await contain(['up', '-d'], dir, env)
+      t.equal(started.exitCode, 0, `contain up -d: ${started.all}`)
       try {
-        const restart = await contain(['restart', app], dir, env)
-        t.equal(restart.exitCode, 0, `contain restart: ${restart.all}`)
-        const afterRestart = await firstAnswer(port)
-        t.not(afterRestart, first, `a new instance answers: ${afterRestart}`)
+        const first = await firstAnswer(port)
+        t.match(first, /^1 [0-9a-f]{8}$/, `version 1 answers: ${first}`)
+        const traffic = load(port)
+        try {
+          const restart = await contain(['restart', app], dir, env)
+          t.equal(restart.exitCode, 0, `contain restart: ${restart.all}`)
+          const afterRestart = await firstAnswer(port)
+          t.not(afterRestart, first, `a new instance answers: ${afterRestart}`)
 
-        writeFileSync(join(dir, 'contain.yml'), configFor(app, port, {version: 2}))
-        const deploy = await contain(['up', '-d'], dir, env)
-        t.equal(deploy.exitCode, 0, `contain up -d with version 2: ${deploy.all}`)
-        t.match(deploy.stdout, /recreated .*by a rolling restart/, 'the apply report says it rolled')
-        t.match(await firstAnswer(port), /^2 /, 'version 2 answers')
+          writeFileSync(join(dir, 'contain.yml'), configFor(app, port, {version: 2}))
+          const deploy = await contain(['up', '-d'], dir, env)
+          t.equal(deploy.exitCode, 0, `contain up -d with version 2: ${deploy.all}`)
+          t.match(deploy.stdout, /recreated .*by a rolling restart/, 'the apply report says it rolled')
+          t.match(await firstAnswer(port), /^2 /, 'version 2 answers')
 
-        writeFileSync(join(dir, 'contain.yml'), configFor(app, port, {version: 3, healthy: false}))
-        const broken = await contain(['up', '-d'], dir, env)
-        t.equal(broken.exitCode, 125, 'a version that never becomes healthy fails contain up')
-        t.match(broken.stdout, /not recreated, the running version keeps serving .*did not become ready: its health check failed 3 times/, `the apply report says why: ${broken.all}`)
-        t.match(broken.stderr, /did not become ready; the old one keeps serving/)
+          writeFileSync(join(dir, 'contain.yml'), configFor(app, port, {version: 3, healthy: false}))
+          const broken = await contain(['up', '-d'], dir, env)
+          t.equal(broken.exitCode, 125, 'a version that never becomes healthy fails contain up')
+          t.match(
+            broken.stdout,
+            /not recreated, the running version keeps serving .*did not become ready: its health check failed 3 times/,
+            `the apply report says why: ${broken.all}`,
+          )
+          t.match(broken.stderr, /did not become ready; the old one keeps serving/)
+        } finally {
+          await traffic.stop()
+        }
+        t.strictSame(traffic.failures, [], `no request failed (${traffic.answers.length} answered)`)
+        t.ok(traffic.answers.length > 20, `the client was busy throughout: ${traffic.answers.length} answers`)
+        // On trial, an instance accepts from the shared socket like the old one: version 3 answered some
+        // of the requests during its trial (its / works, only its /up fails), and none of them failed.
+        t.comment(`answers by version 3 during its trial: ${traffic.answers.filter(answer => answer.startsWith('3 ')).length}`)
+        t.match(await firstAnswer(port), /^2 /, 'version 2 still serves')
+        const ps = await contain(['ps'], dir, env)
+        t.match(ps.stdout, /running \(rolling restart failed: old instance kept\)/, `ps says so: ${ps.stdout}`)
+        t.equal((await liveInstances(app, dir, env)).length, 1, 'and the failed instance is gone: one instance cgroup holds processes')
       } finally {
-        await traffic.stop()
+        const down = await contain(['down'], dir, env)
+        t.equal(down.exitCode, 0, `contain down: ${down.all}`)
       }
-      t.strictSame(traffic.failures, [], `no request failed (${traffic.answers.length} answered)`)
-      t.ok(traffic.answers.length > 20, `the client was busy throughout: ${traffic.answers.length} answers`)
-      // On trial, an instance accepts from the shared socket like the old one: version 3 answered some
-      // of the requests during its trial (its / works, only its /up fails), and none of them failed.
-      t.comment(`answers by version 3 during its trial: ${traffic.answers.filter(answer => answer.startsWith('3 ')).length}`)
-      t.match(await firstAnswer(port), /^2 /, 'version 2 still serves')
-      const ps = await contain(['ps'], dir, env)
-      t.match(ps.stdout, /running \(rolling restart failed: old instance kept\)/, `ps says so: ${ps.stdout}`)
-      t.equal((await liveInstances(app, dir, env)).length, 1, 'and the failed instance is gone: one instance cgroup holds processes')
-    } finally {
-      const down = await contain(['down'], dir, env)
-      t.equal(down.exitCode, 0, `contain down: ${down.all}`)
-    }
-  })
+    },
+  )
 
-  t.test('replicas: 2 instances on one port, each in its own cgroup with the app\'s limit, rolled one at a time', async t => {
+  t.test("replicas: 2 instances on one port, each in its own cgroup with the app's limit, rolled one at a time", async t => {
     const port = await freePort()
     const app = `rolling-rep-${mark}`
     const dir = project(t, configFor(app, port, {version: 1, replicas: 2}))
@@ -159,7 +168,11 @@ if (requireRoot(t)) {
     try {
       t.ok(await firstAnswer(port), 'the app answers')
       const status = JSON.parse((await contain(['ps', '--json'], dir, env)).stdout)[0]
-      t.strictSame(status.replicas.map((replica: {name: string}) => replica.name), [`${app}.1`, `${app}.2`], 'ps --json lists each instance')
+      t.strictSame(
+        status.replicas.map((replica: {name: string}) => replica.name),
+        [`${app}.1`, `${app}.2`],
+        'ps --json lists each instance',
+      )
       t.equal(new Set(status.replicas.map((replica: {pid: number}) => replica.pid)).size, 2, 'two pids')
       const table = (await contain(['ps'], dir, env)).stdout
       t.match(table, new RegExp(`^${app}\\.1 +running`, 'm'))
@@ -167,7 +180,16 @@ if (requireRoot(t)) {
       const instances = await liveInstances(app, dir, env)
       t.equal(instances.length, 2, `two instance cgroups with processes: ${instances.join(' ')}`)
       for (const instance of instances) {
-        const limit = ['memory.max', 'memory.limit_in_bytes'].map(file => join(instance, file)).find(path => { try { readFileSync(path); return true } catch { return false } })
+        const limit = ['memory.max', 'memory.limit_in_bytes']
+          .map(file => join(instance, file))
+          .find(path => {
+            try {
+              readFileSync(path)
+              return true
+            } catch {
+              return false
+            }
+          })
         if (limit) t.equal(readFileSync(limit, 'utf8').trim(), String(64 * 2 ** 20), `${instance}: the app's mem_limit is the instance's`)
       }
       // The kernel hands each connection to one of the instances accepting on the shared socket.
@@ -185,7 +207,10 @@ if (requireRoot(t)) {
       t.strictSame(traffic.failures, [], `no request failed while both were rolled (${traffic.answers.length} answered)`)
       const after = JSON.parse((await contain(['ps', '--json'], dir, env)).stdout)[0]
       t.equal(after.replicas.length, 2, 'still two')
-      t.notOk(after.replicas.some((replica: {pid: number}) => status.replicas.some((old: {pid: number}) => old.pid === replica.pid)), 'both replaced')
+      t.notOk(
+        after.replicas.some((replica: {pid: number}) => status.replicas.some((old: {pid: number}) => old.pid === replica.pid)),
+        'both replaced',
+      )
 
       // Only the number changes (compose's scale): the running two stay, a third starts.
       writeFileSync(join(dir, 'contain.yml'), configFor(app, port, {version: 1, replicas: 3}))
@@ -194,7 +219,11 @@ if (requireRoot(t)) {
       t.match(scaled.stdout, /replicas 2 -> 3/)
       const three = JSON.parse((await contain(['ps', '--json'], dir, env)).stdout)[0]
       t.equal(three.replicas.length, 3, 'three instances')
-      t.strictSame(three.replicas.slice(0, 2).map((replica: {pid: number}) => replica.pid), after.replicas.map((replica: {pid: number}) => replica.pid), 'the first two kept running')
+      t.strictSame(
+        three.replicas.slice(0, 2).map((replica: {pid: number}) => replica.pid),
+        after.replicas.map((replica: {pid: number}) => replica.pid),
+        'the first two kept running',
+      )
     } finally {
       const down = await contain(['down'], dir, env)
       t.equal(down.exitCode, 0, `contain down: ${down.all}`)

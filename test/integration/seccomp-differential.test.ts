@@ -36,9 +36,23 @@ const SIGN_EXTENDED = 0xffffffff00000000n
 
 /** Argument cases for the syscalls Docker's profile decides by argument (arg0 each). */
 const ARGUMENT_CASES: Record<string, bigint[]> = {
-  socket: [...Array.from({length: 50}, (_, family) => BigInt(family)), 0xffffffffn, ...[2n, 16n, 38n, 39n, 40n, 41n].map(family => HIGH | family), SIGN_EXTENDED | 40n],
+  socket: [
+    ...Array.from({length: 50}, (_, family) => BigInt(family)),
+    0xffffffffn,
+    ...[2n, 16n, 38n, 39n, 40n, 41n].map(family => HIGH | family),
+    SIGN_EXTENDED | 40n,
+  ],
   personality: [0n, 8n, 0x20000n, 0x20008n, 0xffffffffn, 0x40000n, 1n, 0x20009n, ...[0n, 8n, 0xffffffffn, 0x40000n].map(persona => HIGH | persona)],
-  clone: [0n, SIGCHLD, CLONE_THREAD_FLAGS, 0x7e020000n, ...NAMESPACE_FLAGS.map(flag => flag | SIGCHLD), HIGH | SIGCHLD, HIGH | 0x10000000n | SIGCHLD, SIGN_EXTENDED | SIGCHLD],
+  clone: [
+    0n,
+    SIGCHLD,
+    CLONE_THREAD_FLAGS,
+    0x7e020000n,
+    ...NAMESPACE_FLAGS.map(flag => flag | SIGCHLD),
+    HIGH | SIGCHLD,
+    HIGH | 0x10000000n | SIGCHLD,
+    SIGN_EXTENDED | SIGCHLD,
+  ],
   clone3: [0n],
 }
 
@@ -153,7 +167,9 @@ if (unavailable) {
       const ran = [...report.verdicts.contain, ...report.verdicts.libseccomp].filter(verdict => verdict.startsWith('RAN'))
       t.same(ran, [], 'no call ran: the marker filter caught every allowed one')
       t.same(report.numberMismatches, [], 'libseccomp and contain number every syscall libseccomp knows the same way')
-      t.comment(`libseccomp ${report.libseccomp}: ${cases.length} calls, filters of ${report.instructions.contain} (contain) and ${report.instructions.libseccomp} (libseccomp) instructions; names this libseccomp does not know, added by contain's number: ${report.byNumber.join(', ') || 'none'}`)
+      t.comment(
+        `libseccomp ${report.libseccomp}: ${cases.length} calls, filters of ${report.instructions.contain} (contain) and ${report.instructions.libseccomp} (libseccomp) instructions; names this libseccomp does not know, added by contain's number: ${report.byNumber.join(', ') || 'none'}`,
+      )
 
       const last = syscallTable('x86_64').highest + 30
       t.same(differences(cases, report), expectedDifferences(policy.enosysAbove!, last), 'the only differences are the ones by design')

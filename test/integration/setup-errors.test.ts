@@ -29,7 +29,7 @@ interface PsApp {
 
 async function ps(file: string, env: Record<string, string>): Promise<PsApp[]> {
   const result = await contain(['ps', '--json', '-f', file], {env})
-  return result.exitCode === 0 ? JSON.parse(result.stdout) as PsApp[] : []
+  return result.exitCode === 0 ? (JSON.parse(result.stdout) as PsApp[]) : []
 }
 
 /** The unit cgroup a foreground up ran in (the nested cgroup v2 guest), once up has ended. */
@@ -58,7 +58,9 @@ if (requireRoot(t)) {
   t.test('contain up: an app whose working directory, mount target or user cannot exist fails once; the others run on', guestCase('up-fails-once'), async t => {
     // A fast backoff: a restart loop would show as many attempts within the wait below.
     const backoff = 'backoff: {initial: 10ms, max: 20ms}'
-    const {file, dir, env} = project(t, `
+    const {file, dir, env} = project(
+      t,
+      `
 apps:
   setup-locked:
     command: ["true"]
@@ -80,7 +82,9 @@ apps:
     ${backoff}
   setup-steady:
     command: sleep 600
-`, {locked: {}})
+`,
+      {locked: {}},
+    )
     chmodSync(join(dir, 'locked'), 0o700)
     // An app can leave a symbolic link in its own directory for its next start: contain must not follow it.
     symlinkSync('/etc', join(dir, 'tmp'))
@@ -127,7 +131,7 @@ apps:
     t.equal(notFound.exitCode, 127)
   })
 
-  t.test('a clone below /tmp with tmpfs: [/tmp] runs, and missing tmp, log and tmp/pids are made, owned by the app\'s user', guestCase('tmp-clone'), async t => {
+  t.test("a clone below /tmp with tmpfs: [/tmp] runs, and missing tmp, log and tmp/pids are made, owned by the app's user", guestCase('tmp-clone'), async t => {
     const base = mkdtempSync('/tmp/contain-setup-')
     t.teardown(() => rmSync(base, {recursive: true, force: true}))
     chmodSync(base, 0o755)
@@ -137,23 +141,26 @@ apps:
     chownSync(dir, NOBODY, NOBODY)
     chownSync(join(dir, 'Gemfile'), NOBODY, NOBODY)
     // contain.yml is root's, as contain requires of a file it runs as root.
-    writeFileSync(join(dir, 'contain.yml'), `
+    writeFileSync(
+      join(dir, 'contain.yml'),
+      `
 apps:
   setup-shop:
     command: ["sh", "-c", "test -f Gemfile && touch tmp/pids/server.pid log/app.log && id -u && echo ok"]
     read_only: true
     tmpfs: [/tmp, tmp/pids]
     writable: [tmp, log]
-`)
+`,
+    )
     const env = {CONTAIN_STATE_DIR: join(base, 'state')}
     const up = await contain(['up', '-f', join(dir, 'contain.yml')], {env})
     t.equal(up.exitCode, 0, up.stdout + up.stderr)
-    t.match(up.stdout, /setup-shop \| 65534\nsetup-shop \| ok/, 'the app sees its own files below the tmpfs at /tmp, as its directory\'s owner')
+    t.match(up.stdout, /setup-shop \| 65534\nsetup-shop \| ok/, "the app sees its own files below the tmpfs at /tmp, as its directory's owner")
     for (const path of ['tmp', 'log', 'tmp/pids']) {
       const stat = statSync(join(dir, path))
       t.ok(stat.isDirectory() && stat.uid === NOBODY && stat.gid === NOBODY, `${path} was made, owned by the app's user (uid ${stat.uid})`)
     }
-    t.equal(statSync(join(dir, 'log/app.log')).uid, NOBODY, 'log/ is the app\'s own directory on the host')
+    t.equal(statSync(join(dir, 'log/app.log')).uid, NOBODY, "log/ is the app's own directory on the host")
   })
 
   t.test('contain restart keeps a foreground up supervising its only app', guestCase('restart-foreground'), async t => {
@@ -179,7 +186,11 @@ apps:
   })
 
   t.test('a restart that fails its setup marks the app failed once and leaves nothing behind', guestCase('restart-fails'), async t => {
-    const {file, dir, env} = project(t, 'apps:\n  setup-again:\n    command: sleep 600\n    working_dir: sub\n    user: nobody\n    restart: always\n    backoff: {initial: 10ms}\n', {sub: {}})
+    const {file, dir, env} = project(
+      t,
+      'apps:\n  setup-again:\n    command: sleep 600\n    working_dir: sub\n    user: nobody\n    restart: always\n    backoff: {initial: 10ms}\n',
+      {sub: {}},
+    )
     chownSync(join(dir, 'sub'), NOBODY, NOBODY)
     const up = startContain(['up', '-f', file], {env})
     t.teardown(async () => {

@@ -7,7 +7,7 @@ function waitForOutput(stream: NodeJS.ReadableStream, text: string): Promise<voi
   return new Promise((resolve, reject) => {
     let seen = ''
     const onData = (chunk: Buffer) => {
-      seen += chunk
+      seen += chunk.toString()
       if (!seen.includes(text)) return
       stream.off('data', onData)
       resolve()

@@ -87,10 +87,10 @@ if (requireRoot(t)) {
   })
 
   t.test('always restarts after exit 0; unless-stopped stays stopped after stop', async t => {
-    const supervisor = new Supervisor([
-      await spec('always', ['sh', '-c', 'echo tick'], {policy: 'always'}),
-      await spec('daemon', ['sleep', '60'], {policy: 'unless-stopped'}),
-    ], collectingSink([]))
+    const supervisor = new Supervisor(
+      [await spec('always', ['sh', '-c', 'echo tick'], {policy: 'always'}), await spec('daemon', ['sleep', '60'], {policy: 'unless-stopped'})],
+      collectingSink([]),
+    )
     t.teardown(() => supervisor.down())
     await supervisor.start()
     while ((supervisor.apps.get('always')?.status().restarts ?? 0) < 2) await once(supervisor, 'exit')
@@ -111,13 +111,19 @@ if (requireRoot(t)) {
     // The app itself: the cgroup's process that is neither contain-init nor unshare.
     const procs = app?.currentPlan().cgroup.procsFiles[0] ?? '' // the running instance's cgroup, below the app's
     // Polled, not a fixed wait: in the cgroup v2 guest every exec is about ten times slower.
-    const sleeper = () => readFileSync(procs, 'utf8').trim().split('\n').filter(Boolean).map(Number).find(pid => {
-      try {
-        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep'
-      } catch {
-        return false
-      }
-    })
+    const sleeper = () =>
+      readFileSync(procs, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map(Number)
+        .find(pid => {
+          try {
+            return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep'
+          } catch {
+            return false
+          }
+        })
     const deadline = Date.now() + 20_000
     while (sleeper() === undefined && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 25))
     const appPid = sleeper()

@@ -38,7 +38,9 @@ interface Received {
 }
 
 /** A receiver on `socket`; `received` fills as datagrams arrive. */
-async function receiver(socket: string): Promise<{received: Received[]; process: ResultPromise; next: (match: (entry: Received) => boolean, what: string, timeoutMs?: number) => Promise<Received>}> {
+async function receiver(
+  socket: string,
+): Promise<{received: Received[]; process: ResultPromise; next: (match: (entry: Received) => boolean, what: string, timeoutMs?: number) => Promise<Received>}> {
   const child = execa('python3', ['-u', '-c', RECEIVER, socket], {reject: false, stdin: 'ignore'})
   const received: Received[] = []
   const lines = createInterface({input: child.stdout})
@@ -95,40 +97,59 @@ apps:
     restart: always
 `
 
-t.test('systemd-analyze verify accepts the units contain systemd writes', {skip: findOnPath('systemd-analyze') ? false : 'systemd-analyze is not installed (apt-get install systemd)'}, async t => {
-  const dir = t.testdir({'contain.yml': PROJECT, '.env.production': 'RAILS_ENV=production\n', 'odd dir 100%': {'contain.yml': 'apps:\n  web:\n    command: sleep 60\n'}, sockets: {'contain.yml': 'apps:\n  web:\n    command: sleep 60\n    listen: ["tcp://127.0.0.1:3000", "tcp://[::1]:3000", "unix:///tmp/sockets-web.sock"]\n'}})
-  // The user manager puts its sockets here: the path must be short.
-  const runtime = shortDir(t)
-  for (const [apps, user] of [[['web'], false], [['web', 'worker'], false], [['worker'], true]] as const) {
-    const unit = await systemdUnit({cwd: dir, apps: [...apps], user, output: `${apps.join('-')}${user ? '-user' : ''}.service`})
-    t.match(unit.text, `ExecStart=${process.execPath} ${containBin} up --file ${join(dir, 'contain.yml')} ${apps.join(' ')}`, 'runs this contain\'s bin/run.js')
-    await verify(t, unit.file as string, user, runtime)
-  }
-  const odd = await systemdUnit({cwd: join(dir, 'odd dir 100%'), apps: ['web'], user: false, output: 'odd.service'})
-  await verify(t, odd.file as string, false, runtime)
-  // --socket-units: the .socket beside the service, named as the service, both accepted.
-  const sockets = await systemdUnit({cwd: join(dir, 'sockets'), apps: ['web'], user: false, socketUnits: true, output: 'contain-sockets-web.service'})
-  t.equal(sockets.socketFile, join(dir, 'sockets', 'contain-sockets-web.socket'))
-  await verify(t, sockets.socketFile as string, false, runtime)
-  await verify(t, sockets.file as string, false, runtime)
+t.test(
+  'systemd-analyze verify accepts the units contain systemd writes',
+  {skip: findOnPath('systemd-analyze') ? false : 'systemd-analyze is not installed (apt-get install systemd)'},
+  async t => {
+    const dir = t.testdir({
+      'contain.yml': PROJECT,
+      '.env.production': 'RAILS_ENV=production\n',
+      'odd dir 100%': {'contain.yml': 'apps:\n  web:\n    command: sleep 60\n'},
+      sockets: {
+        'contain.yml': 'apps:\n  web:\n    command: sleep 60\n    listen: ["tcp://127.0.0.1:3000", "tcp://[::1]:3000", "unix:///tmp/sockets-web.sock"]\n',
+      },
+    })
+    // The user manager puts its sockets here: the path must be short.
+    const runtime = shortDir(t)
+    for (const [apps, user] of [
+      [['web'], false],
+      [['web', 'worker'], false],
+      [['worker'], true],
+    ] as const) {
+      const unit = await systemdUnit({cwd: dir, apps: [...apps], user, output: `${apps.join('-')}${user ? '-user' : ''}.service`})
+      t.match(
+        unit.text,
+        `ExecStart=${process.execPath} ${containBin} up --file ${join(dir, 'contain.yml')} ${apps.join(' ')}`,
+        "runs this contain's bin/run.js",
+      )
+      await verify(t, unit.file as string, user, runtime)
+    }
+    const odd = await systemdUnit({cwd: join(dir, 'odd dir 100%'), apps: ['web'], user: false, output: 'odd.service'})
+    await verify(t, odd.file as string, false, runtime)
+    // --socket-units: the .socket beside the service, named as the service, both accepted.
+    const sockets = await systemdUnit({cwd: join(dir, 'sockets'), apps: ['web'], user: false, socketUnits: true, output: 'contain-sockets-web.service'})
+    t.equal(sockets.socketFile, join(dir, 'sockets', 'contain-sockets-web.socket'))
+    await verify(t, sockets.socketFile as string, false, runtime)
+    await verify(t, sockets.file as string, false, runtime)
 
-  const example = join(root, 'examples/rails-app')
-  if (existsSync(join(example, 'tmp'))) {
-    const rails = await systemdUnit({cwd: example, apps: ['web', 'worker'], user: false})
-    const file = join(dir, rails.name)
-    writeFileSync(file, rails.text)
-    await verify(t, file, false, runtime)
-  } else {
-    t.skip('the example\'s unit is not verified: examples/rails-app is not set up (setup.sh)', () => {})
-  }
+    const example = join(root, 'examples/rails-app')
+    if (existsSync(join(example, 'tmp'))) {
+      const rails = await systemdUnit({cwd: example, apps: ['web', 'worker'], user: false})
+      const file = join(dir, rails.name)
+      writeFileSync(file, rails.text)
+      await verify(t, file, false, runtime)
+    } else {
+      t.skip("the example's unit is not verified: examples/rails-app is not set up (setup.sh)", () => {})
+    }
 
-  // The check has teeth: a unit systemd would refuse is not accepted.
-  const broken = join(dir, 'broken.service')
-  const web = await systemdUnit({cwd: dir, apps: ['web'], user: false})
-  writeFileSync(broken, web.text.replace(/^ExecStart=\S+/m, 'ExecStart=bin/node'))
-  const result = await execa('systemd-analyze', ['verify', '--man=no', broken], {reject: false, all: true})
-  t.not(result.all, '', `a relative ExecStart is reported: ${result.all.split('\n')[0]}`)
-})
+    // The check has teeth: a unit systemd would refuse is not accepted.
+    const broken = join(dir, 'broken.service')
+    const web = await systemdUnit({cwd: dir, apps: ['web'], user: false})
+    writeFileSync(broken, web.text.replace(/^ExecStart=\S+/m, 'ExecStart=bin/node'))
+    const result = await execa('systemd-analyze', ['verify', '--man=no', broken], {reject: false, all: true})
+    t.not(result.all, '', `a relative ExecStart is reported: ${result.all.split('\n')[0]}`)
+  },
+)
 
 if (requireRoot(t, 'units that run contain up under a notify-aware service manager')) {
   assertNothingLeftBehind(t)
@@ -137,7 +158,9 @@ if (requireRoot(t, 'units that run contain up under a notify-aware service manag
   t.test('contain up speaks sd_notify: READY=1 only after the health check passes, then STOPPING=1 on SIGTERM', async t => {
     const dir = t.testdir({state: {}})
     const healthy = join(dir, 'healthy')
-    writeFileSync(join(dir, 'contain.yml'), `
+    writeFileSync(
+      join(dir, 'contain.yml'),
+      `
 apps:
   ${names.web}:
     command: ["sh", "-c", "echo notify=\${NOTIFY_SOCKET:-none} watchdog=\${WATCHDOG_USEC:-none}; exec sleep 60"]
@@ -148,15 +171,27 @@ apps:
       retries: 1000
   ${names.worker}:
     command: sleep 60
-`)
+`,
+    )
     const socket = join(shortDir(t), 'notify.sock')
     const systemd = await receiver(socket)
     let contain: ResultPromise<{reject: false; all: true}> | undefined
     try {
-      contain = execa(process.execPath, [containBin, 'up'], {cwd: dir, reject: false, all: true, env: {CONTAIN_STATE_DIR: join(dir, 'state'), NOTIFY_SOCKET: socket, WATCHDOG_USEC: '400000'}})
-      await systemd.next(entry => entry.message.includes('waiting for its health check') && entry.message.includes(`${names.worker} running`), 'a STATUS= with both apps started')
+      contain = execa(process.execPath, [containBin, 'up'], {
+        cwd: dir,
+        reject: false,
+        all: true,
+        env: {CONTAIN_STATE_DIR: join(dir, 'state'), NOTIFY_SOCKET: socket, WATCHDOG_USEC: '400000'},
+      })
+      await systemd.next(
+        entry => entry.message.includes('waiting for its health check') && entry.message.includes(`${names.worker} running`),
+        'a STATUS= with both apps started',
+      )
       await new Promise(resolve => setTimeout(resolve, 1200))
-      t.notOk(systemd.received.some(entry => entry.message.includes('READY=1')), 'no READY=1 while the health check fails')
+      t.notOk(
+        systemd.received.some(entry => entry.message.includes('READY=1')),
+        'no READY=1 while the health check fails',
+      )
 
       writeFileSync(healthy, '')
       const passedAt = Date.now() / 1000
@@ -174,7 +209,11 @@ apps:
 
       const watchdogs = systemd.received.filter(entry => entry.message === 'WATCHDOG=1').length
       t.ok(watchdogs >= 4, `WATCHDOG=1 every WATCHDOG_USEC/2: ${watchdogs} in about 2 s at 200 ms`)
-      t.same([...new Set(systemd.received.map(entry => entry.pid))], [contain.pid], 'every message in contain\'s name (SCM_CREDENTIALS): what NotifyAccess=main accepts')
+      t.same(
+        [...new Set(systemd.received.map(entry => entry.pid))],
+        [contain.pid],
+        "every message in contain's name (SCM_CREDENTIALS): what NotifyAccess=main accepts",
+      )
       t.equal(systemd.received.filter(entry => entry.message.includes('READY=1')).length, 1, 'READY=1 once')
       t.match(result.all, new RegExp(`${names.web} +\\| notify=none watchdog=none`), 'the app gets neither NOTIFY_SOCKET nor WATCHDOG_USEC')
     } finally {
@@ -185,7 +224,12 @@ apps:
 
   t.test('a notify socket that is not there: contain says so once and supervises on', async t => {
     const dir = t.testdir({'contain.yml': `apps:\n  ${names.worker}:\n    command: sh -c 'sleep 0.5; echo done'\n`, state: {}})
-    const result = await execa(process.execPath, [containBin, 'up'], {cwd: dir, reject: false, all: true, env: {CONTAIN_STATE_DIR: join(dir, 'state'), NOTIFY_SOCKET: join(shortDir(t), 'nobody-listens.sock')}})
+    const result = await execa(process.execPath, [containBin, 'up'], {
+      cwd: dir,
+      reject: false,
+      all: true,
+      env: {CONTAIN_STATE_DIR: join(dir, 'state'), NOTIFY_SOCKET: join(shortDir(t), 'nobody-listens.sock')},
+    })
     t.equal(result.exitCode, 0, result.all)
     t.match(result.all, new RegExp(`${names.worker} +\\| done`))
     t.equal(result.stderr.match(/contain: cannot notify systemd/g)?.length, 1, `said once: ${result.stderr}`)

@@ -27,7 +27,10 @@ async function whileUp(t: Test, dir: string, env: Record<string, string>, body: 
 
 /** The files of the project's state directory, logs aside. */
 function stateFiles(stateRoot: string): string[] {
-  return readdirSync(stateRoot, {recursive: true, withFileTypes: true}).filter(entry => entry.isFile() || entry.isSocket()).map(entry => entry.name).filter(name => !name.endsWith('.log') && !/\.log\.\d+$/.test(name))
+  return readdirSync(stateRoot, {recursive: true, withFileTypes: true})
+    .filter(entry => entry.isFile() || entry.isSocket())
+    .map(entry => entry.name)
+    .filter(name => !name.endsWith('.log') && !/\.log\.\d+$/.test(name))
 }
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
@@ -41,14 +44,17 @@ async function until(check: () => boolean | Promise<boolean>, what: string, time
 if (requireRoot(t)) {
   assertNothingLeftBehind(t)
 
-  t.test('foreground up: two apps\' lines interleave with their prefixes; up ends when both have', async t => {
-    const {dir, env, stateRoot} = project(t, `
+  t.test("foreground up: two apps' lines interleave with their prefixes; up ends when both have", async t => {
+    const {dir, env, stateRoot} = project(
+      t,
+      `
 apps:
   alpha:
     command: sh -c 'for i in 1 2 3; do echo alpha $i; sleep 0.1; done'
   beta:
     command: ["sh", "-c", "for i in 1 2 3; do echo beta $i; sleep 0.1; done"]
-`)
+`,
+    )
     const result = await contain(['up'], dir, env)
     t.equal(result.exitCode, 0, result.all)
     const lines = result.stdout.split('\n')
@@ -60,28 +66,31 @@ apps:
   })
 
   t.test('detached: survives the CLI, ps and logs -f see it, down leaves nothing', async t => {
-    const {dir, env, stateRoot} = project(t, `
+    const {dir, env, stateRoot} = project(
+      t,
+      `
 apps:
   ticker:
     command: sh -c 'i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.1; done'
     restart: always
     mem_limit: 64m
-`)
+`,
+    )
     await whileUp(t, dir, env, async () => {
-    const [status] = JSON.parse((await contain(['ps', '--json'], dir, env)).stdout)
-    t.match(status, {name: 'ticker', state: 'running', restarts: 0})
-    t.ok(status.pid > 0)
+      const [status] = JSON.parse((await contain(['ps', '--json'], dir, env)).stdout)
+      t.match(status, {name: 'ticker', state: 'running', restarts: 0})
+      t.ok(status.pid > 0)
 
-    const follower = contain(['logs', 'ticker', '-f', '-n', '0'], dir, env)
-    let followed = ''
-    follower.stdout?.on('data', chunk => (followed += chunk))
-    await until(() => (followed.match(/tick \d+/g) ?? []).length >= 3, 'three new lines through logs -f')
-    follower.kill('SIGINT')
-    await follower
-    t.pass(`logs -f saw new lines: ${followed.trim().split('\n').slice(0, 3).join(', ')}`)
+      const follower = contain(['logs', 'ticker', '-f', '-n', '0'], dir, env)
+      let followed = ''
+      follower.stdout?.on('data', chunk => (followed += chunk))
+      await until(() => (followed.match(/tick \d+/g) ?? []).length >= 3, 'three new lines through logs -f')
+      follower.kill('SIGINT')
+      await follower
+      t.pass(`logs -f saw new lines: ${followed.trim().split('\n').slice(0, 3).join(', ')}`)
 
-    const last = await contain(['logs', 'ticker', '-n', '2', '-t'], dir, env)
-    t.match(last.stdout, /^\d{4}-\d\d-\d\dT[\d:.]+Z tick \d+\n\S+ tick \d+$/)
+      const last = await contain(['logs', 'ticker', '-n', '2', '-t'], dir, env)
+      t.match(last.stdout, /^\d{4}-\d\d-\d\dT[\d:.]+Z tick \d+\n\S+ tick \d+$/)
     })
 
     const down = await contain(['down'], dir, env)
@@ -107,7 +116,10 @@ apps:
     const {dir, env, stateRoot} = project(t, 'apps:\n  orphan:\n    command: sleep 60\n')
     const started = await contain(['up', '-d'], dir, env)
     t.equal(started.exitCode, 0, started.all)
-    const stateDir = readdirSync(stateRoot).map(name => join(stateRoot, name)).find(path => existsSync(join(path, 'state.json'))) ?? ''
+    const stateDir =
+      readdirSync(stateRoot)
+        .map(name => join(stateRoot, name))
+        .find(path => existsSync(join(path, 'state.json'))) ?? ''
     const state = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8'))
     const [status] = JSON.parse((await contain(['ps', '--json'], dir, env)).stdout)
     process.kill(state.supervisor.pid, 'SIGKILL')
@@ -138,12 +150,15 @@ apps:
     t.match(again.stderr, /app\.env/)
   })
 
-  t.test('logs reads the log the supervisor writes, not the one today\'s contain.yml names', async t => {
-    const {dir, env} = project(t, 'apps:\n  owners-logs:\n    command: sh -c \'echo from-the-start; exec sleep 60\'\n    logging: {dir: then}\n')
+  t.test("logs reads the log the supervisor writes, not the one today's contain.yml names", async t => {
+    const {dir, env} = project(t, "apps:\n  owners-logs:\n    command: sh -c 'echo from-the-start; exec sleep 60'\n    logging: {dir: then}\n")
     await whileUp(t, dir, env, async () => {
-      await until(() => existsSync(join(dir, 'then/owners-logs.log')) && readFileSync(join(dir, 'then/owners-logs.log'), 'utf8').includes('from-the-start'), 'the first line in its log')
+      await until(
+        () => existsSync(join(dir, 'then/owners-logs.log')) && readFileSync(join(dir, 'then/owners-logs.log'), 'utf8').includes('from-the-start'),
+        'the first line in its log',
+      )
       // Edited, not applied: the running app still writes to then/.
-      writeFileSync(join(dir, 'contain.yml'), 'apps:\n  owners-logs:\n    command: sh -c \'echo from-the-start; exec sleep 60\'\n    logging: {dir: now}\n')
+      writeFileSync(join(dir, 'contain.yml'), "apps:\n  owners-logs:\n    command: sh -c 'echo from-the-start; exec sleep 60'\n    logging: {dir: now}\n")
       const logs = await contain(['logs', 'owners-logs'], dir, env)
       t.equal(logs.exitCode, 0, logs.all)
       t.equal(logs.stdout, 'from-the-start')
@@ -156,7 +171,9 @@ apps:
 
   t.test('an http health check makes the app healthy', async t => {
     const port = 20000 + Math.floor(Math.random() * 20000)
-    const {dir, env} = project(t, `
+    const {dir, env} = project(
+      t,
+      `
 apps:
   web:
     command: ["/usr/bin/python3", "-m", "http.server", "${port}", "--bind", "127.0.0.1"]
@@ -165,7 +182,8 @@ apps:
       interval: 200ms
       timeout: 1s
       retries: 2
-`)
+`,
+    )
     await whileUp(t, dir, env, async () => {
       await until(async () => JSON.parse((await contain(['ps', '--json'], dir, env)).stdout)[0]?.health === 'healthy', 'healthy')
       t.pass('healthy')
@@ -176,7 +194,9 @@ apps:
     const {dir, env, stateRoot} = project(t, 'apps:\n  burst:\n    command: seq 1000000\n')
     const result = await execa(process.execPath, [containBin, 'up'], {cwd: dir, env, reject: false, stdout: 'ignore', stderr: 'pipe'})
     t.equal(result.exitCode, 0, result.stderr)
-    const logs = readdirSync(stateRoot, {recursive: true}).map(String).filter(name => /burst\.log(\.\d+)?$/.test(name))
+    const logs = readdirSync(stateRoot, {recursive: true})
+      .map(String)
+      .filter(name => /burst\.log(\.\d+)?$/.test(name))
     let count = 0
     let sum = 0
     for (const file of logs) {

@@ -118,7 +118,11 @@ if (requireRoot(t)) {
         t.ok(pid, `the app's pid from contain ps: ${pid}`)
         process.kill(pid, 'SIGKILL')
       })
-      t.equal(killed.refused, 0, `SIGKILL: no connection refused (failures by kind ${JSON.stringify(killed.byKind)}; longest wait between answers ${killed.gap} ms)`)
+      t.equal(
+        killed.refused,
+        0,
+        `SIGKILL: no connection refused (failures by kind ${JSON.stringify(killed.byKind)}; longest wait between answers ${killed.gap} ms)`,
+      )
       t.ok(killed.gap >= 900, `the clients waited through the boot instead (${killed.gap} ms without an answer)`)
       t.ok(killed.outcomes.filter(o => o.ok).length > 0, 'and were answered by the restarted app')
 
@@ -127,7 +131,10 @@ if (requireRoot(t)) {
         const r = await contain(['restart', app], dir, env)
         t.equal(r.exitCode, 0, `contain restart: ${r.all}`)
       })
-      t.ok(restarted.outcomes.some(o => o.ok && o.t > 0), 'the app answers after contain restart')
+      t.ok(
+        restarted.outcomes.some(o => o.ok && o.t > 0),
+        'the app answers after contain restart',
+      )
       t.equal(restarted.failed, 0, `contain restart: no failed request (${JSON.stringify(restarted.byKind)}, longest ${restarted.gap} ms without an answer)`)
 
       // (b) contain up -d after a change: a new environment; the target is again no failed request.

@@ -97,13 +97,13 @@ async function show(property: string): Promise<string> {
 
 async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
-  let last: unknown
+  let last: Error | undefined
   for (;;) {
     try {
       const value = await probe()
       if (value !== undefined && value !== false) return value
     } catch (error) {
-      last = error
+      last = error as Error
     }
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${String(last)})` : ''}`)
     await new Promise(resolve => setTimeout(resolve, 500))
@@ -134,7 +134,10 @@ interface JournalEntry {
 
 async function journal(...args: string[]): Promise<JournalEntry[]> {
   const {stdout} = await execa('journalctl', ['-u', UNIT, '-o', 'json', '--no-pager', ...args])
-  return stdout.split('\n').filter(Boolean).map(line => JSON.parse(line) as JournalEntry)
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map(line => JSON.parse(line) as JournalEntry)
 }
 
 /** Every process in the cgroups below `dir` (recursively), with its command line. */
@@ -213,21 +216,33 @@ function run(): void {
       t.equal(status, 'web healthy, hog running', 'READY=1 came with both up; no "(1 restart)": nothing restarted during a clean start')
     })
 
-    await t.test('journalctl -u UNIT -t APP: each app\'s lines alone, as real records', async t => {
-      const web = await until('web\'s lines in the journal', async () => {
+    await t.test("journalctl -u UNIT -t APP: each app's lines alone, as real records", async t => {
+      const web = await until("web's lines in the journal", async () => {
         const entries = await journal('-t', 'web')
         return entries.some(entry => entry.MESSAGE === 'web says this on stderr') && entries
       })
-      t.ok(web.every(entry => entry.SYSLOG_IDENTIFIER === 'web' && entry.CONTAIN_APP === 'web' && entry.CONTAIN_PROJECT === 'sdtest' && entry._SYSTEMD_UNIT === UNIT), 'every record: identifier web, CONTAIN_APP, CONTAIN_PROJECT, the unit')
+      t.ok(
+        web.every(
+          entry => entry.SYSLOG_IDENTIFIER === 'web' && entry.CONTAIN_APP === 'web' && entry.CONTAIN_PROJECT === 'sdtest' && entry._SYSTEMD_UNIT === UNIT,
+        ),
+        'every record: identifier web, CONTAIN_APP, CONTAIN_PROJECT, the unit',
+      )
       t.equal(web.find(entry => entry.MESSAGE === 'web started RELOADED=no')?.PRIORITY, '6', 'stdout: priority 6 (info)')
       t.equal(web.find(entry => entry.MESSAGE === 'web says this on stderr')?.PRIORITY, '3', 'stderr: priority 3 (err)')
-      const hog = await until('hog\'s line in the journal', async () => {
+      const hog = await until("hog's line in the journal", async () => {
         const entries = await journal('-t', 'hog')
         return entries.length > 0 && entries
       })
-      t.strictSame(hog.map(entry => entry.MESSAGE), ['hog started'], 'hog alone')
+      t.strictSame(
+        hog.map(entry => entry.MESSAGE),
+        ['hog started'],
+        'hog alone',
+      )
       const all = await journal()
-      t.notOk(all.some(entry => / \| (web|hog) (started|says)/.test(entry.MESSAGE)), 'no line as "web | ..." on contain\'s stdout')
+      t.notOk(
+        all.some(entry => / \| (web|hog) (started|says)/.test(entry.MESSAGE)),
+        'no line as "web | ..." on contain\'s stdout',
+      )
     })
 
     await t.test('an app killed inside is restarted by contain; the unit stays active, its main process the same', async t => {
@@ -253,7 +268,7 @@ function run(): void {
       t.equal(readFileSync(join(UNIT_CGROUP, 'memory.max'), 'utf8').trim(), String(MEMORY_MAX))
       t.equal(readFileSync(join(UNIT_CGROUP, 'cpu.max'), 'utf8').trim(), '50000 100000', 'CPUQuota=50%')
       const hogCgroup = appCgroup('hog') as string
-      t.ok(hogCgroup?.startsWith(`${UNIT_CGROUP}/`), 'hog\'s cgroup is below the unit\'s')
+      t.ok(hogCgroup?.startsWith(`${UNIT_CGROUP}/`), "hog's cgroup is below the unit's")
       writeFileSync(join(PROJECT, 'grow'), '')
       // The first restart: hog grows again in its next run, until the file is gone.
       await until('hog OOM-killed and restarted', async () => /hog \S.*\(\d+ restarts?\)/.test(await show('StatusText')), 90_000)
@@ -274,21 +289,34 @@ function run(): void {
       }
       writeFileSync(join(PROJECT, 'contain.yml'), projectFile(true))
       await systemctl('reload', UNIT)
-      await until('web restarted with the new environment', async () => (await journal('-t', 'web')).some(entry => entry.MESSAGE === 'web started RELOADED=yes'))
+      await until('web restarted with the new environment', async () =>
+        (await journal('-t', 'web')).some(entry => entry.MESSAGE === 'web started RELOADED=yes'),
+      )
       t.equal(await show('ActiveState'), 'active')
       t.equal(Number(await show('MainPID')), mainPid, 'reloaded in place')
     })
 
     await t.test('systemctl kill -s KILL of the main process: systemd restarts the unit, no app of the old one is left', async t => {
       const old = processesBelow(UNIT_CGROUP).filter(process => process.pid !== mainPid)
-      t.ok(old.some(process => process.cmdline.includes('server.js')), 'the apps run before the kill')
+      t.ok(
+        old.some(process => process.cmdline.includes('server.js')),
+        'the apps run before the kill',
+      )
       await systemctl('kill', '-s', 'KILL', '--kill-whom=main', UNIT)
-      const next = await until('the unit restarted by systemd', async () => {
-        const pid = Number(await show('MainPID'))
-        return pid !== mainPid && pid > 0 && (await show('ActiveState')) === 'active' && pid
-      }, 90_000)
+      const next = await until(
+        'the unit restarted by systemd',
+        async () => {
+          const pid = Number(await show('MainPID'))
+          return pid !== mainPid && pid > 0 && (await show('ActiveState')) === 'active' && pid
+        },
+        90_000,
+      )
       t.equal(await show('NRestarts'), '1', 'Restart=on-abnormal: systemd restarted contain once')
-      t.same(old.filter(process => alive(process.pid) && readFileSync(`/proc/${process.pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim() === process.cmdline), [], 'no process of the old apps is left')
+      t.same(
+        old.filter(process => alive(process.pid) && readFileSync(`/proc/${process.pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim() === process.cmdline),
+        [],
+        'no process of the old apps is left',
+      )
       mainPid = next
       await until('web healthy again', async () => /web healthy/.test(await show('StatusText')))
     })
@@ -300,10 +328,16 @@ function run(): void {
       t.comment(`systemctl stop took ${Date.now() - started} ms`)
       t.equal(await show('ActiveState'), 'inactive')
       t.equal(await show('Result'), 'success', 'contain exited by itself, before TimeoutStopSec')
-      t.notOk(existsSync(UNIT_CGROUP), 'the unit\'s cgroup is gone, with every app cgroup below it')
-      const stopping = await until('web\'s goodbye in the journal', async () => (await journal('-t', 'web', '--since', since)).some(entry => entry.MESSAGE === 'web stopping gracefully'))
+      t.notOk(existsSync(UNIT_CGROUP), "the unit's cgroup is gone, with every app cgroup below it")
+      const stopping = await until("web's goodbye in the journal", async () =>
+        (await journal('-t', 'web', '--since', since)).some(entry => entry.MESSAGE === 'web stopping gracefully'),
+      )
       t.ok(stopping, 'web got its stop_signal and ended by itself')
-      t.notOk(statSync('/run/contain', {throwIfNoEntry: false})?.isDirectory() && readdirSync('/run/contain').some(name => name.includes('sdtest') && existsSync(join('/run/contain', name, 'state.json'))), 'no state left')
+      t.notOk(
+        statSync('/run/contain', {throwIfNoEntry: false})?.isDirectory() &&
+          readdirSync('/run/contain').some(name => name.includes('sdtest') && existsSync(join('/run/contain', name, 'state.json'))),
+        'no state left',
+      )
     })
   })
 }
@@ -351,11 +385,20 @@ function runSocketUnits(): void {
     mkdirSync(SOCKET_PROJECT, {recursive: true, mode: 0o755})
     writeFileSync(join(SOCKET_PROJECT, 'server.js'), SOCKET_SERVER)
     writeFileSync(join(SOCKET_PROJECT, 'contain.yml'), socketProjectFile('no'))
-    await execa('node', [containBin, 'systemd', '-f', join(SOCKET_PROJECT, 'contain.yml'), 'web', '--socket-units', '--output', `/etc/systemd/system/${SOCKET_SERVICE}`])
+    await execa('node', [
+      containBin,
+      'systemd',
+      '-f',
+      join(SOCKET_PROJECT, 'contain.yml'),
+      'web',
+      '--socket-units',
+      '--output',
+      `/etc/systemd/system/${SOCKET_SERVICE}`,
+    ])
     t.ok(existsSync(`/etc/systemd/system/${SOCKET_UNIT}`), 'the .socket unit is written beside the service')
     await systemctl('daemon-reload')
 
-    await t.test('the socket unit holds the port; a first connection starts the service and is answered on systemd\'s socket', async t => {
+    await t.test("the socket unit holds the port; a first connection starts the service and is answered on systemd's socket", async t => {
       await systemctl('start', SOCKET_UNIT)
       t.equal(await systemctl('show', '-p', 'ActiveState', '--value', SOCKET_SERVICE), 'inactive', 'only the socket runs')
       const answer = await getOnce(SOCKET_PORT)
@@ -383,8 +426,15 @@ function runSocketUnits(): void {
       await Promise.all(clients)
       clearTimeout(deadline)
       const refused = outcomes.filter(result => result.error === 'ECONNREFUSED').length
-      t.ok(outcomes.some(result => result.body?.startsWith('yes ')), `the recreated app answers (${outcomes.length} requests)`)
-      t.equal(refused, 0, `no connection refused during the reload (other failures: ${JSON.stringify(outcomes.filter(result => result.error && result.error !== 'ECONNREFUSED'))})`)
+      t.ok(
+        outcomes.some(result => result.body?.startsWith('yes ')),
+        `the recreated app answers (${outcomes.length} requests)`,
+      )
+      t.equal(
+        refused,
+        0,
+        `no connection refused during the reload (other failures: ${JSON.stringify(outcomes.filter(result => result.error && result.error !== 'ECONNREFUSED'))})`,
+      )
     })
   })
 }

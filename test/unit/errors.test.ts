@@ -43,11 +43,10 @@ t.test('renderError works for every ContainError subclass', async t => {
     new CgroupError('/cg', 'busy', {fix: 'f2'}),
     new HostError('no unshare', {fix: 'f3'}),
   ]
-  t.strictSame(errors.map(error => renderError(error).message), [
-    'contain: env: unreadable\n  fix: f1',
-    'contain: cgroup /cg: busy\n  fix: f2',
-    'contain: no unshare\n  fix: f3',
-  ])
+  t.strictSame(
+    errors.map(error => renderError(error).message),
+    ['contain: env: unreadable\n  fix: f1', 'contain: cgroup /cg: busy\n  fix: f2', 'contain: no unshare\n  fix: f3'],
+  )
   t.equal(renderError(new HostError('x', {exitCode: 126})).exitCode, 126)
 })
 

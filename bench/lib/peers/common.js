@@ -13,5 +13,7 @@ export function requirePackages(ctx, packages) {
 }
 
 export function firstLine(text) {
-  return String(text ?? '').trim().split('\n')[0]
+  return String(text ?? '')
+    .trim()
+    .split('\n')[0]
 }

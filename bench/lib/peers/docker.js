@@ -3,7 +3,7 @@
 // driver, cgroup-parent below the bench's own cgroup. The Debian CLI /usr/bin/docker is used, not a newer
 // one earlier on PATH.
 import {spawn} from 'node:child_process'
-import {closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync} from 'node:fs'
+import {closeSync, mkdirSync, openSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {unmountUnder} from '../host.js'
@@ -14,7 +14,8 @@ import {Unavailable, firstLine, requirePackages} from './common.js'
 const image = 'contain-bench-rootfs:latest'
 
 const label = 'docker run --rm'
-const what = 'docker run --rm --network none --cpus 1 -m 256m with a `docker import`ed busybox image, against a private dockerd (--iptables=false --ip6tables=false --bridge=none --ip-forward=false --ip-masq=false, cgroupfs driver, overlay2 or vfs, data/exec root, socket and pidfile under bench/work, --cgroup-parent below the bench\'s own cgroup). Uses docker\'s default seccomp profile.'
+const what =
+  "docker run --rm --network none --cpus 1 -m 256m with a `docker import`ed busybox image, against a private dockerd (--iptables=false --ip6tables=false --bridge=none --ip-forward=false --ip-masq=false, cgroupfs driver, overlay2 or vfs, data/exec root, socket and pidfile under bench/work, --cgroup-parent below the bench's own cgroup). Uses docker's default seccomp profile."
 
 // One private dockerd per bench run, shared by every suite that needs it (a daemon start costs seconds).
 let started
@@ -26,7 +27,7 @@ let started
  * Resolves {cli(args, options), argvPrefix, host, env, image, pid, driver, dataRoot, note, version, accounting}.
  */
 export function startDocker(ctx) {
-  started ??= startDaemon(ctx).catch((error) => {
+  started ??= startDaemon(ctx).catch(error => {
     started = undefined
     throw error
   })
@@ -38,10 +39,18 @@ async function startDaemon(ctx) {
   const dockerd = which('dockerd', ['/usr/sbin', '/usr/bin'])
   const cli = which('docker', ['/usr/bin', '/bin'])
   if (!dockerd || !cli) throw new Unavailable('dockerd or /usr/bin/docker not found after installing docker.io')
-  if (!ctx.commonParent) throw new Unavailable('no single cgroup path lies below the bench\'s own cgroup in every hierarchy')
+  if (!ctx.commonParent) throw new Unavailable("no single cgroup path lies below the bench's own cgroup in every hierarchy")
   const rootfs = await ctx.rootfs()
   const base = join(ctx.workDir, 'docker')
-  const paths = {data: join(base, 'data'), exec: join(base, 'exec'), cli: join(base, 'cli'), sock: join(base, 'docker.sock'), pid: join(base, 'dockerd.pid'), log: join(base, 'dockerd.log'), config: join(base, 'daemon.json')}
+  const paths = {
+    data: join(base, 'data'),
+    exec: join(base, 'exec'),
+    cli: join(base, 'cli'),
+    sock: join(base, 'docker.sock'),
+    pid: join(base, 'dockerd.pid'),
+    log: join(base, 'dockerd.log'),
+    config: join(base, 'daemon.json'),
+  }
   for (const d of [paths.data, paths.exec, paths.cli]) mkdirSync(d, {recursive: true})
   writeFileSync(paths.config, '{}\n') // never read the host's /etc/docker/daemon.json
   const host = `unix://${paths.sock}`
@@ -55,7 +64,7 @@ async function startDaemon(ctx) {
   let helpers = []
   const stopDaemon = async () => {
     if (!daemon) return 'not running'
-    helpers = [...new Set([...helpers, ...descendants(daemon.pid).map((p) => p.pid)])]
+    helpers = [...new Set([...helpers, ...descendants(daemon.pid).map(p => p.pid)])]
     const result = await stopPid(daemon.pid, 30_000)
     const leftover = []
     for (const pid of helpers) if (pidAlive(pid)) leftover.push(`${pid}: ${await stopPid(pid, 10_000)}`)
@@ -77,10 +86,31 @@ async function startDaemon(ctx) {
   for (const candidate of ['overlay2', 'vfs']) {
     ctx.cleanup.assertNotStopping()
     const logFd = openSync(paths.log, 'a')
-    const args = ['--data-root', paths.data, '--exec-root', paths.exec, '--pidfile', paths.pid, '-H', host, '--config-file', paths.config,
-      '--iptables=false', '--ip6tables=false', '--bridge=none', '--ip-forward=false', '--ip-masq=false',
-      '--exec-opt', 'native.cgroupdriver=cgroupfs', '--storage-driver', candidate,
-      '--cgroup-parent', `${ctx.commonParent}/${ctx.runId}/docker`, '--log-level', 'warn']
+    const args = [
+      '--data-root',
+      paths.data,
+      '--exec-root',
+      paths.exec,
+      '--pidfile',
+      paths.pid,
+      '-H',
+      host,
+      '--config-file',
+      paths.config,
+      '--iptables=false',
+      '--ip6tables=false',
+      '--bridge=none',
+      '--ip-forward=false',
+      '--ip-masq=false',
+      '--exec-opt',
+      'native.cgroupdriver=cgroupfs',
+      '--storage-driver',
+      candidate,
+      '--cgroup-parent',
+      `${ctx.commonParent}/${ctx.runId}/docker`,
+      '--log-level',
+      'warn',
+    ]
     // The shell joins the accounting cgroup and execs dockerd, so the PID is dockerd's from its first instruction.
     const argv = accounting ? ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', accounting.procsFile, dockerd, ...args] : [dockerd, ...args]
     // Own process group: a Ctrl-C in the terminal reaches the bench, which then shuts dockerd down in order.
@@ -88,7 +118,12 @@ async function startDaemon(ctx) {
     closeSync(logFd)
     daemon.unref()
     daemon.command = [dockerd, ...args].join(' ')
-    const ready = await waitReady(() => dockerCli(['version', '--format', '{{.Server.Version}}'], {timeout: 10_000}), daemon, 60_000, () => ctx.cleanup.started)
+    const ready = await waitReady(
+      () => dockerCli(['version', '--format', '{{.Server.Version}}'], {timeout: 10_000}),
+      daemon,
+      60_000,
+      () => ctx.cleanup.started,
+    )
     if (ready === true) {
       driver = candidate
       break
@@ -97,7 +132,7 @@ async function startDaemon(ctx) {
     await stopDaemon()
   }
   if (!driver) throw new Unavailable(reasons.join(' | '))
-  helpers = descendants(daemon.pid).map((p) => p.pid)
+  helpers = descendants(daemon.pid).map(p => p.pid)
 
   const imported = await dockerCli(['import', rootfs.tarball, image])
   if (!imported.ok) throw new Unavailable(`docker import failed: ${tail(imported.all, 300)}`)
@@ -127,7 +162,7 @@ export const docker = {
   async prepare(ctx) {
     const d = await startDocker(ctx)
     const runFlags = ['run', '--rm', '--pull', 'never', '--network', 'none', '--cpus', String(ctx.limits.cpus), '--memory', `${ctx.limits.memoryBytes}b`]
-    const argv = (w) => [...d.argvPrefix, ...runFlags, d.image, ...w.container]
+    const argv = w => [...d.argvPrefix, ...runFlags, d.image, ...w.container]
     const check = await run(argv(ctx.workloads.true)[0], argv(ctx.workloads.true).slice(1), {env: d.env, timeout: 120_000})
     if (!check.ok) throw new Unavailable(`docker run failed (storage ${d.driver}): ${tail(check.all, 400)}`)
     return {argv, env: d.env, version: d.version, note: d.note, daemon: {pid: d.pid, command: d.command}}

@@ -10,8 +10,8 @@ export const direct = {
   label: 'direct exec (no isolation)',
   packages: [],
   what: 'Spawns the workload itself from the bench process: the floor every other tool adds to.',
-  async prepare(ctx) {
-    return {argv: (w) => w.host}
+  async prepare() {
+    return {argv: w => w.host}
   },
 }
 
@@ -20,7 +20,7 @@ export const node = {
   label: 'node -e 0',
   packages: [],
   what: 'Starts Node.js and exits without running the workload: the cost of any Node CLI, the baseline for targets.',
-  async prepare(ctx) {
+  async prepare() {
     return {argv: () => [process.execPath, '-e', '0'], version: process.version, note: 'same command for both workloads'}
   },
 }
@@ -47,10 +47,10 @@ export const containDry = {
   id: 'contain-dry',
   label: 'contain run --dry-run',
   packages: [],
-  what: 'contain run with --dry-run: Node start, CLI parsing and planning, printing the plan; no cgroup, no namespace, no workload. Shows where contain\'s time goes.',
+  what: "contain run with --dry-run: Node start, CLI parsing and planning, printing the plan; no cgroup, no namespace, no workload. Shows where contain's time goes.",
   async prepare(ctx) {
     const cli = containFiles(ctx)
-    return {argv: (w) => [process.execPath, cli, 'run', '--dry-run', ...containLimits, '--', ...w.host], cwd: ctx.repoRoot, version: await containVersion(ctx)}
+    return {argv: w => [process.execPath, cli, 'run', '--dry-run', ...containLimits, '--', ...w.host], cwd: ctx.repoRoot, version: await containVersion(ctx)}
   },
 }
 
@@ -61,7 +61,7 @@ export const contain = {
   what: 'node bin/run.js run --cpus 1 -m 256m -- CMD: cgroup with the limits, pid/mount/uts/ipc/cgroup namespaces via unshare and the native PID 1 (contain-init).',
   async prepare(ctx) {
     const cli = containFiles(ctx)
-    return {argv: (w) => [process.execPath, cli, 'run', ...containLimits, '--', ...w.host], cwd: ctx.repoRoot, version: await containVersion(ctx)}
+    return {argv: w => [process.execPath, cli, 'run', ...containLimits, '--', ...w.host], cwd: ctx.repoRoot, version: await containVersion(ctx)}
   },
 }
 
@@ -77,7 +77,11 @@ export const containNoNet = {
   what: 'node bin/run.js run --network none --cpus 1 -m 256m -- CMD: as contain, plus a network namespace with only loopback, the network docker and podman get in this bench.',
   async prepare(ctx) {
     const cli = containFiles(ctx)
-    return {argv: (w) => [process.execPath, cli, 'run', '--network', 'none', ...containLimits, '--', ...w.host], cwd: ctx.repoRoot, version: await containVersion(ctx)}
+    return {
+      argv: w => [process.execPath, cli, 'run', '--network', 'none', ...containLimits, '--', ...w.host],
+      cwd: ctx.repoRoot,
+      version: await containVersion(ctx),
+    }
   },
 }
 
@@ -94,9 +98,9 @@ export const unshare = {
   label: 'unshare (pid/mount/uts/ipc/cgroup)',
   packages: [],
   what: 'util-linux unshare --pid --fork --mount-proc --mount --uts --ipc --cgroup CMD: the namespaces contain uses, no cgroup limits.',
-  async prepare(ctx) {
+  async prepare() {
     const bin = unshareBin()
-    return {argv: (w) => [bin, ...unshareFlags, ...w.host], version: firstLine((await run(bin, ['--version'])).stdout)}
+    return {argv: w => [bin, ...unshareFlags, ...w.host], version: firstLine((await run(bin, ['--version'])).stdout)}
   },
 }
 
@@ -104,7 +108,7 @@ export const unshareCgroup = {
   id: 'unshare-cgroup',
   label: 'unshare + cgroup (shell script)',
   packages: [],
-  what: 'A /bin/sh script: mkdir a memory and a cpu cgroup below the bench\'s own, write 256 MiB / 1 CPU, echo $$ into cgroup.procs, exec unshare (as above), rmdir both afterwards. The hand-rolled equivalent of contain.',
+  what: "A /bin/sh script: mkdir a memory and a cpu cgroup below the bench's own, write 256 MiB / 1 CPU, echo $$ into cgroup.procs, exec unshare (as above), rmdir both afterwards. The hand-rolled equivalent of contain.",
   async prepare(ctx) {
     const bin = unshareBin()
     const sh = which('sh', ['/bin', '/usr/bin'])
@@ -113,7 +117,10 @@ export const unshareCgroup = {
     if (ctx.layout.mode === 'v2') {
       const h = hierarchyFor(ctx.layout, 'memory')
       const parent = ctx.janitor.make(join(h.ownDir, ctx.runId, 'sh'), h.ownDir)
-      const enabled = await run('sh', ['-c', `echo "+memory +cpu" > ${join(parent, '..', 'cgroup.subtree_control')} && echo "+memory +cpu" > ${join(parent, 'cgroup.subtree_control')}`])
+      const enabled = await run('sh', [
+        '-c',
+        `echo "+memory +cpu" > ${join(parent, '..', 'cgroup.subtree_control')} && echo "+memory +cpu" > ${join(parent, 'cgroup.subtree_control')}`,
+      ])
       if (!enabled.ok) throw new Unavailable(`cannot delegate memory+cpu below ${h.ownDir} on cgroup v2: ${tail(enabled.all, 200)}`)
       parents = [parent]
       script = `#!/bin/sh
@@ -147,7 +154,7 @@ exit $rc
     const file = join(ctx.workDir, 'unshare-cgroup.sh')
     writeFileSync(file, script)
     chmodSync(file, 0o755)
-    return {argv: (w) => [sh, file, ...parents, '--', ...w.host], files: {script: file}, cgroupParents: parents}
+    return {argv: w => [sh, file, ...parents, '--', ...w.host], files: {script: file}, cgroupParents: parents}
   },
 }
 
@@ -161,6 +168,6 @@ export const bwrap = {
     const bin = which('bwrap', ['/usr/bin', '/bin'])
     if (!bin) throw new Unavailable('bwrap not found after installing bubblewrap')
     const flags = ['--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev']
-    return {argv: (w) => [bin, ...flags, '--', ...w.host], version: firstLine((await run(bin, ['--version'])).stdout)}
+    return {argv: w => [bin, ...flags, '--', ...w.host], version: firstLine((await run(bin, ['--version'])).stdout)}
   },
 }

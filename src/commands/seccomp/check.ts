@@ -17,14 +17,25 @@ export default class Check extends ContainCommand {
   static override flags = {
     json: Flags.boolean({description: 'Print the summary as JSON'}),
     strict: Flags.boolean({description: 'Unknown syscall and architecture names are errors, not warnings'}),
-    'cap-add': Flags.string({description: 'Add a capability to contain\'s default set (Docker\'s 14 without NET_RAW, MKNOD, AUDIT_WRITE; includes/excludes test it)', multiple: true, multipleNonGreedy: true, helpValue: 'CAP'}),
-    'cap-drop': Flags.string({description: 'Drop a capability from contain\'s default set', multiple: true, multipleNonGreedy: true, helpValue: 'CAP'}),
+    'cap-add': Flags.string({
+      description: "Add a capability to contain's default set (Docker's 14 without NET_RAW, MKNOD, AUDIT_WRITE; includes/excludes test it)",
+      multiple: true,
+      multipleNonGreedy: true,
+      helpValue: 'CAP',
+    }),
+    'cap-drop': Flags.string({description: "Drop a capability from contain's default set", multiple: true, multipleNonGreedy: true, helpValue: 'CAP'}),
     privileged: Flags.boolean({description: 'Every capability, as contain run --privileged'}),
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Check)
-    const summary = await checkProfile({profile: args.profile, strict: flags.strict, capAdd: flags['cap-add'], capDrop: flags['cap-drop'], privileged: flags.privileged})
+    const summary = await checkProfile({
+      profile: args.profile,
+      strict: flags.strict,
+      capAdd: flags['cap-add'],
+      capDrop: flags['cap-drop'],
+      privileged: flags.privileged,
+    })
     this.log(flags.json ? JSON.stringify(summary, null, 2) : formatSummary(summary))
   }
 }

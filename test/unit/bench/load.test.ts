@@ -1,13 +1,12 @@
 // The deploy suite's arithmetic: per-second rows, the gap in service, totals and how a client error is
 // named. A wrong gap or a failure counted in the wrong second would misreport an outage.
 import t from 'tap'
-// @ts-expect-error: bench/ is plain JavaScript without type declarations
 import {FAILURE_KINDS, classifyError, classifyStatus, perSecond, serviceGap, totals} from '../../../bench/lib/load.js'
 
 const ok = (t: number, latencyMs: number) => ({t, kind: 'ok', latencyMs})
 const fail = (t: number, kind: string) => ({t, kind})
 
-t.test('classifyError names refused, reset, timeout and other apart', async (t) => {
+t.test('classifyError names refused, reset, timeout and other apart', async t => {
   t.equal(classifyError(Object.assign(new Error('x'), {code: 'ECONNREFUSED'})), 'refused')
   t.equal(classifyError(Object.assign(new Error('x'), {code: 'ECONNRESET'})), 'reset')
   t.equal(classifyError(Object.assign(new Error('x'), {code: 'EPIPE'})), 'reset')
@@ -20,10 +19,16 @@ t.test('classifyError names refused, reset, timeout and other apart', async (t) 
   t.equal(classifyStatus(502), 'http5xx')
 })
 
-t.test('perSecond puts each event in the second it completed in, latency of successes only', async (t) => {
-  const rows = perSecond([ok(10, 5), ok(900, 7), ok(999.9, 100), fail(1000, 'refused'), fail(1500, 'reset'), ok(2100, 3), fail(2200, 'http5xx'), fail(2300, 'timeout')], 3000)
+t.test('perSecond puts each event in the second it completed in, latency of successes only', async t => {
+  const rows = perSecond(
+    [ok(10, 5), ok(900, 7), ok(999.9, 100), fail(1000, 'refused'), fail(1500, 'reset'), ok(2100, 3), fail(2200, 'http5xx'), fail(2300, 'timeout')],
+    3000,
+  )
   t.equal(rows.length, 3)
-  t.same(rows.map((r: any) => r.second), [0, 1, 2])
+  t.same(
+    rows.map(r => r.second),
+    [0, 1, 2],
+  )
   t.match(rows[0], {ok: 3, refused: 0, p50: 7, max: 100})
   t.equal(rows[0].p99, 100)
   t.match(rows[1], {ok: 0, refused: 1, reset: 1, p50: null, p99: null, max: null})
@@ -31,7 +36,7 @@ t.test('perSecond puts each event in the second it completed in, latency of succ
   for (const k of FAILURE_KINDS) t.ok(k in rows[0], `every row has ${k}`)
 })
 
-t.test('perSecond: events past the end fall in the last second; none before 0 are counted', async (t) => {
+t.test('perSecond: events past the end fall in the last second; none before 0 are counted', async t => {
   const rows = perSecond([fail(-5, 'refused'), ok(2500, 1)], 2000)
   t.equal(rows.length, 2)
   t.equal(rows[1].ok, 1)
@@ -39,7 +44,7 @@ t.test('perSecond: events past the end fall in the last second; none before 0 ar
   t.equal(perSecond([], 0).length, 1, 'an empty run still has a row')
 })
 
-t.test('serviceGap is the longest stretch without a success, the window ends included', async (t) => {
+t.test('serviceGap is the longest stretch without a success, the window ends included', async t => {
   const events = [ok(100, 1), ok(200, 1), fail(300, 'refused'), fail(2000, 'refused'), ok(2600, 1), ok(2700, 1)]
   t.same(serviceGap(events, 0, 3000), {ms: 2400, from: 200, to: 2600})
   t.same(serviceGap([ok(100, 1)], 0, 5000), {ms: 4900, from: 100, to: 5000}, 'no answer until the end')
@@ -48,7 +53,7 @@ t.test('serviceGap is the longest stretch without a success, the window ends inc
   t.equal(serviceGap([ok(-100, 1), ok(5000, 1)], 0, 1000).ms, 1000, 'successes outside the window are ignored')
 })
 
-t.test('totals counts every kind and the latency of successes', async (t) => {
+t.test('totals counts every kind and the latency of successes', async t => {
   const all = totals([ok(1, 10), ok(2, 20), ok(3, 30), fail(4, 'refused'), fail(5, 'reset'), fail(6, 'timeout')])
   t.match(all, {ok: 3, refused: 1, reset: 1, timeout: 1, http5xx: 0, other: 0, failed: 3, p50: 20, p99: 30, max: 30})
   t.match(totals([]), {ok: 0, failed: 0, p50: null, max: null})

@@ -3,12 +3,11 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import t from 'tap'
-// @ts-expect-error: bench/ is plain JavaScript, outside the TypeScript project
 import {END, START, latestResults, renderTable, withFigures, withTable} from '../../../bench/readme.js'
 
 const root = fileURLToPath(new URL('../../..', import.meta.url))
 
-t.test('the README\'s figures are the tables made from bench/results', async t => {
+t.test("the README's figures are the tables made from bench/results", async t => {
   const readme = readFileSync(join(root, 'README.md'), 'utf8')
   t.equal(withFigures(readme), readme, 'run npm run bench:readme after a bench run')
 })
@@ -25,8 +24,18 @@ t.test('only the section between the markers is replaced', async t => {
 })
 
 t.test('a launch figure names the statistic its report used', async t => {
-  const summary = {true: [{id: 'node', median: 40}, {id: 'contain', median: 50}]}
-  const report = (target: object) => ({command: 'npm run bench', date: '2026-12-07', summary, targets: [{workload: 'true', id: 'contain', text: 'contain run ≤ 1.3× node -e 0', ratio: 1.2, status: 'met', ...target}]})
+  const summary = {
+    true: [
+      {id: 'node', median: 40},
+      {id: 'contain', median: 50},
+    ],
+  }
+  const report = (target: object) => ({
+    command: 'npm run bench',
+    date: '2026-12-07',
+    summary,
+    targets: [{workload: 'true', id: 'contain', text: 'contain run ≤ 1.3× node -e 0', ratio: 1.2, status: 'met', ...target}],
+  })
   const paired = renderTable([{suite: 'launch', file: '2026-12-07-launch.json', report: report({statistic: 'median of per-round ratios'})}])
   t.match(paired, /1\.20× \(median of per-round ratios; medians: contain 50 ms, node -e 0 40 ms\)/)
   const old = renderTable([{suite: 'launch', file: '2026-12-06-launch.json', report: report({})}])

@@ -19,23 +19,36 @@ function hierarchy(root: string, mount: string, controllers: string[], version: 
 
 t.test('v1 devices controller mounted: its own app cgroup, deny all, then one allow write per rule', async t => {
   const root = t.testdir({})
-  const layout: CgroupLayout = {mode: 'hybrid', hierarchies: [hierarchy(root, 'memory', ['memory']), hierarchy(root, 'devices', ['devices']), hierarchy(root, 'unified', [], 2)]}
+  const layout: CgroupLayout = {
+    mode: 'hybrid',
+    hierarchies: [hierarchy(root, 'memory', ['memory']), hierarchy(root, 'devices', ['devices']), hierarchy(root, 'unified', [], 2)],
+  }
   const plan = planCgroup(layout, WEB, {}, tempCgroupFs(), RULES)
   const dir = join(root, 'devices/contain/run/web')
   t.ok(plan.dirs.includes(dir), 'the devices hierarchy is joined though no limit needs it')
   t.ok(plan.attachFiles.includes(join(dir, 'tasks')), 'the launcher joins it before exec')
-  t.same(plan.writes.filter(write => write.path.startsWith(dir)), [{path: join(dir, 'devices.deny'), value: 'a'}, ...RULES.map(rule => ({path: join(dir, 'devices.allow'), value: formatRule(rule)}))])
+  t.same(
+    plan.writes.filter(write => write.path.startsWith(dir)),
+    [{path: join(dir, 'devices.deny'), value: 'a'}, ...RULES.map(rule => ({path: join(dir, 'devices.allow'), value: formatRule(rule)}))],
+  )
   t.equal(plan.deviceProgram, undefined, 'no v2 program where v1 enforces')
   t.equal(plan.cloneInto, undefined, 'the unified hierarchy is not joined for devices on a hybrid host with the v1 controller')
 })
 
-t.test('pure v2: a device program for the app\'s cgroup, no devices files', async t => {
+t.test("pure v2: a device program for the app's cgroup, no devices files", async t => {
   const root = t.testdir({})
-  writeFiles({[join(root, 'cgroup.controllers')]: 'cpu memory pids\n', [join(root, 'cgroup.subtree_control')]: 'cpu memory pids\n', [join(root, 'cgroup.procs')]: ''})
+  writeFiles({
+    [join(root, 'cgroup.controllers')]: 'cpu memory pids\n',
+    [join(root, 'cgroup.subtree_control')]: 'cpu memory pids\n',
+    [join(root, 'cgroup.procs')]: '',
+  })
   const layout: CgroupLayout = {mode: 'v2', hierarchies: [{version: 2, mountPoint: root, ownDir: root, controllers: ['cpu', 'memory', 'pids']}]}
   const plan = planCgroup(layout, WEB, {}, tempCgroupFs(), RULES)
   t.same(plan.deviceProgram, {cgroup: join(root, 'contain/run/web'), rules: RULES})
-  t.same(plan.writes.filter(write => write.path.includes('devices.')), [])
+  t.same(
+    plan.writes.filter(write => write.path.includes('devices.')),
+    [],
+  )
   t.equal(plan.cloneInto, join(root, 'contain/run/web'))
 })
 
@@ -75,5 +88,9 @@ t.test('a rule the kernel refuses undoes the cgroup', async t => {
   const error = thrown(() => AppCgroup.create(plan, fs))
   t.match(error.message, /devices\.allow: cannot write "c 10:229 rw": permission denied/)
   const dirs = ['devices/contain', 'devices/contain/run', 'devices/contain/run/web'].map(dir => join(root, dir))
-  t.same(fs.calls.filter(call => call.op !== 'write'), [...dirs.map(path => ({op: 'mkdir', path})), ...dirs.reverse().map(path => ({op: 'rmdir', path}))], 'the app dir and the parents it made are removed')
+  t.same(
+    fs.calls.filter(call => call.op !== 'write'),
+    [...dirs.map(path => ({op: 'mkdir', path})), ...dirs.reverse().map(path => ({op: 'rmdir', path}))],
+    'the app dir and the parents it made are removed',
+  )
 })

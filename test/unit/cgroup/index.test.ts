@@ -48,7 +48,11 @@ function hybridHost(root: string, {swapAccounting = true, coMountCpu = false} = 
   ]
   mkdirSync(join(root, 'unified'))
   hierarchies.push({version: 2, mountPoint: join(root, 'unified'), ownDir: join(root, 'unified'), controllers: []})
-  writeFiles({[join(root, 'cpuset', 'cpuset.mems')]: '0\n', [join(root, 'cpuset', 'cpuset.cpus')]: '0-3\n', [join(root, 'memory/process_api/abc/memory.limit_in_bytes')]: '9223372036854771712\n'})
+  writeFiles({
+    [join(root, 'cpuset', 'cpuset.mems')]: '0\n',
+    [join(root, 'cpuset', 'cpuset.cpus')]: '0-3\n',
+    [join(root, 'memory/process_api/abc/memory.limit_in_bytes')]: '9223372036854771712\n',
+  })
   if (swapAccounting) writeFiles({[join(root, 'memory/process_api/abc/memory.memsw.limit_in_bytes')]: '9223372036854771712\n'})
   return {mode: 'hybrid', hierarchies}
 }
@@ -63,7 +67,10 @@ interface V2HostOptions {
 }
 
 /** A cgroup v2 host below `root`, with contain's own cgroup and its parent files. */
-function v2Host(root: string, {own = '', controllers = ['cpuset', 'cpu', 'io', 'memory', 'pids'], subtreeControl = '', procs = [PID], swapAccounting = true}: V2HostOptions = {}): CgroupLayout {
+function v2Host(
+  root: string,
+  {own = '', controllers = ['cpuset', 'cpu', 'io', 'memory', 'pids'], subtreeControl = '', procs = [PID], swapAccounting = true}: V2HostOptions = {},
+): CgroupLayout {
   const ownDir = join(root, own)
   mkdirSync(ownDir, {recursive: true})
   writeFiles({
@@ -81,7 +88,10 @@ function v2Host(root: string, {own = '', controllers = ['cpuset', 'cpu', 'io', '
 const read = (path: string) => readFileSync(path, 'utf8')
 
 t.test('appCgroupPath nests the app below contain and its scope, as systemd slices nest', async t => {
-  t.equal(appCgroupPath('/sys/fs/cgroup/system.slice/app.service', {scope: 'shop-0123abcd', name: 'web'}), '/sys/fs/cgroup/system.slice/app.service/contain/shop-0123abcd/web')
+  t.equal(
+    appCgroupPath('/sys/fs/cgroup/system.slice/app.service', {scope: 'shop-0123abcd', name: 'web'}),
+    '/sys/fs/cgroup/system.slice/app.service/contain/shop-0123abcd/web',
+  )
   t.equal(appCgroupPath('/sys/fs/cgroup/cpu', WEB), '/sys/fs/cgroup/cpu/contain/run/web')
 })
 
@@ -98,8 +108,15 @@ t.test('planCgroup', async t => {
       join(root, 'memory/process_api/abc/contain/run/web'),
       join(root, 'pids/contain/run/web'),
     ])
-    t.strictSame(plan.procsFiles, plan.dirs.map(dir => join(dir, 'cgroup.procs')))
-    t.strictSame(plan.attachFiles, plan.dirs.map(dir => join(dir, 'tasks')), 'v1 joins through tasks: no threadgroup lock')
+    t.strictSame(
+      plan.procsFiles,
+      plan.dirs.map(dir => join(dir, 'cgroup.procs')),
+    )
+    t.strictSame(
+      plan.attachFiles,
+      plan.dirs.map(dir => join(dir, 'tasks')),
+      'v1 joins through tasks: no threadgroup lock',
+    )
     t.equal(plan.cloneInto, undefined)
     const memory = join(root, 'memory/process_api/abc/contain/run/web')
     t.strictSame(plan.writes, [
@@ -157,17 +174,20 @@ t.test('planCgroup', async t => {
       join(root, 'memory/process_api/abc/contain/run/web'),
       join(root, 'pids/contain/run/web'),
     ])
-    t.strictSame(plan.writes.map(write => write.path), [
-      join(root, 'cpu,cpuacct/contain/run/web/cpu.cfs_period_us'),
-      join(root, 'cpu,cpuacct/contain/run/web/cpu.cfs_quota_us'),
-    ])
+    t.strictSame(
+      plan.writes.map(write => write.path),
+      [join(root, 'cpu,cpuacct/contain/run/web/cpu.cfs_period_us'), join(root, 'cpu,cpuacct/contain/run/web/cpu.cfs_quota_us')],
+    )
   })
 
   t.test('v1: cpuset is joined only with --cpuset-cpus, and copies the parent mems', async t => {
     const root = t.testdir({})
     const layout = hybridHost(root)
     const without = planCgroup(layout, WEB, {}, tempCgroupFs())
-    t.notOk(without.dirs.some(dir => dir.startsWith(join(root, 'cpuset'))), 'no cpuset dir without --cpuset-cpus')
+    t.notOk(
+      without.dirs.some(dir => dir.startsWith(join(root, 'cpuset'))),
+      'no cpuset dir without --cpuset-cpus',
+    )
 
     const pinned = planCgroup(layout, WEB, {cpusetCpus: '1'}, tempCgroupFs())
     t.ok(pinned.dirs.includes(join(root, 'cpuset/contain/run/web')))
@@ -180,12 +200,17 @@ t.test('planCgroup', async t => {
   t.test('v1: default swap needs memory.memsw.limit_in_bytes in the parent; without it, none is written', async t => {
     const root = t.testdir({})
     const plan = planCgroup(hybridHost(root, {swapAccounting: false}), WEB, {memoryBytes: 64 * MiB}, tempCgroupFs())
-    t.strictSame(plan.writes.map(write => write.path), [join(root, 'memory/process_api/abc/contain/run/web/memory.limit_in_bytes')])
+    t.strictSame(
+      plan.writes.map(write => write.path),
+      [join(root, 'memory/process_api/abc/contain/run/web/memory.limit_in_bytes')],
+    )
   })
 
   t.test('v1: explicit --memory-swap without swap accounting names the limit, which config names as the user wrote it', async t => {
     const root = t.testdir({})
-    const error = thrown(() => planCgroup(hybridHost(root, {swapAccounting: false}), WEB, {memoryBytes: 64 * MiB, memorySwapBytes: 'unlimited'}, tempCgroupFs()))
+    const error = thrown(() =>
+      planCgroup(hybridHost(root, {swapAccounting: false}), WEB, {memoryBytes: 64 * MiB, memorySwapBytes: 'unlimited'}, tempCgroupFs()),
+    )
     t.type(error, OptionFieldsError)
     t.strictSame((error as OptionFieldsError).fields, ['memorySwapBytes'])
     t.match(named(error).message, /^--memory-swap needs swap accounting/)
@@ -253,7 +278,10 @@ t.test('planCgroup', async t => {
     const layout = v2Host(root)
     writeFiles({[join(root, 'cgroup.type')]: 'domain\n', [join(root, 'memory.max')]: 'max\n'})
     const plan = planCgroup(layout, WEB, {memoryBytes: 64 * MiB}, tempCgroupFs())
-    t.notOk(plan.writes.some(write => write.path.endsWith('memory.swap.max')), 'no swap file the kernel does not offer')
+    t.notOk(
+      plan.writes.some(write => write.path.endsWith('memory.swap.max')),
+      'no swap file the kernel does not offer',
+    )
   })
 
   t.test('v2: controllers already enabled in subtree_control need no delegation', async t => {
@@ -319,7 +347,11 @@ t.test('AppCgroup.create and remove', async t => {
     await cgroup.remove()
     for (const dir of plan.dirs) t.notOk(existsSync(dir), `removed ${dir}`)
     t.ok(existsSync(join(root, 'memory/process_api/abc')), "contain's own cgroup stays")
-    t.strictSame(fs.calls.filter(call => call.op === 'rmdir').map(call => call.path), [...plan.dirs].reverse().concat(plan.parents.map(parent => parent.dir).reverse()), 'removed in reverse order, the app dirs, then their parents bottom-up')
+    t.strictSame(
+      fs.calls.filter(call => call.op === 'rmdir').map(call => call.path),
+      [...plan.dirs].reverse().concat(plan.parents.map(parent => parent.dir).reverse()),
+      'removed in reverse order, the app dirs, then their parents bottom-up',
+    )
     t.notOk(existsSync(join(root, 'cpu/contain')), 'the empty contain parent is gone')
   })
 
@@ -333,27 +365,35 @@ t.test('AppCgroup.create and remove', async t => {
 
     t.equal(read(join(leaf, 'cgroup.procs')), PID, 'contain moved itself into the leaf')
     t.equal(read(join(own, 'cgroup.subtree_control')), '+cpu +memory +pids')
-    t.strictSame(fs.calls.slice(0, 8), [
-      {op: 'mkdir', path: leaf},
-      {op: 'write', path: join(leaf, 'cgroup.procs'), value: PID},
-      {op: 'write', path: join(own, 'cgroup.subtree_control'), value: '+cpu +memory +pids'},
-      {op: 'mkdir', path: join(own, 'contain')},
-      {op: 'write', path: join(own, 'contain/cgroup.subtree_control'), value: '+cpu +memory +pids'},
-      {op: 'mkdir', path: join(own, 'contain/run')},
-      {op: 'write', path: join(own, 'contain/run/cgroup.subtree_control'), value: '+cpu +memory +pids'},
-      {op: 'mkdir', path: join(own, 'contain/run/web')},
-    ], 'leaves its own cgroup before enabling controllers, passes them down each parent, then creates the app dir')
+    t.strictSame(
+      fs.calls.slice(0, 8),
+      [
+        {op: 'mkdir', path: leaf},
+        {op: 'write', path: join(leaf, 'cgroup.procs'), value: PID},
+        {op: 'write', path: join(own, 'cgroup.subtree_control'), value: '+cpu +memory +pids'},
+        {op: 'mkdir', path: join(own, 'contain')},
+        {op: 'write', path: join(own, 'contain/cgroup.subtree_control'), value: '+cpu +memory +pids'},
+        {op: 'mkdir', path: join(own, 'contain/run')},
+        {op: 'write', path: join(own, 'contain/run/cgroup.subtree_control'), value: '+cpu +memory +pids'},
+        {op: 'mkdir', path: join(own, 'contain/run/web')},
+      ],
+      'leaves its own cgroup before enabling controllers, passes them down each parent, then creates the app dir',
+    )
 
     const before = fs.calls.length
     await cgroup.remove()
-    t.strictSame(fs.calls.slice(before), [
-      {op: 'rmdir', path: join(own, 'contain/run/web')},
-      {op: 'rmdir', path: join(own, 'contain/run')},
-      {op: 'rmdir', path: join(own, 'contain')},
-      {op: 'write', path: join(own, 'cgroup.subtree_control'), value: '-cpu -memory -pids'},
-      {op: 'write', path: join(own, 'cgroup.procs'), value: PID},
-      {op: 'rmdir', path: leaf},
-    ], 'removes the parents, disables controllers before moving contain back, then removes the leaf')
+    t.strictSame(
+      fs.calls.slice(before),
+      [
+        {op: 'rmdir', path: join(own, 'contain/run/web')},
+        {op: 'rmdir', path: join(own, 'contain/run')},
+        {op: 'rmdir', path: join(own, 'contain')},
+        {op: 'write', path: join(own, 'cgroup.subtree_control'), value: '-cpu -memory -pids'},
+        {op: 'write', path: join(own, 'cgroup.procs'), value: PID},
+        {op: 'rmdir', path: leaf},
+      ],
+      'removes the parents, disables controllers before moving contain back, then removes the leaf',
+    )
     t.notOk(existsSync(leaf))
   })
 
@@ -365,12 +405,20 @@ t.test('AppCgroup.create and remove', async t => {
     const layout = v2Host(root, {own: 'app.service'})
     const web = AppCgroup.create(planCgroup(planningLayout(layout), WEB, {memoryBytes: 64 * MiB}, fs), fs)
     // Now contain sits in the leaf (as /proc/self/cgroup says), next to web's launcher; the kernel shows the enabled controllers.
-    writeFiles({[join(own, 'cgroup.subtree_control')]: 'cpu memory pids\n', [join(leaf, 'cgroup.procs')]: `${PID}\n${OTHER_PID}\n`, [join(leaf, 'cgroup.controllers')]: 'cpu memory pids\n'})
+    writeFiles({
+      [join(own, 'cgroup.subtree_control')]: 'cpu memory pids\n',
+      [join(leaf, 'cgroup.procs')]: `${PID}\n${OTHER_PID}\n`,
+      [join(leaf, 'cgroup.controllers')]: 'cpu memory pids\n',
+    })
     const seen: CgroupLayout = {mode: 'v2', hierarchies: [{...layout.hierarchies[0], ownDir: leaf}]}
     t.equal(planningLayout(seen).hierarchies[0].ownDir, own, 'the leaf is seen through to the delegated cgroup')
     const plan = planCgroup(planningLayout(seen), {scope: 'run', name: 'cron'}, {memoryBytes: 32 * MiB}, fs)
     t.strictSame(plan.dirs, [join(own, 'contain/run/cron')], 'beside web, not below the leaf')
-    t.strictSame(plan.delegation, {ownDir: own, leafDir: leaf, enable: ['cpu', 'memory', 'pids']}, 'controllers enabled by this process still take the delegation')
+    t.strictSame(
+      plan.delegation,
+      {ownDir: own, leafDir: leaf, enable: ['cpu', 'memory', 'pids']},
+      'controllers enabled by this process still take the delegation',
+    )
     const cron = AppCgroup.create(plan, fs)
     const before = fs.calls.length
     await web.remove()
@@ -411,7 +459,12 @@ t.test('AppCgroup.create and remove', async t => {
   })
 
   t.test('write errors are described by errno', async t => {
-    for (const [code, text] of [['EBUSY', 'the cgroup is busy'], ['EACCES', 'permission denied'], ['EPERM', 'permission denied'], ['ENOENT', 'the kernel does not offer this file']]) {
+    for (const [code, text] of [
+      ['EBUSY', 'the cgroup is busy'],
+      ['EACCES', 'permission denied'],
+      ['EPERM', 'permission denied'],
+      ['ENOENT', 'the kernel does not offer this file'],
+    ]) {
       const root = t.testdir({})
       const fs = tempCgroupFs(path => (path.endsWith('pids.max') ? errnoError(code, path) : undefined))
       const error = thrown(() => AppCgroup.create(planCgroup(hybridHost(root), WEB, {pidsMax: 5}, fs), fs))
@@ -509,7 +562,14 @@ t.test('AppCgroup.create and remove', async t => {
     t.strictSame(fs.writesTo(join(leaf, 'cgroup.procs')), [PID, HELPER], 'contain first, then its helper')
     const before = fs.calls.length
     await cgroup.remove()
-    t.strictSame(fs.calls.slice(before).filter(call => call.op === 'write' && call.path === join(own, 'cgroup.procs')).map(call => (call as {value?: string}).value), [PID, HELPER], 'both moved back before the leaf is removed')
+    t.strictSame(
+      fs.calls
+        .slice(before)
+        .filter(call => call.op === 'write' && call.path === join(own, 'cgroup.procs'))
+        .map(call => (call as {value?: string}).value),
+      [PID, HELPER],
+      'both moved back before the leaf is removed',
+    )
     t.notOk(existsSync(leaf))
   })
 
@@ -629,7 +689,11 @@ t.test('projects side by side: contain/<project>/<app>', async t => {
     const blog = AppCgroup.create(planCgroup(layout, BLOG, {pidsMax: 7}, fs), fs)
     t.equal(read(join(root, 'pids/contain/shop-0123abcd/web/pids.max')), '5')
     t.equal(read(join(root, 'pids/contain/blog-89abcdef/web/pids.max')), '7')
-    t.strictSame(shop.plan.parents.filter(parent => parent.dir.startsWith(join(root, 'pids/'))).map(parent => parent.dir), [join(root, 'pids/contain'), join(root, 'pids/contain/shop-0123abcd')], 'contain, then the project, above the app')
+    t.strictSame(
+      shop.plan.parents.filter(parent => parent.dir.startsWith(join(root, 'pids/'))).map(parent => parent.dir),
+      [join(root, 'pids/contain'), join(root, 'pids/contain/shop-0123abcd')],
+      'contain, then the project, above the app',
+    )
     t.notOk(fs.writesTo(join(root, 'pids/contain/pids.max')).length > 0, 'no limit on a shared parent')
 
     await shop.remove()
@@ -664,7 +728,11 @@ t.test('projects side by side: contain/<project>/<app>', async t => {
     await cgroup.remove()
     t.ok(existsSync(join(root, 'contain/blog-89abcdef/web')), "the other contain's app is untouched")
     t.notOk(existsSync(join(root, 'contain/shop-0123abcd')))
-    t.strictSame(fs.writesTo(join(root, 'cgroup.subtree_control')), ['+cpu +memory +pids'], 'controllers stay enabled for the other contain (disabling them would fail with EBUSY)')
+    t.strictSame(
+      fs.writesTo(join(root, 'cgroup.subtree_control')),
+      ['+cpu +memory +pids'],
+      'controllers stay enabled for the other contain (disabling them would fail with EBUSY)',
+    )
   })
 
   t.test('a parent removed by another project while the chain is made: made again, not a failure', async t => {
@@ -686,7 +754,8 @@ t.test('projects side by side: contain/<project>/<app>', async t => {
     t.ok(raced, 'the race happened')
     t.equal(read(join(root, 'pids/contain/shop-0123abcd/web/pids.max')), '5', 'the chain was made again')
     await cgroup.remove()
-    for (const hierarchy of ['cpu', 'cpuacct', 'pids', 'memory/process_api/abc']) t.notOk(existsSync(join(root, hierarchy, 'contain')), `nothing left in ${hierarchy}`)
+    for (const hierarchy of ['cpu', 'cpuacct', 'pids', 'memory/process_api/abc'])
+      t.notOk(existsSync(join(root, hierarchy, 'contain')), `nothing left in ${hierarchy}`)
   })
 
   t.test('a parent that keeps vanishing is a CgroupError that names it, after a few attempts', async t => {
@@ -746,46 +815,66 @@ t.test('removeStaleScope says whether the scope is gone: not while an app in it 
   t.equal(removeStaleScope([scope], fs), true, 'and stays gone')
 })
 
-t.test('instanceCgroupPlan: a supervised app\'s instance is a leaf below the app\'s cgroup, with the app\'s limits', async t => {
+t.test("instanceCgroupPlan: a supervised app's instance is a leaf below the app's cgroup, with the app's limits", async t => {
   const SHOP = {scope: 'shop-0123abcd', name: 'web'}
-  t.test('the CPU share stays on the app\'s cgroup, where it weighs against the other apps; the quota goes to the instance', async t => {
+  t.test("the CPU share stays on the app's cgroup, where it weighs against the other apps; the quota goes to the instance", async t => {
     const root = t.testdir({})
-    const app = planCgroup(v2Host(root, {own: 'app.service', subtreeControl: 'cpu memory pids'}), SHOP, {cpuShares: 2048, cpuQuotaMicros: 50_000, memoryBytes: 64 * MiB}, tempCgroupFs(), [])
+    const app = planCgroup(
+      v2Host(root, {own: 'app.service', subtreeControl: 'cpu memory pids'}),
+      SHOP,
+      {cpuShares: 2048, cpuQuotaMicros: 50_000, memoryBytes: 64 * MiB},
+      tempCgroupFs(),
+      [],
+    )
     const appDir = join(root, 'app.service/contain/shop-0123abcd/web')
     const writes = instanceCgroupPlan(app, 'i1').writes.map(write => write.path)
-    t.ok(writes.includes(join(appDir, 'cpu.weight')), 'cpu.weight on the app\'s cgroup')
+    t.ok(writes.includes(join(appDir, 'cpu.weight')), "cpu.weight on the app's cgroup")
     t.ok(writes.includes(join(appDir, 'i1/cpu.max')) && writes.includes(join(appDir, 'i1/memory.max')), 'cpu.max and memory.max on the instance')
   })
-  t.test('v2: the app\'s cgroup becomes a parent that enables the controllers; limits, procs and devices go to the instance', async t => {
+  t.test("v2: the app's cgroup becomes a parent that enables the controllers; limits, procs and devices go to the instance", async t => {
     const root = t.testdir({})
     const app = planCgroup(v2Host(root, {own: 'app.service', subtreeControl: 'memory pids'}), SHOP, {memoryBytes: 64 * MiB, pidsMax: 100}, tempCgroupFs(), [])
     const instance = instanceCgroupPlan(app, 'i3')
     const appDir = join(root, 'app.service/contain/shop-0123abcd/web')
     t.strictSame(instance.dirs, [join(appDir, 'i3')])
-    t.strictSame(instance.parents.map(parent => parent.dir), [...app.parents.map(parent => parent.dir), appDir], 'the app\'s cgroup is the last parent')
+    t.strictSame(
+      instance.parents.map(parent => parent.dir),
+      [...app.parents.map(parent => parent.dir), appDir],
+      "the app's cgroup is the last parent",
+    )
     t.strictSame(instance.parents.at(-1)?.enable, app.parents.at(-1)?.enable, 'it enables what the scope enables, so each instance has the controllers')
-    t.ok(instance.writes.length > 0 && instance.writes.every(write => write.path.startsWith(`${appDir}/i3/`)), 'every limit is the instance\'s')
-    t.strictSame(instance.writes.map(write => write.value), app.writes.map(write => write.value), 'the same values as the app\'s')
+    t.ok(instance.writes.length > 0 && instance.writes.every(write => write.path.startsWith(`${appDir}/i3/`)), "every limit is the instance's")
+    t.strictSame(
+      instance.writes.map(write => write.value),
+      app.writes.map(write => write.value),
+      "the same values as the app's",
+    )
     t.equal(instance.cloneInto, join(appDir, 'i3'))
     t.strictSame(instance.procsFiles, [join(appDir, 'i3/cgroup.procs')])
     t.equal(instance.deviceProgram?.cgroup, join(appDir, 'i3'), 'the device program is attached to the instance')
-    t.strictSame(app.dirs, [appDir], 'the app\'s plan is left as it was')
+    t.strictSame(app.dirs, [appDir], "the app's plan is left as it was")
 
     const fs = tempCgroupFs()
     const made = AppCgroup.create(instance, fs)
     t.ok(existsSync(join(appDir, 'i3')), 'made')
-    t.ok(fs.writesTo(join(appDir, 'cgroup.subtree_control')).length > 0, 'the app\'s cgroup passes its controllers down')
+    t.ok(fs.writesTo(join(appDir, 'cgroup.subtree_control')).length > 0, "the app's cgroup passes its controllers down")
     t.equal(read(join(appDir, 'i3/memory.max')), String(64 * MiB))
     await made.remove()
-    t.notOk(existsSync(appDir), 'the last instance removes the app\'s cgroup too')
+    t.notOk(existsSync(appDir), "the last instance removes the app's cgroup too")
   })
 
   t.test('hybrid/v1: the same below every hierarchy; the cpuset parent gets its CPUs from above', async t => {
     const root = t.testdir({})
     const app = planCgroup(hybridHost(root), SHOP, {...LIMITS, cpusetCpus: '1'}, tempCgroupFs())
     const instance = instanceCgroupPlan(app, 'i1')
-    t.strictSame(instance.dirs, app.dirs.map(dir => join(dir, 'i1')))
-    t.strictSame(instance.attachFiles, app.attachFiles.map(file => file.replace(/\/tasks$/, '/i1/tasks')))
+    t.strictSame(
+      instance.dirs,
+      app.dirs.map(dir => join(dir, 'i1')),
+    )
+    t.strictSame(
+      instance.attachFiles,
+      app.attachFiles.map(file => file.replace(/\/tasks$/, '/i1/tasks')),
+    )
     const cpusetParent = instance.parents.find(parent => parent.dir === join(root, 'cpuset/contain/shop-0123abcd/web'))
     t.equal(cpusetParent?.inheritCpuset, true)
     const fs = tempCgroupFs()
@@ -803,7 +892,7 @@ t.test('instanceCgroupPlan: a supervised app\'s instance is a leaf below the app
     t.equal(instanceCgroupPlan(plan, 'i1'), plan)
   })
 
-  t.test('removeStaleScope removes a killed supervisor\'s empty instance cgroups first', async t => {
+  t.test("removeStaleScope removes a killed supervisor's empty instance cgroups first", async t => {
     const root = t.testdir({})
     writeFiles({
       [join(root, 'pids/contain/shop-0123abcd/web/i1/cgroup.procs')]: '',

@@ -14,8 +14,7 @@ function controllersFiles(byDir: Record<string, string[]>) {
   return {read, asked}
 }
 
-const summary = (layout: CgroupLayout) =>
-  layout.hierarchies.map(({version, mountPoint, ownDir, controllers}) => ({version, mountPoint, ownDir, controllers}))
+const summary = (layout: CgroupLayout) => layout.hierarchies.map(({version, mountPoint, ownDir, controllers}) => ({version, mountPoint, ownDir, controllers}))
 
 t.test('hybrid host (this machine): v1 controllers, name=systemd and an empty cgroup2 at unified', async t => {
   const controllers = controllersFiles({})

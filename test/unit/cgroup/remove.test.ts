@@ -27,6 +27,9 @@ t.test('an empty app cgroup goes without a read of cgroup.procs', async t => {
     return read(path)
   }
   await cgroup.remove()
-  t.same(reads.filter(path => path.endsWith('cgroup.procs') || path.endsWith('tasks')), [])
+  t.same(
+    reads.filter(path => path.endsWith('cgroup.procs') || path.endsWith('tasks')),
+    [],
+  )
   for (const dir of plan.dirs) t.notOk(existsSync(dir), `removed ${dir}`)
 })

@@ -54,13 +54,13 @@ t.test('a rule the kernel refuses is named, and what was made is undone', async 
   const fs = withWriteEach(refused)
   const error = thrown(() => AppCgroup.create(planCgroup(devicesHost(root), WEB, {}, fs, RULES), fs))
   t.ok(error instanceof CgroupError)
-  t.match((error as Error).message, `cannot write ${JSON.stringify(refused)}`)
+  t.match(error.message, `cannot write ${JSON.stringify(refused)}`)
   t.match((error as CgroupError).fix ?? '', /does not allow this device/)
   t.notOk(readdirOrEmpty(join(root, 'devices')).includes('contain'), 'nothing left behind')
 })
 
 t.test('hostCgroupFs.writeEach: one descriptor, one write per value, the failed value on the error', async t => {
-  const dir = t.testdir({'file': ''})
+  const dir = t.testdir({file: ''})
   hostCgroupFs.writeEach!(join(dir, 'file'), ['c 1:3 rwm', 'c 1:5 rwm'])
   t.equal(readFileSync(join(dir, 'file'), 'utf8'), 'c 1:3 rwmc 1:5 rwm', 'each value written once, in order')
   // /dev/full refuses every write (ENOSPC): the first value is the one that failed.

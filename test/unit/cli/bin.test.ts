@@ -26,7 +26,10 @@ function contain(dir: string, args: string[]) {
   return {status: result.status, stdout: result.stdout, stderr: result.stderr}
 }
 
-const caches = (dir: string) => readdirSync(join(dir, 'dist')).filter(name => name.endsWith('.v8cache')).sort()
+const caches = (dir: string) =>
+  readdirSync(join(dir, 'dist'))
+    .filter(name => name.endsWith('.v8cache'))
+    .sort()
 
 t.test('contain run loads its CommonJS bundle and exits with what it returns', async t => {
   const dir = layout(t)
@@ -50,7 +53,11 @@ t.test('a cache that does not belong to the bundle is never used', async t => {
   writeFileSync(join(dir, 'dist/run.cjs.full.v8cache'), 'garbage')
   t.same(contain(dir, ['run', '--', 'x']), {status: 7, stdout: 'again -- x', stderr: ''}, 'a torn cache costs nothing but the cache')
   t.not(readFileSync(join(dir, 'dist/run.cjs.full.v8cache'), 'utf8'), 'garbage', 'and is replaced')
-  t.same(readdirSync(join(dir, 'dist')).filter(name => name.endsWith('.tmp')), [], 'no temporary file left')
+  t.same(
+    readdirSync(join(dir, 'dist')).filter(name => name.endsWith('.tmp')),
+    [],
+    'no temporary file left',
+  )
 })
 
 t.test('help and the other commands go to oclif, not to a fast bundle', async t => {

@@ -11,9 +11,19 @@ const root = fileURLToPath(new URL('../../..', import.meta.url))
 /** dist/run.cjs as scripts/build.js makes it, in memory, with what it imports. */
 async function runBundle() {
   const result = await build({
-    absWorkingDir: root, entryPoints: {run: 'src/cli/run-fast.ts'}, bundle: true, format: 'cjs', platform: 'node', target: 'node20',
-    external: ['@oclif/core', 'listr2', 'execa'], supported: {'dynamic-import': false}, define: {'import.meta.url': '__contain_module_url'},
-    write: false, metafile: true, outdir: 'dist', logLevel: 'silent',
+    absWorkingDir: root,
+    entryPoints: {run: 'src/cli/run-fast.ts'},
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    external: ['@oclif/core', 'listr2', 'execa'],
+    supported: {'dynamic-import': false},
+    define: {'import.meta.url': '__contain_module_url'},
+    write: false,
+    metafile: true,
+    outdir: 'dist',
+    logLevel: 'silent',
   })
   const [output] = Object.values(result.metafile.outputs)
   return {bytes: output.bytes, imports: output.imports.map(entry => entry.path), inputs: Object.keys(output.inputs)}
@@ -27,7 +37,10 @@ t.test('contain run never loads oclif, listr2 or execa', async t => {
 t.test('the supervisor, the CLI commands and the config loader stay out of the run bundle', async t => {
   const {inputs} = await runBundle()
   for (const part of ['src/commands/', 'src/supervisor/up.ts', 'src/supervisor/supervisor.ts', 'src/config/project.ts', 'node_modules/yaml/']) {
-    t.notOk(inputs.some(input => input.includes(part)), `nothing of ${part}`)
+    t.notOk(
+      inputs.some(input => input.includes(part)),
+      `nothing of ${part}`,
+    )
   }
 })
 

@@ -42,7 +42,7 @@ t.test('every documented example parses the same through both entries', async t 
   const {runFast} = await t.mockImport<typeof import('../../../src/cli/run-fast.js')>('../../../src/cli/run-fast.js', mocks)
   const {default: Run} = await t.mockImport<typeof import('../../../src/commands/run.js')>('../../../src/commands/run.js', mocks)
   const config = await Config.load({root: ROOT})
-  const examples = documentedExamples(Run.examples as string[])
+  const examples = documentedExamples(Run.examples)
   t.ok(examples.length >= 4, `the README's and the command's examples (${examples.length})`)
   for (const argv of examples) {
     captured = []
@@ -55,7 +55,7 @@ t.test('every documented example parses the same through both entries', async t 
   process.exitCode = undefined
 })
 
-t.test('Docker\'s forms both entries take alike: a value that starts with a dash, repeated flags, =', async t => {
+t.test("Docker's forms both entries take alike: a value that starts with a dash, repeated flags, =", async t => {
   const mocks = {'../../../src/config/run-flags.js': {runFlags}}
   const {runFast} = await t.mockImport<typeof import('../../../src/cli/run-fast.js')>('../../../src/cli/run-fast.js', mocks)
   const {default: Run} = await t.mockImport<typeof import('../../../src/commands/run.js')>('../../../src/commands/run.js', mocks)

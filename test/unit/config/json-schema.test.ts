@@ -71,7 +71,7 @@ function validate(schema: JsonSchema, value: unknown, root: JsonSchema = schema,
   if (schema.anyOf && !(schema.anyOf as JsonSchema[]).some(branch => validate(branch, value, root, at).length === 0)) fail('matches no anyOf branch')
   for (const branch of (schema.allOf as JsonSchema[] | undefined) ?? []) errors.push(...validate(branch, value, root, at))
   if (typeof value === 'string') {
-    if (schema.pattern && !new RegExp(schema.pattern as string, 'u').test(value)) fail(`does not match ${schema.pattern}`)
+    if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern, 'u').test(value)) fail(`does not match ${schema.pattern}`)
     if (typeof schema.minLength === 'number' && value.length < schema.minLength) fail('is too short')
   }
   if (typeof value === 'number') {
@@ -81,7 +81,9 @@ function validate(schema: JsonSchema, value: unknown, root: JsonSchema = schema,
   if (Array.isArray(value)) {
     if (typeof schema.minItems === 'number' && value.length < schema.minItems) fail('has too few items')
     value.forEach((item, index) => {
-      const itemSchema = Array.isArray(schema.items) ? ((schema.items[index] as JsonSchema | undefined) ?? (schema.additionalItems as JsonSchema | undefined)) : (schema.items as JsonSchema | undefined)
+      const itemSchema = Array.isArray(schema.items)
+        ? ((schema.items[index] as JsonSchema | undefined) ?? (schema.additionalItems as JsonSchema | undefined))
+        : (schema.items as JsonSchema | undefined)
       if (itemSchema) errors.push(...validate(itemSchema, item, root, `${at}[${index}]`))
     })
   }
@@ -98,7 +100,8 @@ function validate(schema: JsonSchema, value: unknown, root: JsonSchema = schema,
       for (const [, patternSchema] of matched) errors.push(...validate(patternSchema, item, root, `${at}.${key}`))
       if (!(key in properties) && matched.length === 0) {
         if (schema.additionalProperties === false) fail(`has unknown key ${key}`)
-        else if (typeof schema.additionalProperties === 'object') errors.push(...validate(schema.additionalProperties as JsonSchema, item, root, `${at}.${key}`))
+        else if (typeof schema.additionalProperties === 'object')
+          errors.push(...validate(schema.additionalProperties as JsonSchema, item, root, `${at}.${key}`))
       }
     }
   }
@@ -130,13 +133,14 @@ t.test('the schema', async t => {
   t.test('has exactly the keys the loader reads, each described', async t => {
     // compose's scale and deploy (replicas) are read too, but left out of the template: one spelling is enough there.
     t.strictSame(Object.keys(properties), [...appKeys(), 'scale', 'deploy'])
-    for (const [key, property] of Object.entries(properties)) t.ok(typeof property.description === 'string' && property.description.length > 10, `${key} has a description`)
+    for (const [key, property] of Object.entries(properties))
+      t.ok(typeof property.description === 'string' && property.description.length > 10, `${key} has a description`)
     t.match(properties.memswap_limit.description, /twice mem_limit/, 'flag names in descriptions become keys')
     t.match(properties.cpus.description, /\(contain run --cpus\)$/)
   })
 
-  t.test('accepts the brief\'s example and the full template', async t => {
-    const example = parseYaml(readFileSync(new URL('../fixtures/config/rails/contain.yml', import.meta.url), 'utf8'))
+  t.test("accepts the brief's example and the full template", async t => {
+    const example: unknown = parseYaml(readFileSync(new URL('../fixtures/config/rails/contain.yml', import.meta.url), 'utf8'))
     t.strictSame(validate(schema, example), [])
     t.strictSame(validate(schema, parseYaml(uncommentSettings(readFileSync(templateFile, 'utf8')))), [])
   })
@@ -187,7 +191,10 @@ t.test('every example in the key tables loads', async t => {
     `apps:\n  web:\n    command: rails s\n    restart: on-failure:3\n    stop_signal: SIGINT\n    stop_grace_period: 30s\n    healthcheck: ${map(HEALTHCHECK_KEYS, ['disable'])}\n    logging: ${map(LOGGING_KEYS, ['driver'])}\n    backoff: ${map(BACKOFF_KEYS)}\n`,
     'supervision keys',
   )
-  t.match(project?.apps[0].supervision, {healthcheck: {kind: 'http', intervalMs: 5000, timeoutMs: 2000, retries: 3, startPeriodMs: 10_000}, logging: {maxFiles: 5}})
+  t.match(project?.apps[0].supervision, {
+    healthcheck: {kind: 'http', intervalMs: 5000, timeoutMs: 2000, retries: 3, startPeriodMs: 10_000},
+    logging: {maxFiles: 5},
+  })
 })
 
 t.test('templates/contain.yml', async t => {
@@ -209,7 +216,10 @@ t.test('templates/contain.yml', async t => {
     const full = uncommentSettings(text)
     for (const key of appKeys()) t.match(full, new RegExp(`^ {4}${key}:`, 'm'), `${key} is in the template`)
     const project = await loads(t, full, 'the uncommented template')
-    t.strictSame(project?.apps.map(app => app.name), ['web', 'worker'])
+    t.strictSame(
+      project?.apps.map(app => app.name),
+      ['web', 'worker'],
+    )
   })
 
   t.test('a copy in another directory loads the same way (paths are relative to it)', async t => {

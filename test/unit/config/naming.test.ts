@@ -15,7 +15,10 @@ import {rejection} from '../helpers/errors.js'
 import type {TestContext} from '../helpers/tap.js'
 
 const missingController = () =>
-  new OptionFieldsError(['memoryBytes', 'pidsMax'], names => ({problem: `need${names.length === 1 ? 's' : ''} the memory cgroup controller`, fix: `leave ${names.join(' and ')} out`}))
+  new OptionFieldsError(['memoryBytes', 'pidsMax'], names => ({
+    problem: `need${names.length === 1 ? 's' : ''} the memory cgroup controller`,
+    fix: `leave ${names.join(' and ')} out`,
+  }))
 
 async function project(t: TestContext, yaml: string) {
   const dir = mkdtempSync(join(tmpdir(), 'contain-naming-'))
@@ -45,18 +48,20 @@ t.test('contain.yml: a late error names the keys, at the line of the first', asy
   t.equal((named as FileError).fix, 'leave mem_limit and pids_limit out')
 })
 
-t.test('contain.yml: the resolver\'s own messages name keys, never flags', async t => {
+t.test("contain.yml: the resolver's own messages name keys, never flags", async t => {
   const dir = mkdtempSync(join(tmpdir(), 'contain-naming-'))
   t.teardown(() => rmSync(dir, {recursive: true, force: true}))
   writeFileSync(join(dir, 'contain.yml'), 'apps:\n  web:\n    command: rails s\n    read_only: false\n    writable: [tmp]\n')
-  const error = await rejection(loadProject(join(dir, 'contain.yml'), {env: {}, host: {cpus: 2, env: {}, cwd: dir, readFile: () => ''}, resolve: resolveRunOptions}))
+  const error = await rejection(
+    loadProject(join(dir, 'contain.yml'), {env: {}, host: {cpus: 2, env: {}, cwd: dir, readFile: () => ''}, resolve: resolveRunOptions}),
+  )
   t.type(error, FileError)
   t.match(error.message, /:5:16: apps\.web\.writable\[0\]: only applies with read_only/)
   t.match((error as FileError).fix, /^add read_only, or leave writable out$/)
   t.notMatch(`${error.message} ${(error as FileError).fix}`, /--/, 'no flag name')
 })
 
-t.test('contain run: the resolver\'s errors carry the option they are about', async t => {
+t.test("contain run: the resolver's errors carry the option they are about", async t => {
   const error = await rejection(resolveRunOptions({'memory-swap': '1g'}, ['true'], {cpus: 2, env: {}, cwd: '/', readFile: () => ''}))
   t.type(error, InvalidValueError)
   t.equal((error as InvalidValueError).field, '--memory-swap')

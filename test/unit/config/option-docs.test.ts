@@ -6,7 +6,7 @@ import {FILE_OPTIONS, RUN_OPTIONS} from '../../../src/config/schema.js'
 
 const readme = fileURLToPath(new URL('../../../README.md', import.meta.url))
 
-t.test('the README\'s option reference is the one generated from the option table', async t => {
+t.test("the README's option reference is the one generated from the option table", async t => {
   const text = readFileSync(readme, 'utf8')
   const current = replaceOptionDocs(text)
   if (current !== undefined && process.env.CONTAIN_UPDATE_DOCS === '1') writeFileSync(readme, current)

@@ -33,7 +33,7 @@ function parseError(text: string): [string, string | undefined] {
   return [error.message.replace(/^Procfile:/, ''), error.fix]
 }
 
-t.test('one app per process type, in order, with foreman\'s ports', async t => {
+t.test("one app per process type, in order, with foreman's ports", async t => {
   const file = join(fixtures, 'Procfile')
   const project = await loadProcfile(file, options(fixtures))
   t.equal(project.file, file)
@@ -50,13 +50,13 @@ t.test('one app per process type, in order, with foreman\'s ports', async t => {
   t.equal(FOREMAN_BASE_PORT, 5000)
   for (const app of project.apps) {
     t.equal(app.input.name, app.name)
-    t.equal(app.input.workdir, project.dir, 'apps run in the Procfile\'s directory')
+    t.equal(app.input.workdir, project.dir, "apps run in the Procfile's directory")
     t.strictSame(app.supervision, defaultSupervision())
     t.strictSame(app.envFiles, [])
   }
 })
 
-t.test('the environment: the host\'s < .env < PORT', async t => {
+t.test("the environment: the host's < .env < PORT", async t => {
   const file = procfile(t, 'web: rackup\nworker: sidekiq\n', {'.env': 'RACK_ENV=production\nPORT=3000\n'})
   const project = await loadProcfile(file, options(join(file, '..'), {PORT: '8000'}))
   t.strictSame(
@@ -70,10 +70,13 @@ t.test('the environment: the host\'s < .env < PORT', async t => {
   t.strictSame(project.apps[0].envFiles, [join(file, '../.env')])
 })
 
-t.test('the host\'s PORT is the first port when .env has none', async t => {
+t.test("the host's PORT is the first port when .env has none", async t => {
   const file = procfile(t, 'web: rackup\nworker: sidekiq\n')
   const project = await loadProcfile(file, options(join(file, '..'), {PORT: '8000'}))
-  t.strictSame(project.apps.map(app => app.input.environment), [{PORT: '8000'}, {PORT: '8100'}])
+  t.strictSame(
+    project.apps.map(app => app.input.environment),
+    [{PORT: '8000'}, {PORT: '8100'}],
+  )
 })
 
 t.test('a PORT that is not a port is an error', async t => {
@@ -97,7 +100,10 @@ t.test('parsing', async t => {
   })
 
   t.test('errors carry the line', async t => {
-    t.strictSame(parseError('web: rackup\nthis is not a process\n'), ['2:1: not a process line ("this is not a process")', 'write NAME: COMMAND, e.g. web: bundle exec rails s -p $PORT; start comments with #'])
+    t.strictSame(parseError('web: rackup\nthis is not a process\n'), [
+      '2:1: not a process line ("this is not a process")',
+      'write NAME: COMMAND, e.g. web: bundle exec rails s -p $PORT; start comments with #',
+    ])
     t.strictSame(parseError('web: rackup\n  worker:\n'), ['2:10: worker: has no command', 'write the command after "worker:"'])
     t.strictSame(parseError('web: a\nworker: b\nweb: c\n'), ['3:1: web: duplicate process type (first at line 1)', 'give each process type its own name'])
     t.strictSame(parseError('-web: a\n')[0], '1:1: "-web" is not a valid process name')
@@ -105,7 +111,8 @@ t.test('parsing', async t => {
   })
 
   t.test('a Procfile with no processes is an error', async t => {
-    for (const text of ['', '# only comments\n\n']) t.strictSame(parseError(text), [' has no processes', 'add one NAME: COMMAND line per process, e.g. web: bundle exec rails s -p $PORT'])
+    for (const text of ['', '# only comments\n\n'])
+      t.strictSame(parseError(text), [' has no processes', 'add one NAME: COMMAND line per process, e.g. web: bundle exec rails s -p $PORT'])
   })
 })
 
@@ -118,7 +125,10 @@ t.test('binary data and huge files are refused, as for contain.yml', async t => 
 
 t.test('loadProject reads a file named Procfile as one', async t => {
   const file = procfile(t, 'web: rackup\n')
-  t.strictSame((await loadProject(file, options(join(file, '..')))).apps.map(app => app.command), [['sh', '-c', 'rackup']])
+  t.strictSame(
+    (await loadProject(file, options(join(file, '..')))).apps.map(app => app.command),
+    [['sh', '-c', 'rackup']],
+  )
 })
 
 t.test('values contain run refuses are reported at the line', async t => {

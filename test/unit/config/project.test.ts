@@ -3,7 +3,16 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import t from 'tap'
-import {closestKey, findProjectFile, loadProject, MAX_CONFIG_BYTES, projectNameOf, splitCommand, type LoadOptions, type Project} from '../../../src/config/project.js'
+import {
+  closestKey,
+  findProjectFile,
+  loadProject,
+  MAX_CONFIG_BYTES,
+  projectNameOf,
+  splitCommand,
+  type LoadOptions,
+  type Project,
+} from '../../../src/config/project.js'
 import type {OptionNaming} from '../../../src/config/naming.js'
 import type {OptionInput} from '../../../src/config/schema.js'
 import {DEFAULT_HEALTHCHECK_TIMING, defaultSupervision, parseDuration, parseRestart, parseSignal, restartModeOf} from '../../../src/config/supervision.js'
@@ -24,7 +33,8 @@ function host(cwd: string, env: Record<string, string | undefined> = {}): HostFa
 
 /** cap_add needs contain to hold the capability; where it does not (non-root), skip that check. */
 const canGrant = heldCapabilities().includes('CAP_NET_BIND_SERVICE')
-const resolve: LoadOptions['resolve'] = (input, command, facts, naming) => resolveRunOptions(canGrant ? input : {...input, 'cap-add': undefined}, command, facts, naming)
+const resolve: LoadOptions['resolve'] = (input, command, facts, naming) =>
+  resolveRunOptions(canGrant ? input : {...input, 'cap-add': undefined}, command, facts, naming)
 
 type Tree = {[name: string]: string | Buffer | Tree}
 
@@ -50,7 +60,11 @@ function options(dir: string, env: Record<string, string | undefined> = {}): Loa
 }
 
 /** Writes contain.yml (and `files`) to a fresh dir and loads it. */
-async function load(t: TestContext, yaml: string, {files = {}, env = {}}: {files?: Record<string, string>; env?: Record<string, string>} = {}): Promise<Project> {
+async function load(
+  t: TestContext,
+  yaml: string,
+  {files = {}, env = {}}: {files?: Record<string, string>; env?: Record<string, string>} = {},
+): Promise<Project> {
   const dir = tempDir(t, {'contain.yml': yaml, ...files})
   return loadProject(join(dir, 'contain.yml'), options(dir, env))
 }
@@ -73,7 +87,11 @@ function failure(error: Error, file: string): Failure {
 }
 
 /** The FileError loading `yaml` throws, taken apart. */
-async function loadError(t: TestContext, yaml: string | Buffer, {files = {}, env = {}}: {files?: Record<string, string>; env?: Record<string, string>} = {}): Promise<Failure> {
+async function loadError(
+  t: TestContext,
+  yaml: string | Buffer,
+  {files = {}, env = {}}: {files?: Record<string, string>; env?: Record<string, string>} = {},
+): Promise<Failure> {
   const dir = tempDir(t, {'contain.yml': yaml, ...files})
   const file = join(dir, 'contain.yml')
   const f = failure(await rejection(loadProject(file, options(dir, env))), file)
@@ -89,7 +107,11 @@ t.test('the example with every key', async t => {
   t.equal(project.file, join(dir, 'contain.yml'))
   t.equal(project.dir, dir)
   t.equal(project.name, 'rails')
-  t.strictSame(project.apps.map(app => app.name), ['web', 'worker'], 'apps in file order')
+  t.strictSame(
+    project.apps.map(app => app.name),
+    ['web', 'worker'],
+    'apps in file order',
+  )
   const [web, worker] = project.apps
 
   t.strictSame(web.command, ['bundle', 'exec', 'rails', 's', '-p', '3000'])
@@ -182,13 +204,18 @@ t.test('numbers become the strings the CLI would see', async t => {
 
 t.test('services: is accepted for apps:', async t => {
   const project = await load(t, 'services:\n  web:\n    command: rails s\n')
-  t.strictSame(project.apps.map(app => app.name), ['web'])
+  t.strictSame(
+    project.apps.map(app => app.name),
+    ['web'],
+  )
 })
 
 t.test('paths', async t => {
   t.test('working_dir, writable, env_file, seccomp and logging.dir start at the directory of contain.yml', async t => {
     const dir = tempDir(t, {
-      'contain.yml': app('working_dir: app\nread_only: true\nwritable: [tmp, /var/tmp]\nenv_file: config/app.env\nseccomp: profiles/strict.json\nlogging: {dir: log/contain}'),
+      'contain.yml': app(
+        'working_dir: app\nread_only: true\nwritable: [tmp, /var/tmp]\nenv_file: config/app.env\nseccomp: profiles/strict.json\nlogging: {dir: log/contain}',
+      ),
       app: {tmp: {}},
       config: {'app.env': 'A=1\n'},
     })
@@ -232,7 +259,15 @@ t.test('command', async t => {
   })
 
   t.test('shell syntax is refused with the sh -c fix', async t => {
-    for (const [text, operator] of [['rails s && echo done', '&&'], ['rails s -p $PORT', '$'], ['a | b', '|'], ['a > log', '>'], ['echo "$HOME"', '$'], ['a; b', ';'], ['echo `id`', '`']]) {
+    for (const [text, operator] of [
+      ['rails s && echo done', '&&'],
+      ['rails s -p $PORT', '$'],
+      ['a | b', '|'],
+      ['a > log', '>'],
+      ['echo "$HOME"', '$'],
+      ['a; b', ';'],
+      ['echo `id`', '`'],
+    ]) {
       const error = thrown(() => splitCommand(text)) as InvalidValueError
       t.type(error, InvalidValueError)
       t.equal(error.message, `command: uses shell syntax (${operator}) that contain does not interpret (got ${JSON.stringify(text)})`)
@@ -257,7 +292,13 @@ t.test('command', async t => {
       ['apps:\n  web:\n    command: []\n', 'apps.web.command: is empty', 3, 14, /give the command/],
       ['apps:\n  web:\n    command: {a: 1}\n', 'apps.web.command: must be a string or a list of strings, not a map', 3, 14, /write it as command: /],
       ['apps:\n  web:\n    command: [a, [b]]\n', 'apps.web.command[1]: must be a string or a number, not a list', 3, 18, /write it as/],
-      ['apps:\n  web:\n    command: rails s -p $PORT\n', 'apps.web.command: uses shell syntax ($) that contain does not interpret (got "rails s -p $PORT")', 3, 14, /\["sh", "-c", "rails s -p \$PORT"\]/],
+      [
+        'apps:\n  web:\n    command: rails s -p $PORT\n',
+        'apps.web.command: uses shell syntax ($) that contain does not interpret (got "rails s -p $PORT")',
+        3,
+        14,
+        /\["sh", "-c", "rails s -p \$PORT"\]/,
+      ],
     ]
     for (const [yaml, text, line, column, fix] of cases) {
       const f = await loadError(t, yaml)
@@ -386,11 +427,17 @@ t.test('unknown keys', async t => {
   t.test('compose keys contain does not read say so, with what to do instead', async t => {
     const file = join(fixtures, 'compose.yml')
     const f = failure(await rejection(loadProject(file, options(fixtures))), file)
-    t.strictSame([f.text, f.line, f.column], ['services.web.image: docker-compose\'s image does not apply: contain runs commands from the host filesystem, not images', 4, 5])
+    t.strictSame(
+      [f.text, f.line, f.column],
+      ["services.web.image: docker-compose's image does not apply: contain runs commands from the host filesystem, not images", 4, 5],
+    )
     t.equal(f.fix, 'remove image and give the command to run in command')
     t.equal((await loadError(t, app('ports: ["3000:3000"]'))).fix, 'remove ports; the app binds its port on the host directly')
-    t.equal((await loadError(t, app('labels: {a: b}'))).text, 'apps.web.labels: docker-compose\'s labels is not supported by contain')
-    t.equal((await loadError(t, app('healthcheck: {test: [NONE], start_interval: 1s}'))).fix, 'remove start_interval; start_period keeps early failures from counting')
+    t.equal((await loadError(t, app('labels: {a: b}'))).text, "apps.web.labels: docker-compose's labels is not supported by contain")
+    t.equal(
+      (await loadError(t, app('healthcheck: {test: [NONE], start_interval: 1s}'))).fix,
+      'remove start_interval; start_period keeps early failures from counting',
+    )
   })
 
   t.test('x- extension keys are allowed at the top and in apps', async t => {
@@ -407,7 +454,7 @@ t.test('unknown keys', async t => {
 })
 
 t.test('YAML itself', async t => {
-  t.test('invalid YAML gives the parser\'s line and column', async t => {
+  t.test("invalid YAML gives the parser's line and column", async t => {
     const f = await loadError(t, 'apps:\n  web:\n    command: [rails, s\n    cpus: 1\n')
     t.match(f.text, /^invalid YAML: /)
     t.equal(f.line, 4)
@@ -442,7 +489,7 @@ t.test('YAML itself', async t => {
 
   t.test('apps and services together are an error', async t => {
     const f = await loadError(t, 'apps:\n  web: {command: a}\nservices:\n  worker: {command: b}\n')
-    t.strictSame([f.text, f.line, f.column], ['services: repeats apps (services is compose\'s name for them)', 3, 1])
+    t.strictSame([f.text, f.line, f.column], ["services: repeats apps (services is compose's name for them)", 3, 1])
   })
 
   t.test('anchors and merge keys work, and errors inside an anchor point into it', async t => {
@@ -455,7 +502,12 @@ t.test('YAML itself', async t => {
 
   t.test('a YAML bomb is refused', async t => {
     const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]']
-    for (let i = 1; i < 8; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`)
+    for (let i = 1; i < 8; i++)
+      lines.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(', ')}]`,
+      )
     const f = await loadError(t, `${lines.join('\n')}\napps: {web: {command: x}}\n`)
     t.match(f.text, /^cannot be expanded/)
   })
@@ -520,22 +572,28 @@ t.test('app names', async t => {
     t.strictSame([f.text, f.line, f.column], [`${path}: not a valid app name`, 2, 3], name)
   }
   const project = await load(t, `apps:\n  web.1_a-b:\n    command: x\n  ${'a'.repeat(63)}:\n    command: y\n  1:\n    command: z\n`)
-  t.strictSame(project.apps.map(app => app.name), ['web.1_a-b', 'a'.repeat(63), '1'])
+  t.strictSame(
+    project.apps.map(app => app.name),
+    ['web.1_a-b', 'a'.repeat(63), '1'],
+  )
 })
 
 t.test('the environment', async t => {
-  t.test('contain\'s own < .env < env_file in order < environment; nothing else of the host\'s', async t => {
-    const project = await load(
-      t,
-      app('env_file: [one.env, two.env]\nenvironment:\n  FROM_ENVIRONMENT: yes\n  SHARED: environment'),
-      {
-        files: {'.env': 'FROM_DOTENV=1\nSHARED=dotenv\nIN_ONE=dotenv\n', 'one.env': 'IN_ONE=one\nSHARED=one\nIN_BOTH=one\n', 'two.env': 'IN_BOTH=two\nSHARED=two\n'},
-        env: {SHARED: 'host', HOST_ONLY: 'h'},
+  t.test("contain's own < .env < env_file in order < environment; nothing else of the host's", async t => {
+    const project = await load(t, app('env_file: [one.env, two.env]\nenvironment:\n  FROM_ENVIRONMENT: yes\n  SHARED: environment'), {
+      files: {
+        '.env': 'FROM_DOTENV=1\nSHARED=dotenv\nIN_ONE=dotenv\n',
+        'one.env': 'IN_ONE=one\nSHARED=one\nIN_BOTH=one\n',
+        'two.env': 'IN_BOTH=two\nSHARED=two\n',
       },
-    )
+      env: {SHARED: 'host', HOST_ONLY: 'h'},
+    })
     const [web] = project.apps
     t.strictSame(web.input.environment, {FROM_DOTENV: '1', SHARED: 'environment', IN_ONE: 'one', IN_BOTH: 'two', FROM_ENVIRONMENT: 'yes'})
-    t.strictSame(web.envFiles.map(path => path.slice(project.dir.length + 1)), ['.env', 'one.env', 'two.env'])
+    t.strictSame(
+      web.envFiles.map(path => path.slice(project.dir.length + 1)),
+      ['.env', 'one.env', 'two.env'],
+    )
     const resolved = await resolveRunOptions(web.input, web.command, host(project.dir, {SHARED: 'host', HOST_ONLY: 'h'}))
     t.notOk('HOST_ONLY' in resolved.env, 'the host environment is not passed (only KEY alone takes a host value)')
     t.equal(resolved.env.SHARED, 'environment')
@@ -543,7 +601,10 @@ t.test('the environment', async t => {
   })
 
   t.test('the list form, values of other types and KEY alone', async t => {
-    const {apps} = await load(t, app('environment: [A=1, "B=x=y", C=, FROM_HOST, NOT_ON_HOST]'), {files: {'.env': 'NOT_ON_HOST=dotenv\n'}, env: {FROM_HOST: 'h'}})
+    const {apps} = await load(t, app('environment: [A=1, "B=x=y", C=, FROM_HOST, NOT_ON_HOST]'), {
+      files: {'.env': 'NOT_ON_HOST=dotenv\n'},
+      env: {FROM_HOST: 'h'},
+    })
     t.strictSame(apps[0].input.environment, {NOT_ON_HOST: 'dotenv', A: '1', B: 'x=y', C: '', FROM_HOST: 'h'})
     const map = await load(t, app('environment: {PORT: 3000, DEBUG: true, RATIO: 0.5, EMPTY: "", FROM_HOST: ~}'), {env: {FROM_HOST: 'h'}})
     t.strictSame(map.apps[0].input.environment, {PORT: '3000', DEBUG: 'true', RATIO: '0.5', EMPTY: '', FROM_HOST: 'h'})
@@ -608,9 +669,13 @@ t.test('supervision', async t => {
     const replicas = async (body: string) => (await load(t, app(body))).apps[0].supervision.replicas
     t.equal(await replicas(''), 1)
     t.equal(await replicas('replicas: 3'), 3)
-    t.equal(await replicas('scale: 2'), 2, 'compose\'s scale')
-    t.equal(await replicas('deploy: {replicas: 4}'), 4, 'compose\'s deploy.replicas')
-    for (const [body, column] of [['replicas: 0', 15], ['replicas: -2', 15], ['scale: 0', 12]] as const) {
+    t.equal(await replicas('scale: 2'), 2, "compose's scale")
+    t.equal(await replicas('deploy: {replicas: 4}'), 4, "compose's deploy.replicas")
+    for (const [body, column] of [
+      ['replicas: 0', 15],
+      ['replicas: -2', 15],
+      ['scale: 0', 12],
+    ] as const) {
       const f = await loadError(t, app(body))
       t.match(f.text, /must be a whole number from 1 to 256 \(got "-?\d"\)/, `${body} is refused`)
       t.equal(f.line, 4, `${body}: its line`)
@@ -629,7 +694,7 @@ t.test('supervision', async t => {
     const mode = async (body: string) => (await load(t, app(body))).apps[0].supervision.restartMode
     t.equal(await mode(''), undefined, 'unset: listen: decides')
     t.equal(await mode('restart_mode: rolling'), 'rolling')
-    t.equal(await mode('restart_mode: start-first'), 'rolling', 'compose\'s update order name')
+    t.equal(await mode('restart_mode: start-first'), 'rolling', "compose's update order name")
     t.equal(await mode('restart_mode: stop-first'), 'stop-first')
     const f = await loadError(t, app('restart_mode: blue-green'))
     t.match(f.text, /apps\.web\.restart_mode: unknown restart mode/)
@@ -649,7 +714,7 @@ t.test('supervision', async t => {
     t.match(await test('{tcp: 6379}'), {kind: 'tcp', target: '127.0.0.1:6379'}, 'a bare port is on 127.0.0.1')
     t.equal(await test('["NONE"]'), undefined)
     t.equal((await load(t, app('healthcheck: {test: [CMD, x], disable: true}'))).apps[0].supervision.healthcheck, undefined)
-    t.strictSame(await test('[CMD, x]'), {kind: 'command', target: ['x'], ...DEFAULT_HEALTHCHECK_TIMING}, 'Docker\'s timing by default')
+    t.strictSame(await test('[CMD, x]'), {kind: 'command', target: ['x'], ...DEFAULT_HEALTHCHECK_TIMING}, "Docker's timing by default")
   })
 
   t.test('healthcheck errors', async t => {
@@ -659,7 +724,11 @@ t.test('supervision', async t => {
       ['healthcheck: {test: [CURL, x]}', 'apps.web.healthcheck.test[0]: must start with CMD, CMD-SHELL or NONE, not the string "CURL"', 26],
       ['healthcheck: {test: [CMD]}', 'apps.web.healthcheck.test: CMD has no command after it', 25],
       ['healthcheck: {test: [CMD-SHELL, a, b]}', 'apps.web.healthcheck.test: CMD-SHELL takes one shell string, not 2', 25],
-      ['healthcheck: {test: {http: "https://x/up"}}', 'apps.web.healthcheck.test.http: https is not supported: the probe talks plain http to the app (got "https://x/up")', 32],
+      [
+        'healthcheck: {test: {http: "https://x/up"}}',
+        'apps.web.healthcheck.test.http: https is not supported: the probe talks plain http to the app (got "https://x/up")',
+        32,
+      ],
       ['healthcheck: {test: {http: "localhost:3000/up"}}', 'apps.web.healthcheck.test.http: not an http URL (got "localhost:3000/up")', 32],
       ['healthcheck: {test: {tcp: "localhost"}}', 'apps.web.healthcheck.test.tcp: not a HOST:PORT address (got "localhost")', 31],
       ['healthcheck: {test: {tcp: "h:70000"}}', 'apps.web.healthcheck.test.tcp: not a HOST:PORT address (got "h:70000")', 31],
@@ -690,11 +759,17 @@ t.test('supervision', async t => {
     t.strictSame([grace.text, grace.fix], ['apps.web.stop_grace_period: has no unit (got "10")', 'add a unit: 10s for seconds, 10ms for milliseconds'])
   })
 
-  t.test('logging, in contain\'s form and compose\'s', async t => {
+  t.test("logging, in contain's form and compose's", async t => {
     t.strictSame((await load(t, app('logging: {max_size: 1m, max_files: 2}'))).apps[0].supervision.logging, {maxSizeBytes: MiB, maxFiles: 2})
     t.strictSame((await load(t, app('logging: {max_size: 4096}'))).apps[0].supervision.logging, {maxSizeBytes: 4096, maxFiles: 5}, 'a number is bytes')
-    t.strictSame((await load(t, app('logging: {driver: json-file, options: {max-size: 20m, max-file: "3"}}'))).apps[0].supervision.logging, {maxSizeBytes: 20 * MiB, maxFiles: 3})
-    t.equal((await loadError(t, app('logging: {driver: syslog}'))).text, 'apps.web.logging.driver: contain writes its own rotated log files, not the "syslog" driver\'s')
+    t.strictSame((await load(t, app('logging: {driver: json-file, options: {max-size: 20m, max-file: "3"}}'))).apps[0].supervision.logging, {
+      maxSizeBytes: 20 * MiB,
+      maxFiles: 3,
+    })
+    t.equal(
+      (await loadError(t, app('logging: {driver: syslog}'))).text,
+      'apps.web.logging.driver: contain writes its own rotated log files, not the "syslog" driver\'s',
+    )
     t.equal((await loadError(t, app('logging: {max_size: 1m, options: {max-size: 2m}}'))).text, 'apps.web.logging.options.max-size: repeats max_size')
     t.equal((await loadError(t, app('logging: {options: {compress: "true"}}'))).text, 'apps.web.logging.options.compress: unknown key')
     t.equal((await loadError(t, app('logging: {max_size: 10}'))).text, 'apps.web.logging.max_size: is below 1 KiB (got "10")')
@@ -776,16 +851,25 @@ t.test('the project', async t => {
 
   t.test('a Procfile is loaded by its name', async t => {
     const project = await loadProject(join(fixtures, 'Procfile'), options(fixtures))
-    t.strictSame(project.apps.map(app => app.name), ['web', 'worker', 'clock'])
+    t.strictSame(
+      project.apps.map(app => app.name),
+      ['web', 'worker', 'clock'],
+    )
   })
 
-  t.test('the resolver is called with each app\'s input, command, the host and the file\'s naming', async t => {
+  t.test("the resolver is called with each app's input, command, the host and the file's naming", async t => {
     const dir = tempDir(t, {'contain.yml': 'apps:\n  a: {command: x, cpus: 1}\n  b: {command: [y, z]}\n'})
     const calls: [OptionInput, string[], HostFacts, OptionNaming][] = []
     const facts = host(dir)
     const resolved = {} as RunOptions
     const project = await loadProject(join(dir, 'contain.yml'), {env: {}, host: facts, resolve: async (...args) => (calls.push(args), resolved)})
-    t.strictSame(calls.map(([input, command]) => [input.name, input.cpus, command]), [['a', '1', ['x']], ['b', undefined, ['y', 'z']]])
+    t.strictSame(
+      calls.map(([input, command]) => [input.name, input.cpus, command]),
+      [
+        ['a', '1', ['x']],
+        ['b', undefined, ['y', 'z']],
+      ],
+    )
     t.equal(calls[0][2], facts)
     t.equal(calls[0][3].name('memory'), 'mem_limit', 'the naming names options by their keys')
     t.equal(project.apps[0].options, resolved, 'the loaded app holds the resolved options')
@@ -802,7 +886,10 @@ t.test('the project', async t => {
     const dir = tempDir(t, {'contain.yml': app('cpus: abc')})
     const error = await rejection(loadProject(join(dir, 'contain.yml'), options(dir)))
     const {renderError} = await import('../../../src/errors.js')
-    t.equal(renderError(error).message, `contain: ${join(dir, 'contain.yml')}:4:11: apps.web.cpus: not a number (got "abc")\n  fix: use a decimal number of CPUs, e.g. 0.5 or 2`)
+    t.equal(
+      renderError(error).message,
+      `contain: ${join(dir, 'contain.yml')}:4:11: apps.web.cpus: not a number (got "abc")\n  fix: use a decimal number of CPUs, e.g. 0.5 or 2`,
+    )
   })
 })
 

@@ -1,14 +1,5 @@
 import t from 'tap'
-import {
-  formatBytes,
-  MIN_MEMORY_BYTES,
-  parseCpuList,
-  parseCpus,
-  parseInteger,
-  parseMemoryLimit,
-  parseSize,
-  parseSwapLimit,
-} from '../../../src/config/units.js'
+import {formatBytes, MIN_MEMORY_BYTES, parseCpuList, parseCpus, parseInteger, parseMemoryLimit, parseSize, parseSwapLimit} from '../../../src/config/units.js'
 import {InvalidValueError} from '../../../src/errors.js'
 import {thrown} from '../helpers/errors.js'
 import type {TestContext} from '../helpers/tap.js'
@@ -70,7 +61,13 @@ t.test('parseSize', async t => {
   t.test('rejects what is not a size, naming the flag and the value', async t => {
     for (const text of ['5x', '', ' ', '-1', 'm', '1.5.5g', '.5g', '1e6', '12 34', '0x10', 'lots']) {
       t.test(JSON.stringify(text), async t => {
-        assertInvalid(t, thrown(() => parseSize('--memory', text)), '--memory', text, /not a size/)
+        assertInvalid(
+          t,
+          thrown(() => parseSize('--memory', text)),
+          '--memory',
+          text,
+          /not a size/,
+        )
       })
     }
   })
@@ -81,16 +78,39 @@ t.test('parseSize', async t => {
   })
 
   t.test('rejects sizes too large to count exactly', async t => {
-    assertInvalid(t, thrown(() => parseSize('--memory', '99999999p')), '--memory', '99999999p', /too large/)
+    assertInvalid(
+      t,
+      thrown(() => parseSize('--memory', '99999999p')),
+      '--memory',
+      '99999999p',
+      /too large/,
+    )
   })
 })
 
 t.test('parseMemoryLimit', async t => {
   t.test('enforces the 6 MiB floor', async t => {
     t.equal(MIN_MEMORY_BYTES, 6 * MiB)
-    assertInvalid(t, thrown(() => parseMemoryLimit('--memory', '1k')), '--memory', '1k', /minimum memory limit is 6 MiB/)
-    assertInvalid(t, thrown(() => parseMemoryLimit('--memory', '5m')), '--memory', '5m', /6 MiB/)
-    assertInvalid(t, thrown(() => parseMemoryLimit('--memory', String(6 * MiB - 1))), '--memory', String(6 * MiB - 1))
+    assertInvalid(
+      t,
+      thrown(() => parseMemoryLimit('--memory', '1k')),
+      '--memory',
+      '1k',
+      /minimum memory limit is 6 MiB/,
+    )
+    assertInvalid(
+      t,
+      thrown(() => parseMemoryLimit('--memory', '5m')),
+      '--memory',
+      '5m',
+      /6 MiB/,
+    )
+    assertInvalid(
+      t,
+      thrown(() => parseMemoryLimit('--memory', String(6 * MiB - 1))),
+      '--memory',
+      String(6 * MiB - 1),
+    )
     t.equal(parseMemoryLimit('--memory', '6m'), 6 * MiB, '6m is exactly the floor')
     t.equal(parseMemoryLimit('--memory', String(6 * MiB)), 6 * MiB)
   })
@@ -100,7 +120,13 @@ t.test('parseMemoryLimit', async t => {
   })
 
   t.test('reports a malformed size as such, not as too small', async t => {
-    assertInvalid(t, thrown(() => parseMemoryLimit('--memory', '5x')), '--memory', '5x', /not a size/)
+    assertInvalid(
+      t,
+      thrown(() => parseMemoryLimit('--memory', '5x')),
+      '--memory',
+      '5x',
+      /not a size/,
+    )
   })
 })
 
@@ -112,11 +138,23 @@ t.test('parseSwapLimit', async t => {
 
   t.test('otherwise it is a memory size with the same floor', async t => {
     t.equal(parseSwapLimit('--memory-swap', '1g'), GiB)
-    assertInvalid(t, thrown(() => parseSwapLimit('--memory-swap', '1m')), '--memory-swap', '1m', /6 MiB/)
+    assertInvalid(
+      t,
+      thrown(() => parseSwapLimit('--memory-swap', '1m')),
+      '--memory-swap',
+      '1m',
+      /6 MiB/,
+    )
   })
 
   t.test('other negative numbers are not sizes', async t => {
-    assertInvalid(t, thrown(() => parseSwapLimit('--memory-swap', '-2')), '--memory-swap', '-2', /not a size/)
+    assertInvalid(
+      t,
+      thrown(() => parseSwapLimit('--memory-swap', '-2')),
+      '--memory-swap',
+      '-2',
+      /not a size/,
+    )
   })
 })
 
@@ -133,7 +171,13 @@ t.test('parseCpus', async t => {
   t.test('rejects what is not a number', async t => {
     for (const text of ['abc', '', '-1', '1e2', '1,5', '0x1', '1.2.3']) {
       t.test(JSON.stringify(text), async t => {
-        assertInvalid(t, thrown(() => parseCpus('--cpus', text, 2)), '--cpus', text, /not a number/)
+        assertInvalid(
+          t,
+          thrown(() => parseCpus('--cpus', text, 2)),
+          '--cpus',
+          text,
+          /not a number/,
+        )
       })
     }
   })
@@ -141,7 +185,13 @@ t.test('parseCpus', async t => {
   t.test('rejects numbers outside 0.01..host count, naming the range', async t => {
     for (const text of ['0', '0.001', '0.009', '2.01', '3', '64']) {
       t.test(text, async t => {
-        assertInvalid(t, thrown(() => parseCpus('--cpus', text, 2)), '--cpus', text, /range of CPUs is 0\.01 to 2 on this host/)
+        assertInvalid(
+          t,
+          thrown(() => parseCpus('--cpus', text, 2)),
+          '--cpus',
+          text,
+          /range of CPUs is 0\.01 to 2 on this host/,
+        )
         t.match((thrown(() => parseCpus('--cpus', text, 2)) as InvalidValueError).fix, /0\.01 to 2/)
       })
     }
@@ -149,7 +199,13 @@ t.test('parseCpus', async t => {
 
   t.test('the upper bound follows the host', async t => {
     t.equal(parseCpus('--cpus', '16', 16), 16)
-    assertInvalid(t, thrown(() => parseCpus('--cpus', '16', 8)), '--cpus', '16', /0\.01 to 8/)
+    assertInvalid(
+      t,
+      thrown(() => parseCpus('--cpus', '16', 8)),
+      '--cpus',
+      '16',
+      /0\.01 to 8/,
+    )
   })
 })
 
@@ -165,14 +221,30 @@ t.test('parseInteger', async t => {
   })
 
   t.test('rejects values outside the bounds, naming them', async t => {
-    assertInvalid(t, thrown(() => parseInteger('--cpu-shares', '1', 2, 262_144, fix)), '--cpu-shares', '1', /whole number from 2 to 262144/)
-    assertInvalid(t, thrown(() => parseInteger('--cpu-shares', '262145', 2, 262_144, fix)), '--cpu-shares', '262145')
+    assertInvalid(
+      t,
+      thrown(() => parseInteger('--cpu-shares', '1', 2, 262_144, fix)),
+      '--cpu-shares',
+      '1',
+      /whole number from 2 to 262144/,
+    )
+    assertInvalid(
+      t,
+      thrown(() => parseInteger('--cpu-shares', '262145', 2, 262_144, fix)),
+      '--cpu-shares',
+      '262145',
+    )
   })
 
   t.test('rejects what is not a whole number', async t => {
     for (const text of ['1.5', 'abc', '', '1e3', '+5', '0x10', '99999999999999999999']) {
       t.test(JSON.stringify(text), async t => {
-        assertInvalid(t, thrown(() => parseInteger('--cpu-shares', text, 0, Number.MAX_SAFE_INTEGER, fix)), '--cpu-shares', text)
+        assertInvalid(
+          t,
+          thrown(() => parseInteger('--cpu-shares', text, 0, Number.MAX_SAFE_INTEGER, fix)),
+          '--cpu-shares',
+          text,
+        )
       })
     }
   })
@@ -192,20 +264,50 @@ t.test('parseCpuList', async t => {
   })
 
   t.test('rejects a backwards range', async t => {
-    assertInvalid(t, thrown(() => parseCpuList('--cpuset-cpus', '1-0', 2)), '--cpuset-cpus', '1-0', /not a CPU list/)
+    assertInvalid(
+      t,
+      thrown(() => parseCpuList('--cpuset-cpus', '1-0', 2)),
+      '--cpuset-cpus',
+      '1-0',
+      /not a CPU list/,
+    )
   })
 
   t.test('rejects a CPU the host does not have, naming it and the host range', async t => {
-    assertInvalid(t, thrown(() => parseCpuList('--cpuset-cpus', '9', 2)), '--cpuset-cpus', '9', /CPU 9 does not exist \(this host has CPUs 0-1\)/)
-    assertInvalid(t, thrown(() => parseCpuList('--cpuset-cpus', '0-2', 2)), '--cpuset-cpus', '0-2', /CPU 2 does not exist/)
-    assertInvalid(t, thrown(() => parseCpuList('--cpuset-cpus', '0,5', 2)), '--cpuset-cpus', '0,5', /CPU 5/)
+    assertInvalid(
+      t,
+      thrown(() => parseCpuList('--cpuset-cpus', '9', 2)),
+      '--cpuset-cpus',
+      '9',
+      /CPU 9 does not exist \(this host has CPUs 0-1\)/,
+    )
+    assertInvalid(
+      t,
+      thrown(() => parseCpuList('--cpuset-cpus', '0-2', 2)),
+      '--cpuset-cpus',
+      '0-2',
+      /CPU 2 does not exist/,
+    )
+    assertInvalid(
+      t,
+      thrown(() => parseCpuList('--cpuset-cpus', '0,5', 2)),
+      '--cpuset-cpus',
+      '0,5',
+      /CPU 5/,
+    )
     t.match((thrown(() => parseCpuList('--cpuset-cpus', '9', 2)) as InvalidValueError).fix, /0 to 1/)
   })
 
   t.test('rejects what is not a CPU list', async t => {
     for (const text of ['a', '', '0-', '-1', '0,,1', '0-1-2', '0;1', '1.5']) {
       t.test(JSON.stringify(text), async t => {
-        assertInvalid(t, thrown(() => parseCpuList('--cpuset-cpus', text, 2)), '--cpuset-cpus', text, /not a CPU list/)
+        assertInvalid(
+          t,
+          thrown(() => parseCpuList('--cpuset-cpus', text, 2)),
+          '--cpuset-cpus',
+          text,
+          /not a CPU list/,
+        )
       })
     }
   })

@@ -47,7 +47,7 @@ export function runDeviceProgram(bytes: Buffer, request: DeviceAccess): number {
   context.writeUInt32LE(request.major, 4)
   context.writeUInt32LE(request.minor, 8)
   // r1 holds the context pointer: only loads through it are allowed.
-  const registers: Array<bigint | undefined> = new Array(11).fill(undefined)
+  const registers: Array<bigint | undefined> = Array.from({length: 11}, () => undefined)
   let contextIn: number | undefined = 1
   const read = (reg: number): bigint => {
     const value = registers[reg]
@@ -68,10 +68,18 @@ export function runDeviceProgram(bytes: Buffer, request: DeviceAccess): number {
         set(dst, BigInt(context.readUInt32LE(off)))
         break
       }
-      case 0x54: set(dst, (read(dst) & BigInt(imm >>> 0)) & MASK32); break
-      case 0x74: set(dst, ((read(dst) & MASK32) >> BigInt(imm & 31)) & MASK32); break
-      case 0xb4: set(dst, BigInt(imm >>> 0)); break
-      case 0xbc: set(dst, read(src) & MASK32); break
+      case 0x54:
+        set(dst, read(dst) & BigInt(imm >>> 0) & MASK32)
+        break
+      case 0x74:
+        set(dst, ((read(dst) & MASK32) >> BigInt(imm & 31)) & MASK32)
+        break
+      case 0xb4:
+        set(dst, BigInt(imm >>> 0))
+        break
+      case 0xbc:
+        set(dst, read(src) & MASK32)
+        break
       case 0x55:
       case 0x5d: {
         if (off < 0) throw new Error(`pc ${pc}: backward jump`)
@@ -80,8 +88,10 @@ export function runDeviceProgram(bytes: Buffer, request: DeviceAccess): number {
         if (read(dst) !== right) pc += off
         break
       }
-      case 0x95: return Number(read(0) & MASK32)
-      default: throw new Error(`pc ${pc}: opcode 0x${code.toString(16)} is not one contain emits`)
+      case 0x95:
+        return Number(read(0) & MASK32)
+      default:
+        throw new Error(`pc ${pc}: opcode 0x${code.toString(16)} is not one contain emits`)
     }
   }
   throw new Error('the program can end without exit')

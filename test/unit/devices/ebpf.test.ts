@@ -5,13 +5,16 @@ import {decodeProgram, runDeviceProgram, type DeviceAccess} from './ebpf-interpr
 
 /** What an allow-list means, written independently of the program: some rule covers the whole access. */
 function allowedByRules(rules: readonly DeviceRule[], request: DeviceAccess): boolean {
-  return rules.some(rule => (rule.type === 'a' || rule.type === request.type)
-    && (rule.major === '*' || rule.major === request.major)
-    && (rule.minor === '*' || rule.minor === request.minor)
-    && [...request.access].every(letter => rule.access.includes(letter)))
+  return rules.some(
+    rule =>
+      (rule.type === 'a' || rule.type === request.type) &&
+      (rule.major === '*' || rule.major === request.major) &&
+      (rule.minor === '*' || rule.minor === request.minor) &&
+      [...request.access].every(letter => rule.access.includes(letter)),
+  )
 }
 
-t.test('the instructions for one rule: prologue, the rule\'s tests jumping past it, then deny', async t => {
+t.test("the instructions for one rule: prologue, the rule's tests jumping past it, then deny", async t => {
   const program = deviceProgram([{type: 'c', major: 10, minor: 229, access: 'rw'}])
   t.same(program, [
     // r2 = type (low 16 bits of access_type), r3 = access (high 16), r4 = major, r5 = minor
@@ -38,36 +41,63 @@ t.test('the instructions for one rule: prologue, the rule\'s tests jumping past 
 
 t.test('wildcards and full access leave their tests out', async t => {
   const [rule] = [deviceProgram([{type: 'c', major: 136, minor: '*', access: 'rwm'}]).slice(6, -2)]
-  t.same(rule.map(instruction => instruction.code), [Op.JNE_K, Op.JNE_K, Op.ALU32_MOV_K, Op.EXIT], 'type and major only')
+  t.same(
+    rule.map(instruction => instruction.code),
+    [Op.JNE_K, Op.JNE_K, Op.ALU32_MOV_K, Op.EXIT],
+    'type and major only',
+  )
   const any = deviceProgram([{type: 'a', major: '*', minor: '*', access: 'm'}]).slice(6, -2)
-  t.same(any.map(instruction => instruction.code), [Op.ALU32_MOV_X, Op.ALU32_AND_K, Op.JNE_X, Op.ALU32_MOV_K, Op.EXIT], 'access only')
+  t.same(
+    any.map(instruction => instruction.code),
+    [Op.ALU32_MOV_X, Op.ALU32_AND_K, Op.JNE_X, Op.ALU32_MOV_K, Op.EXIT],
+    'access only',
+  )
 })
 
 t.test('struct bpf_insn bytes: code, dst in the low nibble and src in the high one, off, imm (little-endian)', async t => {
-  const bytes = encodeProgram([{code: Op.JNE_X, dst: 1, src: 3, off: 4, imm: 0}, {code: Op.JNE_K, dst: 5, src: 0, off: 2, imm: 229}])
+  const bytes = encodeProgram([
+    {code: Op.JNE_X, dst: 1, src: 3, off: 4, imm: 0},
+    {code: Op.JNE_K, dst: 5, src: 0, off: 2, imm: 229},
+  ])
   t.same([...bytes], [0x5d, 0x31, 4, 0, 0, 0, 0, 0, 0x55, 0x05, 2, 0, 229, 0, 0, 0])
   t.equal(compileDeviceProgram(DEFAULT_DEVICE_RULES).length % 8, 0)
   t.same(decodeProgram(compileDeviceProgram(DEFAULT_DEVICE_RULES)), deviceProgram(DEFAULT_DEVICE_RULES), 'decodes back to the same instructions')
 })
 
-t.test('Docker\'s default set, run: exactly its devices open, any node can be made, nothing else', async t => {
+t.test("Docker's default set, run: exactly its devices open, any node can be made, nothing else", async t => {
   const program = compileDeviceProgram(DEFAULT_DEVICE_RULES)
   const verdict = (type: 'b' | 'c', major: number, minor: number, access: string) => runDeviceProgram(program, {type, major, minor, access})
-  for (const [name, major, minor] of [['null', 1, 3], ['zero', 1, 5], ['full', 1, 7], ['random', 1, 8], ['urandom', 1, 9], ['tty', 5, 0], ['console', 5, 1], ['ptmx', 5, 2], ['pts/0', 136, 0], ['pts/7', 136, 7]] as const) {
+  for (const [name, major, minor] of [
+    ['null', 1, 3],
+    ['zero', 1, 5],
+    ['full', 1, 7],
+    ['random', 1, 8],
+    ['urandom', 1, 9],
+    ['tty', 5, 0],
+    ['console', 5, 1],
+    ['ptmx', 5, 2],
+    ['pts/0', 136, 0],
+    ['pts/7', 136, 7],
+  ] as const) {
     t.equal(verdict('c', major, minor, 'rw'), 1, `/dev/${name} opens for read and write`)
   }
   t.equal(verdict('b', 254, 0, 'r'), 0, 'a disk does not open for read')
   t.equal(verdict('b', 8, 0, 'w'), 0, 'a disk does not open for write')
-  t.equal(verdict('b', 8, 0, 'm'), 1, 'a disk node can be made (Docker\'s b *:* m)')
+  t.equal(verdict('b', 8, 0, 'm'), 1, "a disk node can be made (Docker's b *:* m)")
   t.equal(verdict('c', 1, 1, 'r'), 0, '/dev/mem does not open')
   t.equal(verdict('c', 10, 200, 'rw'), 0, '/dev/net/tun is not in the default set')
   t.equal(verdict('c', 10, 229, 'rw'), 0, '/dev/fuse is not in the default set')
-  t.equal(verdict('b', 1, 3, 'rw'), 0, 'a block device with null\'s numbers is not null')
+  t.equal(verdict('b', 1, 3, 'rw'), 0, "a block device with null's numbers is not null")
   t.equal(verdict('c', 1, 3, 'rwm'), 1, 'all three at once on null')
 })
 
 t.test('the program means what the rules mean, for every access over a grid of devices', async t => {
-  const rules: DeviceRule[] = [...DEFAULT_DEVICE_RULES, {type: 'c', major: 10, minor: 229, access: 'rw'}, {type: 'b', major: 7, minor: 0, access: 'r'}, {type: 'c', major: 4, minor: '*', access: 'w'}]
+  const rules: DeviceRule[] = [
+    ...DEFAULT_DEVICE_RULES,
+    {type: 'c', major: 10, minor: 229, access: 'rw'},
+    {type: 'b', major: 7, minor: 0, access: 'r'},
+    {type: 'c', major: 4, minor: '*', access: 'w'},
+  ]
   const program = compileDeviceProgram(rules)
   let checked = 0
   for (const type of ['b', 'c'] as const) {

@@ -14,7 +14,7 @@ const NODES: Record<string, NodeStat> = {
 }
 const stat = (path: string) => NODES[path]
 
-t.test('Docker\'s forms: HOST, HOST:MODE, HOST:CONTAINER, HOST:CONTAINER:MODE', async t => {
+t.test("Docker's forms: HOST, HOST:MODE, HOST:CONTAINER, HOST:CONTAINER:MODE", async t => {
   t.same(parseDevice('--device', '/dev/fuse', stat), {host: '/dev/fuse', container: '/dev/fuse', type: 'c', major: 10, minor: 229, access: 'rwm'})
   t.same(parseDevice('--device', '/dev/fuse:r', stat), {host: '/dev/fuse', container: '/dev/fuse', type: 'c', major: 10, minor: 229, access: 'r'})
   t.same(parseDevice('--device', '/dev/sdb:/dev/xvdb', stat), {host: '/dev/sdb', container: '/dev/xvdb', type: 'b', major: 8, minor: 16, access: 'rwm'})
@@ -44,7 +44,7 @@ t.test('each bad value names the flag, the problem and the fix', async t => {
   }
 })
 
-t.test('dev_t splits as glibc\'s major()/minor(), large numbers included', async t => {
+t.test("dev_t splits as glibc's major()/minor(), large numbers included", async t => {
   t.equal(majorOf(makedev(254, 0)), 254)
   t.equal(minorOf(makedev(136, 300)), 300)
   // major 4095 and minor 2^20-1, in the kernel's new encoding (huge_encode_dev).
@@ -53,12 +53,19 @@ t.test('dev_t splits as glibc\'s major()/minor(), large numbers included', async
   t.equal(minorOf(huge), 2 ** 20 - 1)
 })
 
-t.test('the rules: Docker\'s set plus each device, none when privileged; v1 files deny all first', async t => {
+t.test("the rules: Docker's set plus each device, none when privileged; v1 files deny all first", async t => {
   const device = parseDevice('--device', '/dev/fuse:rw', stat)
   const rules = deviceRules([device], false) ?? []
   t.same(rules.slice(0, DEFAULT_DEVICE_RULES.length), DEFAULT_DEVICE_RULES)
   t.equal(formatRule(rules[rules.length - 1]), 'c 10:229 rw')
   t.equal(deviceRules([device], true), undefined)
-  t.same(v1DeviceWrites([{type: 'c', major: 136, minor: '*', access: 'rwm'}]), [{file: 'devices.deny', value: 'a'}, {file: 'devices.allow', value: 'c 136:* rwm'}])
-  t.same(DEFAULT_DEVICE_RULES.map(formatRule), ['c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm'], 'Docker\'s list, without 10:200 (tun)')
+  t.same(v1DeviceWrites([{type: 'c', major: 136, minor: '*', access: 'rwm'}]), [
+    {file: 'devices.deny', value: 'a'},
+    {file: 'devices.allow', value: 'c 136:* rwm'},
+  ])
+  t.same(
+    DEFAULT_DEVICE_RULES.map(formatRule),
+    ['c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm'],
+    "Docker's list, without 10:200 (tun)",
+  )
 })

@@ -34,7 +34,8 @@ export function tempCgroupFs(failWrite?: (path: string, value: string) => NodeJS
     },
     rmdir(path) {
       // cgroupfs refuses to remove a cgroup that has child cgroups, as the kernel does.
-      if (readdirSync(path, {withFileTypes: true}).some(entry => entry.isDirectory())) throw Object.assign(new Error(`EBUSY: rmdir ${path}`), {code: 'EBUSY', path})
+      if (readdirSync(path, {withFileTypes: true}).some(entry => entry.isDirectory()))
+        throw Object.assign(new Error(`EBUSY: rmdir ${path}`), {code: 'EBUSY', path})
       rmSync(path, {recursive: true})
       calls.push({op: 'rmdir', path})
     },

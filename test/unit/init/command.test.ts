@@ -28,7 +28,17 @@ async function run(t: TestContext, dir: string, argv: string[]): Promise<{stdout
   }
   const exitCode = Number(process.exitCode ?? 0)
   process.exitCode = undefined
-  return {stdout: stdout.args().map(args => `${String(args[0] ?? '')}\n`).join(''), stderr: stderr.args().map(args => String(args[0])).join(''), exitCode}
+  return {
+    stdout: stdout
+      .args()
+      .map(args => `${String(args[0] ?? '')}\n`)
+      .join(''),
+    stderr: stderr
+      .args()
+      .map(args => String(args[0]))
+      .join(''),
+    exitCode,
+  }
 }
 
 t.test('init --json prints what it wrote; a second init exits 125 with the fix; --force replaces', async t => {
@@ -49,7 +59,7 @@ t.test('init --json prints what it wrote; a second init exits 125 with the fix; 
   t.match(forced.stdout, `contain: replaced ${join(dir, 'contain.yml')} (web: procfile); review the limits, then run contain up`)
 })
 
-t.test('an unknown flag is contain\'s usage error', async t => {
+t.test("an unknown flag is contain's usage error", async t => {
   const result = await run(t, t.testdir({}), ['--overwrite'])
   t.equal(result.exitCode, 125)
   t.match(result.stderr, /Nonexistent flag: --overwrite/)

@@ -31,7 +31,12 @@ const RAILS_FILES: Tree = {
 t.test('a Rails app: web with limits, a read-only root, tmp/pids a tmpfs, the /up check', async t => {
   const dir = t.testdir(RAILS_FILES)
   const result = await initProject({dir, force: false})
-  t.same(result, {file: join(dir, 'contain.yml'), replaced: false, apps: [{name: 'web', from: 'rails'}], detected: {rails: ['Gemfile names rails', 'config.ru', 'bin/rails'], procfile: undefined}})
+  t.same(result, {
+    file: join(dir, 'contain.yml'),
+    replaced: false,
+    apps: [{name: 'web', from: 'rails'}],
+    detected: {rails: ['Gemfile names rails', 'config.ru', 'bin/rails'], procfile: undefined},
+  })
   const text = readFileSync(result.file, 'utf8')
   t.match(text, /^# yaml-language-server: \$schema=\/.*templates\/contain\.schema\.json$/m, 'editors find the schema')
   t.match(text, /It found a Rails app \(Gemfile names rails, config\.ru, bin\/rails\)\./)
@@ -45,7 +50,11 @@ t.test('a Rails app: web with limits, a read-only root, tmp/pids a tmpfs, the /u
   t.match(web.input, {cpus: '1', memory: '512m', 'pids-limit': '200', seccomp: 'default', 'read-only': true})
   t.strictSame(web.input.tmpfs, ['/tmp', join(dir, 'tmp/pids')])
   t.strictSame(web.input.writable, [join(dir, 'tmp'), join(dir, 'log')])
-  t.match(web.supervision, {restart: {policy: 'on-failure'}, healthcheck: {kind: 'http', target: 'http://127.0.0.1:3000/up', intervalMs: 5000, startPeriodMs: 30_000}, stopGraceMs: 10_000})
+  t.match(web.supervision, {
+    restart: {policy: 'on-failure'},
+    healthcheck: {kind: 'http', target: 'http://127.0.0.1:3000/up', intervalMs: 5000, startPeriodMs: 30_000},
+    stopGraceMs: 10_000,
+  })
 })
 
 /** `tree` without the entries named. */
@@ -78,7 +87,11 @@ t.test('not a Rails app: a Gemfile naming rails alone, or rails commented out', 
 t.test('a Procfile: one app per process type, $PORT as foreman sets it, release left out', async t => {
   const dir = t.testdir({Procfile: 'web: bundle exec puma -p $PORT\nworker: ruby worker.rb\nrelease: rake db:migrate\nclock: sh -c "sleep 1 && echo tick"\n'})
   const result = await initProject({dir, force: false})
-  t.same(result.apps, [{name: 'web', from: 'procfile'}, {name: 'worker', from: 'procfile'}, {name: 'clock', from: 'procfile'}])
+  t.same(result.apps, [
+    {name: 'web', from: 'procfile'},
+    {name: 'worker', from: 'procfile'},
+    {name: 'clock', from: 'procfile'},
+  ])
   t.same(result.detected, {rails: undefined, procfile: ['web', 'worker', 'release', 'clock']})
   const text = readFileSync(result.file, 'utf8')
   t.match(text, /release left out: it runs once per deploy/)
@@ -86,23 +99,30 @@ t.test('a Procfile: one app per process type, $PORT as foreman sets it, release 
 
   const [web, worker, clock] = (await loadProject(result.file)).apps
   t.strictSame(web.command, ['sh', '-c', 'exec bundle exec puma -p $PORT'], 'a shell for $PORT; exec so that puma gets the stop signal')
-  t.equal(web.input.environment?.PORT, '5000', 'foreman\'s first port')
+  t.equal(web.input.environment?.PORT, '5000', "foreman's first port")
   t.strictSame(worker.command, ['ruby', 'worker.rb'], 'no shell where none is needed')
   t.notOk(worker.input.environment && 'PORT' in worker.input.environment, 'no PORT for a command that does not use it')
-  t.strictSame(clock.command, ['sh', '-c', 'sleep 1 && echo tick'], 'quoted operators need no shell of contain\'s')
+  t.strictSame(clock.command, ['sh', '-c', 'sleep 1 && echo tick'], "quoted operators need no shell of contain's")
 })
 
 t.test('commands from a Procfile', async t => {
   t.equal(commandFromProcfile('bundle exec sidekiq -C config/sidekiq.yml'), 'bundle exec sidekiq -C config/sidekiq.yml')
   t.equal(commandFromProcfile('bin/rails server -p $PORT -e $RAILS_ENV'), '["sh", "-c", "exec bin/rails server -p $PORT -e $RAILS_ENV"]')
-  t.equal(commandFromProcfile('bundle exec rake jobs:work && echo done'), '["sh", "-c", "bundle exec rake jobs:work && echo done"]', 'no exec in front of a list of commands')
+  t.equal(
+    commandFromProcfile('bundle exec rake jobs:work && echo done'),
+    '["sh", "-c", "bundle exec rake jobs:work && echo done"]',
+    'no exec in front of a list of commands',
+  )
   t.equal(commandFromProcfile("ruby -e 'puts 1'"), '"ruby -e \'puts 1\'"', 'quotes kept: the words are split as a shell would')
 })
 
-t.test('a Rails app with a Procfile: web is the Rails app with the Procfile\'s command', async t => {
+t.test("a Rails app with a Procfile: web is the Rails app with the Procfile's command", async t => {
   const dir = t.testdir({...RAILS_FILES, Procfile: 'web: bin/rails server -p $PORT\nworker: bundle exec sidekiq\n'})
   const result = await initProject({dir, force: false})
-  t.same(result.apps, [{name: 'web', from: 'rails'}, {name: 'worker', from: 'procfile'}])
+  t.same(result.apps, [
+    {name: 'web', from: 'rails'},
+    {name: 'worker', from: 'procfile'},
+  ])
   const [web, worker] = (await loadProject(result.file)).apps
   t.strictSame(web.command, ['sh', '-c', 'exec bin/rails server -p $PORT'])
   t.equal(web.input.environment?.PORT, '3000', 'the port the /up check uses')
@@ -156,14 +176,25 @@ t.test('the example app: init refuses its contain.yml, and on a copy proposes wh
   t.same(result.detected.rails, ['Gemfile names railties', 'config.ru', 'bin/rails'])
   const [proposed] = (await loadProject(result.file)).apps
   // The example is read as YAML: loading it needs its tmp/, which only setup.sh makes.
-  const example = parse(readFileSync(join(EXAMPLE, 'contain.yml'), 'utf8')).apps.web
+  const example = (
+    parse(readFileSync(join(EXAMPLE, 'contain.yml'), 'utf8')) as {
+      apps: {web: {command: string; healthcheck: {test: {http: string}}; restart: string; read_only: boolean; mem_limit: string; cpus: number; seccomp: string}}
+    }
+  ).apps.web
   t.strictSame(proposed.command, splitCommand(example.command), 'the same command as the example')
   t.equal(proposed.supervision.healthcheck?.target, example.healthcheck.test.http, 'the same health check')
   t.equal(proposed.supervision.restart.policy, example.restart)
-  t.same([proposed.input['read-only'], proposed.input.memory, proposed.input.cpus, proposed.input.seccomp], [example.read_only, example.mem_limit, String(example.cpus), example.seccomp], 'the same limits and isolation')
+  t.same(
+    [proposed.input['read-only'], proposed.input.memory, proposed.input.cpus, proposed.input.seccomp],
+    [example.read_only, example.mem_limit, String(example.cpus), example.seccomp],
+    'the same limits and isolation',
+  )
   writeFileSync(join(dir, 'Procfile'), 'worker: ruby worker.rb\n')
   const withWorker = await initProject({dir, force: true})
-  t.same(withWorker.apps.map(app => app.name), ['web', 'worker'])
+  t.same(
+    withWorker.apps.map(app => app.name),
+    ['web', 'worker'],
+  )
 })
 
 t.test('an app below /tmp gets the tmpfs at /tmp too: its directory stays visible below it', async t => {
@@ -174,21 +205,40 @@ t.test('an app below /tmp gets the tmpfs at /tmp too: its directory stays visibl
   t.match(renderProject({...detection, dir: '/srv/shop'}, {...options, cpus: 0.5}).text, /cpus: 0\.5/, 'never more CPUs than the host has')
 })
 
-t.test('every proposed app names its user: the directory\'s owner, whom contain would pick anyway', async t => {
+t.test("every proposed app names its user: the directory's owner, whom contain would pick anyway", async t => {
   const options = {cpus: 4, schema: '/schema.json', reference: '/contain.yml'}
   const rails = {dir: '/srv/shop', rails: {evidence: ['Gemfile names rails', 'config.ru'], upRoute: true}, writable: ['tmp', 'log'], pidsDir: true}
-  t.match(renderProject({...rails, owner: {uid: 1000, gid: 1000, name: 'shop'}}, options).text, /\n    user: shop\n/)
-  t.match(renderProject({...rails, owner: {uid: 4242, gid: 4343}}, options).text, /\n    user: "4242:4343"\n/, 'uid:gid without a passwd entry (a bare uid would get group 0)')
+  t.match(renderProject({...rails, owner: {uid: 1000, gid: 1000, name: 'shop'}}, options).text, /\n {4}user: shop\n/)
+  t.match(
+    renderProject({...rails, owner: {uid: 4242, gid: 4343}}, options).text,
+    /\n {4}user: "4242:4343"\n/,
+    'uid:gid without a passwd entry (a bare uid would get group 0)',
+  )
   const root = renderProject({...rails, owner: {uid: 0, gid: 0, name: 'root'}}, options).text
-  t.match(root, /root's, so the app runs as host root[^\n]*\n[^\n]*useradd[^\n]*\n    user: root\n/, 'root said out loud, with the better way')
-  const procfile = {dir: '/srv/shop', procfile: {file: '/srv/shop/Procfile', entries: [{name: 'worker', command: 'ruby worker.rb', line: 1, column: 1}]}, writable: [], pidsDir: false, owner: {uid: 1000, gid: 1000, name: 'shop'}}
-  t.match(renderProject(procfile, options).text, /worker:\n    command: ruby worker\.rb\n(    #[^\n]*\n)?    user: shop\n/)
-  t.match(renderProject({dir: '/srv/shop', writable: [], pidsDir: false, owner: {uid: 1000, gid: 1000, name: 'shop'}}, options).text, /\n    user: shop\n/, 'the placeholder too')
-  t.notMatch(renderProject(rails, options).text, /\n    user:/, 'no owner known, no line')
+  t.match(root, /root's, so the app runs as host root[^\n]*\n[^\n]*useradd[^\n]*\n {4}user: root\n/, 'root said out loud, with the better way')
+  const procfile = {
+    dir: '/srv/shop',
+    procfile: {file: '/srv/shop/Procfile', entries: [{name: 'worker', command: 'ruby worker.rb', line: 1, column: 1}]},
+    writable: [],
+    pidsDir: false,
+    owner: {uid: 1000, gid: 1000, name: 'shop'},
+  }
+  t.match(renderProject(procfile, options).text, /worker:\n {4}command: ruby worker\.rb\n( {4}#[^\n]*\n)? {4}user: shop\n/)
+  t.match(
+    renderProject({dir: '/srv/shop', writable: [], pidsDir: false, owner: {uid: 1000, gid: 1000, name: 'shop'}}, options).text,
+    /\n {4}user: shop\n/,
+    'the placeholder too',
+  )
+  t.notMatch(renderProject(rails, options).text, /\n {4}user:/, 'no owner known, no line')
 })
 
-t.test('detection reads the directory\'s owner and its name from /etc/passwd', async t => {
+t.test("detection reads the directory's owner and its name from /etc/passwd", async t => {
   const dir = t.testdir({})
-  const detection = detectProject(dir, {read: path => (path === '/etc/passwd' ? 'root:x:0:0::/root:/bin/sh\nshop:x:1000:1000::/srv/shop:/bin/sh\n' : undefined), isFile: () => false, isDirectory: () => false, owner: () => ({uid: 1000, gid: 1000})})
+  const detection = detectProject(dir, {
+    read: path => (path === '/etc/passwd' ? 'root:x:0:0::/root:/bin/sh\nshop:x:1000:1000::/srv/shop:/bin/sh\n' : undefined),
+    isFile: () => false,
+    isDirectory: () => false,
+    owner: () => ({uid: 1000, gid: 1000}),
+  })
   t.strictSame(detection.owner, {uid: 1000, gid: 1000, name: 'shop'})
 })

@@ -24,7 +24,7 @@ t.test('the data, whole, in an unnamed regular file read from offset 0', async t
   // read(2) as contain-init does: from the shared offset, which the writes left at 0.
   const back = Buffer.alloc(data.length + 1)
   let used = 0
-  for (let n; (n = readSync(fd, back, used, back.length - used, null)) > 0; ) used += n
+  for (let n; (n = readSync(fd, back, used, back.length - used, null)) > 0;) used += n
   t.equal(used, data.length)
   t.ok(back.subarray(0, used).equals(data), 'the same bytes')
 })
@@ -42,11 +42,23 @@ t.test('startApp hands the filter and the environment over as files, and keeps a
   // A stand-in for contain-init: what each descriptor is, and what fd 5 holds.
   const script = `for fd in 3 4 5; do stat -L -c %F /proc/self/fd/$fd; done > ${out}; tr '\\0' '\\n' <&5 >> ${out}`
   const plan = {
-    name: 'fds', namespaces: [], argv: ['/bin/sh', '-c', script], env: {GREETING: 'hello'}, seccompFilter: Buffer.alloc(8), appArguments: [], hiddenPaths: [], deviceBinds: [], listen: [],
+    name: 'fds',
+    namespaces: [],
+    argv: ['/bin/sh', '-c', script],
+    env: {GREETING: 'hello'},
+    seccompFilter: Buffer.alloc(8),
+    appArguments: [],
+    hiddenPaths: [],
+    deviceBinds: [],
+    listen: [],
     cgroup: {mode: 'v2', parents: [], dirs: [], writes: [], procsFiles: [], attachFiles: [], viewMounts: [], joined: []},
   } as unknown as LaunchPlan
   const app = startApp(plan, AppCgroup.prepare(plan.cgroup, tempCgroupFs()), 'ignore')
   // No contain-init reports here, so the run counts as failed: only what it saw matters.
   await app.exited.catch(() => undefined)
-  t.same(readFileSync(out, 'utf8').trim().split('\n'), ['socket', 'regular file', 'regular file', 'GREETING=hello'], 'fd 3 a stream (Node makes its stdio pipes as socket pairs), fds 4 and 5 files')
+  t.same(
+    readFileSync(out, 'utf8').trim().split('\n'),
+    ['socket', 'regular file', 'regular file', 'GREETING=hello'],
+    'fd 3 a stream (Node makes its stdio pipes as socket pairs), fds 4 and 5 files',
+  )
 })

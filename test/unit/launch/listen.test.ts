@@ -29,7 +29,19 @@ t.test('unix: an absolute path in an existing directory; the name never holds ":
 })
 
 t.test('malformed addresses name the flag and show the forms', async t => {
-  for (const entry of ['tcp://localhost:3000', 'tcp://127.0.0.1', 'tcp://127.0.0.1:0', 'tcp://127.0.0.1:70000', 'tcp://256.1.1.1:80', 'tcp://[::g]:80', 'tcp://::1:80', 'udp://127.0.0.1:53', '127.0.0.1:3000', '', 'tcp://127.0.0.1:3000 ']) {
+  for (const entry of [
+    'tcp://localhost:3000',
+    'tcp://127.0.0.1',
+    'tcp://127.0.0.1:0',
+    'tcp://127.0.0.1:70000',
+    'tcp://256.1.1.1:80',
+    'tcp://[::g]:80',
+    'tcp://::1:80',
+    'udp://127.0.0.1:53',
+    '127.0.0.1:3000',
+    '',
+    'tcp://127.0.0.1:3000 ',
+  ]) {
     const error = t.throws(() => parse(entry)) as unknown
     t.ok(error instanceof InvalidValueError && error.field === '--listen', `${JSON.stringify(entry)}: ${(error as Error).message}`)
   }
@@ -47,7 +59,13 @@ t.test('holdersOfPort reads the listening inode from /proc/net/tcp and finds not
     '   1: 0100007F:0BB9 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 99 1 0000000000000000 100 0 0 10 0',
   ].join('\n')
   // Port 3001 is only an established connection there: no listener, no /proc scan.
-  t.strictSame(holdersOfPort(3001, path => (path === '/proc/net/tcp' ? table : '')), [])
+  t.strictSame(
+    holdersOfPort(3001, path => (path === '/proc/net/tcp' ? table : '')),
+    [],
+  )
   // Port 3000 listens with an inode no process of this host holds.
-  t.strictSame(holdersOfPort(3000, path => (path === '/proc/net/tcp' ? table : '')), [])
+  t.strictSame(
+    holdersOfPort(3000, path => (path === '/proc/net/tcp' ? table : '')),
+    [],
+  )
 })

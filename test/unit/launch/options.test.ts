@@ -115,7 +115,7 @@ t.test('the hostname', async t => {
     await rejectsInvalid(t, resolve(t, {hostname: 'web', namespaces: '-uts'}), '--hostname', /needs the uts namespace/)
   })
 
-  t.test('without a uts namespace there is no hostname and HOSTNAME is the host\'s, not the caller\'s variable', async t => {
+  t.test("without a uts namespace there is no hostname and HOSTNAME is the host's, not the caller's variable", async t => {
     const options = await resolve(t, {name: 'web', namespaces: '-uts'}, {...host(t, {env: {HOSTNAME: 'caller-variable'}}), hostname: 'build-host'})
     t.equal(options.hostname, undefined)
     t.equal(options.env.HOSTNAME, 'build-host')
@@ -262,7 +262,11 @@ t.test('filesystem flags', async t => {
 
   t.test('--tmpfs takes :exec, :noexec and :size=', async t => {
     const options = await resolve(t, {tmpfs: ['/a:exec', '/b:noexec,size=1m', '/c']})
-    t.strictSame(options.tmpfs, [{path: '/a', exec: true}, {path: '/b', exec: false, sizeBytes: 2 ** 20}, {path: '/c', exec: false}])
+    t.strictSame(options.tmpfs, [
+      {path: '/a', exec: true},
+      {path: '/b', exec: false, sizeBytes: 2 ** 20},
+      {path: '/c', exec: false},
+    ])
     await rejectsInvalid(t, resolve(t, {tmpfs: ['/a:suid']}), '--tmpfs', /unknown option "suid"/)
   })
 
@@ -285,19 +289,29 @@ t.test('filesystem flags', async t => {
     const facts = host(t)
     await rejectsInvalid(t, resolve(t, {tmpfs: [facts.cwd]}, facts), '--tmpfs', /is the working directory itself/)
     // The host view mounts over the host's tree: a working directory below the tmpfs would be gone.
-    await rejectsInvalid(t, resolve(t, {tmpfs: ['/tmp'], view: 'host'}, {...facts, cwd: '/tmp'}), '--tmpfs', /hides the working directory \/tmp, which is below it, in the host view/)
+    await rejectsInvalid(
+      t,
+      resolve(t, {tmpfs: ['/tmp'], view: 'host'}, {...facts, cwd: '/tmp'}),
+      '--tmpfs',
+      /hides the working directory \/tmp, which is below it, in the host view/,
+    )
     // The contained view binds the working directory back over a tmpfs above it.
     t.strictSame((await resolve(t, {tmpfs: [join(facts.cwd, '..')]}, facts)).tmpfs, [{path: join(facts.cwd, '..'), exec: false}])
   })
 
-  t.test('a tmpfs at a volume\'s target would hide the volume: refused', async t => {
+  t.test("a tmpfs at a volume's target would hide the volume: refused", async t => {
     const facts = host(t)
     await rejectsInvalid(t, resolve(t, {tmpfs: ['/srv/data'], volume: ['.:/srv/data']}, facts), '--tmpfs', /also the target of the volume/)
   })
 
   t.test('a mount point that cannot be made in a read-only directory of the view is refused at plan time', async t => {
     const facts = host(t)
-    await rejectsInvalid(t, resolve(t, {volume: ['.:/usr/share/contain-no-such-dir']}, facts), '--volume', /the mount point \/usr\/share\/contain-no-such-dir does not exist, and \/usr is read-only/)
+    await rejectsInvalid(
+      t,
+      resolve(t, {volume: ['.:/usr/share/contain-no-such-dir']}, facts),
+      '--volume',
+      /the mount point \/usr\/share\/contain-no-such-dir does not exist, and \/usr is read-only/,
+    )
     await rejectsInvalid(t, resolve(t, {tmpfs: ['/proc/contain-no-such-dir']}, facts), '--tmpfs', /\/proc is read-only/)
     // One that exists there is mounted over; a new top-level directory is made in the view's own root.
     t.equal((await resolve(t, {volume: ['.:/usr/share']}, facts)).volumes[0].target, '/usr/share')
@@ -340,42 +354,68 @@ t.test('the environment', async t => {
     'two.env': 'SHARED=two\n# comment\nQUOTED="a b"\n',
   }
 
-  t.test('is built, not inherited: PATH, the user\'s HOME, USER and LOGNAME, the caller\'s locale, PWD, HOSTNAME', async t => {
+  t.test("is built, not inherited: PATH, the user's HOME, USER and LOGNAME, the caller's locale, PWD, HOSTNAME", async t => {
     const caller = {
-      PATH: '/root/bin:/usr/bin', LANG: 'C.UTF-8', LANGUAGE: 'en', LC_ALL: 'C', LC_TIME: 'en_GB.UTF-8', TZ: 'Europe/Paris', UNSET: undefined,
-      SSH_AUTH_SOCK: '/tmp/ssh-x/agent.1', AWS_SECRET_ACCESS_KEY: 'secret', GITHUB_TOKEN: 'ghp', PWD: '/home/operator', OLDPWD: '/', HOME: '/home/operator',
-      USER: 'operator', NODE_OPTIONS: '--require /tmp/evil.js', LD_PRELOAD: '/tmp/evil.so', LD_LIBRARY_PATH: '/tmp', TERM: 'xterm', HOSTNAME: 'caller',
-      CONTAIN_STATE_DIR: '/tmp/state', NOTIFY_SOCKET: '/run/systemd/notify',
+      PATH: '/root/bin:/usr/bin',
+      LANG: 'C.UTF-8',
+      LANGUAGE: 'en',
+      LC_ALL: 'C',
+      LC_TIME: 'en_GB.UTF-8',
+      TZ: 'Europe/Paris',
+      UNSET: undefined,
+      SSH_AUTH_SOCK: '/tmp/ssh-x/agent.1',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      GITHUB_TOKEN: 'ghp',
+      PWD: '/home/operator',
+      OLDPWD: '/',
+      HOME: '/home/operator',
+      USER: 'operator',
+      NODE_OPTIONS: '--require /tmp/evil.js',
+      LD_PRELOAD: '/tmp/evil.so',
+      LD_LIBRARY_PATH: '/tmp',
+      TERM: 'xterm',
+      HOSTNAME: 'caller',
+      CONTAIN_STATE_DIR: '/tmp/state',
+      NOTIFY_SOCKET: '/run/systemd/notify',
     }
     const facts = {...host(t, {env: caller, files: {'/etc/passwd': PASSWD, '/etc/group': GROUP}}), uid: 0, ownerOf: () => ({uid: 1000, gid: 1000})}
     const options = await resolve(t, {name: 'web'}, facts)
     t.strictSame(options.env, {
-      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/home/alice', USER: 'alice', LOGNAME: 'alice',
-      LANG: 'C.UTF-8', LANGUAGE: 'en', LC_ALL: 'C', LC_TIME: 'en_GB.UTF-8', TZ: 'Europe/Paris', PWD: facts.cwd, HOSTNAME: 'web',
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: '/home/alice',
+      USER: 'alice',
+      LOGNAME: 'alice',
+      LANG: 'C.UTF-8',
+      LANGUAGE: 'en',
+      LC_ALL: 'C',
+      LC_TIME: 'en_GB.UTF-8',
+      TZ: 'Europe/Paris',
+      PWD: facts.cwd,
+      HOSTNAME: 'web',
     })
   })
 
-  t.test('TERM only when the app\'s stdin or stdout is a terminal', async t => {
+  t.test("TERM only when the app's stdin or stdout is a terminal", async t => {
     const facts = host(t, {env: {TERM: 'xterm-256color'}})
     t.notOk('TERM' in (await resolve(t, {}, facts)).env)
     t.equal((await resolve(t, {}, {...facts, terminal: true})).env.TERM, 'xterm-256color')
     t.notOk('TERM' in (await resolve(t, {}, {...host(t), terminal: true})).env, 'none when the caller has none')
   })
 
-  t.test('PWD is the working directory, not the caller\'s', async t => {
+  t.test("PWD is the working directory, not the caller's", async t => {
     const facts = host(t, {env: {PWD: '/home/operator'}})
     mkdirSync(join(facts.cwd, 'app'))
     t.equal((await resolve(t, {workdir: 'app'}, facts)).env.PWD, join(facts.cwd, 'app'))
   })
 
-  t.test('the configuration sets PATH, HOME and the rest over contain\'s', async t => {
+  t.test("the configuration sets PATH, HOME and the rest over contain's", async t => {
     const options = await resolve(t, {env: ['PATH=/opt/ruby/bin:/usr/bin', 'HOME=/srv', 'PWD=/elsewhere']})
     t.equal(options.env.PATH, '/opt/ruby/bin:/usr/bin')
     t.equal(options.env.HOME, '/srv')
     t.equal(options.env.PWD, '/elsewhere')
   })
 
-  t.test('contain\'s < --env-file files in order < -e; the caller\'s own variables are not among them', async t => {
+  t.test("contain's < --env-file files in order < -e; the caller's own variables are not among them", async t => {
     const facts = host(t, {env: {SHARED: 'host', HOST_ONLY: 'h'}, files})
     const options = await resolve(t, {'env-file': ['one.env', 'two.env']}, facts)
     t.equal(options.env.SHARED, 'two', 'the later file wins over the earlier')
@@ -428,20 +468,23 @@ t.test('the environment', async t => {
 
 t.test('the user', async t => {
   /** A root contain (unless uid says otherwise) whose working directory belongs to `owner`. */
-  const etc = (t: TestContext, {env = {}, owner = {uid: 0, gid: 0}, uid = 0}: {env?: Record<string, string>; owner?: {uid: number; gid: number}; uid?: number} = {}): HostFacts => ({
+  const etc = (
+    t: TestContext,
+    {env = {}, owner = {uid: 0, gid: 0}, uid = 0}: {env?: Record<string, string>; owner?: {uid: number; gid: number}; uid?: number} = {},
+  ): HostFacts => ({
     ...host(t, {env, files: {'/etc/passwd': PASSWD, '/etc/group': GROUP}}),
     uid,
     ownerOf: () => owner,
   })
 
-  t.test('a root contain runs the app as the owner of its working directory, with the owner\'s groups', async t => {
+  t.test("a root contain runs the app as the owner of its working directory, with the owner's groups", async t => {
     const options = await resolve(t, {}, etc(t, {owner: {uid: 1000, gid: 50}}))
-    t.strictSame(options.user, {uid: 1000, gid: 1000, groups: [998], name: 'alice', home: '/home/alice'}, 'the primary group from passwd, not the directory\'s')
+    t.strictSame(options.user, {uid: 1000, gid: 1000, groups: [998], name: 'alice', home: '/home/alice'}, "the primary group from passwd, not the directory's")
     t.equal(options.userReason, 'directory-owner')
     t.same([options.env.HOME, options.env.USER, options.env.LOGNAME], ['/home/alice', 'alice', 'alice'])
   })
 
-  t.test('an owner without a passwd entry: its uid, the directory\'s group, HOME=/ and no USER', async t => {
+  t.test("an owner without a passwd entry: its uid, the directory's group, HOME=/ and no USER", async t => {
     const options = await resolve(t, {}, etc(t, {owner: {uid: 4242, gid: 4343}, env: {HOME: '/root', USER: 'root'}}))
     t.strictSame(options.user, {uid: 4242, gid: 4343, groups: [], name: undefined, home: undefined})
     t.equal(options.env.HOME, '/')
@@ -449,10 +492,14 @@ t.test('the user', async t => {
     t.notOk('LOGNAME' in options.env)
   })
 
-  t.test('the owner of --workdir, not of the caller\'s directory', async t => {
+  t.test("the owner of --workdir, not of the caller's directory", async t => {
     const facts = etc(t)
     mkdirSync(join(facts.cwd, 'app'))
-    const options = await resolve(t, {workdir: 'app'}, {...facts, ownerOf: path => (path === join(facts.cwd, 'app') ? {uid: 1000, gid: 1000} : {uid: 0, gid: 0})})
+    const options = await resolve(
+      t,
+      {workdir: 'app'},
+      {...facts, ownerOf: path => (path === join(facts.cwd, 'app') ? {uid: 1000, gid: 1000} : {uid: 0, gid: 0})},
+    )
     t.equal(options.user?.uid, 1000)
   })
 
@@ -485,14 +532,14 @@ t.test('the user', async t => {
     t.equal(options.env.USER, 'alice')
   })
 
-  t.test('--user resolves from the host /etc files and sets HOME, USER and LOGNAME over the caller\'s', async t => {
+  t.test("--user resolves from the host /etc files and sets HOME, USER and LOGNAME over the caller's", async t => {
     const options = await resolve(t, {user: 'alice'}, etc(t, {env: {HOME: '/root', USER: 'root'}}))
     t.strictSame(options.user, {uid: 1000, gid: 1000, groups: [998], name: 'alice', home: '/home/alice'})
     t.equal(options.userReason, 'given')
     t.same([options.env.HOME, options.env.USER, options.env.LOGNAME], ['/home/alice', 'alice', 'alice'])
   })
 
-  t.test('a numeric user outside /etc/passwd gets HOME=/ and no USER, as Docker\'s', async t => {
+  t.test("a numeric user outside /etc/passwd gets HOME=/ and no USER, as Docker's", async t => {
     const options = await resolve(t, {user: '4242:4242'}, etc(t, {env: {HOME: '/root', USER: 'root'}}))
     t.strictSame(options.user, {uid: 4242, gid: 4242, groups: [], name: undefined, home: undefined})
     t.equal(options.env.HOME, '/')

@@ -11,18 +11,49 @@ const PLAN = {
   name: 'web',
   argv: ['/opt/contain-init', 'enter', '--', '/usr/bin/unshare', '--', '/opt/contain-init', 'run', '--', 'bundle', 'exec', 'rails', 's'],
   env: {PATH: '/usr/bin:/bin'},
-  configuredPaths: {workdir: '/srv/app', volumes: ['/mnt/data'], tmpfs: ['/tmp', '/srv/app/tmp/pids'], writable: ['/srv/app/tmp', '/srv/app/log'], user: {uid: 1000, gid: 1000}},
+  configuredPaths: {
+    workdir: '/srv/app',
+    volumes: ['/mnt/data'],
+    tmpfs: ['/tmp', '/srv/app/tmp/pids'],
+    writable: ['/srv/app/tmp', '/srv/app/log'],
+    user: {uid: 1000, gid: 1000},
+  },
   view: {steps: [{kind: 'bind', source: '/home/data', target: '/mnt/data', readOnly: false}], visible: ['/usr', '/srv/app', '/mnt/data'], warnings: []},
 } as unknown as LaunchPlan
 
 t.test('what a retry cannot fix: configuration errors, whatever the stage', async t => {
-  for (const [stage, name] of [['chdir', 'ENOENT'], ['chdir', 'EACCES'], ['view', 'ELOOP'], ['view', 'EROFS'], ['view', 'ENOENT'], ['user', 'EINVAL'], ['user', 'EPERM'], ['exec', 'ENOENT'], ['exec', 'EACCES'], ['seccomp', 'EINVAL'], ['usage', 'EINVAL'], ['hostname', 'EPERM']] as const) {
+  for (const [stage, name] of [
+    ['chdir', 'ENOENT'],
+    ['chdir', 'EACCES'],
+    ['view', 'ELOOP'],
+    ['view', 'EROFS'],
+    ['view', 'ENOENT'],
+    ['user', 'EINVAL'],
+    ['user', 'EPERM'],
+    ['exec', 'ENOENT'],
+    ['exec', 'EACCES'],
+    ['seccomp', 'EINVAL'],
+    ['usage', 'EINVAL'],
+    ['hostname', 'EPERM'],
+  ] as const) {
     t.ok(retryCannotFix({stage, errno: errno[name]}), `${stage} ${name}`)
   }
 })
 
-t.test('what may pass: the host\'s state of the moment, and stages outside the configuration', async t => {
-  for (const [stage, name] of [['fork', 'EAGAIN'], ['user', 'EAGAIN'], ['view', 'ENOMEM'], ['view', 'ENOSPC'], ['exec', 'ETXTBSY'], ['view', 'EMFILE'], ['tmpfs', 'EBUSY'], ['fork', 'EPERM'], ['cgroup', 'ENOENT'], ['prctl', 'EINVAL'], ['close-fds', 'EBADF']] as const) {
+t.test("what may pass: the host's state of the moment, and stages outside the configuration", async t => {
+  for (const [stage, name] of [
+    ['fork', 'EAGAIN'],
+    ['user', 'EAGAIN'],
+    ['view', 'ENOMEM'],
+    ['view', 'ENOSPC'],
+    ['exec', 'ETXTBSY'],
+    ['view', 'EMFILE'],
+    ['tmpfs', 'EBUSY'],
+    ['fork', 'EPERM'],
+    ['cgroup', 'ENOENT'],
+    ['prctl', 'EINVAL'],
+    ['close-fds', 'EBADF'],
+  ] as const) {
     t.notOk(retryCannotFix({stage, errno: errno[name]}), `${stage} ${name}`)
   }
 })
@@ -64,12 +95,15 @@ t.test('exec: not found exits 127, not executable 126, both permanent; a busy te
 t.test('a user that cannot exist in a user namespace: the ids and the fix', async t => {
   const error = setupFailure(PLAN, {stage: 'user', errno: errno.EINVAL, message: 'setuid: Invalid argument'})
   t.ok(error.permanent)
-  t.equal(error.message, 'bundle: cannot switch to the app\'s user (uid 1000, gid 1000): setuid: Invalid argument')
+  t.equal(error.message, "bundle: cannot switch to the app's user (uid 1000, gid 1000): setuid: Invalid argument")
   t.match(error.fix, /--userns/)
 })
 
 t.test('without configured paths (an older plan) the messages still stand', async t => {
-  const error = setupFailure({...PLAN, configuredPaths: undefined, view: undefined}, {stage: 'tmpfs', errno: errno.ENOENT, message: '/x: No such file or directory'})
+  const error = setupFailure(
+    {...PLAN, configuredPaths: undefined, view: undefined},
+    {stage: 'tmpfs', errno: errno.ENOENT, message: '/x: No such file or directory'},
+  )
   t.equal(error.message, 'bundle: setting up the app failed at tmpfs: /x: No such file or directory')
   t.ok(error.permanent)
 })

@@ -72,38 +72,75 @@ t.test('the primary group is not repeated among the supplementary ones', async t
 })
 
 t.test('an unknown name is an InvalidValueError naming /etc/passwd', async t => {
-  assertInvalid(t, thrown(() => resolveUser('--user', 'mallory', etc())), 'mallory', /^--user: no user named "mallory" in \/etc\/passwd/)
+  assertInvalid(
+    t,
+    thrown(() => resolveUser('--user', 'mallory', etc())),
+    'mallory',
+    /^--user: no user named "mallory" in \/etc\/passwd/,
+  )
 })
 
 t.test('an unknown group is an InvalidValueError naming /etc/group', async t => {
-  assertInvalid(t, thrown(() => resolveUser('--user', 'alice:wheel', etc())), 'alice:wheel', /no group named "wheel" in \/etc\/group/)
+  assertInvalid(
+    t,
+    thrown(() => resolveUser('--user', 'alice:wheel', etc())),
+    'alice:wheel',
+    /no group named "wheel" in \/etc\/group/,
+  )
 })
 
 t.test('malformed values are rejected', async t => {
   for (const text of ['', ':1000', 'alice:', 'a:b:c']) {
-    assertInvalid(t, thrown(() => resolveUser('--user', text, etc())), text, /not a user/)
+    assertInvalid(
+      t,
+      thrown(() => resolveUser('--user', text, etc())),
+      text,
+      /not a user/,
+    )
   }
 })
 
 t.test('comment lines are not users', async t => {
-  assertInvalid(t, thrown(() => resolveUser('--user', '# a comment', etc())), '# a comment', /no user named/)
+  assertInvalid(
+    t,
+    thrown(() => resolveUser('--user', '# a comment', etc())),
+    '# a comment',
+    /no user named/,
+  )
 })
 
 t.test('without /etc/passwd only numeric users resolve', async t => {
   const empty = etc({})
   t.strictSame(resolveUser('--user', '1000:1000', empty), {uid: 1000, gid: 1000, groups: [], name: undefined, home: undefined})
-  assertInvalid(t, thrown(() => resolveUser('--user', 'alice', empty)), 'alice', /no user named "alice"/)
+  assertInvalid(
+    t,
+    thrown(() => resolveUser('--user', 'alice', empty)),
+    'alice',
+    /no user named "alice"/,
+  )
 })
 
 t.test('chooseUser', async t => {
-  const inputs = (overrides: Partial<UserInputs> = {}): UserInputs => ({workdir: '/srv/shop', userNamespace: false, callerUid: 0, workdirOwner: {uid: 1001, gid: 1001}, ...overrides})
-
-  t.test('root contain, no user given: the owner of the working directory, with its passwd group and memberships', async t => {
-    t.strictSame(chooseUser(inputs({workdirOwner: {uid: 1000, gid: 33}}), etc()), {user: {uid: 1000, gid: 1000, groups: [4, 998, 27], name: 'alice', home: '/home/alice'}, reason: 'directory-owner'})
+  const inputs = (overrides: Partial<UserInputs> = {}): UserInputs => ({
+    workdir: '/srv/shop',
+    userNamespace: false,
+    callerUid: 0,
+    workdirOwner: {uid: 1001, gid: 1001},
+    ...overrides,
   })
 
-  t.test('an owner without a passwd entry keeps the directory\'s group', async t => {
-    t.strictSame(chooseUser(inputs({workdirOwner: {uid: 5000, gid: 5001}}), etc()), {user: {uid: 5000, gid: 5001, groups: [], name: undefined, home: undefined}, reason: 'directory-owner'})
+  t.test('root contain, no user given: the owner of the working directory, with its passwd group and memberships', async t => {
+    t.strictSame(chooseUser(inputs({workdirOwner: {uid: 1000, gid: 33}}), etc()), {
+      user: {uid: 1000, gid: 1000, groups: [4, 998, 27], name: 'alice', home: '/home/alice'},
+      reason: 'directory-owner',
+    })
+  })
+
+  t.test("an owner without a passwd entry keeps the directory's group", async t => {
+    t.strictSame(chooseUser(inputs({workdirOwner: {uid: 5000, gid: 5001}}), etc()), {
+      user: {uid: 5000, gid: 5001, groups: [], name: undefined, home: undefined},
+      reason: 'directory-owner',
+    })
   })
 
   t.test('a root-owned directory: no switch, reason directory-root', async t => {

@@ -13,10 +13,13 @@ import {resolvePolicy} from '../../../src/seccomp/resolve.js'
 
 const TEMPLATE = new URL('../../../templates/seccomp/default.json', import.meta.url).pathname
 
-t.test('the default profile compiles to the same filter for the default 11 as for Docker\'s 14', async t => {
+t.test("the default profile compiles to the same filter for the default 11 as for Docker's 14", async t => {
   const {profile} = parseProfile(readFileSync(TEMPLATE, 'utf8'), {file: TEMPLATE})
   for (const arch of ['x86_64', 'aarch64'] as const) {
-    for (const kernel of [{major: 5, minor: 10}, {major: 6, minor: 18}]) {
+    for (const kernel of [
+      {major: 5, minor: 10},
+      {major: 6, minor: 18},
+    ]) {
       const compile = (capabilities: typeof DEFAULT_CAPABILITIES) => compileFilter(resolvePolicy(profile, {arch, capabilities, kernel}))
       t.same(compile(DEFAULT_CAPABILITIES), compile(DOCKER_DEFAULT_CAPABILITIES), `${arch}, kernel ${kernel.major}.${kernel.minor}`)
     }

@@ -26,7 +26,17 @@ const namespaceFlags = [CLONE_NEWNS, 0x02000000n, 0x04000000n, 0x08000000n, 0x10
 const CLONE_THREAD_FLAGS = 0x003d0f00n // what glibc passes for pthread_create
 const SIGCHLD = 17n
 const argumentCases: Record<string, bigint[][]> = {
-  clone: [[0n], [SIGCHLD], [CLONE_THREAD_FLAGS], [0x80n], ...namespaceFlags.map((flag) => [flag | SIGCHLD]), [0x7e020000n], [1n << 32n], [0xffffffffffffffffn], [0n, CLONE_NEWNS]],
+  clone: [
+    [0n],
+    [SIGCHLD],
+    [CLONE_THREAD_FLAGS],
+    [0x80n],
+    ...namespaceFlags.map(flag => [flag | SIGCHLD]),
+    [0x7e020000n],
+    [1n << 32n],
+    [0xffffffffffffffffn],
+    [0n, CLONE_NEWNS],
+  ],
   socket: [...Array.from({length: 64}, (_, family) => [BigInt(family)]), [2n | (1n << 32n)], [0xffffffffn], [0xffffffffffffffffn]],
   personality: [[0n], [8n], [0x20000n], [0x20008n], [0xffffffffn], [0x40000n], [1n], [0x0400000n], [1n << 32n], [0xffffffffffffffffn], [0x20009n]],
 }
@@ -49,89 +59,111 @@ function numbersToTry(arch: SeccompArch): number[] {
   return [...numbers]
 }
 
-t.test('same verdict as Docker for every syscall number and the interesting arguments', {skip: existsSync(DOCKER_DEFAULT) ? false : `${DOCKER_DEFAULT} is missing`}, async (t) => {
-  for (const arch of ['x86_64', 'aarch64'] as const) {
-    for (const [setName, capabilities] of Object.entries(capabilitySets)) {
-      const docker = compile(DOCKER_DEFAULT, capabilities, arch)
-      const ours = compile(TEMPLATE, capabilities, arch)
-      const differences: string[] = []
-      const check = (nr: number, args: bigint[]) => {
-        const expected = describeReturn(runFilter(docker, {nr, arch: AUDIT_ARCH[arch], args}))
-        const actual = describeReturn(runFilter(ours, {nr, arch: AUDIT_ARCH[arch], args}))
-        if (expected !== actual) differences.push(`nr ${nr} args ${args.map((arg) => `0x${arg.toString(16)}`).join(',')}: docker ${expected}, contain ${actual}`)
+t.test(
+  'same verdict as Docker for every syscall number and the interesting arguments',
+  {skip: existsSync(DOCKER_DEFAULT) ? false : `${DOCKER_DEFAULT} is missing`},
+  async t => {
+    for (const arch of ['x86_64', 'aarch64'] as const) {
+      for (const [setName, capabilities] of Object.entries(capabilitySets)) {
+        const docker = compile(DOCKER_DEFAULT, capabilities, arch)
+        const ours = compile(TEMPLATE, capabilities, arch)
+        const differences: string[] = []
+        const check = (nr: number, args: bigint[]) => {
+          const expected = describeReturn(runFilter(docker, {nr, arch: AUDIT_ARCH[arch], args}))
+          const actual = describeReturn(runFilter(ours, {nr, arch: AUDIT_ARCH[arch], args}))
+          if (expected !== actual)
+            differences.push(`nr ${nr} args ${args.map(arg => `0x${arg.toString(16)}`).join(',')}: docker ${expected}, contain ${actual}`)
+        }
+        for (const nr of numbersToTry(arch)) check(nr, [])
+        for (const [name, cases] of Object.entries(argumentCases)) for (const args of cases) check(syscallNumber(arch, name)!, args)
+        t.same(differences, [], `${arch}, ${setName}`)
       }
-      for (const nr of numbersToTry(arch)) check(nr, [])
-      for (const [name, cases] of Object.entries(argumentCases)) for (const args of cases) check(syscallNumber(arch, name)!, args)
-      t.same(differences, [], `${arch}, ${setName}`)
     }
-  }
-})
+  },
+)
 
 // Both profiles through contain's compiler. The filter Docker itself loads (libseccomp's 64-bit
 // comparisons) differs by design, instruction by instruction as the next test lists.
-t.test('on x86_64 with the default capabilities both compile to the same bytes', {skip: existsSync(DOCKER_DEFAULT) ? false : `${DOCKER_DEFAULT} is missing`}, async (t) => {
-  t.same(compile(TEMPLATE, DOCKER_DEFAULT_CAPABILITIES), compile(DOCKER_DEFAULT, DOCKER_DEFAULT_CAPABILITIES))
-})
+t.test(
+  'on x86_64 with the default capabilities both compile to the same bytes',
+  {skip: existsSync(DOCKER_DEFAULT) ? false : `${DOCKER_DEFAULT} is missing`},
+  async t => {
+    t.same(compile(TEMPLATE, DOCKER_DEFAULT_CAPABILITIES), compile(DOCKER_DEFAULT, DOCKER_DEFAULT_CAPABILITIES))
+  },
+)
 
-t.test("where contain's filter differs from Docker's 64-bit comparisons, by design: the high words of 32-bit arguments", {skip: existsSync(DOCKER_DEFAULT) ? false : `${DOCKER_DEFAULT} is missing`}, async (t) => {
-  const docker = decodeFilter(compile(DOCKER_DEFAULT, DOCKER_DEFAULT_CAPABILITIES, 'x86_64', '64-bit'))
-  const ours = decodeFilter(compile(TEMPLATE, DOCKER_DEFAULT_CAPABILITIES))
-  const ARG0_HIGH = 20 // offsetof(struct seccomp_data, args[0]) + 4
-  const show = ({code, k}: Instruction) => ({0x20: `ld [${k === ARG0_HIGH ? 'arg0 high' : k}]`, 0x54: `and #0x${k.toString(16)}`, 0x15: `jeq #0x${k.toString(16)}`, 0x25: `jgt #0x${k.toString(16)}`})[code] ?? `0x${code.toString(16)} #${k}`
+t.test(
+  "where contain's filter differs from Docker's 64-bit comparisons, by design: the high words of 32-bit arguments",
+  {skip: existsSync(DOCKER_DEFAULT) ? false : `${DOCKER_DEFAULT} is missing`},
+  async t => {
+    const docker = decodeFilter(compile(DOCKER_DEFAULT, DOCKER_DEFAULT_CAPABILITIES, 'x86_64', '64-bit'))
+    const ours = decodeFilter(compile(TEMPLATE, DOCKER_DEFAULT_CAPABILITIES))
+    const ARG0_HIGH = 20 // offsetof(struct seccomp_data, args[0]) + 4
+    const show = ({code, k}: Instruction) =>
+      ({
+        0x20: `ld [${k === ARG0_HIGH ? 'arg0 high' : k}]`,
+        0x54: `and #0x${k.toString(16)}`,
+        0x15: `jeq #0x${k.toString(16)}`,
+        0x25: `jgt #0x${k.toString(16)}`,
+      })[code] ?? `0x${code.toString(16)} #${k}`
 
-  // Docker's filter tests each argument's high word first; contain leaves out exactly those groups
-  // (the load of arg0's high word and the jumps on it, up to the load of the low word) and nothing else.
-  const removed: string[] = []
-  const kept: Instruction[] = []
-  for (let pc = 0; pc < docker.length; pc++) {
-    if (docker[pc].code === 0x20 && docker[pc].k === ARG0_HIGH) {
-      const group = [docker[pc]]
-      while (docker[pc + 1].code !== 0x20) group.push(docker[++pc])
-      removed.push(group.map(show).join('; '))
-    } else {
-      kept.push(docker[pc])
+    // Docker's filter tests each argument's high word first; contain leaves out exactly those groups
+    // (the load of arg0's high word and the jumps on it, up to the load of the low word) and nothing else.
+    const removed: string[] = []
+    const kept: Instruction[] = []
+    for (let pc = 0; pc < docker.length; pc++) {
+      if (docker[pc].code === 0x20 && docker[pc].k === ARG0_HIGH) {
+        const group = [docker[pc]]
+        while (docker[pc + 1].code !== 0x20) group.push(docker[++pc])
+        removed.push(group.map(show).join('; '))
+      } else {
+        kept.push(docker[pc])
+      }
     }
-  }
-  const count = (list: string[]) => Object.fromEntries([...new Set(list)].sort().map((entry) => [entry, list.filter((other) => other === entry).length]))
-  t.same(count(removed), {
-    // socket arg0 == 39 (AF_KCM) and personality arg0 == 0, 8, 0x20000, 0x20008, 0xffffffff.
-    'ld [arg0 high]; jeq #0x0': 6,
-    // socket arg0 < 38 and arg0 > 40: "high word above 0" decides before the low word is read.
-    'ld [arg0 high]; jgt #0x0; jeq #0x0': 2,
-    // clone arg0 & 0x7e020000 == 0: the mask's high word is 0, so this group never fails in Docker's filter either.
-    'ld [arg0 high]; and #0x0; jeq #0x0': 1,
-  })
-  const bare = (program: Instruction[]) => program.filter((instruction) => instruction.code !== 0x05).map(({code, k}) => `${code}:${k}`)
-  t.same(bare(ours), bare(kept), 'everything else is the same instructions in the same order (jump offsets aside)')
-  t.equal(docker.length - ours.length, 21, '21 instructions fewer')
+    const count = (list: string[]) => Object.fromEntries([...new Set(list)].sort().map(entry => [entry, list.filter(other => other === entry).length]))
+    t.same(count(removed), {
+      // socket arg0 == 39 (AF_KCM) and personality arg0 == 0, 8, 0x20000, 0x20008, 0xffffffff.
+      'ld [arg0 high]; jeq #0x0': 6,
+      // socket arg0 < 38 and arg0 > 40: "high word above 0" decides before the low word is read.
+      'ld [arg0 high]; jgt #0x0; jeq #0x0': 2,
+      // clone arg0 & 0x7e020000 == 0: the mask's high word is 0, so this group never fails in Docker's filter either.
+      'ld [arg0 high]; and #0x0; jeq #0x0': 1,
+    })
+    const bare = (program: Instruction[]) => program.filter(instruction => instruction.code !== 0x05).map(({code, k}) => `${code}:${k}`)
+    t.same(bare(ours), bare(kept), 'everything else is the same instructions in the same order (jump offsets aside)')
+    t.equal(docker.length - ours.length, 21, '21 instructions fewer')
 
-  // What that changes for a caller: only calls with a high bit in a 32-bit argument, each listed here.
-  const HIGH = 1n << 32n
-  const cases: Array<[string, bigint]> = [
-    ...[2n, 16n, 37n, 38n, 39n, 40n, 41n, 44n].map((family): [string, bigint] => ['socket', HIGH | family]),
-    ...[0n, 8n, 0x20000n, 0x20008n, 0xffffffffn, 0x40000n, 1n].map((persona): [string, bigint] => ['personality', HIGH | persona]),
-    ...[17n, 0x003d0f00n, 0x20000n | 17n, 0x10000000n | 17n].map((flags): [string, bigint] => ['clone', HIGH | flags]),
-    ['socket', 0xffffffff00000028n],
-  ]
-  const differences = cases.flatMap(([name, arg]) => {
-    const data = {nr: syscallNumber('x86_64', name)!, arch: AUDIT_ARCH.x86_64, args: [arg]}
-    const [theirs, mine] = [describeReturn(runFilter(Buffer.concat(docker.map(encode)), data)), describeReturn(runFilter(Buffer.concat(ours.map(encode)), data))]
-    return theirs === mine ? [] : [`${name}(0x${arg.toString(16)}): docker ${theirs}, contain ${mine}`]
-  })
-  t.same(differences, [
-    // The kernel creates an AF_ALG (38) and an AF_VSOCK (40) socket, which Docker's rules mean to deny.
-    'socket(0x100000026): docker ALLOW, contain ERRNO(1)',
-    'socket(0x100000028): docker ALLOW, contain ERRNO(1)',
-    // The kernel reads persona 0 (PER_LINUX), 8, 0x20000, 0x20008 and 0xffffffff (a query), which Docker's rules allow.
-    'personality(0x100000000): docker ERRNO(1), contain ALLOW',
-    'personality(0x100000008): docker ERRNO(1), contain ALLOW',
-    'personality(0x100020000): docker ERRNO(1), contain ALLOW',
-    'personality(0x100020008): docker ERRNO(1), contain ALLOW',
-    'personality(0x1ffffffff): docker ERRNO(1), contain ALLOW',
-    // A sign-extended family: still AF_VSOCK for the kernel.
-    'socket(0xffffffff00000028): docker ALLOW, contain ERRNO(1)',
-  ])
-})
+    // What that changes for a caller: only calls with a high bit in a 32-bit argument, each listed here.
+    const HIGH = 1n << 32n
+    const cases: Array<[string, bigint]> = [
+      ...[2n, 16n, 37n, 38n, 39n, 40n, 41n, 44n].map((family): [string, bigint] => ['socket', HIGH | family]),
+      ...[0n, 8n, 0x20000n, 0x20008n, 0xffffffffn, 0x40000n, 1n].map((persona): [string, bigint] => ['personality', HIGH | persona]),
+      ...[17n, 0x003d0f00n, 0x20000n | 17n, 0x10000000n | 17n].map((flags): [string, bigint] => ['clone', HIGH | flags]),
+      ['socket', 0xffffffff00000028n],
+    ]
+    const differences = cases.flatMap(([name, arg]) => {
+      const data = {nr: syscallNumber('x86_64', name)!, arch: AUDIT_ARCH.x86_64, args: [arg]}
+      const [theirs, mine] = [
+        describeReturn(runFilter(Buffer.concat(docker.map(encode)), data)),
+        describeReturn(runFilter(Buffer.concat(ours.map(encode)), data)),
+      ]
+      return theirs === mine ? [] : [`${name}(0x${arg.toString(16)}): docker ${theirs}, contain ${mine}`]
+    })
+    t.same(differences, [
+      // The kernel creates an AF_ALG (38) and an AF_VSOCK (40) socket, which Docker's rules mean to deny.
+      'socket(0x100000026): docker ALLOW, contain ERRNO(1)',
+      'socket(0x100000028): docker ALLOW, contain ERRNO(1)',
+      // The kernel reads persona 0 (PER_LINUX), 8, 0x20000, 0x20008 and 0xffffffff (a query), which Docker's rules allow.
+      'personality(0x100000000): docker ERRNO(1), contain ALLOW',
+      'personality(0x100000008): docker ERRNO(1), contain ALLOW',
+      'personality(0x100020000): docker ERRNO(1), contain ALLOW',
+      'personality(0x100020008): docker ERRNO(1), contain ALLOW',
+      'personality(0x1ffffffff): docker ERRNO(1), contain ALLOW',
+      // A sign-extended family: still AF_VSOCK for the kernel.
+      'socket(0xffffffff00000028): docker ALLOW, contain ERRNO(1)',
+    ])
+  },
+)
 
 function encode({code, jt, jf, k}: Instruction): Buffer {
   const buffer = Buffer.alloc(8)
@@ -142,7 +174,7 @@ function encode({code, jt, jf, k}: Instruction): Buffer {
   return buffer
 }
 
-t.test('what the default profile does on x86_64', async (t) => {
+t.test('what the default profile does on x86_64', async t => {
   const filter = compile(TEMPLATE, DOCKER_DEFAULT_CAPABILITIES)
   const verdict = (name: string, args: bigint[] = []) => describeReturn(runFilter(filter, {nr: syscallNumber('x86_64', name)!, arch: AUDIT_ARCH.x86_64, args}))
 
@@ -171,6 +203,7 @@ t.test('what the default profile does on x86_64', async (t) => {
   for (const flag of namespaceFlags) t.equal(verdict('clone', [flag | SIGCHLD]), 'ERRNO(1)', `clone 0x${flag.toString(16)}`)
   for (const persona of [0n, 8n, 0x20000n, 0x20008n, 0xffffffffn]) t.equal(verdict('personality', [persona]), 'ALLOW', `personality 0x${persona.toString(16)}`)
   for (const persona of [0x40000n, 1n, 0x20009n]) t.equal(verdict('personality', [persona]), 'ERRNO(1)', `personality 0x${persona.toString(16)}`)
-  for (const name of ['mount', 'unshare', 'setns', 'bpf', 'kexec_load', 'io_uring_setup', 'keyctl', 'userfaultfd', 'reboot']) t.equal(verdict(name), 'ERRNO(1)', name)
+  for (const name of ['mount', 'unshare', 'setns', 'bpf', 'kexec_load', 'io_uring_setup', 'keyctl', 'userfaultfd', 'reboot'])
+    t.equal(verdict(name), 'ERRNO(1)', name)
   for (const name of ['ptrace', 'chroot', 'arch_prctl', 'modify_ldt', 'mkdir', 'execve', 'uretprobe']) t.equal(verdict(name), 'ALLOW', name)
 })

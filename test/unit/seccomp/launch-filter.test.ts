@@ -10,7 +10,13 @@ import {forgetLaunchFilters, launchFilter} from '../../../src/seccomp/launch-fil
 import {anchoredProfile, profileFile} from '../../../src/seccomp/profile-file.js'
 import {profilePath} from '../../../src/seccomp/summary.js'
 
-const PROFILE = JSON.stringify({defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{names: ['mkdir'], action: 'SCMP_ACT_ERRNO', errnoRet: 13}, {names: ['mkdri'], action: 'SCMP_ACT_ERRNO'}]})
+const PROFILE = JSON.stringify({
+  defaultAction: 'SCMP_ACT_ALLOW',
+  syscalls: [
+    {names: ['mkdir'], action: 'SCMP_ACT_ERRNO', errnoRet: 13},
+    {names: ['mkdri'], action: 'SCMP_ACT_ERRNO'},
+  ],
+})
 const request = {capabilities: [], strict: false, complain: false} as const
 
 /** A FIFO that yields the profile to exactly one reader: a second read of it would wait forever. */
@@ -29,7 +35,7 @@ t.test('a miss reads the profile once, compiles it, and leaves it in the cache',
   const cacheDir = join(dir, 'cache')
   const cold = await launchFilter({...request, file: readableOnce(t, dir, PROFILE), cacheDir})
   t.equal(cold.cache, 'miss')
-  t.match(cold.warnings, [/mkdri/], 'the compiler\'s warnings reach the launch')
+  t.match(cold.warnings, [/mkdri/], "the compiler's warnings reach the launch")
   clearCompileCache()
   const reference = await compileProfile({file: 'x.json', text: PROFILE, capabilities: []})
   t.same(cold.filter, reference.filter, 'the same filter compileProfile makes')
@@ -46,7 +52,10 @@ t.test('a miss reads the profile once, compiles it, and leaves it in the cache',
 t.test('an unreadable profile is a FileError naming it, cached or not', async t => {
   forgetLaunchFilters()
   const dir = t.testdir()
-  await t.rejects(launchFilter({...request, file: join(dir, 'missing.json'), cacheDir: dir}), {name: 'FileError', message: /missing\.json: cannot read the seccomp profile/})
+  await t.rejects(launchFilter({...request, file: join(dir, 'missing.json'), cacheDir: dir}), {
+    name: 'FileError',
+    message: /missing\.json: cannot read the seccomp profile/,
+  })
   writeFileSync(join(dir, 'broken.json'), '{')
   await t.rejects(launchFilter({...request, file: join(dir, 'broken.json'), cacheDir: dir}), {name: 'FileError', message: /invalid JSON/})
 })

@@ -33,7 +33,7 @@ function fakeClock(): () => number {
   return () => (now += 2.5)
 }
 
-t.test("contain's default profile on x86_64 with Docker's default capabilities", async (t) => {
+t.test("contain's default profile on x86_64 with Docker's default capabilities", async t => {
   const summary = summarizeProfile(read(TEMPLATE), X86_DEFAULTS)
   t.equal(summary.architectures.length, 1)
   const [x86] = summary.architectures
@@ -59,14 +59,26 @@ t.test("contain's default profile on x86_64 with Docker's default capabilities",
   t.same(summary.warnings, [])
   t.ok(x86.instructions > 10 && x86.instructions < 4096, `${x86.instructions} instructions`)
   t.same(
-    x86.dropped.map((rule) => rule.reason),
-    ['SYS_ADMIN', 'SYS_PTRACE', 'DAC_READ_SEARCH', 'SYS_BOOT', 'SYS_MODULE', 'SYS_PACCT', 'SYS_RAWIO', 'SYS_TIME', 'SYS_TTY_CONFIG', 'SYS_NICE', 'SYSLOG', 'BPF', 'PERFMON'].map(
-      (cap) => `includes.caps: the app lacks CAP_${cap}`,
-    ),
+    x86.dropped.map(rule => rule.reason),
+    [
+      'SYS_ADMIN',
+      'SYS_PTRACE',
+      'DAC_READ_SEARCH',
+      'SYS_BOOT',
+      'SYS_MODULE',
+      'SYS_PACCT',
+      'SYS_RAWIO',
+      'SYS_TIME',
+      'SYS_TTY_CONFIG',
+      'SYS_NICE',
+      'SYSLOG',
+      'BPF',
+      'PERFMON',
+    ].map(cap => `includes.caps: the app lacks CAP_${cap}`),
   )
 })
 
-t.test("Docker's default profile gives the same counts on x86_64", {skip: existsSync(DOCKER_DEFAULT) ? false : `${DOCKER_DEFAULT} is missing`}, async (t) => {
+t.test("Docker's default profile gives the same counts on x86_64", {skip: existsSync(DOCKER_DEFAULT) ? false : `${DOCKER_DEFAULT} is missing`}, async t => {
   const ours = summarizeProfile(read(TEMPLATE), X86_DEFAULTS).architectures[0]
   const docker = summarizeProfile(read(DOCKER_DEFAULT), X86_DEFAULTS).architectures[0]
   t.same(docker.counts, ours.counts)
@@ -76,10 +88,13 @@ t.test("Docker's default profile gives the same counts on x86_64", {skip: exists
   t.equal(docker.instructions, ours.instructions)
 })
 
-t.test('which architectures are summarized', async (t) => {
+t.test('which architectures are summarized', async t => {
   const template = read(TEMPLATE)
   t.same(coveredArches(template.profile, 'x86_64'), ['x86_64', 'aarch64'])
-  t.same(summarizeProfile(template, {...X86_DEFAULTS, arches: undefined}).architectures.map((arch) => arch.arch), ['x86_64', 'aarch64'])
+  t.same(
+    summarizeProfile(template, {...X86_DEFAULTS, arches: undefined}).architectures.map(arch => arch.arch),
+    ['x86_64', 'aarch64'],
+  )
 
   // No architectures at all: libseccomp filters the native one.
   const bare = parse({defaultAction: 'SCMP_ACT_ALLOW'})
@@ -95,7 +110,11 @@ t.test('which architectures are summarized', async (t) => {
     syscalls: [{names: ['read'], action: 'SCMP_ACT_ALLOW'}],
   })
   const summary = summarizeProfile(withSubArches, {...X86_DEFAULTS, hostArch: 'aarch64', arches: undefined})
-  t.same(summary.architectures.map((arch) => arch.arch), ['x86_64', 'aarch64'], 'the host arch is always filtered')
+  t.same(
+    summary.architectures.map(arch => arch.arch),
+    ['x86_64', 'aarch64'],
+    'the host arch is always filtered',
+  )
   t.same(summary.architectures[0].killedAbis, ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'])
   t.same(summary.otherArchitectures, ['SCMP_ARCH_S390X', 'SCMP_ARCH_S390'])
   t.match(formatSummary(summary), /SCMP_ARCH_X86, SCMP_ARCH_X32 calls are killed/)
@@ -124,7 +143,7 @@ const MIXED = {
   ],
 }
 
-t.test('a profile with dropped rules, unknown names and every action', async (t) => {
+t.test('a profile with dropped rules, unknown names and every action', async t => {
   const summary = summarizeProfile(parse(MIXED), {...X86_DEFAULTS, now: fakeClock()})
   const [x86] = summary.architectures
   t.same(summary.unknownSyscalls, [{rule: 'syscalls[0] ("read")', name: 'frobnicate'}])
@@ -139,7 +158,7 @@ t.test('a profile with dropped rules, unknown names and every action', async (t)
   t.same(x86.absent, ['chown32'], 'a 32-bit name: known, but no number on x86_64')
   // clone3 (435) is the highest number named: the 35 table entries above it answer ENOSYS.
   t.equal(x86.enosysAbove, 435)
-  const newer = [...syscallTable('x86_64').byNumber.keys()].filter((nr) => nr > 435).length
+  const newer = [...syscallTable('x86_64').byNumber.keys()].filter(nr => nr > 435).length
   t.equal(newer, 35)
   // Everything no kept rule decides gets the default, EPERM; close's rule is the default anyway.
   const decidedOtherwise = 2 + 1 + (1 + newer) + 2 + 1 + 1 + 1 + 1
@@ -180,24 +199,30 @@ t.test('a profile with dropped rules, unknown names and every action', async (t)
   t.type(error, FileError, 'strict mode fails at parse time')
 })
 
-t.test('more capabilities keep more rules', async (t) => {
+t.test('more capabilities keep more rules', async t => {
   const [x86] = summarizeProfile(read(TEMPLATE), {...X86_DEFAULTS, capabilities: CAPABILITIES}).architectures
-  t.same(x86.dropped.map((rule) => rule.reason), ['excludes.caps: the app has CAP_SYS_ADMIN', 'excludes.caps: the app has CAP_SYS_ADMIN'])
+  t.same(
+    x86.dropped.map(rule => rule.reason),
+    ['excludes.caps: the app has CAP_SYS_ADMIN', 'excludes.caps: the app has CAP_SYS_ADMIN'],
+  )
   t.same(x86.conditionalSyscalls, ['socket', 'personality'], 'with SYS_ADMIN, clone is allowed whatever its flags')
   t.equal(x86.counts.enosys, 4, 'clone3 is allowed too')
 })
 
-t.test('formatSummary of the default profile', async (t) => {
+t.test('formatSummary of the default profile', async t => {
   const text = formatSummary(summarizeProfile(read(TEMPLATE), {...X86_DEFAULTS, arches: undefined, now: fakeClock()}))
   t.match(text, /34 rules; default action: denied: fails with EPERM \(SCMP_ACT_ERRNO\(1\)\)/)
   t.match(text, /capabilities: CHOWN, DAC_OVERRIDE, .*SETFCAP; kernel 6\.18/)
-  t.match(text, /x86_64 \(this host\): 384 syscalls\n {2}allowed +306\n {2}denied +70 {2}EPERM 70\n {2}ENOSYS +5 {2}4 newer than the profile \(above 466\)\n {2}conditional +3 {2}decided by arguments: socket, clone, personality\n/)
+  t.match(
+    text,
+    /x86_64 \(this host\): 384 syscalls\n {2}allowed +306\n {2}denied +70 {2}EPERM 70\n {2}ENOSYS +5 {2}4 newer than the profile \(above 466\)\n {2}conditional +3 {2}decided by arguments: socket, clone, personality\n/,
+  )
   t.match(text, /\naarch64: \d+ syscalls\n/)
   t.match(text, /syscalls\[17\] \("arch_prctl"\): includes\.arches \(amd64\) does not list arm64/)
   t.notMatch(text, /warnings/)
 })
 
-t.test('explaining one syscall', async (t) => {
+t.test('explaining one syscall', async t => {
   const {profile} = read(TEMPLATE)
   const inputs = {capabilities: DOCKER_DEFAULT_CAPABILITIES, kernel: KERNEL, arch: 'x86_64' as const}
 
@@ -205,7 +230,10 @@ t.test('explaining one syscall', async (t) => {
   t.equal(keyctl.outcome, 'denied')
   t.equal(keyctl.decider, 'default action')
   t.equal(keyctl.decidingRule, undefined)
-  t.match(formatSyscallReport(keyctl), /^keyctl \(x86_64 syscall 250\): denied: fails with EPERM \(SCMP_ACT_ERRNO\(1\)\)\n {2}decided by the default action, SCMP_ACT_ERRNO\(1\)/)
+  t.match(
+    formatSyscallReport(keyctl),
+    /^keyctl \(x86_64 syscall 250\): denied: fails with EPERM \(SCMP_ACT_ERRNO\(1\)\)\n {2}decided by the default action, SCMP_ACT_ERRNO\(1\)/,
+  )
 
   const clone3 = reportSyscall(profile, 'clone3', inputs)
   t.equal(clone3.outcome, 'enosys')
@@ -229,7 +257,7 @@ t.test('explaining one syscall', async (t) => {
   t.match(formatSyscallReport(chown32), /chown32 is not a syscall on x86_64: a program cannot call it here/)
 })
 
-t.test('syscall names, arguments and errno names', async (t) => {
+t.test('syscall names, arguments and errno names', async t => {
   t.same(closestSyscallNames('mkdri'), ['mkdir'])
   t.equal(closestSyscallNames('keyctll')[0], 'keyctl')
   t.same(closestSyscallNames('xyzzyplugh'), [])
@@ -254,20 +282,30 @@ t.test('syscall names, arguments and errno names', async (t) => {
   t.equal(errnoName(4000), 'errno 4000')
 })
 
-t.test('"default" names the template in the package', async (t) => {
+t.test('"default" names the template in the package', async t => {
   t.equal(profilePath('default', '/opt/contain'), '/opt/contain/templates/seccomp/default.json')
   t.equal(profilePath('./default.json', '/opt/contain'), './default.json')
   t.equal(profilePath('default'), TEMPLATE)
 })
 
-t.test('check says which arguments are compared on 32 bits, once each, and warns about values that cannot fit', async (t) => {
-  const parsed = parseProfile('{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["socket", "mprotect"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}, {"index": 0, "value": 4294967306, "op": "SCMP_CMP_EQ"}, {"index": 2, "value": 1, "op": "SCMP_CMP_EQ"}]}]}', {file: '/profiles/wide.json'})
+t.test('check says which arguments are compared on 32 bits, once each, and warns about values that cannot fit', async t => {
+  const parsed = parseProfile(
+    '{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["socket", "mprotect"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}, {"index": 0, "value": 4294967306, "op": "SCMP_CMP_EQ"}, {"index": 2, "value": 1, "op": "SCMP_CMP_EQ"}]}]}',
+    {file: '/profiles/wide.json'},
+  )
   const summary = summarizeProfile(parsed, X86_DEFAULTS)
   const [x86] = summary.architectures
-  t.same(x86.thirtyTwoBit.map(({name, index}) => `${name} arg${index}`), ['socket arg0', 'socket arg2'], 'one entry per argument; mprotect\'s are unsigned longs')
+  t.same(
+    x86.thirtyTwoBit.map(({name, index}) => `${name} arg${index}`),
+    ['socket arg0', 'socket arg2'],
+    "one entry per argument; mprotect's are unsigned longs",
+  )
   t.same(x86.warnings, ['syscalls[0] ("socket"): socket arg0 is a 32-bit argument; 0x10000000a does not fit in 32 bits, so only its low 32 bits are compared'])
   t.same(summary.warnings, [], 'not a parser warning: --strict does not refuse it')
   const text = formatSummary(summary)
-  t.match(text, /\n {2}compared on their low 32 bits, all the kernel reads of them \(Docker compares 64, so a high bit slips past its rules\): socket arg0, socket arg2\n/)
+  t.match(
+    text,
+    /\n {2}compared on their low 32 bits, all the kernel reads of them \(Docker compares 64, so a high bit slips past its rules\): socket arg0, socket arg2\n/,
+  )
   t.match(text, /\n {2}warning: syscalls\[0\] \("socket"\): socket arg0 is a 32-bit argument; 0x10000000a does not fit/)
 })

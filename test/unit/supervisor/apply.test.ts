@@ -82,25 +82,44 @@ t.test('--no-recreate and --force-recreate', async t => {
   const next = [...after.values()].map(config => version(config))
   const never = decideActions(current, next, {all: true, recreate: 'never'})
   t.match(never[0], {name: 'web', action: 'kept', changes: ['mem_limit 512m -> 1g', /environment/]})
-  t.equal(formatOutcome(never[0]), 'web: changed, not recreated (--no-recreate): mem_limit 512m -> 1g, environment: SECRET_KEY_BASE changed; WEB_CONCURRENCY added')
-  t.same(never.slice(1).map(outcome => outcome.action), ['unchanged', 'started', 'removed'], 'new apps start and removed ones go all the same')
+  t.equal(
+    formatOutcome(never[0]),
+    'web: changed, not recreated (--no-recreate): mem_limit 512m -> 1g, environment: SECRET_KEY_BASE changed; WEB_CONCURRENCY added',
+  )
+  t.same(
+    never.slice(1).map(outcome => outcome.action),
+    ['unchanged', 'started', 'removed'],
+    'new apps start and removed ones go all the same',
+  )
   const always = decideActions(current, next, {all: true, recreate: 'always'})
-  t.same(always.map(outcome => `${outcome.name} ${outcome.action}`), ['web recreated', 'worker recreated', 'cron started', 'old removed'])
+  t.same(
+    always.map(outcome => `${outcome.name} ${outcome.action}`),
+    ['web recreated', 'worker recreated', 'cron started', 'old removed'],
+  )
   t.same(always[1].changes, ['--force-recreate'], 'recreated though unchanged: says why')
 })
 
 t.test('up APP: only the apps named, nothing removed; a stopped app is started', async t => {
   const before = await configs(t, BEFORE)
   const after = await configs(t, AFTER)
-  const current = deployed([...before.values()].map(config => version(config)), false)
+  const current = deployed(
+    [...before.values()].map(config => version(config)),
+    false,
+  )
   const outcomes = decideActions(current, [version(after.get('worker') as AppConfig)], {all: false, recreate: 'changed'})
   t.same(outcomes, [{name: 'worker', action: 'started', changes: []}], 'stopped and unchanged: started (compose starts what is stopped)')
   const kept = decideActions(current, [version(after.get('web') as AppConfig)], {all: false, recreate: 'never'})
-  t.match(kept, [{name: 'web', action: 'started', changes: ['mem_limit 512m -> 1g', /environment/]}], 'stopped, changed, --no-recreate: its old configuration starts')
+  t.match(
+    kept,
+    [{name: 'web', action: 'started', changes: ['mem_limit 512m -> 1g', /environment/]}],
+    'stopped, changed, --no-recreate: its old configuration starts',
+  )
 })
 
-t.test('each kind of change, in contain.yml\'s words', async t => {
-  const before = await configs(t, `
+t.test("each kind of change, in contain.yml's words", async t => {
+  const before = await configs(
+    t,
+    `
 apps:
   web:
     command: [puma, -p, "3000"]
@@ -109,8 +128,11 @@ apps:
     volumes: ["/usr/share:/a:ro"]
     healthcheck: {test: {http: "http://127.0.0.1:3000/up"}}
     environment: [GONE=1, KEPT=1, PASSED]
-`)
-  const after = await configs(t, `
+`,
+  )
+  const after = await configs(
+    t,
+    `
 apps:
   web:
     command: [puma, -p, "3001"]
@@ -119,7 +141,8 @@ apps:
     healthcheck: {test: {http: "http://127.0.0.1:3001/up"}}
     stop_signal: SIGINT
     environment: [KEPT=1]
-`)
+`,
+  )
   const changes = describeChanges(version(before.get('web') as AppConfig), version(after.get('web') as AppConfig))
   t.same(changes, [
     'command puma -p 3000 -> puma -p 3001',
@@ -154,5 +177,8 @@ t.test('environmentChange names variables, never values', async t => {
 })
 
 t.test('an outcome that could not start says so', async t => {
-  t.equal(formatOutcome({name: 'web', action: 'recreated', changes: ['mem_limit 512m -> 1g'], error: 'command not found: pumaa'}), 'web: recreated (mem_limit 512m -> 1g), but it could not be started: command not found: pumaa')
+  t.equal(
+    formatOutcome({name: 'web', action: 'recreated', changes: ['mem_limit 512m -> 1g'], error: 'command not found: pumaa'}),
+    'web: recreated (mem_limit 512m -> 1g), but it could not be started: command not found: pumaa',
+  )
 })

@@ -17,7 +17,9 @@ type Handlers = Parameters<typeof serveControl>[1]
  * every call still goes through the hand-over of the connected socket to a child process.
  */
 const standIn = mkdtempSync(join(tmpdir(), 'contain-peer-'))
-writeFileSync(join(standIn, 'contain-init'), '#!/bin/sh\n[ "$1" = peercred ] && [ -S /proc/self/fd/$2 ] || exit 125\necho "$(id -u) $(id -g) $$"\n', {mode: 0o755})
+writeFileSync(join(standIn, 'contain-init'), '#!/bin/sh\n[ "$1" = peercred ] && [ -S /proc/self/fd/$2 ] || exit 125\necho "$(id -u) $(id -g) $$"\n', {
+  mode: 0o755,
+})
 process.env.CONTAIN_INIT = join(standIn, 'contain-init')
 t.teardown(() => rmSync(standIn, {recursive: true, force: true}))
 
@@ -52,16 +54,17 @@ function rawExchange(path: string, pieces: string[], pauseMs = 20): Promise<stri
     const connection = createConnection(path)
     let answer = ''
     connection.setEncoding('utf8')
-    connection.on('data', chunk => (answer += chunk))
+    connection.on('data', (chunk: string) => (answer += chunk))
     connection.on('error', reject)
     connection.on('close', () => resolve(answer))
-    connection.on('connect', async () => {
+    const send = async () => {
       for (const piece of pieces) {
         if (connection.destroyed) break
         connection.write(piece)
         await new Promise(resolve => setTimeout(resolve, pauseMs))
       }
-    })
+    }
+    connection.on('connect', () => void send())
   })
 }
 
@@ -87,7 +90,7 @@ t.test('a request and its result make the round trip', async t => {
   t.strictSame(seen, [{apps: ['web', 'worker'], n: 1}, {}])
 })
 
-t.test('a handler\'s ContainError comes back as a ContainError with its exit code', async t => {
+t.test("a handler's ContainError comes back as a ContainError with its exit code", async t => {
   const {path} = await serve(t, {
     fail: () => {
       throw new ContainError('no app named "db" in this project', {exitCode: 3, fix: 'use one of: web, worker'})
@@ -123,6 +126,9 @@ t.test('an unknown method is an error naming it; the server keeps serving', asyn
   const error = await rejection(callControl(path, 'nope'))
   t.type(error, ContainError)
   t.match(error.message, /^unknown control request "nope"/)
+  for (const inherited of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+    t.match((await rejection(callControl(path, inherited))).message, /^unknown control request/, `${inherited}: Object's members are not requests`)
+  }
   t.equal(await callControl(path, 'ping'), 'pong')
 })
 
@@ -187,7 +193,10 @@ t.test('many requests at once are each answered with their own result', async t 
     },
   })
   const results = await Promise.all(Array.from({length: 50}, (_, n) => callControl<number>(path, 'square', {n})))
-  t.strictSame(results, Array.from({length: 50}, (_, n) => n ** 2))
+  t.strictSame(
+    results,
+    Array.from({length: 50}, (_, n) => n ** 2),
+  )
 })
 
 t.test('a request line that arrives in pieces is handled once, whole', async t => {
@@ -223,7 +232,7 @@ t.test('bytes after the request line do not run the request again', async t => {
 
 t.test('a malformed request gets an error answer, and the server keeps serving', async t => {
   const {path} = await serve(t, {ping: () => 'pong'})
-  const answer = JSON.parse(await rawExchange(path, ['this is not json\n']))
+  const answer = JSON.parse(await rawExchange(path, ['this is not json\n'])) as {error: {exitCode: number; message: string}}
   t.equal(answer.error.exitCode, 125)
   t.type(answer.error.message, 'string')
   t.equal(await callControl(path, 'ping'), 'pong')
@@ -234,9 +243,16 @@ t.test('a state directory whose path is longer than sockaddr_un allows (108 byte
   const path = join(dir, 'control.sock')
   t.ok(Buffer.byteLength(path) > 108, `${Buffer.byteLength(path)} bytes`)
   const fdsBefore = openFds()
-  const {server} = await serve(t, {where: () => 'here', fail: () => {
-    throw new ContainError('nope', {exitCode: 7})
-  }}, dir)
+  const {server} = await serve(
+    t,
+    {
+      where: () => 'here',
+      fail: () => {
+        throw new ContainError('nope', {exitCode: 7})
+      },
+    },
+    dir,
+  )
   t.ok(existsSync(path), 'the socket is at the long path itself')
   t.ok(statSync(path).isSocket())
   t.equal(statSync(path).mode & 0o777, 0o600, 'mode 0600 there too')

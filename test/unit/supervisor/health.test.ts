@@ -6,7 +6,15 @@ import {Health, HealthMonitor, httpProbe, tcpProbe, type Probe} from '../../../s
 import type {TestContext} from '../helpers/tap.js'
 
 // The monitor runs on real timers with millisecond intervals: each test takes a few tens of ms.
-const timing = (overrides: Partial<HealthcheckConfig> = {}): HealthcheckConfig => ({kind: 'http', target: 'http://unused', intervalMs: 2, timeoutMs: 50, retries: 3, startPeriodMs: 0, ...overrides})
+const timing = (overrides: Partial<HealthcheckConfig> = {}): HealthcheckConfig => ({
+  kind: 'http',
+  target: 'http://unused',
+  intervalMs: 2,
+  timeoutMs: 50,
+  retries: 3,
+  startPeriodMs: 0,
+  ...overrides,
+})
 
 /** A probe that answers from a script (true/false per call; the last answer repeats), counting calls. */
 function scripted(answers: boolean[]) {
@@ -59,7 +67,7 @@ t.test('one success makes it healthy; the probe gets the configured timeout', as
   t.strictSame(changes, [[Health.healthy, 1]], 'staying healthy is not a change')
 })
 
-t.test('the first probe waits one interval, as Docker\'s does', async t => {
+t.test("the first probe waits one interval, as Docker's does", async t => {
   const probe = scripted([true])
   const {health} = monitor(t, timing({intervalMs: 60}), probe)
   const started = Date.now()
@@ -92,7 +100,10 @@ t.test('a success in between resets the count of failures', async t => {
   const {health, changes} = monitor(t, timing({retries: 3}), probe)
   health.start()
   await until(() => changes.length >= 2, 'two changes')
-  t.strictSame(changes, [[Health.healthy, 3], [Health.unhealthy, 6]])
+  t.strictSame(changes, [
+    [Health.healthy, 3],
+    [Health.unhealthy, 6],
+  ])
 })
 
 t.test('one success makes an unhealthy app healthy again', async t => {
@@ -100,7 +111,10 @@ t.test('one success makes an unhealthy app healthy again', async t => {
   const {health, changes} = monitor(t, timing({retries: 2}), probe)
   health.start()
   await until(() => changes.length >= 2, 'two changes')
-  t.strictSame(changes, [[Health.unhealthy, 2], [Health.healthy, 3]])
+  t.strictSame(changes, [
+    [Health.unhealthy, 2],
+    [Health.healthy, 3],
+  ])
   t.equal(health.health, Health.healthy)
 })
 
@@ -149,10 +163,14 @@ t.test('stop() while a probe runs: its answer is dropped and nothing is schedule
   let finish!: (healthy: boolean) => void
   let calls = 0
   const changes: Health[] = []
-  const health = new HealthMonitor(timing({retries: 1}), () => {
-    calls++
-    return new Promise(resolve => (finish = resolve))
-  }, change => changes.push(change))
+  const health = new HealthMonitor(
+    timing({retries: 1}),
+    () => {
+      calls++
+      return new Promise(resolve => (finish = resolve))
+    },
+    change => changes.push(change),
+  )
   health.start()
   await until(() => calls === 1, 'the probe to start')
   health.stop()
@@ -166,10 +184,14 @@ t.test('stop() while a probe runs: its answer is dropped and nothing is schedule
 t.test('a probe that throws counts as a failure', async t => {
   let calls = 0
   const changes: Health[] = []
-  const health = new HealthMonitor(timing({retries: 2}), async () => {
-    calls++
-    throw new Error('boom')
-  }, change => changes.push(change))
+  const health = new HealthMonitor(
+    timing({retries: 2}),
+    async () => {
+      calls++
+      throw new Error('boom')
+    },
+    change => changes.push(change),
+  )
   t.teardown(() => health.stop())
   health.start()
   await until(() => changes.length > 0, 'a change')
@@ -181,21 +203,25 @@ t.test('a slow probe delays the next one: probes never overlap', async t => {
   let running = 0
   let overlapped = false
   let calls = 0
-  const health = new HealthMonitor(timing({intervalMs: 1}), async () => {
-    calls++
-    running++
-    if (running > 1) overlapped = true
-    await new Promise(resolve => setTimeout(resolve, 10))
-    running--
-    return true
-  }, () => undefined)
+  const health = new HealthMonitor(
+    timing({intervalMs: 1}),
+    async () => {
+      calls++
+      running++
+      if (running > 1) overlapped = true
+      await new Promise(resolve => setTimeout(resolve, 10))
+      running--
+      return true
+    },
+    () => undefined,
+  )
   t.teardown(() => health.stop())
   health.start()
   await until(() => calls >= 4, 'four probes')
   t.notOk(overlapped)
 })
 
-t.test('the monitor does not keep the process alive (its timer is unref\'d)', async t => {
+t.test("the monitor does not keep the process alive (its timer is unref'd)", async t => {
   const probe = scripted([true])
   const health = new HealthMonitor(timing({intervalMs: 60_000}), probe.fn, () => undefined)
   health.start()
@@ -243,11 +269,29 @@ t.test('httpProbe: 2xx and 3xx are healthy; 4xx and 5xx are not', async t => {
     response.end('body')
   })
   const port = await listen(t, server)
-  const expected: Record<number, boolean> = {200: true, 204: true, 299: true, 301: true, 302: true, 304: true, 399: true, 400: false, 404: false, 429: false, 500: false, 502: false, 503: false}
+  const expected: Record<number, boolean> = {
+    200: true,
+    204: true,
+    299: true,
+    301: true,
+    302: true,
+    304: true,
+    399: true,
+    400: false,
+    404: false,
+    429: false,
+    500: false,
+    502: false,
+    503: false,
+  }
   for (const [status, healthy] of Object.entries(expected)) {
     t.equal(await httpProbe(`http://127.0.0.1:${port}/${status}`)(1000), healthy, `${status}: ${healthy ? 'healthy' : 'unhealthy'}`)
   }
-  t.strictSame(paths, Object.keys(expected).map(status => `GET /${status}`), 'one GET per probe: redirects are not followed')
+  t.strictSame(
+    paths,
+    Object.keys(expected).map(status => `GET /${status}`),
+    'one GET per probe: redirects are not followed',
+  )
 })
 
 t.test('httpProbe: a refused connection is unhealthy', async t => {

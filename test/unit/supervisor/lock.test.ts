@@ -59,7 +59,7 @@ t.test('a SIGKILLed holder leaves a file whose lock the kernel has dropped: the 
   lock.release()
 })
 
-t.test('removeUnheldLock removes a dead holder\'s file and leaves a held one', async t => {
+t.test("removeUnheldLock removes a dead holder's file and leaves a held one", async t => {
   const stateDir = join(t.testdir(), 'shop-00000000')
   const child = await holderProcess(stateDir)
   removeUnheldLock(stateDir)
@@ -80,7 +80,7 @@ t.test('garbage in the lock file is no holder, and does not stop the next one', 
   lock.release()
 })
 
-t.test('a lock held for a moment by no live supervisor (contain ps removing a dead one\'s file) is waited for', async t => {
+t.test("a lock held for a moment by no live supervisor (contain ps removing a dead one's file) is waited for", async t => {
   const stateDir = join(t.testdir(), 'shop-00000000')
   mkdirSync(stateDir, {mode: 0o700})
   writeFileSync(lockFile(stateDir), `${JSON.stringify({pid: 2 ** 22 + 1, startTime: '1', since: 'then'})}\n`, {mode: 0o600})

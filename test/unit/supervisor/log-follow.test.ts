@@ -99,11 +99,17 @@ t.test('all earlier lines come from every rotated file, oldest first, and --sinc
   const dir = t.testdir(files)
   const all = follow(join(dir, 'app.log'))
   await all.ready
-  t.strictSame(all.texts(), Array.from({length: 30}, (_, i) => `line ${i + 1}`))
+  t.strictSame(
+    all.texts(),
+    Array.from({length: 30}, (_, i) => `line ${i + 1}`),
+  )
   await all.stop()
   const recent = follow(join(dir, 'app.log'), {since: new Date(T0 + 15_000)})
   await recent.ready
-  t.strictSame(recent.texts(), Array.from({length: 16}, (_, i) => `line ${i + 15}`))
+  t.strictSame(
+    recent.texts(),
+    Array.from({length: 16}, (_, i) => `line ${i + 15}`),
+  )
   appendFileSync(join(dir, 'app.log'), records('new'))
   await recent.until(17)
   t.equal(recent.texts().at(-1), 'new', 'new lines follow, whatever their time')
@@ -130,7 +136,10 @@ t.test('onRecords gets the same records as bytes, each batch whole lines: -n, --
     const isReady = new Promise<void>(resolve => (ready = resolve))
     const done = followLog(file, {...backlog, signal: controller.signal, onReady: ready, onRecords: records => void batches.push(records)})
     await isReady
-    t.ok(batches.every(batch => batch.at(-1) === 0x0a), 'whole lines')
+    t.ok(
+      batches.every(batch => batch.at(-1) === 0x0a),
+      'whole lines',
+    )
     t.strictSame(parseRecords(Buffer.concat(batches), Buffer.concat(batches).length), expected, JSON.stringify(backlog))
     controller.abort()
     await done
@@ -284,7 +293,10 @@ t.test('a blocked consumer loses nothing while the writer rotates past maxFiles:
   await follower.until(total)
   await pause(30)
   await follower.stop()
-  t.strictSame(follower.texts().map(Number), Array.from({length: total}, (_, i) => i + 1))
+  t.strictSame(
+    follower.texts().map(Number),
+    Array.from({length: total}, (_, i) => i + 1),
+  )
 })
 
 t.test('a log folder removed and made again is watched again', async t => {

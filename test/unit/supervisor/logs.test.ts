@@ -3,7 +3,24 @@ import {join} from 'node:path'
 import {PassThrough, Writable} from 'node:stream'
 import t from 'tap'
 import {FileError, InvalidValueError} from '../../../src/errors.js'
-import {AppLog, LastLines, collectLastRecords, closeLogFiles, firstRecordSince, openLogFiles, formatLogLine, lastLinesOf, nodeLogFileSystem, parseLogLine, printLogRecords, readLastLines, rotatedPath, textOfRecords, type LogFileSystem, type LogOptions} from '../../../src/supervisor/logs.js'
+import {
+  AppLog,
+  LastLines,
+  collectLastRecords,
+  closeLogFiles,
+  firstRecordSince,
+  openLogFiles,
+  formatLogLine,
+  lastLinesOf,
+  nodeLogFileSystem,
+  parseLogLine,
+  printLogRecords,
+  readLastLines,
+  rotatedPath,
+  textOfRecords,
+  type LogFileSystem,
+  type LogOptions,
+} from '../../../src/supervisor/logs.js'
 import {thrown} from '../helpers/errors.js'
 import type {TestContext} from '../helpers/tap.js'
 
@@ -127,7 +144,7 @@ t.test('multi-byte UTF-8 split across chunks at every byte is written intact', a
     out.write(bytes.subarray(0, cut))
     out.write(bytes.subarray(cut))
     await written(log)
-  await log.close()
+    await log.close()
     t.equal(readFileSync(file, 'utf8'), `${stamp('out', text)}\n`, `cut at byte ${cut}`)
   }
 })
@@ -366,7 +383,10 @@ t.test('a disk that fails without a short write drops whole chunks and recovers'
   await log.close()
   t.equal(errors.length, 2, 'once per failure episode')
   t.strictSame(recovered, [3, 1])
-  t.strictSame(records(file).map(line => parseLogLine(line).text), ['d', 'f'])
+  t.strictSame(
+    records(file).map(line => parseLogLine(line).text),
+    ['d', 'f'],
+  )
 })
 
 t.test('a slow disk pauses the pipes beyond maxQueuedBytes and resumes them', async t => {
@@ -532,10 +552,14 @@ t.test('textOfRecords prints what formatLogLine prints, by stream and in order, 
     for (let i = 1; i < runs.length; i++) t.not(runs[i].stream, runs[i - 1].stream, 'consecutive records of one stream are one run')
     const lines: string[] = []
     for (const {stream, text} of runs) for (const line of text.toString('latin1').split('\n').slice(0, -1)) lines.push(`${stream} ${line}`)
-    const expected = records.toString('latin1').split('\n').slice(0, -1).map(raw => {
-      const line = parseLogLine(raw)
-      return `${line.stream} ${formatLogLine(line, timestamps)}`
-    })
+    const expected = records
+      .toString('latin1')
+      .split('\n')
+      .slice(0, -1)
+      .map(raw => {
+        const line = parseLogLine(raw)
+        return `${line.stream} ${formatLogLine(line, timestamps)}`
+      })
     t.strictSame(lines, expected, timestamps ? 'with -t' : 'without -t')
   }
 })
@@ -547,7 +571,7 @@ t.test('printLogRecords writes stdout and stderr lines to their own streams, wai
   const printing = printLogRecords(Buffer.from(`${stamp('out', 'one')}\n${stamp('err', 'two')}\n${stamp('out', 'three')}\n`), false, {out, err})
   await new Promise(resolve => setImmediate(resolve))
   t.equal(err.read(), null, 'stderr waits while stdout is full: the order is kept')
-  out.on('data', chunk => outText.push(chunk))
+  out.on('data', (chunk: Buffer) => outText.push(chunk))
   await printing
   t.equal(Buffer.concat(outText).toString(), 'one\nthree\n')
   t.equal(String(err.read()), 'two\n')
@@ -558,8 +582,14 @@ t.test('collectLastRecords and firstRecordSince: the same records as readLastLin
   const files = openLogFiles(file, 5)
   t.teardown(() => closeLogFiles(files))
   const records = collectLastRecords(files, {lines: 12})
-  t.strictSame(records.map(record => parseLogLine(record.toString('utf8', 0, record.length - 1)).text), Array.from({length: 12}, (_, i) => `line ${19 + i}`))
-  t.ok(records.every(record => record.at(-1) === 0x0a), 'each with its newline')
+  t.strictSame(
+    records.map(record => parseLogLine(record.toString('utf8', 0, record.length - 1)).text),
+    Array.from({length: 12}, (_, i) => `line ${19 + i}`),
+  )
+  t.ok(
+    records.every(record => record.at(-1) === 0x0a),
+    'each with its newline',
+  )
   const all = Buffer.concat(collectLastRecords(files, {}))
   const start = firstRecordSince(all, new Date(T0 + 15_000))
   t.equal(parseLogLine(all.toString('utf8', start, all.indexOf(0x0a, start))).text, 'line 15')

@@ -21,7 +21,14 @@ function project(t: Test, yml: string): {dir: string; file: string} {
 
 function running(file: string, name: string): ProjectState {
   const stateDir = projectDir(file)
-  const state: ProjectState = {project: name, file, supervisor: {pid: process.pid, startTime: processStartTime(process.pid) ?? ''}, socket: join(stateDir, 'control.sock'), logsDir: join(stateDir, 'logs'), startedAt: new Date().toISOString()}
+  const state: ProjectState = {
+    project: name,
+    file,
+    supervisor: {pid: process.pid, startTime: processStartTime(process.pid) ?? ''},
+    socket: join(stateDir, 'control.sock'),
+    logsDir: join(stateDir, 'logs'),
+    startedAt: new Date().toISOString(),
+  }
   writeState(stateDir, state)
   return state
 }
@@ -32,10 +39,10 @@ t.test('a project that does not run: its name from contain.yml, nothing else of 
   t.equal(handle.name, 'owners-shop')
   t.equal(handle.state, undefined)
   writeFileSync(join(dir, 'contain.yml'), '{ not yaml')
-  t.equal((await openProject(dir)).name, projectNameOf(dir), 'a file that is not YAML: the directory\'s name')
+  t.equal((await openProject(dir)).name, projectNameOf(dir), "a file that is not YAML: the directory's name")
 })
 
-t.test('a running project is its state\'s, even with env files or contain.yml itself gone', async t => {
+t.test("a running project is its state's, even with env files or contain.yml itself gone", async t => {
   const {dir, file} = project(t, 'name: owners-run\napps:\n  web:\n    command: sleep 1\n    env_file: app.env\n')
   const state = running(file, 'owners-run')
   const handle = await openProject(dir)

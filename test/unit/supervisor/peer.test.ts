@@ -22,20 +22,28 @@ t.test('root and the caller itself are trusted; another user is refused with its
   t.equal(error.exitCode, 125)
   t.match(error.message, 'the control socket /tmp/s/control.sock is served by uid 65534 (pid 77), not by root or by you (uid 1000)')
   const rootCaller = thrown(() => checkPeer('/run/contain/p/control.sock', {uid: 1000, gid: 1000, pid: 3}, 0))
-  t.match(rootCaller.message, 'served by uid 1000', 'root does not trust a user\'s socket either')
+  t.match(rootCaller.message, 'served by uid 1000', "root does not trust a user's socket either")
 })
 
 // The real helper, where it is built (npm run build; npm test always builds first).
 const helper = join(dirname(fileURLToPath(import.meta.url)), '../../../native/build/contain-init')
-t.test('the native helper reads the credentials of the very connection', {skip: existsSync(helper) ? false : 'native/build/contain-init is not built (npm run build)'}, async t => {
-  const dir = mkdtempSync(join(tmpdir(), 'contain-peer-'))
-  t.teardown(() => rmSync(dir, {recursive: true, force: true}))
-  const path = join(dir, 's')
-  const server = createServer(socket => socket.end())
-  await new Promise<void>(resolve => server.listen(path, resolve))
-  t.teardown(() => new Promise<void>(resolve => server.close(() => resolve())))
-  const connection = createConnection(path)
-  await new Promise(resolve => connection.once('connect', resolve))
-  t.teardown(() => connection.destroy())
-  t.strictSame(await peerCredentials(connection, helper), {uid: process.getuid?.(), gid: process.getgid?.(), pid: process.pid}, 'this process serves the socket')
-})
+t.test(
+  'the native helper reads the credentials of the very connection',
+  {skip: existsSync(helper) ? false : 'native/build/contain-init is not built (npm run build)'},
+  async t => {
+    const dir = mkdtempSync(join(tmpdir(), 'contain-peer-'))
+    t.teardown(() => rmSync(dir, {recursive: true, force: true}))
+    const path = join(dir, 's')
+    const server = createServer(socket => socket.end())
+    await new Promise<void>(resolve => server.listen(path, resolve))
+    t.teardown(() => new Promise<void>(resolve => server.close(() => resolve())))
+    const connection = createConnection(path)
+    await new Promise(resolve => connection.once('connect', resolve))
+    t.teardown(() => connection.destroy())
+    t.strictSame(
+      await peerCredentials(connection, helper),
+      {uid: process.getuid?.(), gid: process.getgid?.(), pid: process.pid},
+      'this process serves the socket',
+    )
+  },
+)

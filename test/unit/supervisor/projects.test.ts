@@ -20,7 +20,7 @@ function state(overrides: Partial<ProjectState> = {}): ProjectState {
 }
 
 t.test('projectStateDirs: only <name>-<8 hex> directories, never the names locks or a link', async t => {
-  const root = t.testdir({'shop-0123abcd': {}, 'blog-89abcdef': {}, names: {shop: {}}, 'stray-file-01234567': 'x', 'nohash': {}})
+  const root = t.testdir({'shop-0123abcd': {}, 'blog-89abcdef': {}, names: {shop: {}}, 'stray-file-01234567': 'x', nohash: {}})
   t.strictSame(projectStateDirs(root), [join(root, 'blog-89abcdef'), join(root, 'shop-0123abcd')])
   t.strictSame(projectStateDirs(join(root, 'missing')), [], 'no state root: no projects')
 })
@@ -34,7 +34,10 @@ t.test('listProjects: a killed supervisor is listed as killed and its state remo
   writeState(open, state())
   chmodSync(open, 0o777)
   const {projects, warnings} = await listProjects(root)
-  t.strictSame(projects.map(project => [project.project, project.dir, project.killed, project.apps]), [['blog', '/srv/blog', true, []]])
+  t.strictSame(
+    projects.map(project => [project.project, project.dir, project.killed, project.apps]),
+    [['blog', '/srv/blog', true, []]],
+  )
   t.notOk(existsSync(stateFile(dead)), "the killed supervisor's state is removed")
   t.equal(warnings.length, 1)
   t.match(warnings[0], `${open}: is writable by other users`)
@@ -55,7 +58,11 @@ t.test('acquireNameLock: a second directory under a held name is refused, naming
     t.equal(error.message, `project name "shop" is already used by /srv/shop (supervisor pid ${process.pid}); /srv/staging/shop cannot run under the same name`)
     t.match((error as ProjectNameTakenError).fix, 'name: shop-2 in /srv/staging/shop/contain.yml')
     t.equal((error as ProjectNameTakenError).exitCode, 125)
-    t.type(thrown(() => checkNameFree(other, env)), ProjectNameTakenError, 'up -d checks it before it starts a supervisor')
+    t.type(
+      thrown(() => checkNameFree(other, env)),
+      ProjectNameTakenError,
+      'up -d checks it before it starts a supervisor',
+    )
   } finally {
     lock.release()
   }

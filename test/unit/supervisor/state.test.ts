@@ -4,7 +4,17 @@ import {basename, dirname, join} from 'node:path'
 import t from 'tap'
 import {stateRoot} from '../../../src/paths.js'
 import {processStartTime} from '../../../src/process.js'
-import {isSupervisorAlive, projectDir, projectKey, readState, removeState, stateFile, waitForSupervisorExit, writeState, type ProjectState} from '../../../src/supervisor/state.js'
+import {
+  isSupervisorAlive,
+  projectDir,
+  projectKey,
+  readState,
+  removeState,
+  stateFile,
+  waitForSupervisorExit,
+  writeState,
+  type ProjectState,
+} from '../../../src/supervisor/state.js'
 
 function state(overrides: Partial<ProjectState> = {}): ProjectState {
   return {
@@ -61,7 +71,11 @@ t.test('readers never see half a state while it is rewritten', async t => {
   const big = state({logsDir: 'x'.repeat(200_000)})
   writeState(dir, big)
   // A reader in another process polls for 500 ms while this one rewrites the file all along.
-  const reader = spawn(process.execPath, ['-e', `
+  const reader = spawn(
+    process.execPath,
+    [
+      '-e',
+      `
     const fs = require('node:fs')
     let reads = 0, bad = 0
     const end = Date.now() + 500
@@ -70,7 +84,10 @@ t.test('readers never see half a state while it is rewritten', async t => {
       try { JSON.parse(fs.readFileSync(${JSON.stringify(stateFile(dir))}, 'utf8')) } catch { bad++ }
     }
     process.stdout.write(JSON.stringify({reads, bad}))
-  `], {stdio: ['ignore', 'pipe', 'inherit']})
+  `,
+    ],
+    {stdio: ['ignore', 'pipe', 'inherit']},
+  )
   let output = ''
   reader.stdout.on('data', chunk => (output += chunk))
   let closed = false
@@ -80,7 +97,7 @@ t.test('readers never see half a state while it is rewritten', async t => {
     writeState(dir, {...big, project: `p${writes++}`})
     await new Promise(resolve => setImmediate(resolve))
   }
-  const {reads, bad} = JSON.parse(output)
+  const {reads, bad} = JSON.parse(output) as {reads: number; bad: number}
   t.ok(reads > 0 && writes > 10, `${reads} reads during ${writes} writes`)
   t.equal(bad, 0, 'no read saw a torn or missing file')
 })
@@ -139,7 +156,11 @@ t.test('processStartTime: undefined for a pid that does not exist', async t => {
 
 t.test('isSupervisorAlive: only a live pid with the recorded start time', async t => {
   t.equal(isSupervisorAlive(state()), true, 'this process, its start time')
-  t.equal(isSupervisorAlive(state({supervisor: {pid: process.pid, startTime: String(Number(processStartTime(process.pid)) + 1)}})), false, 'same pid, another start time: the pid was reused')
+  t.equal(
+    isSupervisorAlive(state({supervisor: {pid: process.pid, startTime: String(Number(processStartTime(process.pid)) + 1)}})),
+    false,
+    'same pid, another start time: the pid was reused',
+  )
   t.equal(isSupervisorAlive(state({supervisor: {pid: process.pid, startTime: ''}})), false, 'no start time recorded')
   t.equal(isSupervisorAlive(state({supervisor: {pid: await deadPid(), startTime: processStartTime(process.pid) ?? ''}})), false, 'a dead pid')
 })

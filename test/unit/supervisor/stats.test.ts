@@ -18,7 +18,11 @@ t.test('sampleStats: CPU % is CPU time over wall time, in % of one CPU', async t
   const after = [status('web', 'running', usage({cpuMicros: 1_250_000}))]
   t.equal(sampleStats(before, after)[0].cpuPercent, 25, '250 ms of CPU in the default 1 s')
   t.equal(sampleStats(before, after, 500)[0].cpuPercent, 50, '250 ms in 500 ms')
-  t.equal(sampleStats([status('w', 'running', usage({cpuMicros: 0}))], [status('w', 'running', usage({cpuMicros: 3_000_000}))], 2000)[0].cpuPercent, 150, 'two busy CPUs: above 100 %')
+  t.equal(
+    sampleStats([status('w', 'running', usage({cpuMicros: 0}))], [status('w', 'running', usage({cpuMicros: 3_000_000}))], 2000)[0].cpuPercent,
+    150,
+    'two busy CPUs: above 100 %',
+  )
 })
 
 t.test('sampleStats: throttled share of the CFS periods between the samples', async t => {
@@ -29,9 +33,18 @@ t.test('sampleStats: throttled share of the CFS periods between the samples', as
   t.equal(idle.throttledPercent, 0, 'no period elapsed (no CPU limit, or an idle app): nothing throttled')
 })
 
-t.test('sampleStats: memory, pids and pressure are the latest sample\'s', async t => {
+t.test("sampleStats: memory, pids and pressure are the latest sample's", async t => {
   const before = [status('web', 'running', usage({memoryBytes: 10 * MiB, pids: 3}))]
-  const latest = usage({cpuMicros: 5, memoryBytes: 64 * MiB, memoryLimitBytes: 256 * MiB, anonBytes: 40 * MiB, fileBytes: 20 * MiB, pids: 7, cpuPressure: 0.125, memoryPressure: 0})
+  const latest = usage({
+    cpuMicros: 5,
+    memoryBytes: 64 * MiB,
+    memoryLimitBytes: 256 * MiB,
+    anonBytes: 40 * MiB,
+    fileBytes: 20 * MiB,
+    pids: 7,
+    cpuPressure: 0.125,
+    memoryPressure: 0,
+  })
   const [row] = sampleStats(before, [status('web', 'running', latest)])
   t.strictSame(row, {
     name: 'web',
@@ -51,7 +64,13 @@ t.test('sampleStats: memory, pids and pressure are the latest sample\'s', async 
 t.test('sampleStats: apps are matched by name, in the order of the second sample', async t => {
   const before = [status('worker', 'running', usage({cpuMicros: 0})), status('web', 'running', usage({cpuMicros: 0}))]
   const after = [status('web', 'running', usage({cpuMicros: 100_000})), status('worker', 'running', usage({cpuMicros: 900_000}))]
-  t.strictSame(sampleStats(before, after).map(row => [row.name, row.cpuPercent]), [['web', 10], ['worker', 90]])
+  t.strictSame(
+    sampleStats(before, after).map(row => [row.name, row.cpuPercent]),
+    [
+      ['web', 10],
+      ['worker', 90],
+    ],
+  )
 })
 
 t.test('sampleStats: an app without a cgroup has only its name and state', async t => {
@@ -68,7 +87,19 @@ t.test('sampleStats: an app new in the second sample has no CPU figure yet', asy
 
 t.test('formatStats: one aligned row per app, units and percentages', async t => {
   const rows: StatsRow[] = [
-    {name: 'web', state: 'running', cpuPercent: 12.345, throttledPercent: 0, memoryBytes: 64 * MiB, memoryLimitBytes: 256 * MiB, anonBytes: 40 * MiB, fileBytes: 1536, pids: 7, cpuPressure: 0.0123, memoryPressure: 0},
+    {
+      name: 'web',
+      state: 'running',
+      cpuPercent: 12.345,
+      throttledPercent: 0,
+      memoryBytes: 64 * MiB,
+      memoryLimitBytes: 256 * MiB,
+      anonBytes: 40 * MiB,
+      fileBytes: 1536,
+      pids: 7,
+      cpuPressure: 0.0123,
+      memoryPressure: 0,
+    },
     {name: 'worker', state: 'running', cpuPercent: 100, throttledPercent: 37.5, memoryBytes: 1.5 * MiB, anonBytes: MiB, fileBytes: 0, pids: 12},
     {name: 'db', state: 'stopped'},
   ]
@@ -84,7 +115,10 @@ t.test('formatStats: one aligned row per app, units and percentages', async t =>
   // cell starts where its header does.
   const starts = (line: string) => [0, ...[...line.matchAll(/ {2,}/g)].map(match => (match.index ?? 0) + match[0].length)]
   for (const line of lines.slice(1)) t.strictSame(starts(line), starts(lines[0]), `aligned: ${line.split(' ')[0]}`)
-  t.notOk(lines.some(line => line.endsWith(' ')), 'no trailing spaces')
+  t.notOk(
+    lines.some(line => line.endsWith(' ')),
+    'no trailing spaces',
+  )
 })
 
 t.test('formatStats: only the header without apps', async t => {

@@ -37,10 +37,14 @@ t.test('a field: NAME=value, or the length-prefixed form when the value holds a 
   t.equal(encodeField('MESSAGE', 'hello').toString(), 'MESSAGE=hello\n')
   t.equal(encodeField('MESSAGE', '').toString(), 'MESSAGE=\n', 'an empty value')
   t.equal(encodeField('MESSAGE', 'a=b').toString(), 'MESSAGE=a=b\n', 'only the first = separates')
-  t.strictSame(encodeField('MESSAGE', 'two\nlines'), Buffer.concat([Buffer.from('MESSAGE\n'), Buffer.from([9, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('two\nlines\n')]))
+  t.strictSame(
+    encodeField('MESSAGE', 'two\nlines'),
+    Buffer.concat([Buffer.from('MESSAGE\n'), Buffer.from([9, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('two\nlines\n')]),
+  )
   const binary = Buffer.from([0xff, 0x00, 0x0a, 0xc3])
   t.strictSame(decodeFrames(frame(encodeField('MESSAGE', binary)))[0], [['MESSAGE', binary]], 'bytes that are not UTF-8, a NUL and a newline pass unchanged')
-  for (const bad of ['message', '_PID', '', 'A B', 'A=B', 'X'.repeat(65)]) t.throws(() => encodeField(bad, 'x'), /not a journal field name/, JSON.stringify(bad))
+  for (const bad of ['message', '_PID', '', 'A B', 'A=B', 'X'.repeat(65)])
+    t.throws(() => encodeField(bad, 'x'), /not a journal field name/, JSON.stringify(bad))
 })
 
 function frame(record: Buffer): Buffer {
@@ -52,7 +56,13 @@ function frame(record: Buffer): Buffer {
 t.test('the fields of every line of an app: priority by stream, identifier, project and app', async t => {
   t.equal(lineFields('shop', 'web', 'out').toString(), 'PRIORITY=6\nSYSLOG_IDENTIFIER=web\nCONTAIN_PROJECT=shop\nCONTAIN_APP=web\n')
   t.equal(lineFields('shop', 'worker', 'err').toString(), 'PRIORITY=3\nSYSLOG_IDENTIFIER=worker\nCONTAIN_PROJECT=shop\nCONTAIN_APP=worker\n')
-  t.strictSame(encodeRecord([['A', '1'], ['B', 'x\ny']]), Buffer.concat([encodeField('A', '1'), encodeField('B', 'x\ny')]))
+  t.strictSame(
+    encodeRecord([
+      ['A', '1'],
+      ['B', 'x\ny'],
+    ]),
+    Buffer.concat([encodeField('A', '1'), encodeField('B', 'x\ny')]),
+  )
 })
 
 t.test('lines: one record per line, in order, MESSAGE first, each framed by its length', async t => {
@@ -60,23 +70,34 @@ t.test('lines: one record per line, in order, MESSAGE first, each framed by its 
   const {frames, records} = encodeLines(Buffer.from('first\n\nthird \u00e9\r\n'), fields)
   t.equal(records, 3)
   const decoded = decodeFrames(frames)
-  t.strictSame(decoded.map(record => record.map(([name, value]) => `${name}=${value.toString()}`)), [
-    ['MESSAGE=first', 'PRIORITY=3', 'SYSLOG_IDENTIFIER=web', 'CONTAIN_PROJECT=shop', 'CONTAIN_APP=web'],
-    ['MESSAGE=', 'PRIORITY=3', 'SYSLOG_IDENTIFIER=web', 'CONTAIN_PROJECT=shop', 'CONTAIN_APP=web'],
-    ['MESSAGE=third \u00e9\r', 'PRIORITY=3', 'SYSLOG_IDENTIFIER=web', 'CONTAIN_PROJECT=shop', 'CONTAIN_APP=web'],
-  ], 'an empty line is a record; the bytes of a line are kept, a carriage return too')
+  t.strictSame(
+    decoded.map(record => record.map(([name, value]) => `${name}=${value.toString()}`)),
+    [
+      ['MESSAGE=first', 'PRIORITY=3', 'SYSLOG_IDENTIFIER=web', 'CONTAIN_PROJECT=shop', 'CONTAIN_APP=web'],
+      ['MESSAGE=', 'PRIORITY=3', 'SYSLOG_IDENTIFIER=web', 'CONTAIN_PROJECT=shop', 'CONTAIN_APP=web'],
+      ['MESSAGE=third \u00e9\r', 'PRIORITY=3', 'SYSLOG_IDENTIFIER=web', 'CONTAIN_PROJECT=shop', 'CONTAIN_APP=web'],
+    ],
+    'an empty line is a record; the bytes of a line are kept, a carriage return too',
+  )
   t.equal(encodeLines(Buffer.alloc(0), fields).records, 0, 'no lines, no records')
   const forged = decodeFrames(encodeLines(Buffer.from('hi\nPRIORITY=0\nSYSLOG_IDENTIFIER=sshd\n'), fields).frames)
-  t.strictSame(forged.map(record => record.filter(([name]) => name !== 'MESSAGE').map(([name, value]) => `${name}=${value}`)), Array(3).fill(['PRIORITY=3', 'SYSLOG_IDENTIFIER=web', 'CONTAIN_PROJECT=shop', 'CONTAIN_APP=web']), 'an app cannot set a field: what looks like one is a MESSAGE of its own')
+  t.strictSame(
+    forged.map(record => record.filter(([name]) => name !== 'MESSAGE').map(([name, value]) => `${name}=${value.toString()}`)),
+    Array(3).fill(['PRIORITY=3', 'SYSLOG_IDENTIFIER=web', 'CONTAIN_PROJECT=shop', 'CONTAIN_APP=web']),
+    'an app cannot set a field: what looks like one is a MESSAGE of its own',
+  )
 })
 
-t.test('a line longer than journald\'s LineMax is split into records of at most that size, as journald splits a stream', async t => {
+t.test("a line longer than journald's LineMax is split into records of at most that size, as journald splits a stream", async t => {
   const line = Buffer.alloc(JOURNAL_LINE_MAX * 2 + 10, 'x')
   const {frames, records} = encodeLines(Buffer.concat([line, Buffer.from('\nshort\n')]), lineFields('p', 'a', 'out'))
   t.equal(records, 4)
   const messages = decodeFrames(frames).map(record => record[0][1].length)
   t.strictSame(messages, [JOURNAL_LINE_MAX, JOURNAL_LINE_MAX, 10, 5])
-  t.ok(decodeFrames(frames).every(record => record.length === 5), 'every piece carries all the fields')
+  t.ok(
+    decodeFrames(frames).every(record => record.length === 5),
+    'every piece carries all the fields',
+  )
   t.equal(encodeLines(Buffer.from(`${'y'.repeat(JOURNAL_LINE_MAX)}\n`), lineFields('p', 'a', 'out')).records, 1, 'exactly LineMax: one record')
 })
 
@@ -87,8 +108,14 @@ t.test('stdout is the journal only when JOURNAL_STREAM names its device and inod
   t.notOk(stdoutIsJournal({JOURNAL_STREAM: '26:123456'}, stdout))
   t.notOk(stdoutIsJournal({}, stdout), 'not under systemd')
   for (const bad of ['', '25', '25:', ':1', '25:12x', ' 25:123456']) t.notOk(stdoutIsJournal({JOURNAL_STREAM: bad}, stdout), JSON.stringify(bad))
-  t.notOk(stdoutIsJournal({JOURNAL_STREAM: '25:123456'}, () => {
-    throw Object.assign(new Error('closed'), {code: 'EBADF'})
-  }), 'a closed stdout')
-  t.ok(stdoutIsJournal({JOURNAL_STREAM: '18446744073709551615:1'}, () => ({dev: 18446744073709551615n, ino: 1n})), 'numbers beyond 2^53 compared exactly')
+  t.notOk(
+    stdoutIsJournal({JOURNAL_STREAM: '25:123456'}, () => {
+      throw Object.assign(new Error('closed'), {code: 'EBADF'})
+    }),
+    'a closed stdout',
+  )
+  t.ok(
+    stdoutIsJournal({JOURNAL_STREAM: '18446744073709551615:1'}, () => ({dev: 18446744073709551615n, ino: 1n})),
+    'numbers beyond 2^53 compared exactly',
+  )
 })

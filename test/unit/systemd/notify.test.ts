@@ -20,7 +20,11 @@ function fakeSupervisor(apps: Record<string, {healthcheck?: HealthcheckConfig}>)
     app.emit('state', state)
   }
   // The supervisor itself emits app-added and app-removed when a changed contain.yml is applied.
-  return {supervisor: Object.assign(new EventEmitter(), {apps: map}) as unknown as Supervisor, set, emit: (name: string, event: string, value: unknown) => map.get(name)?.emit(event, value)}
+  return {
+    supervisor: Object.assign(new EventEmitter(), {apps: map}) as unknown as Supervisor,
+    set,
+    emit: (name: string, event: string, value: unknown) => map.get(name)?.emit(event, value),
+  }
 }
 
 /** A send that records each message; `hold` keeps the next sends pending until `release`. */
@@ -48,7 +52,11 @@ t.test('takeNotifyTarget takes the variables out, so that apps do not inherit th
   const env: NodeJS.ProcessEnv = {NOTIFY_SOCKET: '/run/systemd/notify', WATCHDOG_USEC: '30000000', WATCHDOG_PID: '42', PATH: '/usr/bin'}
   t.same(takeNotifyTarget(env, 42), {socket: '/run/systemd/notify', watchdogIntervalMs: 15_000})
   t.same(env, {PATH: '/usr/bin'})
-  t.same(takeNotifyTarget({NOTIFY_SOCKET: '@abstract', WATCHDOG_USEC: '30000000', WATCHDOG_PID: '7'}, 42), {socket: '@abstract', watchdogIntervalMs: undefined}, 'a watchdog meant for another process is not ours')
+  t.same(
+    takeNotifyTarget({NOTIFY_SOCKET: '@abstract', WATCHDOG_USEC: '30000000', WATCHDOG_PID: '7'}, 42),
+    {socket: '@abstract', watchdogIntervalMs: undefined},
+    'a watchdog meant for another process is not ours',
+  )
   t.same(takeNotifyTarget({NOTIFY_SOCKET: '/s', WATCHDOG_USEC: 'soon'}, 42), {socket: '/s', watchdogIntervalMs: undefined})
   const none: NodeJS.ProcessEnv = {WATCHDOG_USEC: '1000000'}
   t.equal(takeNotifyTarget(none), undefined, 'not under systemd')
@@ -56,16 +64,31 @@ t.test('takeNotifyTarget takes the variables out, so that apps do not inherit th
 })
 
 t.test('the STATUS line says how each app is', async t => {
-  const view = (fields: Partial<AppView>): AppView => ({name: 'web', state: 'running', healthcheck: true, health: 'starting', restarts: 0, wasUp: false, ...fields})
+  const view = (fields: Partial<AppView>): AppView => ({
+    name: 'web',
+    state: 'running',
+    healthcheck: true,
+    health: 'starting',
+    restarts: 0,
+    wasUp: false,
+    ...fields,
+  })
   const oom: LastExit = {exitCode: 137, signal: 'SIGKILL', oomKilled: true, at: ''}
   t.equal(describeApp(view({})), 'web running, waiting for its health check')
   t.equal(describeApp(view({health: 'healthy'})), 'web healthy')
   t.equal(describeApp(view({healthcheck: false, health: 'none'})), 'web running')
   t.equal(describeApp(view({state: 'backoff', lastExit: oom, restarts: 2})), 'web restarting after OOM-killed (exit 137) (2 restarts)')
-  t.equal(describeApp(view({state: 'failed', lastExit: {exitCode: 127, oomKilled: false, error: 'bundle: command not found', at: ''}})), 'web failed (bundle: command not found)')
+  t.equal(
+    describeApp(view({state: 'failed', lastExit: {exitCode: 127, oomKilled: false, error: 'bundle: command not found', at: ''}})),
+    'web failed (bundle: command not found)',
+  )
   t.equal(describeApp(view({state: 'exited', lastExit: {exitCode: 0, oomKilled: false, at: ''}, restarts: 1})), 'web exited (exit 0) (1 restart)')
   t.equal(statusLine([view({health: 'healthy'}), view({name: 'worker', healthcheck: false})], true), 'stopping: web healthy, worker running')
-  t.equal(statusLine([view({state: 'failed', lastExit: {exitCode: 1, oomKilled: false, error: 'line one\nline two', at: ''}})]), 'web failed (line one line two)', 'one line')
+  t.equal(
+    statusLine([view({state: 'failed', lastExit: {exitCode: 1, oomKilled: false, error: 'line one\nline two', at: ''}})]),
+    'web failed (line one line two)',
+    'one line',
+  )
 })
 
 t.test('READY=1 once every app is up: after the first passing check, or once running without one', async t => {
@@ -77,7 +100,10 @@ t.test('READY=1 once every app is up: after the first passing check, or once run
   set('worker', 'starting')
   set('worker', 'running')
   await notifier.flushed()
-  t.notOk(sent.some(message => message.includes('READY=1')), 'not while web waits for its check')
+  t.notOk(
+    sent.some(message => message.includes('READY=1')),
+    'not while web waits for its check',
+  )
   t.equal(sent.at(-1), 'STATUS=web running, waiting for its health check, worker running')
 
   emit('web', 'health', 'healthy')
@@ -165,10 +191,13 @@ t.test('WATCHDOG=1 every interval until stopping; a failed send is said once', a
   const {supervisor} = fakeSupervisor({worker: {}})
   const sent: string[] = []
   const warnings: string[] = []
-  const notifier = new SystemdNotifier(async message => {
-    sent.push(message)
-    throw new Error('No such file or directory')
-  }, {watchdogIntervalMs: 20, warn: message => warnings.push(message)}).watch(supervisor)
+  const notifier = new SystemdNotifier(
+    async message => {
+      sent.push(message)
+      throw new Error('No such file or directory')
+    },
+    {watchdogIntervalMs: 20, warn: message => warnings.push(message)},
+  ).watch(supervisor)
   await new Promise(resolve => setTimeout(resolve, 110))
   notifier.stopping()
   const count = sent.filter(message => message === 'WATCHDOG=1').length

@@ -55,7 +55,11 @@ t.test('a system unit for one app: notify, delegation, mixed kill, timeouts from
   t.equal(unit.name, 'contain-shop-web.service')
   const s = settings(unit.text)
   t.same(s.ExecStart, [`${NODE} ${BIN} up --file ${shop.file} web`], 'contain up in the foreground, the app named')
-  t.same(s.ExecReload, [`${NODE} ${BIN} up --reload --file ${shop.file} web`], 'systemctl reload: contain up --reload applies the file to the supervisor that runs')
+  t.same(
+    s.ExecReload,
+    [`${NODE} ${BIN} up --reload --file ${shop.file} web`],
+    'systemctl reload: contain up --reload applies the file to the supervisor that runs',
+  )
   t.same(s.Type, ['notify'])
   t.same(s.NotifyAccess, ['main'])
   t.same(s.Delegate, ['yes'])
@@ -80,16 +84,20 @@ t.test('one unit for several apps, and a user unit', async t => {
   const both = renderUnit({project: shop, apps: ['web', 'worker'], user: false, node: NODE, containBin: BIN})
   t.equal(both.name, 'contain-shop.service')
   t.same(settings(both.text).ExecStart, [`${NODE} ${BIN} up --file ${shop.file} web worker`])
-  t.same(settings(both.text).ExecReload, [`${NODE} ${BIN} up --reload --file ${shop.file} web worker`], 'the reload names the unit\'s apps: others of the file are not its to start')
+  t.same(
+    settings(both.text).ExecReload,
+    [`${NODE} ${BIN} up --reload --file ${shop.file} web worker`],
+    "the reload names the unit's apps: others of the file are not its to start",
+  )
   t.match(both.text, /\(web: on-failure:3, worker: always\)/)
 
   const user = renderUnit({project: shop, apps: ['worker'], user: true, node: NODE, containBin: BIN})
   const s = settings(user.text)
-  t.same(s.NotifyAccess, ['all'], 'a user cannot send in contain\'s name: its helper sends as itself')
+  t.same(s.NotifyAccess, ['all'], "a user cannot send in contain's name: its helper sends as itself")
   t.same(s.WantedBy, ['default.target'])
   t.notOk(s.After, 'a user manager does not order against system targets')
   t.notOk(s.EnvironmentFile, 'the worker reads no env file of its own')
-  t.same(s.TimeoutStartSec, ['90s'], 'systemd\'s default at least')
+  t.same(s.TimeoutStartSec, ['90s'], "systemd's default at least")
   t.match(user.text, /systemctl --user daemon-reload && systemctl --user enable --now contain-shop-worker\.service/)
   t.match(user.text, /journalctl --user -u contain-shop-worker\.service/)
 })
@@ -163,7 +171,17 @@ t.test('the command: prints the unit, or writes it and says how to start it', as
     }
     const exitCode = Number(process.exitCode ?? 0)
     process.exitCode = undefined
-    return {stdout: stdout.args().map(args => String(args[0])).join('\n'), stderr: stderr.args().map(args => String(args[0])).join(''), exitCode}
+    return {
+      stdout: stdout
+        .args()
+        .map(args => String(args[0]))
+        .join('\n'),
+      stderr: stderr
+        .args()
+        .map(args => String(args[0]))
+        .join(''),
+      exitCode,
+    }
   }
   const printed = await run(['-f', shop.file, 'web'])
   t.equal(printed.exitCode, 0, printed.stderr)
@@ -172,7 +190,10 @@ t.test('the command: prints the unit, or writes it and says how to start it', as
 
   const output = join(shop.dir, 'user.service')
   const written = await run(['-f', shop.file, 'worker', '--user', '--output', output])
-  t.equal(written.stdout, `contain: wrote ${output}; start it with: systemctl --user daemon-reload && systemctl --user enable --now contain-shop-worker.service`)
+  t.equal(
+    written.stdout,
+    `contain: wrote ${output}; start it with: systemctl --user daemon-reload && systemctl --user enable --now contain-shop-worker.service`,
+  )
   t.match(readFileSync(output, 'utf8'), /NotifyAccess=all/)
 
   const unknown = await run(['-f', shop.file, 'db'])
