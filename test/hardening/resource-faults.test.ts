@@ -83,7 +83,9 @@ if (requireRoot(t)) {
       // The cap held: the kernel refused forks at 64 (pids.events counts each refusal), and the
       // app's cgroup never held more. Without the limit the bomb would run into the hundreds.
       // A supervised app's processes and limits are in its instance's cgroup, below the app's: the deepest.
-      const pidsDir = appProcessDirs(`b${mark}`).filter(cgroup => existsSync(join(cgroup, 'pids.max'))).sort((a, b) => b.length - a.length)[0]
+      const pidsDir = appProcessDirs(`b${mark}`)
+        .filter(cgroup => existsSync(join(cgroup, 'pids.max')))
+        .sort((a, b) => b.length - a.length)[0]
       t.ok(pidsDir, `the app's pids cgroup: ${pidsDir}`)
       if (pidsDir) {
         const read = (file: string) => readFileSync(join(pidsDir, file), 'utf8').trim()

@@ -223,7 +223,7 @@ t.test('planCgroup', async t => {
     const error = named(thrown(() => planCgroup(layout, WEB, {pidsMax: 10}, tempCgroupFs())))
     t.type(error, HostError)
     t.match(error.message, /--pids-limit needs the pids cgroup controller/)
-    t.match((error as HostError).fix, /mount the pids controller, or leave --pids-limit out/)
+    t.match(error.fix, /mount the pids controller, or leave --pids-limit out/)
   })
 
   t.test('a missing controller that no limit needs is skipped', async t => {
@@ -309,7 +309,7 @@ t.test('planCgroup', async t => {
     const error = named(thrown(() => planCgroup(layout, WEB, {cpuQuotaMicros: 50_000, cpuPeriodMicros: 100_000}, tempCgroupFs())))
     t.type(error, HostError)
     t.match(error.message, /^--cpus needs the cpu cgroup controller/, 'names only the limit that was set')
-    t.match((error as HostError).fix, /Delegate=yes/)
+    t.match(error.fix, /Delegate=yes/)
     const both = named(thrown(() => planCgroup(layout, WEB, {cpuQuotaMicros: 50_000, cpuPeriodMicros: 100_000, cpuShares: 512}, tempCgroupFs())))
     t.match(both.message, /^--cpus, --cpu-shares need the cpu cgroup controller/)
 
