@@ -10,7 +10,9 @@
 # also remove a unit's leftovers once its processes are gone, as systemd does when a unit stops.
 set -eu
 own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+guest=plain
 if [ "$own" != "/" ]; then
+  guest=nested
   parent=/sys/fs/cgroup$own
   mkdir "$parent/test-runner"
   echo $$ > "$parent/test-runner/cgroup.procs"
@@ -18,4 +20,7 @@ if [ "$own" != "/" ]; then
   export CONTAIN_TEST_UNIT_PARENT="$parent"
 fi
 # One file at a time, as on the host: the leak checks snapshot shared cgroup directories.
-exec node_modules/.bin/tap --reporter=tap --jobs=1 "$@"
+# The two guests run side by side on the same shared checkout, and tap names a test's fixture
+# directory (.tap/fixtures/...) after its file and arguments: without an argument of its own, one
+# guest's test removed the other's fixture while it was in use (a writable path gone: ENOENT).
+exec node_modules/.bin/tap --reporter=tap --jobs=1 --test-arg="guest-$guest" "$@"
