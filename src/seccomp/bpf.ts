@@ -413,7 +413,7 @@ export async function compileProfile(options: CompileProfileOptions): Promise<Co
 
   const {filter, warnings} = compileProfileText(text, {...options, arch, kernel})
   memoryCache.set(key, {filter, warnings: [...warnings]})
-  if (cacheFile) await writeCachedFilter(cacheFile, cacheFileContents(filter, key))
+  if (cacheFile) writeCachedFilter(cacheFile, cacheFileContents(filter, key))
   return {filter: Buffer.from(filter), hash, cache: 'miss', warnings: [...warnings]}
 }
 

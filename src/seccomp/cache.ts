@@ -2,8 +2,9 @@
  * Compiled filters cached on disk by a hash of everything that decides them. Kept apart from the
  * compiler so that a launch with a cached filter does not load the compiler at all.
  */
-import {readFileSync} from 'node:fs'
-import {mkdir, rename, rm, writeFile} from 'node:fs/promises'
+// Synchronous on purpose: node:fs/promises costs every launch a millisecond to load, for a write
+// made only on a cache miss.
+import {mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {CapabilityName} from '../capabilities.js'
 import type {KernelVersion} from './profile.js'
@@ -83,13 +84,17 @@ export function readCachedFilter(file: string, key: string): Buffer | undefined 
  * Write then rename, so a concurrent launch never reads half a filter; only this user may write there.
  * The cache only saves compile time: a read-only or full disk costs that, and is no warning.
  */
-export async function writeCachedFilter(file: string, contents: Buffer): Promise<void> {
+export function writeCachedFilter(file: string, contents: Buffer): void {
   const temporary = `${file}.${process.pid}.tmp`
   try {
-    await mkdir(join(file, '..'), {recursive: true, mode: 0o700})
-    await writeFile(temporary, contents, {mode: 0o600})
-    await rename(temporary, file)
+    mkdirSync(join(file, '..'), {recursive: true, mode: 0o700})
+    writeFileSync(temporary, contents, {mode: 0o600, flag: 'wx'})
+    renameSync(temporary, file)
   } catch {
-    await rm(temporary, {force: true}).catch(() => undefined)
+    try {
+      rmSync(temporary, {force: true})
+    } catch {
+      // nothing was written, or the directory went away: the cache only saves time
+    }
   }
 }

@@ -57,6 +57,6 @@ export async function launchFilter(request: LaunchFilterRequest): Promise<Launch
     kernel,
   })
   compiled.set(key, filter)
-  await writeCachedFilter(cacheFile, cacheFileContents(filter, key))
+  writeCachedFilter(cacheFile, cacheFileContents(filter, key))
   return {filter: Buffer.from(filter), warnings, cache: 'miss'}
 }
