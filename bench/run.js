@@ -4,7 +4,7 @@
 // Orchestrates the benchmark suites: installs peers, gives each suite a context (work dir, cgroup layout,
 // cleanup registry), writes bench/results/<date>-<suite>.{json,md,svg}, and - always, also on failure or
 // Ctrl-C - removes every container, image, daemon, cgroup, mount and directory the bench created.
-import {existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync} from 'node:fs'
 import {loadavg} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -114,6 +114,30 @@ async function recoverStale(layout) {
   return notes
 }
 
+const machineLock = '/run/contain-bench.lock'
+
+/**
+ * Takes the machine-wide bench lock with O_EXCL (atomic, and never through a planted symlink);
+ * a lock whose bench is gone is taken over. Returns the pid of a live holder, else undefined.
+ */
+function takeMachineLock() {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(machineLock, 'wx', 0o600)
+      writeSync(fd, `${process.pid}\n`)
+      closeSync(fd)
+      process.on('exit', () => rmSync(machineLock, {force: true}))
+      return undefined
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error
+    }
+    const pid = Number(readFileSync(machineLock, 'utf8').trim())
+    if (processes().some(p => p.pid === pid && p.cmdline.includes('bench/run.js'))) return pid
+    rmSync(machineLock, {force: true})
+  }
+  throw new Error(`bench: could not take ${machineLock}: another bench keeps making it; remove it if no bench runs`)
+}
+
 async function main() {
   // Before anything is spawned: every peer, node -e 0 among them, starts without them.
   const nodeStartVariablesRemoved = clearNodeStartVariables()
@@ -145,14 +169,13 @@ async function main() {
     return 1
   }
 
-  // One bench at a time: they would share bench/work and tear down each other's daemons.
-  const lock = join(workDir, '.lock')
-  if (existsSync(lock)) {
-    const pid = Number(readFileSync(lock, 'utf8').trim())
-    if (pid !== process.pid && processes().some(p => p.pid === pid && p.cmdline.includes('bench/run.js'))) {
-      console.error(`bench: another bench is running (pid ${pid}); wait for it or stop it first`)
-      return 1
-    }
+  // One bench at a time on the machine, from whichever clone: two runs share the host's cgroup
+  // parents (each janitor removes only the ancestors it saw itself create, so side by side they
+  // left them behind), the peers' daemons and the CPUs every figure depends on.
+  const held = takeMachineLock()
+  if (held !== undefined) {
+    console.error(`bench: another bench is running (pid ${held}); wait for it or stop it first`)
+    return 1
   }
 
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
@@ -171,17 +194,16 @@ async function main() {
   const sysctlsBefore = snapshotSysctls()
   const pathsBefore = snapshotPaths()
   const cgroupsBefore = cgroupDirSet(layout)
-  const workExisted = existsSync(workDir) && readdirSync(workDir).some(f => f !== '.lock')
+  const workExisted = existsSync(workDir) && readdirSync(workDir).length > 0
   const workRootExisted = existsSync(workRoot)
   mkdirSync(workDir, {recursive: true})
-  writeFileSync(lock, `${process.pid}\n`)
 
   // Undo steps run newest first: peers (registered later) → stray processes → mounts → cgroups → host state → work dir.
   cleanup.add('remove bench/work/run', async () => {
     const mounts = mountsUnder(workDir)
     if (mounts.length) throw new Error(`not removing ${workDir}: still mounted: ${mounts.join(', ')}`)
     if (opts.keepWork) {
-      for (const sub of ['docker', 'podman', '.lock']) rmSync(join(workDir, sub), {recursive: true, force: true})
+      for (const sub of ['docker', 'podman']) rmSync(join(workDir, sub), {recursive: true, force: true})
       return 'kept (--keep-work), except the docker and podman stores'
     }
     rmSync(workDir, {recursive: true, force: true})
