@@ -959,7 +959,7 @@ static void attach_device_program(int program_fd, const char *dir) {
  * that is not the one contain had made at its go (same device and inode: another run may have
  * made a new one with the name), is left alone: contain removed it itself.
  * A supervisor runs on after it removed an app's cgroup (`down`, a recreated app): the reaper
- * sees the rmdir (inotify on the parent; at the latest after REAP_CHECK_MS) and ends, and the
+ * sees the rmdir (inotify on the parent) and ends, and the
  * app's next start brings its own.
  */
 #define MAX_REAP 16
@@ -978,11 +978,6 @@ static void attach_device_program(int program_fd, const char *dir) {
 /* How long the reaper waits for a cgroup to empty, with the processes in it SIGKILLed: only a
  * process stuck in the kernel (D state) outlasts it. */
 #define REAP_PATIENCE_MS (10 * 60 * 1000)
-/* While contain runs, how often the reaper looks whether contain has removed the cgroup itself,
- * should the inotify wakeup not come (seen in CI: a restarted instance's reaper outlived its
- * cgroup's removal until this check): a few fstatat a second per app, and no reaper lingers. */
-#define REAP_CHECK_MS 1000
-
 struct reap_dir {
   int base;    /* contain's own cgroup in this hierarchy, opened at the start */
   char path[512]; /* the parents below it (contain/<project>), made with the app's cgroup */
@@ -1163,9 +1158,11 @@ static void reap(int owner, int known) {
     snprintf(parent, sizeof parent, "/proc/self/fd/%d", reap_dirs[i].parent);
     inotify_add_watch(removals, parent, IN_DELETE | IN_ONLYDIR);
   }
+  /* Armed, then looked: a removal made before the watches existed (contain removed a short-lived
+   * instance's cgroup while this process was still on its way here) sends no event, and the
+   * reaper then outlived its cgroup until contain's own end. Every later removal wakes it. */
   struct pollfd waited[2] = {{.fd = owner, .events = POLLIN}, {.fd = removals, .events = POLLIN}};
-  for (;;) {
-    int ready = poll(waited, removals >= 0 ? 2 : 1, REAP_CHECK_MS);
+  for (int ready = 0;; ready = poll(waited, removals >= 0 ? 2 : 1, -1)) {
     if (ready > 0 && waited[0].revents) break;
     if (ready < 0) continue;
     if (ready > 0) {

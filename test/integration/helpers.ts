@@ -179,8 +179,8 @@ function hostMountPoints(): string[] {
 export function assertNothingLeftBehind(t: Test): void {
   const before = hostTraces()
   t.afterEach(async () => {
-    // Killed launchers are reaped asynchronously, and a reaper sees its cgroup gone within a second
-    // (REAP_CHECK_MS in contain-init.c, when no inotify wakeup came): give them up to 3 s.
+    // Killed launchers are reaped asynchronously, and a reaper ends when it sees its cgroup removed
+    // (an inotify wakeup): on a loaded two-CPU runner that can take a while; give them up to 3 s.
     let after = hostTraces()
     for (let tries = 0; tries < 150 && (after.cgroups.length > 0 || after.processes.length > 0); tries++) {
       await new Promise(resolve => setTimeout(resolve, 20))
