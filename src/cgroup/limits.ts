@@ -21,6 +21,8 @@ export interface Setting {
   value: string
 }
 
+export const setting = (controller: string, file: string, value: number | string): Setting => ({controller, file, value: String(value)})
+
 export type Controller = 'cpu' | 'cpuacct' | 'cpuset' | 'memory' | 'pids'
 
 /** How one cgroup version spells each limit. One function per controller. */

@@ -74,3 +74,29 @@ export function statField(text: string | undefined, name: string): number {
 export function realLimit(bytes: number | undefined): number | undefined {
   return bytes !== undefined && Number.isFinite(bytes) && bytes < 2 ** 60 ? bytes : undefined
 }
+
+/** CFS periods and throttling: cpu.stat names them alike in both versions. */
+export function cpuThrottling(dir: string, fs: CgroupFs): Pick<CgroupUsage, 'periods' | 'throttledPeriods'> {
+  const cpuStat = readIfThere(fs, dir, 'cpu.stat')
+  return {periods: statField(cpuStat, 'nr_periods'), throttledPeriods: statField(cpuStat, 'nr_throttled')}
+}
+
+/** Where one cgroup version keeps the figures of `CgroupReaders.memory`. */
+export interface MemoryFiles {
+  usage: string
+  limit: string
+  /** memory.stat's fields for anonymous and page-cache memory. */
+  anonField: string
+  fileField: string
+}
+
+/** Memory in use, its limit, and how much of it is anonymous and page cache. */
+export function memoryReading(dir: string, fs: CgroupFs, files: MemoryFiles): ReturnType<CgroupReaders['memory']> {
+  const memoryStat = readIfThere(fs, dir, 'memory.stat')
+  return {
+    memoryBytes: readNumber(fs, dir, files.usage) ?? 0,
+    memoryLimitBytes: realLimit(readNumber(fs, dir, files.limit)),
+    anonBytes: memoryStat === undefined ? undefined : statField(memoryStat, files.anonField),
+    fileBytes: memoryStat === undefined ? undefined : statField(memoryStat, files.fileField),
+  }
+}

@@ -1,8 +1,6 @@
 import {OptionFieldsError} from '../errors.js'
-import {swapTotal, type ControllerFiles, type Setting} from './limits.js'
-import {readIfThere, readNumber, realLimit, statField, type CgroupReaders} from './readings.js'
-
-const setting = (controller: string, file: string, value: number | string): Setting => ({controller, file, value: String(value)})
+import {setting, swapTotal, type ControllerFiles, type Setting} from './limits.js'
+import {cpuThrottling, memoryReading, readIfThere, readNumber, realLimit, type CgroupReaders} from './readings.js'
 
 /** Limits in cgroup v1 files; the readers below read them back. */
 export const v1Files: ControllerFiles = {
@@ -69,21 +67,11 @@ export const v1Readers: CgroupReaders = {
     return usage === undefined ? 0 : Math.round(Number(usage) / 1000)
   },
 
-  throttling(dir, fs) {
-    const cpuStat = readIfThere(fs, dir, 'cpu.stat')
-    return {periods: statField(cpuStat, 'nr_periods'), throttledPeriods: statField(cpuStat, 'nr_throttled')}
-  },
+  throttling: cpuThrottling,
 
   // memory.stat's total_* lines count the cgroup and its children, as v2's figures do.
-  memory(dir, fs) {
-    const memoryStat = readIfThere(fs, dir, 'memory.stat')
-    return {
-      memoryBytes: readNumber(fs, dir, 'memory.usage_in_bytes') ?? 0,
-      memoryLimitBytes: realLimit(readNumber(fs, dir, 'memory.limit_in_bytes')),
-      anonBytes: memoryStat === undefined ? undefined : statField(memoryStat, 'total_rss'),
-      fileBytes: memoryStat === undefined ? undefined : statField(memoryStat, 'total_cache'),
-    }
-  },
+  memory: (dir, fs) =>
+    memoryReading(dir, fs, {usage: 'memory.usage_in_bytes', limit: 'memory.limit_in_bytes', anonField: 'total_rss', fileField: 'total_cache'}),
 
   pids: (dir, fs) => readNumber(fs, dir, 'pids.current') ?? 0,
   pressure: () => ({}),

@@ -1,8 +1,6 @@
 import {join} from 'node:path'
-import {swapTotal, type ControllerFiles, type Setting} from './limits.js'
-import {readIfThere, readNumber, realLimit, statField, type CgroupReaders} from './readings.js'
-
-const setting = (controller: string, file: string, value: number | string): Setting => ({controller, file, value: String(value)})
+import {setting, swapTotal, type ControllerFiles, type Setting} from './limits.js'
+import {cpuThrottling, memoryReading, readIfThere, readNumber, statField, type CgroupReaders} from './readings.js'
 
 /** cgroup v1 shares (2..262144) to v2 weight (1..10000), the mapping runc and crun use. */
 export function sharesToWeight(shares: number): number {
@@ -71,20 +69,9 @@ export const v2Readers: CgroupReaders = {
 
   cpuMicros: (dir, fs) => statField(readIfThere(fs, dir, 'cpu.stat'), 'usage_usec'),
 
-  throttling(dir, fs) {
-    const cpuStat = readIfThere(fs, dir, 'cpu.stat')
-    return {periods: statField(cpuStat, 'nr_periods'), throttledPeriods: statField(cpuStat, 'nr_throttled')}
-  },
+  throttling: cpuThrottling,
 
-  memory(dir, fs) {
-    const memoryStat = readIfThere(fs, dir, 'memory.stat')
-    return {
-      memoryBytes: readNumber(fs, dir, 'memory.current') ?? 0,
-      memoryLimitBytes: realLimit(readNumber(fs, dir, 'memory.max')),
-      anonBytes: memoryStat === undefined ? undefined : statField(memoryStat, 'anon'),
-      fileBytes: memoryStat === undefined ? undefined : statField(memoryStat, 'file'),
-    }
-  },
+  memory: (dir, fs) => memoryReading(dir, fs, {usage: 'memory.current', limit: 'memory.max', anonField: 'anon', fileField: 'file'}),
 
   pids: (dir, fs) => readNumber(fs, dir, 'pids.current') ?? 0,
 

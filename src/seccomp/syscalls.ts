@@ -22,6 +22,16 @@ export const X32_SYSCALL_BIT = 0x40000000
 
 type TableRows = ReadonlyArray<readonly [number, string]>
 
+/** From 424 on, a new system call takes the same number on every architecture (asm-generic/unistd.h). */
+const UNIFIED_ROWS: TableRows = [
+  [424, 'pidfd_send_signal io_uring_setup io_uring_enter io_uring_register open_tree move_mount fsopen fsconfig'],
+  [432, 'fsmount fspick pidfd_open clone3 close_range openat2 pidfd_getfd faccessat2'],
+  [440, 'process_madvise epoll_pwait2 mount_setattr quotactl_fd landlock_create_ruleset landlock_add_rule landlock_restrict_self memfd_secret'],
+  [448, 'process_mrelease futex_waitv set_mempolicy_home_node cachestat fchmodat2 map_shadow_stack futex_wake futex_wait'],
+  [456, 'futex_requeue statmount listmount lsm_get_self_attr lsm_set_self_attr lsm_list_modules mseal setxattrat'],
+  [464, 'getxattrat listxattrat removexattrat open_tree_attr file_getattr file_setattr listns'],
+]
+
 const X86_64_ROWS: TableRows = [
   [0, 'read write open close stat fstat lstat poll'],
   [8, 'lseek mmap mprotect munmap brk rt_sigaction rt_sigprocmask rt_sigreturn'],
@@ -67,12 +77,7 @@ const X86_64_ROWS: TableRows = [
   [328, 'pwritev2 pkey_mprotect pkey_alloc pkey_free statx io_pgetevents rseq uretprobe'],
   [336, 'uprobe'],
   // 337-423 are unused: new calls share numbers across architectures from 424 on.
-  [424, 'pidfd_send_signal io_uring_setup io_uring_enter io_uring_register open_tree move_mount fsopen fsconfig'],
-  [432, 'fsmount fspick pidfd_open clone3 close_range openat2 pidfd_getfd faccessat2'],
-  [440, 'process_madvise epoll_pwait2 mount_setattr quotactl_fd landlock_create_ruleset landlock_add_rule landlock_restrict_self memfd_secret'],
-  [448, 'process_mrelease futex_waitv set_mempolicy_home_node cachestat fchmodat2 map_shadow_stack futex_wake futex_wait'],
-  [456, 'futex_requeue statmount listmount lsm_get_self_attr lsm_set_self_attr lsm_list_modules mseal setxattrat'],
-  [464, 'getxattrat listxattrat removexattrat open_tree_attr file_getattr file_setattr listns'],
+  ...UNIFIED_ROWS,
 ]
 
 const AARCH64_ROWS: TableRows = [
@@ -117,12 +122,7 @@ const AARCH64_ROWS: TableRows = [
   [284, 'mlock2 copy_file_range preadv2 pwritev2 pkey_mprotect pkey_alloc pkey_free statx'],
   [292, 'io_pgetevents rseq kexec_file_load'],
   // 295-423: unused, or 32-bit time64 calls that a 64-bit process does not have.
-  [424, 'pidfd_send_signal io_uring_setup io_uring_enter io_uring_register open_tree move_mount fsopen fsconfig'],
-  [432, 'fsmount fspick pidfd_open clone3 close_range openat2 pidfd_getfd faccessat2'],
-  [440, 'process_madvise epoll_pwait2 mount_setattr quotactl_fd landlock_create_ruleset landlock_add_rule landlock_restrict_self memfd_secret'],
-  [448, 'process_mrelease futex_waitv set_mempolicy_home_node cachestat fchmodat2 map_shadow_stack futex_wake futex_wait'],
-  [456, 'futex_requeue statmount listmount lsm_get_self_attr lsm_set_self_attr lsm_list_modules mseal setxattrat'],
-  [464, 'getxattrat listxattrat removexattrat open_tree_attr file_getattr file_setattr listns'],
+  ...UNIFIED_ROWS,
 ]
 
 /**
