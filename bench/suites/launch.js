@@ -173,7 +173,8 @@ export function judgeTargets(workload, rows, byRound) {
 /**
  * Where contain's launch time goes, from medians of the same run: Node's own start (node -e 0), contain's
  * JavaScript (--dry-run − node: CLI, planning, printing), and the kernel side (contain − --dry-run: cgroup,
- * unshare, contain-init, seccomp, the workload), next to what the same kernel work costs in shell.
+ * unshare, contain-init, seccomp, the workload), of which the built view (contain − --view host), next
+ * to what the same kernel work costs in shell.
  */
 function launchProfile(summary) {
   const lines = []
@@ -186,6 +187,7 @@ function launchProfile(summary) {
         `contain's JavaScript (--dry-run − node) ${(m['contain-dry'] - m.node).toFixed(1)} ms`,
         `kernel side and the workload (contain − --dry-run) ${(m.contain - m['contain-dry']).toFixed(1)} ms`,
       )
+    if (m['contain-hostview'] !== undefined) parts.push(`of which the built view (contain − --view host) ${(m.contain - m['contain-hostview']).toFixed(1)} ms`)
     if (m['unshare-cgroup'] !== undefined) parts.push(`the same cgroup + namespaces in shell (unshare-cgroup) ${m['unshare-cgroup'].toFixed(1)} ms`)
     lines.push(`${workload}: contain ${m.contain.toFixed(1)} ms = ${parts.join('; ')}.`)
   }

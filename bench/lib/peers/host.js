@@ -65,6 +65,22 @@ export const contain = {
   },
 }
 
+/** contain as before issue 11's view: the host's filesystem, so the built view's cost shows as the difference. */
+export const containHostView = {
+  id: 'contain-hostview',
+  label: 'contain run --view host --cpus 1 -m 256m',
+  packages: [],
+  what: "node bin/run.js run --view host --cpus 1 -m 256m -- CMD: as contain, but the app sees the host's filesystem instead of the view contain builds (fresh /dev, private /tmp and /run, system directories read-only). Shows what the view costs.",
+  async prepare(ctx) {
+    const cli = containFiles(ctx)
+    return {
+      argv: w => [process.execPath, cli, 'run', '--view', 'host', ...containLimits, '--', ...w.host],
+      cwd: ctx.repoRoot,
+      version: await containVersion(ctx),
+    }
+  },
+}
+
 /**
  * contain with the network docker and podman get here (--network none: their private daemons have no
  * bridge), so the "faster than docker/podman" targets compare the same work; `contain` above is the
