@@ -25,6 +25,23 @@ export const node = {
   },
 }
 
+/**
+ * The least any Node launcher does: start, load child_process (not in Node's startup snapshot: it
+ * brings net and stream), run the workload and wait for it. contain − node-spawn is what contain's
+ * isolation and supervision add above that.
+ */
+export const nodeSpawn = {
+  id: 'node-spawn',
+  label: 'node: spawnSync(CMD)',
+  packages: [],
+  what: "node -e \"require('node:child_process').spawnSync(CMD, {stdio: 'inherit'})\": Node's start, the child_process module and one spawn of the workload, no isolation. The floor of a launcher written in Node.",
+  async prepare() {
+    const script =
+      "const [file, ...args] = process.argv.slice(1); process.exitCode = require('node:child_process').spawnSync(file, args, {stdio: 'inherit'}).status"
+    return {argv: w => [process.execPath, '-e', script, ...w.host], version: process.version}
+  },
+}
+
 function containFiles(ctx) {
   const cli = join(ctx.repoRoot, 'bin/run.js')
   const dist = join(ctx.repoRoot, 'dist/cli.js')
