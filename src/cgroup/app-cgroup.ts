@@ -3,9 +3,10 @@ import {readFileSync, watch} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import {CgroupError} from '../errors.js'
 import {activeDelegations, isOwnChild, moveIfAlive, partition} from './delegation.js'
-import {describeWriteError, hostCgroupFs, ignoreMissing, readList, readListIfThere, removeQuietly, type CgroupFs} from './fs.js'
+import {describeWriteError, hostCgroupFs, writeError, ignoreMissing, readList, readListIfThere, removeQuietly, type CgroupFs} from './fs.js'
 import {CONTAIN_CGROUP, RUN_SCOPE} from './paths.js'
 import type {CgroupPlan, Delegation, FileWrite, ParentCgroup} from './plan.js'
+import {passMemoryProtection} from './protection.js'
 import type {CgroupOutcome, CgroupReaders, CgroupUsage, JoinedHierarchy} from './readings.js'
 import {v1Readers} from './v1.js'
 import {v2Readers} from './v2.js'
@@ -76,6 +77,7 @@ export class AppCgroup {
       if (this.plan.delegation) this.delegate(this.plan.delegation)
       this.makeTree()
       for (const [path, values] of consecutiveByPath(this.plan.writes)) this.writeValues(path, values)
+      if (this.reservesMemory) passMemoryProtection(this.plan.parents, this.fs)
     } catch (error) {
       this.undoAll()
       throw error
@@ -164,6 +166,8 @@ export class AppCgroup {
    */
   private makeTree(): void {
     this.undo.push(() => this.removeParents())
+    // Undone after the app's own directories are gone: the parents then pass on what is left.
+    if (this.reservesMemory) this.undo.push(() => passMemoryProtection(this.plan.parents, this.fs))
     for (let attempt = 1; ; attempt++) {
       const mark = this.undo.length
       try {
@@ -231,6 +235,11 @@ export class AppCgroup {
       this.fs.mkdir(dir)
     }
     this.undo.push(() => this.fs.rmdir(dir))
+  }
+
+  /** Whether the app reserves memory where cgroup v2 protects it (memory.low: mem_reservation). */
+  private get reservesMemory(): boolean {
+    return this.plan.writes.some(write => basename(write.path) === 'memory.low')
   }
 
   /** Bottom-up: a parent another app still uses is busy (EBUSY), or gone already; both are fine. */
@@ -365,17 +374,6 @@ export class AppCgroup {
       else await sleep(2)
     }
   }
-}
-
-function writeError(path: string, value: string, error: unknown): CgroupError {
-  // A child devices cgroup may allow only what its parent allows.
-  const deviceRule = basename(path) === 'devices.allow'
-  return new CgroupError(path, `cannot write ${JSON.stringify(value)}: ${describeWriteError(error as NodeJS.ErrnoException)}`, {
-    fix: deviceRule
-      ? `contain's own devices cgroup (${dirname(dirname(path))}) does not allow this device, so the app cannot be given it: allow it there, leave the --device out, or use --privileged`
-      : 'check the value against the kernel documentation for this file, or leave the limit out',
-    cause: error,
-  })
 }
 
 /** Writes in plan order, runs of the same file together (v1's devices.allow takes ten in a row). */

@@ -1,5 +1,7 @@
 // The one seam between contain and cgroupfs, and the small readers and removers every step shares.
-import {closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync, writeSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync, writeSync} from 'node:fs'
+import {basename, dirname} from 'node:path'
+import {CgroupError} from '../errors.js'
 
 /** The one seam between contain and cgroupfs, so unit tests can use a temp dir. */
 /** Plain functions (no `this`): tests wrap one by keeping the original and calling it unbound. */
@@ -14,6 +16,8 @@ export interface CgroupFs {
   mkdir: (path: string) => void
   rmdir: (path: string) => void
   exists: (path: string) => boolean
+  /** The names of the cgroups directly below `dir`. */
+  children: (dir: string) => string[]
 }
 
 export const hostCgroupFs: CgroupFs = {
@@ -36,6 +40,10 @@ export const hostCgroupFs: CgroupFs = {
   mkdir: path => mkdirSync(path),
   rmdir: path => rmdirSync(path),
   exists: path => existsSync(path),
+  children: dir =>
+    readdirSync(dir, {withFileTypes: true})
+      .filter(entry => entry.isDirectory())
+      .map(entry => entry.name),
 }
 
 export function readList(fs: CgroupFs, path: string): string[] {
@@ -80,4 +88,16 @@ export function describeWriteError(error: NodeJS.ErrnoException): string {
     default:
       return error.message
   }
+}
+
+/** A rejected write as the user reads it: the file, the value, and what to do. */
+export function writeError(path: string, value: string, error: unknown): CgroupError {
+  // A child devices cgroup may allow only what its parent allows.
+  const deviceRule = basename(path) === 'devices.allow'
+  return new CgroupError(path, `cannot write ${JSON.stringify(value)}: ${describeWriteError(error as NodeJS.ErrnoException)}`, {
+    fix: deviceRule
+      ? `contain's own devices cgroup (${dirname(dirname(path))}) does not allow this device, so the app cannot be given it: allow it there, leave the --device out, or use --privileged`
+      : 'check the value against the kernel documentation for this file, or leave the limit out',
+    cause: error,
+  })
 }

@@ -72,7 +72,7 @@ export const RUN_OPTIONS = [
     kind: 'string',
     helpValue: 'SIZE',
     example: '256m',
-    description: 'Soft memory limit (cgroup v2 memory.low, v1 soft limit)',
+    description: 'Memory kept from reclaim under pressure (cgroup v2 memory.low, passed on through the cgroups contain makes; v1 soft limit)',
   },
   {
     flag: 'pids-limit',

@@ -1,5 +1,7 @@
+import {existsSync, readFileSync, rmdirSync} from 'node:fs'
+import {dirname, join} from 'node:path'
 import t from 'tap'
-import {assertNothingLeftBehind, contain, requireRoot, tapLoader} from './helpers.js'
+import {appCgroupDirs, assertNothingLeftBehind, contain, requireRoot, startContain, tapLoader} from './helpers.js'
 
 /** Busy for `seconds` of wall time, then prints the CPU-seconds it got per second. */
 const busyLoop = (seconds: number) =>
@@ -46,5 +48,30 @@ if (requireRoot(t)) {
     const [refused, current] = result.stdout.trim().split(' ').map(Number)
     t.ok(refused > 0, `${refused} forks refused`)
     t.ok(current <= 20, `${current} processes in the cgroup at the peak`)
+  })
+
+  t.test('--memory-reservation 48m: v2 passes the protection on through every cgroup contain made; v1 sets the soft limit', async t => {
+    const reserved = String(48 * 1024 * 1024)
+    const app = startContain(['run', '--name', 'reserve', '--memory-reservation', '48m', '--', 'sleep', '30'])
+    try {
+      let dirs: string[] = []
+      for (let tries = 0; tries < 200 && !dirs.some(dir => existsSync(join(dir, 'cgroup.procs'))); tries++) {
+        await new Promise(resolve => setTimeout(resolve, 25))
+        dirs = appCgroupDirs('reserve', 'run')
+      }
+      const v2 = dirs.find(dir => existsSync(join(dir, 'memory.low')))
+      if (v2) {
+        // The app, contain/run and contain: an ancestor at 0 would cap the app's protection at 0.
+        for (const dir of [v2, dirname(v2), dirname(dirname(v2))]) t.equal(readFileSync(join(dir, 'memory.low'), 'utf8').trim(), reserved, `${dir}/memory.low`)
+      } else {
+        const v1 = dirs.find(dir => existsSync(join(dir, 'memory.soft_limit_in_bytes')))
+        t.ok(v1, `the app's memory cgroup among ${dirs.join(', ')}`)
+        if (v1) t.equal(readFileSync(join(v1, 'memory.soft_limit_in_bytes'), 'utf8').trim(), reserved, 'v1: the soft limit (no protection to pass on)')
+      }
+    } finally {
+      app.process.kill('SIGTERM')
+      await app.process
+      if (app.unit) rmdirSync(app.unit)
+    }
   })
 }

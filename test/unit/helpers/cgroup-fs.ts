@@ -40,6 +40,10 @@ export function tempCgroupFs(failWrite?: (path: string, value: string) => NodeJS
       calls.push({op: 'rmdir', path})
     },
     exists: path => existsSync(path),
+    children: dir =>
+      readdirSync(dir, {withFileTypes: true})
+        .filter(entry => entry.isDirectory())
+        .map(entry => entry.name),
   }
 }
 
