@@ -106,21 +106,33 @@ export function parseCommandLine(spec: CommandSpec, argv: readonly string[]): Pa
     }
   }
 
+  checkFlags(spec, flags)
+  return {flags, ...bindPositionals(spec, positionals, command)}
+}
+
+/** Flags that exclude each other, then the defaults of those not given. */
+function checkFlags(spec: CommandSpec, flags: Record<string, FlagValue>): void {
   for (const [name, flag] of Object.entries(spec.flags)) {
     const clash = flags[name] === undefined ? undefined : flag.exclusive?.find(other => flags[other] !== undefined)
     if (clash !== undefined) throw usageError(spec, `--${name}`, `--${name} --${clash}`, `cannot be given with --${clash}`)
   }
   for (const [name, flag] of Object.entries(spec.flags)) if (flags[name] === undefined && flag.default !== undefined) flags[name] = flag.default
-  const args: Record<string, string> = {}
-  const missing = spec.args?.slice(positionals.length).filter(arg => arg.required) ?? []
-  if (missing.length > 0)
-    throw new ContainError(`Missing ${missing.length} required arg${missing.length === 1 ? '' : 's'}: ${missing.map(arg => arg.name).join(', ')}`, {
-      fix: seeHelp(spec),
-    })
-  for (const [index, arg] of (spec.args ?? []).entries()) if (index < positionals.length) args[arg.name] = positionals[index]
-  const extra = positionals.slice(named)
+}
+
+/** The positional words to the named args, in order, and the rest (the apps, or the app's command). */
+function bindPositionals(spec: CommandSpec, positionals: string[], command: string[] | undefined): Pick<Parsed, 'args' | 'rest'> {
+  const declared = spec.args ?? []
+  const missing = declared.slice(positionals.length).filter(arg => arg.required)
+  if (missing.length > 0) throw missingArgs(spec, missing)
+  const args = Object.fromEntries(declared.slice(0, positionals.length).map((arg, index) => [arg.name, positionals[index]]))
+  const extra = positionals.slice(declared.length)
   if (spec.rest?.kind !== 'apps' && extra.length > 0) throw usageError(spec, extra[0], extra[0], `Unexpected argument '${extra[0]}'`)
   const rest = command ?? extra
-  if (spec.rest?.required && rest.length === 0) throw new ContainError(`Missing 1 required arg: ${spec.rest.name}`, {fix: seeHelp(spec)})
-  return {flags, args, rest}
+  if (spec.rest?.required && rest.length === 0) throw missingArgs(spec, [spec.rest])
+  return {args, rest}
+}
+
+function missingArgs(spec: CommandSpec, missing: readonly {name: string}[]): ContainError {
+  const names = missing.map(arg => arg.name.toUpperCase()).join(', ')
+  return new ContainError(`Missing ${missing.length} required arg${missing.length === 1 ? '' : 's'}: ${names}`, {fix: seeHelp(spec)})
 }

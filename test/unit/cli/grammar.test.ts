@@ -103,9 +103,13 @@ t.test('usage errors name the flag or argument, exit 125, and point at the help'
     ['logs', ['web', '-n', '-3'], /^--tail: must be 0 or more/],
     ['logs', ['web', '-n', 'many'], /^--tail: must be a whole number/],
     ['seccomp:explain', ['read', '--arch', 'sparc'], /^--arch: must be one of x86_64, aarch64/, /^use one of x86_64, aarch64$/],
-    ['inspect', [], /^Missing 1 required arg: app/],
+    ['inspect', [], /^Missing 1 required arg: APP/],
     ['systemd', [], /^Missing 1 required arg: APPS/],
     ['down', ['web'], /^web: Unexpected argument 'web'/],
+    ['ps', ['--constructor'], /^--constructor: Unknown option '--constructor'/],
+    ['ps', ['--__proto__=x'], /^--__proto__: Unknown option '--__proto__'/],
+    ['logs', ['web', '-ftx'], /^-x: Unknown option '-x'/],
+    ['run', ['--cpus'], /^--cpus: Option '--cpus <value>' argument missing/],
     ['up', ['--detach=yes'], /^--detach: Option '--detach' does not take an argument/],
   ]
   for (const [id, argv, message, fix] of cases) {
