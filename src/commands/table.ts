@@ -244,7 +244,6 @@ export const seccompCheck: CommandSpec = {
       strict: {kind: 'boolean', description: 'Unknown syscall and architecture names are errors, not warnings'},
     },
     CAPABILITY_FLAGS,
-    {},
   ),
   args: [{name: 'profile', description: 'Path to the profile (Docker JSON), or "default" for contain\'s own', required: true}],
   load: () => import('./seccomp-check.js'),
