@@ -11,7 +11,10 @@ const {dirname, join} = require('node:path')
 const {createRequire} = require('node:module')
 const {Script} = require('node:vm')
 
-/** Command -> its bundle and the function it exports: (argv after the command) => exit code. */
+/**
+ * Command -> its bundle and the function it exports: (argv after the command) => exit code. The
+ * commands marked hot in src/commands/table.ts, no others (test/unit/cli/grammar.test.ts).
+ */
 const FAST = new Map([
   ['run', ['run.cjs', 'runFast']],
   ['up', ['up.cjs', 'upFast']],

@@ -62,4 +62,4 @@ await build({
   define: {'import.meta.url': '__contain_module_url'},
   banner: {js: 'const __contain_module_url = require("node:url").pathToFileURL(__filename).href;'},
 })
-await build({...common, entryPoints: {cli: 'src/cli/main.ts', commands: 'src/commands/index.ts'}, splitting: true})
+await build({...common, entryPoints: {cli: 'src/cli/main.ts', commands: 'src/cli/oclif.ts'}, splitting: true})

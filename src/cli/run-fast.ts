@@ -1,39 +1,5 @@
-import {writeSync} from 'node:fs'
-import {runFlags} from '../config/run-flags.js'
-import {renderError} from '../errors.js'
-import {parseRunArgv} from '../config/run-argv.js'
+import {run} from '../commands/table.js'
+import {runCommand} from './fast.js'
 
-/**
- * One line straight to fd 1 or 2. process.stdout and process.stderr are built on first use
- * (a tty, pipe or file stream, with their modules), which costs a launch more than its
- * warnings are worth. A descriptor the caller made non-blocking may refuse a write (EAGAIN):
- * what is left then goes through the stream, which waits for it.
- */
-export function writeLine(fd: 1 | 2, text: string): void {
-  const data = Buffer.from(`${text}\n`)
-  let written = 0
-  try {
-    while (written < data.length) written += writeSync(fd, data, written)
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    // A reader that went away (| head) wants no more.
-    if (code === 'EPIPE') return
-    if (code !== 'EAGAIN') throw error
-    ;(fd === 1 ? process.stdout : process.stderr).write(data.subarray(written))
-  }
-}
-
-/**
- * `contain run` without loading oclif: starting a Node CLI framework costs more than the whole
- * kernel side of a launch. It reads the same option table as the oclif command.
- */
-export async function runFast(argv: string[]): Promise<number> {
-  try {
-    const {flags, command} = parseRunArgv(argv)
-    return await runFlags(flags, command, {stdout: text => writeLine(1, text), stderr: text => writeLine(2, text)})
-  } catch (error) {
-    const {message, exitCode} = renderError(error, process.env.CONTAIN_DEBUG === '1')
-    writeLine(2, message)
-    return exitCode
-  }
-}
+/** dist/run.cjs's entry (bin/run.js): `contain run`, without oclif. */
+export const runFast = (argv: string[]): Promise<number> => runCommand(run, argv)

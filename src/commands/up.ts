@@ -1,33 +1,43 @@
-import {Args, Flags, type Interfaces} from '@oclif/core'
-import {UP_FLAGS, type UpFlagSpec} from '../cli/up-argv.js'
-import {upFast} from '../cli/up-fast.js'
-import {ContainCommand} from './base.js'
+import {InvalidValueError} from '../errors.js'
+import type {RecreatePolicy} from '../supervisor/apply.js'
+import {up} from '../supervisor/up.js'
+import {systemdServiceManager} from '../systemd/service-manager.js'
+import {booleanFlag, textFlag, type Handler, type Parsed} from './spec.js'
 
-function toOclifFlag(spec: UpFlagSpec): Interfaces.FlagInput[string] {
-  const common = {char: spec.short, description: spec.description, hidden: spec.hidden}
-  return spec.type === 'boolean' ? Flags.boolean(common) : Flags.string({...common, helpValue: spec.helpValue})
+/** --no-recreate: never; --force-recreate: always; default: the changed apps. */
+export function recreatePolicy(input: Parsed): RecreatePolicy {
+  const never = booleanFlag(input, 'no-recreate')
+  const always = booleanFlag(input, 'force-recreate')
+  if (never && always)
+    throw new InvalidValueError(
+      '--force-recreate',
+      '--no-recreate --force-recreate',
+      'cannot be given with --no-recreate',
+      'give one of them: --no-recreate leaves changed apps alone, --force-recreate recreates them all',
+    )
+  return never ? 'never' : always ? 'always' : 'changed'
 }
 
-export default class Up extends ContainCommand {
-  static override summary = 'Start the apps of contain.yml and supervise them'
-  static override description =
-    "Runs in the foreground with every app's output prefixed by its name, until every app has ended or you press Ctrl-C (a second Ctrl-C kills). With -d the supervisor keeps running in the background. On a project that runs, applies contain.yml as compose does: new apps started, removed ones stopped, changed ones recreated, the rest left alone; one line per app says which."
-  static override examples = [
-    '<%= config.bin %> up',
-    '<%= config.bin %> up web',
-    '<%= config.bin %> up -d',
-    '<%= config.bin %> up -f deploy/contain.yml',
-    '<%= config.bin %> up -d --json',
-    '<%= config.bin %> up -d --no-recreate',
-    '<%= config.bin %> up --reload --file /srv/shop/contain.yml web',
-  ]
-  static override strict = false
-  static override args = {apps: Args.string({description: 'Apps to start (default: all)'})}
-  static override flags: Interfaces.FlagInput = Object.fromEntries(Object.entries(UP_FLAGS).map(([name, spec]) => [name, toOclifFlag(spec)]))
-
-  /** bin/run.js starts `up` without oclif (src/cli/up-fast.ts); this is the same path, for main(). */
-  async run(): Promise<void> {
-    await this.parse(Up)
-    process.exitCode = await upFast(this.argv)
-  }
+const upCommand: Handler = async input => {
+  // First: under systemd's ExecReload= the variables are the unit's, never this process's to answer.
+  const serviceManager = systemdServiceManager()
+  const supervise = booleanFlag(input, 'supervise')
+  const json = booleanFlag(input, 'json')
+  // The apps' output, as it comes: through the stream, which waits for a slow reader.
+  const print = (text: string) => void process.stdout.write(`${text}\n`)
+  return up({
+    cwd: process.cwd(),
+    file: textFlag(input, 'file'),
+    apps: [...input.rest],
+    detach: booleanFlag(input, 'detach'),
+    recreate: recreatePolicy(input),
+    json,
+    reload: booleanFlag(input, 'reload'),
+    supervise,
+    print: supervise ? undefined : print,
+    color: !booleanFlag(input, 'no-color') && process.stdout.isTTY === true,
+    progress: !supervise && !json && process.stdout.isTTY === true,
+    serviceManager,
+  })
 }
+export default upCommand

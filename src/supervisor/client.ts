@@ -4,6 +4,7 @@ import {parse as parseYaml} from 'yaml'
 import {findProjectFile, MAX_CONFIG_BYTES, PROJECT_FILES, projectNameOf, type Project} from '../config/project.js'
 import {readFileUpTo} from '../trusted-file.js'
 import {formatBytes} from '../format-bytes.js'
+import {formatTable} from '../format-table.js'
 import {formatRule} from '../devices/rules.js'
 import {ContainError} from '../errors.js'
 import type {LaunchPlan} from '../launch/plan.js'
@@ -155,15 +156,7 @@ export function formatStatusTable(statuses: AppStatus[], now = Date.now()): stri
     const exit = app.lastExit ? (app.lastExit.error ?? (app.lastExit.oomKilled ? 'OOM-killed' : (app.lastExit.signal ?? `exit ${app.lastExit.exitCode}`))) : '-'
     rows.push([app.name, stateCell(app), app.pid === undefined ? '-' : String(app.pid), uptime, String(app.restarts), cpu, memory, app.health, exit])
   }
-  const widths = rows[0].map((_, column) => Math.max(...rows.map(row => row[column].length)))
-  return rows
-    .map(row =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column]))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')
+  return formatTable(rows)
 }
 
 /** `contain ps --all`: per project a line with where it runs from, then its apps' table, indented. */

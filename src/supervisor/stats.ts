@@ -1,4 +1,5 @@
 import {formatBytes} from '../format-bytes.js'
+import {formatTable} from '../format-table.js'
 import type {AppStatus} from './app.js'
 
 export interface StatsRow {
@@ -58,13 +59,5 @@ export function formatStats(rows: StatsRow[]): string {
       percent(row.memoryPressure === undefined ? undefined : row.memoryPressure * 100),
     ])
   }
-  const widths = table[0].map((_, column) => Math.max(...table.map(row => row[column].length)))
-  return table
-    .map(row =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column]))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')
+  return formatTable(table)
 }

@@ -1,9 +1,16 @@
+/** `contain run`'s line through the one grammar (cli/parse.ts) with its row of the command table. */
 import t from 'tap'
-import {parseRunArgv} from '../../../src/config/run-argv.js'
+import {parseCommandLine} from '../../../src/cli/parse.js'
+import {run} from '../../../src/commands/table.js'
 import {InvalidValueError} from '../../../src/errors.js'
 import {thrown} from '../helpers/errors.js'
 
-/** parseRunArgv with the flags as a plain object (node:util parseArgs returns a null-prototype one). */
+function parseRunArgv(argv: string[]) {
+  const {flags, rest} = parseCommandLine(run, argv)
+  return {flags, command: rest}
+}
+
+/** parseRunArgv with the flags as a plain object. */
 function parse(argv: string[]) {
   const {flags, command} = parseRunArgv(argv)
   return {flags: {...flags}, command}

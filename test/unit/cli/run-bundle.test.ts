@@ -34,9 +34,17 @@ t.test('contain run never loads oclif, listr2 or execa', async t => {
   for (const heavy of ['@oclif/core', 'listr2', 'execa']) t.notOk(imports.includes(heavy), `${heavy} is not required by dist/run.cjs`)
 })
 
-t.test('the supervisor, the CLI commands and the config loader stay out of the run bundle', async t => {
+t.test('the supervisor, the other commands and the config loader stay out of the run bundle', async t => {
   const {inputs} = await runBundle()
-  for (const part of ['src/commands/', 'src/supervisor/up.ts', 'src/supervisor/supervisor.ts', 'src/config/project.ts', 'node_modules/yaml/']) {
+  const commands = inputs.filter(input => input.includes('src/commands/'))
+  const allowed = ['src/commands/run.ts', 'src/commands/spec.ts', 'src/commands/table.ts']
+  t.ok(commands.includes('src/commands/run.ts'), "run's handler is in")
+  t.strictSame(
+    commands.filter(input => !allowed.includes(input)),
+    [],
+    "of the command table, run's row and handler only",
+  )
+  for (const part of ['src/cli/oclif.ts', 'src/supervisor/up.ts', 'src/supervisor/supervisor.ts', 'src/config/project.ts', 'node_modules/yaml/']) {
     t.notOk(
       inputs.some(input => input.includes(part)),
       `nothing of ${part}`,

@@ -1,7 +1,26 @@
+/** `contain up`'s line through the one grammar (cli/parse.ts) with its row of the command table. */
 import t from 'tap'
-import {parseUpArgv} from '../../../src/cli/up-argv.js'
+import {parseCommandLine} from '../../../src/cli/parse.js'
+import {up} from '../../../src/commands/table.js'
+import {recreatePolicy} from '../../../src/commands/up.js'
 import {InvalidValueError} from '../../../src/errors.js'
 import {thrown} from '../helpers/errors.js'
+
+/** What the up handler reads of the line. */
+function parseUpArgv(argv: string[]) {
+  const input = parseCommandLine(up, argv)
+  const flag = (name: string) => input.flags[name] === true
+  return {
+    file: input.flags.file,
+    detach: flag('detach'),
+    supervise: flag('supervise'),
+    noColor: flag('no-color'),
+    recreate: recreatePolicy(input),
+    json: flag('json'),
+    reload: flag('reload'),
+    apps: [...input.rest],
+  }
+}
 
 t.test('flags and app names in any order, as the oclif command takes them', async t => {
   const none = {recreate: 'changed', json: false, reload: false}

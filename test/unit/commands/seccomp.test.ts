@@ -6,8 +6,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {Command, Config} from '@oclif/core'
 import t from 'tap'
-import Check from '../../../src/commands/seccomp/check.js'
-import Explain from '../../../src/commands/seccomp/explain.js'
+import {commands} from '../../../src/cli/oclif.js'
 import type {ProfileSummary, SyscallReport} from '../../../src/seccomp/summary.js'
 import {seccompArchOf} from '../../../src/seccomp/host.js'
 import type {TestContext} from '../helpers/tap.js'
@@ -15,6 +14,8 @@ import type {TestContext} from '../helpers/tap.js'
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 const TEMPLATE = join(ROOT, 'templates/seccomp/default.json')
 const config = await Config.load({root: ROOT})
+const Check = commands['seccomp:check']
+const Explain = commands['seccomp:explain']
 const hostArch = seccompArchOf()
 
 interface Result {
@@ -24,7 +25,7 @@ interface Result {
 }
 
 /** Run a command as oclif would; the output is captured and process.exitCode is reset. */
-async function run(t: TestContext, command: typeof Check | typeof Explain, argv: string[]): Promise<Result> {
+async function run(t: TestContext, command: Command.Class, argv: string[]): Promise<Result> {
   const stdout = t.capture(Command.prototype, 'log')
   const stderr = t.capture(process.stderr, 'write', () => true)
   try {

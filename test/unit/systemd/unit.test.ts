@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import t from 'tap'
 import {Command, Config} from '@oclif/core'
 import {fileURLToPath} from 'node:url'
-import Systemd from '../../../src/commands/systemd.js'
+import {commands} from '../../../src/cli/oclif.js'
 import {loadProject, type Project} from '../../../src/config/project.js'
 import {ContainError, FileError} from '../../../src/errors.js'
 import {systemdUnit} from '../../../src/systemd/generate.js'
@@ -164,7 +164,7 @@ t.test('the command: prints the unit, or writes it and says how to start it', as
     const stdout = t.capture(Command.prototype, 'log')
     const stderr = t.capture(process.stderr, 'write', () => true)
     try {
-      await Systemd.run(argv, config)
+      await commands.systemd.run(argv, config)
     } finally {
       stdout.restore()
       stderr.restore()
