@@ -500,13 +500,16 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
     // Like compose, up -d fails when any app could not be started, and says which others run on.
     const notStarted = supervisor.status().filter(app => app.state === 'failed' || app.lastExit?.error !== undefined)
     const running = specs.map(spec => spec.name).filter(name => !notStarted.some(app => app.name === name))
+    const failures = notStarted.map(app => `${app.name}: ${app.lastExit?.error ?? `exit ${app.lastExit?.exitCode}`}`).join('; ')
+    // Nothing started: a detached supervisor of no app is nothing to leave behind. It removes what
+    // it made and then reports (superviseHere), so up -d returns with the host as it was.
+    if (options.supervise && running.length === 0 && notStarted.length > 0)
+      throw new ContainError(failures, {fix: `correct what the reason names and run contain up -d again`, exitCode: 125})
     report(
       notStarted.length > 0
         ? {
             error: {
-              message:
-                notStarted.map(app => `${app.name}: ${app.lastExit?.error ?? `exit ${app.lastExit?.exitCode}`}`).join('; ') +
-                (running.length > 0 ? ` (${running.join(', ')} started)` : ''),
+              message: failures + (running.length > 0 ? ` (${running.join(', ')} started)` : ''),
               fix: `see contain ps and contain logs APP; contain down stops the project`,
               exitCode: 125,
             },
