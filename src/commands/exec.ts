@@ -1,8 +1,7 @@
 import {Args} from '@oclif/core'
-import {loadProject} from '../config/project.js'
 import {execInApp} from '../launch/exec.js'
 import {initPath} from '../paths.js'
-import {callSupervisor, openProject, requireRunning} from '../supervisor/client.js'
+import {callSupervisor, openProject, requireRunning, runningProject} from '../supervisor/client.js'
 import {planExecIn} from '../supervisor/exec-target.js'
 import {ContainCommand} from './base.js'
 import {projectFlags} from './project-flags.js'
@@ -23,10 +22,10 @@ export default class Exec extends ContainCommand {
     if (command.length === 0) this.error('no command given', {exit: 125, suggestions: ['contain exec APP -- COMMAND']})
     const handle = await openProject(process.cwd(), flags.file)
     // Only the pid comes from the supervisor; what runs, and how, is planned here (see planExecIn)
-    // from the project file the running supervisor was started with.
+    // from the project as the supervisor resolved it, in its state directory: not from contain.yml.
     const {pid1} = await callSupervisor<{pid1: number}>(handle, 'exec', {app: args.app})
-    const state = requireRunning(handle)
-    const plan = await planExecIn(await loadProject(state.file), state, args.app, Number(pid1))
+    const project = runningProject(handle)
+    const plan = await planExecIn(project, requireRunning(handle), args.app, Number(pid1))
     const result = await execInApp(plan, Number(pid1), command, {init: initPath()})
     process.exitCode = result.exitCode
   }

@@ -1,8 +1,9 @@
 import {spawn} from 'node:child_process'
-import {closeSync, mkdirSync, openSync, writeSync} from 'node:fs'
+import {closeSync, mkdirSync, openSync, readFileSync, writeSync} from 'node:fs'
 import {basename, join} from 'node:path'
-import type {Readable} from 'node:stream'
+import type {Duplex, Readable} from 'node:stream'
 import type {Project} from '../config/project.js'
+import {readProjectRecord, recordProject} from '../config/project-record.js'
 import {AlreadyRunningError, ContainError, printable, renderError} from '../errors.js'
 import {LAST_LINES, type AppSpec, type OutputSink} from './app.js'
 import {AppAction, formatOutcome, type AppOutcome, type RecreatePolicy} from './apply.js'
@@ -21,6 +22,7 @@ import {
   projectKey,
   readState,
   removeState,
+  writeResolvedProject,
   writeState,
   type AppLogLocation,
   type ProjectState,
@@ -226,10 +228,16 @@ async function startWithProgress(supervisor: Supervisor, specs: AppSpec[]): Prom
 }
 
 /** What the other commands (ps, stop, exec, down...) may ask a running supervisor. */
-function controlHandlers(supervisor: Supervisor, deployer: Deployer, down: () => void) {
+function controlHandlers(supervisor: Supervisor, deployer: Deployer, down: () => void, onApplied: () => void) {
   return {
     // contain up on the running project: the supervisor reads contain.yml itself.
-    apply: (params: Record<string, unknown>) => deployer.apply(parseApplyRequest(params)),
+    apply: async (params: Record<string, unknown>) => {
+      try {
+        return await deployer.apply(parseApplyRequest(params))
+      } finally {
+        onApplied()
+      }
+    },
     status: ({apps}: Record<string, unknown>) => supervisor.status(apps as string[] | undefined),
     stop: ({apps}: Record<string, unknown>) => supervisor.stop(apps as string[]),
     start: ({apps}: Record<string, unknown>) => supervisor.start(apps as string[]),
@@ -256,16 +264,47 @@ function controlHandlers(supervisor: Supervisor, deployer: Deployer, down: () =>
   }
 }
 
-/** `contain up -d`: starts the supervisor in the background and waits until it reports. */
+/** The detached supervisor reports how its start went on fd 3, and reads the project it runs on fd 4. */
+const REPORT_FD = 3
+const PROJECT_FD = 4
+
+/**
+ * The project `contain up -d` resolved, as the detached supervisor reads it from its fd 4: a pipe
+ * from the up -d that started it, never a path (config/project-record.ts).
+ */
+function handedProject(): Project {
+  let text
+  try {
+    text = readFileSync(PROJECT_FD, 'utf8')
+  } catch (error) {
+    throw new ContainError(`--supervise reads the resolved project on fd ${PROJECT_FD}: ${(error as Error).message}`, {
+      fix: 'start the supervisor with contain up -d, which hands it the project',
+    })
+  }
+  return readProjectRecord(text, `the project on fd ${PROJECT_FD}`)
+}
+
+/**
+ * `contain up -d`: starts the supervisor in the background with the project as resolved here (it
+ * never reads contain.yml itself), and waits until it reports: every app's setup done or failed.
+ */
 async function startDetached(project: Project, options: UpOptions, stateDir: string): Promise<number> {
+  const record = recordProject(project)
   mkdirSync(stateDir, {recursive: true, mode: 0o700})
   const log = openSync(join(stateDir, 'supervisor.log'), 'a', 0o600)
+  // -f only names the project in the process list: the supervisor reads it from PROJECT_FD.
   const args = [process.argv[1], 'up', '--supervise', '-f', project.file, ...options.apps]
-  const child = spawn(process.execPath, args, {cwd: project.dir, detached: true, stdio: ['ignore', log, log, 'pipe']})
+  const child = spawn(process.execPath, args, {cwd: project.dir, detached: true, stdio: ['ignore', log, log, 'pipe', 'pipe']})
+  closeSync(log)
+  const handOver = child.stdio[PROJECT_FD] as Duplex | null
+  // A supervisor that died first closes the pipe: its report (or its absence) says why.
+  handOver?.on('error', () => undefined)
+  // Destroyed once written, or its open reading side would keep this process waiting for the supervisor.
+  handOver?.end(record, () => handOver.destroy())
   let report = ''
-  child.stdio[3]?.on('data', chunk => (report += chunk))
+  child.stdio[REPORT_FD]?.on('data', chunk => (report += chunk))
   await new Promise<void>(resolve => {
-    child.stdio[3]?.once('close', resolve)
+    child.stdio[REPORT_FD]?.once('close', resolve)
     child.once('exit', () => resolve())
   })
   child.unref()
@@ -346,10 +385,13 @@ function notRunning(project: Project): ContainError {
  * The first Ctrl-C (or SIGTERM) stops every app gracefully; a second one kills them.
  */
 export async function up(options: UpOptions): Promise<number> {
+  if (options.supervise) {
+    const handed = handedProject()
+    return superviseHere(handed, projectDir(handed.file), options)
+  }
   // A broken file fails here, with its line and column, before any supervisor is asked anything.
   const project = await findProject(options.cwd, options.file)
   const stateDir = projectDir(project.file)
-  if (options.supervise) return superviseHere(project, stateDir, options)
   // A project that runs gets the file applied by its supervisor. Of many concurrent contain up only
   // one supervisor ever runs (it takes the lock itself): a loser applies the file to the winner.
   for (let attempt = 0; ; attempt++) {
@@ -373,17 +415,17 @@ export async function up(options: UpOptions): Promise<number> {
 
 /** Takes the project's lock and supervises its apps in this process (the foreground, or the detached supervisor). */
 async function superviseHere(project: Project, stateDir: string, options: UpOptions): Promise<number> {
-  // The detached supervisor tells the `contain up -d` that started it how the start went, on fd 3.
+  // The detached supervisor tells the `contain up -d` that started it how the start went, on REPORT_FD.
   let reported = false
   const report = (value: unknown) => {
     if (!options.supervise || reported) return
     reported = true
     try {
-      writeSync(3, `${JSON.stringify(value)}\n`)
+      writeSync(REPORT_FD, `${JSON.stringify(value)}\n`)
     } catch {
       // The `contain up -d` that waits for this was killed: the apps run on, as it asked.
     }
-    closeSync(3)
+    closeSync(REPORT_FD)
   }
   try {
     const lock = acquireProjectLock(stateDir, project.name)
@@ -462,11 +504,21 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
     return (stopping ??= deployer.close().then(() => supervisor.down()))
   }
 
+  // What runs, as resolved, for contain exec: it never reads contain.yml, which may have changed since.
+  const keepResolved = () => {
+    if (state) writeResolvedProject(stateDir, recordProject({...project, apps: deployer.deployed()}))
+  }
+
   mkdirSync(stateDir, {recursive: true, mode: 0o700})
   const socket = join(stateDir, 'control.sock')
   const server = await serveControl(
     socket,
-    controlHandlers(supervisor, deployer, () => void shutdown()),
+    controlHandlers(
+      supervisor,
+      deployer,
+      () => void shutdown(),
+      () => keepResolved(),
+    ),
   )
   let interrupts = 0
   const onSignal = () => {
@@ -491,6 +543,8 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
       cgroups: scopeDirs(project, specs),
       logs,
     }
+    // Before the state: a client that finds the state finds the project too.
+    keepResolved()
     writeState(stateDir, state)
     if (options.progress) await startWithProgress(supervisor, specs)
     else await supervisor.start()
