@@ -41,6 +41,8 @@ const suites = {
   rails: () => import('./suites/rails.js'),
   isolation: () => import('./suites/isolation.js'),
   deploy: () => import('./suites/deploy.js'),
+  // contain alone, not in the benchmark issue's order: restart, memory and seccomp split into their parts.
+  supervisor: () => import('./suites/supervisor.js'),
 }
 
 const benchDir = dirname(fileURLToPath(import.meta.url))

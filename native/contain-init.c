@@ -130,6 +130,7 @@
  *
  * Report lines on the status fd (one per line, space separated):
  *   pid N                  host pid of PID 1 (from the monitor)
+ *   started                the app's setup is done and CMD was executed (from PID 1)
  *   error STAGE ERRNO MSG  setup failed at STAGE; exit status 125 (126/127 for exec)
  *   exit N | signal N      how CMD ended (from PID 1)
  */
@@ -230,6 +231,9 @@ struct options {
 };
 
 static struct options opt = {.status_fd = -1, .seccomp_fd = -1, .env_fd = -1, .uid = -1, .gid = -1, .view_uid = -1, .view_gid = -1};
+/* The app's side of PID 1's exec pipe (close-on-exec): a byte on it says its setup failed, its
+ * closing without one that CMD was executed. -1 everywhere else. */
+static int setup_failed_fd = -1;
 static struct sock_fprog seccomp_program;
 
 static void report(const char *format, ...) {
@@ -247,9 +251,14 @@ static void report(const char *format, ...) {
 }
 
 static void fail(const char *stage, const char *detail) __attribute__((noreturn));
+static void tell_setup_failed(void) {
+  if (setup_failed_fd >= 0) while (write(setup_failed_fd, "e", 1) < 0 && errno == EINTR) {}
+}
+
 static void fail(const char *stage, const char *detail) {
   int saved = errno;
   report("error %s %d %s: %s", stage, saved, detail, strerror(saved));
+  tell_setup_failed();
   if (opt.status_fd < 0) fprintf(stderr, "contain-init: %s %s: %s\n", stage, detail, strerror(saved));
   _exit(125);
 }
@@ -799,6 +808,7 @@ static void exec_app(const sigset_t *original_mask, int die_with_monitor) {
   execvp(opt.argv[0], opt.argv);
   int saved = errno;
   report("error exec %d %s", saved, strerror(saved));
+  tell_setup_failed();
   _exit(saved == ENOENT ? 127 : 126);
 }
 
@@ -1332,9 +1342,26 @@ static void run_pid1(const sigset_t *original_mask, const sigset_t *waited) {
   set_up_mounts();
   if (opt.loopback_up) bring_loopback_up();
   if (opt.hostname && sethostname(opt.hostname, strlen(opt.hostname)) < 0) fail("hostname", opt.hostname);
+  /* Tells contain when the app's setup is done ("started"), so that up -d returns only then.
+   * Above the listen fds' targets (3..), which pass_listen_fds dup2()s over. */
+  int exec_pipe[2];
+  if (pipe2(exec_pipe, O_CLOEXEC) < 0) fail("pipe", "exec");
+  int moved = fcntl(exec_pipe[1], F_DUPFD_CLOEXEC, FIRST_LISTEN_FD + MAX_LISTEN_FDS);
+  if (moved < 0) fail("pipe", "move the exec pipe");
+  close(exec_pipe[1]);
   pid_t app = fork();
   if (app < 0) fail("fork", "app");
-  if (app == 0) exec_app(original_mask, 0);
+  if (app == 0) {
+    close(exec_pipe[0]);
+    setup_failed_fd = moved;
+    exec_app(original_mask, 0);
+  }
+  close(moved);
+  char byte;
+  ssize_t got;
+  while ((got = read(exec_pipe[0], &byte, 1)) < 0 && errno == EINTR) {}
+  close(exec_pipe[0]);
+  if (got == 0) report("started");
   int status = supervise(app, waited);
   if (WIFSIGNALED(status)) {
     report("signal %d", WTERMSIG(status));

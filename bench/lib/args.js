@@ -1,12 +1,12 @@
 // Command-line flags of `npm run bench -- [flags]`.
-export const suiteNames = ['launch', 'restart', 'resident', 'logs', 'limits', 'rails', 'isolation', 'deploy']
+export const suiteNames = ['launch', 'restart', 'resident', 'logs', 'limits', 'rails', 'isolation', 'deploy', 'supervisor']
 
 export const usage = `usage: npm run bench -- [--suite a,b] [--runs N] [--quick] [--only a,b] [--no-install] [--keep-work] [--rails-app DIR]
        npm run bench -- --render bench/results/<date>-<suite>.json
 
   --suite a,b    run these suites, in this order (default: all of ${suiteNames.join(', ')})
   --runs N       interleaved rounds per tool (default per suite: launch 30, restart 5, resident 3,
-                 logs 3, limits 2, rails 7, deploy 1; --quick: fewer, see bench/README.md)
+                 logs 3, limits 2, rails 7, deploy 1, supervisor 10; --quick: fewer, see bench/README.md)
   --quick        few rounds, to check the bench works; results written as <date>-<suite>-quick.*
   --only a,b     launch suite: measure only these tools (ids as printed in the results, e.g.
                  node,contain,docker); results written as <date>-launch-subset.*

@@ -265,7 +265,9 @@ export async function run(ctx) {
       `per extra app, PSS: ${round(perApp.supervisor.pss.median, 2)} MiB in the supervisor (its per-app state, pipes, log buffers, timers), ${round(perApp.contain.pss.median - perApp.supervisor.pss.median, 2)} MiB in the two contain-init processes each app keeps.`,
     )
   if (perApp.contain && perApp.contain.pss.median > 2)
-    profile.push('bench/supervisor.js measures the supervisor alone with 5 samples per round; its resident table separates the helpers too.')
+    profile.push(
+      'the supervisor suite (npm run bench -- --suite supervisor) measures the supervisor alone with 5 samples per round; its resident table separates the helpers too.',
+    )
 
   return {
     suite: name,

@@ -273,7 +273,7 @@ export async function run(ctx) {
       )
     if (stat.contain0.median > 10)
       profile.push(
-        'bench/supervisor.js splits that further (the launcher argv alone, run back to back by a shell, against the supervisor): run it when this target is missed.',
+        'the supervisor suite (npm run bench -- --suite supervisor) splits that further (the launcher argv alone, run back to back by a shell, against the supervisor): run it when this target is missed.',
       )
   }
 

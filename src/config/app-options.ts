@@ -5,7 +5,7 @@
 import {resolve} from 'node:path'
 import type {ContainError, InvalidValueError} from '../errors.js'
 import {anchoredProfile} from '../seccomp/profile-file.js'
-import type {OptionNaming} from './naming.js'
+import {RECORDED_OPTIONS, type OptionNaming} from './naming.js'
 import {FILE_OPTIONS, optionSpec, type OptionInput} from './schema.js'
 import {
   checkKeys,
@@ -14,6 +14,7 @@ import {
   expectMap,
   expectString,
   expectStringList,
+  formatPath,
   typeError,
   type Path,
   type YamlMap,
@@ -78,6 +79,13 @@ export function yamlNaming(source: YamlSource, appPath: Path, app: YamlMap, inpu
   const name = (id: string) => optionSpec(id)?.key ?? id
   return {
     name,
+    record: () => ({
+      file: source.display,
+      prefix: formatPath(appPath),
+      names: Object.fromEntries(RECORDED_OPTIONS.map(id => [id, name(id)])),
+      positions: Object.fromEntries(RECORDED_OPTIONS.map(id => [id, source.locate(pathOf(id))])),
+      app: source.locate(appPath, 'key'),
+    }),
     at(error: InvalidValueError): ContainError {
       const id = error.ref?.option
       const path = pathOf(id, error.value, error.ref?.index)

@@ -4,8 +4,8 @@
  * and the errors found later (a cgroup controller that is missing at plan time) take an
  * OptionNaming instead of spelling a flag or a key.
  */
-import {HostError, OptionFieldsError, type ContainError, type InvalidValueError} from '../errors.js'
-import {optionSpec} from './schema.js'
+import {FileError, HostError, OptionFieldsError, type ContainError, type InvalidValueError} from '../errors.js'
+import {optionSpec, RUN_OPTIONS} from './schema.js'
 
 /** Plain functions (no `this`): resolve.ts takes `name` apart from the rest. */
 export interface OptionNaming {
@@ -15,6 +15,43 @@ export interface OptionNaming {
   at: (error: InvalidValueError) => ContainError
   /** The error to report for a sentence about options `ids` (already named in `message`), found after their values were read. */
   about: (ids: readonly string[], message: string, fix: string, cause: ContainError) => ContainError
+  /** A file's naming written down (NamingRecord), to go with resolved options to another process. */
+  record?: () => NamingRecord
+}
+
+/**
+ * A file's naming as data: how each option reads and where its value is (or the app's key, for
+ * one it does not set). The supervisor of `up -d` and `contain exec` get it with the resolved
+ * project instead of the file, and still tell a late error at its line and column.
+ */
+export interface NamingRecord {
+  /** The file as messages name it. */
+  file: string
+  /** What each message about the app begins with: `apps.web`, or a Procfile's process type. */
+  prefix: string
+  names: Record<string, string>
+  positions: Record<string, Position>
+  /** The app's own key: for an option without a position. */
+  app: Position
+}
+
+interface Position {
+  line: number
+  column: number
+}
+
+/** Every option id a late error may be about. */
+export const RECORDED_OPTIONS: readonly string[] = ['command', ...RUN_OPTIONS.map(spec => spec.flag)]
+
+/** A naming from its record (see NamingRecord): messages as the file's own naming words them. */
+export function namingFromRecord(record: NamingRecord): OptionNaming {
+  const position = (id: string | undefined) => (id === undefined ? undefined : record.positions[id]) ?? record.app
+  return {
+    name: id => record.names[id] ?? id,
+    at: error => new FileError(record.file, `${record.prefix}: ${error.message}`, {...position(error.ref?.option), fix: error.fix, cause: error}),
+    about: (ids, message, fix, cause) => new FileError(record.file, `${record.prefix}: ${message}`, {...position(ids[0]), fix, cause}),
+    record: () => record,
+  }
 }
 
 /** The command line's naming: options are their flags. */

@@ -8,7 +8,7 @@ import {FileError, InvalidValueError, type ContainError} from '../errors.js'
 import type {HostFacts} from '../launch/options.js'
 import {APP_NAME_RULE, isAppName} from '../names.js'
 import {readProjectDotenv} from './env-layers.js'
-import type {OptionNaming} from './naming.js'
+import {RECORDED_OPTIONS, type OptionNaming} from './naming.js'
 import {defaultHost, projectNameOf, readConfigText, type AppConfig, type LoadOptions, type Project} from './project-file.js'
 import {resolveRunOptions} from './resolve.js'
 import {FILE_OPTIONS, type OptionInput} from './schema.js'
@@ -89,6 +89,16 @@ function procfileNaming(file: string, entry: ProcfileEntry): OptionNaming {
     name: id => FILE_OPTIONS.find(option => option.flag === id)?.key ?? id,
     at: error => at(error.message, error.fix, error),
     about: (_ids, message, fix, cause) => at(message, fix, cause),
+    record: () => {
+      const position = {line: entry.line, column: entry.column}
+      return {
+        file,
+        prefix: entry.name,
+        names: Object.fromEntries(RECORDED_OPTIONS.map(id => [id, FILE_OPTIONS.find(option => option.flag === id)?.key ?? id])),
+        positions: Object.fromEntries(RECORDED_OPTIONS.map(id => [id, position])),
+        app: position,
+      }
+    },
   }
 }
 

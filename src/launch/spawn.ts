@@ -32,6 +32,8 @@ export interface RunningApp {
   exited: Promise<LaunchOutcome>
   /** Resolves once the app's cgroup is made (at once when it was), or the launch has failed (see `exited`). */
   cgroupMade: Promise<void>
+  /** Resolves once the app's setup is done and its command executed; never when the setup fails (see `exited`). */
+  setupDone: Promise<void>
   signal(signal: NodeJS.Signals): void
 }
 
@@ -102,12 +104,15 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
     }
     helper.sendReapGo('g')
   }
+  let settleSetup = () => {}
+  const setupDone = new Promise<void>(resolve => (settleSetup = resolve))
   helper.onStatus(statusText => {
-    const reaper = parseInitReport(statusText).reaper
-    if (reaper !== undefined && !sentGo) {
-      if (reaper > 0) cgroup.reaper = reaper
+    const report = parseInitReport(statusText)
+    if (report.reaper !== undefined && !sentGo) {
+      if (report.reaper > 0) cgroup.reaper = report.reaper
       go()
     }
+    if (report.started) settleSetup()
   })
 
   const exited = new Promise<LaunchOutcome>((resolve, reject) => {
@@ -147,6 +152,7 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
     stderr: child.stderr,
     exited,
     cgroupMade,
+    setupDone,
     signal: signal => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
     },

@@ -4,6 +4,8 @@ export interface InitReport {
   pid1?: number
   /** The reaper contain-init enter left watching the app's cgroup (see --reap). */
   reaper?: number
+  /** The app's setup is done and its command was executed. */
+  started?: boolean
   exitCode?: number
   signal?: number
   error?: {stage: string; errno: number; message: string}
@@ -17,6 +19,7 @@ export function parseInitReport(text: string): InitReport {
     const number = /^\d+$/.test(value ?? '') ? Number(value) : undefined
     if (word === 'pid' && number !== undefined) report.pid1 = number
     else if (word === 'reaper' && number !== undefined) report.reaper = number
+    else if (word === 'started') report.started = true
     else if (word === 'exit' && number !== undefined) report.exitCode = number
     else if (word === 'signal' && number !== undefined) report.signal = number
     // The first error is the cause; later ones are consequences.

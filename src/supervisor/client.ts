@@ -2,6 +2,7 @@ import {existsSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import {findProjectFile, MAX_CONFIG_BYTES, PROJECT_FILES, projectNameOf, type Project} from '../config/project.js'
+import {readProjectRecord} from '../config/project-record.js'
 import {readFileUpTo} from '../trusted-file.js'
 import {formatBytes} from '../format-bytes.js'
 import {formatTable} from '../format-table.js'
@@ -12,7 +13,17 @@ import type {AppStatus} from './app.js'
 import {callControl} from './control.js'
 import {lockHolderAlive, readLockHolder, removeUnheldLock} from './lock.js'
 import {cleanUpAfterKilledSupervisor, nameLockDir, type HostProject} from './projects.js'
-import {checkStateDirTrusted, isSupervisorAlive, projectDir, readState, stateFile, type AppLogLocation, type ProjectState} from './state.js'
+import {
+  checkStateDirTrusted,
+  isSupervisorAlive,
+  projectDir,
+  readResolvedProject,
+  readState,
+  resolvedProjectFile,
+  stateFile,
+  type AppLogLocation,
+  type ProjectState,
+} from './state.js'
 
 /**
  * A project as the client commands (ps, logs, stop, down, exec, ...) know it: its state directory
@@ -113,6 +124,20 @@ export function requireRunning(handle: ProjectHandle): ProjectState {
   if (handle.state) return handle.state
   const gone = handle.staleSupervisor === undefined ? '' : ` (its supervisor, pid ${handle.staleSupervisor}, was killed; its apps died with it)`
   throw new ContainError(`${handle.name} is not running${gone}`, {fix: 'start it with contain up (or contain up -d)'})
+}
+
+/**
+ * The project as its running supervisor resolved it and runs it (its state's project.json), for
+ * contain exec: contain.yml is not read, so a file changed or removed since up still execs.
+ */
+export function runningProject(handle: ProjectHandle): Project {
+  const state = requireRunning(handle)
+  const text = readResolvedProject(handle.stateDir)
+  const fix = 'restart the project with contain down and contain up -d: it was started by another version of contain'
+  if (text === undefined) throw new ContainError(`${handle.name}'s supervisor left no resolved project in ${handle.stateDir}`, {fix})
+  const project = readProjectRecord(text, resolvedProjectFile(handle.stateDir))
+  if (project.file !== state.file) throw new ContainError(`${resolvedProjectFile(handle.stateDir)} is not the project of ${state.file}`, {fix})
+  return project
 }
 
 export function callSupervisor<T>(handle: ProjectHandle, method: string, params: Record<string, unknown> = {}): Promise<T> {

@@ -62,6 +62,11 @@ export class Deployer {
     this.queue = startedUp.catch(() => undefined)
   }
 
+  /** Each app's configuration as it runs now, in the supervisor's order: what contain exec plans from. */
+  deployed(): AppConfig[] {
+    return [...this.supervisor.apps.keys()].flatMap(name => this.configs.get(name) ?? [])
+  }
+
   /** No apply after this; resolves once the one under way (if any) is done, so that down sees every app. */
   async close(): Promise<void> {
     this.closed = true

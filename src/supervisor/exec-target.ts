@@ -51,7 +51,7 @@ export function cgroupOfApp(app: AppCgroupId, pid1: number): Pick<CgroupPlan, 'd
 
 /**
  * `contain exec`'s plan: the command line, identity, capabilities, seccomp filter and environment
- * from this command's own reading of contain.yml (checked as every project file is), the cgroup
+ * from the project as the supervisor resolved it (its state's record, not contain.yml), the cgroup
  * from the kernel. The supervisor's reply gives only the pid, which must be an app PID 1 it started.
  */
 export async function planExecIn(project: Parameters<typeof planApps>[0], state: ProjectState, app: string, pid1: number): Promise<LaunchPlan> {

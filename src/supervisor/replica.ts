@@ -77,7 +77,7 @@ export class Replica extends EventEmitter {
     this.trial = trial
   }
 
-  /** Starts the replica; resolves once its first run has started (or failed to start). */
+  /** Starts the replica; resolves once its first run's setup is done and its command runs (or it failed to start). */
   async start(): Promise<void> {
     if (this.removed || !(this.state === AppState.stopped || this.state === AppState.exited || this.state === AppState.failed)) return
     this.stoppedByUser = false
@@ -132,6 +132,8 @@ export class Replica extends EventEmitter {
       if (running.stderr) this.host.output.attach(this.spec.name, running.stderr, 'err', line => this.host.remember(line))
       this.setState(AppState.running)
       this.watchHealth(running)
+      // Started means set up: up -d and a rolling restart report a setup error, not a start.
+      await Promise.race([running.setupDone, this.settled])
     } catch (error) {
       if (launched && this.running) {
         // Never left running unsupervised: it is killed, and reported as failed once its cgroup is gone.

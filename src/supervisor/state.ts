@@ -88,6 +88,7 @@ export function checkStateDirTrusted(dir: string, uid = process.getuid?.() ?? 0)
     }
   }
   trusted(stateFile(dir), 'file')
+  trusted(resolvedProjectFile(dir), 'file')
   trusted(join(dir, 'control.sock'), 'socket')
 }
 
@@ -133,12 +134,37 @@ export function stateFile(dir: string): string {
   return join(dir, 'state.json')
 }
 
-/** Written to a temporary file, then renamed: a reader sees the old state or the new one, never half. */
-export function writeState(dir: string, state: ProjectState): void {
+/** Written to a temporary file, then renamed: a reader sees the old file or the new one, never half. */
+function replaceFile(dir: string, file: string, text: string): void {
   mkdirSync(dir, {recursive: true, mode: 0o700})
-  const temporary = join(dir, `.state.${process.pid}.tmp`)
-  writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`, {mode: 0o600})
-  renameSync(temporary, stateFile(dir))
+  const temporary = join(dir, `.${basename(file)}.${process.pid}.tmp`)
+  writeFileSync(temporary, text, {mode: 0o600})
+  renameSync(temporary, file)
+}
+
+export function writeState(dir: string, state: ProjectState): void {
+  replaceFile(dir, stateFile(dir), `${JSON.stringify(state, null, 2)}\n`)
+}
+
+/**
+ * The resolved project the supervisor runs (config/project-record.ts), each app as it was last
+ * started: `contain exec` plans from it, never from today's contain.yml.
+ */
+export function resolvedProjectFile(dir: string): string {
+  return join(dir, 'project.json')
+}
+
+export function writeResolvedProject(dir: string, record: string): void {
+  replaceFile(dir, resolvedProjectFile(dir), `${record}\n`)
+}
+
+/** The record's text; undefined when no supervisor left one. Believe it only after checkStateDirTrusted. */
+export function readResolvedProject(dir: string): string | undefined {
+  try {
+    return readFileSync(resolvedProjectFile(dir), 'utf8')
+  } catch {
+    return undefined
+  }
 }
 
 export function readState(dir: string): ProjectState | undefined {
@@ -152,6 +178,7 @@ export function readState(dir: string): ProjectState | undefined {
 /** Removes the state and socket of a supervisor that has ended; logs stay. */
 export function removeState(dir: string): void {
   rmSync(stateFile(dir), {force: true})
+  rmSync(resolvedProjectFile(dir), {force: true})
   rmSync(join(dir, 'control.sock'), {force: true})
 }
 

@@ -1,9 +1,9 @@
-import {spawn} from 'node:child_process'
-import {closeSync, mkdirSync, openSync, writeSync} from 'node:fs'
+import {mkdirSync} from 'node:fs'
 import {basename, join} from 'node:path'
 import type {Readable} from 'node:stream'
 import type {Project} from '../config/project.js'
-import {AlreadyRunningError, ContainError, printable, renderError} from '../errors.js'
+import {recordProject} from '../config/project-record.js'
+import {AlreadyRunningError, ContainError, printable} from '../errors.js'
 import {LAST_LINES, type AppSpec, type OutputSink} from './app.js'
 import {AppAction, formatOutcome, type AppOutcome, type RecreatePolicy} from './apply.js'
 import {stateOnceStarted} from './client.js'
@@ -21,11 +21,13 @@ import {
   projectKey,
   readState,
   removeState,
+  writeResolvedProject,
   writeState,
   type AppLogLocation,
   type ProjectState,
 } from './state.js'
 import {Supervisor} from './supervisor.js'
+import {failureReport, handedProject, startDetached, tellStarter} from './detach.js'
 
 export interface UpOptions {
   cwd: string
@@ -226,10 +228,16 @@ async function startWithProgress(supervisor: Supervisor, specs: AppSpec[]): Prom
 }
 
 /** What the other commands (ps, stop, exec, down...) may ask a running supervisor. */
-function controlHandlers(supervisor: Supervisor, deployer: Deployer, down: () => void) {
+function controlHandlers(supervisor: Supervisor, deployer: Deployer, down: () => void, onApplied: () => void) {
   return {
     // contain up on the running project: the supervisor reads contain.yml itself.
-    apply: (params: Record<string, unknown>) => deployer.apply(parseApplyRequest(params)),
+    apply: async (params: Record<string, unknown>) => {
+      try {
+        return await deployer.apply(parseApplyRequest(params))
+      } finally {
+        onApplied()
+      }
+    },
     status: ({apps}: Record<string, unknown>) => supervisor.status(apps as string[] | undefined),
     stop: ({apps}: Record<string, unknown>) => supervisor.stop(apps as string[]),
     start: ({apps}: Record<string, unknown>) => supervisor.start(apps as string[]),
@@ -254,41 +262,6 @@ function controlHandlers(supervisor: Supervisor, deployer: Deployer, down: () =>
       return 'stopping'
     },
   }
-}
-
-/** `contain up -d`: starts the supervisor in the background and waits until it reports. */
-async function startDetached(project: Project, options: UpOptions, stateDir: string): Promise<number> {
-  mkdirSync(stateDir, {recursive: true, mode: 0o700})
-  const log = openSync(join(stateDir, 'supervisor.log'), 'a', 0o600)
-  const args = [process.argv[1], 'up', '--supervise', '-f', project.file, ...options.apps]
-  const child = spawn(process.execPath, args, {cwd: project.dir, detached: true, stdio: ['ignore', log, log, 'pipe']})
-  let report = ''
-  child.stdio[3]?.on('data', chunk => (report += chunk))
-  await new Promise<void>(resolve => {
-    child.stdio[3]?.once('close', resolve)
-    child.once('exit', () => resolve())
-  })
-  child.unref()
-  const result = JSON.parse(report || '{"error":{"message":"the supervisor exited before it started the apps","exitCode":125}}') as {
-    ready?: string[]
-    error?: {message: string; fix?: string; exitCode: number; alreadyRunning?: boolean}
-  }
-  if (result.error?.alreadyRunning) {
-    // Another contain up won the lock first: the caller applies the file to its supervisor instead.
-    const holder = readLockHolder(stateDir)
-    throw new AlreadyRunningError(project.name, holder?.pid, holder?.since)
-  }
-  if (result.error)
-    throw new ContainError(result.error.message.replace(/^contain: /, ''), {
-      exitCode: result.error.exitCode,
-      fix: result.error.fix ?? `see ${join(stateDir, 'supervisor.log')}`,
-    })
-  if (options.json) options.print?.(JSON.stringify((result.ready ?? []).map((name): AppOutcome => ({name, action: AppAction.started, changes: []}))))
-  else
-    options.print?.(
-      `contain: started ${result.ready?.join(', ')} in the background (supervisor pid ${child.pid}); see contain ps, contain logs APP, contain down`,
-    )
-  return 0
 }
 
 /** The reply to `apply`, checked: a client believes a socket's answer only as far as it prints it. */
@@ -346,10 +319,19 @@ function notRunning(project: Project): ContainError {
  * The first Ctrl-C (or SIGTERM) stops every app gracefully; a second one kills them.
  */
 export async function up(options: UpOptions): Promise<number> {
+  if (options.supervise) {
+    let handed: Project
+    try {
+      handed = handedProject()
+    } catch (error) {
+      tellStarter(failureReport(error))
+      throw error
+    }
+    return superviseHere(handed, projectDir(handed.file), options)
+  }
   // A broken file fails here, with its line and column, before any supervisor is asked anything.
   const project = await findProject(options.cwd, options.file)
   const stateDir = projectDir(project.file)
-  if (options.supervise) return superviseHere(project, stateDir, options)
   // A project that runs gets the file applied by its supervisor. Of many concurrent contain up only
   // one supervisor ever runs (it takes the lock itself): a loser applies the file to the winner.
   for (let attempt = 0; ; attempt++) {
@@ -373,17 +355,12 @@ export async function up(options: UpOptions): Promise<number> {
 
 /** Takes the project's lock and supervises its apps in this process (the foreground, or the detached supervisor). */
 async function superviseHere(project: Project, stateDir: string, options: UpOptions): Promise<number> {
-  // The detached supervisor tells the `contain up -d` that started it how the start went, on fd 3.
+  // The detached supervisor tells the `contain up -d` that started it how the start went, on REPORT_FD.
   let reported = false
   const report = (value: unknown) => {
     if (!options.supervise || reported) return
     reported = true
-    try {
-      writeSync(3, `${JSON.stringify(value)}\n`)
-    } catch {
-      // The `contain up -d` that waits for this was killed: the apps run on, as it asked.
-    }
-    closeSync(3)
+    tellStarter(value)
   }
   try {
     const lock = acquireProjectLock(stateDir, project.name)
@@ -401,13 +378,7 @@ async function superviseHere(project: Project, stateDir: string, options: UpOpti
       lock.release()
     }
   } catch (error) {
-    const {message, exitCode} = renderError(error)
-    report({
-      error:
-        error instanceof ContainError
-          ? {message: error.message, fix: error.fix, exitCode, alreadyRunning: error instanceof AlreadyRunningError}
-          : {message, exitCode},
-    })
+    report(failureReport(error))
     throw error
   }
 }
@@ -462,11 +433,21 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
     return (stopping ??= deployer.close().then(() => supervisor.down()))
   }
 
+  // What runs, as resolved, for contain exec: it never reads contain.yml, which may have changed since.
+  const keepResolved = () => {
+    if (state) writeResolvedProject(stateDir, recordProject({...project, apps: deployer.deployed()}))
+  }
+
   mkdirSync(stateDir, {recursive: true, mode: 0o700})
   const socket = join(stateDir, 'control.sock')
   const server = await serveControl(
     socket,
-    controlHandlers(supervisor, deployer, () => void shutdown()),
+    controlHandlers(
+      supervisor,
+      deployer,
+      () => void shutdown(),
+      () => keepResolved(),
+    ),
   )
   let interrupts = 0
   const onSignal = () => {
@@ -491,6 +472,8 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
       cgroups: scopeDirs(project, specs),
       logs,
     }
+    // Before the state: a client that finds the state finds the project too.
+    keepResolved()
     writeState(stateDir, state)
     if (options.progress) await startWithProgress(supervisor, specs)
     else await supervisor.start()
@@ -500,13 +483,16 @@ async function supervise(project: Project, stateDir: string, options: UpOptions,
     // Like compose, up -d fails when any app could not be started, and says which others run on.
     const notStarted = supervisor.status().filter(app => app.state === 'failed' || app.lastExit?.error !== undefined)
     const running = specs.map(spec => spec.name).filter(name => !notStarted.some(app => app.name === name))
+    const failures = notStarted.map(app => `${app.name}: ${app.lastExit?.error ?? `exit ${app.lastExit?.exitCode}`}`).join('; ')
+    // Nothing started: a detached supervisor of no app is nothing to leave behind. It removes what
+    // it made and then reports (superviseHere), so up -d returns with the host as it was.
+    if (options.supervise && running.length === 0 && notStarted.length > 0)
+      throw new ContainError(failures, {fix: `correct what the reason names and run contain up -d again`, exitCode: 125})
     report(
       notStarted.length > 0
         ? {
             error: {
-              message:
-                notStarted.map(app => `${app.name}: ${app.lastExit?.error ?? `exit ${app.lastExit?.exitCode}`}`).join('; ') +
-                (running.length > 0 ? ` (${running.join(', ')} started)` : ''),
+              message: failures + (running.length > 0 ? ` (${running.join(', ')} started)` : ''),
               fix: `see contain ps and contain logs APP; contain down stops the project`,
               exitCode: 125,
             },

@@ -1,5 +1,5 @@
 import {execa} from 'execa'
-import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import t, {type Test} from 'tap'
 import {assertNothingLeftBehind, containBin, requireRoot} from './helpers.js'
@@ -148,6 +148,60 @@ apps:
     const again = await contain(['up', '-d'], dir, env)
     t.equal(again.exitCode, 125, 'while contain up itself still checks the file against the host')
     t.match(again.stderr, /app\.env/)
+  })
+
+  // Issue 13 items 1 and 5: up -d hands the resolved project to its supervisor, which keeps it in
+  // its state directory; exec plans from it. contain.yml is read once, by the up -d itself.
+  t.test('up -d runs what it resolved: contain.yml changed, then removed, after up -d; exec and restart still use it', async t => {
+    const {dir, env, stateRoot} = project(
+      t,
+      "apps:\n  resolved:\n    command: sh -c 'echo greeting $GREETING; exec sleep 60'\n    environment: {GREETING: first}\n    user: '0'\n",
+    )
+    const greeting = async () => {
+      const exec = await contain(['exec', 'resolved', '--', 'sh', '-c', 'echo $GREETING'], dir, env)
+      t.equal(exec.exitCode, 0, exec.all)
+      return exec.stdout
+    }
+    await whileUp(t, dir, env, async () => {
+      // Changed, and then broken: neither is read by the supervisor or by exec.
+      writeFileSync(join(dir, 'contain.yml'), 'apps:\n  resolved:\n    command: sleep 60\n    environment: {GREETING: second}\n')
+      t.equal(await greeting(), 'first', 'exec: the environment up -d resolved, not the changed file')
+      writeFileSync(join(dir, 'contain.yml'), 'apps:\n  resolved:\n    cpus: lots\n')
+      const restart = await contain(['restart', 'resolved'], dir, env)
+      t.equal(restart.exitCode, 0, restart.all)
+      rmSync(join(dir, 'contain.yml'))
+      t.equal(await greeting(), 'first', 'exec with contain.yml removed')
+      await until(async () => {
+        const logs = await contain(['logs', 'resolved'], dir, env)
+        return (logs.stdout.match(/greeting first/g) ?? []).length === 2
+      }, 'the restarted app to greet as resolved')
+      const logs = await contain(['logs', 'resolved'], dir, env)
+      t.notMatch(logs.stdout, /second/, 'the restart ran what up -d resolved')
+      const down = await contain(['down'], dir, env)
+      t.equal(down.exitCode, 0, down.all)
+    })
+    t.same(stateFiles(stateRoot), [], 'no state, socket or resolved project left')
+  })
+
+  t.test('up -d of an app whose setup fails exits 125 once, with the reason, and leaves nothing', async t => {
+    const {dir, env, stateRoot} = project(
+      t,
+      'apps:\n  setup-fails:\n    command: ["true"]\n    working_dir: locked\n    user: nobody\n    restart: always\n    backoff: {initial: 10ms, max: 20ms}\n',
+    )
+    mkdirSync(join(dir, 'locked'), {mode: 0o700})
+    const started = Date.now()
+    const up = await contain(['up', '-d'], dir, env)
+    t.equal(up.exitCode, 125, up.all)
+    t.match(up.stderr, /setup-fails: .*cannot enter its working directory .*locked \(-w \/ working_dir:\): Permission denied/)
+    t.notMatch(up.stdout, /started/, 'never said it started')
+    t.ok(Date.now() - started < 20_000, 'returned once the setup had failed')
+    t.same(stateFiles(stateRoot), [], 'no supervisor, state or socket left')
+    t.match((await contain(['ps'], dir, env)).stdout, /is not running/)
+    const log = readdirSync(stateRoot, {recursive: true})
+      .map(String)
+      .find(name => name.endsWith('setup-fails.log'))
+    const lines = log === undefined ? '' : readFileSync(join(stateRoot, log), 'utf8')
+    t.equal((lines.match(/setup-fails cannot start/g) ?? []).length, 1, 'one attempt, not a restart loop')
   })
 
   t.test("logs reads the log the supervisor writes, not the one today's contain.yml names", async t => {

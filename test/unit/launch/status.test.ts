@@ -48,3 +48,8 @@ t.test('reads the pid of the reaper contain-init enter left watching the cgroup'
   t.strictSame(parseInitReport('reaper 77\npid 4321\nexit 0\n'), {reaper: 77, pid1: 4321, exitCode: 0})
   t.strictSame(parseInitReport('reaper \npid 4321\n'), {pid1: 4321}, 'a line cut before its number reports nothing')
 })
+
+t.test("reads that the app's setup is done (PID 1 saw its command executed)", async t => {
+  t.strictSame(parseInitReport('pid 4321\nstarted\n'), {pid1: 4321, started: true})
+  t.strictSame(parseInitReport('pid 4321\nerror chdir 13 /srv: Permission denied\n').started, undefined, 'not after a setup error')
+})

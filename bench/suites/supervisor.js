@@ -1,52 +1,43 @@
-#!/usr/bin/env node
-// The supervisor benchmark (`contain up`, issues 4 and 6): restart latency, the supervisor's resident
-// memory per app, and the cost of seccomp (compile, cache, install). Every case is measured
-// interleaved: round r runs each case once, in a rotating order, so drift on the machine hits all alike.
+// The supervisor suite (issues 4 and 6), a contain-only profile of `contain up`: restart latency split
+// into the app, the launcher and the Node supervisor; the supervisor's resident memory per app; and the
+// cost of seccomp (compile, cache, install). Every case is measured interleaved: round r runs each case
+// once, in a rotating order, so drift on the machine hits all alike.
 //
 //   restart    an app `sh -c 'date +%s%N >> F; date +%s%N >> F'` under `restart: always` with
 //              `backoff: {initial: 0ms, max: 0ms}`: the gap from one run's last stamp to the next run's
 //              first stamp, read from F (nothing in src/ is instrumented). Three cases per round:
 //                floor      the same command run back to back by a shell loop: the app's own exec/exit cost
 //                launcher   the launcher argv contain builds (contain-init enter -> unshare -> contain-init run,
-//                           seccomp filter on fd 4) run back to back by a shell loop: + cgroup, namespaces, filter
+//                           with what contain-init reads: the seccomp filter on fd 4, the app's environment
+//                           on fd 5, the device program on fd 6) run back to back by a shell loop: + cgroup,
+//                           namespaces, the view, the filter
 //                contain    `contain up -d` supervising it: + the Node supervisor noticing the exit and spawning
 //   resident   the detached supervisor of a project with 1 and with 10 idle apps (`sleep 3600`), both up at
 //              once: RSS and PSS from /proc/PID/smaps_rollup (median of 5 samples a round), and the
 //              contain-init helpers each app keeps (informational: the supervisor is what the target is about)
 //   seccomp    compileProfile on the default profile, in this process (bundled from src/ by esbuild):
-//              cold (cache cleared), memory-cache hit, disk-cache hit; in fresh node processes with the
-//              built dist/: the first compile (a cache miss), and what planning a run with the default
-//              filter costs over --seccomp unconfined (main() as bin/run.js calls it, --dry-run); then,
-//              in alternating pairs, the launcher argv alone without and with the filter on fd 4, and
-//              `contain run --seccomp unconfined -- /bin/true` vs `contain run -- /bin/true`
+//              cold (cache cleared), memory-cache hit, disk-cache hit; in fresh node processes: the first
+//              compile with the built dist/ (a cache miss), and what planning a run with the default
+//              filter costs over --seccomp unconfined (the resolver and planRun of the bundle); then, in
+//              alternating pairs, the launcher argv alone without and with the filter, through
+//              src/launch/helper-process.ts as contain starts it, and `contain run --seccomp unconfined --
+//              /bin/true` vs `contain run -- /bin/true` through bin/run.js
 //
-// Usage (root, after npm run build):
-//   node bench/supervisor.js [--rounds 10] [--restarts 40] [--launches 10] [--quick]
-// Writes bench/results/<date>-supervisor[-quick].{json,md} and prints the table. Scratch lives in
-// bench/work/supervisor-<pid>/ (state dir, projects, stamps) and is removed at the end, also on failure
-// or Ctrl-C, with every supervisor, app and cgroup the bench started; then it checks nothing is left.
+// Run by bench/run.js: npm run bench -- --suite supervisor [--runs N] [--quick]. Scratch lives in the
+// run's work dir (supervisor/: state dir, projects, stamps, bundle); every supervisor, app, cgroup and
+// seccomp cache file this suite started or added is removed by its cleanup steps, also on Ctrl-C.
 import {spawn} from 'node:child_process'
-import {existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync} from 'node:fs'
 import {loadavg} from 'node:os'
-import {basename, dirname, join} from 'node:path'
-import {fileURLToPath, pathToFileURL} from 'node:url'
-import {cgroupLayout} from './lib/cgroup.js'
-import {Cleanup} from './lib/cleanup.js'
-import {machineFacts} from './lib/facts.js'
-import {log} from './lib/log.js'
-import {descendants, pidAlive, processes, stopPid} from './lib/proc.js'
-import {round, summarize} from './lib/stats.js'
+import {basename, join} from 'node:path'
+import {pathToFileURL} from 'node:url'
+import {descendants, pidAlive, processes, stopPid} from '../lib/proc.js'
+import {round, summarize} from '../lib/stats.js'
+import {roundsFor} from '../lib/suite.js'
 
-const benchDir = dirname(fileURLToPath(import.meta.url))
-const root = join(benchDir, '..')
-const workRoot = join(benchDir, 'work')
-const work = join(workRoot, `supervisor-${process.pid}`)
-const stateRoot = join(work, 'state')
-const bundleFile = join(work, 'bundle.mjs')
-const resultsDir = join(benchDir, 'results')
-const bin = join(root, 'bin/run.js')
-/** Every app, cgroup and project of this run carries it, so cleanup and checks find exactly ours. */
-const PREFIX = `sb${process.pid}`
+export const name = 'supervisor'
+export const title = 'contain up: restart latency, resident cost, seccomp'
+
 const SECCOMP_CACHE = '/var/cache/contain/seccomp'
 const MiB = 2 ** 20
 
@@ -58,33 +49,17 @@ const TARGETS = {
   filterAddedMs: 1,
 }
 
+// Set by run(): this suite's scratch inside the run's work dir, and the prefix every app, cgroup and
+// project of this run carries, so cleanup and checks find exactly ours.
+let root
+let bin
+let work
+let stateRoot
+let bundleFile
+let PREFIX
+let log
 let stopping = false
 const liveChildren = new Set()
-
-function parseArgs(argv) {
-  const args = {rounds: 10, restarts: 40, launches: 10, quick: false}
-  for (let i = 0; i < argv.length; i++) {
-    const value = () => {
-      const n = Number(argv[++i])
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${argv[i - 1]} needs a whole number of at least 1`)
-      return n
-    }
-    if (argv[i] === '--rounds') args.rounds = value()
-    else if (argv[i] === '--restarts') args.restarts = value()
-    else if (argv[i] === '--launches') args.launches = value()
-    else if (argv[i] === '--quick') Object.assign(args, {quick: true, rounds: 3, restarts: 15, launches: 4})
-    else if (argv[i] === '--help' || argv[i] === '-h') args.help = true
-    else throw new Error(`unknown argument ${argv[i]}`)
-  }
-  return args
-}
-
-const usage = 'usage: node bench/supervisor.js [--rounds 10] [--restarts 40] [--launches 10] [--quick]  (as root, after npm run build)'
-
-function localDate(d = new Date()) {
-  const pad = n => String(n).padStart(2, '0')
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`
-}
 
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 const since = start => Number(process.hrtime.bigint() - start) / 1e6
@@ -123,20 +98,13 @@ function contain(args, options = {}) {
 }
 
 /**
- * One timed launch, stdio ignored, as bench/lib/measure.js times them. For the launcher argv: fd 3
- * is its status pipe, and `filter` goes to fd 4 as contain writes it.
+ * One timed launch, stdio ignored, as bench/lib/measure.js times them: spawn to exit.
  */
-function timeLaunch(argv, {env, launcher = false, filter} = {}) {
+function timeLaunch(argv, {env} = {}) {
   return new Promise(resolve => {
     const start = process.hrtime.bigint()
-    const stdio = ['ignore', 'ignore', 'ignore', ...(launcher ? ['pipe', filter ? 'pipe' : 'ignore'] : [])]
-    const child = spawn(argv[0], argv.slice(1), {stdio, env})
+    const child = spawn(argv[0], argv.slice(1), {stdio: 'ignore', env})
     liveChildren.add(child)
-    child.stdio[3]?.resume()
-    if (filter) {
-      child.stdio[4].on('error', () => undefined)
-      child.stdio[4].end(filter)
-    }
     child.once('error', error => {
       liveChildren.delete(child)
       resolve({ms: NaN, code: null, error: error.message})
@@ -144,6 +112,40 @@ function timeLaunch(argv, {env, launcher = false, filter} = {}) {
     child.once('close', (code, signal) => {
       liveChildren.delete(child)
       resolve({ms: since(start), code, signal})
+    })
+  })
+}
+
+/**
+ * One timed launch of the launcher argv, started as contain starts it (src/launch/helper-process.ts:
+ * the filter, the environment and the device program on their fds, its report on fd 3), in a cgroup
+ * made beforehand: spawn to exit.
+ */
+function timeLauncher(bundle, plan) {
+  return new Promise(resolve => {
+    const start = process.hrtime.bigint()
+    let helper
+    try {
+      helper = bundle.startHelper(plan.restartArgv ?? plan.argv, {
+        stdio: ['ignore', 'ignore', 'ignore'],
+        seccompFilter: plan.seccompFilter,
+        environment: bundle.encodeEnvironment(plan.env),
+        deviceProgram: plan.deviceProgram,
+      })
+    } catch (error) {
+      resolve({ms: NaN, code: null, error: error.message})
+      return
+    }
+    const child = helper.child
+    liveChildren.add(child)
+    child.once('error', error => {
+      liveChildren.delete(child)
+      resolve({ms: NaN, code: null, error: error.message})
+    })
+    child.once('close', (code, signal) => {
+      liveChildren.delete(child)
+      const report = bundle.parseInitReport(helper.status())
+      resolve({ms: since(start), code, signal, error: report.error ? `${report.error.stage}: ${report.error.message}` : undefined})
     })
   })
 }
@@ -165,6 +167,10 @@ async function buildBundle() {
         "export {defaultSeccompProfile} from './src/paths.ts'",
         "export {packageRoot} from './src/paths.ts'",
         "export {AppCgroup} from './src/cgroup/index.ts'",
+        // The one seam through which contain starts contain-init, and what it writes on its fds.
+        "export {startHelper} from './src/launch/helper-process.ts'",
+        "export {encodeEnvironment, HELPER_ENV} from './src/launch/plan.ts'",
+        "export {parseInitReport} from './src/launch/status.ts'",
         "export {projectDir} from './src/supervisor/state.ts'",
         "export {processStartTime} from './src/process.ts'",
       ].join('\n'),
@@ -278,15 +284,24 @@ async function restartFloor(runId, restarts) {
 async function restartLauncher(bundle, runId, restarts) {
   const file = join(work, 'restart', `launcher-${runId}.stamps`)
   const {plan} = await bundle.planRun({name: `${PREFIX}-launcher`}, ['sh', '-c', appScript(file)])
-  const filterFile = join(work, 'restart', 'filter.bpf')
-  writeFileSync(filterFile, plan.seccompFilter ?? Buffer.alloc(0))
-  const quoted = plan.argv.map(arg => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ')
+  // What contain-init reads whole at its start, each from a file the shell opens on its fd.
+  const inputs = [
+    [4, 'filter.bpf', plan.seccompFilter],
+    [5, 'environment', bundle.encodeEnvironment(plan.env)],
+    [6, 'devices.bpf', plan.deviceProgram],
+  ].filter(([, , bytes]) => bytes)
+  const redirects = inputs.map(([fd, file, bytes]) => {
+    writeFileSync(join(work, 'restart', file), bytes)
+    return `${fd}<'${join(work, 'restart', file)}'`
+  })
+  // The cgroup is made here: the argv of a run into a made cgroup, without the reaper's handshake.
+  const quoted = (plan.restartArgv ?? plan.argv).map(arg => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ')
   const runs = restarts + WARMUP_GAPS + 1
-  const loop = `i=0; while [ $i -lt ${runs} ]; do ${quoted} 3>/dev/null ${plan.seccompFilter ? `4<'${filterFile}'` : ''}; i=$((i+1)); done`
+  const loop = `i=0; while [ $i -lt ${runs} ]; do ${quoted} 3>/dev/null ${redirects.join(' ')}; i=$((i+1)); done`
   const cgroup = bundle.AppCgroup.create(plan.cgroup)
   cgroupsHeld.add(cgroup)
   try {
-    const result = await runCommand(['sh', '-c', loop], {env: plan.env, timeoutMs: 120_000})
+    const result = await runCommand(['sh', '-c', loop], {env: bundle.HELPER_ENV, timeoutMs: 120_000})
     if (result.code !== 0) throw new Error(`launcher loop failed (exit ${result.code}): ${result.out}`)
   } finally {
     await cgroup.remove()
@@ -296,7 +311,8 @@ async function restartLauncher(bundle, runId, restarts) {
 }
 
 async function restartContain(bundle, runId, restarts) {
-  const file = join(work, 'restart', `contain-${runId}.stamps`)
+  // In the project's directory: the one host directory the app's view shows (writable) by default.
+  const file = join(work, `restart-${runId}`, 'contain.stamps')
   const project = writeProject(
     `restart-${runId}`,
     [
@@ -458,35 +474,32 @@ async function compileFresh(compileOptions) {
 }
 
 /**
- * What the filter costs `contain run` in Node, in a fresh process with dist/ as shipped: its
- * main() planning a dry run with --seccomp unconfined first (loads and warms the common path), then
- * the default profile (the process's first seccomp use: cold, with the cached filter in
- * /var/cache/contain/seccomp), unconfined again, and the default again (warm).
+ * What the filter costs `contain run` in Node, in a fresh process: the bundle's resolver and planRun
+ * (what contain run does between parsing its flags and spawning) with --seccomp unconfined first
+ * (loads and warms the common path), then the default profile (the process's first seccomp use:
+ * cold, with the cached filter in /var/cache/contain/seccomp), unconfined again, and the default
+ * again (warm).
  */
 async function nodeSideFresh() {
-  const {cli} = distEntries()
   const name = `${PREFIX}-dry`
   return freshNode(`
     import {writeSync} from 'node:fs'
-    const {main} = await import(${JSON.stringify(pathToFileURL(cli).href)})
-    const dry = (seccomp) => ['run', '--dry-run', '--name', ${JSON.stringify(name)}, ...(seccomp ? ['--seccomp', seccomp] : []), '--', '/bin/true']
-    const time = async (args) => {
+    const {planRun} = await import(${JSON.stringify(pathToFileURL(bundleFile).href)})
+    const time = async (seccomp) => {
       const t = performance.now()
-      const code = await main(args)
-      const ms = performance.now() - t
-      if (code) throw new Error('contain ' + args.join(' ') + ': exit ' + code)
-      return ms
+      await planRun({name: ${JSON.stringify(name)}, ...(seccomp ? {seccomp} : {})}, ['/bin/true'])
+      return performance.now() - t
     }
-    const warmup = await time(dry('unconfined'))
-    const firstDefault = await time(dry())
-    const unconfined = await time(dry('unconfined'))
-    const warmDefault = await time(dry())
+    const warmup = await time('unconfined')
+    const firstDefault = await time()
+    const unconfined = await time('unconfined')
+    const warmDefault = await time()
     writeSync(3, JSON.stringify({warmup, firstDefault, unconfined, warmDefault}))
   `)
 }
 
 /** Alternating pairs: contain run unconfined / default, and the launcher argv without / with the filter. */
-async function launchRound(launches, launcherPlans, roundIndex) {
+async function launchRound(bundle, launches, launcherPlans, roundIndex) {
   const out = {cli: [], launcher: [], failures: []}
   const env = {...process.env, CONTAIN_STATE_DIR: stateRoot}
   const cli = seccomp => [
@@ -499,7 +512,7 @@ async function launchRound(launches, launcherPlans, roundIndex) {
     '--',
     '/bin/true',
   ]
-  const launcher = ({plan}) => timeLaunch(plan.argv, {env: plan.env, launcher: true, filter: plan.seccompFilter})
+  const launcher = ({plan}) => timeLauncher(bundle, plan)
   const kinds = {
     cli: [() => timeLaunch(cli('unconfined'), {env}), () => timeLaunch(cli(undefined), {env})],
     launcher: [() => launcher(launcherPlans.unconfined), () => launcher(launcherPlans.filter)],
@@ -519,7 +532,7 @@ async function launchRound(launches, launcherPlans, roundIndex) {
             [1, withFilter],
           ]) {
         const r = await run()
-        if (r.code === 0) pair[slot] = r.ms
+        if (r.code === 0 && !r.error) pair[slot] = r.ms
         else out.failures.push({kind, withFilter: slot === 1, code: r.code, signal: r.signal, error: r.error})
       }
       if (pair[0] !== undefined && pair[1] !== undefined) out[kind].push(pair)
@@ -591,9 +604,6 @@ async function once(what, round, run) {
     return run()
   }
 }
-
-// ---------------------------------------------------------------------------------------------
-// Report
 
 function stat(values, digits = 2) {
   const s = summarize(values.filter(Number.isFinite))
@@ -782,7 +792,7 @@ function tableRows(result) {
     f(s.min, digits),
     f(s.max, digits),
     f(s.p90, digits),
-    s.n,
+    String(s.n),
     target,
   ]
   return [
@@ -814,12 +824,12 @@ function tableRows(result) {
     row('compile, cached in memory', seccomp.compileMemory, 'ms', `${cellStatus(t['compile-memory'])} (≤ ${TARGETS.compileCachedMs} ms)`, 4),
     row('compile, cached on disk (fresh memory cache)', seccomp.compileDisk, 'ms', `${cellStatus(t['compile-disk'])} (≤ ${TARGETS.compileCachedMs} ms)`, 4),
     row('  (a cache miss also loads the compiler chunk first)', seccomp.compilerImport, 'ms', 'informational', 3),
-    row('contain run --dry-run --seccomp unconfined, in-process (fresh node, dist/, warmed)', seccomp.dryUnconfined, 'ms', '', 3),
-    row('contain run --dry-run, default filter, first use in that process (cached filter)', seccomp.dryFirstDefault, 'ms', '', 3),
+    row('resolve and plan a run, --seccomp unconfined (fresh node, bundle, warmed)', seccomp.dryUnconfined, 'ms', '', 3),
+    row('resolve and plan a run, default filter, first use in that process (cached filter)', seccomp.dryFirstDefault, 'ms', '', 3),
     row('→ Node side: first default − unconfined (per process)', seccomp.nodeSide, 'ms', '', 3),
     row('  the same once warm: second default − unconfined', seccomp.nodeSideWarm, 'ms', 'informational', 3),
     row('launcher argv, /bin/true, no filter', seccomp.launcherUnconfined, 'ms', '', 3),
-    row('launcher argv, /bin/true, filter on fd 4', seccomp.launcherFilter, 'ms', '', 3),
+    row('launcher argv, /bin/true, with the filter', seccomp.launcherFilter, 'ms', '', 3),
     row(
       '→ launcher side: with − without filter (paired)',
       seccomp.launcherAdded,
@@ -842,170 +852,54 @@ function tableRows(result) {
   ]
 }
 
-function markdownTable(result) {
-  const lines = ['| case | median | min | max | p90 | n | target |', '|---|---:|---:|---:|---:|---:|---|']
-  for (const r of tableRows(result)) lines.push(`| ${r.join(' | ')} |`)
-  return lines.join('\n')
-}
-
-function markdown(result) {
-  const m = result.machine
-  const L = []
-  L.push(`# contain bench: supervisor — ${result.date}${result.config.quick ? ' (quick)' : ''}`)
-  L.push('')
-  L.push(
-    `Command: \`${result.command}\` · ${result.config.rounds} interleaved rounds · ${result.config.restarts} restarts per case per round (after ${WARMUP_GAPS} warm-up restarts) · ${result.config.launches} launches per case per round · started ${result.startedAt} · took ${Math.round(result.durationSeconds)} s`,
-  )
-  L.push('')
-  L.push(
-    `Build: dist/ built ${result.build.distAtStart}${result.build.distAtEnd !== result.build.distAtStart ? ` (rebuilt during the run, at ${result.build.distAtEnd})` : ''}, commit ${result.build.gitHead?.slice(0, 12) ?? '?'} plus uncommitted changes in the working tree, if any.`,
-  )
-  L.push('')
-  L.push(
-    `Machine: ${m.cpuModel} × ${m.cpuCount}, ${m.memoryMiB} MiB, ${m.os}, Linux ${m.kernel}, cgroup ${m.cgroupMode}${m.virtualization ? `, ${m.virtualization}` : ''}, node ${m.node}; load average at start ${m.loadAverageAtStart.join(' ')}, at end ${m.loadAverageAtEnd.join(' ')}; 1-minute load per round ${result.loadAverage1mPerRound.join(', ')}.`,
-  )
-  L.push('')
-  const peak = Math.max(...result.loadAverage1mPerRound, m.loadAverageAtStart[0])
-  if (peak > m.cpuCount * 0.75) {
-    L.push(
-      `> **Busy machine:** the 1-minute load average reached ${peak.toFixed(2)} on ${m.cpuCount} CPUs during this run (other work was running), so absolute times are inflated and noisy; interleaving keeps the comparisons within a round fair.`,
-    )
-    L.push('')
-  }
-  L.push(
-    'Times in ms, memory in MiB (2^20 bytes; the targets say MB). median/min/max/p90 are over all samples of all rounds, except the "→" rows, which are over per-round (or per-pair) differences. p90 is nearest-rank.',
-  )
-  L.push('')
-  L.push(markdownTable(result))
-  L.push('')
-  L.push('## Targets')
-  L.push('')
-  L.push('| target | value | status |')
-  L.push('|---|---:|---|')
-  for (const t of result.targets) L.push(`| ${t.text} | ${f(t.value, 3)} ${t.unit} | ${cellStatus(t)} |`)
-  L.push('')
-  L.push('## How each figure is taken')
-  L.push('')
-  L.push(
-    `- **Restart latency.** The app is \`sh -c 'date +%s%N >> F; date +%s%N >> F'\`: a stamp as it starts and one just before it exits. A gap is the next run's first stamp minus the previous run's last stamp. *floor* runs the same command back to back from a shell loop (the app's own cost: \`date\` exiting, \`sh\` exiting, a fork+exec of \`sh\` and of \`date\`); *launcher* runs the exact argv contain builds for the app (contain-init enter → unshare → contain-init run, default seccomp filter read from fd 4) back to back from a shell loop, in a cgroup created with contain's AppCgroup; *contain* is \`contain up -d\` with \`restart: always\` and \`backoff: {initial: 0ms, max: 0ms, factor: 1, jitter: 0}\`. The first ${WARMUP_GAPS} gaps of each case and round are dropped. The target is judged on contain's share (contain − floor), since the floor is the app's own work and any launcher pays it; the raw gap is shown with its own verdict.`,
-  )
-  L.push(
+/** How each figure is taken: the report's introduction. */
+function intro(config) {
+  return [
+    `Times in ms, memory in MiB (2^20 bytes; the targets say MB). ${config.rounds} interleaved rounds; ${config.restarts} restarts per case per round (after ${WARMUP_GAPS} warm-up restarts); ${config.launches} launches per case per round. median/min/max/p90 are over all samples of all rounds, except the "→" rows, which are over per-round (or per-pair) differences. p90 is nearest-rank.`,
+    `- **Restart latency.** The app is \`sh -c 'date +%s%N >> F; date +%s%N >> F'\`: a stamp as it starts and one just before it exits. A gap is the next run's first stamp minus the previous run's last stamp. *floor* runs the same command back to back from a shell loop (the app's own cost); *launcher* runs the exact argv contain builds for the app (contain-init enter → unshare → contain-init run, with the default seccomp filter, the app's environment and the device program on fds 4, 5 and 6, as contain-init reads them) back to back from a shell loop, in a cgroup created with contain's AppCgroup; *contain* is \`contain up -d\` with \`restart: always\` and \`backoff: {initial: 0ms, max: 0ms, factor: 1, jitter: 0}\`. The first ${WARMUP_GAPS} gaps of each case and round are dropped. The target is judged on contain's share (contain − floor), since the floor is the app's own work and any launcher pays it; the raw gap is shown with its own verdict.`,
     "- **Resident cost.** Two projects are up at the same time each round, one with 1 and one with 10 apps `sleep 3600` (no limits); after `contain ps --json` shows every app running and 1.5 s more, the supervisor's `Rss`/`Pss` from `/proc/PID/smaps_rollup` are sampled 5 times 200 ms apart (median). Per extra app = (10-app − 1-app) / 9 per round. The contain-init processes that stay per app (the monitor outside the pid namespace and PID 1 inside) are shown separately: they are what conmon is for podman, not part of the supervisor.",
-  )
-  L.push(
-    '- **Seccomp compile.** `compileProfile` from src/seccomp/bpf.ts, bundled by esbuild into the work dir, on templates/seccomp/default.json with the default capability set: *cold* after `clearCompileCache()` (3 per round), *memory* the call right after, *disk* after `clearCompileCache()` with a cache directory holding the filter. *First compile in a fresh process* uses the built `dist/` as shipped: a new `node` loads the chunk `contain run` loads (the one dist/cli.js imports), then the compiler chunk (timed apart), then compiles with the cache cleared (one process per round): what a launch pays on a cache miss.',
-  )
-  L.push(
-    `- **Seccomp at launch.** What the filter adds to \`contain run\`, from its two parts. Node side: a fresh \`node\` imports dist/cli.js and calls its \`main()\` as bin/run.js does, for \`run --dry-run --seccomp unconfined\` (warm-up), \`run --dry-run\` with the default profile (the first seccomp use in that process, the filter cached in ${SECCOMP_CACHE}), unconfined again, default again; the Node side is first default − unconfined (one process per round). Launcher side: the launcher argv for \`/bin/true\` spawned from this process with and without the filter on fd 4 (${result.config.launches} alternating pairs per round, the order within a pair flipping each time; the median of the paired differences). The target is judged on the sum of the two medians. The direct comparison, \`contain run --name … --seccomp unconfined -- /bin/true\` vs \`contain run --name … -- /bin/true\` in alternating pairs (spawn to exit, stdio ignored; \`--name\` only so that a leftover would be recognisable), is shown too, but a launch is two orders of magnitude longer than the effect and its spread on this machine is far wider than 1 ms.`,
-  )
-  L.push('')
-  if (result.retried.length) {
-    L.push(
-      `Cases that failed once and were run again (their first attempt is not counted): ${result.retried.map(x => `round ${x.round} ${x.case}: ${x.error.split('\n')[0].slice(0, 300)}`).join('; ')}`,
-    )
-    L.push('')
-  }
-  if (result.summary.seccomp.failures.length) {
-    L.push(`Failed launches (left out): ${result.summary.seccomp.failures.length}: ${JSON.stringify(result.summary.seccomp.failures.slice(0, 5))}`)
-    L.push('')
-  }
-  L.push('## Cleanup and host checks')
-  L.push('')
-  const h = result.hostCheck
-  L.push(
-    `- Leftovers after cleanup: app cgroups named ${PREFIX}*: ${h.leftoverCgroups.length}, processes: ${h.leftoverProcesses.length}, work dir (state, projects, stamps) removed: ${h.workDirRemoved}, seccomp cache files added and not removed: ${h.seccompCacheAdded.length}${h.leftoverCgroups.length || h.leftoverProcesses.length ? ` — ${JSON.stringify({cgroups: h.leftoverCgroups, processes: h.leftoverProcesses})}` : ''}`,
-  )
-  for (const step of result.cleanup ?? [])
-    L.push(
-      `- ${step.step}: ${step.ok ? 'ok' : '**failed**'}${step.detail ? ` — ${typeof step.detail === 'string' ? step.detail : JSON.stringify(step.detail)}` : ''}${step.error ? ` — ${step.error}` : ''}`,
-    )
-  L.push('')
-  return `${L.join('\n')}\n`
+    '- **Seccomp compile.** `compileProfile` from src/seccomp/bpf.ts, bundled by esbuild into the work dir, on templates/seccomp/default.json with the default capability set: *cold* after `clearCompileCache()` (3 per round), *memory* the call right after, *disk* after `clearCompileCache()` with a cache directory holding the filter. *First compile in a fresh process* uses the built `dist/` as shipped: a new `node` loads the chunk `contain run` loads, then the compiler chunk (timed apart), then compiles with the cache cleared (one process per round): what a launch pays on a cache miss.',
+    `- **Seccomp at launch.** What the filter adds to \`contain run\`, from its two parts. Node side: a fresh \`node\` imports the bundle and times its resolver and planRun (what contain run does between its flags and the spawn) for \`--seccomp unconfined\` (warm-up), the default profile (the first seccomp use in that process, the filter cached in ${SECCOMP_CACHE}), unconfined again, default again; the Node side is first default − unconfined (one process per round). Launcher side: the launcher argv for \`/bin/true\` started through src/launch/helper-process.ts as contain starts it, with and without the filter (alternating pairs, the order within a pair flipping each time; the median of the paired differences). The target is judged on the sum of the two medians. The direct comparison, \`contain run --name … --seccomp unconfined -- /bin/true\` vs \`contain run --name … -- /bin/true\` in alternating pairs (spawn to exit, stdio ignored), is shown too, but a launch is two orders of magnitude longer than the effect and its spread is far wider than 1 ms.`,
+  ]
 }
 
-/** The checked-out commit, read from .git without running git. */
-function readGitHead() {
-  try {
-    const head = readFileSync(join(root, '.git/HEAD'), 'utf8').trim()
-    if (!head.startsWith('ref: ')) return head
-    const ref = head.slice(5)
-    try {
-      return readFileSync(join(root, '.git', ref), 'utf8').trim()
-    } catch {
-      return readFileSync(join(root, '.git/packed-refs'), 'utf8')
-        .split('\n')
-        .find(line => line.endsWith(` ${ref}`))
-        ?.split(' ')[0]
-    }
-  } catch {
-    return undefined
+export async function run(ctx) {
+  root = ctx.repoRoot
+  bin = join(root, 'bin/run.js')
+  log = ctx.log
+  work = join(ctx.workDir, 'supervisor')
+  stateRoot = join(work, 'state')
+  bundleFile = join(work, 'bundle.mjs')
+  PREFIX = `sb${process.pid}`
+  stopping = false
+  if (!existsSync(join(root, 'dist/cli.js')) || !existsSync(join(root, 'native/build/contain-init')))
+    throw new Error('contain is not built: run npm run build first')
+  const config = {
+    rounds: roundsFor(ctx, {quick: 1, full: 10}),
+    restarts: ctx.opts.quick ? 15 : 40,
+    launches: ctx.opts.quick ? 4 : 10,
+    warmupGaps: WARMUP_GAPS,
+    quick: ctx.opts.quick,
+    prefix: PREFIX,
   }
-}
-
-function printTable(result) {
-  const rows = [['case', 'median', 'min', 'max', 'p90', 'n', 'target'], ...tableRows(result).map(r => r.map(c => String(c).replace(/\*\*/g, '')))]
-  const widths = rows[0].map((_, i) => Math.max(...rows.map(r => String(r[i]).length)))
-  for (const r of rows)
-    console.log(
-      r
-        .map((c, i) => (i === 0 || i === 6 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i])))
-        .join('  ')
-        .trimEnd(),
-    )
-}
-
-// ---------------------------------------------------------------------------------------------
-
-async function main() {
-  let args
-  try {
-    args = parseArgs(process.argv.slice(2))
-  } catch (error) {
-    console.error(`${error.message}\n${usage}`)
-    return 2
-  }
-  if (args.help) {
-    console.log(usage)
-    return 0
-  }
-  if (process.getuid?.() !== 0) {
-    console.error('bench/supervisor.js: run as root (contain up creates cgroups and namespaces)')
-    return 1
-  }
-  if (!existsSync(join(root, 'dist/cli.js')) || !existsSync(join(root, 'native/build/contain-init'))) {
-    console.error('bench/supervisor.js: contain is not built; run npm run build first')
-    return 1
-  }
-
-  const started = new Date()
-  // Others may rebuild dist/ while this runs: the result says which build was measured.
-  const distBuild = () => statSync(join(root, 'dist/cli.js'), {throwIfNoEntry: false})?.mtime.toISOString()
-  const distAtStart = distBuild()
-  const command = `node bench/supervisor.js${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`
-  const layout = cgroupLayout()
-  const workRootExisted = existsSync(workRoot)
+  const layout = ctx.layout
   const cacheBefore = {dirs: ['/var/cache/contain', SECCOMP_CACHE].filter(d => existsSync(d)), files: new Set(listDir(SECCOMP_CACHE) ?? [])}
-  const cleanup = new Cleanup()
-  cleanup.installSignalHandlers(() => {
-    stopping = true
-    for (const child of liveChildren) if (child.pid) child.kill('SIGKILL')
-  })
   let bundle
 
-  // Undo steps run newest first: supervisors and apps -> cgroups -> seccomp cache files -> work dir.
-  cleanup.add('remove the work dir (state dir, projects, stamps, bundle)', async () => {
+  // Undo steps run newest first: supervisors and apps -> cgroups -> seccomp cache files -> the suite's scratch.
+  ctx.cleanup.add('supervisor suite: remove its scratch (state dir, projects, stamps, bundle)', async () => {
     rmSync(work, {recursive: true, force: true})
-    if (!workRootExisted && (listDir(workRoot) ?? []).length === 0) rmdirSync(workRoot)
     return `removed ${work}`
   })
-  cleanup.add(`remove seccomp cache files this run added to ${SECCOMP_CACHE}`, async () => {
+  ctx.cleanup.add(`supervisor suite: remove seccomp cache files it added to ${SECCOMP_CACHE}`, async () => {
     const added = (listDir(SECCOMP_CACHE) ?? []).filter(name => !cacheBefore.files.has(name))
     for (const name of added) rmSync(join(SECCOMP_CACHE, name), {force: true})
     for (const dir of [SECCOMP_CACHE, '/var/cache/contain']) if (!cacheBefore.dirs.includes(dir) && (listDir(dir) ?? ['x']).length === 0) rmdirSync(dir)
     return added.length ? `removed ${added.join(', ')}` : 'none added'
   })
-  cleanup.add(`remove app cgroups named ${PREFIX}*`, async () => {
+  ctx.cleanup.add(`supervisor suite: remove app cgroups named ${PREFIX}*`, async () => {
     for (const cgroup of cgroupsHeld) await cgroup.remove().catch(() => undefined)
+    cgroupsHeld.clear()
     const removed = []
     for (const dir of ourCgroups(layout)) {
       for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number)) await stopPid(pid, 2000)
@@ -1014,7 +908,9 @@ async function main() {
     }
     return removed.length ? `removed ${removed.join(', ')}` : 'none left'
   })
-  cleanup.add('stop supervisors and apps this run started', async () => {
+  ctx.cleanup.add('supervisor suite: stop the supervisors and apps it started', async () => {
+    stopping = true
+    for (const child of liveChildren) if (child.pid) child.kill('SIGKILL')
     const notes = []
     for (const project of [...projectsUp.values()]) {
       if (bundle && supervisorOf(bundle, project)) {
@@ -1026,19 +922,14 @@ async function main() {
     return notes.length ? notes.join('; ') : 'none running'
   })
 
-  let failure
-  let result
+  mkdirSync(join(work, 'restart'), {recursive: true})
+  mkdirSync(stateRoot, {recursive: true, mode: 0o700})
+  // planRun in this process hides the same state dir from the apps as the supervisor does.
+  const stateBefore = process.env.CONTAIN_STATE_DIR
+  process.env.CONTAIN_STATE_DIR = stateRoot
   try {
-    mkdirSync(join(work, 'restart'), {recursive: true})
-    mkdirSync(stateRoot, {recursive: true, mode: 0o700})
-    // planRun in this process hides the same state dir from the apps as the supervisor does.
-    process.env.CONTAIN_STATE_DIR = stateRoot
-    log.step(
-      `contain supervisor bench: ${args.rounds} rounds, ${args.restarts} restarts, ${args.launches} launches per case; cgroup ${layout.mode}; work dir ${work}`,
-    )
+    log.info(`${config.rounds} rounds, ${config.restarts} restarts, ${config.launches} launches per case; work dir ${work}`)
     bundle = await buildBundle()
-    const machine = await machineFacts(layout)
-
     const security = bundle.resolveSecurity({}, id => `--${id}`)
     const compileOptions = {file: bundle.defaultSeccompProfile(bundle.packageRoot()), capabilities: security.capabilities}
     const diskCacheDir = join(work, 'seccomp-cache')
@@ -1067,8 +958,10 @@ async function main() {
     const samples = {restart: [], resident: [], seccomp: {compile: [], fresh: [], nodeSide: [], launch: []}}
     const loadPerRound = []
     // One warm-up round of the launches (page cache, the seccomp disk cache of contain run), not counted.
-    await launchRound(1, launcherPlans, 0)
-    for (let r = 0; r < args.rounds && !stopping; r++) {
+    const warm = await launchRound(bundle, 1, launcherPlans, 0)
+    if (warm.failures.length) throw new Error(`a warm-up launch failed: ${JSON.stringify(warm.failures[0])}`)
+    for (let r = 0; r < config.rounds; r++) {
+      ctx.cleanup.assertNotStopping()
       const roundStart = Date.now()
       loadPerRound.push(Number(loadavg()[0].toFixed(2)))
       const restart = {}
@@ -1076,14 +969,14 @@ async function main() {
         async () => {
           // The three restart cases in a rotating order.
           const cases = [
-            ['floor', id => restartFloor(id, args.restarts)],
-            ['launcher', id => restartLauncher(bundle, id, args.restarts)],
-            ['contain', id => restartContain(bundle, id, args.restarts)],
+            ['floor', id => restartFloor(id, config.restarts)],
+            ['launcher', id => restartLauncher(bundle, id, config.restarts)],
+            ['contain', id => restartContain(bundle, id, config.restarts)],
           ]
           for (let i = 0; i < cases.length; i++) {
             const [key, run] = cases[(i + r) % cases.length]
             restart[key] = await once(`restart ${key}`, r, () => run(`${r}-${retried.length}`))
-            if (restart[key].length < args.restarts) throw new Error(`${key}: ${restart[key].length} gaps, expected ${args.restarts}`)
+            if (restart[key].length < config.restarts) throw new Error(`${key}: ${restart[key].length} gaps, expected ${config.restarts}`)
           }
           samples.restart.push(restart)
         },
@@ -1092,75 +985,41 @@ async function main() {
           samples.seccomp.compile.push(await compileRound(bundle, compileOptions, diskCacheDir))
           samples.seccomp.fresh.push(await compileFresh(compileOptions))
           samples.seccomp.nodeSide.push(await nodeSideFresh())
-          samples.seccomp.launch.push(await launchRound(args.launches, launcherPlans, r))
+          samples.seccomp.launch.push(await launchRound(bundle, config.launches, launcherPlans, r))
         },
       ]
       for (let i = 0; i < blocks.length; i++) await blocks[(i + r) % blocks.length]()
       const med = xs => f(summarize(xs).median)
       log.info(
-        `round ${r + 1}/${args.rounds} (${((Date.now() - roundStart) / 1000).toFixed(1)} s): restart gap floor ${med(restart.floor)} / launcher ${med(restart.launcher)} / contain ${med(restart.contain)} ms; supervisor RSS 1 app ${f(samples.resident.at(-1)[1].rss / MiB, 1)} MiB, 10 apps ${f(samples.resident.at(-1)[10].rss / MiB, 1)} MiB; run unconfined ${med(samples.seccomp.launch.at(-1).cli.map(p => p[0]))} / default ${med(samples.seccomp.launch.at(-1).cli.map(p => p[1]))} ms`,
+        `round ${r + 1}/${config.rounds} (${((Date.now() - roundStart) / 1000).toFixed(1)} s): restart gap floor ${med(restart.floor)} / launcher ${med(restart.launcher)} / contain ${med(restart.contain)} ms; supervisor RSS 1 app ${f(samples.resident.at(-1)[1].rss / MiB, 1)} MiB, 10 apps ${f(samples.resident.at(-1)[10].rss / MiB, 1)} MiB; run unconfined ${med(samples.seccomp.launch.at(-1).cli.map(p => p[0]))} / default ${med(samples.seccomp.launch.at(-1).cli.map(p => p[1]))} ms`,
       )
     }
-    if (stopping) throw new Error('interrupted')
     for (const {cgroup} of Object.values(launcherPlans)) {
       await cgroup.remove()
       cgroupsHeld.delete(cgroup)
     }
-    const {summary, targets} = summarise(args, samples)
-    result = {
-      suite: 'supervisor',
-      title: 'contain up: restart latency, resident cost, seccomp',
-      date: localDate(started),
-      startedAt: started.toISOString(),
-      command,
-      config: {rounds: args.rounds, restarts: args.restarts, launches: args.launches, warmupGaps: WARMUP_GAPS, quick: args.quick, prefix: PREFIX},
-      machine,
-      loadAverage1mPerRound: loadPerRound,
+    const {summary, targets} = summarise(config, samples)
+    const launchFailures = summary.seccomp.failures.map(failure => ({round: '-', case: `launch ${failure.kind}`, error: JSON.stringify(failure)}))
+    return {
+      suite: name,
+      title,
+      config,
+      intro: intro(config),
+      sections: [
+        {
+          title: 'Restart latency, resident cost, seccomp',
+          columns: ['case', 'median', 'min', 'max', 'p90', 'n', 'target'],
+          rows: tableRows({summary, targets}),
+        },
+      ],
+      targets: targets.map(target => ({...target, value: round(target.value, 3)})),
       summary,
-      targets,
-      retried,
+      failures: [...retried, ...launchFailures],
+      loadAverage1mPerRound: loadPerRound,
       samples,
     }
-  } catch (error) {
-    failure = error
-    log.warn(`bench failed: ${error?.stack ?? error}`)
   } finally {
-    log.step('cleaning up')
-    await cleanup.run()
+    if (stateBefore === undefined) delete process.env.CONTAIN_STATE_DIR
+    else process.env.CONTAIN_STATE_DIR = stateBefore
   }
-
-  const seccompAfter = (listDir(SECCOMP_CACHE) ?? []).filter(name => !cacheBefore.files.has(name))
-  const hostCheck = {
-    leftoverCgroups: ourCgroups(layout),
-    leftoverProcesses: ourProcesses(layout).map(p => `${p.pid} ${p.cmdline}`),
-    workDirRemoved: !existsSync(work),
-    seccompCacheAdded: seccompAfter,
-  }
-  for (const [k, v] of Object.entries(hostCheck)) if ((Array.isArray(v) && v.length) || v === false) log.warn(`host check: ${k}: ${JSON.stringify(v)}`)
-  if (failure || !result) return 1
-
-  result.finishedAt = new Date().toISOString()
-  result.durationSeconds = (Date.now() - started) / 1000
-  result.machine.loadAverageAtEnd = loadavg().map(x => Number(x.toFixed(2)))
-  result.cleanup = cleanup.report
-  result.hostCheck = hostCheck
-  result.build = {distAtStart, distAtEnd: distBuild(), gitHead: readGitHead()}
-  if (result.build.distAtStart !== result.build.distAtEnd)
-    log.warn(`dist/ was rebuilt during the run (${distAtStart} -> ${result.build.distAtEnd}): later rounds measured another build`)
-  mkdirSync(resultsDir, {recursive: true})
-  const base = join(resultsDir, `${result.date}-supervisor${args.quick ? '-quick' : ''}`)
-  writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`)
-  writeFileSync(`${base}.md`, markdown(result))
-  log.step(`wrote ${base}.md and ${base}.json`)
-  console.log(
-    `\n${result.title} (${command}; ${args.rounds} rounds; load ${Math.min(...result.loadAverage1mPerRound)}–${Math.max(...result.loadAverage1mPerRound)} on ${result.machine.cpuCount} CPUs)\n`,
-  )
-  printTable(result)
-  console.log('')
-  for (const t of result.targets) console.log(`target: ${t.text}: ${t.status} (${f(t.value, 3)} ${t.unit})`)
-  const clean = !hostCheck.leftoverCgroups.length && !hostCheck.leftoverProcesses.length && hostCheck.workDirRemoved && !hostCheck.seccompCacheAdded.length
-  console.log(`\nleft behind: ${clean ? 'nothing (no cgroup, process, state dir or cache file)' : JSON.stringify(hostCheck)}`)
-  return clean ? 0 : 1
 }
-
-process.exitCode = await main()
