@@ -419,13 +419,11 @@ async function compileRound(bundle, compileOptions, diskCacheDir) {
   return out
 }
 
-/** dist/cli.js and the chunk its `contain run` fast path loads, as shipped. */
+/** The seccomp compiler's chunk of dist/, as shipped (loaded only on a cache miss). */
 function distEntries() {
   const dist = join(root, 'dist')
-  const cli = join(dist, 'cli.js')
-  const runChunk = /import\("\.\/(run-fast[\w-]*\.js)"\)/.exec(readFileSync(cli, 'utf8'))?.[1]
   const bpfChunk = (listDir(dist) ?? []).find(name => /^bpf-[\w-]+\.js$/.test(name))
-  return {cli, runChunk: runChunk && join(dist, runChunk), bpfChunk: bpfChunk && join(dist, bpfChunk)}
+  return {bpfChunk: bpfChunk && join(dist, bpfChunk)}
 }
 
 /** Runs `code` (an ES module) in a fresh node process; it reports one JSON value on fd 3. */
@@ -451,15 +449,14 @@ function freshNode(code) {
 }
 
 /**
- * A cache miss in `contain run`, in a fresh node process with dist/ as shipped: after the chunks of
- * run's fast path, load the compiler chunk and compile with the cache cleared (cold JIT).
+ * A cache miss in `contain run`, in a fresh node process with dist/ as shipped: load the compiler
+ * chunk and compile with the cache cleared (cold JIT).
  */
 async function compileFresh(compileOptions) {
-  const {runChunk, bpfChunk} = distEntries()
+  const {bpfChunk} = distEntries()
   if (!bpfChunk) throw new Error('no dist/bpf-*.js: run npm run build')
   return freshNode(`
     import {writeSync} from 'node:fs'
-    ${runChunk ? `await import(${JSON.stringify(pathToFileURL(runChunk).href)})` : ''}
     const t0 = performance.now()
     const m = await import(${JSON.stringify(pathToFileURL(bpfChunk).href)})
     const t1 = performance.now()
