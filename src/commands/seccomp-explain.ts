@@ -1,4 +1,4 @@
-import {explainProfileSyscall, formatSyscallReport} from '../seccomp/summary.js'
+import {explainProfileSyscall, formatSyscallReport} from '../seccomp/syscall-report.js'
 import type {SeccompArch} from '../seccomp/syscalls.js'
 import {booleanFlag, listFlag, requiredArg, textFlag, type Handler} from './spec.js'
 

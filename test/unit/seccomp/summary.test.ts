@@ -3,19 +3,8 @@ import t from 'tap'
 import {CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES} from '../../../src/capabilities.js'
 import {FileError, InvalidValueError} from '../../../src/errors.js'
 import {parseProfile, type ParsedProfile} from '../../../src/seccomp/profile.js'
-import {
-  closestSyscallNames,
-  coveredArches,
-  errnoName,
-  formatSummary,
-  formatSyscallReport,
-  parseSyscallArgs,
-  profilePath,
-  reportSyscall,
-  summarizeProfile,
-  validateSyscallName,
-  type SummaryInputs,
-} from '../../../src/seccomp/summary.js'
+import {coveredArches, errnoName, formatSummary, profilePath, summarizeProfile, type SummaryInputs} from '../../../src/seccomp/summary.js'
+import {closestSyscallNames, formatSyscallReport, parseSyscallArgs, reportSyscall, validateSyscallName} from '../../../src/seccomp/syscall-report.js'
 import {syscallTable} from '../../../src/seccomp/syscalls.js'
 import {thrown} from '../helpers/errors.js'
 
