@@ -4,6 +4,9 @@
  * option through the OptionNaming it is given (`--memory`, or `mem_limit`), and every
  * InvalidValueError leaves here with a ref to its option, so contain.yml's loader can point at
  * the value. It reads the host (paths, users, env files) but creates, writes and starts nothing.
+ *
+ * About 410 lines for one reason: every option's cross-checks (memory against reservation and
+ * swap, namespaces against user, tmpfs targets against volumes and the working directory) read the others' values here.
  */
 import {lstatSync, realpathSync, statSync} from 'node:fs'
 import {basename, isAbsolute, join, resolve} from 'node:path'

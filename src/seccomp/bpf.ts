@@ -5,6 +5,9 @@
  *
  * Layout: check the arch (libseccomp's bad-arch action otherwise), reject x32 on x86_64, then a
  * binary search over the syscall number whose leaves return a verdict or test the arguments.
+ *
+ * About 430 lines for one reason: the assembler, the argument comparisons and the search tree emit
+ * one program and share its labels and jump limits; the cache and its key are cache.ts.
  */
 import type {CapabilityName} from '../capabilities.js'
 import {FileError} from '../errors.js'

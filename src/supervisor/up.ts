@@ -1,15 +1,18 @@
+/**
+ * `contain up`: a project's apps started and supervised here (foreground, or as the detached
+ * supervisor of up -d), or contain.yml applied to the project that runs; the control socket the
+ * other commands talk to. Output sinks are output-sink.ts, progress progress.ts, up -d's handover detach.ts.
+ */
 import {mkdirSync} from 'node:fs'
 import {basename, join} from 'node:path'
-import type {Readable} from 'node:stream'
 import type {Project} from '../config/project.js'
 import {recordProject} from '../config/project-record.js'
 import {AlreadyRunningError, ContainError, printable} from '../errors.js'
-import {LAST_LINES, type AppSpec, type OutputSink} from './app.js'
+import type {AppSpec} from './app.js'
 import {AppAction, formatOutcome, type AppOutcome, type RecreatePolicy} from './apply.js'
 import {stateOnceStarted} from './client.js'
 import {callControl, serveControl} from './control.js'
 import {Deployer, parseApplyRequest, type ApplyResult} from './deploy.js'
-import {AppLog, DEFAULT_MAX_FILES, LastLines, type LogStream} from './logs.js'
 import {acquireProjectLock, lockHolderAlive, readLockHolder} from './lock.js'
 import {findProject, planApps} from './plan-apps.js'
 import {acquireNameLock, checkNameFree} from './projects.js'
@@ -27,6 +30,8 @@ import {
   type ProjectState,
 } from './state.js'
 import {Supervisor} from './supervisor.js'
+import {outputSink, type AppLineWriter} from './output-sink.js'
+import {startWithProgress, withProgress} from './progress.js'
 import {failureReport, handedProject, startDetached, tellStarter} from './detach.js'
 
 export interface UpOptions {
@@ -67,15 +72,6 @@ export interface ServiceNotifier {
   stopping(): void
 }
 
-/** Receives each app's lines as they come; `alive` false once it can take no more (the caller prints them itself). */
-export interface AppLineWriter {
-  readonly alive: boolean
-  write(app: string, stream: LogStream, lines: Buffer): void
-  close(): Promise<void>
-}
-
-const COLORS = [36, 33, 32, 35, 34, 91, 92, 93, 94, 95, 96]
-
 /** The project's scope in each hierarchy (`<own>/contain/<key>`), as its apps' plans place it. */
 function scopeDirs(project: Project, specs: AppSpec[]): string[] {
   const key = projectKey(project)
@@ -88,143 +84,6 @@ async function planAndWarn(project: Project, options: UpOptions): Promise<AppSpe
   const {specs, warnings} = await (options.progress ? withProgress(`validate ${project.file} and plan ${project.apps.length} app(s)`, plan) : plan())
   for (const warning of warnings) process.stderr.write(`contain: warning: ${warning}\n`)
   return specs
-}
-
-/**
- * Log files always; in the foreground also the terminal, each line prefixed `app |` as compose
- * does, or, when stdout is the journal (a systemd unit), one journal record per line instead.
- */
-function outputSink(
-  current: {project: Project},
-  logsDir: string,
-  print: ((text: string) => void) | undefined,
-  color: boolean,
-  onLogError: (message: string) => void,
-  journal?: AppLineWriter,
-  onLogOpened?: (app: string, location: AppLogLocation) => void,
-): {sink: OutputSink; closeLogs: () => Promise<void>; releaseLog: (app: string) => Promise<void>} {
-  // The project as last read: a changed contain.yml brings new names, and logging settings.
-  const project = () => current.project
-  const logs = new Map<string, AppLog>()
-  const logFor = (name: string) => {
-    let log = logs.get(name)
-    if (!log) {
-      const logging = project().apps.find(app => app.name === name)?.supervision.logging
-      const location = {file: join(logging?.dir ?? logsDir, `${name}.log`), maxFiles: logging?.maxFiles ?? DEFAULT_MAX_FILES}
-      onLogOpened?.(name, location)
-      log = new AppLog({
-        file: location.file,
-        maxSizeBytes: logging?.maxSizeBytes,
-        maxFiles: location.maxFiles,
-        onError: error => onLogError(`contain: ${name}: cannot write its log: ${error.message}; the app keeps running, lines are dropped until it can`),
-        onRecovered: dropped => onLogError(`contain: ${name}: writing its log again (${dropped} lines were dropped)`),
-      })
-      logs.set(name, log)
-    }
-    return log
-  }
-  // Without a terminal, output only feeds each app's last lines (for ps): one keeper per app, so
-  // its stdout and stderr lines keep their order.
-  const lastLines = new Map<string, LastLines>()
-  const sink: OutputSink = {
-    attach(app: string, stream: Readable, name: 'out' | 'err', onLine: (line: string) => void) {
-      const index = Math.max(
-        0,
-        project().apps.findIndex(candidate => candidate.name === app),
-      )
-      const width = Math.max(...project().apps.map(candidate => candidate.name.length))
-      const prefix = `${app.padEnd(width)} | `
-      const colored = color ? `\u001b[${COLORS[index % COLORS.length]}m${prefix}\u001b[0m` : prefix
-      const printLines =
-        print &&
-        ((lines: Buffer) => {
-          for (const line of lines.toString('utf8', 0, lines.length - 1).split('\n')) print(`${colored}${line}`)
-        })
-      if (!print || journal) {
-        const keeper = lastLines.get(app) ?? new LastLines(LAST_LINES, onLine)
-        lastLines.set(app, keeper)
-        keeper.onLine = onLine // each run of the app brings its own
-        logFor(app).attach(stream, name, lines => {
-          keeper.add(lines)
-          // A forwarder that is gone leaves stdout, the journal too, in the old form.
-          if (journal?.alive) journal.write(app, name, lines)
-          else printLines?.(lines)
-        })
-        // After AppLog's own end handler, which hands over a last partial line.
-        stream.once('close', () => keeper.flush())
-        return
-      }
-      logFor(app).attach(stream, name, lines => {
-        for (const line of lines.toString('utf8', 0, lines.length - 1).split('\n')) {
-          onLine(line)
-          print(`${colored}${line}`)
-        }
-      })
-    },
-  }
-  // Closing writes what is still queued and every last partial line.
-  const releaseLog = async (app: string) => {
-    const log = logs.get(app)
-    logs.delete(app)
-    lastLines.delete(app)
-    await log?.close()
-  }
-  return {
-    sink,
-    releaseLog,
-    closeLogs: async () => {
-      await Promise.all([...logs.values()].map(log => log.close()))
-      await journal?.close()
-    },
-  }
-}
-
-async function withProgress<T>(title: string, step: () => Promise<T>): Promise<T> {
-  const {Listr} = await import('listr2')
-  let result: T | undefined
-  await new Listr([{title, task: async () => void (result = await step())}], {exitOnError: true}).run()
-  return result as T
-}
-
-/** One line per app: started, then healthy where the app has a health check. */
-async function startWithProgress(supervisor: Supervisor, specs: AppSpec[]): Promise<void> {
-  const {Listr} = await import('listr2')
-  const reach = (name: string, accept: (state: string, health: string) => boolean) =>
-    new Promise<void>((resolve, reject) => {
-      const app = supervisor.apps.get(name)
-      const check = () => {
-        const status = app?.status()
-        if (!status) return
-        if (status.state === 'failed' || status.state === 'exited') {
-          cleanup()
-          reject(new Error(`${name} ${status.state}: ${status.lastExit?.error ?? `exit ${status.lastExit?.exitCode}`}`))
-        } else if (accept(status.state, status.health)) {
-          cleanup()
-          resolve()
-        }
-      }
-      const cleanup = () => {
-        app?.off('state', check)
-        app?.off('health', check)
-      }
-      app?.on('state', check)
-      app?.on('health', check)
-      check()
-    })
-  const tasks = new Listr(
-    specs.map(spec => ({
-      title: `start ${spec.name}`,
-      task: async (_: unknown, task: {title: string}) => {
-        await reach(spec.name, state => state === 'running')
-        if (!spec.healthcheck) return
-        task.title = `start ${spec.name}: waiting for its health check`
-        await reach(spec.name, (_state, health) => health === 'healthy')
-        task.title = `start ${spec.name}: healthy`
-      },
-    })),
-    {concurrent: true, exitOnError: false},
-  )
-  await Promise.all([supervisor.start(), tasks.run().catch(() => undefined)])
 }
 
 /** What the other commands (ps, stop, exec, down...) may ask a running supervisor. */
