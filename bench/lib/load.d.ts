@@ -15,6 +15,7 @@ export interface LoadEvent {
 }
 type Latencies = {p50: number | null; p99: number | null; max: number | null}
 export function perSecond(events: readonly LoadEvent[], durationMs: number): ({second: number} & Record<Outcome, number> & Latencies)[]
+export function perSecondAround(events: readonly LoadEvent[], fromMs: number, toMs: number): ({second: number} & Record<Outcome, number> & Latencies)[]
 export function serviceGap(events: readonly LoadEvent[], fromMs: number, toMs: number): {ms: number; from: number; to: number}
 export function totals(events: readonly LoadEvent[]): Record<Outcome, number> & {failed: number} & Latencies
 export function steadyLoad(options: {

@@ -47,6 +47,19 @@ export function perSecond(events, durationMs) {
 }
 
 /**
+ * perSecond on a time line whose 0 is the action (`fromMs`, where the load began, is negative): the
+ * row labelled `second` holds the events of [second, second + 1) s from the action. Rows counted
+ * from the load's start and relabelled would each straddle two of the action's seconds.
+ */
+export function perSecondAround(events, fromMs, toMs) {
+  const base = Math.floor(fromMs / 1000) * 1000
+  return perSecond(
+    events.map(e => ({...e, t: e.t - base})),
+    toMs - base,
+  ).map(row => ({...row, second: row.second + base / 1000}))
+}
+
+/**
  * The gap in service: the longest interval in [fromMs, toMs] with no successful response, where a
  * success counts at the moment its response completed. Starts and ends of the window count as
  * boundaries, so a service that never answers has the whole window as its gap. {ms, from, to}.

@@ -12,7 +12,7 @@ import net from 'node:net'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {ContainProjects, appPrefix} from '../lib/contain.js'
-import {FAILURE_KINDS, perSecond, serviceGap, steadyLoad, totals} from '../lib/load.js'
+import {FAILURE_KINDS, perSecondAround, serviceGap, steadyLoad, totals} from '../lib/load.js'
 import {Unavailable} from '../lib/peers/common.js'
 import {startDocker} from '../lib/peers/docker.js'
 import {killPid, run as exec, tail} from '../lib/proc.js'
@@ -105,11 +105,8 @@ async function measure(ctx, port, action) {
       requests: all.ok + all.failed,
       ...all,
       gap: serviceGap(events, from, to),
-      // Seconds from the start of the load, labelled by their offset from the action (second 0 = the action's).
-      seconds: perSecond(
-        events.map(e => ({...e, t: e.t - from})),
-        to - from,
-      ).map(s => ({...s, second: s.second + Math.floor(from / 1000)})),
+      // Seconds from the action (second 0 = its first), the lead before it negative.
+      seconds: perSecondAround(events, from, to),
       errorCodes: countBy(events.filter(e => e.kind !== 'ok').map(e => e.error ?? `HTTP ${e.status}`)),
     }
   } finally {
