@@ -97,6 +97,28 @@ export function totals(events) {
   }
 }
 
+/** Each figure's worst over rounds (the most failures, the longest gap, the highest latencies), for the summary's max row. */
+export function maxOfRounds(measured) {
+  const max = pick => Math.max(...measured.map(pick))
+  return {
+    requests: max(m => m.requests),
+    ok: Math.min(...measured.map(m => m.ok)),
+    ...Object.fromEntries(FAILURE_KINDS.map(k => [k, max(m => m[k])])),
+    gap: {ms: max(m => m.gap.ms)},
+    p50: max(m => m.p50 ?? 0),
+    p99: max(m => m.p99 ?? 0),
+    max: max(m => m.max ?? 0),
+    actionMs: max(m => m.actionMs),
+  }
+}
+
+/** The round with the most failed requests (the first of equals), numbered from 1. */
+export function worstRoundOf(measured) {
+  let worst = 0
+  for (const [i, m] of measured.entries()) if (m.failed > measured[worst].failed) worst = i
+  return {round: worst + 1, m: measured[worst]}
+}
+
 /**
  * Runs autocannon against `url` with `connections` connections at `rate` requests/s in total until
  * `stop()` is called; resolves {events, durationMs, result} where each event's t is ms since the start

@@ -12,7 +12,7 @@ import net from 'node:net'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {ContainProjects, appPrefix} from '../lib/contain.js'
-import {FAILURE_KINDS, perSecondAround, serviceGap, steadyLoad, totals} from '../lib/load.js'
+import {FAILURE_KINDS, maxOfRounds, perSecondAround, serviceGap, steadyLoad, totals, worstRoundOf} from '../lib/load.js'
 import {Unavailable} from '../lib/peers/common.js'
 import {startDocker} from '../lib/peers/docker.js'
 import {killPid, run as exec, tail} from '../lib/proc.js'
@@ -282,7 +282,8 @@ const CASES = [
 ]
 
 export async function run(ctx) {
-  const rounds = roundsFor(ctx, {quick: 1, full: 1})
+  // A failure of a restart is a race of a few ms (the reset of 2026-12-07): one round can miss it.
+  const rounds = roundsFor(ctx, {quick: 1, full: 3})
   const source = ctx.opts.railsApp ?? join(ctx.repoRoot, 'examples/rails-app')
   if (!existsSync(join(source, 'Gemfile.lock'))) {
     if (ctx.opts.railsApp) throw new Error(`${source} is not set up (no Gemfile.lock): run its setup.sh, or leave --rails-app out`)
@@ -339,36 +340,39 @@ export async function run(ctx) {
 
   const rowsFor = (tool, c) => (samples[`${tool.id}-${c}`] ?? []).filter(Boolean)
   const summaryRows = []
+  const cells = m => [
+    ...[m.requests, m.ok, m.refused, m.reset, m.http5xx, m.timeout, m.other].map(String),
+    round(m.gap.ms, 0),
+    round(m.p50, 1),
+    round(m.p99, 1),
+    round(m.max, 1),
+    round(m.actionMs, 0),
+  ]
   for (const tool of tools) {
     for (const [c, caseLabel] of CASES) {
-      for (const [i, m] of rowsFor(tool, c).entries()) {
-        summaryRows.push([
-          `${tool.actions[c].label}${rounds > 1 ? ` #${i + 1}` : ''}`,
-          caseLabel,
-          ...[m.requests, m.ok, m.refused, m.reset, m.http5xx, m.timeout, m.other].map(String),
-          round(m.gap.ms, 0),
-          round(m.p50, 1),
-          round(m.p99, 1),
-          round(m.max, 1),
-          round(m.actionMs, 0),
-        ])
-      }
+      const measured = rowsFor(tool, c)
+      for (const [i, m] of measured.entries()) summaryRows.push([`${tool.actions[c].label}${rounds > 1 ? ` #${i + 1}` : ''}`, caseLabel, ...cells(m)])
+      // The worst round of each column: what the targets are judged on.
+      if (measured.length > 1) summaryRows.push([`${tool.actions[c].label}, max of ${measured.length}`, caseLabel, ...cells(maxOfRounds(measured))])
     }
   }
   const perSecondSections = tools.flatMap(tool =>
-    CASES.filter(([c]) => rowsFor(tool, c).length).map(([c, caseLabel]) => ({
-      title: `Per second: ${tool.actions[c].label} (${caseLabel}, round 1)`,
-      summary: false,
-      columns: ['second from the action', 'ok', ...FAILURE_KINDS, 'p50 ms', 'p99 ms', 'max ms'],
-      rows: rowsFor(tool, c)[0].seconds.map(s => [
-        String(s.second),
-        String(s.ok),
-        ...FAILURE_KINDS.map(k => String(s[k])),
-        round(s.p50, 1),
-        round(s.p99, 1),
-        round(s.max, 1),
-      ]),
-    })),
+    CASES.filter(([c]) => rowsFor(tool, c).length).map(([c, caseLabel]) => {
+      const worstRound = worstRoundOf(rowsFor(tool, c))
+      return {
+        title: `Per second: ${tool.actions[c].label} (${caseLabel}, round ${worstRound.round}${rowsFor(tool, c).length > 1 ? ', the one with the most failed requests' : ''})`,
+        summary: false,
+        columns: ['second from the action', 'ok', ...FAILURE_KINDS, 'p50 ms', 'p99 ms', 'max ms'],
+        rows: worstRound.m.seconds.map(s => [
+          String(s.second),
+          String(s.ok),
+          ...FAILURE_KINDS.map(k => String(s[k])),
+          round(s.p50, 1),
+          round(s.p99, 1),
+          round(s.max, 1),
+        ]),
+      }
+    }),
   )
 
   const worst = (tool, c, pick) => {

@@ -1,7 +1,17 @@
 // The deploy suite's arithmetic: per-second rows, the gap in service, totals and how a client error is
 // named. A wrong gap or a failure counted in the wrong second would misreport an outage.
 import t from 'tap'
-import {FAILURE_KINDS, classifyError, classifyStatus, perSecond, perSecondAround, serviceGap, totals} from '../../../bench/lib/load.js'
+import {
+  FAILURE_KINDS,
+  classifyError,
+  classifyStatus,
+  perSecond,
+  perSecondAround,
+  serviceGap,
+  totals,
+  maxOfRounds,
+  worstRoundOf,
+} from '../../../bench/lib/load.js'
 
 const ok = (t: number, latencyMs: number) => ({t, kind: 'ok', latencyMs})
 const fail = (t: number, kind: string) => ({t, kind})
@@ -75,4 +85,27 @@ t.test('perSecondAround labels each row by the second from the action it covers,
   t.equal(at(0)?.reset, 0)
   t.equal(at(1)?.reset, 1, '1500 ms: second 1, not 0 as the relabelled rows said')
   t.equal(at(5)?.ok, 1, '5999 ms: second 5')
+})
+
+t.test('rounds: the max row takes each figure at its worst, and the per-second table shows the round with the most failures', async t => {
+  const round = (over: Record<string, unknown>) => ({
+    requests: 1500,
+    ok: 1500,
+    refused: 0,
+    reset: 0,
+    http5xx: 0,
+    timeout: 0,
+    other: 0,
+    failed: 0,
+    gap: {ms: 300},
+    p50: 6,
+    p99: 300,
+    max: 450,
+    actionMs: 2000,
+    ...over,
+  })
+  const rounds = [round({}), round({ok: 1499, reset: 1, failed: 1, max: 490}), round({gap: {ms: 430}, actionMs: 2600})]
+  t.match(maxOfRounds(rounds), {ok: 1499, reset: 1, refused: 0, gap: {ms: 430}, max: 490, actionMs: 2600})
+  t.equal(worstRoundOf(rounds).round, 2)
+  t.equal(worstRoundOf([round({}), round({})]).round, 1, 'the first of equals')
 })
