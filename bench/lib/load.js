@@ -128,6 +128,10 @@ export function worstRoundOf(measured) {
  * - after a connection error it reconnects at once, a hot loop of thousands of attempts a second while a
  *   port is closed: here it waits one request interval of its connection first, so a refused attempt
  *   stands for one request at the offered rate;
+ * - its rate limit sends each second's requests in one burst: here each connection sends one request
+ *   every connections/rate seconds (and, like autocannon, never more than one at a time);
+ * - after a response that says `Connection: close` it sends the next request on that connection
+ *   (lost when the server closes it): here it opens a new one first, as HTTP clients do;
  * - it keeps the requests of a failed or ended connection queued, so later responses were timed from the
  *   oldest of them (latencies growing for the rest of the run): here they are dropped on an error, and on
  *   the server ending a connection each request still waiting on it is recorded as reset, unless the
@@ -154,10 +158,40 @@ export async function steadyLoad({url, connections = 8, rate = 200, timeoutS = 1
       retryAt = now() + retryMs
     })
     client.on('timeout', () => events.push({t: now(), kind: 'timeout', error: `no answer in ${timeoutS} s`}))
+    // After `Connection: close` a client that follows HTTP (a browser, a proxy) sends its next
+    // request on a new connection; autocannon would send it on the closing one, where it is lost
+    // and still spends one of the connection's requests of that second (a dip that is no outage).
+    const doRequest = client._doRequest
+    // Evenly paced, one request every retryMs per connection: autocannon's own rate limit sends a
+    // second's requests at once and then waits for the next second, so the service looked idle
+    // for most of every second (a "gap" of about 900 ms against a fast server) and requests
+    // queued behind each other (the p99).
+    let nextAt = 0
+    let paced
+    client._doRequest = function (...args) {
+      if (client.destroyed) return undefined
+      if (announced) return client._resetConnection()
+      const wait = nextAt - now()
+      if (wait > 0) {
+        paced ??= setTimeout(() => {
+          paced = undefined
+          client._doRequest(...args)
+        }, wait)
+        return undefined
+      }
+      // A late request does not make the next ones come faster: no bursts to catch up.
+      nextAt = Math.max(nextAt, now() - retryMs) + retryMs
+      return doRequest.apply(this, args)
+    }
     client._connect = function () {
       const go = () => {
         if (client.destroyed) return
         announced = false
+        // A new connection carries its request at once, as a client connects when it has one to
+        // send: one held back for the pace would sit idle in the server, which may close it so.
+        clearTimeout(paced)
+        paced = undefined
+        nextAt = 0
         connect.call(client)
         client.conn.prependListener('data', chunk => {
           if (/\r\nconnection: *close\r\n/i.test(chunk.toString('latin1'))) announced = true
@@ -176,7 +210,7 @@ export async function steadyLoad({url, connections = 8, rate = 200, timeoutS = 1
   }
   let finish
   const done = new Promise((resolve, reject) => {
-    const instance = autocannon({url, connections, overallRate: rate, timeout: timeoutS, duration: maxSeconds, pipelining: 1, setupClient}, (error, result) =>
+    const instance = autocannon({url, connections, timeout: timeoutS, duration: maxSeconds, pipelining: 1, setupClient}, (error, result) =>
       error ? reject(error) : resolve(result),
     )
     instance.on('response', (_client, status, _bytes, latencyMs) => events.push({t: now(), kind: classifyStatus(status), latencyMs, status}))
