@@ -25,7 +25,8 @@ module Drain
     # Called in puma's SIGTERM handler: a flag and a sleep, both allowed there; puma's threads
     # go on serving meanwhile.
     def drain!
-      seconds = Float(ENV.fetch("DRAIN_SECONDS", "1"))
+      # Read here, in the signal handler, where an exception would cut the graceful stop short.
+      seconds = Float(ENV.fetch("DRAIN_SECONDS", "1"), exception: false) || 1.0
       return unless seconds.positive?
 
       @draining = true
