@@ -6,7 +6,7 @@ export const usage = `usage: npm run bench -- [--suite a,b] [--runs N] [--quick]
 
   --suite a,b    run these suites, in this order (default: all of ${suiteNames.join(', ')})
   --runs N       interleaved rounds per tool (default per suite: launch 30, restart 5, resident 3,
-                 logs 3, limits 2, rails 7, deploy 1, supervisor 10; --quick: fewer, see bench/README.md)
+                 logs 3, limits 2, rails 7, deploy 3, supervisor 10; --quick: fewer, see bench/README.md)
   --quick        few rounds, to check the bench works; results written as <date>-<suite>-quick.*
   --only a,b     launch suite: measure only these tools (ids as printed in the results, e.g.
                  node,contain,docker); results written as <date>-launch-subset.*

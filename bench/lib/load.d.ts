@@ -15,8 +15,22 @@ export interface LoadEvent {
 }
 type Latencies = {p50: number | null; p99: number | null; max: number | null}
 export function perSecond(events: readonly LoadEvent[], durationMs: number): ({second: number} & Record<Outcome, number> & Latencies)[]
+export function perSecondAround(events: readonly LoadEvent[], fromMs: number, toMs: number): ({second: number} & Record<Outcome, number> & Latencies)[]
 export function serviceGap(events: readonly LoadEvent[], fromMs: number, toMs: number): {ms: number; from: number; to: number}
 export function totals(events: readonly LoadEvent[]): Record<Outcome, number> & {failed: number} & Latencies
+/** One measured action, as the deploy suite records it (the fields the round summaries read). */
+export interface Measured extends Record<string, unknown> {
+  requests: number
+  ok: number
+  failed: number
+  gap: {ms: number}
+  p50: number | null
+  p99: number | null
+  max: number | null
+  actionMs: number
+}
+export function maxOfRounds(measured: readonly Measured[]): Record<string, unknown>
+export function worstRoundOf<M extends Measured>(measured: readonly M[]): {round: number; m: M}
 export function steadyLoad(options: {
   url: string
   connections?: number

@@ -47,6 +47,19 @@ export function perSecond(events, durationMs) {
 }
 
 /**
+ * perSecond on a time line whose 0 is the action (`fromMs`, where the load began, is negative): the
+ * row labelled `second` holds the events of [second, second + 1) s from the action. Rows counted
+ * from the load's start and relabelled would each straddle two of the action's seconds.
+ */
+export function perSecondAround(events, fromMs, toMs) {
+  const base = Math.floor(fromMs / 1000) * 1000
+  return perSecond(
+    events.map(e => ({...e, t: e.t - base})),
+    toMs - base,
+  ).map(row => ({...row, second: row.second + base / 1000}))
+}
+
+/**
  * The gap in service: the longest interval in [fromMs, toMs] with no successful response, where a
  * success counts at the moment its response completed. Starts and ends of the window count as
  * boundaries, so a service that never answers has the whole window as its gap. {ms, from, to}.
@@ -84,6 +97,28 @@ export function totals(events) {
   }
 }
 
+/** Each figure's worst over rounds (the most failures, the longest gap, the highest latencies), for the summary's max row. */
+export function maxOfRounds(measured) {
+  const max = pick => Math.max(...measured.map(pick))
+  return {
+    requests: max(m => m.requests),
+    ok: Math.min(...measured.map(m => m.ok)),
+    ...Object.fromEntries(FAILURE_KINDS.map(k => [k, max(m => m[k])])),
+    gap: {ms: max(m => m.gap.ms)},
+    p50: max(m => m.p50 ?? 0),
+    p99: max(m => m.p99 ?? 0),
+    max: max(m => m.max ?? 0),
+    actionMs: max(m => m.actionMs),
+  }
+}
+
+/** The round with the most failed requests (the first of equals), numbered from 1. */
+export function worstRoundOf(measured) {
+  let worst = 0
+  for (const [i, m] of measured.entries()) if (m.failed > measured[worst].failed) worst = i
+  return {round: worst + 1, m: measured[worst]}
+}
+
 /**
  * Runs autocannon against `url` with `connections` connections at `rate` requests/s in total until
  * `stop()` is called; resolves {events, durationMs, result} where each event's t is ms since the start
@@ -93,6 +128,10 @@ export function totals(events) {
  * - after a connection error it reconnects at once, a hot loop of thousands of attempts a second while a
  *   port is closed: here it waits one request interval of its connection first, so a refused attempt
  *   stands for one request at the offered rate;
+ * - its rate limit sends each second's requests in one burst: here each connection sends one request
+ *   every connections/rate seconds (and, like autocannon, never more than one at a time);
+ * - after a response that says `Connection: close` it sends the next request on that connection
+ *   (lost when the server closes it): here it opens a new one first, as HTTP clients do;
  * - it keeps the requests of a failed or ended connection queued, so later responses were timed from the
  *   oldest of them (latencies growing for the rest of the run): here they are dropped on an error, and on
  *   the server ending a connection each request still waiting on it is recorded as reset, unless the
@@ -119,10 +158,40 @@ export async function steadyLoad({url, connections = 8, rate = 200, timeoutS = 1
       retryAt = now() + retryMs
     })
     client.on('timeout', () => events.push({t: now(), kind: 'timeout', error: `no answer in ${timeoutS} s`}))
+    // After `Connection: close` a client that follows HTTP (a browser, a proxy) sends its next
+    // request on a new connection; autocannon would send it on the closing one, where it is lost
+    // and still spends one of the connection's requests of that second (a dip that is no outage).
+    const doRequest = client._doRequest
+    // Evenly paced, one request every retryMs per connection: autocannon's own rate limit sends a
+    // second's requests at once and then waits for the next second, so the service looked idle
+    // for most of every second (a "gap" of about 900 ms against a fast server) and requests
+    // queued behind each other (the p99).
+    let nextAt = 0
+    let paced
+    client._doRequest = function (...args) {
+      if (client.destroyed) return undefined
+      if (announced) return client._resetConnection()
+      const wait = nextAt - now()
+      if (wait > 0) {
+        paced ??= setTimeout(() => {
+          paced = undefined
+          client._doRequest(...args)
+        }, wait)
+        return undefined
+      }
+      // A late request does not make the next ones come faster: no bursts to catch up.
+      nextAt = Math.max(nextAt, now() - retryMs) + retryMs
+      return doRequest.apply(this, args)
+    }
     client._connect = function () {
       const go = () => {
         if (client.destroyed) return
         announced = false
+        // A new connection carries its request at once, as a client connects when it has one to
+        // send: one held back for the pace would sit idle in the server, which may close it so.
+        clearTimeout(paced)
+        paced = undefined
+        nextAt = 0
         connect.call(client)
         client.conn.prependListener('data', chunk => {
           if (/\r\nconnection: *close\r\n/i.test(chunk.toString('latin1'))) announced = true
@@ -141,7 +210,7 @@ export async function steadyLoad({url, connections = 8, rate = 200, timeoutS = 1
   }
   let finish
   const done = new Promise((resolve, reject) => {
-    const instance = autocannon({url, connections, overallRate: rate, timeout: timeoutS, duration: maxSeconds, pipelining: 1, setupClient}, (error, result) =>
+    const instance = autocannon({url, connections, timeout: timeoutS, duration: maxSeconds, pipelining: 1, setupClient}, (error, result) =>
       error ? reject(error) : resolve(result),
     )
     instance.on('response', (_client, status, _bytes, latencyMs) => events.push({t: now(), kind: classifyStatus(status), latencyMs, status}))

@@ -12,7 +12,7 @@ import net from 'node:net'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {ContainProjects, appPrefix} from '../lib/contain.js'
-import {FAILURE_KINDS, perSecond, serviceGap, steadyLoad, totals} from '../lib/load.js'
+import {FAILURE_KINDS, maxOfRounds, perSecondAround, serviceGap, steadyLoad, totals, worstRoundOf} from '../lib/load.js'
 import {Unavailable} from '../lib/peers/common.js'
 import {startDocker} from '../lib/peers/docker.js'
 import {killPid, run as exec, tail} from '../lib/proc.js'
@@ -105,11 +105,8 @@ async function measure(ctx, port, action) {
       requests: all.ok + all.failed,
       ...all,
       gap: serviceGap(events, from, to),
-      // Seconds from the start of the load, labelled by their offset from the action (second 0 = the action's).
-      seconds: perSecond(
-        events.map(e => ({...e, t: e.t - from})),
-        to - from,
-      ).map(s => ({...s, second: s.second + Math.floor(from / 1000)})),
+      // Seconds from the action (second 0 = its first), the lead before it negative.
+      seconds: perSecondAround(events, from, to),
       errorCodes: countBy(events.filter(e => e.kind !== 'ok').map(e => e.error ?? `HTTP ${e.status}`)),
     }
   } finally {
@@ -285,7 +282,8 @@ const CASES = [
 ]
 
 export async function run(ctx) {
-  const rounds = roundsFor(ctx, {quick: 1, full: 1})
+  // A failure of a restart is a race of a few ms (the reset of 2026-12-07): one round can miss it.
+  const rounds = roundsFor(ctx, {quick: 1, full: 3})
   const source = ctx.opts.railsApp ?? join(ctx.repoRoot, 'examples/rails-app')
   if (!existsSync(join(source, 'Gemfile.lock'))) {
     if (ctx.opts.railsApp) throw new Error(`${source} is not set up (no Gemfile.lock): run its setup.sh, or leave --rails-app out`)
@@ -342,36 +340,39 @@ export async function run(ctx) {
 
   const rowsFor = (tool, c) => (samples[`${tool.id}-${c}`] ?? []).filter(Boolean)
   const summaryRows = []
+  const cells = m => [
+    ...[m.requests, m.ok, m.refused, m.reset, m.http5xx, m.timeout, m.other].map(String),
+    round(m.gap.ms, 0),
+    round(m.p50, 1),
+    round(m.p99, 1),
+    round(m.max, 1),
+    round(m.actionMs, 0),
+  ]
   for (const tool of tools) {
     for (const [c, caseLabel] of CASES) {
-      for (const [i, m] of rowsFor(tool, c).entries()) {
-        summaryRows.push([
-          `${tool.actions[c].label}${rounds > 1 ? ` #${i + 1}` : ''}`,
-          caseLabel,
-          ...[m.requests, m.ok, m.refused, m.reset, m.http5xx, m.timeout, m.other].map(String),
-          round(m.gap.ms, 0),
-          round(m.p50, 1),
-          round(m.p99, 1),
-          round(m.max, 1),
-          round(m.actionMs, 0),
-        ])
-      }
+      const measured = rowsFor(tool, c)
+      for (const [i, m] of measured.entries()) summaryRows.push([`${tool.actions[c].label}${rounds > 1 ? ` #${i + 1}` : ''}`, caseLabel, ...cells(m)])
+      // The worst round of each column: what the targets are judged on.
+      if (measured.length > 1) summaryRows.push([`${tool.actions[c].label}, max of ${measured.length}`, caseLabel, ...cells(maxOfRounds(measured))])
     }
   }
   const perSecondSections = tools.flatMap(tool =>
-    CASES.filter(([c]) => rowsFor(tool, c).length).map(([c, caseLabel]) => ({
-      title: `Per second: ${tool.actions[c].label} (${caseLabel}, round 1)`,
-      summary: false,
-      columns: ['second from the action', 'ok', ...FAILURE_KINDS, 'p50 ms', 'p99 ms', 'max ms'],
-      rows: rowsFor(tool, c)[0].seconds.map(s => [
-        String(s.second),
-        String(s.ok),
-        ...FAILURE_KINDS.map(k => String(s[k])),
-        round(s.p50, 1),
-        round(s.p99, 1),
-        round(s.max, 1),
-      ]),
-    })),
+    CASES.filter(([c]) => rowsFor(tool, c).length).map(([c, caseLabel]) => {
+      const worstRound = worstRoundOf(rowsFor(tool, c))
+      return {
+        title: `Per second: ${tool.actions[c].label} (${caseLabel}, round ${worstRound.round}${rowsFor(tool, c).length > 1 ? ', the one with the most failed requests' : ''})`,
+        summary: false,
+        columns: ['second from the action', 'ok', ...FAILURE_KINDS, 'p50 ms', 'p99 ms', 'max ms'],
+        rows: worstRound.m.seconds.map(s => [
+          String(s.second),
+          String(s.ok),
+          ...FAILURE_KINDS.map(k => String(s[k])),
+          round(s.p50, 1),
+          round(s.p99, 1),
+          round(s.max, 1),
+        ]),
+      }
+    }),
   )
 
   const worst = (tool, c, pick) => {
@@ -427,7 +428,7 @@ export async function run(ctx) {
     },
     peers,
     intro: [
-      `autocannon sends ${RATE} requests/s over ${CONNECTIONS} connections to \`GET /up\` from ${LEAD_MS / 1000} s before the action until the service has answered for ${STEADY_MS / 1000} s without a failure, then ${TAIL_MS / 1000} s more. Each request's outcome is timed: answered (2xx-4xx), refused (ECONNREFUSED: nothing listening), reset (the connection cut under a request), 5xx, timed out (no answer in 10 s), other. A connection whose attempt was refused tries again one request interval later (autocannon would at once), so a refused attempt stands for one request at the offered rate; a request still waiting when the server ends its connection counts as reset, unless a response had announced the end (\`Connection: close\`: puma's when its threads are busy; autocannon keeps sending on such a connection where a browser would not). The app answers fewer than the offered rate when it cannot keep up (1 CPU): the counts are what it answered.`,
+      `autocannon sends ${RATE} requests/s over ${CONNECTIONS} connections to \`GET /up\`, evenly paced (each connection one request every ${(1000 * CONNECTIONS) / RATE} ms, one at a time; autocannon's own rate limit would send each second's requests in one burst, and the service would look idle for most of each second), from ${LEAD_MS / 1000} s before the action until the service has answered for ${STEADY_MS / 1000} s without a failure, then ${TAIL_MS / 1000} s more. Each request's outcome is timed: answered (2xx-4xx), refused (ECONNREFUSED: nothing listening), reset (the connection cut under a request), 5xx, timed out (no answer in 10 s), other. A connection whose attempt was refused tries again one request interval later (autocannon would at once), so a refused attempt stands for one request at the offered rate; a request still waiting when the server ends its connection counts as reset, unless a response had announced the end (\`Connection: close\`: puma's when its threads are busy, and the example's during its drain after SIGTERM); after such a response the next request goes on a new connection, as a browser's would (autocannon alone would send it on the closing one). The app answers fewer than the offered rate when it cannot keep up (1 CPU): the counts are what it answered.`,
       "The gap in service is the longest interval, in the whole window, between two successful responses (or the window's ends). Latency is that of successful responses, by the second they completed in; seconds are counted from the action's start (negative: before it).",
       "The actions: (a) `contain restart APP` / `docker restart`; (b) an environment variable changed in contain.yml, then `contain up -d` / compose's recreate of a changed service; (c) SIGKILL of the app's process from the host, the restart policy (`on-failure` / `--restart always`) bringing it back.",
     ],

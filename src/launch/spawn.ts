@@ -161,11 +161,13 @@ export function startApp(plan: LaunchPlan, cgroup: AppCgroup, stdio: StdioOption
 
 /**
  * `contain run`: binds its --listen sockets, creates the cgroup, runs the app once in the foreground with signals forwarded,
- * and removes the cgroup at the end whatever happened.
+ * and removes the cgroup at the end whatever happened. As the ExecStart= of a unit with a .socket
+ * unit, the sockets systemd passed to contain (LISTEN_FDS, LISTEN_PID) serve the --listen addresses
+ * they are bound to, and are passed on instead of bound again (launch/inherited-sockets.ts).
  */
 export async function launch(plan: LaunchPlan, stdio: StdioOptions = 'inherit'): Promise<LaunchOutcome> {
   // Bound first, as root: a port in use fails before anything is created.
-  const sockets = plan.listen.length > 0 ? await (await import('./sockets.js')).bindSockets(plan.listen) : undefined
+  const sockets = plan.listen.length > 0 ? await (await import('./sockets.js')).holdSockets(plan.listen, '--listen') : undefined
   try {
     return await launchWith(plan, stdio, sockets?.fds ?? [])
   } finally {

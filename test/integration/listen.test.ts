@@ -104,6 +104,64 @@ if (requireRoot(t)) {
     t.equal((await request({port}, 'hello', 2000)).error, 'ECONNREFUSED', 'the port is closed once contain run has ended')
   })
 
+  t.test('contain run --listen under socket activation: the socket systemd passed (LISTEN_FDS, LISTEN_PID) goes to the app, not bound again', async t => {
+    const port = await freePort()
+    const dir = project(t, {'server.py': SERVER})
+    // What systemd does for a .socket unit: listens, puts the socket at fd 3, names the pid that
+    // execs (contain) in LISTEN_PID. The wrapper waits for a line on stdin before its exec, so a
+    // connection can be made while no contain runs: only the same socket can answer it.
+    const activate = `import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", ${port}))
+s.listen(16)
+# socket() may have returned fd 3 itself (dup2 then does nothing): inheritable either way, as systemd passes it.
+if s.fileno() != 3:
+    os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+print("listening", flush=True)
+sys.stdin.readline()
+os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()), LISTEN_FDNAMES="web")
+os.execv(sys.argv[1], sys.argv[1:])
+`
+    const run = execa(
+      python,
+      [
+        '-c',
+        activate,
+        process.execPath,
+        containBin,
+        'run',
+        '--name',
+        `listen-activated-${mark}`,
+        '-u',
+        '0',
+        '--listen',
+        `web=tcp://127.0.0.1:${port}`,
+        '--',
+        python,
+        'server.py',
+      ],
+      {cwd: dir, reject: false, all: true, stdin: 'pipe'},
+    )
+    try {
+      await new Promise<void>(resolve => run.stdout?.once('data', () => resolve()))
+      const early = request({port}, 'hello')
+      await new Promise(resolve => setTimeout(resolve, 200))
+      run.stdin?.end('go\n')
+      const answer = await early
+      const [pid, fds, listenPid, names] = (answer.answer ?? '').split(' ')
+      t.equal(fds, '1', `the app got one socket (${JSON.stringify(answer)})`)
+      t.equal(listenPid, pid, "LISTEN_PID is the app's own pid, not contain's")
+      t.equal(names, 'web', 'LISTEN_FDNAMES: the --listen name')
+      t.ok(answer.answer, 'a connection made before contain ran is answered by the app: the same socket, its queue kept')
+      t.match((await firstAnswer(port)).answer, /^\d+ 1 /, 'and later connections too')
+    } finally {
+      run.kill('SIGTERM')
+    }
+    const ended = await run
+    t.notMatch(ended.all ?? '', /in use/, `contain did not bind the address again: ${ended.all}`)
+  })
+
   t.test('contain run --listen: a port below 1024 serves an app that runs as nobody, without NET_BIND_SERVICE', async t => {
     let port = 0
     for (let candidate = 700; candidate < 1000 && port === 0; candidate++) {

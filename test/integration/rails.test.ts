@@ -11,6 +11,8 @@
  */
 import {execa} from 'execa'
 import {existsSync, readFileSync, rmSync} from 'node:fs'
+import {once} from 'node:events'
+import {connect} from 'node:net'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import t, {type Test} from 'tap'
@@ -151,6 +153,60 @@ async function healthy(project: RailsProject, app: string, restarts = 0): Promis
   }, `${app} to be healthy`)
 }
 
+/**
+ * One keep-alive connection used as a browser or a proxy uses it: GET /up every `intervalMs` until
+ * the server ends it. How it ended: `announced` (after a response with `Connection: close`, as
+ * HTTP asks of a server that ends a persistent connection), or `bare` (closed with no word: a
+ * request sent at that moment is lost), with whether a request was waiting then.
+ */
+async function keepAliveUntilEnd(port: number, intervalMs: number, timeoutMs: number) {
+  const socket = connect({host: '127.0.0.1', port})
+  await once(socket, 'connect')
+  let buffer = ''
+  let answered = 0
+  let announced = false
+  let pending = false
+  let wake: () => void = () => {}
+  let ended: string | undefined
+  socket.setEncoding('latin1')
+  socket.on('data', chunk => {
+    buffer += String(chunk)
+    for (;;) {
+      const head = buffer.indexOf('\r\n\r\n')
+      if (head < 0) break
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(buffer.slice(0, head + 2))?.[1] ?? 0)
+      if (buffer.length < head + 4 + length) break
+      if (/\r\nconnection: *close\r\n/i.test(buffer.slice(0, head + 2))) announced = true
+      buffer = buffer.slice(head + 4 + length)
+      answered++
+      pending = false
+      wake()
+    }
+  })
+  const end = () => {
+    ended ??= announced && !pending ? 'announced' : `bare${pending ? ' (a request was waiting)' : ''}`
+    wake()
+  }
+  socket.on('end', end)
+  socket.on('error', end)
+  const wait = (ms: number) =>
+    new Promise<void>(resolve => {
+      wake = resolve
+      setTimeout(resolve, ms)
+    })
+  const deadline = Date.now() + timeoutMs
+  while (!ended && Date.now() < deadline) {
+    pending = true
+    socket.write('GET /up HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+    while (pending && !ended && Date.now() < deadline) await wait(5000)
+    // Idle in between, as a real client mostly is: the state puma's stop finds it in.
+    if (!ended) await wait(announced ? 5000 : intervalMs)
+    if (announced) break
+  }
+  socket.destroy()
+  return {answered, ended: ended ?? 'still open'}
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const middle = Math.floor(sorted.length / 2)
@@ -219,6 +275,23 @@ if (requireRoot(t) && (await requireRails(t))) {
       t.equal(stopped.state, 'stopped')
       t.match(stopped.lastExit, {exitCode: 0, oomKilled: false}, 'SIGTERM: puma exits 0')
       t.notOk(stopped.lastExit?.signal, 'not killed by a signal')
+    })
+  })
+
+  t.test('a rolling restart ends a keep-alive connection by saying so (Connection: close), never by a bare close', async t => {
+    // puma 5.6 alone closes idle keep-alive connections the moment SIGTERM arrives, without a word:
+    // a request sent then is lost, the one failure of issue 14's deploy bench. The example drains
+    // first (config/drain.rb).
+    const project = await railsProject(t)
+    await whileUp(t, project, async () => {
+      await healthy(project, project.web)
+      const restart = contain(['restart', project.web], project)
+      // Every 200 ms: mostly idle when the old instance gets SIGTERM, and asked again within its drain.
+      const connection = await keepAliveUntilEnd(project.port, 200, 90_000)
+      const restarted = await restart
+      t.equal(restarted.exitCode, 0, `contain restart: ${restarted.all}`)
+      t.ok(connection.answered > 1, `requests answered on the connection: ${connection.answered}`)
+      t.equal(connection.ended, 'announced', 'the old instance ended the connection on a response that said Connection: close')
     })
   })
 

@@ -18,6 +18,9 @@
  * service runs, a first connection starts the service and is answered by the app on the socket
  * systemd bound (contain passes it on, never binds it again), and systemctl reload recreates the
  * app while connections made meanwhile are accepted and wait: none is refused.
+ *
+ * Last, a hand-written .socket unit whose service runs `contain run --listen`: the first connection
+ * starts it, and the app answers on the socket systemd passed to contain run.
  */
 import {execa} from 'execa'
 import {existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync} from 'node:fs'
@@ -80,11 +83,18 @@ apps:
     healthcheck: {test: {http: "http://127.0.0.1:${SOCKET_PORT}/"}, interval: 500ms, timeout: 2s, retries: 60}
 `
 
+// A service of one's own whose ExecStart= is contain run --listen, behind a .socket unit.
+const RUN_PROJECT = '/srv/contain-sdrun'
+const RUN_SERVICE = 'contain-sdrun.service'
+const RUN_SOCKET = 'contain-sdrun.socket'
+const RUN_PORT = 8095
+
 if (process.env.RUNVM_SYSTEMD !== '1') {
   skipFile(t, 'runs only inside the systemd guest: npm test -- --only=systemd (test/vm/run-in-systemd-vm.sh)')
 } else {
   run()
   runSocketUnits()
+  runSocketActivatedRun()
 }
 
 async function systemctl(...args: string[]): Promise<string> {
@@ -436,5 +446,34 @@ function runSocketUnits(): void {
         `no connection refused during the reload (other failures: ${JSON.stringify(outcomes.filter(result => result.error && result.error !== 'ECONNREFUSED'))})`,
       )
     })
+  })
+}
+
+function runSocketActivatedRun(): void {
+  t.teardown(async () => {
+    await execa('systemctl', ['stop', RUN_SERVICE, RUN_SOCKET], {reject: false})
+    rmSync(`/etc/systemd/system/${RUN_SERVICE}`, {force: true})
+    rmSync(`/etc/systemd/system/${RUN_SOCKET}`, {force: true})
+    await execa('systemctl', ['daemon-reload'], {reject: false})
+    rmSync(RUN_PROJECT, {recursive: true, force: true})
+  })
+
+  t.test('contain run --listen as the ExecStart= of a socket-activated service: the app serves on the socket systemd passed', async t => {
+    mkdirSync(RUN_PROJECT, {recursive: true, mode: 0o755})
+    writeFileSync(join(RUN_PROJECT, 'server.js'), SOCKET_SERVER)
+    writeFileSync(`/etc/systemd/system/${RUN_SOCKET}`, `[Socket]\nListenStream=127.0.0.1:${RUN_PORT}\n`)
+    writeFileSync(
+      `/etc/systemd/system/${RUN_SERVICE}`,
+      `[Service]\nWorkingDirectory=${RUN_PROJECT}\nDelegate=yes\n` +
+        `ExecStart=${process.execPath} ${containBin} run --name sdrun -u 0 -e RELOADED=run --listen tcp://127.0.0.1:${RUN_PORT} -- ${process.execPath} server.js\n`,
+    )
+    await systemctl('daemon-reload')
+    await systemctl('start', RUN_SOCKET)
+    t.equal(await systemctl('show', '-p', 'ActiveState', '--value', RUN_SERVICE), 'inactive', 'only the socket runs')
+    const answer = await getOnce(RUN_PORT)
+    t.match(answer.body ?? '', /^run socket:\[\d+\]$/, `the app answered the connection that started it: ${JSON.stringify(answer)}`)
+    const inode = answer.body?.split(' ')[1] ?? ''
+    t.ok(systemdSockets().has(inode), `the app serves on the socket systemd bound (${inode}): contain run did not bind it again`)
+    t.equal(await systemctl('show', '-p', 'ActiveState', '--value', RUN_SERVICE), 'active', 'the service runs')
   })
 }

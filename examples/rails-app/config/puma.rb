@@ -15,4 +15,11 @@ environment ENV.fetch("RAILS_ENV", "development")
 # SIGTERM = graceful stop and exit 0 (by default puma re-raises it: exit 143).
 raise_exception_on_sigterm false
 
+# ...after a drain: DRAIN_SECONDS (default 1) in which every response ends its keep-alive
+# connection with `Connection: close`, so no client sends a request into puma's close of idle
+# connections (config/drain.rb).
+require "puma/launcher"
+require_relative "drain"
+Puma::Launcher.prepend(Drain::GracefulStop)
+
 # No pidfile and no state file (see config/server.rb).

@@ -1,7 +1,17 @@
 // The deploy suite's arithmetic: per-second rows, the gap in service, totals and how a client error is
 // named. A wrong gap or a failure counted in the wrong second would misreport an outage.
 import t from 'tap'
-import {FAILURE_KINDS, classifyError, classifyStatus, perSecond, serviceGap, totals} from '../../../bench/lib/load.js'
+import {
+  FAILURE_KINDS,
+  classifyError,
+  classifyStatus,
+  perSecond,
+  perSecondAround,
+  serviceGap,
+  totals,
+  maxOfRounds,
+  worstRoundOf,
+} from '../../../bench/lib/load.js'
 
 const ok = (t: number, latencyMs: number) => ({t, kind: 'ok', latencyMs})
 const fail = (t: number, kind: string) => ({t, kind})
@@ -57,4 +67,45 @@ t.test('totals counts every kind and the latency of successes', async t => {
   const all = totals([ok(1, 10), ok(2, 20), ok(3, 30), fail(4, 'refused'), fail(5, 'reset'), fail(6, 'timeout')])
   t.match(all, {ok: 3, refused: 1, reset: 1, timeout: 1, http5xx: 0, other: 0, failed: 3, p50: 20, p99: 30, max: 30})
   t.match(totals([]), {ok: 0, failed: 0, p50: null, max: null})
+})
+
+t.test('perSecondAround labels each row by the second from the action it covers, whatever the lead', async t => {
+  // The load began 2011 ms before the action (the 2026-12-07 run): a reset 1500 ms after the action
+  // is in second 1, an answer 440 ms after it in second 0, one 100 ms before it in second -1.
+  const rows = perSecondAround([ok(-2000, 1), ok(-100, 2), ok(440, 3), fail(1500, 'reset'), ok(5999, 4)], -2011, 6036)
+  t.same(
+    rows.map(r => r.second),
+    [-3, -2, -1, 0, 1, 2, 3, 4, 5, 6],
+  )
+  const at = (second: number) => rows.find(r => r.second === second)
+  t.equal(at(-3)?.ok, 0, "second -3 holds only the load's first 989 ms, none of them answered here")
+  t.equal(at(-2)?.ok, 1, '-2000 ms: second -2')
+  t.equal(at(-1)?.ok, 1, '-100 ms: second -1')
+  t.equal(at(0)?.ok, 1, '440 ms: second 0')
+  t.equal(at(0)?.reset, 0)
+  t.equal(at(1)?.reset, 1, '1500 ms: second 1, not 0 as the relabelled rows said')
+  t.equal(at(5)?.ok, 1, '5999 ms: second 5')
+})
+
+t.test('rounds: the max row takes each figure at its worst, and the per-second table shows the round with the most failures', async t => {
+  const round = (over: Record<string, unknown>) => ({
+    requests: 1500,
+    ok: 1500,
+    refused: 0,
+    reset: 0,
+    http5xx: 0,
+    timeout: 0,
+    other: 0,
+    failed: 0,
+    gap: {ms: 300},
+    p50: 6,
+    p99: 300,
+    max: 450,
+    actionMs: 2000,
+    ...over,
+  })
+  const rounds = [round({}), round({ok: 1499, reset: 1, failed: 1, max: 490}), round({gap: {ms: 430}, actionMs: 2600})]
+  t.match(maxOfRounds(rounds), {ok: 1499, reset: 1, refused: 0, gap: {ms: 430}, max: 490, actionMs: 2600})
+  t.equal(worstRoundOf(rounds).round, 2)
+  t.equal(worstRoundOf([round({}), round({})]).round, 1, 'the first of equals')
 })
