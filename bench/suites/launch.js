@@ -187,10 +187,12 @@ function launchProfile(summary) {
         `contain's JavaScript (--dry-run − node) ${(m['contain-dry'] - m.node).toFixed(1)} ms`,
         `kernel side and the workload (contain − --dry-run) ${(m.contain - m['contain-dry']).toFixed(1)} ms`,
       )
-    if (m['node-spawn'] !== undefined)
-      parts.push(`a bare Node launcher (node-spawn: start, child_process, spawnSync of the workload) ${m['node-spawn'].toFixed(1)} ms`)
     if (m['contain-hostview'] !== undefined) parts.push(`of which the built view (contain − --view host) ${(m.contain - m['contain-hostview']).toFixed(1)} ms`)
-    if (m['unshare-cgroup'] !== undefined) parts.push(`the same cgroup + namespaces in shell (unshare-cgroup) ${m['unshare-cgroup'].toFixed(1)} ms`)
+    const peers = []
+    if (m['node-spawn'] !== undefined)
+      peers.push(`a bare Node launcher (node-spawn: start, child_process, spawnSync of the workload) ${m['node-spawn'].toFixed(1)} ms`)
+    if (m['unshare-cgroup'] !== undefined) peers.push(`the same cgroup + namespaces in shell (unshare-cgroup) ${m['unshare-cgroup'].toFixed(1)} ms`)
+    if (peers.length > 0) parts.push(`for comparison, ${peers.join('; ')}`)
     lines.push(`${workload}: contain ${m.contain.toFixed(1)} ms = ${parts.join('; ')}.`)
   }
   return lines
