@@ -94,8 +94,7 @@ export class ContainProjects {
 }
 
 /** App cgroups named <prefix>* in any project below the bench's own cgroup (contain/<project>/<app>), in every hierarchy. */
-export function appCgroups(layout) {
-  const prefix = appPrefix()
+export function appCgroups(layout, prefix = appPrefix()) {
   const subdirs = dir => {
     try {
       return readdirSync(dir, {withFileTypes: true})
@@ -105,7 +104,9 @@ export function appCgroups(layout) {
       return []
     }
   }
-  return layout.hierarchies.flatMap(h => subdirs(join(h.ownDir, 'contain')).flatMap(subdirs)).filter(dir => basename(dir).startsWith(prefix))
+  return [...new Set(layout.hierarchies.map(h => h.ownDir))]
+    .flatMap(own => subdirs(join(own, 'contain')).flatMap(subdirs))
+    .filter(dir => basename(dir).startsWith(prefix))
 }
 
 async function removeAppCgroups(layout) {

@@ -29,8 +29,9 @@
 import {spawn} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync} from 'node:fs'
 import {loadavg} from 'node:os'
-import {basename, join} from 'node:path'
+import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
+import {appCgroups} from '../lib/contain.js'
 import {descendants, pidAlive, processes, stopPid} from '../lib/proc.js'
 import {round, summarize} from '../lib/stats.js'
 import {roundsFor} from '../lib/suite.js'
@@ -541,25 +542,8 @@ async function launchRound(bundle, launches, launcherPlans, roundIndex) {
 // ---------------------------------------------------------------------------------------------
 // Host state: what the bench may leave, before and after
 
-function ownCgroupDirs(layout) {
-  return [...new Set(layout.hierarchies.map(h => h.ownDir))]
-}
-
 /** App cgroups named after this run (contain/<project>/sb<pid>-*), in every hierarchy. */
-function ourCgroups(layout) {
-  const subdirs = dir => {
-    try {
-      return readdirSync(dir, {withFileTypes: true})
-        .filter(e => e.isDirectory())
-        .map(e => join(dir, e.name))
-    } catch {
-      return []
-    }
-  }
-  return ownCgroupDirs(layout)
-    .flatMap(dir => subdirs(join(dir, 'contain')).flatMap(subdirs))
-    .filter(dir => basename(dir).startsWith(PREFIX))
-}
+const ourCgroups = layout => appCgroups(layout, PREFIX)
 
 function listDir(dir) {
   try {
