@@ -233,7 +233,6 @@ async function dockerTool(ctx, dir) {
     return r.stdout.trim()
   }
   let mark = 0
-  const hasCompose = (await d.cli(['compose', 'version'])).ok
   const remove = async () => {
     if (id) await d.cli(['rm', '--force', id])
     id = undefined
@@ -245,7 +244,8 @@ async function dockerTool(ctx, dir) {
     port,
     version: d.version,
     command: [...d.argvPrefix, ...runArgs('N')],
-    note: `the app bind-mounted in the rails suite's Ruby image (Debian's packages, docker import), --network host, --restart always; ${hasCompose ? '' : 'docker compose is not installed: the deploy case does by hand what compose up -d does to a changed service (docker stop, rm, run with the new environment)'}`,
+    // Always by hand, so that every host measures the same steps (Debian packages no compose v2 plugin).
+    note: "the app bind-mounted in the rails suite's Ruby image (Debian's packages, docker import), --network host, --restart always; the deploy case does by hand what docker compose up -d does to a changed service (docker stop, rm, run with the new environment)",
     start: async () => {
       id = await cli(runArgs(mark))
       await waitOk(ctx, port)
@@ -254,9 +254,9 @@ async function dockerTool(ctx, dir) {
     actions: {
       restart: {label: 'docker restart', run: async () => void (await cli(['restart', id]))},
       deploy: {
-        label: hasCompose ? 'docker compose up -d after a change' : "compose's recreate by hand: docker stop, rm, run",
+        label: "compose's recreate by hand: docker stop, rm, run",
         run: async () => {
-          // Without compose: what `docker compose up -d` does to a changed service (stop with its grace, remove, create and start).
+          // What `docker compose up -d` does to a changed service: stop with its grace, remove, create and start.
           await cli(['stop', id])
           await cli(['rm', id])
           id = await cli(runArgs(++mark))
