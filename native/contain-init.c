@@ -1179,6 +1179,9 @@ static void reap(int owner, int known) {
       char events[4096];
       while (read(removals, events, sizeof events) > 0) {}
     }
+    /* Without contain's go nothing was noted to compare with (and nothing is watched): only its
+     * end is waited for. */
+    if (!known) continue;
     /* contain removed the cgroup itself (a supervisor's `stop` or `down`) and runs on: done. */
     int left = 0;
     for (int i = 0; i < reap_dir_count; i++) left |= !reap_dirs[i].done && still_there(&reap_dirs[i]);
