@@ -32,6 +32,8 @@ export function handedProject(): Project {
   let text
   try {
     text = readFileSync(PROJECT_FD, 'utf8')
+    // Read to its end: the supervisor, which runs for the apps' whole life, keeps nothing of it.
+    closeSync(PROJECT_FD)
   } catch (error) {
     throw new ContainError(`--supervise reads the resolved project on fd ${PROJECT_FD}: ${(error as Error).message}`, {
       fix: 'start the supervisor with contain up -d, which hands it the project',

@@ -55,7 +55,9 @@ if (requireRoot(t)) {
     const app = startContain(['run', '--name', 'reserve', '--memory-reservation', '48m', '--', 'sleep', '30'])
     try {
       let dirs: string[] = []
-      for (let tries = 0; tries < 200 && !dirs.some(dir => existsSync(join(dir, 'cgroup.procs'))); tries++) {
+      // The app is in its cgroup only once contain has written every limit and passed the protection on.
+      const joined = (dir: string) => existsSync(join(dir, 'cgroup.procs')) && readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== ''
+      for (let tries = 0; tries < 200 && !dirs.some(joined); tries++) {
         await new Promise(resolve => setTimeout(resolve, 25))
         dirs = appCgroupDirs('reserve', 'run')
       }

@@ -60,63 +60,53 @@ async function containVersion(ctx) {
 
 const containLimits = ['--cpus', '1', '-m', '256m']
 
-export const containDry = {
+/** `node bin/run.js run FLAGS --cpus 1 -m 256m -- CMD`, the built tree's contain, from the repository's root. */
+function containPeer({id, label, what, flags}) {
+  return {
+    id,
+    label,
+    packages: [],
+    what,
+    async prepare(ctx) {
+      const cli = containFiles(ctx)
+      return {argv: w => [process.execPath, cli, 'run', ...flags, ...containLimits, '--', ...w.host], cwd: ctx.repoRoot, version: await containVersion(ctx)}
+    },
+  }
+}
+
+export const containDry = containPeer({
   id: 'contain-dry',
   label: 'contain run --dry-run',
-  packages: [],
   what: "contain run with --dry-run: Node start, CLI parsing and planning, printing the plan; no cgroup, no namespace, no workload. Shows where contain's time goes.",
-  async prepare(ctx) {
-    const cli = containFiles(ctx)
-    return {argv: w => [process.execPath, cli, 'run', '--dry-run', ...containLimits, '--', ...w.host], cwd: ctx.repoRoot, version: await containVersion(ctx)}
-  },
-}
+  flags: ['--dry-run'],
+})
 
-export const contain = {
+export const contain = containPeer({
   id: 'contain',
   label: 'contain run --cpus 1 -m 256m',
-  packages: [],
   what: 'node bin/run.js run --cpus 1 -m 256m -- CMD: cgroup with the limits, pid/mount/uts/ipc/cgroup namespaces via unshare and the native PID 1 (contain-init).',
-  async prepare(ctx) {
-    const cli = containFiles(ctx)
-    return {argv: w => [process.execPath, cli, 'run', ...containLimits, '--', ...w.host], cwd: ctx.repoRoot, version: await containVersion(ctx)}
-  },
-}
+  flags: [],
+})
 
 /** contain as before issue 11's view: the host's filesystem, so the built view's cost shows as the difference. */
-export const containHostView = {
+export const containHostView = containPeer({
   id: 'contain-hostview',
   label: 'contain run --view host --cpus 1 -m 256m',
-  packages: [],
   what: "node bin/run.js run --view host --cpus 1 -m 256m -- CMD: as contain, but the app sees the host's filesystem instead of the view contain builds (fresh /dev, private /tmp and /run, system directories read-only). Shows what the view costs.",
-  async prepare(ctx) {
-    const cli = containFiles(ctx)
-    return {
-      argv: w => [process.execPath, cli, 'run', '--view', 'host', ...containLimits, '--', ...w.host],
-      cwd: ctx.repoRoot,
-      version: await containVersion(ctx),
-    }
-  },
-}
+  flags: ['--view', 'host'],
+})
 
 /**
  * contain with the network docker and podman get here (--network none: their private daemons have no
  * bridge), so the "faster than docker/podman" targets compare the same work; `contain` above is the
  * default (the host's network), the one the node -e 0 target is about.
  */
-export const containNoNet = {
+export const containNoNet = containPeer({
   id: 'contain-nonet',
   label: 'contain run --network none --cpus 1 -m 256m',
-  packages: [],
   what: 'node bin/run.js run --network none --cpus 1 -m 256m -- CMD: as contain, plus a network namespace with only loopback, the network docker and podman get in this bench.',
-  async prepare(ctx) {
-    const cli = containFiles(ctx)
-    return {
-      argv: w => [process.execPath, cli, 'run', '--network', 'none', ...containLimits, '--', ...w.host],
-      cwd: ctx.repoRoot,
-      version: await containVersion(ctx),
-    }
-  },
-}
+  flags: ['--network', 'none'],
+})
 
 const unshareFlags = ['--pid', '--fork', '--mount-proc', '--mount', '--uts', '--ipc', '--cgroup']
 
