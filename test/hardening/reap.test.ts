@@ -202,7 +202,16 @@ if (requireRoot(t)) {
       // forks a reaper for it (which keeps enter's argv, --reap included); that reaper ends once the
       // instance's cgroup is removed, before the next run starts. (Premise changed with instances:
       // it was one reaper for the app's whole life.)
-      const reapers = () => processesWith(mark).filter(line => line.includes(' enter ') && line.includes('--reap'))
+      // Told apart by the name the reaper gives itself: for a moment at each start, the enter that
+      // forked it still has the same command line.
+      const isReaper = (line: string) => {
+        try {
+          return readFileSync(`/proc/${line.split(' ')[0]}/comm`, 'utf8').trim() === 'contain-reaper'
+        } catch {
+          return false
+        }
+      }
+      const reapers = () => processesWith(mark).filter(line => line.includes(' enter ') && line.includes('--reap') && isReaper(line))
       const restarts = async () => JSON.parse((await cli(['ps', '--json'], {cwd: dir, env})).stdout || '[]')[0]?.restarts ?? 0
       // In the guest every exec is about ten times slower: two restarts are enough there.
       const wanted = inGuest ? 2 : 3
