@@ -286,7 +286,14 @@ function run(): void {
       const hog = (await ps()).hog
       t.ok(hog.lastExit?.oomKilled || hog.lastExit?.signal === 'SIGKILL', `hog was OOM-killed (${JSON.stringify(hog.lastExit)})`)
       const peak = Number(readFileSync(join(UNIT_CGROUP, 'memory.peak'), 'utf8').trim())
-      if (Number.isFinite(peak)) t.ok(peak <= MEMORY_MAX, `the unit never used more than its MemoryMax (peak ${peak})`)
+      // The kernel lets a task it has OOM-killed charge past memory.max on its way out (try_charge's
+      // "force" in mm/memcontrol.c: a dying task must be able to exit), a page or a few: CI saw one.
+      const dyingVictimPages = 64 * 4096
+      if (Number.isFinite(peak))
+        t.ok(
+          peak <= MEMORY_MAX + dyingVictimPages,
+          `the unit never used more than its MemoryMax, but for what the OOM victim took on its way out (peak ${peak})`,
+        )
       t.equal(await show('ActiveState'), 'active', 'OOMPolicy=continue: the unit stays')
       t.equal(Number(await show('MainPID')), mainPid, 'contain was not the one killed')
       await until('hog running again', async () => /hog running/.test(await show('StatusText')))
